@@ -1,0 +1,22 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "hookhost",
+    products: [
+        .executable(name: "hookhost", targets: ["hookhost"]),
+        .library(name: "HookEvent", targets: ["HookEvent"]),
+    ],
+    targets: [
+        // System libraries: thin module maps; C helpers Swift cannot call directly live in shim.h.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSys", path: "Sources/CSys"),
+        .target(name: "HookhostKit", dependencies: ["COpenSSL", "CCurl", "CSys"]),
+        .executableTarget(name: "hookhost", dependencies: ["HookhostKit"]),
+        .target(name: "HookEvent"),
+        .testTarget(name: "HookhostKitTests", dependencies: ["HookhostKit"]),
+    ]
+)

@@ -1,0 +1,115 @@
+import Synchronization
+
+/// The public HTTP surface (CONTRACT §3): verifies, validates and spools deliveries, and serves
+/// health, readiness and metrics. Every error becomes an HTTP answer here and nowhere else.
+public final class DeliveryEndpoint: HTTPResponder {
+    private let path: String
+    private let secrets: SecretsStore
+    private let spool: Spool
+    private let metrics: Metrics
+    private let logger: Logger
+    private let functionsReady: @Sendable () -> Bool
+    private let draining = Atomic<Bool>(false)
+
+    static let maxIDLength = 256
+
+    public init(path: String, secrets: SecretsStore, spool: Spool, metrics: Metrics, logger: Logger,
+                functionsReady: @escaping @Sendable () -> Bool) {
+        self.path = path
+        self.secrets = secrets
+        self.spool = spool
+        self.metrics = metrics
+        self.logger = logger
+        self.functionsReady = functionsReady
+    }
+
+    /// From now on deliveries get 503 and readiness fails (shutdown).
+    public func startDraining() { draining.store(true, ordering: .relaxed) }
+
+    public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        switch request.path {
+        case path:
+            guard request.method == "POST" else {
+                return respond(.error(405, "use POST to deliver webhooks", headers: [("Allow", "POST")]))
+            }
+            receive(request, respond)
+        case "/healthz":
+            respond(request.method == "GET" || request.method == "HEAD" ? .json(200, Array(#"{"status":"ok"}"#.utf8)) : .error(405, "use GET"))
+        case "/readyz":
+            let problems = readinessProblems()
+            if problems.isEmpty { respond(.json(200, Array(#"{"status":"ready"}"#.utf8))) } else {
+                respond(.error(503, problems.joined(separator: "; ")))
+            }
+        case "/metrics":
+            respond(.text(200, metrics.render(), contentType: "text/plain; version=0.0.4"))
+        default:
+            respond(.error(404, "no such endpoint; deliveries go to POST \(path)"))
+        }
+    }
+
+    private func readinessProblems() -> [String] {
+        var p: [String] = []
+        if draining.load(ordering: .relaxed) { p.append("draining for shutdown") }
+        if !spool.isWritable { p.append("spool is not writable") }
+        if !functionsReady() { p.append("functions directory missing") }
+        return p
+    }
+
+    private func receive(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let id = request.header(WebhookHeader.id)
+        do {
+            try secrets.verifier.verify(id: id, timestamp: request.header(WebhookHeader.timestamp),
+                                        signature: request.header(WebhookHeader.signature), body: request.body)
+        } catch {
+            metrics.delivery("unauthorized")
+            logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(error.description)])
+            return respond(.error(401, error.description))
+        }
+        let id_ = id!  // verify() rejected a missing id
+        guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
+            return invalid(respond, id_, "webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
+        }
+        let event: JSON
+        do { event = try JSONParser.parse(request.body) } catch {
+            return invalid(respond, id_, "body is not JSON: \(error)")
+        }
+        guard event.isObject else { return invalid(respond, id_, "body is not a JSON object") }
+        guard let type = event["type"]?.stringValue else { return invalid(respond, id_, "body has no string \"type\"") }
+        guard EventType.isValid(EventType.canonical(type)) else {
+            return invalid(respond, id_, "event type is not a plain dotted name of at most \(EventType.maxLength) bytes")
+        }
+        if draining.load(ordering: .relaxed) {
+            metrics.delivery("unavailable")
+            return respond(.error(503, "draining for shutdown; retry later", headers: [("Retry-After", "5")]))
+        }
+        let metrics = self.metrics, logger = self.logger
+        spool.admit(id: id_, type: type, verifiedBy: .hmac, body: request.body) { result in
+            switch result {
+            case .accepted:
+                metrics.delivery("accepted")
+                logger.info("received", ["id": .string(id_), "type": .string(type), "bytes": .int(request.body.count)])
+                respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
+            case .duplicate:
+                metrics.delivery("duplicate")
+                logger.info("duplicate", ["id": .string(id_), "type": .string(type)])
+                respond(.json(200, DeliveryEndpoint.status("duplicate", id_)))
+            case .unavailable(let why):
+                metrics.delivery("unavailable")
+                logger.warn("unavailable", ["id": .string(id_), "reason": .string(why)])
+                respond(.error(503, why, headers: [("Retry-After", "10")]))
+            }
+        }
+    }
+
+    private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, _ why: String) {
+        metrics.delivery("invalid")
+        logger.warn("invalid", ["id": .string(String(id.prefix(80))), "reason": .string(why)])
+        respond(.error(400, why))
+    }
+
+    static func status(_ s: String, _ id: String) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject(); w.field("status", s); w.field("id", id); w.endObject()
+        return w.bytes
+    }
+}

@@ -1,0 +1,140 @@
+import CSys
+import Glibc
+
+/// `hookhost serve`: wires spool, dispatcher and HTTP server together and runs until SIGTERM.
+public final class Host: Sendable {
+    public let config: HostConfig
+    private let logger: Logger
+
+    public init(config: HostConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Runs in the foreground. Returns the exit code: 0 after a clean drain, 1 on runtime failure;
+    /// configuration problems throw (exit 2).
+    public func run() throws(ConfigError) -> Int32 {
+        signal(SIGPIPE, SIG_IGN)  // a function closing stdin early must not kill the host
+        let table = FunctionTable(directory: FileSystem.absolute(config.functions))
+        guard table.exists else {
+            throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(config.functions) does not exist")
+        }
+        let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
+        if secrets.count == 0 {
+            logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify, and those are not enabled yet")
+        }
+        let dataDir = FileSystem.absolute(config.data)
+        guard FileSystem.makeDirectories(dataDir) else {
+            throw ConfigError(setting: "HOOKHOST_DATA", message: "cannot create \(config.data): \(String(cString: strerror(errno)))")
+        }
+        let lock = try DataLock.acquire(dataDir)
+        _ = lock
+        let (listenFD, port): (Int32, UInt16)
+        do { (listenFD, port) = try Listener.open(config.listen) } catch {
+            throw ConfigError(setting: "HOOKHOST_LISTEN", message: "cannot listen on \(config.listen): \(error)")
+        }
+        var spoolConfig = SpoolConfig(directory: dataDir)
+        spoolConfig.dedupTTL = config.dedupTTL
+        spoolConfig.retention = config.retention
+        spoolConfig.queueMax = config.queueMax
+        let spool: Spool
+        do { spool = try Spool(config: spoolConfig, logger: logger) } catch {
+            throw ConfigError(setting: "HOOKHOST_DATA", message: "cannot open the spool: \(error)")
+        }
+        spool.startWriter()
+
+        let metrics = Metrics(gauges: { [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))] })
+        var dispatcherConfig = DispatcherConfig(workRoot: dataDir + "/work", baseEnvironment: Host.functionBaseEnvironment())
+        dispatcherConfig.workers = config.workers
+        dispatcherConfig.functionTimeout = config.functionTimeout
+        dispatcherConfig.retry = RetryPolicy(base: config.retryBase, cap: config.retryCap, maxAttempts: config.maxAttempts)
+        FileSystem.removeTree(dataDir + "/work")  // scratch dirs of runs interrupted by a crash
+        _ = FileSystem.makeDirectories(dataDir + "/work")
+        let dispatcher = Dispatcher(spool: spool, table: table, config: dispatcherConfig, logger: logger, metrics: metrics)
+
+        let endpoint = DeliveryEndpoint(path: config.path, secrets: secrets, spool: spool, metrics: metrics, logger: logger,
+                                        functionsReady: { table.exists })
+        var httpConfig = HTTPServerConfig()
+        httpConfig.limits.maxBodyBytes = config.maxBody
+        httpConfig.readTimeout = config.readTimeout
+        httpConfig.idleTimeout = config.idleTimeout
+        let server = HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, responder: endpoint, logger: logger)
+
+        let controlPath = dataDir + "/control.sock"
+        var controlServer: HTTPServer?
+        if controlPath.utf8.count < 100, let (cfd, _) = try? Listener.open(.unix(path: controlPath)) {
+            chmod(controlPath, 0o600)
+            controlServer = HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
+                                       responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
+        } else {
+            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath)])
+        }
+
+        // Signals are taken synchronously by one thread; every other thread (and, through
+        // posix_spawn's reset, every function) has them unblocked or at defaults.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+
+        dispatcher.start()
+        server.start()
+        controlServer?.start()
+        var listenDesc = config.listen.description
+        if case .inet(let h, _) = config.listen { listenDesc = "\(h):\(port)" }
+        if case .inet6(let h, _) = config.listen { listenDesc = "[\(h)]:\(port)" }
+        logger.info("listening", ["address": .string(listenDesc), "path": .string(config.path), "functions": .string(table.directory),
+                                  "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count)])
+
+        if config.secretsFile != nil {
+            startThread(name: "secrets-watch") {
+                while true { sleep(2); secrets.reload() }
+            }
+        }
+        while true {
+            var sig: Int32 = 0
+            sigwait(&set, &sig)
+            if sig == SIGHUP { logger.info("SIGHUP: reloading secrets"); secrets.reload(force: true); continue }
+            break
+        }
+        logger.info("shutting down: draining", ["grace_s": .double(config.shutdownGrace), "running": .int(dispatcher.running)])
+        endpoint.startDraining()
+        dispatcher.drain(grace: config.shutdownGrace)
+        spool.stopWriter()
+        usleep(100_000)  // let the writer flush the last state changes
+        server.stop()
+        controlServer?.stop()
+        unlink(controlPath)
+        logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
+        return 0
+    }
+
+    /// PATH, HOME and LANG from the host (with defaults); nothing else is inherited.
+    static func functionBaseEnvironment() -> [String] {
+        ["PATH=" + (FileSystem.env("PATH") ?? "/usr/local/bin:/usr/bin:/bin"),
+         "HOME=" + (FileSystem.env("HOME") ?? "/"),
+         "LANG=" + (FileSystem.env("LANG") ?? "C.UTF-8")]
+    }
+}
+
+/// An exclusive lock on the data directory: one server per spool; the CLI uses it to tell whether
+/// a server is running.
+public struct DataLock: Sendable {
+    public let fd: Int32
+
+    /// Takes the lock or throws naming the directory.
+    public static func acquire(_ dir: String) throws(ConfigError) -> DataLock {
+        guard let l = tryAcquire(dir) else {
+            throw ConfigError(setting: "HOOKHOST_DATA", message: "\(dir) is in use by another hookhost process")
+        }
+        return l
+    }
+
+    /// Nil when another process holds it.
+    public static func tryAcquire(_ dir: String) -> DataLock? {
+        let fd = hh_open3(dir + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        guard hh_flock_try(fd) == 0 else { close(fd); return nil }
+        return DataLock(fd: fd)
+    }
+}

@@ -1,0 +1,140 @@
+import Glibc
+
+/// Every setting of `hookhost serve` (CONTRACT §2). Built from the environment, then flags.
+public struct HostConfig: Sendable {
+    public var listen = SocketAddress.inet(host: "0.0.0.0", port: 8080)
+    public var path = "/webhooks"
+    public var secrets: [WebhookSecret] = []
+    public var secretsFile: String?
+    public var jwksURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
+    public var jwksFile: String?
+    public var jwksMinRefresh: Double = 10
+    public var audience: String?
+    public var tolerance: Double = 300
+    public var data = "./data"
+    public var functions = "./Functions/bin"
+    public var workers = HostConfig.cpuCount
+    public var maxAttempts = 8
+    public var functionTimeout: Double = 300
+    public var maxBody = 1_048_576
+    public var readTimeout: Double = 10
+    public var idleTimeout: Double = 60
+    public var retryBase: Double = 5
+    public var retryCap: Double = 3600
+    public var dedupTTL: Double = 259_200
+    public var retention: Double = 86_400
+    public var queueMax = 100_000
+    public var shutdownGrace: Double = 30
+    public var fetchHosts: [String] = []
+    public var keepResults: Double = 0
+    public var geminiAPIKey: String?
+    public var apiBase = "https://generativelanguage.googleapis.com"
+    public var gcsBase = "https://storage.googleapis.com"
+    public var gcsTokenFile: String?
+    public var logLevel = LogLevel.info
+    /// Event-loop threads for HTTP (not in the contract's table; `HOOKHOST_HTTP_THREADS`).
+    public var httpThreads = min(HostConfig.cpuCount, 4)
+
+    public init() {}
+
+    public static var cpuCount: Int {
+        let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return n > 0 ? n : 1
+    }
+
+    /// The settings: variable name, and how to apply a value. Flags derive from the names.
+    nonisolated(unsafe) static let settings: [(String, (inout HostConfig, String) throws(ConfigError) -> Void)] = [
+        ("HOOKHOST_LISTEN", { c, v throws(ConfigError) in
+            guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
+            c.listen = a }),
+        ("HOOKHOST_PATH", { c, v throws(ConfigError) in
+            guard v.hasPrefix("/"), !v.contains(" ") else { throw bad("HOOKHOST_PATH", "must start with / and contain no spaces") }
+            c.path = v }),
+        ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try WebhookSecret.parseList(v) }),
+        ("HOOKHOST_SECRETS_FILE", { c, v in c.secretsFile = v }),
+        ("HOOKHOST_JWKS_URL", { c, v in c.jwksURL = v }),
+        ("HOOKHOST_JWKS_FILE", { c, v in c.jwksFile = v }),
+        ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try seconds("HOOKHOST_JWKS_MIN_REFRESH", v, allowZero: true) }),
+        ("HOOKHOST_AUDIENCE", { c, v in c.audience = v.isEmpty ? nil : v }),
+        ("HOOKHOST_TOLERANCE", { c, v throws(ConfigError) in c.tolerance = try seconds("HOOKHOST_TOLERANCE", v) }),
+        ("HOOKHOST_DATA", { c, v in c.data = v }),
+        ("HOOKHOST_FUNCTIONS", { c, v in c.functions = v }),
+        ("HOOKHOST_WORKERS", { c, v throws(ConfigError) in c.workers = try count("HOOKHOST_WORKERS", v, max: 1024) }),
+        ("HOOKHOST_MAX_ATTEMPTS", { c, v throws(ConfigError) in c.maxAttempts = try count("HOOKHOST_MAX_ATTEMPTS", v, max: 1000) }),
+        ("HOOKHOST_FUNCTION_TIMEOUT", { c, v throws(ConfigError) in c.functionTimeout = try seconds("HOOKHOST_FUNCTION_TIMEOUT", v) }),
+        ("HOOKHOST_MAX_BODY", { c, v throws(ConfigError) in c.maxBody = try count("HOOKHOST_MAX_BODY", v, max: 64 << 20) }),
+        ("HOOKHOST_READ_TIMEOUT", { c, v throws(ConfigError) in c.readTimeout = try seconds("HOOKHOST_READ_TIMEOUT", v) }),
+        ("HOOKHOST_IDLE_TIMEOUT", { c, v throws(ConfigError) in c.idleTimeout = try seconds("HOOKHOST_IDLE_TIMEOUT", v) }),
+        ("HOOKHOST_RETRY_BASE", { c, v throws(ConfigError) in c.retryBase = try seconds("HOOKHOST_RETRY_BASE", v) }),
+        ("HOOKHOST_RETRY_CAP", { c, v throws(ConfigError) in c.retryCap = try seconds("HOOKHOST_RETRY_CAP", v) }),
+        ("HOOKHOST_DEDUP_TTL", { c, v throws(ConfigError) in c.dedupTTL = try seconds("HOOKHOST_DEDUP_TTL", v) }),
+        ("HOOKHOST_RETENTION", { c, v throws(ConfigError) in c.retention = try seconds("HOOKHOST_RETENTION", v, allowZero: true) }),
+        ("HOOKHOST_QUEUE_MAX", { c, v throws(ConfigError) in c.queueMax = try count("HOOKHOST_QUEUE_MAX", v, max: 100_000_000) }),
+        ("HOOKHOST_SHUTDOWN_GRACE", { c, v throws(ConfigError) in c.shutdownGrace = try seconds("HOOKHOST_SHUTDOWN_GRACE", v, allowZero: true) }),
+        ("HOOKHOST_FETCH_HOSTS", { c, v in c.fetchHosts = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } }),
+        ("HOOKHOST_KEEP_RESULTS", { c, v throws(ConfigError) in c.keepResults = try seconds("HOOKHOST_KEEP_RESULTS", v, allowZero: true) }),
+        ("GEMINI_API_KEY", { c, v in c.geminiAPIKey = v.isEmpty ? nil : v }),
+        ("HOOKHOST_API_BASE", { c, v in c.apiBase = v }),
+        ("HOOKHOST_GCS_BASE", { c, v in c.gcsBase = v }),
+        ("HOOKHOST_GCS_TOKEN_FILE", { c, v in c.gcsTokenFile = v }),
+        ("HOOKHOST_LOG", { c, v throws(ConfigError) in
+            guard let l = LogLevel(name: v) else { throw bad("HOOKHOST_LOG", "expected debug, info, warn or error, got \"\(v)\"") }
+            c.logLevel = l }),
+        ("HOOKHOST_HTTP_THREADS", { c, v throws(ConfigError) in c.httpThreads = try count("HOOKHOST_HTTP_THREADS", v, max: 64) }),
+    ]
+
+    /// The names of all variables, in documentation order.
+    public static var settingNames: [String] { settings.map(\.0) }
+
+    /// The flag for a variable: `HOOKHOST_SECRETS_FILE` → `--secrets-file`, `GEMINI_API_KEY` → `--gemini-api-key`.
+    public static func flag(for variable: String) -> String {
+        let base = variable.hasPrefix("HOOKHOST_") ? String(variable.dropFirst(9)) : variable
+        return "--" + base.lowercased().replacingAll("_", "-")
+    }
+
+    /// Applies the environment, then the flags (a flag wins). Unknown flags are errors.
+    public static func load(environment: [String: String], arguments: [String]) throws(ConfigError) -> HostConfig {
+        var c = HostConfig()
+        for (name, apply) in settings {
+            if let v = environment[name] { try apply(&c, v) }
+        }
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            guard arg.hasPrefix("--") else { throw ConfigError(setting: "serve", message: "unexpected argument \"\(arg)\"") }
+            var name = arg
+            var value: String?
+            if let eq = arg.firstIndex(of: "=") {
+                name = String(arg[..<eq])
+                value = String(arg[arg.index(after: eq)...])
+            }
+            guard let (variable, apply) = settings.first(where: { flag(for: $0.0) == name }) else {
+                throw ConfigError(setting: name, message: "unknown option (see hookhost serve --help)")
+            }
+            if value == nil {
+                i += 1
+                guard i < arguments.count else { throw ConfigError(setting: name, message: "needs a value") }
+                value = arguments[i]
+            }
+            do { try apply(&c, value!) } catch {
+                throw ConfigError(setting: "\(name) (\(variable))", message: error.message)
+            }
+            i += 1
+        }
+        return c
+    }
+
+    private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
+
+    private static func seconds(_ s: String, _ v: String, allowZero: Bool = false) throws(ConfigError) -> Double {
+        guard let d = Double(v.trimmingSpaces), d.isFinite, allowZero ? d >= 0 : d > 0 else {
+            throw bad(s, "expected a \(allowZero ? "non-negative" : "positive") number of seconds, got \"\(v)\"")
+        }
+        return d
+    }
+
+    private static func count(_ s: String, _ v: String, max: Int) throws(ConfigError) -> Int {
+        guard let n = Int(v.trimmingSpaces), n > 0, n <= max else { throw bad(s, "expected an integer from 1 to \(max), got \"\(v)\"") }
+        return n
+    }
+}

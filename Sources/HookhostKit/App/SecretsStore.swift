@@ -1,0 +1,65 @@
+import Glibc
+import Synchronization
+
+/// The active HMAC secrets: from the environment/flags plus an optional file that is re-read
+/// when it changes (polled) or on SIGHUP, so rotation needs no restart.
+public final class SecretsStore: Sendable {
+    private let fixed: [WebhookSecret]
+    private let file: String?
+    private let tolerance: Double
+    private let clock: any WallClock
+    private let logger: Logger
+    private let state: Mutex<(verifier: WebhookVerifier, mtime: Int, size: Int)>
+
+    /// Loads the file once; a broken file at start-up is a configuration error.
+    public init(fixed: [WebhookSecret], file: String?, tolerance: Double, clock: any WallClock = SystemClock(), logger: Logger) throws(ConfigError) {
+        self.fixed = fixed
+        self.file = file
+        self.tolerance = tolerance
+        self.clock = clock
+        self.logger = logger
+        var fromFile: [WebhookSecret] = []
+        var stamp = (0, 0)
+        if let file {
+            guard let bytes = FileSystem.read(file, limit: 1 << 20) else {
+                throw ConfigError(setting: "HOOKHOST_SECRETS_FILE", message: "cannot read \(file): \(String(cString: strerror(errno)))")
+            }
+            do { fromFile = try WebhookSecret.parseList(String(decoding: bytes, as: UTF8.self)) } catch {
+                throw ConfigError(setting: "HOOKHOST_SECRETS_FILE", message: error.message)
+            }
+            stamp = SecretsStore.stamp(file)
+        }
+        state = Mutex((WebhookVerifier(secrets: fixed + fromFile, tolerance: tolerance, clock: clock), stamp.0, stamp.1))
+    }
+
+    /// The verifier with the current secrets.
+    public var verifier: WebhookVerifier { state.withLock { $0.verifier } }
+
+    public var count: Int { state.withLock { $0.verifier.secrets.count } }
+
+    /// Re-reads the file if it changed (or always, when `force`). A bad file keeps the old secrets.
+    public func reload(force: Bool = false) {
+        guard let file else { return }
+        let st = SecretsStore.stamp(file)
+        let unchanged = state.withLock { $0.mtime == st.0 && $0.size == st.1 }
+        if unchanged && !force { return }
+        guard let bytes = FileSystem.read(file, limit: 1 << 20) else {
+            logger.error("secrets file unreadable; keeping the previous secrets", ["file": .string(file)])
+            return
+        }
+        do {
+            let secrets = try WebhookSecret.parseList(String(decoding: bytes, as: UTF8.self))
+            let v = WebhookVerifier(secrets: fixed + secrets, tolerance: tolerance, clock: clock)
+            state.withLock { $0 = (v, st.0, st.1) }
+            logger.info("secrets reloaded", ["count": .int(v.secrets.count), "fingerprints": .string(v.secrets.map(\.fingerprint).joined(separator: ","))])
+        } catch {
+            logger.error("secrets file invalid; keeping the previous secrets", ["file": .string(file), "error": .string(error.message)])
+        }
+    }
+
+    private static func stamp(_ path: String) -> (Int, Int) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return (0, 0) }
+        return (Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec), Int(st.st_size))
+    }
+}

@@ -1,0 +1,159 @@
+/// Operator views and actions on a spool, as JSON: shared by the control socket (server running)
+/// and the CLI's direct path (server stopped), so both give identical answers.
+public struct SpoolAdmin: Sendable {
+    public let spool: Spool
+    public let functions: FunctionTable
+
+    public init(spool: Spool, functions: FunctionTable) {
+        self.spool = spool
+        self.functions = functions
+    }
+
+    /// `{"deliveries":[…]}` filtered by state and type.
+    public func list(state: DeliveryState?, type: String?) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("deliveries")
+        w.beginArray()
+        for d in spool.list(state: state, type: type) { SpoolAdmin.writeSummary(d, into: &w) }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// The full record: summary, the stdin the function got (for the last attempt), outputs. Nil if unknown.
+    public func show(_ id: String) -> [UInt8]? {
+        guard let (d, body, last) = spool.show(id) else { return nil }
+        var w = JSONWriter(reserve: body.count * 2 + 512)
+        w.beginObject()
+        w.key("delivery"); SpoolAdmin.writeSummary(d, into: &w)
+        let parsed = (try? JSONParser.parse(body)) ?? .null
+        let stdin = FunctionInput.encode(id: d.id, attempt: max(d.attempt, 1), receivedAt: d.receivedAt, verifiedBy: d.verifiedBy,
+                                         type: EventType.canonical(d.type), body: body,
+                                         userMetadata: FunctionInput.userMetadata(body: body, parsed: parsed), result: nil)
+        w.key("stdin"); w.raw(stdin.dropLast())
+        w.key("last")
+        if let s = last {
+            w.beginObject()
+            w.field("state", s.state.rawValue); w.field("attempt", s.attempt); w.field("at", formatTimestamp(s.at))
+            w.field("function", optional: s.function); w.field("error", optional: s.error)
+            w.key("exit_code"); if let x = s.exitCode { w.int(x) } else { w.null() }
+            w.key("ms"); if let m = s.durationMs { w.int(m) } else { w.null() }
+            w.key("output"); if let o = s.output { w.raw(o) } else { w.null() }
+            w.field("stderr", optional: s.stderrTail)
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// `{"replayed": n}` for one id; nil if unknown, an error message if it cannot be replayed now.
+    public func replay(_ id: String) -> Result<[UInt8], AdminError> {
+        guard let d = spool.list().first(where: { $0.id == id }) else { return .failure(.notFound(id)) }
+        guard !d.state.isUnfinished else { return .failure(.conflict("\(id) is \(d.state.rawValue); it will run anyway")) }
+        guard spool.replay(id) else { return .failure(.conflict("\(id) could not be queued")) }
+        return .success(SpoolAdmin.count("replayed", 1))
+    }
+
+    public func retryDead(type: String?) -> [UInt8] { SpoolAdmin.count("replayed", spool.retryDead(type: type)) }
+    public func purgeDead(type: String?) -> [UInt8] { SpoolAdmin.count("purged", spool.purgeDead(type: type)) }
+
+    static func count(_ key: String, _ n: Int) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject(); w.field(key, n); w.endObject()
+        return w.bytes
+    }
+
+    static func writeSummary(_ d: DeliveryInfo, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("id", d.id)
+        w.field("type", d.type)
+        w.field("state", d.state.rawValue)
+        w.field("attempt", d.attempt)
+        w.field("received_at", formatTimestamp(d.receivedAt))
+        w.field("updated_at", formatTimestamp(d.updatedAt))
+        w.field("next_at", optional: d.nextAt.map(formatTimestamp))
+        w.field("function", optional: d.function)
+        w.field("error", optional: d.lastError)
+        w.field("verified_by", d.verifiedBy.rawValue)
+        w.endObject()
+    }
+}
+
+/// Why an operator action failed.
+public enum AdminError: Error, Equatable {
+    case notFound(String)
+    case conflict(String)
+}
+
+/// The control socket's HTTP API (unix socket in the data directory, mode 0600).
+public struct ControlEndpoint: HTTPResponder {
+    public let admin: SpoolAdmin
+
+    public init(admin: SpoolAdmin) { self.admin = admin }
+
+    public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let query = ControlEndpoint.query(request.target)
+        let parts = request.path.split(separator: "/").map { ControlEndpoint.percentDecode(String($0)) }
+        switch (request.method, parts.count, parts.first) {
+        case ("GET", 1, "deliveries"):
+            let state = query["state"].flatMap(DeliveryState.init(rawValue:))
+            if query["state"] != nil && state == nil { return respond(.error(400, "unknown state \(query["state"]!)")) }
+            respond(.json(200, admin.list(state: state, type: query["type"])))
+        case ("GET", 2, "deliveries"):
+            if let body = admin.show(parts[1]) { respond(.json(200, body)) } else { respond(.error(404, "no delivery \(parts[1])")) }
+        case ("POST", 3, "deliveries") where parts[2] == "replay":
+            switch admin.replay(parts[1]) {
+            case .success(let b): respond(.json(200, b))
+            case .failure(.notFound(let id)): respond(.error(404, "no delivery \(id)"))
+            case .failure(.conflict(let m)): respond(.error(409, m))
+            }
+        case ("POST", 2, "dead") where parts[1] == "retry":
+            respond(.json(200, admin.retryDead(type: query["type"])))
+        case ("POST", 2, "dead") where parts[1] == "purge":
+            respond(.json(200, admin.purgeDead(type: query["type"])))
+        default:
+            respond(.error(404, "unknown control request \(request.method) \(request.path)"))
+        }
+    }
+
+    static func query(_ target: String) -> [String: String] {
+        guard let q = target.firstIndex(of: "?") else { return [:] }
+        var out: [String: String] = [:]
+        for pair in target[target.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            out[percentDecode(String(kv[0]))] = kv.count > 1 ? percentDecode(String(kv[1])) : ""
+        }
+        return out
+    }
+
+    /// Decodes %XX escapes (ids may contain any header-safe character).
+    public static func percentDecode(_ s: String) -> String {
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+                out.append(v); i += 3
+            } else {
+                out.append(b[i]); i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Escapes everything but unreserved characters.
+    public static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for c in s.utf8 {
+            let unreserved = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x7E
+            if unreserved { out.append(Character(Unicode.Scalar(c))) } else {
+                let hex = Array("0123456789ABCDEF")
+                out += "%\(hex[Int(c >> 4)])\(hex[Int(c & 0xF)])"
+            }
+        }
+        return out
+    }
+}

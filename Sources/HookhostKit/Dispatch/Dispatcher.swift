@@ -1,0 +1,226 @@
+import Glibc
+import Synchronization
+
+/// Settings of the worker pool.
+public struct DispatcherConfig: Sendable {
+    public var workers = 2
+    public var functionTimeout: Double = 300
+    public var retry = RetryPolicy()
+    /// Parent of the per-run scratch directories.
+    public var workRoot: String
+    /// PATH, HOME and LANG for functions.
+    public var baseEnvironment: [String]
+    public init(workRoot: String, baseEnvironment: [String]) {
+        self.workRoot = workRoot
+        self.baseEnvironment = baseEnvironment
+    }
+}
+
+/// Runs due deliveries' functions on a fixed pool of worker threads and records each outcome.
+public final class Dispatcher: Sendable {
+    private let spool: Spool
+    private let table: FunctionTable
+    private let launcher: any ProcessLauncher
+    private let config: DispatcherConfig
+    private let logger: Logger
+    private let metrics: Metrics
+    private let clock: any WallClock
+    private let random: @Sendable () -> Double
+    private let slots = Mutex<[String: Int]>([:])
+    private let activeRuns = ActiveRuns()
+    private let busyWorkers = Atomic<Int>(0)
+    private let liveWorkers = Atomic<Int>(0)
+
+    enum Claim: Sendable {
+        case run(ResolvedFunction)
+        case skip
+        case invalid
+    }
+
+    public init(spool: Spool, table: FunctionTable, launcher: any ProcessLauncher = PosixProcessLauncher(), config: DispatcherConfig,
+                logger: Logger, metrics: Metrics, clock: any WallClock = SystemClock(),
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.spool = spool
+        self.table = table
+        self.launcher = launcher
+        self.config = config
+        self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
+        self.random = random
+    }
+
+    /// Starts the worker threads.
+    public func start() {
+        for i in 0..<max(1, config.workers) {
+            liveWorkers.add(1, ordering: .relaxed)
+            startThread(name: "worker-\(i)") { [self] in
+                while let (job, claim) = spool.takeNext(claim: { self.claim($0) }) { process(job, claim) }
+                liveWorkers.subtract(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Functions running right now.
+    public var running: Int { busyWorkers.load(ordering: .relaxed) }
+
+    /// Stops taking work, waits up to `grace` seconds for running functions, then kills what is
+    /// left (it resumes on the next start, with attempt + 1).
+    public func drain(grace: Double) {
+        spool.stopTaking()
+        let deadline = monotonicNow() + grace
+        while busyWorkers.load(ordering: .relaxed) > 0 && monotonicNow() < deadline { usleep(20_000) }
+        let left = activeRuns.snapshot()
+        for (pid, id) in left {
+            logger.warn("shutdown: killing function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
+            killpg(pid, SIGKILL)
+        }
+    }
+
+    /// Resolves the function and takes a concurrency slot; nil parks the delivery until a slot frees.
+    private func claim(_ d: DeliveryInfo) -> Claim? {
+        let type = EventType.canonical(d.type)
+        guard EventType.isValid(type) else { return .invalid }
+        guard let f = table.resolve(type) else { return .skip }
+        let limit = f.settings.maxConcurrency ?? Int.max
+        let ok = slots.withLock { s -> Bool in
+            guard s[f.name, default: 0] < limit else { return false }
+            s[f.name, default: 0] += 1
+            return true
+        }
+        return ok ? .run(f) : nil
+    }
+
+    private func process(_ job: Job, _ claim: Claim) {
+        busyWorkers.add(1, ordering: .relaxed)
+        defer { busyWorkers.subtract(1, ordering: .relaxed) }
+        let type = EventType.canonical(job.type)
+        switch claim {
+        case .skip, .invalid:
+            let why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
+            spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why))
+            metrics.run(function: "", outcome: .skipped, seconds: nil)
+            logger.info("skipped", ["id": .string(job.id), "type": .string(type), "reason": .string(why)])
+        case .run(let f):
+            defer {
+                slots.withLock { $0[f.name, default: 1] -= 1 }
+                spool.unpark()
+            }
+            run(job, type: type, function: f)
+        }
+    }
+
+    private func run(_ job: Job, type: String, function f: ResolvedFunction) {
+        logger.info("started", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name)])
+        let started = monotonicNow()
+        var outcome: RunOutcome
+        var error: String?
+        var exitCode: Int?
+        var output: [UInt8]?
+        var stderrTail = ""
+        if let sidecarError = f.sidecarError {
+            outcome = .failed
+            error = "sidecar unusable: \(sidecarError)"
+        } else {
+            let workDir = config.workRoot + "/" + String(hexString(Crypto.sha256(Array(job.id.utf8))).prefix(24)) + ".\(job.attempt)"
+            _ = FileSystem.makeDirectories(workDir)
+            defer { FileSystem.removeTree(workDir) }
+            let parsed = (try? JSONParser.parse(job.body)) ?? .null
+            let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy,
+                                             type: type, body: job.body,
+                                             userMetadata: FunctionInput.userMetadata(body: job.body, parsed: parsed), result: nil)
+            var env = f.settings.env.map { "\($0.0)=\($0.1)" }
+            env += config.baseEnvironment
+            env += ["HOOKHOST_EVENT_TYPE=\(type)", "HOOKHOST_DELIVERY_ID=\(job.id)", "HOOKHOST_ATTEMPT=\(job.attempt)",
+                    "HOOKHOST_WORK_DIR=\(workDir)"]
+            var spec = ProcessSpec(executable: f.path, environment: Dispatcher.dedupeEnvironment(env), workingDirectory: workDir,
+                                   stdin: stdin, timeout: f.settings.timeout ?? config.functionTimeout)
+            let runs = activeRuns
+            spec.onStart = { pid in runs.add(pid, job.id) }
+            do {
+                let r = try launcher.run(spec)
+                if let pid = r.pid { activeRuns.remove(pid) }
+                stderrTail = String(decoding: r.stderrTail.suffix(8192), as: UTF8.self)
+                switch r.termination {
+                case .timedOut:
+                    outcome = .timeout
+                    error = "timed out after \(Int(spec.timeout)) s; process group killed"
+                case .exited(let code):
+                    exitCode = Int(code)
+                    outcome = RunOutcome(exitCode: code)
+                    if code != 0 { error = "exited with status \(code)" }
+                case .signaled(let sig):
+                    outcome = .failed
+                    error = "killed by signal \(sig)"
+                }
+                output = Dispatcher.jsonObjectOutput(r.stdout)
+            } catch {
+                outcome = .failed
+                exitCode = nil
+                self.logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
+                stderrTail = ""
+                return finishRun(job, type, f, .failed, error.description, nil, nil, "", started)
+            }
+        }
+        finishRun(job, type, f, outcome, error, exitCode, output, stderrTail, started)
+    }
+
+    private func finishRun(_ job: Job, _ type: String, _ f: ResolvedFunction, _ outcome: RunOutcome, _ error: String?,
+                           _ exitCode: Int?, _ output: [UInt8]?, _ stderrTail: String, _ started: Double) {
+        let seconds = monotonicNow() - started
+        let now = clock.now()
+        let (state, nextAt) = config.retry.next(outcome: outcome, attemptsInBudget: job.attemptsInBudget,
+                                                maxAttempts: f.settings.maxAttempts, now: now, unit: random())
+        var finalError = error
+        if state == .dead && outcome != .dead, let e = error { finalError = e + "; no attempts left" }
+        var change = StateChange(id: job.id, state: state, attempt: job.attempt, at: now, nextAt: nextAt, error: finalError,
+                                 function: f.name, exitCode: exitCode, durationMs: Int(seconds * 1000), output: output,
+                                 stderrTail: stderrTail.isEmpty ? nil : stderrTail)
+        if state == .done { change.error = nil }
+        spool.finish(change)
+        metrics.run(function: f.name, outcome: outcome, seconds: seconds)
+        let ms = Int(seconds * 1000)
+        logger.info("finished", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
+                                 "outcome": .string(outcome.rawValue), "ms": .int(ms), "stderr": .string(String(stderrTail.suffix(1024)))])
+        switch state {
+        case .retryScheduled:
+            logger.info("retry_scheduled", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
+                                            "in_s": .double(((nextAt ?? now) - now) * 1000 / 1000), "error": .string(finalError ?? "")])
+        case .dead:
+            logger.warn("dead", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
+                                 "error": .string(finalError ?? "")])
+        default: break
+        }
+    }
+
+    /// stdout is kept only when it is one JSON object (surrounding whitespace allowed).
+    static func jsonObjectOutput(_ stdout: [UInt8]) -> [UInt8]? {
+        let trimmed = Array(stdout.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+            .reversed().drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }.reversed())
+        guard let json = try? JSONParser.parse(trimmed), json.isObject else { return nil }
+        return trimmed
+    }
+
+    /// Later entries win, so host variables override a sidecar that tries to set them.
+    static func dedupeEnvironment(_ env: [String]) -> [String] {
+        var index: [String: Int] = [:]
+        var out: [String] = []
+        for e in env {
+            let name = String(e.prefix { $0 != "=" })
+            if let i = index[name] { out[i] = e } else { index[name] = out.count; out.append(e) }
+        }
+        return out
+    }
+}
+
+extension Dispatcher.Claim {
+    var isInvalid: Bool { if case .invalid = self { return true }; return false }
+}
+
+/// Functions running now, by pid, so shutdown can kill what outlives the grace period.
+final class ActiveRuns: Sendable {
+    private let runs = Mutex<[Int32: String]>([:])
+    func add(_ pid: Int32, _ id: String) { runs.withLock { $0[pid] = id } }
+    func remove(_ pid: Int32) { runs.withLock { _ = $0.removeValue(forKey: pid) } }
+    func snapshot() -> [Int32: String] { runs.withLock { $0 } }
+}

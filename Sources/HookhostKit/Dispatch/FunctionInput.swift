@@ -1,0 +1,50 @@
+/// Builds the one JSON document a function reads on stdin (CONTRACT §4).
+public enum FunctionInput {
+    /// Where an event's user_metadata is: `data.user_metadata`, then top-level `user_metadata`.
+    /// Returns its raw bytes (ranges are absolute in `body`) so the function gets them as sent.
+    public static func userMetadata(body: [UInt8], parsed: JSON) -> ArraySlice<UInt8>? {
+        if let m = parsed["data"]?.member("user_metadata"), m.value != .null { return body[m.valueRange] }
+        if let m = parsed.member("user_metadata"), m.value != .null { return body[m.valueRange] }
+        return nil
+    }
+
+    /// The stdin bytes, compact, ending with a newline.
+    public static func encode(id: String, attempt: Int, receivedAt: Double, verifiedBy: VerifiedBy, type: String,
+                              body: [UInt8], userMetadata: ArraySlice<UInt8>?, result: FetchedResult?) -> [UInt8] {
+        var w = JSONWriter(reserve: body.count + 256)
+        w.beginObject()
+        w.field("contract", 1)
+        w.key("delivery")
+        w.beginObject()
+        w.field("id", id)
+        w.field("attempt", attempt)
+        w.field("received_at", formatTimestamp(receivedAt))
+        w.field("verified_by", verifiedBy.rawValue)
+        w.endObject()
+        w.field("type", type)
+        w.key("event"); w.raw(body)
+        w.key("user_metadata"); if let userMetadata { w.raw(userMetadata) } else { w.null() }
+        w.key("result")
+        if let r = result {
+            w.beginObject()
+            w.field("uri", r.uri); w.field("path", r.path); w.field("bytes", r.bytes); w.field("sha256", r.sha256)
+            w.field("content_type", optional: r.contentType)
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.endObject()
+        var out = w.bytes
+        out.append(0x0A)
+        return out
+    }
+}
+
+/// A result downloaded before the function runs (CONTRACT §5).
+public struct FetchedResult: Sendable, Equatable {
+    public var uri: String
+    public var path: String
+    public var bytes: Int
+    public var sha256: String
+    public var contentType: String?
+}

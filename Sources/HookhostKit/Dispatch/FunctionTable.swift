@@ -1,0 +1,79 @@
+import Glibc
+
+/// A resolved handler: the executable and its sidecar settings.
+public struct ResolvedFunction: Sendable, Equatable {
+    /// The file name the type matched (`batch.succeeded`, `batch`, `_default`).
+    public let name: String
+    public let path: String
+    public let settings: FunctionSettings
+    /// A sidecar that exists but could not be used; the function then does not run.
+    public let sidecarError: String?
+}
+
+/// Looks handlers up in the functions directory on every call, so adding, replacing or removing
+/// a file takes effect without a restart (a few stat calls per run).
+public struct FunctionTable: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    /// The handler for `type` (already canonical and valid), or nil when none matches.
+    public func resolve(_ type: String) -> ResolvedFunction? {
+        guard EventType.isValid(type) else { return nil }
+        for name in EventType.candidates(type) {
+            let path = directory + "/" + name
+            guard FunctionTable.isExecutableFile(path) else { continue }
+            var settings = FunctionSettings()
+            var sidecarError: String?
+            if let bytes = FunctionTable.readSmallFile(path + ".json") {
+                do { settings = try FunctionSettings.parse(bytes) } catch { sidecarError = "\(name).json: \(error)" }
+            }
+            return ResolvedFunction(name: name, path: path, settings: settings, sidecarError: sidecarError)
+        }
+        return nil
+    }
+
+    /// Every executable in the directory (for `hookhost functions`).
+    public func all() -> [ResolvedFunction] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+            if name.hasPrefix(".") || name.hasSuffix(".json") { continue }
+            names.append(name)
+        }
+        return names.sorted().compactMap { name in
+            guard name == "_default" || EventType.isValid(name) else { return nil }
+            guard let f = resolve(name == "_default" ? "_default" : name), f.name == name else { return nil }
+            return f
+        }
+    }
+
+    /// Whether the directory exists.
+    public var exists: Bool {
+        var st = stat()
+        return stat(directory, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func isExecutableFile(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        return access(path, X_OK) == 0
+    }
+
+    static func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 16384)
+        while out.count <= limit {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return out
+    }
+}

@@ -1,0 +1,165 @@
+/// Limits applied while parsing; every one has a safe default.
+public struct HTTPLimits: Sendable {
+    public var maxHeaderBytes: Int = 16 * 1024
+    public var maxHeaderCount: Int = 100
+    public var maxBodyBytes: Int = 1 << 20
+    public init(maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100, maxBodyBytes: Int = 1 << 20) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// Why a request cannot be served; maps to exactly one status, after which the connection closes.
+public struct HTTPParseError: Error, Equatable, CustomStringConvertible {
+    public let status: Int
+    public let message: String
+    public var description: String { message }
+
+    static func bad(_ m: String) -> HTTPParseError { HTTPParseError(status: 400, message: m) }
+}
+
+/// Outcome of feeding the bytes received so far.
+public enum HTTPParseResult: Sendable {
+    /// More bytes are needed. `headerEnd` is known once the header block is complete.
+    case incomplete
+    /// A whole request, and how many bytes of the buffer it used (the rest belongs to the next).
+    case complete(HTTPRequest, consumed: Int)
+}
+
+/// A pure HTTP/1.x request parser: give it the connection's buffered bytes, it tells whether a whole
+/// request is there. Strict where leniency enables smuggling: CRLF line ends, no obs-fold, no
+/// whitespace before ':', one Content-Length, no Transfer-Encoding.
+public struct HTTPParser: Sendable {
+    public var limits: HTTPLimits
+
+    public init(limits: HTTPLimits = HTTPLimits()) { self.limits = limits }
+
+    /// Parses the request at the start of `buffer`.
+    public func parse(_ buffer: [UInt8]) throws(HTTPParseError) -> HTTPParseResult {
+        guard let headerEnd = HTTPParser.findHeaderEnd(buffer, limit: limits.maxHeaderBytes) else {
+            if buffer.count > limits.maxHeaderBytes {
+                throw HTTPParseError(status: 431, message: "request header block larger than \(limits.maxHeaderBytes) bytes")
+            }
+            // Reject garbage early instead of waiting for a timeout.
+            try HTTPParser.checkPartialRequestLine(buffer)
+            return .incomplete
+        }
+        var (request, contentLength) = try parseHead(buffer[0..<headerEnd])
+        let total = headerEnd + 4 + contentLength
+        guard buffer.count >= total else { return .incomplete }
+        request.body = Array(buffer[(headerEnd + 4)..<total])
+        return .complete(request, consumed: total)
+    }
+
+    /// Parses only the head and returns the declared body length, so an oversized body can be
+    /// refused before it is read.
+    public func declaredBodyLength(_ buffer: [UInt8]) throws(HTTPParseError) -> Int? {
+        guard let headerEnd = HTTPParser.findHeaderEnd(buffer, limit: limits.maxHeaderBytes) else { return nil }
+        return try parseHead(buffer[0..<headerEnd]).1
+    }
+
+    static func findHeaderEnd(_ b: [UInt8], limit: Int) -> Int? {
+        let n = min(b.count, limit + 4)
+        guard n >= 4 else { return nil }
+        var i = 0
+        while i + 3 < n {
+            if b[i + 3] != 0x0A { i += 1; continue }  // skip fast on the most selective byte
+            if b[i] == 0x0D, b[i + 1] == 0x0A, b[i + 2] == 0x0D { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func checkPartialRequestLine(_ b: [UInt8]) throws(HTTPParseError) {
+        // A method is a token; anything else in the first bytes is not HTTP.
+        for c in b.prefix(16) {
+            if c == 0x20 { return }
+            if !isTokenChar(c) { throw .bad("malformed request line") }
+        }
+    }
+
+    private func parseHead(_ head: ArraySlice<UInt8>) throws(HTTPParseError) -> (HTTPRequest, Int) {
+        var lines: [ArraySlice<UInt8>] = []
+        var start = head.startIndex
+        var i = head.startIndex
+        while i < head.endIndex {
+            if head[i] == 0x0A {
+                guard i > start, head[i - 1] == 0x0D else { throw .bad("line not terminated by CRLF") }
+                lines.append(head[start..<(i - 1)])
+                start = i + 1
+            }
+            i += 1
+        }
+        lines.append(head[start..<head.endIndex])
+        guard let requestLine = lines.first else { throw .bad("empty request") }
+        if requestLine.contains(0x0D) { throw .bad("stray CR in request line") }
+        let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { throw .bad("malformed request line") }
+        guard parts[0].allSatisfy(HTTPParser.isTokenChar) else { throw .bad("malformed method") }
+        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .bad("malformed request target") }
+        let version = String(decoding: parts[2], as: UTF8.self)
+        let minor: Int
+        switch version {
+        case "HTTP/1.1": minor = 1
+        case "HTTP/1.0": minor = 0
+        default:
+            if version.hasPrefix("HTTP/") { throw HTTPParseError(status: 505, message: "unsupported HTTP version") }
+            throw .bad("malformed HTTP version")
+        }
+        let headerLines = lines.dropFirst()
+        guard headerLines.count <= limits.maxHeaderCount else {
+            throw HTTPParseError(status: 431, message: "more than \(limits.maxHeaderCount) header fields")
+        }
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(headerLines.count)
+        var contentLength: Int?
+        var hasTransferEncoding = false
+        for line in headerLines {
+            guard let first = line.first else { throw .bad("empty header line") }
+            if first == 0x20 || first == 0x09 { throw .bad("obsolete header line folding") }
+            guard let colon = line.firstIndex(of: 0x3A) else { throw .bad("header line without ':'") }
+            let nameBytes = line[line.startIndex..<colon]
+            guard !nameBytes.isEmpty, nameBytes.allSatisfy(HTTPParser.isTokenChar) else { throw .bad("malformed header name") }
+            var v = line[(colon + 1)...]
+            while let f = v.first, f == 0x20 || f == 0x09 { v = v.dropFirst() }
+            while let l = v.last, l == 0x20 || l == 0x09 { v = v.dropLast() }
+            guard v.allSatisfy({ $0 >= 0x20 || $0 == 0x09 }), !v.contains(0x7F) else { throw .bad("control character in header value") }
+            let name = String(decoding: nameBytes, as: UTF8.self).lowercased()
+            let value = String(decoding: v, as: UTF8.self)
+            switch name {
+            case "content-length":
+                guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                      let n = Int(value) else { throw .bad("invalid Content-Length") }
+                if let existing = contentLength, existing != n { throw .bad("conflicting Content-Length headers") }
+                contentLength = n
+            case "transfer-encoding":
+                hasTransferEncoding = true
+            default: break
+            }
+            headers.append((name, value))
+        }
+        if hasTransferEncoding {
+            if contentLength != nil { throw .bad("both Content-Length and Transfer-Encoding") }
+            throw HTTPParseError(status: 411, message: "chunked request bodies are not supported; send Content-Length")
+        }
+        let length = contentLength ?? 0
+        if length > limits.maxBodyBytes {
+            throw HTTPParseError(status: 413, message: "body of \(length) bytes exceeds the \(limits.maxBodyBytes)-byte limit")
+        }
+        let method = String(decoding: parts[0], as: UTF8.self)
+        let target = String(decoding: parts[1], as: UTF8.self)
+        return (HTTPRequest(method: method, target: target, versionMinor: minor, headers: headers), length)
+    }
+
+    static func isTokenChar(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import CSys
+import Glibc
+import Synchronization
+
+/// Answers one parsed request. Called on an event-loop thread, so it must not block: hand slow
+/// work elsewhere and call `respond` exactly once, from any thread, when the answer is known.
+public protocol HTTPResponder: Sendable {
+    func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void)
+}
+
+/// Connection-level settings of the server.
+public struct HTTPServerConfig: Sendable {
+    public var limits = HTTPLimits()
+    /// Seconds a client has to send one whole request once it started it.
+    public var readTimeout: Double = 10
+    /// Seconds an idle keep-alive connection stays open.
+    public var idleTimeout: Double = 60
+    /// Open connections per event loop before new ones are refused.
+    public var maxConnectionsPerLoop = 10_000
+    public init() {}
+}
+
+/// One epoll-driven thread that owns a set of connections. Its connection table is only touched
+/// on its own thread; other threads reach it through `mailbox` + the eventfd.
+final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined to the loop thread (see above)
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private let listeners: [Int32]
+    private let config: HTTPServerConfig
+    private let parser: HTTPParser
+    private let responder: any HTTPResponder
+    private let logger: Logger
+    private let mailbox = Mutex<[(UInt64, HTTPResponse)]>([])
+    private let stopping = Atomic<Bool>(false)
+    private var thread = pthread_t()
+    private var connections: [UInt64: Connection] = [:]
+    private var nextID: UInt64
+    private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+    private var lastSweep = monotonicNow()
+
+    private static let wakeTag: UInt64 = 0
+    private static let listenerTagBase: UInt64 = 1
+
+    init(index: Int, listeners: [Int32], config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) {
+        self.epfd = hh_epoll_create()
+        self.wakeFD = hh_eventfd()
+        self.listeners = listeners
+        self.config = config
+        self.parser = HTTPParser(limits: config.limits)
+        self.responder = responder
+        self.logger = logger
+        // Connection ids carry the loop index in the top bits so they never collide across loops.
+        self.nextID = UInt64(index) << 48 | 0x100
+        precondition(epfd >= 0 && wakeFD >= 0, "epoll/eventfd creation failed")
+        _ = hh_epoll_add(epfd, wakeFD, HH_EPOLLIN, EventLoop.wakeTag)
+        for (i, fd) in listeners.enumerated() {
+            // EPOLLEXCLUSIVE: one loop wakes per new connection instead of all of them.
+            _ = hh_epoll_add(epfd, fd, HH_EPOLLIN | UInt32(1 << 28), EventLoop.listenerTagBase + UInt64(i))
+        }
+    }
+
+    func run() {
+        thread = pthread_self()
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        while !stopping.load(ordering: .relaxed) {
+            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, 256, 500) }
+            if n < 0 && errno != EINTR { logger.error("epoll_wait failed", ["errno": .int(Int(errno))]); break }
+            for i in 0..<max(0, Int(n)) {
+                let (tag, flags) = events.withUnsafeBufferPointer { (hh_epoll_event_data($0.baseAddress, Int32(i)), hh_epoll_event_flags($0.baseAddress, Int32(i))) }
+                if tag == EventLoop.wakeTag {
+                    var v: UInt64 = 0
+                    _ = read(wakeFD, &v, 8)
+                    drainMailbox()
+                } else if tag < EventLoop.listenerTagBase + UInt64(listeners.count) {
+                    acceptAll(listeners[Int(tag - EventLoop.listenerTagBase)])
+                } else if let conn = connections[tag] {
+                    handle(conn, flags: flags)
+                }
+            }
+            let now = monotonicNow()
+            if now - lastSweep >= 0.5 { sweep(now); lastSweep = now }
+        }
+        for c in connections.values { closeConnection(c) }
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// Delivers a response from any thread.
+    private func deliver(_ id: UInt64, _ response: HTTPResponse) {
+        if pthread_equal(pthread_self(), thread) != 0 {
+            if let c = connections[id] { complete(c, response) }
+            return
+        }
+        mailbox.withLock { $0.append((id, response)) }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    private func drainMailbox() {
+        let items = mailbox.withLock { box -> [(UInt64, HTTPResponse)] in
+            let taken = box
+            box.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for (id, resp) in items {
+            guard let c = connections[id] else { continue }  // client went away meanwhile
+            complete(c, resp)
+            if !c.closed && !c.busy { processBuffer(c) }
+        }
+    }
+
+    private func acceptAll(_ lfd: Int32) {
+        while true {
+            let fd = hh_accept4(lfd)
+            if fd < 0 {
+                if errno == EINTR { continue }
+                if errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED {
+                    logger.warn("accept failed", ["errno": .int(Int(errno)), "error": .string(String(cString: strerror(errno)))])
+                }
+                return
+            }
+            if connections.count >= config.maxConnectionsPerLoop {
+                close(fd)
+                logger.warn("connection refused: too many open connections", ["limit": .int(config.maxConnectionsPerLoop)])
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let id = nextID
+            nextID += 1
+            let c = Connection(id: id, fd: fd, now: monotonicNow())
+            connections[id] = c
+            _ = hh_epoll_add(epfd, fd, HH_EPOLLIN | HH_EPOLLRDHUP, id)
+        }
+    }
+
+    private func handle(_ c: Connection, flags: UInt32) {
+        if flags & HH_EPOLLERR != 0 { closeConnection(c); return }
+        if flags & HH_EPOLLOUT != 0 { flush(c) }
+        if c.closed { return }
+        if flags & (HH_EPOLLIN | HH_EPOLLHUP | HH_EPOLLRDHUP) != 0 { readAvailable(c) }
+    }
+
+    private func readAvailable(_ c: Connection) {
+        let cap = config.limits.maxHeaderBytes + config.limits.maxBodyBytes + 8
+        var sawEOF = false
+        while true {
+            let n = scratch.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                c.lastActivity = monotonicNow()
+                if c.lingering { continue }  // discarding what a refused client still sends
+                if c.requestStartedAt == nil { c.requestStartedAt = c.lastActivity }
+                c.buffer.append(contentsOf: scratch[0..<n])
+                if c.buffer.count > cap { break }
+                continue
+            }
+            if n == 0 { sawEOF = true; break }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { break }
+            closeConnection(c)
+            return
+        }
+        if c.lingering { if sawEOF { closeConnection(c) }; return }
+        if !c.busy { processBuffer(c) }
+        if sawEOF && !c.closed {
+            // The client finished sending. An answer already under way is still written (half-close).
+            if c.busy { c.peerClosed = true; setInterest(c, c.out.isEmpty ? 0 : HH_EPOLLOUT) } else { closeConnection(c) }
+        }
+    }
+
+    /// Parses and dispatches as many buffered requests as possible (pipelining), one at a time.
+    private func processBuffer(_ c: Connection) {
+        while !c.closed && !c.busy && !c.buffer.isEmpty {
+            let result: HTTPParseResult
+            do {
+                result = try parser.parse(c.buffer)
+            } catch {
+                logger.info("bad request", ["status": .int(error.status), "error": .string(error.message)])
+                c.buffer.removeAll()
+                c.busy = true
+                complete(c, .error(error.status, error.message, close: true))
+                return
+            }
+            guard case .complete(let request, let consumed) = result else { break }
+            c.buffer.removeFirst(consumed)
+            c.requestStartedAt = c.buffer.isEmpty ? nil : monotonicNow()
+            c.keepAlive = request.keepAlive
+            c.busy = true
+            let id = c.id
+            responder.respond(to: request) { [self] response in self.deliver(id, response) }
+        }
+        if !c.closed { setInterest(c, c.busy ? (c.out.isEmpty ? 0 : HH_EPOLLOUT) : HH_EPOLLIN | HH_EPOLLRDHUP) }
+    }
+
+    private func complete(_ c: Connection, _ response: HTTPResponse) {
+        guard !c.closed, c.busy, c.out.isEmpty else { return }
+        let keep = c.keepAlive && !response.close && !c.peerClosed
+        c.closeAfterWrite = !keep
+        c.out = response.encode(keepAlive: keep)
+        c.outOffset = 0
+        flush(c)
+    }
+
+    private func flush(_ c: Connection) {
+        while c.outOffset < c.out.count {
+            let n = c.out.withUnsafeBytes { write(c.fd, $0.baseAddress! + c.outOffset, $0.count - c.outOffset) }
+            if n > 0 { c.outOffset += n; c.lastActivity = monotonicNow(); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { setInterest(c, HH_EPOLLOUT); return }
+            closeConnection(c)
+            return
+        }
+        c.out = []
+        c.outOffset = 0
+        c.busy = false
+        if c.closeAfterWrite {
+            if c.peerClosed { closeConnection(c); return }
+            // Lingering close: stop writing, read and discard briefly so the client sees the
+            // answer instead of a reset caused by unread request bytes.
+            shutdown(c.fd, Int32(SHUT_WR))
+            c.lingering = true
+            c.buffer = []
+            c.lingerDeadline = monotonicNow() + 2
+            setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP)
+            return
+        }
+        setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP)
+    }
+
+    private func setInterest(_ c: Connection, _ events: UInt32) {
+        guard !c.closed, c.interest != events else { return }
+        c.interest = events
+        _ = hh_epoll_mod(epfd, c.fd, events, c.id)
+    }
+
+    private func closeConnection(_ c: Connection) {
+        guard !c.closed else { return }
+        c.closed = true
+        _ = hh_epoll_del(epfd, c.fd)
+        close(c.fd)
+        connections[c.id] = nil
+    }
+
+    private func sweep(_ now: Double) {
+        for c in connections.values {
+            if c.lingering {
+                if now > c.lingerDeadline { closeConnection(c) }
+            } else if !c.out.isEmpty {
+                if now - c.lastActivity > config.readTimeout { closeConnection(c) }  // client not reading
+            } else if c.busy {
+                continue  // waiting for our own answer (spool commit); not the client's fault
+            } else if let started = c.requestStartedAt {
+                if now - started > config.readTimeout {
+                    logger.info("request timed out", ["received_bytes": .int(c.buffer.count)])
+                    c.busy = true
+                    c.buffer = []
+                    complete(c, .error(408, "request not received within \(Int(config.readTimeout)) s", close: true))
+                }
+            } else if now - c.lastActivity > config.idleTimeout {
+                closeConnection(c)
+            }
+        }
+    }
+}
+
+/// Per-connection state, owned by one event loop.
+final class Connection {
+    let id: UInt64
+    let fd: Int32
+    var buffer: [UInt8] = []
+    var requestStartedAt: Double?
+    var lastActivity: Double
+    /// A request is being answered (or its answer written); nothing more is parsed meanwhile.
+    var busy = false
+    var keepAlive = true
+    var out: [UInt8] = []
+    var outOffset = 0
+    var closeAfterWrite = false
+    var peerClosed = false
+    var lingering = false
+    var lingerDeadline = 0.0
+    var closed = false
+    var interest: UInt32 = HH_EPOLLIN | HH_EPOLLRDHUP
+
+    init(id: UInt64, fd: Int32, now: Double) {
+        self.id = id
+        self.fd = fd
+        self.lastActivity = now
+    }
+}

@@ -1,0 +1,22 @@
+import CSys
+import Glibc
+
+/// Starts a detached OS thread running `body`. Used for event loops, the spool writer and
+/// workers, which block in syscalls and so must not sit on Swift's cooperative pool.
+public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+    final class Box: Sendable {
+        let body: @Sendable () -> Void
+        let name: String
+        init(_ b: @escaping @Sendable () -> Void, _ n: String) { body = b; name = n }
+    }
+    let ctx = Unmanaged.passRetained(Box(body, name)).toOpaque()
+    var tid = pthread_t()
+    let rc = pthread_create(&tid, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        _ = hh_set_thread_name(String(box.name.prefix(15)))
+        box.body()
+        return nil
+    }, ctx)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    pthread_detach(tid)
+}

@@ -1,0 +1,35 @@
+/// Where a delivery is in its life. Persisted as the string raw value.
+public enum DeliveryState: String, Sendable, CaseIterable {
+    case received, running, retryScheduled = "retry_scheduled", done, dead, skipped
+
+    /// Still owed a run (counts toward the queue depth).
+    public var isUnfinished: Bool { self == .received || self == .running || self == .retryScheduled }
+}
+
+/// How a delivery was authenticated.
+public enum VerifiedBy: String, Sendable { case hmac, jwt }
+
+/// A byte range of the spool file.
+public struct SpoolRef: Sendable, Equatable {
+    public var offset: Int64
+    public var length: Int
+}
+
+/// What the host remembers about one delivery in memory; bodies and outputs stay on disk.
+public struct DeliveryInfo: Sendable {
+    public let id: String
+    public let type: String
+    public let receivedAt: Double
+    public let verifiedBy: VerifiedBy
+    public var state: DeliveryState = .received
+    /// Attempts started so far.
+    public var attempt = 0
+    /// Attempts made before the last replay; the attempt budget counts from here.
+    public var attemptBase = 0
+    public var nextAt: Double?
+    public var lastError: String?
+    public var function: String?
+    public var updatedAt: Double
+    var body: SpoolRef
+    var lastState: SpoolRef?
+}

@@ -1,0 +1,483 @@
+import Dispatch
+import Glibc
+
+/// Spool settings; each maps to a HOOKHOST_ variable.
+public struct SpoolConfig: Sendable {
+    public var directory: String
+    /// Seconds a webhook-id is remembered for dedup.
+    public var dedupTTL: Double = 259_200
+    /// Seconds finished (done/skipped) deliveries stay inspectable.
+    public var retention: Double = 86_400
+    /// Unfinished deliveries before new ones are refused.
+    public var queueMax = 100_000
+    /// The log is compacted once it is larger than this and 3× its size after the last compaction.
+    public var compactMinBytes: Int64 = 64 << 20
+    public init(directory: String) { self.directory = directory }
+}
+
+/// The answer to a new delivery.
+public enum AdmitResult: Sendable, Equatable {
+    /// Durable on disk.
+    case accepted
+    /// The id was seen before (and its first copy is durable).
+    case duplicate
+    /// Could not be stored; the message says why (disk fault, queue full).
+    case unavailable(String)
+}
+
+/// A delivery handed to a worker: everything needed to run its handler.
+public struct Job: Sendable {
+    public let id: String
+    public let type: String
+    public let receivedAt: Double
+    public let verifiedBy: VerifiedBy
+    public let attempt: Int
+    /// Attempts made in the current budget (this one included).
+    public let attemptsInBudget: Int
+    public let body: [UInt8]
+}
+
+/// The durable delivery store: group-committed append-only log, in-memory index, dedup, and the
+/// run queue. Everything acknowledged is on disk before `admit` reports `.accepted`.
+public final class Spool: @unchecked Sendable {  // safe: all mutable state is guarded by `monitor`, file I/O by `io`
+    public let config: SpoolConfig
+    private let clock: any WallClock
+    private let logger: Logger
+    private let monitor = Monitor()
+    private let io = Monitor()
+    private let writer = Monitor()
+    private let file: SpoolFile
+
+    // Guarded by `monitor`.
+    private var deliveries: [String: DeliveryInfo] = [:]
+    private var seen: [String: Double] = [:]
+    private var pending: [String: [@Sendable (AdmitResult) -> Void]] = [:]
+    private var ready = ReadyQueue()
+    private var timers = TimerHeap()
+    private var unfinished = 0
+    private var dead = 0
+    private var stopped = false
+    private var parked: [String] = []
+    private var lastCompactedSize: Int64 = 0
+
+    // Guarded by `writer`.
+    private var writeQueue: [(bytes: [UInt8], done: @Sendable (Result<Int64, SpoolError>) -> Void)] = []
+    private var writerStopped = false
+    private var healthy = true
+
+    /// Opens (creating) the spool in `config.directory` and rebuilds the index from the log.
+    public init(config: SpoolConfig, clock: any WallClock = SystemClock(), logger: Logger) throws(SpoolError) {
+        self.config = config
+        self.clock = clock
+        self.logger = logger
+        file = try SpoolFile(directory: config.directory)
+        let scan = try file.scan()
+        if scan.skippedBytes > 0 {
+            logger.warn("spool: skipped damaged or torn bytes", ["bytes": .int(scan.skippedBytes), "file": .string(file.path)])
+        }
+        rebuild(from: scan)
+        lastCompactedSize = file.size
+    }
+
+    // MARK: - Recovery
+
+    private func rebuild(from scan: SpoolScan) {
+        for (offset, length, record) in scan.records {
+            let ref = SpoolRef(offset: offset, length: length)
+            switch record {
+            case .delivery(let id, let type, let at, let vb, _):
+                if deliveries[id] == nil {
+                    deliveries[id] = DeliveryInfo(id: id, type: type, receivedAt: at, verifiedBy: vb, updatedAt: at, body: ref)
+                }
+                seen[id] = max(seen[id] ?? 0, at)
+            case .state(let change):
+                guard var d = deliveries[change.id] else { continue }
+                d.apply(change)
+                d.lastState = ref
+                deliveries[change.id] = d
+            case .seen(let id, let at):
+                seen[id] = max(seen[id] ?? 0, at)
+            case .forget(let id):
+                deliveries[id] = nil
+            case .noop:
+                break
+            }
+        }
+        let now = clock.now()
+        var resumed = 0
+        for (id, var d) in deliveries {
+            if d.state == .running {
+                // The host died while the handler ran: run it again with attempt + 1.
+                d.state = .retryScheduled
+                d.nextAt = now
+                d.lastError = "interrupted: host stopped while the handler was running"
+                deliveries[id] = d
+                resumed += 1
+            }
+        }
+        prune(now: now)
+        let order = deliveries.values.filter { $0.state.isUnfinished }.sorted { $0.receivedAt < $1.receivedAt }
+        for d in order {
+            if d.state == .retryScheduled { timers.push(d.nextAt ?? now, d.id) } else { ready.push(d.id) }
+        }
+        unfinished = order.count
+        dead = deliveries.values.filter { $0.state == .dead }.count
+        logger.info("spool: recovered", ["deliveries": .int(deliveries.count), "unfinished": .int(unfinished),
+                                         "interrupted": .int(resumed), "dead": .int(dead), "remembered_ids": .int(seen.count)])
+    }
+
+    /// Drops finished deliveries past retention and dedup ids past their TTL. Caller holds `monitor`.
+    private func prune(now: Double) {
+        for (id, d) in deliveries where (d.state == .done || d.state == .skipped) && d.updatedAt < now - config.retention {
+            deliveries[id] = nil
+        }
+        for (id, at) in seen where at < now - config.dedupTTL && deliveries[id] == nil {
+            seen[id] = nil
+        }
+    }
+
+    // MARK: - Intake
+
+    /// Stores a new delivery durably, or reports it as a duplicate; `completion` runs once, on
+    /// the writer thread or inline.
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8],
+                      completion: @escaping @Sendable (AdmitResult) -> Void) {
+        let now = clock.now()
+        let decision: AdmitResult? = monitor.locked {
+            if pending[id] != nil {
+                // Same id still being written: answer when (and as) the first copy lands.
+                pending[id]!.append { r in completion(r == .accepted ? .duplicate : r) }
+                return nil
+            }
+            if seen[id] != nil { return .duplicate }
+            if unfinished + pending.count >= config.queueMax {
+                return .unavailable("queue full (\(config.queueMax) unfinished deliveries)")
+            }
+            pending[id] = []
+            return nil
+        }
+        if let decision { completion(decision); return }
+        let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body).encoded()
+        enqueueWrite(record) { [self] result in
+            let (waiters, outcome): ([@Sendable (AdmitResult) -> Void], AdmitResult) = monitor.locked {
+                let waiters = pending.removeValue(forKey: id) ?? []
+                switch result {
+                case .success(let offset):
+                    deliveries[id] = DeliveryInfo(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, updatedAt: now,
+                                                  body: SpoolRef(offset: offset, length: record.count))
+                    seen[id] = now
+                    unfinished += 1
+                    ready.push(id)
+                    monitor.broadcast()
+                    return (waiters, .accepted)
+                case .failure(let e):
+                    return (waiters, .unavailable("spool cannot persist: \(e)"))
+                }
+            }
+            completion(outcome)
+            for w in waiters { w(outcome) }
+        }
+    }
+
+    // MARK: - Group commit
+
+    private func enqueueWrite(_ bytes: [UInt8], _ done: @escaping @Sendable (Result<Int64, SpoolError>) -> Void) {
+        writer.locked {
+            writeQueue.append((bytes, done))
+            if writeQueue.count == 1 { writer.broadcast() }
+        }
+    }
+
+    /// Appends a record and waits until it is durable.
+    @discardableResult
+    func appendSync(_ record: SpoolRecord) -> Result<SpoolRef, SpoolError> {
+        let bytes = record.encoded()
+        let sem = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        enqueueWrite(bytes) { r in box.set(r.map { SpoolRef(offset: $0, length: bytes.count) }); sem.signal() }
+        sem.wait()
+        return box.get()
+    }
+
+    /// Starts the writer thread that batches appends into one write + fdatasync.
+    public func startWriter() {
+        startThread(name: "spool-writer") { [self] in writerLoop() }
+    }
+
+    private func writerLoop() {
+        var lastHousekeeping = monotonicNow()
+        while true {
+            let (batch, stop, isHealthy) = writer.locked { () -> ([(bytes: [UInt8], done: @Sendable (Result<Int64, SpoolError>) -> Void)], Bool, Bool) in
+                if writeQueue.isEmpty && !writerStopped { writer.wait(seconds: 1) }
+                let b = writeQueue
+                writeQueue.removeAll(keepingCapacity: true)
+                return (b, writerStopped, healthy)
+            }
+            if !batch.isEmpty { commit(batch) }
+            if stop && batch.isEmpty { return }
+            let now = monotonicNow()
+            if now - lastHousekeeping >= (isHealthy ? 30 : 2) {
+                lastHousekeeping = now
+                housekeeping(probe: !isHealthy)
+            }
+        }
+    }
+
+    private func commit(_ batch: [(bytes: [UInt8], done: @Sendable (Result<Int64, SpoolError>) -> Void)]) {
+        var all: [UInt8] = []
+        all.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
+        for item in batch { all += item.bytes }
+        let result: Result<Int64, SpoolError> = io.locked {
+            do throws(SpoolError) { return .success(try file.append(all)) } catch { return .failure(error) }
+        }
+        switch result {
+        case .success(var offset):
+            setHealthy(true)
+            for item in batch {
+                item.done(.success(offset))
+                offset += Int64(item.bytes.count)
+            }
+        case .failure(let e):
+            if setHealthy(false) {
+                logger.error("spool: cannot persist deliveries; answering 503 until it recovers", ["error": .string(e.description)])
+            }
+            for item in batch { item.done(.failure(e)) }
+        }
+    }
+
+    /// Records whether the last write worked; returns true when this changed it.
+    @discardableResult
+    private func setHealthy(_ ok: Bool) -> Bool {
+        let changed = writer.locked { () -> Bool in
+            let c = healthy != ok
+            healthy = ok
+            return c
+        }
+        if changed && ok { logger.info("spool: writable again") }
+        return changed
+    }
+
+    /// Whether the last write (or probe) succeeded.
+    public var isWritable: Bool { writer.locked { healthy } }
+
+    private func housekeeping(probe: Bool) {
+        if probe { commit([(SpoolRecord.noop.encoded(), { @Sendable _ in })]) }
+        monitor.locked { prune(now: clock.now()) }
+        compactIfNeeded()
+    }
+
+    // MARK: - Compaction
+
+    private func compactIfNeeded() {
+        let size = io.locked { file.size }
+        guard size > config.compactMinBytes, size > lastCompactedSize * 3 else { return }
+        compact()
+    }
+
+    /// Rewrites the log with only what is still needed: live deliveries (their original frames)
+    /// and remembered ids. Runs on the writer thread, so no append interleaves.
+    func compact() {
+        let started = monotonicNow()
+        monitor.locked {
+            io.locked {
+                var image: [UInt8] = []
+                var moved: [(String, SpoolRef, SpoolRef?)] = []
+                do throws(SpoolError) {
+                    for d in deliveries.values {
+                        let bodyRef = SpoolRef(offset: Int64(image.count), length: d.body.length)
+                        image += try file.read(at: d.body.offset, count: d.body.length)
+                        var stateRef: SpoolRef?
+                        if let s = d.lastState {
+                            stateRef = SpoolRef(offset: Int64(image.count), length: s.length)
+                            image += try file.read(at: s.offset, count: s.length)
+                        }
+                        moved.append((d.id, bodyRef, stateRef))
+                    }
+                    for (id, at) in seen where deliveries[id] == nil {
+                        image += SpoolRecord.seen(id: id, at: at).encoded()
+                    }
+                    let before = file.size
+                    try file.replace(with: image)
+                    for (id, b, s) in moved {
+                        deliveries[id]?.body = b
+                        deliveries[id]?.lastState = s
+                    }
+                    lastCompactedSize = file.size
+                    logger.info("spool: compacted", ["before_bytes": .int(Int(before)), "after_bytes": .int(image.count),
+                                                     "ms": .int(Int((monotonicNow() - started) * 1000))])
+                } catch {
+                    logger.error("spool: compaction failed; keeping the current log", ["error": .string(error.description)])
+                }
+            }
+        }
+    }
+
+    // MARK: - Running
+
+    /// Blocks until a delivery is due and `claim` accepts it (nil parks it until `unpark()`),
+    /// marks it running durably and returns it with the claim. Nil after `stopTaking()`.
+    public func takeNext<C>(claim: (DeliveryInfo) -> C?) -> (Job, C)? {
+        while true {
+            let picked: (DeliveryInfo, C)? = monitor.locked {
+                while !stopped {
+                    let now = clock.now()
+                    while let id = timers.popDue(now) {
+                        if let d = deliveries[id], d.state == .retryScheduled, (d.nextAt ?? 0) <= now { ready.push(id) }
+                    }
+                    while let id = ready.pop() {
+                        guard var d = deliveries[id], d.state == .received || d.state == .retryScheduled else { continue }
+                        guard let c = claim(d) else { parked.append(id); continue }
+                        d.state = .running
+                        d.attempt += 1
+                        d.nextAt = nil
+                        d.updatedAt = now
+                        deliveries[id] = d
+                        return (d, c)
+                    }
+                    monitor.wait(seconds: min(1, max(0.001, (timers.next ?? now + 1) - now)))
+                }
+                return nil
+            }
+            guard let (d, c) = picked else { return nil }
+            var change = StateChange(id: d.id, state: .running, attempt: d.attempt, at: d.updatedAt)
+            change.attemptBase = d.attemptBase
+            if case .success(let ref) = appendSync(.state(change)) { monitor.locked { deliveries[d.id]?.lastState = ref } }
+            guard let body = try? readBody(d) else {
+                logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
+                finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
+                continue
+            }
+            return (Job(id: d.id, type: d.type, receivedAt: d.receivedAt, verifiedBy: d.verifiedBy, attempt: d.attempt,
+                        attemptsInBudget: d.attempt - d.attemptBase, body: body), c)
+        }
+    }
+
+    /// Puts deliveries parked by a refused claim back in the queue (a slot freed up).
+    public func unpark() {
+        monitor.locked {
+            guard !parked.isEmpty else { return }
+            for id in parked { ready.push(id) }
+            parked.removeAll()
+            monitor.broadcast()
+        }
+    }
+
+    private func readBody(_ d: DeliveryInfo) throws -> [UInt8] {
+        let frame = try io.locked { () throws(SpoolError) -> [UInt8] in
+            // The ref may have moved if a compaction ran since `d` was copied; re-read it.
+            let ref = monitor.locked { deliveries[d.id]?.body } ?? d.body
+            return try file.read(at: ref.offset, count: ref.length)
+        }
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(_, _, _, _, let body) = rec else {
+            throw SpoolError("decode", path: file.path, code: EIO)
+        }
+        return body
+    }
+
+    /// Records the end of an attempt (or any other transition) durably and schedules what follows.
+    @discardableResult
+    public func finish(_ change: StateChange) -> Bool {
+        let applied: Bool = monitor.locked {
+            guard var d = deliveries[change.id] else { return false }
+            let wasUnfinished = d.state.isUnfinished, wasDead = d.state == .dead
+            d.apply(change)
+            deliveries[change.id] = d
+            unfinished += (d.state.isUnfinished ? 1 : 0) - (wasUnfinished ? 1 : 0)
+            dead += (d.state == .dead ? 1 : 0) - (wasDead ? 1 : 0)
+            if d.state == .retryScheduled { timers.push(d.nextAt ?? clock.now(), d.id); monitor.broadcast() }
+            if d.state == .received { ready.push(d.id); monitor.broadcast() }
+            return true
+        }
+        guard applied else { return false }
+        switch appendSync(.state(change)) {
+        case .success(let ref): monitor.locked { deliveries[change.id]?.lastState = ref }
+        case .failure(let e):
+            logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(change.id), "error": .string(e.description)])
+        }
+        return true
+    }
+
+    /// Makes `takeNext` return nil (shutdown); state changes can still be written.
+    public func stopTaking() {
+        monitor.locked { stopped = true; monitor.broadcast() }
+    }
+
+    /// Flushes queued writes and stops the writer thread.
+    public func stopWriter() {
+        writer.locked { writerStopped = true; writer.broadcast() }
+    }
+
+    // MARK: - Inspection and operator actions
+
+    /// Unfinished deliveries (waiting retries included).
+    public var queueDepth: Int { monitor.locked { unfinished } }
+    /// Deliveries dead now.
+    public var deadCount: Int { monitor.locked { dead } }
+
+    /// Deliveries matching the filters, oldest first.
+    public func list(state: DeliveryState? = nil, type: String? = nil) -> [DeliveryInfo] {
+        monitor.locked {
+            deliveries.values.filter { (state == nil || $0.state == state) && (type == nil || $0.type == type) }
+                .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
+        }
+    }
+
+    /// One delivery with its body and last persisted state change (outputs).
+    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], last: StateChange?)? {
+        guard let d = monitor.locked({ deliveries[id] }) else { return nil }
+        let body = (try? readBody(d)) ?? []
+        var last: StateChange?
+        if let ref = monitor.locked({ deliveries[id]?.lastState }),
+           let frame = try? io.locked({ () throws(SpoolError) in try file.read(at: ref.offset, count: ref.length) }),
+           let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec {
+            last = s
+        }
+        return (d, body, last)
+    }
+
+    /// Queues a finished or dead delivery again with a fresh attempt budget. False if unknown or
+    /// still unfinished.
+    public func replay(_ id: String) -> Bool {
+        guard let d = monitor.locked({ deliveries[id] }), !d.state.isUnfinished else { return false }
+        var change = StateChange(id: id, state: .received, attempt: d.attempt, at: clock.now(), error: nil)
+        change.attemptBase = d.attempt
+        return finish(change)
+    }
+
+    /// Replays every dead delivery (of one type); returns how many.
+    public func retryDead(type: String? = nil) -> Int {
+        list(state: .dead, type: type).reduce(0) { $0 + (replay($1.id) ? 1 : 0) }
+    }
+
+    /// Deletes dead deliveries (of one type) for good; their ids stay remembered for dedup.
+    public func purgeDead(type: String? = nil) -> Int {
+        var n = 0
+        for d in list(state: .dead, type: type) {
+            guard case .success = appendSync(.forget(id: d.id)) else { continue }
+            monitor.locked {
+                if deliveries.removeValue(forKey: d.id) != nil { dead -= 1 }
+            }
+            n += 1
+        }
+        return n
+    }
+}
+
+extension DeliveryInfo {
+    mutating func apply(_ c: StateChange) {
+        state = c.state
+        attempt = c.attempt
+        if let b = c.attemptBase { attemptBase = b }
+        nextAt = c.nextAt
+        if c.state == .received { lastError = nil } else if let e = c.error { lastError = e }
+        if let f = c.function { function = f }
+        updatedAt = c.at
+    }
+}
+
+/// Carries a result out of a completion callback to a thread waiting on a semaphore.
+private final class ResultBox: @unchecked Sendable {  // safe: set happens-before get via the semaphore
+    private var value: Result<SpoolRef, SpoolError>?
+    func set(_ v: Result<SpoolRef, SpoolError>) { value = v }
+    func get() -> Result<SpoolRef, SpoolError> { value! }
+}

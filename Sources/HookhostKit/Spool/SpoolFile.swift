@@ -1,0 +1,127 @@
+import CSys
+import Glibc
+
+/// The append-only log file: positional appends with fdatasync, reads by offset, and atomic
+/// replacement for compaction. Not thread-safe; `Spool` serialises access.
+final class SpoolFile {
+    let path: String
+    let directory: String
+    private(set) var fd: Int32
+    /// Where the next append goes (end of the last valid record).
+    private(set) var size: Int64
+
+    init(directory: String) throws(SpoolError) {
+        self.directory = directory
+        self.path = directory + "/spool.log"
+        fd = hh_open3(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SpoolError("open", path: path) }
+        size = 0
+        try SpoolFile.fsyncDirectory(directory)
+    }
+
+    deinit { close(fd) }
+
+    /// Reads every valid record, resynchronising past damage, and sets the append position to
+    /// the end of the last valid record (a torn tail is overwritten by the next append).
+    func scan() throws(SpoolError) -> SpoolScan {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SpoolError("stat", path: path) }
+        let fileSize = Int64(st.st_size)
+        var result = SpoolScan()
+        var window: [UInt8] = []
+        var windowStart: Int64 = 0
+        var pos: Int64 = 0
+        let chunk = 4 << 20
+        while pos < fileSize {
+            // Keep at least one header, or a whole frame, in the window.
+            var needed = SpoolRecord.headerSize
+            let rel = Int(pos - windowStart)
+            if rel + SpoolRecord.headerSize <= window.count, readLE(window[...], at: rel) == SpoolRecord.magic {
+                needed = SpoolRecord.headerSize + min(Int(readLE(window[...], at: rel + 4)), SpoolRecord.maxPayload)
+            }
+            if rel + needed > window.count {
+                if windowStart + Int64(window.count) >= fileSize && windowStart <= pos && !window.isEmpty {
+                    // Already at end of file: a header whose frame runs past it is torn or bogus.
+                    if fileSize - pos < Int64(SpoolRecord.headerSize) { break }
+                    pos += 1
+                    result.skippedBytes += 1
+                    continue
+                }
+                let avail = Int(min(Int64(max(chunk, needed)), fileSize - pos))
+                window = try read(at: pos, count: avail)
+                windowStart = pos
+                continue
+            }
+            if let (len, rec) = SpoolScanner.frame(at: rel, in: window) {
+                let total = SpoolRecord.headerSize + len
+                result.records.append((pos, total, rec))
+                pos += Int64(total)
+                result.validEnd = pos
+            } else {
+                pos += 1
+                result.skippedBytes += 1
+            }
+        }
+        result.skippedBytes = max(result.skippedBytes, Int(fileSize - result.validEnd))
+        size = result.validEnd
+        return result
+    }
+
+    /// Appends bytes at the append position and makes them durable. On failure the position is
+    /// unchanged, so the partial bytes are overwritten (and never trusted: CRC).
+    func append(_ bytes: [UInt8]) throws(SpoolError) -> Int64 {
+        let start = size
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(start) + off_t(written)) }
+            if n < 0 { if errno == EINTR { continue }; throw SpoolError("write", path: path) }
+            written += n
+        }
+        guard fdatasync(fd) == 0 else { throw SpoolError("fdatasync", path: path) }
+        size = start + Int64(bytes.count)
+        return start
+    }
+
+    /// Reads `count` bytes at `offset`.
+    func read(at offset: Int64, count: Int) throws(SpoolError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, count - got, off_t(offset) + off_t(got)) }
+            if n < 0 { if errno == EINTR { continue }; throw SpoolError("read", path: path) }
+            if n == 0 { break }
+            got += n
+        }
+        if got < count { out.removeLast(count - got) }
+        return out
+    }
+
+    /// Replaces the log with `image` atomically (write temp, fsync, rename, fsync directory).
+    func replace(with image: [UInt8]) throws(SpoolError) {
+        let tmp = path + ".compact"
+        let nfd = hh_open3(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard nfd >= 0 else { throw SpoolError("open", path: tmp) }
+        var written = 0
+        while written < image.count {
+            let n = image.withUnsafeBytes { Glibc.write(nfd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno; close(nfd); unlink(tmp); throw SpoolError("write", path: tmp, code: e)
+            }
+            written += n
+        }
+        guard fsync(nfd) == 0 else { let e = errno; close(nfd); unlink(tmp); throw SpoolError("fsync", path: tmp, code: e) }
+        guard rename(tmp, path) == 0 else { let e = errno; close(nfd); unlink(tmp); throw SpoolError("rename", path: tmp, code: e) }
+        try SpoolFile.fsyncDirectory(directory)
+        close(fd)
+        fd = nfd
+        size = Int64(image.count)
+    }
+
+    static func fsyncDirectory(_ dir: String) throws(SpoolError) {
+        let dfd = hh_open3(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        guard dfd >= 0 else { throw SpoolError("open", path: dir) }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw SpoolError("fsync", path: dir) }
+    }
+}

@@ -1,0 +1,189 @@
+/// One entry of the append-only spool log (pure encoding; no I/O).
+///
+/// Frame: `magic u32 | length u32 | crc32c u32 | payload`, little-endian, where the CRC covers the
+/// length field and the payload, and the payload is `metaLength u32 | meta JSON | body bytes`.
+/// A torn or corrupted frame fails the CRC and is skipped on recovery.
+public enum SpoolRecord: Sendable, Equatable {
+    /// A new delivery, with the raw body exactly as received.
+    case delivery(id: String, type: String, receivedAt: Double, verifiedBy: VerifiedBy, body: [UInt8])
+    /// A state change.
+    case state(StateChange)
+    /// An id remembered only for dedup (its delivery was pruned).
+    case seen(id: String, at: Double)
+    /// The delivery was purged by an operator.
+    case forget(id: String)
+    /// Written by the disk probe; carries nothing.
+    case noop
+
+    static let magic: UInt32 = 0x314B_4848  // "HHK1"
+    static let headerSize = 12
+    static let maxPayload = 64 << 20
+
+    /// The framed bytes for the log.
+    public func encoded() -> [UInt8] {
+        var meta = JSONWriter(reserve: 128)
+        var body: [UInt8] = []
+        meta.beginObject()
+        switch self {
+        case .delivery(let id, let type, let at, let vb, let b):
+            meta.field("k", "d"); meta.field("id", id); meta.field("type", type)
+            meta.key("at"); meta.double(at); meta.field("vb", vb.rawValue)
+            body = b
+        case .state(let s):
+            s.write(into: &meta)
+        case .seen(let id, let at):
+            meta.field("k", "seen"); meta.field("id", id); meta.key("at"); meta.double(at)
+        case .forget(let id):
+            meta.field("k", "forget"); meta.field("id", id)
+        case .noop:
+            meta.field("k", "noop")
+        }
+        meta.endObject()
+        var payload: [UInt8] = []
+        payload.reserveCapacity(4 + meta.bytes.count + body.count)
+        appendLE(UInt32(meta.bytes.count), to: &payload)
+        payload += meta.bytes
+        payload += body
+        var frame: [UInt8] = []
+        frame.reserveCapacity(SpoolRecord.headerSize + payload.count)
+        appendLE(SpoolRecord.magic, to: &frame)
+        var len: [UInt8] = []
+        appendLE(UInt32(payload.count), to: &len)
+        frame += len
+        appendLE(CRC32C.checksum(payload, seed: CRC32C.checksum(len)), to: &frame)
+        frame += payload
+        return frame
+    }
+
+    /// Decodes a payload (the frame already checked).
+    static func decode(payload: ArraySlice<UInt8>) -> SpoolRecord? {
+        guard payload.count >= 4 else { return nil }
+        let metaLen = Int(readLE(payload, at: payload.startIndex))
+        let metaStart = payload.startIndex + 4
+        guard metaLen <= payload.count - 4 else { return nil }
+        guard let meta = try? JSONParser.parse(Array(payload[metaStart..<(metaStart + metaLen)])) else { return nil }
+        let body = Array(payload[(metaStart + metaLen)...])
+        switch meta["k"]?.stringValue {
+        case "d":
+            guard let id = meta["id"]?.stringValue, let type = meta["type"]?.stringValue,
+                  let at = meta["at"]?.doubleValue, let vb = VerifiedBy(rawValue: meta["vb"]?.stringValue ?? "") else { return nil }
+            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body)
+        case "s":
+            return StateChange(meta: meta).map { .state($0) }
+        case "seen":
+            guard let id = meta["id"]?.stringValue, let at = meta["at"]?.doubleValue else { return nil }
+            return .seen(id: id, at: at)
+        case "forget":
+            return meta["id"]?.stringValue.map { .forget(id: $0) }
+        case "noop":
+            return .noop
+        default:
+            return nil
+        }
+    }
+}
+
+/// A persisted transition: the new state and what the attempt produced.
+public struct StateChange: Sendable, Equatable {
+    public var id: String
+    public var state: DeliveryState
+    public var attempt: Int
+    public var at: Double
+    public var nextAt: Double?
+    public var error: String?
+    public var function: String?
+    public var exitCode: Int?
+    public var durationMs: Int?
+    /// The handler's stdout when it was a JSON object, raw.
+    public var output: [UInt8]?
+    /// The bounded tail of the handler's stderr.
+    public var stderrTail: String?
+    /// Attempts made before the last replay; the attempt budget counts from here.
+    public var attemptBase: Int?
+
+    public init(id: String, state: DeliveryState, attempt: Int, at: Double, nextAt: Double? = nil, error: String? = nil,
+                function: String? = nil, exitCode: Int? = nil, durationMs: Int? = nil, output: [UInt8]? = nil, stderrTail: String? = nil) {
+        self.id = id; self.state = state; self.attempt = attempt; self.at = at; self.nextAt = nextAt; self.error = error
+        self.function = function; self.exitCode = exitCode; self.durationMs = durationMs; self.output = output; self.stderrTail = stderrTail
+    }
+
+    func write(into w: inout JSONWriter) {
+        w.field("k", "s"); w.field("id", id); w.field("st", state.rawValue); w.field("a", attempt)
+        w.key("t"); w.double(at)
+        if let nextAt { w.key("n"); w.double(nextAt) }
+        if let error { w.field("e", error) }
+        if let function { w.field("f", function) }
+        if let exitCode { w.field("x", exitCode) }
+        if let durationMs { w.field("ms", durationMs) }
+        if let output { w.key("o"); w.raw(output) }
+        if let stderrTail { w.field("se", stderrTail) }
+        if let attemptBase { w.field("b", attemptBase) }
+    }
+
+    init?(meta: JSON) {
+        guard let id = meta["id"]?.stringValue, let st = DeliveryState(rawValue: meta["st"]?.stringValue ?? ""),
+              let a = meta["a"]?.intValue, let t = meta["t"]?.doubleValue else { return nil }
+        self.init(id: id, state: st, attempt: a, at: t)
+        nextAt = meta["n"]?.doubleValue
+        error = meta["e"]?.stringValue
+        function = meta["f"]?.stringValue
+        exitCode = meta["x"]?.intValue
+        durationMs = meta["ms"]?.intValue
+        if let m = meta.member("o") {
+            var w = JSONWriter(); w.value(m.value); output = w.bytes
+        }
+        stderrTail = meta["se"]?.stringValue
+        attemptBase = meta["b"]?.intValue
+    }
+}
+
+/// Result of scanning a log image: the valid records and what was skipped.
+public struct SpoolScan: Sendable {
+    public var records: [(offset: Int64, length: Int, record: SpoolRecord)] = []
+    /// Bytes skipped because a frame was torn or corrupt.
+    public var skippedBytes = 0
+    /// Where the last valid frame ends (appends continue here).
+    public var validEnd: Int64 = 0
+}
+
+/// Reads frames back; stops trusting a region on a bad CRC and resynchronises on the next
+/// valid frame, so one damaged record cannot hide the ones after it.
+public enum SpoolScanner {
+    public static func scan(_ bytes: [UInt8], baseOffset: Int64 = 0) -> SpoolScan {
+        var out = SpoolScan()
+        var pos = 0
+        while pos + SpoolRecord.headerSize <= bytes.count {
+            if let (len, rec) = frame(at: pos, in: bytes) {
+                out.records.append((baseOffset + Int64(pos), SpoolRecord.headerSize + len, rec))
+                pos += SpoolRecord.headerSize + len
+                out.validEnd = baseOffset + Int64(pos)
+            } else {
+                pos += 1
+                out.skippedBytes += 1
+            }
+        }
+        out.skippedBytes += bytes.count - pos  // a torn tail shorter than a header
+        return out
+    }
+
+    /// Decodes the frame at `pos` if its magic, length and CRC are all right.
+    static func frame(at pos: Int, in bytes: [UInt8]) -> (Int, SpoolRecord)? {
+        guard readLE(bytes[...], at: pos) == SpoolRecord.magic else { return nil }
+        let len = Int(readLE(bytes[...], at: pos + 4))
+        guard len <= SpoolRecord.maxPayload, pos + SpoolRecord.headerSize + len <= bytes.count else { return nil }
+        let crc = readLE(bytes[...], at: pos + 8)
+        let lenBytes = bytes[(pos + 4)..<(pos + 8)]
+        let payload = bytes[(pos + SpoolRecord.headerSize)..<(pos + SpoolRecord.headerSize + len)]
+        guard CRC32C.checksum(payload, seed: CRC32C.checksum(lenBytes)) == crc else { return nil }
+        guard let rec = SpoolRecord.decode(payload: payload) else { return nil }
+        return (len, rec)
+    }
+}
+
+func appendLE(_ v: UInt32, to out: inout [UInt8]) {
+    out.append(UInt8(v & 0xFF)); out.append(UInt8(v >> 8 & 0xFF)); out.append(UInt8(v >> 16 & 0xFF)); out.append(UInt8(v >> 24))
+}
+
+func readLE(_ b: ArraySlice<UInt8>, at i: Int) -> UInt32 {
+    UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
+}

@@ -1,0 +1,51 @@
+import Glibc
+
+/// Small filesystem helpers over Glibc (no Foundation in the host library).
+public enum FileSystem {
+    /// Creates `path` and missing parents with mode 0700.
+    public static func makeDirectories(_ path: String) -> Bool {
+        var st = stat()
+        if stat(path, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR }
+        var partial = path.hasPrefix("/") ? "" : "."
+        for comp in path.split(separator: "/") {
+            partial += "/" + comp
+            if mkdir(partial, 0o700) != 0 && errno != EEXIST { return false }
+        }
+        return true
+    }
+
+    /// Removes a file or a directory tree without following symlinks.
+    public static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            if let dir = opendir(path) {
+                var names: [String] = []
+                while let e = readdir(dir) {
+                    let n = withUnsafePointer(to: e.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+                    if n != "." && n != ".." { names.append(n) }
+                }
+                closedir(dir)
+                for n in names { removeTree(path + "/" + n) }
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Whole file as bytes, or nil.
+    public static func read(_ path: String, limit: Int = 16 << 20) -> [UInt8]? { FunctionTable.readSmallFile(path, limit: limit) }
+
+    /// Absolute form of `path` against the working directory.
+    public static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX))
+        guard getcwd(&buf, buf.count) != nil else { return path }
+        let cwd = String(cString: buf)
+        return path == "." ? cwd : cwd + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+    }
+
+    /// An environment variable.
+    public static func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}

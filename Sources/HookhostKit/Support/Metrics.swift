@@ -1,0 +1,94 @@
+import Synchronization
+
+/// Prometheus counters, gauges and one histogram, rendered in the text exposition format.
+/// Metric names are part of the contract (CONTRACT §7).
+public final class Metrics: Sendable {
+    private struct State {
+        var counters: [String: [String: Double]] = [:]  // name → rendered labels → value
+        var histogramBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+        var histogram: [String: (counts: [Int], sum: Double, count: Int)] = [:]
+    }
+    private let state = Mutex(State())
+    private let gauges: @Sendable () -> [(String, Double)]
+
+    /// `gauges` is sampled at scrape time (queue depth, dead letters).
+    public init(gauges: @escaping @Sendable () -> [(String, Double)] = { [] }) {
+        self.gauges = gauges
+        // Pre-register the delivery outcomes so dashboards see zeros instead of gaps.
+        for o in ["accepted", "duplicate", "unauthorized", "invalid", "too_large", "unavailable"] {
+            add("hookhost_deliveries_total", labels: [("outcome", o)], 0)
+        }
+        add("hookhost_fetch_bytes_total", labels: [], 0)
+    }
+
+    /// Adds `value` to a counter.
+    public func add(_ name: String, labels: [(String, String)], _ value: Double = 1) {
+        let key = Metrics.render(labels)
+        state.withLock { $0.counters[name, default: [:]][key, default: 0] += value }
+    }
+
+    /// Counts a delivery answer by outcome.
+    public func delivery(_ outcome: String) { add("hookhost_deliveries_total", labels: [("outcome", outcome)]) }
+
+    /// Counts a run and records its duration.
+    public func run(function: String, outcome: RunOutcome, seconds: Double?) {
+        add("hookhost_runs_total", labels: [("function", function), ("outcome", outcome.rawValue)])
+        guard let seconds else { return }
+        let key = Metrics.render([("function", function)])
+        state.withLock { s in
+            var h = s.histogram[key] ?? (Array(repeating: 0, count: s.histogramBuckets.count), 0, 0)
+            for (i, b) in s.histogramBuckets.enumerated() where seconds <= b { h.counts[i] += 1 }
+            h.sum += seconds
+            h.count += 1
+            s.histogram[key] = h
+        }
+    }
+
+    /// The exposition text.
+    public func render() -> String {
+        var out = ""
+        state.withLock { s in
+            for name in s.counters.keys.sorted() {
+                out += "# TYPE \(name) counter\n"
+                for (labels, v) in s.counters[name]!.sorted(by: { $0.key < $1.key }) { out += "\(name)\(labels) \(Metrics.number(v))\n" }
+            }
+            out += "# TYPE hookhost_run_seconds histogram\n"
+            for (labels, h) in s.histogram.sorted(by: { $0.key < $1.key }) {
+                let inner = labels.dropFirst().dropLast()
+                for (i, b) in s.histogramBuckets.enumerated() {
+                    out += "hookhost_run_seconds_bucket{\(inner),le=\"\(Metrics.number(b))\"} \(h.counts[i])\n"
+                }
+                out += "hookhost_run_seconds_bucket{\(inner),le=\"+Inf\"} \(h.count)\n"
+                out += "hookhost_run_seconds_sum\(labels) \(h.sum)\nhookhost_run_seconds_count\(labels) \(h.count)\n"
+            }
+        }
+        for (name, v) in gauges() { out += "# TYPE \(name) gauge\n\(name) \(Metrics.number(v))\n" }
+        return out
+    }
+
+    static func render(_ labels: [(String, String)]) -> String {
+        guard !labels.isEmpty else { return "" }
+        let parts = labels.map { k, v -> String in
+            let esc = v.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
+            return "\(k)=\"\(esc)\""
+        }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    static func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
+}
+
+extension String {
+    /// Replaces every occurrence of `target` (no Foundation needed).
+    func replacingAll(_ target: String, _ replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}

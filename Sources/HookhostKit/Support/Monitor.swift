@@ -1,0 +1,47 @@
+import Glibc
+
+/// A mutex with a condition variable, for the few places threads must sleep until state changes
+/// (workers waiting for due deliveries, the spool writer waiting for records).
+public final class Monitor: @unchecked Sendable {  // safe: the pthread objects are heap-allocated once and only used through pthread calls
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    public init() {
+        pthread_mutex_init(mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        cond.deallocate()
+    }
+
+    /// Runs `body` holding the mutex.
+    public func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    /// Waits (mutex held by the caller, inside `locked`) until signalled or `seconds` pass.
+    public func wait(seconds: Double) {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let s = max(0, min(seconds, 3600))
+        var nsec = Int(ts.tv_nsec) + Int((s - s.rounded(.down)) * 1e9)
+        var sec = Int(ts.tv_sec) + Int(s)
+        if nsec >= 1_000_000_000 { sec += 1; nsec -= 1_000_000_000 }
+        ts.tv_sec = sec
+        ts.tv_nsec = nsec
+        pthread_cond_timedwait(cond, mutex, &ts)
+    }
+
+    /// Wakes all waiters.
+    public func broadcast() { pthread_cond_broadcast(cond) }
+}

@@ -1,0 +1,53 @@
+/// A Standard Webhooks signing secret (`whsec_<base64>`); the HMAC key is the decoded bytes.
+public struct WebhookSecret: Sendable, Equatable, CustomStringConvertible {
+    public static let prefix = "whsec_"
+    let key: [UInt8]
+    /// A short non-reversible tag for logs (never the secret itself).
+    public let fingerprint: String
+
+    /// Parses `whsec_…`; throws naming what is wrong but never echoing the secret.
+    public init(_ text: String) throws(ConfigError) {
+        let trimmed = text.trimmingSpaces
+        guard trimmed.hasPrefix(WebhookSecret.prefix) else {
+            throw ConfigError(setting: "HOOKHOST_SECRETS", message: "a secret does not start with \"whsec_\"")
+        }
+        let b64 = trimmed.dropFirst(WebhookSecret.prefix.count)
+        guard !b64.isEmpty, let key = Base64.decode(b64), !key.isEmpty else {
+            throw ConfigError(setting: "HOOKHOST_SECRETS", message: "a whsec_ secret is not valid base64")
+        }
+        self.key = key
+        self.fingerprint = String(hexString(Crypto.sha256(key)).prefix(8))
+    }
+
+    public init(key: [UInt8]) {
+        self.key = key
+        self.fingerprint = String(hexString(Crypto.sha256(key)).prefix(8))
+    }
+
+    /// The secret in `whsec_` form (for `hookhost send`).
+    public var encoded: String { WebhookSecret.prefix + Base64.encode(key) }
+
+    public var description: String { "whsec_…(\(fingerprint))" }
+
+    /// Parses a list separated by spaces, commas or newlines; `#` starts a comment line.
+    public static func parseList(_ text: String) throws(ConfigError) -> [WebhookSecret] {
+        var out: [WebhookSecret] = []
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let l = line.trimmingSpaces
+            if l.hasPrefix("#") { continue }
+            for part in l.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }) where !part.isEmpty {
+                out.append(try WebhookSecret(String(part)))
+            }
+        }
+        return out
+    }
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing spaces, tabs and line breaks.
+    var trimmingSpaces: String {
+        let ws: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !ws($0) }), let last = lastIndex(where: { !ws($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

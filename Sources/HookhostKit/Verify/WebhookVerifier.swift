@@ -1,0 +1,113 @@
+/// Why a delivery failed verification. The message names the failed check, never the secret.
+public enum VerificationError: Error, Equatable, CustomStringConvertible {
+    case missingHeader(String)
+    case invalidTimestamp
+    case timestampTooOld
+    case timestampTooNew
+    case noSignatureEntries
+    case noMatchingSignature
+    case noSecretsConfigured
+    case dynamicWebhooksNotConfigured
+
+    public var description: String {
+        switch self {
+        case .missingHeader(let h): return "missing \(h) header"
+        case .invalidTimestamp: return "webhook-timestamp is not an integer of Unix seconds"
+        case .timestampTooOld: return "webhook-timestamp is too old (outside the tolerance)"
+        case .timestampTooNew: return "webhook-timestamp is too new (outside the tolerance)"
+        case .noSignatureEntries: return "webhook-signature has no v1 entry"
+        case .noMatchingSignature: return "no matching signature in webhook-signature"
+        case .noSecretsConfigured: return "no HMAC secrets configured for static webhooks"
+        case .dynamicWebhooksNotConfigured: return "webhook-signature is a JWT but dynamic webhooks not configured"
+        }
+    }
+}
+
+/// The three Standard Webhooks header names (compare case-insensitively).
+public enum WebhookHeader {
+    public static let id = "webhook-id"
+    public static let timestamp = "webhook-timestamp"
+    public static let signature = "webhook-signature"
+}
+
+/// Standard Webhooks v1 (HMAC-SHA256) signing and verification. Pure: time comes from the clock.
+public struct WebhookVerifier: Sendable {
+    public let secrets: [WebhookSecret]
+    public let tolerance: Double
+    public let clock: any WallClock
+
+    public init(secrets: [WebhookSecret], tolerance: Double = 300, clock: any WallClock = SystemClock()) {
+        self.secrets = secrets
+        self.tolerance = tolerance
+        self.clock = clock
+    }
+
+    /// The `v1,<base64>` signature for a message.
+    public static func sign(secret: WebhookSecret, id: String, timestamp: String, body: [UInt8]) -> String {
+        "v1," + Base64.encode(Crypto.hmacSHA256(key: secret.key, data: signedContent(id: id, timestamp: timestamp, body: body)))
+    }
+
+    static func signedContent(id: String, timestamp: String, body: [UInt8]) -> [UInt8] {
+        var content: [UInt8] = []
+        content.reserveCapacity(id.utf8.count + timestamp.utf8.count + body.count + 2)
+        content.append(contentsOf: id.utf8)
+        content.append(UInt8(ascii: "."))
+        content.append(contentsOf: timestamp.utf8)
+        content.append(UInt8(ascii: "."))
+        content.append(contentsOf: body)
+        return content
+    }
+
+    /// Checks the timestamp window first, then the signature.
+    public func verify(id: String?, timestamp: String?, signature: String?, body: [UInt8]) throws(VerificationError) {
+        let (id, ts) = try checkTimestamp(id: id, timestamp: timestamp)
+        guard let signature, !signature.isEmpty else { throw .missingHeader(WebhookHeader.signature) }
+        try verifyIgnoringTimestamp(id: id, timestamp: ts, signature: signature, body: body)
+    }
+
+    /// Validates presence of id/timestamp and that the timestamp is inside ±tolerance.
+    public func checkTimestamp(id: String?, timestamp: String?) throws(VerificationError) -> (String, String) {
+        guard let id, !id.isEmpty else { throw .missingHeader(WebhookHeader.id) }
+        guard let timestamp, !timestamp.isEmpty else { throw .missingHeader(WebhookHeader.timestamp) }
+        guard timestamp.utf8.count <= 12, timestamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let seconds = Int(timestamp) else { throw .invalidTimestamp }
+        let now = clock.now()
+        if Double(seconds) < now - tolerance { throw .timestampTooOld }
+        if Double(seconds) > now + tolerance { throw .timestampTooNew }
+        return (id, timestamp)
+    }
+
+    /// Accepts when any `v1,` entry matches any secret. Skips the timestamp window check.
+    public func verifyIgnoringTimestamp(id: String, timestamp: String, signature: String, body: [UInt8]) throws(VerificationError) {
+        if WebhookVerifier.looksLikeJWT(signature) { throw .dynamicWebhooksNotConfigured }
+        let expected = WebhookVerifier.v1Entries(signature)
+        guard !expected.isEmpty else { throw .noSignatureEntries }
+        guard !secrets.isEmpty else { throw .noSecretsConfigured }
+        let content = WebhookVerifier.signedContent(id: id, timestamp: timestamp, body: body)
+        var matched = false
+        for secret in secrets {
+            let mac = Crypto.hmacSHA256(key: secret.key, data: content)
+            // Every entry is compared even after a match, so timing does not reveal which one matched.
+            for entry in expected where Crypto.constantTimeEqual(mac, entry) { matched = true }
+        }
+        guard matched else { throw .noMatchingSignature }
+    }
+
+    /// The decoded `v1,` signatures of a space-separated header; other versions are ignored.
+    static func v1Entries(_ header: String) -> [[UInt8]] {
+        header.split(separator: " ").compactMap { entry -> [UInt8]? in
+            guard entry.hasPrefix("v1,") else { return nil }
+            guard let sig = Base64.decode(entry.dropFirst(3)), sig.count == 32 else { return nil }
+            return sig
+        }
+    }
+
+    /// A compact JWT: three base64url segments separated by dots, no spaces or commas.
+    public static func looksLikeJWT(_ s: String) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
+        return s.utf8.allSatisfy { c in
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x2E || c == 0x3D
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Glibc
+import HookhostKit
+
+/// Entry point: dispatches to a subcommand and maps errors to exit codes (0 ok, 1 runtime, 2 usage).
+enum CLI {
+    static let usage = """
+    hookhost — verified, durable webhook function host for Gemini API events
+
+    usage:
+      hookhost serve [--listen ADDR] [--secrets S] [--data DIR] [--functions DIR] [...]
+      hookhost send URL --type T [--data JSON | --body FILE] [--secret whsec_…] [--id ID]
+      hookhost functions [--functions DIR] [--json]
+      hookhost deliveries list [--state S] [--type T] [--json] [--data DIR]
+      hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
+      hookhost help COMMAND
+
+    Every serve setting is also an environment variable (HOOKHOST_…); see README.md.
+    """
+
+    static func main(_ args: [String]) -> Int32 {
+        guard let command = args.first else { print(usage); return 2 }
+        let rest = Array(args.dropFirst())
+        if rest.contains("--help") || rest.contains("-h") { return help(command) }
+        do {
+            switch command {
+            case "serve": return try ServeCommand.run(rest)
+            case "send": return try SendCommand.run(rest)
+            case "functions": return try FunctionsCommand.run(rest)
+            case "deliveries": return try DeliveriesCommand.run(rest)
+            case "help", "--help", "-h": return help(rest.first ?? "")
+            case "version", "--version": print("hookhost 0.2.0"); return 0
+            default: throw UsageError("unknown command \"\(command)\" (try hookhost --help)")
+            }
+        } catch let e as ConfigError {
+            fail("configuration error: \(e.setting): \(e.message)")
+            return 2
+        } catch let e as UsageError {
+            fail(e.message)
+            return 2
+        } catch let e as RuntimeError {
+            fail(e.message)
+            return 1
+        } catch {
+            fail("\(error)")
+            return 1
+        }
+    }
+
+    static func help(_ command: String) -> Int32 {
+        switch command {
+        case "serve": print(ServeCommand.help)
+        case "send": print(SendCommand.help)
+        case "functions": print(FunctionsCommand.help)
+        case "deliveries": print(DeliveriesCommand.help)
+        default: print(usage)
+        }
+        return 0
+    }
+
+    static func fail(_ message: String) {
+        var line = Array("hookhost: \(message)\n".utf8)
+        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Wrong arguments: exit 2.
+struct UsageError: Error {
+    let message: String
+    init(_ m: String) { message = m }
+}
+
+/// The command ran but failed: exit 1.
+struct RuntimeError: Error {
+    let message: String
+    init(_ m: String) { message = m }
+}
+
+/// `--name value` / `--name=value` options and positional arguments.
+struct Arguments {
+    var options: [String: String] = [:]
+    var flags: Set<String> = []
+    var positional: [String] = []
+
+    /// `valued` options take a value; `switches` don't. Anything else is a usage error.
+    init(_ args: [String], valued: Set<String>, switches: Set<String> = []) throws(UsageError) {
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("--") {
+                var name = a, value: String?
+                if let eq = a.firstIndex(of: "=") { name = String(a[..<eq]); value = String(a[a.index(after: eq)...]) }
+                if switches.contains(name) && value == nil { flags.insert(name); i += 1; continue }
+                guard valued.contains(name) else { throw UsageError("unknown option \(name)") }
+                if value == nil {
+                    i += 1
+                    guard i < args.count else { throw UsageError("\(name) needs a value") }
+                    value = args[i]
+                }
+                options[name] = value
+            } else {
+                positional.append(a)
+            }
+            i += 1
+        }
+    }
+}
+
+func environment() -> [String: String] {
+    var out: [String: String] = [:]
+    var p = environ
+    while let entry = p.pointee {
+        let s = String(cString: entry)
+        if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+        p += 1
+    }
+    return out
+}

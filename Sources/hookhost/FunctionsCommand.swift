@@ -1,0 +1,65 @@
+import HookhostKit
+
+/// `hookhost functions`: the resolved function table.
+enum FunctionsCommand {
+    static let help = """
+    hookhost functions [--functions DIR] [--json]
+
+    Lists the handler executables in the functions directory (HOOKHOST_FUNCTIONS, default
+    ./Functions/bin) with their sidecar settings, and how common Gemini event types resolve.
+    """
+
+    static let knownTypes = ["batch.succeeded", "batch.completed", "batch.failed", "batch.cancelled", "batch.expired",
+                             "interaction.requires_action", "interaction.completed", "interaction.failed",
+                             "interaction.cancelled", "video.generated"]
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, valued: ["--functions"], switches: ["--json"])
+        let dir = a.options["--functions"] ?? environment()["HOOKHOST_FUNCTIONS"] ?? "./Functions/bin"
+        let table = FunctionTable(directory: FileSystem.absolute(dir))
+        guard table.exists else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(dir) does not exist") }
+        let all = table.all()
+        if a.flags.contains("--json") {
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("directory", table.directory)
+            w.key("functions"); w.beginArray()
+            for f in all { write(f, into: &w) }
+            w.endArray()
+            w.key("routes"); w.beginObject()
+            for t in knownTypes { w.field(t, optional: table.resolve(EventType.canonical(t))?.name) }
+            w.endObject()
+            w.endObject()
+            print(w.string)
+            return 0
+        }
+        print("functions in \(table.directory):")
+        if all.isEmpty { print("  (none: every delivery will be acknowledged and skipped)") }
+        for f in all {
+            var s = "  \(f.name.padded(28)) timeout=\(f.settings.timeout.map { "\(Int($0))s" } ?? "default")"
+            s += " max_concurrency=\(f.settings.maxConcurrency.map(String.init) ?? "-") max_attempts=\(f.settings.maxAttempts.map(String.init) ?? "default")"
+            if !f.settings.env.isEmpty { s += " env=" + f.settings.env.map(\.0).joined(separator: ",") }
+            if let e = f.sidecarError { s += "  SIDECAR ERROR: \(e)" }
+            print(s)
+        }
+        print("\nroutes:")
+        for t in knownTypes {
+            let target = table.resolve(EventType.canonical(t))?.name ?? "(skipped)"
+            print("  \(t.padded(28)) → \(target)")
+        }
+        return 0
+    }
+
+    static func write(_ f: ResolvedFunction, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("name", f.name)
+        w.field("path", f.path)
+        w.key("timeout"); if let t = f.settings.timeout { w.double(t) } else { w.null() }
+        w.key("max_concurrency"); if let v = f.settings.maxConcurrency { w.int(v) } else { w.null() }
+        w.key("max_attempts"); if let v = f.settings.maxAttempts { w.int(v) } else { w.null() }
+        w.key("fetch"); if let v = f.settings.fetch { w.bool(v) } else { w.null() }
+        w.key("env"); w.beginArray(); for (k, _) in f.settings.env { w.string(k) }; w.endArray()
+        w.field("sidecar_error", optional: f.sidecarError)
+        w.endObject()
+    }
+}

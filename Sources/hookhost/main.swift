@@ -1,0 +1,4 @@
+import Glibc
+import HookhostKit
+
+exit(CLI.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,181 @@
+"""Command line (CONTRACT §6) and configuration (§2): send, functions, config errors, env vs flags."""
+import json
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from hostlib import Host, free_port, hookhost_bin, new_id, new_secret, run_cli, wait_until
+
+
+def serve_expecting_exit(tmp_path, args, env=None, timeout=10):
+    """Runs `hookhost serve ARGS` that is expected to refuse to start; returns (rc, stderr lines)."""
+    fdir = tmp_path / "fdir"
+    fdir.mkdir(exist_ok=True)
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    base.update(env or {})
+    p = subprocess.Popen([str(hookhost_bin()), "serve", *args], env=base, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise AssertionError(f"hookhost serve {args} did not exit within {timeout}s (it should refuse to start)")
+    lines = [ln for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return p.returncode, lines
+
+
+def good_args(tmp_path, port=None, **override):
+    fdir = tmp_path / "fdir"
+    fdir.mkdir(exist_ok=True)
+    a = {"--listen": f"127.0.0.1:{port or free_port()}", "--data": str(tmp_path / "data"),
+         "--functions": str(fdir), "--secrets": new_secret()}
+    a.update(override)
+    out = []
+    for k, v in a.items():
+        if v is not None:
+            out += [k, v]
+    return out
+
+
+def assert_config_error(rc, lines, *needles):
+    assert rc == 2, (rc, lines)
+    assert len(lines) == 1, f"expected exactly one line on stderr, got {lines}"
+    low = lines[0].lower()
+    assert any(n in low for n in needles), f"{lines[0]!r} should name the setting ({needles})"
+
+
+def test_bad_secret_flag_exits_2_with_one_line(tmp_path):
+    rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, **{"--secrets": "notasecret"}))
+    assert_config_error(rc, lines, "secret")
+
+
+def test_bad_secret_env_exits_2(tmp_path):
+    args = good_args(tmp_path, **{"--secrets": None})
+    rc, lines = serve_expecting_exit(tmp_path, args, env={"HOOKHOST_SECRETS": "whsec_!!!not base64!!!"})
+    assert_config_error(rc, lines, "secret")
+
+
+def test_one_bad_secret_among_good_ones_exits_2(tmp_path):
+    rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, **{"--secrets": f"{new_secret()},nope"}))
+    assert_config_error(rc, lines, "secret")
+
+
+def test_missing_functions_dir_exits_2(tmp_path):
+    rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, **{"--functions": str(tmp_path / "nope")}))
+    assert_config_error(rc, lines, "function")
+
+
+def test_port_in_use_exits_2(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, port=port))
+    assert_config_error(rc, lines, "listen", str(port))
+
+
+def test_unparseable_listen_address_exits_2(tmp_path):
+    rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, **{"--listen": "not-an-address"}))
+    assert_config_error(rc, lines, "listen")
+
+
+def test_unknown_flag_exits_2(tmp_path):
+    rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path) + ["--no-such-flag", "1"])
+    assert rc == 2, (rc, lines)
+    assert lines
+
+
+def test_flags_in_equals_form(tmp_path, fns):
+    h = Host(tmp_path, fns)
+    try:
+        h.start(args=[f"--listen=127.0.0.1:{h.port}", f"--data={h.data}", f"--functions={fns.dir}",
+                      "--max-body=1024"])
+        assert h.send().status == 202
+        big = b'{"type":"ping","pad":"' + b"x" * 2000 + b'"}'
+        assert h.send(big).status == 413
+    finally:
+        h.stop()
+
+
+def test_configuration_from_environment_only(tmp_path, fns):
+    fns.add("_default")
+    h = Host(tmp_path, fns, path="/from-env")
+    try:
+        h.start(args=[], env={"HOOKHOST_LISTEN": f"127.0.0.1:{h.port}", "HOOKHOST_DATA": str(h.data),
+                              "HOOKHOST_FUNCTIONS": str(fns.dir), "HOOKHOST_PATH": "/from-env",
+                              "HOOKHOST_LOG": "debug"})
+        r = h.send()
+        assert r.status == 202, r
+        fns.wait_run(r.msg_id)
+    finally:
+        h.stop()
+
+
+def test_flag_wins_over_environment(tmp_path, fns):
+    h = Host(tmp_path, fns)
+    try:
+        h.start(extra_args=["--max-body", "100000"], env={"HOOKHOST_MAX_BODY": "100"})
+        assert h.send(b'{"type":"ping","pad":"' + b"x" * 500 + b'"}').status == 202
+    finally:
+        h.stop()
+
+
+def test_sigterm_exits_0(host):
+    assert host.send().status == 202
+    assert host.stop(signal.SIGTERM, timeout=15) == 0
+
+
+def test_send_command_delivers_and_handler_runs(host, fns):
+    fns.add("ping.sent")
+    msg_id = new_id("cli")
+    data = {"id": "x1", "n": 3}
+    p = host.cli("send", host.url, "--type", "ping.sent", "--data", json.dumps(data),
+                 "--secret", host.secrets[0], "--id", msg_id)
+    out = p.stdout.decode() + p.stderr.decode()
+    assert p.returncode == 0, out
+    assert "202" in out or "accepted" in out, out
+    assert msg_id in out, out
+    run = fns.wait_run(msg_id)
+    doc = run.stdin_json()
+    assert doc["type"] == "ping.sent"
+    assert doc["event"]["type"] == "ping.sent"
+    assert doc["event"]["data"] == data
+    # the same id again: the host says duplicate and the command prints it
+    p = host.cli("send", host.url, "--type", "ping.sent", "--data", json.dumps(data),
+                 "--secret", host.secrets[0], "--id", msg_id)
+    assert "duplicate" in (p.stdout.decode() + p.stderr.decode())
+    time.sleep(0.5)
+    assert len(fns.runs_of(msg_id)) == 1
+
+
+def test_send_command_with_wrong_secret_shows_401(host, fns):
+    fns.add("_default")
+    msg_id = new_id("cli")
+    p = host.cli("send", host.url, "--type", "ping", "--data", "{}", "--secret", new_secret(), "--id", msg_id)
+    out = p.stdout.decode() + p.stderr.decode()
+    assert "401" in out or "no matching signature" in out.lower(), out
+    time.sleep(0.5)
+    assert not fns.runs_of(msg_id)
+
+
+def test_send_command_generates_an_id(host, fns):
+    fns.add("_default")
+    p = host.cli("send", host.url, "--type", "ping", "--data", "{}", "--secret", host.secrets[0])
+    assert p.returncode == 0, p
+    wait_until(lambda: fns.runs(), 10, what="handler run for `send` without --id")
+
+
+def test_functions_command_lists_the_executables(fns, tmp_path):
+    fns.add("batch.succeeded", sidecar={"timeout": 7, "fetch": False})
+    fns.add("batch")
+    fns.add("_default")
+    (fns.dir / "README.txt").write_text("not executable")
+    p = run_cli("functions", "--functions", str(fns.dir), home=tmp_path)
+    out = p.stdout.decode() + p.stderr.decode()
+    assert p.returncode == 0, out
+    for name in ("batch.succeeded", "batch", "_default"):
+        assert name in out, out

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages hookhost builds, tests and benchmarks with (Debian 12).
+# Idempotent: a package already present is not reinstalled; safe to run on every CI start.
+set -euo pipefail
+pkgs=(libcurl4-openssl-dev libssl-dev pkg-config python3 python3-venv curl)
+[ "${WITH_BENCH:-0}" = 1 ] && pkgs+=(wrk nginx)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
