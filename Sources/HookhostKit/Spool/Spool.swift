@@ -116,7 +116,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
             }
         }
         prune(now: now)
-        let order = deliveries.values.filter { $0.state.isUnfinished }.sorted { $0.receivedAt < $1.receivedAt }
+        let order = deliveries.values.filter { $0.state.isUnfinished }.sorted(by: Spool.arrivalOrder)
         for d in order {
             if d.state == .retryScheduled { timers.push(d.nextAt ?? now, d.id) } else { ready.push(d.id) }
         }
@@ -134,6 +134,11 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
         for (id, at) in seen where at < now - config.dedupTTL && deliveries[id] == nil {
             seen[id] = nil
         }
+    }
+
+    /// Oldest first; the log position breaks ties between equal timestamps.
+    static func arrivalOrder(_ a: DeliveryInfo, _ b: DeliveryInfo) -> Bool {
+        (a.receivedAt, a.body.offset) < (b.receivedAt, b.body.offset)
     }
 
     // MARK: - Intake
@@ -283,7 +288,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                 var image: [UInt8] = []
                 var moved: [(String, SpoolRef, SpoolRef?)] = []
                 do throws(SpoolError) {
-                    for d in deliveries.values {
+                    for d in deliveries.values.sorted(by: Spool.arrivalOrder) {
                         let bodyRef = SpoolRef(offset: Int64(image.count), length: d.body.length)
                         image += try file.read(at: d.body.offset, count: d.body.length)
                         var stateRef: SpoolRef?
@@ -418,7 +423,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     public func list(state: DeliveryState? = nil, type: String? = nil) -> [DeliveryInfo] {
         monitor.locked {
             deliveries.values.filter { (state == nil || $0.state == state) && (type == nil || $0.type == type) }
-                .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
+                .sorted(by: Spool.arrivalOrder)
         }
     }
 

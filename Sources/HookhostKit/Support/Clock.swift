@@ -32,9 +32,10 @@ public func monotonicNow() -> Double {
 
 /// Formats Unix seconds as RFC 3339 UTC with milliseconds: `2026-05-04T12:00:01.123Z`.
 public func formatTimestamp(_ t: Double) -> String {
-    var secs = time_t(t.rounded(.down))
-    var ms = Int(((t - Double(secs)) * 1000).rounded(.down))
-    if ms >= 1000 { ms = 999 }
+    // Round to the nearest millisecond first: binary doubles make .123 read as .12299….
+    let totalMs = Int64((t * 1000).rounded())
+    var secs = time_t(totalMs / 1000)
+    let ms = Int(totalMs % 1000)
     var tm = Glibc.tm()
     gmtime_r(&secs, &tm)
     func pad(_ v: Int32, _ w: Int) -> String {

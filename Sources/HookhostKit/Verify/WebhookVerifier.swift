@@ -94,10 +94,11 @@ public struct WebhookVerifier: Sendable {
     }
 
     /// The decoded `v1,` signatures of a space-separated header; other versions are ignored.
+    /// A malformed v1 entry stays in the list as an empty value that can never match.
     static func v1Entries(_ header: String) -> [[UInt8]] {
         header.split(separator: " ").compactMap { entry -> [UInt8]? in
             guard entry.hasPrefix("v1,") else { return nil }
-            guard let sig = Base64.decode(entry.dropFirst(3)), sig.count == 32 else { return nil }
+            guard let sig = Base64.decode(entry.dropFirst(3)), sig.count == 32 else { return [] }
             return sig
         }
     }

@@ -1,0 +1,238 @@
+import Dispatch
+import Glibc
+import Synchronization
+import Testing
+@testable import HookhostKit
+
+@Suite struct SpoolRecordTests {
+    @Test func roundTripsEveryKind() {
+        var change = StateChange(id: "a", state: .retryScheduled, attempt: 2, at: 10.5, nextAt: 20, error: "exited with status 1",
+                                 function: "batch", exitCode: 1, durationMs: 7, output: bytes(#"{"x":[1,2]}"#), stderrTail: "tail\n")
+        change.attemptBase = 1
+        let records: [SpoolRecord] = [
+            .delivery(id: "a", type: "batch.succeeded", receivedAt: 1.25, verifiedBy: .hmac, body: bytes("{\"type\":\"x\"}\n\0\u{1}")),
+            .state(change), .seen(id: "b", at: 3), .forget(id: "c"), .noop,
+        ]
+        let image = records.flatMap { $0.encoded() }
+        let scan = SpoolScanner.scan(image)
+        #expect(scan.records.map(\.record) == records)
+        #expect(scan.skippedBytes == 0)
+        #expect(scan.validEnd == Int64(image.count))
+    }
+
+    @Test func tornTailIsIgnored() {
+        let a = SpoolRecord.seen(id: "a", at: 1).encoded(), b = SpoolRecord.seen(id: "b", at: 2).encoded()
+        for cut in 1..<b.count {
+            let scan = SpoolScanner.scan(a + b.prefix(cut))
+            #expect(scan.records.map(\.record) == [.seen(id: "a", at: 1)])
+            #expect(scan.validEnd == Int64(a.count))
+        }
+    }
+
+    @Test func corruptRecordInTheMiddleDoesNotHideLaterOnes() {
+        let a = SpoolRecord.seen(id: "a", at: 1).encoded()
+        var b = SpoolRecord.seen(id: "b", at: 2).encoded()
+        let c = SpoolRecord.seen(id: "c", at: 3).encoded()
+        b[b.count - 3] ^= 0xFF
+        let scan = SpoolScanner.scan(a + b + c)
+        #expect(scan.records.map(\.record) == [.seen(id: "a", at: 1), .seen(id: "c", at: 3)])
+        #expect(scan.skippedBytes == b.count)
+    }
+}
+
+/// Waits for an asynchronous admit.
+func admitSync(_ spool: Spool, _ id: String, type: String = "batch.succeeded", body: String = #"{"type":"batch.succeeded"}"#) -> AdmitResult {
+    let sem = DispatchSemaphore(value: 0)
+    let box = Mutex<AdmitResult?>(nil)
+    spool.admit(id: id, type: type, verifiedBy: .hmac, body: bytes(body)) { r in box.withLock { $0 = r }; sem.signal() }
+    sem.wait()
+    return box.withLock { $0! }
+}
+
+func openSpool(_ dir: String, clock: any WallClock = SystemClock(), configure: (inout SpoolConfig) -> Void = { _ in }) throws -> Spool {
+    var c = SpoolConfig(directory: dir)
+    configure(&c)
+    let s = try Spool(config: c, clock: clock, logger: quietLogger)
+    s.startWriter()
+    return s
+}
+
+/// Takes the next job without a concurrency gate.
+func take(_ s: Spool) -> Job? { s.takeNext(claim: { _ in true })?.0 }
+
+@Suite struct SpoolTests {
+    @Test func admitDedupAndRecovery() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "m1", body: #"{"type":"batch.succeeded","n":1}"#) == .accepted)
+        #expect(admitSync(s, "m1") == .duplicate)
+        #expect(admitSync(s, "m2") == .accepted)
+        #expect(s.queueDepth == 2)
+        s.stopWriter(); s.stopTaking()
+
+        let r = try openSpool(dir)
+        #expect(r.queueDepth == 2)
+        #expect(admitSync(r, "m1") == .duplicate)
+        let job = try #require(take(r))
+        #expect(job.id == "m1")
+        #expect(job.attempt == 1)
+        #expect(job.body == bytes(#"{"type":"batch.succeeded","n":1}"#))
+    }
+
+    @Test func concurrentIdenticalDeliveriesAreAcceptedOnce() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        let results = Mutex<[AdmitResult]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            let r = admitSync(s, "same-\(i % 4)")
+            results.withLock { $0.append(r) }
+        }
+        let all = results.withLock { $0 }
+        #expect(all.filter { $0 == .accepted }.count == 4)
+        #expect(all.filter { $0 == .duplicate }.count == 12)
+        #expect(s.queueDepth == 4)
+    }
+
+    @Test func interruptedRunResumesWithNextAttempt() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "m1") == .accepted)
+        let j = try #require(take(s))
+        #expect(j.attempt == 1)
+        s.stopWriter(); s.stopTaking()  // "crash" while running
+        let r = try openSpool(dir)
+        #expect(r.list(state: .retryScheduled).map(\.id) == ["m1"])
+        let again = try #require(take(r))
+        #expect(again.attempt == 2)
+    }
+
+    @Test func retriesWaitForTheirTimeAndSurviveRestart() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let clock = ManualClock(1000)
+        let s = try openSpool(dir, clock: clock)
+        #expect(admitSync(s, "m1") == .accepted)
+        let j = try #require(take(s))
+        s.finish(StateChange(id: j.id, state: .retryScheduled, attempt: j.attempt, at: 1000, nextAt: 1060, error: "exited with status 75"))
+        s.stopTaking(); s.stopWriter()
+        let r = try openSpool(dir, clock: clock)
+        let d = try #require(r.list().first)
+        #expect(d.state == .retryScheduled && d.nextAt == 1060 && d.attempt == 1)
+        // Not yet due: a taker gets nothing within a short wait.
+        let got = Mutex<Job?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { got.withLock { $0 = take(r) }; done.signal() }
+        #expect(done.wait(timeout: .now() + 0.3) == .timedOut)
+        clock.advance(61)
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(got.withLock { $0?.attempt } == 2)
+    }
+
+    @Test func deadLettersReplayAndPurge() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        for id in ["a", "b"] { #expect(admitSync(s, id) == .accepted) }
+        for _ in 0..<2 {
+            let j = try #require(take(s))
+            s.finish(StateChange(id: j.id, state: .dead, attempt: j.attempt, at: 1, error: "exited with status 65"))
+        }
+        #expect(s.deadCount == 2 && s.queueDepth == 0)
+        #expect(s.replay("a"))
+        #expect(!s.replay("nope"))
+        #expect(s.deadCount == 1 && s.queueDepth == 1)
+        let j = try #require(take(s))
+        #expect(j.id == "a" && j.attempt == 2 && j.attemptsInBudget == 1)
+        #expect(s.purgeDead() == 1)
+        #expect(s.list().map(\.id) == ["a"])
+        #expect(admitSync(s, "b") == .duplicate)  // purged, but still remembered for dedup
+        s.stopTaking(); s.stopWriter()
+        let r = try openSpool(dir)
+        #expect(r.list().map(\.id) == ["a"])
+        #expect(r.deadCount == 0)
+    }
+
+    @Test func retentionPrunesFinishedAndTTLForgetsIds() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let clock = ManualClock(1000)
+        let configure: (inout SpoolConfig) -> Void = { $0.retention = 100; $0.dedupTTL = 1000 }
+        let s = try openSpool(dir, clock: clock, configure: configure)
+        #expect(admitSync(s, "done1") == .accepted)
+        #expect(admitSync(s, "dead1") == .accepted)
+        var j = try #require(take(s))
+        s.finish(StateChange(id: j.id, state: .done, attempt: 1, at: 1000))
+        j = try #require(take(s))
+        s.finish(StateChange(id: j.id, state: .dead, attempt: 1, at: 1000))
+        s.stopTaking(); s.stopWriter()
+        clock.advance(200)
+        let r = try openSpool(dir, clock: clock, configure: configure)
+        #expect(r.list().map(\.id) == ["dead1"])  // dead letters are kept
+        #expect(admitSync(r, "done1") == .duplicate)
+        r.stopTaking(); r.stopWriter()
+        clock.advance(1000)
+        let q = try openSpool(dir, clock: clock, configure: configure)
+        #expect(admitSync(q, "done1") == .accepted)  // past the dedup TTL
+    }
+
+    @Test func compactionKeepsLiveStateAndDropsTheRest() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let clock = ManualClock(1000)
+        let configure: (inout SpoolConfig) -> Void = { $0.retention = 10 }
+        let s = try openSpool(dir, clock: clock, configure: configure)
+        for i in 0..<50 { #expect(admitSync(s, "m\(i)", body: #"{"type":"batch.succeeded","i":\#(i)}"#) == .accepted) }
+        for _ in 0..<40 {
+            let j = try #require(take(s))
+            s.finish(StateChange(id: j.id, state: .done, attempt: j.attempt, at: clock.now(), output: bytes(#"{"ok":1}"#)))
+        }
+        clock.advance(100)
+        s.compact()  // the 40 done ones are past retention only after a prune; compaction keeps them until then
+        let before = try #require(s.show("m45"))
+        #expect(before.body == bytes(#"{"type":"batch.succeeded","i":45}"#))
+        s.stopTaking(); s.stopWriter()
+        let r = try openSpool(dir, clock: clock, configure: configure)
+        #expect(r.queueDepth == 10)
+        #expect(r.list(state: .done).isEmpty)
+        #expect(admitSync(r, "m3") == .duplicate)
+        r.compact()
+        let j = try #require(take(r))
+        #expect(j.id == "m40" && j.body == bytes(#"{"type":"batch.succeeded","i":40}"#))
+        r.stopTaking(); r.stopWriter()
+        let q = try openSpool(dir, clock: clock, configure: configure)
+        #expect(q.queueDepth == 10)
+        #expect(admitSync(q, "m3") == .duplicate)
+    }
+
+    @Test func queueLimitAnswersUnavailable() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir) { $0.queueMax = 2 }
+        #expect(admitSync(s, "a") == .accepted)
+        #expect(admitSync(s, "b") == .accepted)
+        guard case .unavailable(let why) = admitSync(s, "c") else { Issue.record("accepted over the limit"); return }
+        #expect(why.contains("queue full"))
+    }
+
+    @Test func tornTailOnDiskIsIgnoredAndOverwritten() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "a") == .accepted)
+        s.stopTaking(); s.stopWriter()
+        // Simulate power loss mid-append: half a record at the end.
+        let half = SpoolRecord.delivery(id: "b", type: "x", receivedAt: 1, verifiedBy: .hmac, body: bytes("{}")).encoded().prefix(20)
+        let fd = open(dir + "/spool.log", O_WRONLY | O_APPEND)
+        _ = Array(half).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let r = try openSpool(dir)
+        #expect(r.list().map(\.id) == ["a"])
+        #expect(admitSync(r, "c") == .accepted)
+        r.stopTaking(); r.stopWriter()
+        let q = try openSpool(dir)
+        #expect(q.list().map(\.id) == ["a", "c"])
+    }
+}

@@ -1,0 +1,31 @@
+import Glibc
+import Synchronization
+@testable import HookhostKit
+
+/// A clock tests move by hand.
+final class ManualClock: WallClock {
+    private let t: Mutex<Double>
+    init(_ start: Double) { t = Mutex(start) }
+    func now() -> Double { t.withLock { $0 } }
+    func advance(_ s: Double) { t.withLock { $0 += s } }
+}
+
+/// A fresh temporary directory.
+func makeTempDir(_ tag: String = "t") -> String {
+    var template = Array("/tmp/hookhost-\(tag)-XXXXXX".utf8CString)
+    let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    return String(cString: p!)
+}
+
+func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+func writeFile(_ path: String, _ content: String, mode: mode_t = 0o644) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
+    precondition(fd >= 0)
+    var b = Array(content.utf8)
+    _ = b.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+    chmod(path, mode)
+}
+
+let quietLogger = Logger(level: .error, fd: open("/dev/null", O_WRONLY))
