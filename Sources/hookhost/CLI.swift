@@ -7,6 +7,7 @@ enum CLI {
     hookhost — verified, durable webhook function host for Gemini API events
 
     usage:
+      hookhost demo                      (one command: a host, the example functions, every event type)
       hookhost serve [--listen ADDR] [--secrets S] [--data DIR] [--functions DIR] [...]
       hookhost send URL --type T [--data JSON | --body FILE] [--secret whsec_…] [--id ID]
       hookhost functions [--functions DIR] [--json]
@@ -27,6 +28,7 @@ enum CLI {
             case "send": return try SendCommand.run(rest)
             case "functions": return try FunctionsCommand.run(rest)
             case "deliveries": return try DeliveriesCommand.run(rest)
+            case "demo": return try DemoCommand.run(rest)
             case "help", "--help", "-h": return help(rest.first ?? "")
             case "version", "--version": print("hookhost 0.2.0"); return 0
             default: throw UsageError("unknown command \"\(command)\" (try hookhost --help)")
@@ -52,6 +54,7 @@ enum CLI {
         case "send": print(SendCommand.help)
         case "functions": print(FunctionsCommand.help)
         case "deliveries": print(DeliveriesCommand.help)
+        case "demo": print(DemoCommand.help)
         default: print(usage)
         }
         return 0

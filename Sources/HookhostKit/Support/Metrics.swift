@@ -80,7 +80,7 @@ public final class Metrics: Sendable {
 
 extension String {
     /// Replaces every occurrence of `target` (no Foundation needed).
-    func replacingAll(_ target: String, _ replacement: String) -> String {
+    public func replacingAll(_ target: String, _ replacement: String) -> String {
         guard !target.isEmpty, contains(target) else { return self }
         var out = ""
         var rest = Substring(self)

@@ -1,0 +1,161 @@
+import Glibc
+import HookhostKit
+
+/// `hookhost demo`: a host on a free loopback port with the example functions, fed one signed
+/// delivery of every Gemini event type, then a report of what each function did.
+enum DemoCommand {
+    static let help = """
+    hookhost demo [--functions DIR] [--keep]
+
+    Starts `hookhost serve` on a free 127.0.0.1 port with a temporary data directory and the
+    functions in DIR (default ./Functions/bin, built by Functions/build.sh), sends a signed
+    delivery of every event type (plus a duplicate and a forged one), waits for the functions
+    and prints what each did. --keep leaves the data directory and log in place.
+    """
+
+    static let events: [(String, String)] = [
+        ("batch.succeeded", #"{"id":"batches/demo1","output_file_uri":"files/batch-demo1","user_metadata":{"job_group":"demo"}}"#),
+        ("batch.failed", #"{"id":"batches/demo2","error_code":429,"error_message":"quota exceeded"}"#),
+        ("batch.cancelled", #"{"id":"batches/demo3"}"#),
+        ("batch.expired", #"{"id":"batches/demo4"}"#),
+        ("interaction.requires_action", #"{"id":"interactions/demo5"}"#),
+        ("interaction.completed", #"{"id":"interactions/demo6"}"#),
+        ("interaction.failed", #"{"id":"interactions/demo7","error_code":"INTERNAL","error_message":"model error"}"#),
+        ("interaction.cancelled", #"{"id":"interactions/demo8"}"#),
+        ("video.generated", #"{"id":"models/veo/operations/demo9","video_uri":"files/video-demo9"}"#),
+    ]
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, valued: ["--functions"], switches: ["--keep"])
+        let functions = FileSystem.absolute(a.options["--functions"] ?? "./Functions/bin")
+        guard FunctionTable(directory: functions).exists else {
+            throw ConfigError(setting: "--functions", message: "\(functions) does not exist; build the examples with Functions/build.sh")
+        }
+        let work = makeTempDirectory()
+        let secret = WebhookSecret(key: Crypto.randomBytes(32))
+        let port = try freePort()
+        let url = "http://127.0.0.1:\(port)/webhooks"
+        print("hookhost demo: host on 127.0.0.1:\(port), functions \(functions), data \(work)/data")
+        let pid = try spawnHost(["serve", "--listen", "127.0.0.1:\(port)", "--secrets", secret.encoded, "--data", work + "/data",
+                                 "--functions", functions, "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
+                                log: work + "/host.log")
+        defer {
+            kill(pid, SIGTERM)
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            if !a.flags.contains("--keep") { FileSystem.removeTree(work) } else { print("kept \(work) (host.log, data/)") }
+        }
+        HTTPClient.globalInit()
+        guard waitHealthy(port) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
+
+        print("\nsending one signed delivery per event type:")
+        var ids: [String] = []
+        for (type, data) in events {
+            let id = "demo_" + type.replacingDots
+            ids.append(id)
+            let (status, body) = try post(url, secret: secret, id: id, type: type, data: data)
+            print("  \(type.padded(28)) → \(status) \(body)")
+        }
+        let (dupStatus, dupBody) = try post(url, secret: secret, id: ids[0], type: events[0].0, data: events[0].1)
+        print("  \("(same id again)".padded(28)) → \(dupStatus) \(dupBody)")
+        let forged = WebhookSecret(key: Crypto.randomBytes(32))
+        let (badStatus, badBody) = try post(url, secret: forged, id: "demo_forged", type: "batch.succeeded", data: "{}")
+        print("  \("(wrong secret)".padded(28)) → \(badStatus) \(badBody)")
+
+        print("\nwaiting for the functions…")
+        let sock = work + "/data/control.sock"
+        var rows: [JSON] = []
+        let deadline = monotonicNow() + 20
+        while monotonicNow() < deadline {
+            rows = ids.compactMap { show(sock, $0) }
+            let settled = rows.allSatisfy { ["done", "dead", "skipped"].contains($0["delivery"]?["state"]?.stringValue ?? "") }
+            if settled && rows.count == ids.count { break }
+            usleep(200_000)
+        }
+        print("")
+        for r in rows {
+            let d = r["delivery"]
+            let last = r["last"]
+            var line = "  \((d?["type"]?.stringValue ?? "?").padded(28)) \((d?["function"]?.stringValue ?? "-").padded(20)) \((d?["state"]?.stringValue ?? "?").padded(16))"
+            if let out = last?.member("output"), out.value != .null {
+                var w = JSONWriter(); w.value(out.value); line += " output " + w.string
+            } else if let e = d?["error"]?.stringValue {
+                line += " " + e
+            }
+            print(line)
+            if let se = last?["stderr"]?.stringValue, !se.isEmpty { print("      stderr: " + se.trimmingNewlines.replacingAll("\n", "\n              ")) }
+        }
+        print("\nmetrics: " + metricsSummary(port))
+        return 0
+    }
+
+    static func post(_ url: String, secret: WebhookSecret, id: String, type: String, data: String) throws -> (Int, String) {
+        var w = JSONWriter()
+        w.beginObject(); w.field("type", type); w.field("version", "v1")
+        w.field("timestamp", String(formatTimestamp(SystemClock().now()).prefix(19)) + "Z")
+        w.key("data"); w.raw(Array(data.utf8)); w.endObject()
+        let ts = String(Int(SystemClock().now()))
+        var req = ClientRequest(method: "POST", url: url)
+        req.body = w.bytes
+        req.headers = [("Content-Type", "application/json"), ("webhook-id", id), ("webhook-timestamp", ts),
+                       ("webhook-signature", WebhookVerifier.sign(secret: secret, id: id, timestamp: ts, body: w.bytes))]
+        do {
+            let r = try HTTPClient.perform(req)
+            return (r.status, r.bodyText.trimmingNewlines)
+        } catch { throw RuntimeError("demo delivery failed: \(error)") }
+    }
+
+    static func show(_ sock: String, _ id: String) -> JSON? {
+        var req = ClientRequest(url: "http://hookhost/deliveries/" + ControlEndpoint.percentEncode(id))
+        req.unixSocket = sock
+        guard let r = try? HTTPClient.perform(req), r.status == 200 else { return nil }
+        return try? JSONParser.parse(r.body)
+    }
+
+    static func metricsSummary(_ port: UInt16) -> String {
+        guard let r = try? HTTPClient.perform(ClientRequest(url: "http://127.0.0.1:\(port)/metrics")) else { return "unavailable" }
+        return r.bodyText.split(separator: "\n").filter { $0.hasPrefix("hookhost_deliveries_total") && !$0.hasSuffix(" 0") }.joined(separator: ", ")
+    }
+
+    static func waitHealthy(_ port: UInt16) -> Bool {
+        for _ in 0..<100 {
+            var req = ClientRequest(url: "http://127.0.0.1:\(port)/healthz")
+            req.timeout = 1
+            if let r = try? HTTPClient.perform(req), r.status == 200 { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    static func freePort() throws -> UInt16 {
+        let (fd, port) = try Listener.open(.inet(host: "127.0.0.1", port: 0))
+        close(fd)
+        return port
+    }
+
+    static func makeTempDirectory() -> String {
+        var template = Array("/tmp/hookhost-demo-XXXXXX".utf8CString)
+        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        return String(cString: p!)
+    }
+
+    /// Starts this same executable in the background with stdout/stderr going to `log`.
+    static func spawnHost(_ args: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let exe = "/proc/self/exe"
+        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+        guard rc == 0 else { throw RuntimeError("cannot start the host: \(String(cString: strerror(rc)))") }
+        return pid
+    }
+}
+
+extension String {
+    var replacingDots: String { replacingAll(".", "_") }
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine with Swift: installs the system packages, builds
+# hookhost and the example functions, and runs `hookhost demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+echo "== building hookhost" >&2
+swift build
+echo "== building the example functions into Functions/bin" >&2
+Functions/build.sh
+exec .build/debug/hookhost demo --functions Functions/bin "$@"

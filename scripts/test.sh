@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: Swift unit tests, then the end-to-end suite against the real binary.
+# Usage: scripts/test.sh            (installs system packages when missing; needs root or sudo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+echo "== swift build" >&2
+swift build
+echo "== swift test (unit)" >&2
+swift test
+echo "== end-to-end (pytest)" >&2
+if [ ! -x .build/venv/bin/pytest ]; then
+  python3 -m venv .build/venv
+  .build/venv/bin/pip install -q -r Tests/e2e/requirements.txt
+fi
+HOOKHOST_BIN="$PWD/.build/debug/hookhost" .build/venv/bin/pytest -q -x Tests/e2e "$@"
