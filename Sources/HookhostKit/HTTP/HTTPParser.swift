@@ -52,11 +52,11 @@ public struct HTTPParser: Sendable {
         return .complete(request, consumed: total)
     }
 
-    /// Parses only the head and returns the declared body length, so an oversized body can be
-    /// refused before it is read.
-    public func declaredBodyLength(_ buffer: [UInt8]) throws(HTTPParseError) -> Int? {
-        guard let headerEnd = HTTPParser.findHeaderEnd(buffer, limit: limits.maxHeaderBytes) else { return nil }
-        return try parseHead(buffer[0..<headerEnd]).1
+    /// Whether a complete head asks for `100 Continue` before its body is sent.
+    public func expectsContinue(_ buffer: [UInt8]) -> Bool {
+        guard let headerEnd = HTTPParser.findHeaderEnd(buffer, limit: limits.maxHeaderBytes),
+              let (req, length) = try? parseHead(buffer[0..<headerEnd]) else { return false }
+        return length > 0 && req.versionMinor >= 1 && req.header("expect")?.lowercased() == "100-continue"
     }
 
     static func findHeaderEnd(_ b: [UInt8], limit: Int) -> Int? {

@@ -185,7 +185,16 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                 complete(c, .error(error.status, error.message, close: true))
                 return
             }
-            guard case .complete(let request, let consumed) = result else { break }
+            guard case .complete(let request, let consumed) = result else {
+                if !c.sentContinue && parser.expectsContinue(c.buffer) {
+                    // Clients like curl otherwise wait a second before sending the body.
+                    c.sentContinue = true
+                    let interim = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                    _ = interim.withUnsafeBytes { write(c.fd, $0.baseAddress, $0.count) }
+                }
+                break
+            }
+            c.sentContinue = false
             c.buffer.removeFirst(consumed)
             c.requestStartedAt = c.buffer.isEmpty ? nil : monotonicNow()
             c.keepAlive = request.keepAlive
@@ -284,6 +293,7 @@ final class Connection {
     var lingering = false
     var lingerDeadline = 0.0
     var closed = false
+    var sentContinue = false
     var interest: UInt32 = HH_EPOLLIN | HH_EPOLLRDHUP
 
     init(id: UInt64, fd: Int32, now: Double) {
