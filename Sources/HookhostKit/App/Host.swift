@@ -15,6 +15,7 @@ public final class Host: Sendable {
     /// configuration problems throw (exit 2).
     public func run() throws(ConfigError) -> Int32 {
         signal(SIGPIPE, SIG_IGN)  // a function closing stdin early must not kill the host
+        Host.raiseFileLimit()
         let table = FunctionTable(directory: FileSystem.absolute(config.functions))
         guard table.exists else {
             throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(config.functions) does not exist")
@@ -107,6 +108,14 @@ public final class Host: Sendable {
         unlink(controlPath)
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0
+    }
+
+    /// Many keep-alive clients need more than the usual soft limit of 1024 descriptors.
+    static func raiseFileLimit() {
+        var rl = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0, rl.rlim_cur < rl.rlim_max else { return }
+        rl.rlim_cur = min(rl.rlim_max, 1 << 20)
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
     }
 
     /// PATH, HOME and LANG from the host (with defaults); nothing else is inherited.

@@ -37,6 +37,10 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     private var nextID: UInt64
     private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
     private var lastSweep = monotonicNow()
+    /// Held open so that, out of descriptors (EMFILE), a pending connection can still be accepted
+    /// and closed instead of spinning on a listener that stays readable.
+    private var spareFD: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    private var lastEMFILELog = 0.0
 
     private static let wakeTag: UInt64 = 0
     private static let listenerTagBase: UInt64 = 1
@@ -118,6 +122,19 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             let fd = hh_accept4(lfd)
             if fd < 0 {
                 if errno == EINTR { continue }
+                if (errno == EMFILE || errno == ENFILE) && spareFD >= 0 {
+                    close(spareFD)
+                    let victim = hh_accept4(lfd)
+                    if victim >= 0 { close(victim) }
+                    spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                    let now = monotonicNow()
+                    if now - lastEMFILELog > 5 {
+                        lastEMFILELog = now
+                        logger.error("out of file descriptors: refusing connections", ["open": .int(connections.count)])
+                    }
+                    if victim >= 0 { continue }
+                    return
+                }
                 if errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED {
                     logger.warn("accept failed", ["errno": .int(Int(errno)), "error": .string(String(cString: strerror(errno)))])
                 }
@@ -152,7 +169,12 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             let n = scratch.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 c.lastActivity = monotonicNow()
-                if c.lingering { continue }  // discarding what a refused client still sends
+                if c.lingering {
+                    // Discarding what a refused client still sends, up to a bound.
+                    c.lingerBytes += n
+                    if c.lingerBytes > 4 << 20 { closeConnection(c); return }
+                    continue
+                }
                 if c.requestStartedAt == nil { c.requestStartedAt = c.lastActivity }
                 c.buffer.append(contentsOf: scratch[0..<n])
                 if c.buffer.count > cap { break }
@@ -168,7 +190,16 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         if !c.busy { processBuffer(c) }
         if sawEOF && !c.closed {
             // The client finished sending. An answer already under way is still written (half-close).
-            if c.busy { c.peerClosed = true; setInterest(c, c.out.isEmpty ? 0 : HH_EPOLLOUT) } else { closeConnection(c) }
+            // Stop watching it (a hung-up socket stays readable and would spin the loop); the
+            // answer, when it comes, is written once, best effort, then the connection closes.
+            if c.busy && c.out.isEmpty {
+                c.peerClosed = true
+                _ = hh_epoll_del(epfd, c.fd)
+                c.interest = 0
+                c.unwatched = true
+            } else {
+                closeConnection(c)
+            }
         }
     }
 
@@ -219,14 +250,18 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             let n = c.out.withUnsafeBytes { write(c.fd, $0.baseAddress! + c.outOffset, $0.count - c.outOffset) }
             if n > 0 { c.outOffset += n; c.lastActivity = monotonicNow(); continue }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { setInterest(c, HH_EPOLLOUT); return }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if c.unwatched { closeConnection(c); return }
+                setInterest(c, HH_EPOLLOUT)
+                return
+            }
             closeConnection(c)
             return
         }
         c.out = []
         c.outOffset = 0
         c.busy = false
-        if c.closeAfterWrite {
+        if c.closeAfterWrite || c.unwatched {
             if c.peerClosed { closeConnection(c); return }
             // Lingering close: stop writing, read and discard briefly so the client sees the
             // answer instead of a reset caused by unread request bytes.
@@ -241,7 +276,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     }
 
     private func setInterest(_ c: Connection, _ events: UInt32) {
-        guard !c.closed, c.interest != events else { return }
+        guard !c.closed, !c.unwatched, c.interest != events else { return }
         c.interest = events
         _ = hh_epoll_mod(epfd, c.fd, events, c.id)
     }
@@ -249,7 +284,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     private func closeConnection(_ c: Connection) {
         guard !c.closed else { return }
         c.closed = true
-        _ = hh_epoll_del(epfd, c.fd)
+        if !c.unwatched { _ = hh_epoll_del(epfd, c.fd) }
         close(c.fd)
         connections[c.id] = nil
     }
@@ -294,6 +329,9 @@ final class Connection {
     var lingerDeadline = 0.0
     var closed = false
     var sentContinue = false
+    var lingerBytes = 0
+    /// Removed from epoll after the peer hung up while its answer was pending.
+    var unwatched = false
     var interest: UInt32 = HH_EPOLLIN | HH_EPOLLRDHUP
 
     init(id: UInt64, fd: Int32, now: Double) {

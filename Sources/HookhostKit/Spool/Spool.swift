@@ -58,6 +58,8 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     private var dead = 0
     private var stopped = false
     private var parked: [String] = []
+    /// One shared String per distinct event type, so a million deliveries don't hold a million copies.
+    private var typeNames: Set<String> = []
     private var lastCompactedSize: Int64 = 0
 
     // Guarded by `writer`.
@@ -87,6 +89,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
             switch record {
             case .delivery(let id, let type, let at, let vb, _):
                 if deliveries[id] == nil {
+                    let type = typeNames.insert(type).memberAfterInsert
                     deliveries[id] = DeliveryInfo(id: id, type: type, receivedAt: at, verifiedBy: vb, updatedAt: at, body: ref)
                 }
                 seen[id] = max(seen[id] ?? 0, at)
@@ -168,6 +171,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                 let waiters = pending.removeValue(forKey: id) ?? []
                 switch result {
                 case .success(let offset):
+                    let type = typeNames.insert(type).memberAfterInsert
                     deliveries[id] = DeliveryInfo(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, updatedAt: now,
                                                   body: SpoolRef(offset: offset, length: record.count))
                     seen[id] = now
@@ -474,7 +478,9 @@ extension DeliveryInfo {
         attempt = c.attempt
         if let b = c.attemptBase { attemptBase = b }
         nextAt = c.nextAt
-        if c.state == .received { lastError = nil } else if let e = c.error { lastError = e }
+        // Finished deliveries can stay in memory for the whole retention period: keep them small.
+        // Their error text stays on disk in the state record (`show` reads it from there).
+        if c.state == .received || c.state == .done || c.state == .skipped { lastError = nil } else if let e = c.error { lastError = e }
         if let f = c.function { function = f }
         updatedAt = c.at
     }
