@@ -47,6 +47,10 @@ public final class DeliveryEndpoint: HTTPResponder {
         }
     }
 
+    public func refused(_ error: HTTPParseError) {
+        if error.status == 413 { metrics.delivery("too_large") }
+    }
+
     private func readinessProblems() -> [String] {
         var p: [String] = []
         if draining.load(ordering: .relaxed) { p.append("draining for shutdown") }

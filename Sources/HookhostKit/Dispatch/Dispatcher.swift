@@ -55,7 +55,7 @@ public final class Dispatcher: Sendable {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             startThread(name: "worker-\(i)") { [self] in
-                while let (job, claim) = spool.takeNext(claim: { self.claim($0) }) { process(job, claim) }
+                while let (job, claim) = spool.takeNext(claim: { self.claim($0) }, persistRunning: { $0.runs }) { process(job, claim) }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
         }
@@ -215,6 +215,7 @@ public final class Dispatcher: Sendable {
 
 extension Dispatcher.Claim {
     var isInvalid: Bool { if case .invalid = self { return true }; return false }
+    var runs: Bool { if case .run = self { return true }; return false }
 }
 
 /// Functions running now, by pid, so shutdown can kill what outlives the grace period.

@@ -6,6 +6,12 @@ import Synchronization
 /// work elsewhere and call `respond` exactly once, from any thread, when the answer is known.
 public protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void)
+    /// Told about requests the server refused before they were complete (413, 400, 431, …).
+    func refused(_ error: HTTPParseError)
+}
+
+extension HTTPResponder {
+    public func refused(_ error: HTTPParseError) {}
 }
 
 /// Connection-level settings of the server.
@@ -211,6 +217,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                 result = try parser.parse(c.buffer)
             } catch {
                 logger.info("bad request", ["status": .int(error.status), "error": .string(error.message)])
+                responder.refused(error)
                 c.buffer.removeAll()
                 c.busy = true
                 complete(c, .error(error.status, error.message, close: true))

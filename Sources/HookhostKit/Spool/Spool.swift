@@ -324,8 +324,9 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     // MARK: - Running
 
     /// Blocks until a delivery is due and `claim` accepts it (nil parks it until `unpark()`),
-    /// marks it running durably and returns it with the claim. Nil after `stopTaking()`.
-    public func takeNext<C>(claim: (DeliveryInfo) -> C?) -> (Job, C)? {
+    /// marks it running (durably when `persistRunning` says so: a delivery that will only be
+    /// skipped needs no `running` record) and returns it with the claim. Nil after `stopTaking()`.
+    public func takeNext<C>(claim: (DeliveryInfo) -> C?, persistRunning: (C) -> Bool = { _ in true }) -> (Job, C)? {
         while true {
             let picked: (DeliveryInfo, C)? = monitor.locked {
                 while !stopped {
@@ -348,9 +349,11 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                 return nil
             }
             guard let (d, c) = picked else { return nil }
-            var change = StateChange(id: d.id, state: .running, attempt: d.attempt, at: d.updatedAt)
-            change.attemptBase = d.attemptBase
-            if case .success(let ref) = appendSync(.state(change)) { monitor.locked { deliveries[d.id]?.lastState = ref } }
+            if persistRunning(c) {
+                var change = StateChange(id: d.id, state: .running, attempt: d.attempt, at: d.updatedAt)
+                change.attemptBase = d.attemptBase
+                if case .success(let ref) = appendSync(.state(change)) { monitor.locked { deliveries[d.id]?.lastState = ref } }
+            }
             guard let body = try? readBody(d) else {
                 logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
                 finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
