@@ -14,10 +14,9 @@ import secrets as pysecrets
 import select
 import signal
 import socket
-import stat
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Optional

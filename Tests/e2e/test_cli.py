@@ -5,8 +5,6 @@ import socket
 import subprocess
 import time
 
-import pytest
-
 from hostlib import Host, free_port, hookhost_bin, new_id, new_secret, run_cli, wait_until
 
 

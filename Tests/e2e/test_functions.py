@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hostlib import (CANARY_VALUE, CANARY_VAR, event_body, expected_stdin, kill_quietly, new_id,
+from hostlib import (CANARY_VALUE, CANARY_VAR, event_body, expected_stdin, kill_quietly,
                      normalize_received_at, pid_alive, wait_until)
 
 NO_FETCH = {"fetch": False}

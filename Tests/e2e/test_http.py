@@ -1,10 +1,9 @@
 """The HTTP surface (CONTRACT §3): status codes, framing, limits, keep-alive, slow clients."""
-import socket
 import time
 
 import pytest
 
-from hostlib import RawConn, build_request, event_body, new_id, signed_headers, wait_until
+from hostlib import RawConn, build_request, event_body, new_id, signed_headers
 
 
 def signed(host, body, msg_id=None):

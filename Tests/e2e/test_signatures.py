@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from hostlib import event_body, new_id, new_secret, sign, signed_headers, tamper_middle, wait_until
+from hostlib import event_body, new_id, new_secret, sign, signed_headers, tamper_middle
 
 # PROTOCOL §6 vectors: they pin the *test's* signer (standardwebhooks) to the spec, so a pass below
 # means the host agrees with an independent implementation, not merely with itself.

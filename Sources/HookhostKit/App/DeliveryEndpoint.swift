@@ -27,6 +27,10 @@ public final class DeliveryEndpoint: HTTPResponder {
     public func startDraining() { draining.store(true, ordering: .relaxed) }
 
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let isProbe = request.path == "/healthz" || request.path == "/readyz" || request.path == "/metrics"
+        if isProbe && request.method != "GET" && request.method != "HEAD" {
+            return respond(.error(405, "use GET", headers: [("Allow", "GET, HEAD")]))
+        }
         switch request.path {
         case path:
             guard request.method == "POST" else {
@@ -34,7 +38,7 @@ public final class DeliveryEndpoint: HTTPResponder {
             }
             receive(request, respond)
         case "/healthz":
-            respond(request.method == "GET" || request.method == "HEAD" ? .json(200, Array(#"{"status":"ok"}"#.utf8)) : .error(405, "use GET"))
+            respond(.json(200, Array(#"{"status":"ok"}"#.utf8)))
         case "/readyz":
             let problems = readinessProblems()
             if problems.isEmpty { respond(.json(200, Array(#"{"status":"ready"}"#.utf8))) } else {
@@ -61,6 +65,13 @@ public final class DeliveryEndpoint: HTTPResponder {
 
     private func receive(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let id = request.header(WebhookHeader.id)
+        for name in [WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature]
+        where request.headers.lazy.filter({ $0.name == name }).count > 1 {
+            // Ambiguous: a load balancer hashing on one copy and us verifying another must not happen.
+            metrics.delivery("unauthorized")
+            logger.warn("unauthorized", ["reason": .string("\(name) header appears more than once")])
+            return respond(.error(401, "\(name) header appears more than once"))
+        }
         do {
             try secrets.verifier.verify(id: id, timestamp: request.header(WebhookHeader.timestamp),
                                         signature: request.header(WebhookHeader.signature), body: request.body)

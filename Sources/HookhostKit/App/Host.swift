@@ -18,7 +18,7 @@ public final class Host: Sendable {
         Host.raiseFileLimit()
         let table = FunctionTable(directory: FileSystem.absolute(config.functions))
         guard table.exists else {
-            throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(config.functions) does not exist")
+            throw ConfigError(setting: "HOOKHOST_FUNCTIONS (--functions)", message: "functions directory \(config.functions) does not exist")
         }
         let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
         if secrets.count == 0 {
@@ -26,13 +26,13 @@ public final class Host: Sendable {
         }
         let dataDir = FileSystem.absolute(config.data)
         guard FileSystem.makeDirectories(dataDir) else {
-            throw ConfigError(setting: "HOOKHOST_DATA", message: "cannot create \(config.data): \(String(cString: strerror(errno)))")
+            throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot create \(config.data): \(String(cString: strerror(errno)))")
         }
         let lock = try DataLock.acquire(dataDir)
         _ = lock
         let (listenFD, port): (Int32, UInt16)
         do { (listenFD, port) = try Listener.open(config.listen) } catch {
-            throw ConfigError(setting: "HOOKHOST_LISTEN", message: "cannot listen on \(config.listen): \(error)")
+            throw ConfigError(setting: "HOOKHOST_LISTEN (--listen)", message: "cannot listen on \(config.listen): \(error)")
         }
         var spoolConfig = SpoolConfig(directory: dataDir)
         spoolConfig.dedupTTL = config.dedupTTL
@@ -40,7 +40,7 @@ public final class Host: Sendable {
         spoolConfig.queueMax = config.queueMax
         let spool: Spool
         do { spool = try Spool(config: spoolConfig, logger: logger) } catch {
-            throw ConfigError(setting: "HOOKHOST_DATA", message: "cannot open the spool: \(error)")
+            throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot open the spool: \(error)")
         }
         spool.startWriter()
 
@@ -134,7 +134,7 @@ public struct DataLock: Sendable {
     /// Takes the lock or throws naming the directory.
     public static func acquire(_ dir: String) throws(ConfigError) -> DataLock {
         guard let l = tryAcquire(dir) else {
-            throw ConfigError(setting: "HOOKHOST_DATA", message: "\(dir) is in use by another hookhost process")
+            throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "\(dir) is in use by another hookhost process")
         }
         return l
     }

@@ -98,7 +98,8 @@ public final class Dispatcher: Sendable {
         switch claim {
         case .skip, .invalid:
             let why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
-            spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why))
+            // Not waiting for the disk: redoing a skip after a crash costs nothing.
+            spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why), waitForDisk: false)
             metrics.run(function: "", outcome: .skipped, seconds: nil)
             logger.info("skipped", ["id": .string(job.id), "type": .string(type), "reason": .string(why)])
         case .run(let f):
@@ -195,8 +196,7 @@ public final class Dispatcher: Sendable {
 
     /// stdout is kept only when it is one JSON object (surrounding whitespace allowed).
     static func jsonObjectOutput(_ stdout: [UInt8]) -> [UInt8]? {
-        let trimmed = Array(stdout.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-            .reversed().drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }.reversed())
+        let trimmed = Array(trimmingJSONWhitespace(stdout))
         guard let json = try? JSONParser.parse(trimmed), json.isObject else { return nil }
         return trimmed
     }

@@ -22,7 +22,9 @@ public enum FunctionInput {
         w.field("verified_by", verifiedBy.rawValue)
         w.endObject()
         w.field("type", type)
-        w.key("event"); w.raw(body)
+        // The JSON value byte for byte; whitespace around it is not part of it and a trailing
+        // newline would split the one-line document.
+        w.key("event"); w.raw(trimmingJSONWhitespace(body))
         w.key("user_metadata"); if let userMetadata { w.raw(userMetadata) } else { w.null() }
         w.key("result")
         if let r = result {
@@ -47,4 +49,11 @@ public struct FetchedResult: Sendable, Equatable {
     public var bytes: Int
     public var sha256: String
     public var contentType: String?
+}
+
+/// `bytes` without leading and trailing JSON whitespace (space, tab, CR, LF).
+func trimmingJSONWhitespace(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+    let ws: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    guard let first = bytes.firstIndex(where: { !ws($0) }), let last = bytes.lastIndex(where: { !ws($0) }) else { return [] }
+    return bytes[first...last]
 }

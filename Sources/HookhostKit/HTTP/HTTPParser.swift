@@ -72,6 +72,12 @@ public struct HTTPParser: Sendable {
     }
 
     static func checkPartialRequestLine(_ b: [UInt8]) throws(HTTPParseError) {
+        // A line ending in a bare LF would otherwise wait for a CRLF CRLF that never comes.
+        var i = b.firstIndex(of: 0x0A)
+        while let lf = i {
+            if lf == 0 || b[lf - 1] != 0x0D { throw .bad("line not terminated by CRLF") }
+            i = b[(lf + 1)...].firstIndex(of: 0x0A)
+        }
         // A method is a token; anything else in the first bytes is not HTTP.
         for c in b.prefix(16) {
             if c == 0x20 { return }

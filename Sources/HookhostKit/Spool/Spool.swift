@@ -386,9 +386,11 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
         return body
     }
 
-    /// Records the end of an attempt (or any other transition) durably and schedules what follows.
+    /// Records the end of an attempt (or any other transition) and schedules what follows. With
+    /// `waitForDisk` (the default) it returns once the record is durable; without, the record
+    /// rides the next group commit (for outcomes that are harmless to redo after a crash).
     @discardableResult
-    public func finish(_ change: StateChange) -> Bool {
+    public func finish(_ change: StateChange, waitForDisk: Bool = true) -> Bool {
         let applied: Bool = monitor.locked {
             guard var d = deliveries[change.id] else { return false }
             let wasUnfinished = d.state.isUnfinished, wasDead = d.state == .dead
@@ -401,6 +403,15 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
             return true
         }
         guard applied else { return false }
+        if !waitForDisk {
+            let bytes = SpoolRecord.state(change).encoded()
+            enqueueWrite(bytes) { [self] result in
+                if case .success(let offset) = result {
+                    monitor.locked { deliveries[change.id]?.lastState = SpoolRef(offset: offset, length: bytes.count) }
+                }
+            }
+            return true
+        }
         switch appendSync(.state(change)) {
         case .success(let ref): monitor.locked { deliveries[change.id]?.lastState = ref }
         case .failure(let e):

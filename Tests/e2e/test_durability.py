@@ -1,0 +1,703 @@
+"""Durability promises (CONTRACT §3, §4, §6, §7; README "Deliveries: the spool…"): kill -9 under load
+loses no acknowledged delivery, interrupted runs resume with attempt + 1, a full disk answers 503 and
+recovers, dead letters and replay through the CLI (server running and stopped), retries survive a
+restart, SIGTERM drains, finished deliveries are pruned while their ids stay remembered; plus the
+documented on-disk recovery (torn tail, damaged record), racing copies of one id, and queue-full 503.
+
+Functional checks only: every wait is bounded, no assertion is about how fast something happened.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+
+from durability_lib import (APPEND_HANDLER, GATED, SLEEPER, Load, Reaper, deliveries, deliveries_json, fill, gauge, listed,
+                            read_pairs, send_quietly, show, tmpfs, wait_drained, wait_state)
+from hostlib import RawConn, build_request, event_body, new_id, pid_alive, signed_headers, wait_until
+
+SEED = int(os.environ.get("HOOKHOST_E2E_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
+
+
+@pytest.fixture
+def rng():
+    print(f"durability RNG seed: {SEED} (re-run with HOOKHOST_E2E_SEED={SEED})")
+    return random.Random(SEED)
+
+
+@pytest.fixture
+def reaper(fns):
+    r = Reaper(fns.out)
+    yield r
+    r.reap()
+
+
+def assert_not_run_again(host, fns, ran, type_="ping"):
+    """Bounded negative check that nothing ran for ids re-sent as duplicates: a fresh sentinel
+    delivery sent afterwards runs and the queue drains, and `ran()` still holds."""
+    sentinel = new_id("sentinel")
+    r = host.send(event_body(type_, {"id": sentinel}), type_=type_, msg_id=sentinel)
+    assert r.status == 202, r
+    wait_state(host, sentinel, "done", timeout=30)
+    wait_drained(host, timeout=30)
+    ran()
+
+
+# =============================================================================================
+# 1. kill -9 under concurrent load
+
+CRASH_ROUNDS = 3
+
+
+def test_kill9_under_load_loses_no_acknowledged_delivery(make_host, fns, rng):
+    fns.add_script("crash", APPEND_HANDLER.format(log="crash.log"))
+    host = make_host(extra_args=["--workers", "4"])
+    log = fns.out / "crash.log"
+    loads: list[Load] = []
+    for rnd in range(CRASH_ROUNDS + 1):
+        if rnd > 0:
+            host.start(["--workers", "4"])
+        load = Load(host, "crash", prefix=f"r{rnd}-{SEED}", threads=6).start()
+        loads.append(load)
+        if rnd < CRASH_ROUNDS:
+            # kill at a random moment: after a random number of acknowledgements plus a random delay
+            target = rng.randrange(300, 1200)
+            delay = rng.uniform(0, 0.3)
+            wait_until(lambda: load.accepted_count() >= target or not host.running, 90, interval=0.005,
+                       what=f"{target} acknowledgements in round {rnd}")
+            time.sleep(delay)
+            assert host.running, f"hookhost died on its own under load:\n{host.log_tail()}"
+            host.kill9()
+            load.stop()
+            print(f"round {rnd}: kill -9 after >= {target} acks + {delay:.3f}s: accepted {len(load.accepted)}, "
+                  f"unknown {len(load.unknown)}, refused {len(load.refused)}, other {len(load.answered)}")
+        else:
+            wait_until(lambda: load.accepted_count() >= 500 or not host.running, 90, interval=0.01,
+                       what="500 acknowledgements in the last round")
+            load.stop()
+        assert not load.answered, f"round {rnd}: fresh ids answered other than 202: {list(load.answered.items())[:5]}"
+
+    accepted = [i for ld in loads for i in ld.accepted]
+    unknown = [i for ld in loads for i in ld.unknown]
+    assert len(accepted) >= 2000, len(accepted)
+
+    final = wait_drained(host, timeout=180)
+    ran = {i for i, _ in read_pairs(log)}
+    missing_runs = [i for i in accepted if i not in ran]
+    assert not missing_runs, f"{len(missing_runs)} acknowledged deliveries never reached the handler: {missing_runs[:10]}"
+    missing_listed = [i for i in accepted if i not in final]
+    assert not missing_listed, f"{len(missing_listed)} acknowledged deliveries are not in the spool: {missing_listed[:10]}"
+    done = listed(host, state="done")
+    not_done = [(i, final[i]["state"]) for i in accepted if i not in done]
+    assert not not_done, f"acknowledged deliveries not done: {not_done[:10]}"
+    # whatever the spool holds (an unanswered id may or may not be in it) has finished cleanly
+    assert all(d["state"] == "done" for d in final.values()), [d for d in final.values() if d["state"] != "done"][:5]
+    assert gauge(host, "hookhost_queue_depth") == 0
+    assert gauge(host, "hookhost_dead_letters") == 0
+
+    # Duplicates: ids accepted before each crash and in the last round answer 200 duplicate, and nothing runs again.
+    runs_before = read_pairs(log)
+    sample = []
+    for ld in loads:
+        sample += rng.sample(ld.accepted, min(15, len(ld.accepted)))
+    for msg_id in sample:
+        r = host.send(event_body("crash", {"id": msg_id}), type_="crash", msg_id=msg_id)
+        assert r.status == 200, (msg_id, r)
+        assert r.json() == {"status": "duplicate", "id": msg_id}, r
+
+    def nothing_ran_again():
+        after = [p for p in read_pairs(log)[len(runs_before):] if not p[0].startswith("sentinel")]
+        assert not after, f"handler ran again for re-sent duplicates: {after[:10]}"
+
+    assert_not_run_again(host, fns, nothing_ran_again, type_="crash")
+
+    # The sender retries every id that got no answer (as Gemini would): each is accepted or a
+    # duplicate, and afterwards every one of them has run.
+    for msg_id in unknown:
+        r = host.send(event_body("crash", {"id": msg_id}), type_="crash", msg_id=msg_id)
+        assert r.status in (200, 202), (msg_id, r)
+    wait_drained(host, timeout=60)
+    ran = {i for i, _ in read_pairs(log)}
+    assert not [i for i in unknown if i not in ran], "re-sent unanswered ids that never ran"
+
+
+def test_torn_tail_and_damaged_record_do_not_hide_other_deliveries(make_host, fns):
+    """README "On-disk format": a torn tail is overwritten by the next append; a damaged record is
+    skipped and the scanner re-synchronises, so the records after it survive."""
+    fns.add("ping")
+    host = make_host()
+    a, b = new_id("a"), new_id("b")
+    for i in (a, b):
+        assert host.send(event_body("ping", {"id": i}), type_="ping", msg_id=i).status == 202
+        wait_state(host, i, "done")
+    assert host.stop() == 0
+
+    log = host.data / "spool.log"
+    image = log.read_bytes()
+    assert image[:4] == b"HHK1", image[:16]
+    # a torn write: the first 40 bytes of a frame (its header claims more than follows)
+    with open(log, "ab") as f:
+        f.write(image[:40])
+    host.start()
+    spool = listed(host)
+    assert spool[a]["state"] == "done" and spool[b]["state"] == "done", spool
+    c = new_id("c")
+    assert host.send(event_body("ping", {"id": c}), type_="ping", msg_id=c).status == 202
+    wait_state(host, c, "done")
+    host.kill9()
+    host.start()
+    spool = listed(host)
+    assert all(spool[i]["state"] == "done" for i in (a, b, c)), spool
+    assert host.send(event_body("ping", {"id": a}), type_="ping", msg_id=a).status == 200
+    assert host.stop() == 0
+
+    # damage b's delivery record (one byte of its id): b may be lost, a and c must not be
+    image = bytearray(log.read_bytes())
+    at = image.find(b.encode())
+    assert at > 0
+    image[at + len(b) - 1] ^= 0x01
+    log.write_bytes(bytes(image))
+    host.start()
+    spool = listed(host)
+    assert spool.get(a, {}).get("state") == "done" and spool.get(c, {}).get("state") == "done", spool
+    d = new_id("d")
+    assert host.send(event_body("ping", {"id": d}), type_="ping", msg_id=d).status == 202
+    wait_state(host, d, "done")
+    host.kill9()
+    host.start()
+    spool = listed(host)
+    assert all(spool.get(i, {}).get("state") == "done" for i in (a, c, d)), spool
+    assert len(fns.runs_of(a)) == 1 and len(fns.runs_of(c)) == 1 and len(fns.runs_of(d)) == 1
+
+
+def test_concurrent_copies_of_one_id_are_accepted_once(host, fns):
+    """Copies of one id racing each other (Gemini retrying while the first copy is being written):
+    exactly one 202, the rest 200 duplicate, one run."""
+    fns.add_script("race", APPEND_HANDLER.format(log="race.log"))
+    ids = [new_id("race") for _ in range(40)]
+    answers: dict[str, list] = {i: [] for i in ids}
+    lock = threading.Lock()
+
+    def sender(k):
+        for i in ids:
+            r = send_quietly(host, i, "race")
+            with lock:
+                answers[i].append(r.status if r is not None else None)
+
+    threads = [threading.Thread(target=sender, args=(k,), daemon=True) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    for i, st in answers.items():
+        assert sorted(st) == [200, 200, 200, 202], (i, st)
+    wait_drained(host, timeout=30)
+    runs = read_pairs(fns.out / "race.log")
+    assert sorted(runs) == sorted((i, 1) for i in ids), [r for r in runs if runs.count(r) > 1][:5]
+
+
+def test_racing_copies_on_keepalive_connections_get_their_own_answers(host, fns):
+    """Each answer on a keep-alive connection belongs to the request it follows: a racing copy of an
+    id answered `duplicate` must not also be answered `accepted` later, which would hand that stale
+    answer to the next (here pipelined) request on the same connection."""
+    fns.add_script("race", APPEND_HANDLER.format(log="race.log"))
+    wrong = []
+    for n in range(40):
+        x = new_id("copy")
+        conns = [RawConn(host.port) for _ in range(3)]
+        barrier = threading.Barrier(len(conns))
+        got: dict[int, list] = {}
+
+        def go(k):
+            c = conns[k]
+            y = f"{x}-next-{k}"
+            reqs = b""
+            for msg_id in (x, y):
+                body = event_body("race", {"id": msg_id})
+                h = signed_headers(host.secrets[0], msg_id, body)
+                h["Content-Type"] = "application/json"
+                reqs += build_request("POST", host.path, body, h)
+            barrier.wait(10)
+            c.send(reqs)
+            answers = []
+            for _ in range(2):
+                r = c.read_response(timeout=10)
+                answers.append(None if r is None else (r.status, json.loads(r.body).get("id")))
+            got[k] = answers
+
+        threads = [threading.Thread(target=go, args=(k,), daemon=True) for k in range(len(conns))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for c in conns:
+            c.close()
+        for k in range(len(conns)):
+            a = got.get(k)
+            if a is None or a[0] is None or a[0][1] != x or a[1] is None or a[1] != (202, f"{x}-next-{k}"):
+                wrong.append((x, k, a))
+        statuses = sorted(got[k][0][0] for k in got if got[k][0])
+        if statuses != [200, 200, 202]:
+            wrong.append((x, "first answers", statuses))
+    assert not wrong, f"{len(wrong)} wrong answers, e.g. {wrong[:4]}"
+
+
+def test_queue_full_answers_503_and_accepts_again_when_drained(make_host, fns):
+    fns.add_script("gated", GATED)
+    host = make_host(extra_args=["--queue-max", "3", "--workers", "1"])
+    try:
+        first = [new_id("q") for _ in range(3)]
+        for i in first:
+            assert host.send(event_body("gated", {"id": i}), type_="gated", msg_id=i).status == 202
+        assert gauge(host, "hookhost_queue_depth") == 3
+        over = new_id("over")
+        r = host.send(event_body("gated", {"id": over}), type_="gated", msg_id=over)
+        assert r.status == 503, r
+        assert r.headers.get("retry-after", "").strip().isdigit(), r.headers
+        assert over not in listed(host)
+    finally:
+        (fns.out / "release").touch()
+    wait_drained(host, timeout=30)
+    r = host.send(event_body("gated", {"id": over}), type_="gated", msg_id=over)
+    assert r.status == 202, r
+    wait_state(host, over, "done")
+
+
+# =============================================================================================
+# 2. A handler interrupted by kill -9 runs again with attempt + 1
+
+def test_interrupted_run_resumes_with_next_attempt(make_host, fns, reaper):
+    fns.add_script("slow", SLEEPER.format(seconds=30), env={"SLEEP_ON": "1"})
+    host = make_host()
+    msg_id = new_id("interrupted")
+    body = event_body("slow", {"id": msg_id, "n": 1})
+    r = host.send(body, type_="slow", msg_id=msg_id)
+    assert r.status == 202, r
+    started = fns.out / f"{msg_id}.1.started"
+    wait_until(started.exists, 15, what="attempt 1 to start")
+    assert listed(host)[msg_id]["state"] == "running"
+    dup = host.send(body, type_="slow", msg_id=msg_id)
+    assert dup.status == 200 and dup.json() == {"status": "duplicate", "id": msg_id}, dup
+    host.kill9()
+
+    host.start()
+    wait_until((fns.out / f"{msg_id}.2.done").exists, 20, what="attempt 2 after the restart")
+    stdin = (fns.out / f"{msg_id}.2.stdin").read_bytes()
+    doc = json.loads(stdin)
+    assert doc["delivery"]["attempt"] == 2, doc
+    assert doc["delivery"]["id"] == msg_id
+    assert doc["event"] == json.loads(body)
+    first = json.loads((fns.out / f"{msg_id}.1.stdin").read_bytes())
+    assert doc["delivery"]["received_at"] == first["delivery"]["received_at"]
+    d = wait_state(host, msg_id, "done", attempt=2)
+    assert d["attempt"] == 2
+    dup = host.send(body, type_="slow", msg_id=msg_id)
+    assert dup.status == 200 and dup.json() == {"status": "duplicate", "id": msg_id}, dup
+    wait_drained(host, timeout=10)
+    lines = [p for p in read_pairs(fns.out / "sleeper.log") if p[0] == msg_id]
+    assert lines == [(msg_id, 1), (msg_id, 2)], lines
+    assert not (fns.out / f"{msg_id}.1.done").exists()
+
+
+# =============================================================================================
+# 3. Disk full: 503 + Retry-After, /readyz 503, recovery when space returns
+
+# Bodies bigger than a page: such a record never fits in bytes the spool file already has allocated.
+BIG_PAD = "x" * 8192
+
+
+@pytest.fixture
+def small_disk_host(make_host, fns, tmp_path):
+    """A running host whose data directory is a 2 MB tmpfs (skips if it cannot be mounted); at
+    teardown the host is killed and the tmpfs unmounted, also when the test failed."""
+    fns.add("ping")
+    host = make_host(start=False, root=tmp_path / "diskfull")
+    cm = tmpfs(host.data, "2m")
+    try:
+        cm.__enter__()
+    except OSError as e:
+        pytest.skip(f"cannot mount a tmpfs for the data directory: {e}")
+    try:
+        host.start()
+        r = host.send(event_body("ping", {"id": "before"}), type_="ping")
+        assert r.status == 202, r
+        fns.wait_run(r.msg_id)
+        assert host.request("GET", "/readyz").status == 200
+        yield host
+    finally:
+        host.stop(signal.SIGKILL)
+        cm.__exit__(None, None, None)
+
+
+def send_big(host, prefix):
+    msg_id = new_id(prefix)
+    return msg_id, host.send(event_body("ping", {"id": msg_id}, pad=BIG_PAD), type_="ping", msg_id=msg_id)
+
+
+def test_disk_full_answers_503_and_recovers(small_disk_host, fns):
+    host = small_disk_host
+    filler = fill(host.data)
+    refused = []
+    for i in range(5):
+        msg_id, r = send_big(host, "full")
+        assert r.status == 503, (i, r)
+        assert r.headers.get("retry-after", "").strip().isdigit(), r.headers
+        refused.append(msg_id)
+    # /readyz turns 503 (checked right after a refused write, see the next test for its stability)
+    for _ in range(5):
+        if host.request("GET", "/readyz").status == 503:
+            break
+        msg_id, r = send_big(host, "full")
+        assert r.status == 503, r
+        refused.append(msg_id)
+    else:
+        raise AssertionError("/readyz never answered 503 while deliveries were refused for a full disk")
+
+    filler.unlink()
+    accepted = None
+    for _ in range(60):  # the host probes every ~2 s
+        msg_id, r = send_big(host, "recovered")
+        if r.status == 202:
+            accepted = msg_id
+            break
+        assert r.status == 503, r
+        refused.append(msg_id)
+        time.sleep(0.25)
+    assert accepted, "deliveries still refused after the disk had space again"
+    wait_until(lambda: host.request("GET", "/readyz").status == 200, 10, what="/readyz 200 after recovery")
+    fns.wait_run(accepted, timeout=15)
+
+    spool = listed(host)
+    assert not [i for i in refused if i in spool], "deliveries answered 503 are in the spool"
+    assert spool[accepted]["state"] in ("running", "done")
+    # a refused id was never accepted, so it is not a duplicate later
+    again = refused[0]
+    r = host.send(event_body("ping", {"id": again}), type_="ping", msg_id=again)
+    assert r.status == 202, r
+    fns.wait_run(again, timeout=15)
+    # and everything survives a restart (nothing torn by the failed writes)
+    host.kill9()
+    host.start()
+    spool = listed(host)
+    assert accepted in spool and again in spool
+    assert not [i for i in refused[1:] if i in spool]
+
+
+def test_readyz_stays_503_while_disk_is_full(small_disk_host):
+    host = small_disk_host
+    filler = fill(host.data)
+    _, r = send_big(host, "full")
+    assert r.status == 503, r
+    # sampled across three of the writer's ~2 s probe intervals, with the disk still full
+    statuses = []
+    for _ in range(30):
+        statuses.append(host.request("GET", "/readyz").status)
+        time.sleep(0.2)
+    _, r = send_big(host, "stillfull")
+    assert r.status == 503, r
+    assert set(statuses) == {503}, f"/readyz said ready while the disk was still full: {statuses}"
+    filler.unlink()
+
+
+# =============================================================================================
+# 4. Dead letters and replay through the CLI while the server runs
+
+FAST_RETRY = ["--max-attempts", "2", "--retry-base", "0.2", "--retry-cap", "0.5"]
+
+
+def test_dead_letter_show_and_replay_while_running(make_host, fns):
+    fns.add("fails", code=1, extra="echo 'stderr-tail-marker: it broke' >&2")
+    host = make_host(extra_args=FAST_RETRY)
+    msg_id = new_id("dead")
+    body = b'{"type":"fails","version":"v1","data":{"id":"x","user_metadata":{"k":"v"}},"big":12345678901234567890}'
+    r = host.send(body, type_="fails", msg_id=msg_id)
+    assert r.status == 202, r
+    wait_state(host, msg_id, "dead", attempt=2)
+    assert msg_id in listed(host, state="dead")
+    assert [a for _, a, _ in fns.runs_of(msg_id)] == [1, 2]
+
+    doc, raw = show(host, msg_id)
+    assert doc["delivery"]["id"] == msg_id and doc["delivery"]["state"] == "dead"
+    assert "status 1" in (doc["delivery"]["error"] or ""), doc["delivery"]
+    last = doc["last"]
+    assert last["exit_code"] == 1, last
+    assert "status 1" in (last["error"] or ""), last
+    assert "stderr-tail-marker: it broke" in (last["stderr"] or ""), last
+    got = fns.read_run(msg_id, 2).stdin
+    assert doc["stdin"] == json.loads(got)
+    assert got.rstrip(b"\n") in raw, "show does not contain the exact stdin bytes of the last attempt"
+
+    # fix the function, replay through the running server
+    fns.add("fails", code=0)
+    p = deliveries(host, "replay", msg_id)
+    assert p.returncode == 0
+    run = fns.wait_run(msg_id, 3, timeout=15)
+    assert run.stdin_json()["delivery"]["attempt"] == 3
+    assert run.env["HOOKHOST_ATTEMPT"] == "3"
+    d = wait_state(host, msg_id, "done", attempt=3)
+    assert d["error"] in (None, ""), d
+    assert msg_id not in listed(host, state="dead")
+
+
+def test_retry_dead_purge_and_unknown_ids_while_running(make_host, fns):
+    fns.add("bad.a", code=65)
+    fns.add("bad.b", code=65)
+    host = make_host(extra_args=FAST_RETRY)
+    a_ids = [new_id("a") for _ in range(2)]
+    b_id = new_id("b")
+    for i in a_ids:
+        assert host.send(event_body("bad.a", {"id": i}), type_="bad.a", msg_id=i).status == 202
+    assert host.send(event_body("bad.b", {"id": b_id}), type_="bad.b", msg_id=b_id).status == 202
+    for i in a_ids + [b_id]:
+        wait_state(host, i, "dead", attempt=1)
+    assert set(listed(host, state="dead", type_="bad.a")) == set(a_ids)
+
+    fns.add("bad.a", code=0)
+    out = deliveries_json(host, "retry-dead", "--type", "bad.a")
+    assert out == {"replayed": 2}, out
+    for i in a_ids:
+        fns.wait_run(i, 2, timeout=15)
+        wait_state(host, i, "done", attempt=2)
+    assert set(listed(host, state="dead")) == {b_id}
+
+    out = deliveries_json(host, "purge", "--dead")
+    assert out == {"purged": 1}, out
+    assert b_id not in listed(host)
+    # a purged delivery's id is still remembered
+    r = host.send(event_body("bad.b", {"id": b_id}), type_="bad.b", msg_id=b_id)
+    assert r.status == 200 and r.json()["status"] == "duplicate", r
+
+    for cmd in (["show", "no-such-delivery"], ["replay", "no-such-delivery"], ["show", b_id]):
+        p = deliveries(host, *cmd, check=False)
+        assert p.returncode == 1, (cmd, p)
+        assert p.stderr.strip(), cmd
+
+
+@pytest.mark.parametrize("code,attempts,final", [
+    (65, [1], "dead"),       # EX_DATAERR: dead at once
+    (75, [1, 2], "dead"),    # EX_TEMPFAIL: retried until max-attempts
+    (1, [1, 2], "dead"),     # failure: retried until max-attempts
+    ("$( [ \"$HOOKHOST_ATTEMPT\" -ge 2 ] && echo 0 || echo 75 )", [1, 2], "done"),  # 75 then success
+], ids=["65-dead-at-once", "75-retried", "1-retried", "75-then-0"])
+def test_exit_codes_decide_retry_or_dead(make_host, fns, code, attempts, final):
+    fns.add("codes", code=code)
+    host = make_host(extra_args=FAST_RETRY)
+    r = host.send(event_body("codes"), type_="codes")
+    assert r.status == 202, r
+    d = wait_state(host, r.msg_id, final, attempt=attempts[-1])
+    assert d["attempt"] == attempts[-1]
+    wait_drained(host, timeout=10)
+    assert [a for _, a, _ in fns.runs_of(r.msg_id)] == attempts
+
+
+# =============================================================================================
+# 5. The same commands while the server is stopped (lock-based direct mode)
+
+def test_cli_works_while_server_stopped_and_replay_runs_at_next_start(make_host, fns):
+    fns.add("fails", code=1, extra="echo 'stopped-mode-stderr' >&2")
+    fns.add("skipme.never", code=0)
+    host = make_host(extra_args=FAST_RETRY)
+    dead_id, other_dead = new_id("dead"), new_id("dead2")
+    for i in (dead_id, other_dead):
+        assert host.send(event_body("fails", {"id": i}), type_="fails", msg_id=i).status == 202
+        wait_state(host, i, "dead", attempt=2)
+    assert host.stop() == 0
+    assert not (host.data / "control.sock").exists()
+
+    spool = listed(host)
+    assert spool[dead_id]["state"] == "dead" and spool[other_dead]["state"] == "dead", spool
+    doc, raw = show(host, dead_id)
+    assert doc["last"]["exit_code"] == 1 and "stopped-mode-stderr" in doc["last"]["stderr"], doc
+    assert fns.read_run(dead_id, 2).stdin.rstrip(b"\n") in raw
+    assert deliveries(host, "show", "unknown-id", check=False).returncode == 1
+    assert deliveries(host, "replay", "unknown-id", check=False).returncode == 1
+
+    fns.add("fails", code=0)
+    assert deliveries(host, "replay", dead_id).returncode == 0
+    assert listed(host)[dead_id]["state"] == "received"
+    assert not fns.ran(dead_id, 3), "a replay ran with no server"
+    assert deliveries_json(host, "purge", "--dead") == {"purged": 1}
+    assert set(listed(host)) == {dead_id}
+
+    host.start(FAST_RETRY)
+    fns.wait_run(dead_id, 3, timeout=15)
+    wait_state(host, dead_id, "done", attempt=3)
+    r = host.send(event_body("fails", {"id": other_dead}), type_="fails", msg_id=other_dead)
+    assert r.status == 200, r
+
+
+# =============================================================================================
+# 6. A scheduled retry survives a restart
+
+def test_scheduled_retry_survives_restart(make_host, fns):
+    # 75 on attempt 1, 0 afterwards. Retry delays are fully jittered in [0, base), so with several
+    # deliveries at least one (all but surely) is still waiting when the host stops.
+    fns.add("flaky", code="$( [ \"$HOOKHOST_ATTEMPT\" -ge 2 ] && echo 0 || echo 75 )")
+    args = ["--retry-base", "8", "--retry-cap", "8"]
+    host = make_host(extra_args=args)
+    ids = [new_id("flaky") for _ in range(5)]
+    for i in ids:
+        assert host.send(event_body("flaky", {"id": i}), type_="flaky", msg_id=i).status == 202
+    for i in ids:
+        fns.wait_run(i, 1, timeout=15)
+        wait_until(lambda: listed(host)[i]["state"] in ("retry_scheduled", "running", "done"), 10)
+    assert host.stop(signal.SIGTERM) == 0
+    spool = listed(host)  # direct mode
+    waiting = [i for i in ids if spool[i]["state"] == "retry_scheduled"]
+    assert waiting, f"every retry fired before the stop (jitter): {spool}"
+    for i in waiting:
+        assert spool[i]["attempt"] == 1 and spool[i]["next_at"], spool[i]
+        assert not fns.ran(i, 2)
+
+    host.start(args)
+    for i in waiting:
+        run = fns.wait_run(i, 2, timeout=30)
+        assert run.stdin_json()["delivery"]["attempt"] == 2
+        wait_state(host, i, "done", attempt=2)
+    assert all(len(fns.runs_of(i)) == 2 for i in ids), [fns.runs_of(i) for i in ids]
+
+
+# =============================================================================================
+# 7. SIGTERM: drain, finish the running function, exit 0
+
+def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
+    fns.add_script("slow", SLEEPER.format(seconds=2))
+    grace = 20
+    args = ["--shutdown-grace", str(grace), "--workers", "1"]
+    host = make_host(extra_args=args)
+    msg_id, queued = new_id("drain"), new_id("queued")
+    assert host.send(event_body("slow", {"id": msg_id}), type_="slow", msg_id=msg_id).status == 202
+    wait_until((fns.out / f"{msg_id}.1.started").exists, 15, what="the function to start")
+    # the only worker is busy: this one is still waiting when SIGTERM comes
+    assert host.send(event_body("slow", {"id": queued}), type_="slow", msg_id=queued).status == 202
+    host.proc.send_signal(signal.SIGTERM)
+
+    ready = None
+    deadline = time.monotonic() + grace + 10
+    while host.running and time.monotonic() < deadline:
+        try:
+            ready = host.request("GET", "/readyz", timeout=5)
+        except OSError:
+            assert not host.running, "connection refused while the host still runs"
+            break
+        if ready.status == 503:
+            break
+        time.sleep(0.02)
+    assert ready is not None and ready.status == 503, ready
+
+    late_id = new_id("late")
+    late = send_quietly(host, late_id, "slow")
+    if late is None:
+        assert not host.running, "a delivery got no answer while the host was still draining"
+    else:
+        assert late.status == 503, late
+        assert late.headers.get("retry-after", "").strip().isdigit(), late.headers
+
+    rc = host.proc.wait(timeout=grace + 15)
+    assert rc == 0, host.log_tail()
+    assert (fns.out / f"{msg_id}.1.done").exists(), "the running function did not finish"
+    assert not (fns.out / f"{queued}.1.started").exists(), "a queued delivery started while draining"
+    assert listed(host)[queued]["state"] == "received"
+
+    host.start(args)
+    wait_until((fns.out / f"{queued}.1.done").exists, 20, what="the queued delivery to run after the restart")
+    wait_drained(host, timeout=15)
+    spool = listed(host)
+    assert spool[msg_id]["state"] == "done" and spool[msg_id]["attempt"] == 1, spool[msg_id]
+    doc, _ = show(host, msg_id)
+    assert doc["last"]["output"] == {"finished": True, "attempt": 1}, doc["last"]
+    assert late_id not in spool
+    assert [p for p in read_pairs(fns.out / "sleeper.log") if p[0] == msg_id] == [(msg_id, 1)]
+
+
+def test_sigterm_grace_expiry_kills_function_and_it_resumes(make_host, fns, reaper):
+    # max-attempts 1: the run cut short by the shutdown must resume, not use up the budget
+    fns.add_script("slow", SLEEPER.format(seconds=30), env={"SLEEP_ON": "1"})
+    host = make_host(extra_args=["--shutdown-grace", "1", "--max-attempts", "1"])
+    msg_id = new_id("grace")
+    assert host.send(event_body("slow", {"id": msg_id}), type_="slow", msg_id=msg_id).status == 202
+    wait_until((fns.out / f"{msg_id}.1.started").exists, 15, what="the function to start")
+    pid = int((fns.out / f"{msg_id}.1.pid").read_text())
+    assert host.stop(signal.SIGTERM, timeout=20) == 0
+    wait_until(lambda: not pid_alive(pid), 10, what="the function outliving the grace period to be killed")
+    assert not (fns.out / f"{msg_id}.1.done").exists()
+    assert listed(host)[msg_id]["state"] in ("received", "retry_scheduled"), listed(host)[msg_id]
+
+    host.start(["--shutdown-grace", "1", "--max-attempts", "1"])
+    run_done = fns.out / f"{msg_id}.2.done"
+    wait_until(run_done.exists, 20, what="attempt 2 after the restart")
+    assert json.loads((fns.out / f"{msg_id}.2.stdin").read_bytes())["delivery"]["attempt"] == 2
+    wait_state(host, msg_id, "done", attempt=2)
+
+
+# =============================================================================================
+# 8. Retention: finished deliveries are pruned, their ids stay remembered
+
+def test_retention_prunes_done_but_dedup_remembers(make_host, fns):
+    fns.add("ping")
+    fns.add("never", code=65)
+    args = ["--retention", "1"]
+    host = make_host(extra_args=args)
+    done_id, dead_id = new_id("ret"), new_id("retdead")
+    assert host.send(event_body("ping", {"id": done_id}), type_="ping", msg_id=done_id).status == 202
+    assert host.send(event_body("never", {"id": dead_id}), type_="never", msg_id=dead_id).status == 202
+    wait_state(host, done_id, "done")
+    wait_state(host, dead_id, "dead")
+    assert host.stop() == 0
+    updated = listed(host)[done_id]["updated_at"]
+    time.sleep(1.5)  # past the 1 s retention
+    host.start(args)
+
+    spool = listed(host)
+    assert done_id not in spool, f"done delivery (updated {updated}) still listed after retention: {spool.get(done_id)}"
+    assert dead_id in spool and spool[dead_id]["state"] == "dead", "dead letters are kept until replayed or purged"
+    assert deliveries(host, "show", done_id, check=False).returncode == 1
+    assert gauge(host, "hookhost_dead_letters") == 1
+    assert gauge(host, "hookhost_queue_depth") == 0
+
+    r = host.send(event_body("ping", {"id": done_id}), type_="ping", msg_id=done_id)
+    assert r.status == 200 and r.json() == {"status": "duplicate", "id": done_id}, r
+
+    def ran_once():
+        assert [a for _, a, _ in fns.runs_of(done_id)] == [1], fns.runs_of(done_id)
+
+    assert_not_run_again(host, fns, ran_once)
+    assert done_id not in listed(host)
+
+
+def test_id_accepted_again_after_dedup_ttl_survives_kill9(make_host, fns, reaper):
+    """With retention and dedup TTL expired, an id may be accepted again; that second, acknowledged
+    delivery must survive kill -9 like any other (it is a new delivery, not the old done one)."""
+    fns.add("ping")
+    fns.add_script("slow", SLEEPER.format(seconds=30), env={"SLEEP_ON": "1"})
+    args = ["--retention", "1", "--dedup-ttl", "1", "--workers", "1"]
+    host = make_host(extra_args=args)
+    reused = new_id("reused")
+    assert host.send(event_body("ping", {"id": reused}), type_="ping", msg_id=reused).status == 202
+    wait_state(host, reused, "done")
+    assert host.stop() == 0
+    time.sleep(1.5)
+    host.start(args)
+    assert reused not in listed(host)
+
+    # occupy the only worker, so the re-sent delivery stays queued (received) when the host dies
+    blocker = new_id("blocker")
+    assert host.send(event_body("slow", {"id": blocker}), type_="slow", msg_id=blocker).status == 202
+    wait_until((fns.out / f"{blocker}.1.started").exists, 15, what="the blocker to start")
+    r = host.send(event_body("ping", {"id": reused, "second": True}), type_="ping", msg_id=reused)
+    assert r.status == 202, r
+    assert listed(host)[reused]["state"] == "received"
+    host.kill9()
+
+    host.start(args)
+    wait_until(lambda: len(fns.runs_of(reused)) >= 2, 20,
+               what="the re-accepted delivery to run after kill -9 (it was acknowledged with 202)")
+    last_attempt = max(a for _, a, _ in fns.runs_of(reused))
+    doc = fns.read_run(reused, last_attempt).stdin_json()
+    assert doc["event"]["data"].get("second") is True, doc
