@@ -53,6 +53,7 @@ static inline int hh_wtermsig(int s) { return WTERMSIG(s); }
 #include <sys/syscall.h>
 #include <pthread.h>
 #include <sys/statvfs.h>
+static inline int hh_set_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); }
 static inline int hh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 static inline int hh_spawn_addchdir(posix_spawn_file_actions_t *fa, const char *dir) {
     return posix_spawn_file_actions_addchdir_np(fa, dir);

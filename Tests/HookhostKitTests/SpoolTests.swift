@@ -93,6 +93,46 @@ func take(_ s: Spool) -> Job? { s.takeNext(claim: { _ in true })?.0 }
         #expect(all.filter { $0 == .accepted }.count == 4)
         #expect(all.filter { $0 == .duplicate }.count == 12)
         #expect(s.queueDepth == 4)
+        s.stopTaking(); s.stopWriter()
+        // Exactly one record per id reached the disk.
+        let scan = SpoolScanner.scan(FileSystem.read(dir + "/spool.log") ?? [])
+        let ids = scan.records.compactMap { r -> String? in if case .delivery(let id, _, _, _, _) = r.record { return id }; return nil }
+        #expect(ids.sorted() == ["same-0", "same-1", "same-2", "same-3"])
+    }
+
+    @Test func copiesWaitingForTheFirstWriteAreAnsweredOnceEach() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        // No writer yet: the first copy stays pending while the others arrive.
+        let s = try Spool(config: SpoolConfig(directory: dir), logger: quietLogger)
+        let answers = Mutex<[AdmitResult]>([])
+        for _ in 0..<3 {
+            s.admit(id: "x", type: "t", verifiedBy: .hmac, body: bytes("{}")) { r in answers.withLock { $0.append(r) } }
+        }
+        s.startWriter()
+        for _ in 0..<100 where answers.withLock({ $0.count }) < 3 { usleep(10_000) }
+        usleep(50_000)
+        #expect(answers.withLock { $0 }.sorted { "\($0)" < "\($1)" } == [.accepted, .duplicate, .duplicate])
+        #expect(s.queueDepth == 1)
+    }
+
+    @Test func idAcceptedAgainAfterTTLSurvivesRestartAsNewDelivery() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let clock = ManualClock(1000)
+        let configure: (inout SpoolConfig) -> Void = { $0.retention = 10; $0.dedupTTL = 10 }
+        let s = try openSpool(dir, clock: clock, configure: configure)
+        #expect(admitSync(s, "x", body: #"{"type":"a","v":1}"#) == .accepted)
+        let j = try #require(take(s))
+        s.finish(StateChange(id: j.id, state: .done, attempt: 1, at: 1000))
+        s.stopTaking(); s.stopWriter()
+        clock.advance(100)
+        let r = try openSpool(dir, clock: clock, configure: configure)
+        #expect(admitSync(r, "x", body: #"{"type":"a","v":2}"#) == .accepted)
+        r.stopTaking(); r.stopWriter()  // crash before it ran
+        let q = try openSpool(dir, clock: clock, configure: configure)
+        let again = try #require(take(q))
+        #expect(again.id == "x" && again.attempt == 1 && again.body == bytes(#"{"type":"a","v":2}"#))
     }
 
     @Test func interruptedRunResumesWithNextAttempt() throws {

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Optional
@@ -256,8 +255,18 @@ class Reaper:
                 pass
         return out
 
+    def ours(self, pid: int) -> bool:
+        """Only a live process whose environment carries our OUT dir (a pid may have been reused)."""
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return f"OUT={self.out}".encode() in env
+
     def reap(self):
         for pid in self.pids():
+            if not self.ours(pid):
+                continue
             for kill in (os.killpg, os.kill):
                 try:
                     kill(pid, signal.SIGKILL)

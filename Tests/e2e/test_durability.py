@@ -196,7 +196,7 @@ def test_concurrent_copies_of_one_id_are_accepted_once(host, fns):
         t.join(60)
     assert not any(t.is_alive() for t in threads)
     for i, st in answers.items():
-        assert sorted(st) == [200, 200, 200, 202], (i, st)
+        assert st.count(202) == 1 and st.count(200) == 3, (i, st)
     wait_drained(host, timeout=30)
     runs = read_pairs(fns.out / "race.log")
     assert sorted(runs) == sorted((i, 1) for i in ids), [r for r in runs if runs.count(r) > 1][:5]
@@ -614,6 +614,24 @@ def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
     assert doc["last"]["output"] == {"finished": True, "attempt": 1}, doc["last"]
     assert late_id not in spool
     assert [p for p in read_pairs(fns.out / "sleeper.log") if p[0] == msg_id] == [(msg_id, 1)]
+
+
+def test_second_sigterm_during_drain_does_not_abandon_it(make_host, fns, reaper):
+    """A repeated SIGTERM (an impatient operator, a supervisor re-sending it) is still a SIGTERM: the
+    drain goes on, the running function finishes and is recorded, the host exits 0."""
+    fns.add_script("slow", SLEEPER.format(seconds=2))
+    host = make_host(extra_args=["--shutdown-grace", "20"])
+    msg_id = new_id("twice")
+    assert host.send(event_body("slow", {"id": msg_id}), type_="slow", msg_id=msg_id).status == 202
+    wait_until((fns.out / f"{msg_id}.1.started").exists, 15, what="the function to start")
+    host.proc.send_signal(signal.SIGTERM)
+    wait_until(lambda: host.request("GET", "/readyz").status == 503, 10, what="the drain to start")
+    host.proc.send_signal(signal.SIGTERM)
+    rc = host.proc.wait(timeout=35)
+    assert rc == 0, f"exit {rc} after a second SIGTERM during the drain:\n{host.log_tail(5)}"
+    wait_until((fns.out / f"{msg_id}.1.done").exists, 10, what="the function to finish")
+    host.start()
+    assert listed(host)[msg_id]["state"] == "done", listed(host)[msg_id]
 
 
 def test_sigterm_grace_expiry_kills_function_and_it_resumes(make_host, fns, reaper):

@@ -14,6 +14,13 @@ public final class Host: Sendable {
     /// Runs in the foreground. Returns the exit code: 0 after a clean drain, 1 on runtime failure;
     /// configuration problems throw (exit 2).
     public func run() throws(ConfigError) -> Int32 {
+        // Signals are taken synchronously by the main thread (sigwait below). Block them before
+        // any thread exists: threads inherit the mask, and an unblocked thread would otherwise
+        // receive a second SIGTERM and die by its default action. Functions get a clean mask.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)  // a function closing stdin early must not kill the host
         Host.raiseFileLimit()
         let table = FunctionTable(directory: FileSystem.absolute(config.functions))
@@ -38,11 +45,12 @@ public final class Host: Sendable {
         spoolConfig.dedupTTL = config.dedupTTL
         spoolConfig.retention = config.retention
         spoolConfig.queueMax = config.queueMax
+        spoolConfig.minFreeBytes = Int64(config.maxBody) + (64 << 10)
         let spool: Spool
         do { spool = try Spool(config: spoolConfig, logger: logger) } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot open the spool: \(error)")
         }
-        spool.startWriter()
+        let writerBoosted = spool.startWriter()
 
         let metrics = Metrics(gauges: { [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))] })
         var dispatcherConfig = DispatcherConfig(workRoot: dataDir + "/work", baseEnvironment: Host.functionBaseEnvironment())
@@ -71,15 +79,11 @@ public final class Host: Sendable {
             logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath)])
         }
 
-        // Signals are taken synchronously by one thread; every other thread (and, through
-        // posix_spawn's reset, every function) has them unblocked or at defaults.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-
         dispatcher.start()
-        server.start()
+        // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
+        // little instead so the writer still gets a CPU as soon as its fsync returns.
+        server.start(nice: writerBoosted ? nil : 5)
+        if !writerBoosted { logger.debug("spool writer priority not raised (no CAP_SYS_NICE); HTTP loops run at nice 5") }
         controlServer?.start()
         var listenDesc = config.listen.description
         if case .inet(let h, _) = config.listen { listenDesc = "\(h):\(port)" }

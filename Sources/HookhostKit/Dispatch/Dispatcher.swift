@@ -10,6 +10,9 @@ public struct DispatcherConfig: Sendable {
     public var workRoot: String
     /// PATH, HOME and LANG for functions.
     public var baseEnvironment: [String]
+    /// Nice value of the worker threads, inherited by the functions they start: background work
+    /// yields the CPU to acknowledging deliveries.
+    public var nice: Int32? = 5
     public init(workRoot: String, baseEnvironment: [String]) {
         self.workRoot = workRoot
         self.baseEnvironment = baseEnvironment
@@ -54,7 +57,7 @@ public final class Dispatcher: Sendable {
     public func start() {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
-            startThread(name: "worker-\(i)") { [self] in
+            startThread(name: "worker-\(i)", nice: config.nice) { [self] in
                 while let (job, claim) = spool.takeNext(claim: { self.claim($0) }, persistRunning: { $0.runs }) { process(job, claim) }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }

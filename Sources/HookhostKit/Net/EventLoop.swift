@@ -105,7 +105,13 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             if let c = connections[id] { complete(c, response) }
             return
         }
-        mailbox.withLock { $0.append((id, response)) }
+        // One wake-up per batch: the loop drains the whole mailbox each time it wakes.
+        let wasEmpty = mailbox.withLock { box -> Bool in
+            let empty = box.isEmpty
+            box.append((id, response))
+            return empty
+        }
+        guard wasEmpty else { return }
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
@@ -163,7 +169,10 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
 
     private func handle(_ c: Connection, flags: UInt32) {
         if flags & HH_EPOLLERR != 0 { closeConnection(c); return }
-        if flags & HH_EPOLLOUT != 0 { flush(c) }
+        if flags & HH_EPOLLOUT != 0 {
+            flush(c)
+            if !c.closed && !c.busy && !c.buffer.isEmpty { processBuffer(c) }
+        }
         if c.closed { return }
         if flags & (HH_EPOLLIN | HH_EPOLLHUP | HH_EPOLLRDHUP) != 0 { readAvailable(c) }
     }
@@ -183,7 +192,11 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                 }
                 if c.requestStartedAt == nil { c.requestStartedAt = c.lastActivity }
                 c.buffer.append(contentsOf: scratch[0..<n])
-                if c.buffer.count > cap { break }
+                if c.buffer.count > cap {
+                    // Still answering and the client keeps sending: stop watching input until then.
+                    if c.busy { setInterest(c, c.out.isEmpty ? 0 : HH_EPOLLOUT) }
+                    break
+                }
                 continue
             }
             if n == 0 { sawEOF = true; break }
@@ -240,7 +253,9 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             let id = c.id
             responder.respond(to: request) { [self] response in self.deliver(id, response) }
         }
-        if !c.closed { setInterest(c, c.busy ? (c.out.isEmpty ? 0 : HH_EPOLLOUT) : HH_EPOLLIN | HH_EPOLLRDHUP) }
+        // While busy, input stays watched: clients normally wait for the answer, so this costs no
+        // epoll_ctl per request; a client that sends on meanwhile is buffered up to the cap.
+        if !c.closed && !c.busy { setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP) }
     }
 
     private func complete(_ c: Connection, _ response: HTTPResponse) {

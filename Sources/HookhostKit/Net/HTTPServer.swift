@@ -9,9 +9,9 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Starts the loop threads and returns.
-    public func start() {
-        for (i, loop) in loops.enumerated() { startThread(name: "http-\(i)") { loop.run() } }
+    /// Starts the loop threads and returns; `nice` lowers their priority (see `Spool.startWriter`).
+    public func start(nice: Int32? = nil) {
+        for (i, loop) in loops.enumerated() { startThread(name: "http-\(i)", nice: nice) { loop.run() } }
     }
 
     /// Asks the loops to close their connections and exit.

@@ -44,4 +44,7 @@ public final class Monitor: @unchecked Sendable {  // safe: the pthread objects 
 
     /// Wakes all waiters.
     public func broadcast() { pthread_cond_broadcast(cond) }
+
+    /// Wakes one waiter (enough when one new item can be taken by one thread).
+    public func signal() { pthread_cond_signal(cond) }
 }
