@@ -15,6 +15,10 @@ end
 
 function init(args)
    local file, nthreads = args[1], tonumber(args[2])
+   -- the answer every request should get: 202 (new deliveries) or 200 (a replay of the same file: duplicates)
+   expect = tonumber(args[3]) or 202
+   -- optional: use only the first LIMIT deliveries of this thread's slice (the ones an earlier run sent)
+   local limit = tonumber(args[4])
    assert(file and nthreads, "usage: ... -- FILE THREADS")
    reqs, n, pos, wrapped, non202, statuses = {}, 0, 0, 0, 0, {}
    local i = 0
@@ -32,6 +36,7 @@ function init(args)
       end
       i = i + 1
    end
+   if limit and limit > 0 and n > limit then n = limit end
    assert(n > 0, "no deliveries for thread " .. tid .. " in " .. file)
 end
 
@@ -45,7 +50,7 @@ function request()
 end
 
 function response(status, headers, body)
-   if status ~= 202 then
+   if status ~= expect then
       non202 = non202 + 1
       local k = tostring(status)
       statuses[k] = (statuses[k] or 0) + 1

@@ -132,10 +132,10 @@ if [ "$NGINX_ONLY" != 1 ]; then
   done
 fi
 
-run_wrk() { # NAME URL — in the background so a signal to this script interrupts the wait at once
+run_wrk() { # NAME URL [EXPECTED-STATUS] — in the background so a signal to this script interrupts the wait at once
   echo "=== $1: wrk -t$THREADS -c$CONNS -d${DURATION}s --latency $2"
   wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/deliveries.lua" "$2" \
-    -- "$TMP/deliveries.tsv" "$THREADS" >"$TMP/wrk.$1.out" &
+    -- "$TMP/deliveries.tsv" "$THREADS" "${3:-202}" "${4:-0}" >"$TMP/wrk.$1.out" &
   WRK_PID=$!
   wait "$WRK_PID"
   WRK_PID=
@@ -162,6 +162,12 @@ RSS_IDLE=$(rss_kb "$HOST_PID")
 run_wrk nginx "http://127.0.0.1:$NGINX_PORT/webhooks"
 run_wrk host "$HOST_URL"
 RSS_AFTER=$(rss_kb "$HOST_PID")
+# The same deliveries again: every one is now a duplicate, so this measures HTTP + signature check +
+# dedup lookup without the disk (the acknowledgement path of the foundation, before the spool).
+if [ "$NGINX_ONLY" != 1 ]; then
+  SENT=$(field "$TMP/bench.host" requests)
+  run_wrk dup "$HOST_URL" 200 $(( SENT / THREADS / 2 ))
+fi
 QUEUE_AFTER=-
 if [ "$NGINX_ONLY" != 1 ]; then
   QUEUE_AFTER=$(curl -s -m 2 "http://127.0.0.1:$HOST_PORT/metrics" | awk '/^hookhost_queue_depth/ {print $2}')
@@ -185,6 +191,15 @@ printf '%-22s %14s %14s\n' "socket errors" \
   "$(( $(field "$A" err_connect) + $(field "$A" err_read) + $(field "$A" err_write) + $(field "$A" err_timeout) ))" \
   "$(( $(field "$B" err_connect) + $(field "$B" err_read) + $(field "$B" err_write) + $(field "$B" err_timeout) ))"
 printf '%-22s %14s %14s\n' "ids reused (wrapped)" "$(field "$A" wrapped)" "$(field "$B" wrapped)"
+if [ "$NGINX_ONLY" != 1 ]; then
+  C=$TMP/bench.dup
+  echo
+  echo "verify only (same deliveries again: signature + dedup, answered 200 duplicate, no disk write):"
+  printf '%-22s %14s %14s %16s\n' "requests/s" "$(field "$A" rps)" "$(field "$C" rps)" "$(ratio "$(field "$A" rps)" "$(field "$C" rps)")"
+  printf '%-22s %14s %14s\n' "latency p50" "$(ms "$(field "$A" p50_us)")" "$(ms "$(field "$C" p50_us)")"
+  printf '%-22s %14s %14s\n' "latency p99" "$(ms "$(field "$A" p99_us)")" "$(ms "$(field "$C" p99_us)")"
+  printf '%-22s %14s %14s\n' "non-200 answers" "-" "$(field "$C" non202)"
+fi
 echo
 echo "$HOST_NAME RSS: idle $((RSS_IDLE / 1024)) MB, right after the run $((RSS_AFTER / 1024)) MB, 2 s later $((RSS_SETTLED / 1024)) MB"
 [ "$NGINX_ONLY" = 1 ] || echo "hookhost queue depth right after the run: ${QUEUE_AFTER:-?} unfinished deliveries (503s start at HOOKHOST_QUEUE_MAX)"

@@ -247,6 +247,32 @@ func take(_ s: Spool) -> Job? { s.takeNext(claim: { _ in true })?.0 }
         #expect(admitSync(q, "m3") == .duplicate)
     }
 
+    @Test func compactionWhileDeliveriesArriveLosesNothing() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        for i in 0..<300 { #expect(admitSync(s, "old\(i)", body: #"{"type":"t","i":\#(i)}"#) == .accepted) }
+        for _ in 0..<100 {
+            let j = try #require(take(s))
+            s.finish(StateChange(id: j.id, state: .done, attempt: j.attempt, at: SystemClock().now(), output: bytes(#"{"n":1}"#)))
+        }
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { s.compact(); done.signal() }
+        DispatchQueue.concurrentPerform(iterations: 200) { i in
+            _ = admitSync(s, "new\(i)", body: #"{"type":"t","n":\#(i)}"#)
+        }
+        done.wait()
+        #expect(try #require(s.show("new7")).body == bytes(#"{"type":"t","n":7}"#))
+        #expect(try #require(s.show("old3")).last?.output == bytes(#"{"n":1}"#))
+        s.stopTaking(); s.stopWriter()
+        let r = try openSpool(dir)
+        #expect(r.list().count == 500)
+        #expect(r.queueDepth == 400)
+        #expect(try #require(r.show("new199")).body == bytes(#"{"type":"t","n":199}"#))
+        #expect(try #require(r.show("old250")).body == bytes(#"{"type":"t","i":250}"#))
+        #expect(try #require(r.show("old3")).last?.output == bytes(#"{"n":1}"#))
+    }
+
     @Test func queueLimitAnswersUnavailable() throws {
         let dir = makeTempDir("spool")
         defer { FileSystem.removeTree(dir) }

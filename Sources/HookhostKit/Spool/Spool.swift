@@ -66,6 +66,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     /// One shared String per distinct event type, so a million deliveries don't hold a million copies.
     private var typeNames: Set<String> = []
     private var lastCompactedSize: Int64 = 0
+    private let compacting = Atomic<Bool>(false)
 
     // Guarded by `writer`.
     private var writeQueue: [(bytes: [UInt8], done: @Sendable (Result<Int64, SpoolError>) -> Void)] = []
@@ -309,45 +310,64 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
 
     private func compactIfNeeded() {
         let size = io.locked { file.size }
-        guard size > config.compactMinBytes, size > lastCompactedSize * 3 else { return }
-        compact()
+        let last = monitor.locked { lastCompactedSize }
+        guard size > config.compactMinBytes, size > last * 3,
+              compacting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
+        startThread(name: "spool-compact", nice: 5) { [self] in
+            compact()
+            compacting.store(false, ordering: .releasing)
+        }
     }
 
-    /// Rewrites the log with only what is still needed: live deliveries (their original frames)
-    /// and remembered ids. Runs on the writer thread, so no append interleaves.
+    /// Rewrites the log with only what is still needed: live deliveries (their original frames,
+    /// copied) and remembered ids. Appends go on meanwhile; only the final step, which copies
+    /// what was appended since the snapshot and swaps the files, holds the writer (briefly).
     func compact() {
         let started = monotonicNow()
-        monitor.locked {
-            io.locked {
-                var image: [UInt8] = []
-                var moved: [(String, SpoolRef, SpoolRef?)] = []
-                do throws(SpoolError) {
-                    for d in deliveries.values.sorted(by: Spool.arrivalOrder) {
-                        let bodyRef = SpoolRef(offset: Int64(image.count), length: d.body.length)
-                        image += try file.read(at: d.body.offset, count: d.body.length)
-                        var stateRef: SpoolRef?
-                        if let s = d.lastState {
-                            stateRef = SpoolRef(offset: Int64(image.count), length: s.length)
-                            image += try file.read(at: s.offset, count: s.length)
-                        }
-                        moved.append((d.id, bodyRef, stateRef))
+        // 1. Snapshot what is live and where the log ends now. Lock order everywhere: io, then monitor.
+        let (cut, live, idsOnly): (Int64, [(String, SpoolRef, SpoolRef?)], [(String, Double)]) = io.locked {
+            monitor.locked {
+                let live = deliveries.values.sorted(by: Spool.arrivalOrder).map { ($0.id, $0.body, $0.lastState) }
+                let idsOnly = seen.pairs.filter { deliveries[$0.key] == nil }.map { ($0.key, $0.value) }
+                return (file.size, live, idsOnly)
+            }
+        }
+        let before = cut
+        do throws(SpoolError) {
+            let out = try file.beginReplacement()
+            defer { out.abandon() }
+            // 2. Copy without any lock: bytes before `cut` never change, and only compaction
+            // swaps the descriptor.
+            var moved: [Int64: Int64] = [:]
+            moved.reserveCapacity(live.count * 2)
+            for (_, body, state) in live {
+                moved[body.offset] = try out.append(try file.read(at: body.offset, count: body.length))
+                if let s = state, s.offset < cut { moved[s.offset] = try out.append(try file.read(at: s.offset, count: s.length)) }
+            }
+            for (id, at) in idsOnly { _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
+            try out.flush()
+            // 3. Hold the writer: copy the tail appended since the snapshot, swap, remap refs.
+            try io.locked { () throws(SpoolError) in
+                let tailBase = out.size
+                let tailLength = Int(file.size - cut)
+                if tailLength > 0 { _ = try out.append(try file.read(at: cut, count: tailLength)) }
+                try file.install(out)
+                monitor.locked {
+                    func remap(_ r: SpoolRef) -> SpoolRef {
+                        if r.offset >= cut { return SpoolRef(offset: r.offset - cut + tailBase, length: r.length) }
+                        return SpoolRef(offset: moved[r.offset] ?? r.offset, length: r.length)
                     }
-                    for (id, at) in seen.pairs where deliveries[id] == nil {
-                        image += SpoolRecord.seen(id: id, at: at).encoded()
-                    }
-                    let before = file.size
-                    try file.replace(with: image)
-                    for (id, b, s) in moved {
-                        deliveries[id]?.body = b
-                        deliveries[id]?.lastState = s
+                    for d in deliveries.values {
+                        deliveries[d.id]?.body = remap(d.body)
+                        deliveries[d.id]?.lastState = d.lastState.map(remap)
                     }
                     lastCompactedSize = file.size
-                    logger.info("spool: compacted", ["before_bytes": .int(Int(before)), "after_bytes": .int(image.count),
-                                                     "ms": .int(Int((monotonicNow() - started) * 1000))])
-                } catch {
-                    logger.error("spool: compaction failed; keeping the current log", ["error": .string(error.description)])
                 }
             }
+            logger.info("spool: compacted", ["before_bytes": .int(Int(before)), "after_bytes": .int(Int(io.locked { file.size })),
+                                             "ms": .int(Int((monotonicNow() - started) * 1000))])
+        } catch {
+            logger.error("spool: compaction failed; keeping the current log", ["error": .string(error.description)])
         }
     }
 

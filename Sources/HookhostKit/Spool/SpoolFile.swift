@@ -96,26 +96,24 @@ final class SpoolFile {
         return out
     }
 
-    /// Replaces the log with `image` atomically (write temp, fsync, rename, fsync directory).
-    func replace(with image: [UInt8]) throws(SpoolError) {
+    /// Starts a replacement log next to the current one (for compaction).
+    func beginReplacement() throws(SpoolError) -> SpoolReplacement {
         let tmp = path + ".compact"
         let nfd = hh_open3(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard nfd >= 0 else { throw SpoolError("open", path: tmp) }
-        var written = 0
-        while written < image.count {
-            let n = image.withUnsafeBytes { Glibc.write(nfd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = errno; close(nfd); unlink(tmp); throw SpoolError("write", path: tmp, code: e)
-            }
-            written += n
-        }
-        guard fsync(nfd) == 0 else { let e = errno; close(nfd); unlink(tmp); throw SpoolError("fsync", path: tmp, code: e) }
-        guard rename(tmp, path) == 0 else { let e = errno; close(nfd); unlink(tmp); throw SpoolError("rename", path: tmp, code: e) }
+        return SpoolReplacement(fd: nfd, path: tmp)
+    }
+
+    /// Makes the replacement durable and atomically puts it in place of the log.
+    func install(_ r: SpoolReplacement) throws(SpoolError) {
+        try r.flush()
+        guard fsync(r.fd) == 0 else { throw SpoolError("fsync", path: r.path) }
+        guard rename(r.path, path) == 0 else { throw SpoolError("rename", path: r.path) }
         try SpoolFile.fsyncDirectory(directory)
         close(fd)
-        fd = nfd
-        size = Int64(image.count)
+        fd = r.fd
+        size = r.size
+        r.installed = true
     }
 
     static func fsyncDirectory(_ dir: String) throws(SpoolError) {
@@ -123,5 +121,46 @@ final class SpoolFile {
         guard dfd >= 0 else { throw SpoolError("open", path: dir) }
         defer { close(dfd) }
         guard fsync(dfd) == 0 else { throw SpoolError("fsync", path: dir) }
+    }
+}
+
+/// A log being rewritten: buffered sequential writes into a temporary file.
+final class SpoolReplacement {
+    let fd: Int32
+    let path: String
+    private(set) var size: Int64 = 0
+    private var buffer: [UInt8] = []
+    var installed = false
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// Appends bytes; returns the offset they will have in the new log.
+    func append(_ bytes: some Collection<UInt8>) throws(SpoolError) -> Int64 {
+        let at = size
+        buffer.append(contentsOf: bytes)
+        size += Int64(bytes.count)
+        if buffer.count >= 1 << 20 { try flush() }
+        return at
+    }
+
+    func flush() throws(SpoolError) {
+        var written = 0
+        while written < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 { if errno == EINTR { continue }; throw SpoolError("write", path: path) }
+            written += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Discards an unfinished replacement.
+    func abandon() {
+        guard !installed else { return }
+        close(fd)
+        unlink(path)
     }
 }

@@ -23,7 +23,7 @@ public final class Monitor: @unchecked Sendable {  // safe: the pthread objects 
     }
 
     /// Runs `body` holding the mutex.
-    public func locked<T>(_ body: () throws -> T) rethrows -> T {
+    public func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
