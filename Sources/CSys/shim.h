@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 
 // Declared here because defining _GNU_SOURCE would make these headers disagree with SwiftGlibc's.
@@ -54,6 +55,7 @@ static inline int hh_wtermsig(int s) { return WTERMSIG(s); }
 #include <pthread.h>
 #include <sys/statvfs.h>
 static inline int hh_set_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); }
+static inline void hh_malloc_trim(void) { malloc_trim(0); }
 static inline int hh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 static inline int hh_spawn_addchdir(posix_spawn_file_actions_t *fa, const char *dir) {
     return posix_spawn_file_actions_addchdir_np(fa, dir);

@@ -47,26 +47,18 @@ public enum Listener {
     public static func open(_ address: SocketAddress, backlog: Int32 = 1024) throws(SocketError) -> (fd: Int32, port: UInt16) {
         switch address {
         case .inet(let host, let port):
-            let fd = socket(AF_INET, Int32(hh_sock_stream_cloexec()), 0)
-            guard fd >= 0 else { throw SocketError("socket", address: address.description) }
-            setReuseAddr(fd)
             var sa = sockaddr_in()
             sa.sin_family = sa_family_t(AF_INET)
             sa.sin_port = port.bigEndian
             inet_pton(AF_INET, host, &sa.sin_addr)
-            let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            try finish(fd, rc, address, backlog)
+            let fd = try bindAndListen(AF_INET, &sa, address, backlog)
             return (fd, boundPort(fd))
         case .inet6(let host, let port):
-            let fd = socket(AF_INET6, Int32(hh_sock_stream_cloexec()), 0)
-            guard fd >= 0 else { throw SocketError("socket", address: address.description) }
-            setReuseAddr(fd)
             var sa = sockaddr_in6()
             sa.sin6_family = sa_family_t(AF_INET6)
             sa.sin6_port = port.bigEndian
             inet_pton(AF_INET6, host, &sa.sin6_addr)
-            let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            try finish(fd, rc, address, backlog)
+            let fd = try bindAndListen(AF_INET6, &sa, address, backlog)
             return (fd, boundPort(fd))
         case .unix(let path):
             let fd = socket(AF_UNIX, Int32(hh_sock_stream_cloexec()), 0)
@@ -82,6 +74,16 @@ public enum Listener {
             try finish(fd, rc, address, backlog)
             return (fd, 0)
         }
+    }
+
+    /// A TCP socket bound to `sa` (a sockaddr_in or sockaddr_in6) and listening.
+    private static func bindAndListen<A>(_ family: Int32, _ sa: inout A, _ address: SocketAddress, _ backlog: Int32) throws(SocketError) -> Int32 {
+        let fd = socket(family, Int32(hh_sock_stream_cloexec()), 0)
+        guard fd >= 0 else { throw SocketError("socket", address: address.description) }
+        setReuseAddr(fd)
+        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<A>.size)) } }
+        try finish(fd, rc, address, backlog)
+        return fd
     }
 
     private static func setReuseAddr(_ fd: Int32) {

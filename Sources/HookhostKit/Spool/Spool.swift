@@ -1,3 +1,4 @@
+import CSys
 import Dispatch
 import Glibc
 import Synchronization
@@ -135,11 +136,15 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                                          "interrupted": .int(resumed), "dead": .int(dead), "remembered_ids": .int(seen.count)])
     }
 
-    /// Drops finished deliveries past retention and dedup ids past their TTL. Caller holds `monitor`.
-    private func prune(now: Double) {
+    /// Drops finished deliveries past retention and dedup ids past their TTL; returns how many
+    /// entries went. Caller holds `monitor`.
+    @discardableResult
+    private func prune(now: Double) -> Int {
+        let before = deliveries.count + seen.count
         deliveries.removeAll { _, d in (d.state == .done || d.state == .skipped) && d.updatedAt < now - config.retention }
         let live = deliveries
         seen.removeAll { id, at in at < now - config.dedupTTL && live[id] == nil }
+        return before - deliveries.count - seen.count
     }
 
     /// Oldest first; the log position breaks ties between equal timestamps.
@@ -302,7 +307,8 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
 
     private func housekeeping(probe: Bool) {
         if probe { probeDisk() }
-        monitor.locked { prune(now: clock.now()) }
+        // Give memory freed by pruning back to the system, so RSS follows what is remembered.
+        if monitor.locked({ prune(now: clock.now()) }) > 0 { hh_malloc_trim() }
         compactIfNeeded()
     }
 
