@@ -302,3 +302,20 @@ func take(_ s: Spool) -> Job? { s.takeNext(claim: { _ in true })?.0 }
         #expect(q.list().map(\.id) == ["a", "c"])
     }
 }
+
+@Suite struct ShardedDictionaryTests {
+    @Test func behavesLikeADictionaryAndShrinksAfterExpiry() {
+        var d = ShardedDictionary<Int>(shardCount: 4)
+        for i in 0..<1000 { d["k\(i)"] = i }
+        d["k1"] = 100
+        #expect(d.count == 1000)
+        #expect(d["k1"] == 100 && d["k999"] == 999 && d["nope"] == nil)
+        #expect(d.removeValue(forKey: "k2") == 2 && d.removeValue(forKey: "k2") == nil)
+        d["k3"] = nil
+        #expect(d.count == 998)
+        d.removeAll { _, v in v >= 10 && v != 100 }
+        #expect(d.count == 8)
+        #expect(Set(d.pairs.map(\.key)) == Set(["k0", "k1", "k4", "k5", "k6", "k7", "k8", "k9"]))
+        #expect(d.values.reduce(0, +) == 0 + 100 + 4 + 5 + 6 + 7 + 8 + 9)
+    }
+}

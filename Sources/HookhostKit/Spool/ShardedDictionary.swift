@@ -42,6 +42,13 @@ struct ShardedDictionary<Value> {
             let doomed = shards[i].filter { shouldRemove($0.key, $0.value) }.map(\.key)
             for k in doomed { shards[i].removeValue(forKey: k) }
             count -= doomed.count
+            // Swift dictionaries never shrink: after a large expiry, copy into storage sized for
+            // what is left so the memory can actually be returned.
+            if !doomed.isEmpty && shards[i].count * 4 < shards[i].capacity {
+                var fresh = [String: Value](minimumCapacity: shards[i].count)
+                for (k, v) in shards[i] { fresh[k] = v }
+                shards[i] = fresh
+            }
         }
     }
 
