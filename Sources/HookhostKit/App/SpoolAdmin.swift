@@ -51,7 +51,7 @@ public struct SpoolAdmin: Sendable {
 
     /// `{"replayed": n}` for one id; nil if unknown, an error message if it cannot be replayed now.
     public func replay(_ id: String) -> Result<[UInt8], AdminError> {
-        guard let d = spool.list().first(where: { $0.id == id }) else { return .failure(.notFound(id)) }
+        guard let d = spool.info(id) else { return .failure(.notFound(id)) }
         guard !d.state.isUnfinished else { return .failure(.conflict("\(id) is \(d.state.rawValue); it will run anyway")) }
         guard spool.replay(id) else { return .failure(.conflict("\(id) could not be queued")) }
         return .success(SpoolAdmin.count("replayed", 1))

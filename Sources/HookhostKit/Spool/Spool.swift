@@ -493,6 +493,9 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     /// Deliveries dead now.
     public var deadCount: Int { monitor.locked { dead } }
 
+    /// One delivery's summary, or nil.
+    public func info(_ id: String) -> DeliveryInfo? { monitor.locked { deliveries[id] } }
+
     /// Deliveries matching the filters, oldest first.
     public func list(state: DeliveryState? = nil, type: String? = nil) -> [DeliveryInfo] {
         monitor.locked {
@@ -503,7 +506,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
 
     /// One delivery with its body and last persisted state change (outputs).
     public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], last: StateChange?)? {
-        guard let d = monitor.locked({ deliveries[id] }) else { return nil }
+        guard let d = info(id) else { return nil }
         let body = (try? readBody(d)) ?? []
         var last: StateChange?
         if let ref = monitor.locked({ deliveries[id]?.lastState }),
@@ -517,7 +520,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     /// Queues a finished or dead delivery again with a fresh attempt budget. False if unknown or
     /// still unfinished.
     public func replay(_ id: String) -> Bool {
-        guard let d = monitor.locked({ deliveries[id] }), !d.state.isUnfinished else { return false }
+        guard let d = info(id), !d.state.isUnfinished else { return false }
         var change = StateChange(id: id, state: .received, attempt: d.attempt, at: clock.now(), error: nil)
         change.attemptBase = d.attempt
         return finish(change)
