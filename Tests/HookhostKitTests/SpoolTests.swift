@@ -273,6 +273,29 @@ func take(_ s: Spool) -> Job? { s.takeNext(claim: { _ in true })?.0 }
         #expect(try #require(r.show("old3")).last?.output == bytes(#"{"n":1}"#))
     }
 
+    @Test func replayBudgetSurvivesCompactionAndRestart() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "x") == .accepted)
+        for _ in 0..<3 {
+            let j = try #require(take(s))
+            s.finish(StateChange(id: j.id, state: .retryScheduled, attempt: j.attempt, at: 0, nextAt: 0))
+        }
+        let j3 = try #require(take(s))
+        s.finish(StateChange(id: j3.id, state: .dead, attempt: j3.attempt, at: 0, error: "no attempts left"))
+        #expect(s.replay("x"))
+        let j5 = try #require(take(s))
+        #expect(j5.attempt == 5 && j5.attemptsInBudget == 1)
+        // A state record written without an explicit base (as the dispatcher does) …
+        s.finish(StateChange(id: j5.id, state: .retryScheduled, attempt: j5.attempt, at: 0, nextAt: 0))
+        s.compact()  // … is all that compaction keeps.
+        s.stopTaking(); s.stopWriter()
+        let r = try openSpool(dir)
+        let j6 = try #require(take(r))
+        #expect(j6.attempt == 6 && j6.attemptsInBudget == 2)
+    }
+
     @Test func queueLimitAnswersUnavailable() throws {
         let dir = makeTempDir("spool")
         defer { FileSystem.removeTree(dir) }

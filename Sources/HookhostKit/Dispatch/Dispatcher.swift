@@ -33,6 +33,7 @@ public final class Dispatcher: Sendable {
     private let activeRuns = ActiveRuns()
     private let busyWorkers = Atomic<Int>(0)
     private let liveWorkers = Atomic<Int>(0)
+    private let stopSpawning = Atomic<Bool>(false)
 
     enum Claim: Sendable {
         case run(ResolvedFunction)
@@ -58,7 +59,10 @@ public final class Dispatcher: Sendable {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             startThread(name: "worker-\(i)", nice: config.nice) { [self] in
-                while let (job, claim) = spool.takeNext(claim: { self.claim($0) }, persistRunning: { $0.runs }) { process(job, claim) }
+                while let (job, claim) = spool.takeNext(claim: { self.claim($0) }, persistRunning: { $0.runs },
+                                                        abandon: { self.release($0) }) {
+                    process(job, claim)
+                }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
         }
@@ -72,7 +76,12 @@ public final class Dispatcher: Sendable {
     public func drain(grace: Double) {
         spool.stopTaking()
         let deadline = monotonicNow() + grace
-        while busyWorkers.load(ordering: .relaxed) > 0 && monotonicNow() < deadline { usleep(20_000) }
+        // Wait for the workers themselves to exit, not just for running functions: a worker may be
+        // between taking a delivery and starting its function.
+        while liveWorkers.load(ordering: .relaxed) > 0 && monotonicNow() < deadline { usleep(20_000) }
+        // From here on no new function starts (a worker that took one leaves it `running` on
+        // disk, so it resumes at the next start).
+        stopSpawning.store(true, ordering: .relaxed)
         let left = activeRuns.snapshot()
         for (pid, id) in left {
             logger.warn("shutdown: killing function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
@@ -106,12 +115,16 @@ public final class Dispatcher: Sendable {
             metrics.run(function: "", outcome: .skipped, seconds: nil)
             logger.info("skipped", ["id": .string(job.id), "type": .string(type), "reason": .string(why)])
         case .run(let f):
-            defer {
-                slots.withLock { $0[f.name, default: 1] -= 1 }
-                spool.unpark()
-            }
+            defer { release(claim) }
             run(job, type: type, function: f)
         }
+    }
+
+    /// Gives back a claim's concurrency slot and lets parked deliveries try again.
+    private func release(_ claim: Claim) {
+        guard case .run(let f) = claim else { return }
+        slots.withLock { $0[f.name, default: 1] -= 1 }
+        spool.unpark()
     }
 
     private func run(_ job: Job, type: String, function f: ResolvedFunction) {
@@ -141,6 +154,11 @@ public final class Dispatcher: Sendable {
                                    stdin: stdin, timeout: f.settings.timeout ?? config.functionTimeout)
             let runs = activeRuns
             spec.onStart = { pid in runs.add(pid, job.id) }
+            if stopSpawning.load(ordering: .relaxed) {
+                // Shutting down past the grace period: leave it `running`; the next start reruns it.
+                logger.info("not started: shutting down", ["id": .string(job.id), "function": .string(f.name)])
+                return
+            }
             do {
                 let r = try launcher.run(spec)
                 if let pid = r.pid { activeRuns.remove(pid) }

@@ -32,14 +32,15 @@ public struct HTTPResponse: Sendable {
     }
 
     /// Wire bytes for HTTP/1.1, with Content-Length and, when closing, `Connection: close`.
-    public func encode(keepAlive: Bool) -> [UInt8] {
-        var head = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
-        for (n, v) in headers { head += "\(n): \(v)\r\n" }
-        head += "Content-Length: \(body.count)\r\n"
-        if !keepAlive || close { head += "Connection: close\r\n" }
-        head += "\r\n"
-        var out = Array(head.utf8)
-        out.append(contentsOf: body)
+    /// An answer to HEAD keeps the Content-Length but sends no body.
+    public func encode(keepAlive: Bool, head: Bool = false) -> [UInt8] {
+        var headText = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
+        for (n, v) in headers { headText += "\(n): \(v)\r\n" }
+        headText += "Content-Length: \(body.count)\r\n"
+        if !keepAlive || close { headText += "Connection: close\r\n" }
+        headText += "\r\n"
+        var out = Array(headText.utf8)
+        if !head { out.append(contentsOf: body) }
         return out
     }
 

@@ -249,6 +249,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             c.buffer.removeFirst(consumed)
             c.requestStartedAt = c.buffer.isEmpty ? nil : monotonicNow()
             c.keepAlive = request.keepAlive
+            c.isHead = request.method == "HEAD"
             c.busy = true
             let id = c.id
             responder.respond(to: request) { [self] response in self.deliver(id, response) }
@@ -262,7 +263,8 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         guard !c.closed, c.busy, c.out.isEmpty else { return }
         let keep = c.keepAlive && !response.close && !c.peerClosed
         c.closeAfterWrite = !keep
-        c.out = response.encode(keepAlive: keep)
+        c.out = response.encode(keepAlive: keep, head: c.isHead)
+        c.isHead = false
         c.outOffset = 0
         flush(c)
     }
@@ -343,6 +345,7 @@ final class Connection {
     /// A request is being answered (or its answer written); nothing more is parsed meanwhile.
     var busy = false
     var keepAlive = true
+    var isHead = false
     var out: [UInt8] = []
     var outOffset = 0
     var closeAfterWrite = false

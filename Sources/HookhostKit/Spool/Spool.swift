@@ -261,17 +261,25 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
         var all: [UInt8] = []
         all.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
         for item in batch { all += item.bytes }
+        // The callbacks record the new offsets in the index, so they run before `io` is released:
+        // a compaction snapshot (taken under `io`) must never see bytes in the file that the index
+        // does not know about yet.
         let result: Result<Int64, SpoolError> = io.locked {
-            do throws(SpoolError) { return .success(try file.append(all)) } catch { return .failure(error) }
+            do throws(SpoolError) {
+                var offset = try file.append(all)
+                let start = offset
+                // Success does not by itself clear a disk fault: a small record may still fit into
+                // space the file already had. The probe decides (free space + write).
+                for item in batch {
+                    item.done(.success(offset))
+                    offset += Int64(item.bytes.count)
+                }
+                return .success(start)
+            } catch { return .failure(error) }
         }
         switch result {
-        case .success(var offset):
-            // Success does not by itself clear a disk fault: a small record may still fit into
-            // space the file already had. The probe decides (free space + write).
-            for item in batch {
-                item.done(.success(offset))
-                offset += Int64(item.bytes.count)
-            }
+        case .success:
+            break
         case .failure(let e):
             if setHealthy(false) {
                 logger.error("spool: cannot persist deliveries; answering 503 until it recovers", ["error": .string(e.description)])
@@ -331,13 +339,11 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     func compact() {
         let started = monotonicNow()
         // 1. Snapshot what is live and where the log ends now. Lock order everywhere: io, then monitor.
-        let (cut, live, idsOnly): (Int64, [(String, SpoolRef, SpoolRef?)], [(String, Double)]) = io.locked {
-            monitor.locked {
-                let live = deliveries.values.sorted(by: Spool.arrivalOrder).map { ($0.id, $0.body, $0.lastState) }
-                let idsOnly = seen.pairs.filter { deliveries[$0.key] == nil }.map { ($0.key, $0.value) }
-                return (file.size, live, idsOnly)
-            }
+        let (cut, index, ids): (Int64, ShardedDictionary<DeliveryInfo>, ShardedDictionary<Double>) = io.locked {
+            monitor.locked { (file.size, deliveries, seen) }  // copy-on-write: cheap until mutated
         }
+        let live = index.values.sorted(by: Spool.arrivalOrder).map { ($0.id, $0.body, $0.lastState) }
+        let idsOnly = ids.pairs.filter { index[$0.key] == nil }
         let before = cut
         do throws(SpoolError) {
             let out = try file.beginReplacement()
@@ -351,13 +357,15 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                 if let s = state, s.offset < cut { moved[s.offset] = try out.append(try file.read(at: s.offset, count: s.length)) }
             }
             for (id, at) in idsOnly { _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
-            try out.flush()
+            try out.sync()  // the bulk is made durable before the writer is held
             // 3. Hold the writer: copy the tail appended since the snapshot, swap, remap refs.
             try io.locked { () throws(SpoolError) in
                 let tailBase = out.size
                 let tailLength = Int(file.size - cut)
                 if tailLength > 0 { _ = try out.append(try file.read(at: cut, count: tailLength)) }
-                try file.install(out)
+                if let e = try file.install(out) {
+                    logger.warn("spool: compacted log installed but the directory fsync failed", ["error": .string(e.description)])
+                }
                 monitor.locked {
                     func remap(_ r: SpoolRef) -> SpoolRef {
                         if r.offset >= cut { return SpoolRef(offset: r.offset - cut + tailBase, length: r.length) }
@@ -381,30 +389,41 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
 
     /// Blocks until a delivery is due and `claim` accepts it (nil parks it until `unpark()`),
     /// marks it running (durably when `persistRunning` says so: a delivery that will only be
-    /// skipped needs no `running` record) and returns it with the claim. Nil after `stopTaking()`.
-    public func takeNext<C>(claim: (DeliveryInfo) -> C?, persistRunning: (C) -> Bool = { _ in true }) -> (Job, C)? {
+    /// skipped needs no `running` record) and returns it with the claim. `abandon` gives back a
+    /// claim whose delivery could not be handed out. Nil after `stopTaking()`.
+    /// `claim` runs without the spool lock held (it may touch the filesystem).
+    public func takeNext<C>(claim: (DeliveryInfo) -> C?, persistRunning: (C) -> Bool = { _ in true },
+                            abandon: (C) -> Void = { _ in }) -> (Job, C)? {
         while true {
-            let picked: (DeliveryInfo, C)? = monitor.locked {
+            let candidate: DeliveryInfo? = monitor.locked {
                 while !stopped {
                     let now = clock.now()
                     while let id = timers.popDue(now) {
                         if let d = deliveries[id], d.state == .retryScheduled, (d.nextAt ?? 0) <= now { ready.push(id) }
                     }
                     while let id = ready.pop() {
-                        guard var d = deliveries[id], d.state == .received || d.state == .retryScheduled else { continue }
-                        guard let c = claim(d) else { parked.append(id); continue }
-                        d.state = .running
-                        d.attempt += 1
-                        d.nextAt = nil
-                        d.updatedAt = now
-                        deliveries[id] = d
-                        return (d, c)
+                        if let d = deliveries[id], d.state == .received || d.state == .retryScheduled { return d }
                     }
                     monitor.wait(seconds: min(1, max(0.001, (timers.next ?? now + 1) - now)))
                 }
                 return nil
             }
-            guard let (d, c) = picked else { return nil }
+            guard let candidate else { return nil }
+            guard let c = claim(candidate) else {
+                monitor.locked { parked.append(candidate.id) }
+                continue
+            }
+            let picked: DeliveryInfo? = monitor.locked {
+                // Popped from the queue, so no other worker has it; an operator may have purged it.
+                guard var d = deliveries[candidate.id], d.state == .received || d.state == .retryScheduled else { return nil }
+                d.state = .running
+                d.attempt += 1
+                d.nextAt = nil
+                d.updatedAt = clock.now()
+                deliveries[d.id] = d
+                return d
+            }
+            guard let d = picked else { abandon(c); continue }
             if persistRunning(c) {
                 var change = StateChange(id: d.id, state: .running, attempt: d.attempt, at: d.updatedAt)
                 change.attemptBase = d.attemptBase
@@ -412,6 +431,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
             }
             guard let body = try? readBody(d) else {
                 logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
+                abandon(c)
                 finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
                 continue
             }
@@ -436,7 +456,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
             let ref = monitor.locked { deliveries[d.id]?.body } ?? d.body
             return try file.read(at: ref.offset, count: ref.length)
         }
-        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(_, _, _, _, let body) = rec else {
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(let id, _, _, _, let body) = rec, id == d.id else {
             throw SpoolError("decode", path: file.path, code: EIO)
         }
         return body
@@ -447,8 +467,12 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     /// rides the next group commit (for outcomes that are harmless to redo after a crash).
     @discardableResult
     public func finish(_ change: StateChange, waitForDisk: Bool = true) -> Bool {
+        var change = change
         let applied: Bool = monitor.locked {
             guard var d = deliveries[change.id] else { return false }
+            // Every state record carries the budget base, so the last one alone (all that
+            // compaction keeps) restores it.
+            if change.attemptBase == nil { change.attemptBase = d.attemptBase }
             let wasUnfinished = d.state.isUnfinished, wasDead = d.state == .dead
             d.apply(change)
             deliveries[change.id] = d
@@ -461,9 +485,10 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
         guard applied else { return false }
         if !waitForDisk {
             let bytes = SpoolRecord.state(change).encoded()
+            let id = change.id
             enqueueWrite(bytes) { [self] result in
                 if case .success(let offset) = result {
-                    monitor.locked { deliveries[change.id]?.lastState = SpoolRef(offset: offset, length: bytes.count) }
+                    monitor.locked { deliveries[id]?.lastState = SpoolRef(offset: offset, length: bytes.count) }
                 }
             }
             return true
@@ -511,7 +536,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
         var last: StateChange?
         if let ref = monitor.locked({ deliveries[id]?.lastState }),
            let frame = try? io.locked({ () throws(SpoolError) in try file.read(at: ref.offset, count: ref.length) }),
-           let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec {
+           let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id {
             last = s
         }
         return (d, body, last)

@@ -104,16 +104,18 @@ final class SpoolFile {
         return SpoolReplacement(fd: nfd, path: tmp)
     }
 
-    /// Makes the replacement durable and atomically puts it in place of the log.
-    func install(_ r: SpoolReplacement) throws(SpoolError) {
-        try r.flush()
-        guard fsync(r.fd) == 0 else { throw SpoolError("fsync", path: r.path) }
+    /// Makes the replacement durable and atomically puts it in place of the log. Once the rename
+    /// happened the new file is the log, whatever follows: appends must go to it. A failed
+    /// directory fsync after that is returned, not thrown, for the caller to report.
+    func install(_ r: SpoolReplacement) throws(SpoolError) -> SpoolError? {
+        try r.sync()
         guard rename(r.path, path) == 0 else { throw SpoolError("rename", path: r.path) }
-        try SpoolFile.fsyncDirectory(directory)
         close(fd)
         fd = r.fd
         size = r.size
         r.installed = true
+        do { try SpoolFile.fsyncDirectory(directory) } catch { return error }
+        return nil
     }
 
     static func fsyncDirectory(_ dir: String) throws(SpoolError) {
@@ -155,6 +157,12 @@ final class SpoolReplacement {
             written += n
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes out the buffer and fsyncs.
+    func sync() throws(SpoolError) {
+        try flush()
+        guard fsync(fd) == 0 else { throw SpoolError("fsync", path: path) }
     }
 
     /// Discards an unfinished replacement.
