@@ -54,6 +54,11 @@ struct ShardedDictionary<Value> {
 
     var values: [Value] { shards.flatMap { $0.values } }
 
+    /// Replaces every value, keeping the hash layout (no rehashing, no per-key lookups).
+    mutating func updateAll(_ transform: (Value) -> Value) {
+        for i in shards.indices { shards[i] = shards[i].mapValues(transform) }
+    }
+
     /// Every (key, value) pair, in no particular order.
     var pairs: [(key: String, value: Value)] { shards.flatMap { $0.map { ($0.key, $0.value) } } }
 }

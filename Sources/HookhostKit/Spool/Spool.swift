@@ -357,12 +357,21 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                 if let s = state, s.offset < cut { moved[s.offset] = try out.append(try file.read(at: s.offset, count: s.length)) }
             }
             for (id, at) in idsOnly { _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
+            // 3. Catch up with what was appended meanwhile (it is stable once below `file.size`),
+            // so that the step holding the writer has little left to copy.
+            let tailBase = out.size
+            var copied = cut
+            for _ in 0..<8 {
+                let end = io.locked { file.size }
+                if end - copied < 1 << 20 { break }
+                _ = try out.append(try file.read(at: copied, count: Int(end - copied)))
+                copied = end
+            }
             try out.sync()  // the bulk is made durable before the writer is held
-            // 3. Hold the writer: copy the tail appended since the snapshot, swap, remap refs.
+            // 4. Hold the writer: copy the rest of the tail, swap, remap refs.
             try io.locked { () throws(SpoolError) in
-                let tailBase = out.size
-                let tailLength = Int(file.size - cut)
-                if tailLength > 0 { _ = try out.append(try file.read(at: cut, count: tailLength)) }
+                let rest = Int(file.size - copied)
+                if rest > 0 { _ = try out.append(try file.read(at: copied, count: rest)) }
                 if let e = try file.install(out) {
                     logger.warn("spool: compacted log installed but the directory fsync failed", ["error": .string(e.description)])
                 }
@@ -371,13 +380,16 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                         if r.offset >= cut { return SpoolRef(offset: r.offset - cut + tailBase, length: r.length) }
                         return SpoolRef(offset: moved[r.offset] ?? r.offset, length: r.length)
                     }
-                    for d in deliveries.values {
-                        deliveries[d.id]?.body = remap(d.body)
-                        deliveries[d.id]?.lastState = d.lastState.map(remap)
+                    deliveries.updateAll { d in
+                        var d = d
+                        d.body = remap(d.body)
+                        d.lastState = d.lastState.map(remap)
+                        return d
                     }
                     lastCompactedSize = file.size
                 }
             }
+            hh_malloc_trim()  // the snapshot and offset map were large and short-lived
             logger.info("spool: compacted", ["before_bytes": .int(Int(before)), "after_bytes": .int(Int(io.locked { file.size })),
                                              "ms": .int(Int((monotonicNow() - started) * 1000))])
         } catch {
