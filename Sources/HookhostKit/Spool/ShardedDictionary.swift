@@ -54,6 +54,13 @@ struct ShardedDictionary<Value> {
 
     var values: [Value] { shards.flatMap { $0.values } }
 
+    /// Folds every value without materialising them all.
+    func reduceValues<R>(_ initial: R, _ next: (R, Value) -> R) -> R {
+        var r = initial
+        for shard in shards { for v in shard.values { r = next(r, v) } }
+        return r
+    }
+
     /// Replaces every value, keeping the hash layout (no rehashing, no per-key lookups).
     mutating func updateAll(_ transform: (Value) -> Value) {
         for i in shards.indices { shards[i] = shards[i].mapValues(transform) }

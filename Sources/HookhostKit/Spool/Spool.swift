@@ -12,7 +12,7 @@ public struct SpoolConfig: Sendable {
     public var retention: Double = 86_400
     /// Unfinished deliveries before new ones are refused.
     public var queueMax = 100_000
-    /// The log is compacted once it is larger than this and 3× its size after the last compaction.
+    /// The log is compacted once it is larger than this and more than twice what is still live.
     public var compactMinBytes: Int64 = 64 << 20
     /// After a failed write, the spool counts as writable again only once the filesystem has at
     /// least this much free space (capped at a quarter of a small filesystem) and a probe write
@@ -66,7 +66,6 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     private var parked: [String] = []
     /// One shared String per distinct event type, so a million deliveries don't hold a million copies.
     private var typeNames: Set<String> = []
-    private var lastCompactedSize: Int64 = 0
     private let compacting = Atomic<Bool>(false)
 
     // Guarded by `writer`.
@@ -85,7 +84,6 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
             logger.warn("spool: skipped damaged or torn bytes", ["bytes": .int(scan.skippedBytes), "file": .string(file.path)])
         }
         rebuild(from: scan)
-        lastCompactedSize = file.size
     }
 
     // MARK: - Recovery
@@ -324,8 +322,14 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
 
     private func compactIfNeeded() {
         let size = io.locked { file.size }
-        let last = monitor.locked { lastCompactedSize }
-        guard size > config.compactMinBytes, size > last * 3,
+        guard size > config.compactMinBytes else { return }
+        // Only worth it when at least half the log is dead weight (superseded state records,
+        // pruned deliveries): a log of live deliveries would be copied for nothing.
+        let live = monitor.locked { () -> Int64 in
+            let records = deliveries.reduceValues(Int64(0)) { $0 + Int64($1.body.length + ($1.lastState?.length ?? 0)) }
+            return records + Int64(seen.count - deliveries.count) * 48
+        }
+        guard size > live * 2,
               compacting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         startThread(name: "spool-compact", nice: 5) { [self] in
             compact()
@@ -386,8 +390,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                         d.lastState = d.lastState.map(remap)
                         return d
                     }
-                    lastCompactedSize = file.size
-                }
+                            }
             }
             hh_malloc_trim()  // the snapshot and offset map were large and short-lived
             logger.info("spool: compacted", ["before_bytes": .int(Int(before)), "after_bytes": .int(Int(io.locked { file.size })),
