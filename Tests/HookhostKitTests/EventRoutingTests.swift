@@ -80,6 +80,14 @@ import Testing
         #expect(String(decoding: out, as: UTF8.self) == expected)
     }
 
+    @Test func whitespaceAroundTheBodyIsNotPartOfTheEmbeddedEvent() {
+        let out = FunctionInput.encode(id: "i", attempt: 1, receivedAt: 0, verifiedBy: .hmac, type: "t",
+                                       body: bytes(" \r\n{\"type\":\"t\",\n \"a\":1}\n\n"), userMetadata: nil, result: nil)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.contains(#""event":{"type":"t","# + "\n" + #" "a":1},"user_metadata""#))
+        #expect(text.hasSuffix("}\n") && !text.dropLast().hasSuffix("\n"))
+    }
+
     @Test func userMetadataFallsBackToTopLevelThenNull() throws {
         let top = bytes(#"{"type":"x","user_metadata":{"a":1},"data":{}}"#)
         #expect(FunctionInput.userMetadata(body: top, parsed: try JSONParser.parse(top)).map { Array($0) } == bytes(#"{"a":1}"#))
