@@ -131,13 +131,13 @@ public final class Dispatcher: Sendable {
         logger.info("started", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name)])
         let started = monotonicNow()
         var outcome: RunOutcome
-        var error: String?
+        var failure: String?
         var exitCode: Int?
         var output: [UInt8]?
         var stderrTail = ""
         if let sidecarError = f.sidecarError {
             outcome = .failed
-            error = "sidecar unusable: \(sidecarError)"
+            failure = "sidecar unusable: \(sidecarError)"
         } else {
             let workDir = config.workRoot + "/" + String(hexString(Crypto.sha256(Array(job.id.utf8))).prefix(24)) + ".\(job.attempt)"
             _ = FileSystem.makeDirectories(workDir)
@@ -166,25 +166,23 @@ public final class Dispatcher: Sendable {
                 switch r.termination {
                 case .timedOut:
                     outcome = .timeout
-                    error = "timed out after \(Int(spec.timeout)) s; process group killed"
+                    failure = "timed out after \(Int(spec.timeout)) s; process group killed"
                 case .exited(let code):
                     exitCode = Int(code)
                     outcome = RunOutcome(exitCode: code)
-                    if code != 0 { error = "exited with status \(code)" }
+                    if code != 0 { failure = "exited with status \(code)" }
                 case .signaled(let sig):
                     outcome = .failed
-                    error = "killed by signal \(sig)"
+                    failure = "killed by signal \(sig)"
                 }
                 output = Dispatcher.jsonObjectOutput(r.stdout)
             } catch {
+                logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
                 outcome = .failed
-                exitCode = nil
-                self.logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
-                stderrTail = ""
-                return finishRun(job, type, f, .failed, error.description, nil, nil, "", started)
+                failure = error.description
             }
         }
-        finishRun(job, type, f, outcome, error, exitCode, output, stderrTail, started)
+        finishRun(job, type, f, outcome, failure, exitCode, output, stderrTail, started)
     }
 
     private func finishRun(_ job: Job, _ type: String, _ f: ResolvedFunction, _ outcome: RunOutcome, _ error: String?,
