@@ -68,17 +68,13 @@ public final class DeliveryEndpoint: HTTPResponder {
         for name in [WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature]
         where request.headers.lazy.filter({ $0.name == name }).count > 1 {
             // Ambiguous: a load balancer hashing on one copy and us verifying another must not happen.
-            metrics.delivery("unauthorized")
-            logger.warn("unauthorized", ["reason": .string("\(name) header appears more than once")])
-            return respond(.error(401, "\(name) header appears more than once"))
+            return unauthorized(respond, id, "\(name) header appears more than once")
         }
         do {
             try secrets.verifier.verify(id: id, timestamp: request.header(WebhookHeader.timestamp),
                                         signature: request.header(WebhookHeader.signature), body: request.body)
         } catch {
-            metrics.delivery("unauthorized")
-            logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(error.description)])
-            return respond(.error(401, error.description))
+            return unauthorized(respond, id, error.description)
         }
         let id_ = id!  // verify() rejected a missing id
         guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
@@ -114,6 +110,12 @@ public final class DeliveryEndpoint: HTTPResponder {
                 respond(.error(503, why, headers: [("Retry-After", "10")]))
             }
         }
+    }
+
+    private func unauthorized(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String) {
+        metrics.delivery("unauthorized")
+        logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(why)])
+        respond(.error(401, why))
     }
 
     private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, _ why: String) {

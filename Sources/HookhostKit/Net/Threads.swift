@@ -1,19 +1,15 @@
 import CSys
 import Glibc
 
-/// Starts a detached OS thread running `body`. Used for event loops, the spool writer and
-/// workers, which block in syscalls and so must not sit on Swift's cooperative pool.
-public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
-    startThread(name: name, nice: nil, body)
-}
-
 /// Changes the calling thread's nice value; false when not permitted (raising priority needs
 /// CAP_SYS_NICE).
 @discardableResult
 public func setCurrentThreadNice(_ nice: Int32) -> Bool { hh_set_thread_nice(nice) == 0 }
 
-/// Starts a thread that first sets its nice value (best effort).
-public func startThread(name: String, nice: Int32?, _ body: @escaping @Sendable () -> Void) {
+/// Starts a detached OS thread running `body`, first setting its nice value when given (best
+/// effort). Used for event loops, the spool writer and workers, which block in syscalls and so
+/// must not sit on Swift's cooperative pool.
+public func startThread(name: String, nice: Int32? = nil, _ body: @escaping @Sendable () -> Void) {
     let inner: @Sendable () -> Void = {
         if let nice { setCurrentThreadNice(nice) }
         body()

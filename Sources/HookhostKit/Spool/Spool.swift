@@ -390,7 +390,7 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
                         d.lastState = d.lastState.map(remap)
                         return d
                     }
-                            }
+                }
             }
             hh_malloc_trim()  // the snapshot and offset map were large and short-lived
             logger.info("spool: compacted", ["before_bytes": .int(Int(before)), "after_bytes": .int(Int(io.locked { file.size })),
