@@ -2,7 +2,7 @@
 # Installs the system packages hookhost builds, tests and benchmarks with (Debian 12).
 # Idempotent: a package already present is not reinstalled; safe to run on every CI start.
 set -euo pipefail
-pkgs=(libcurl4-openssl-dev libssl-dev pkg-config python3 python3-venv curl)
+pkgs=(libcurl4-openssl-dev libssl-dev pkg-config python3 python3-venv curl fuse libfuse2)
 [ "${WITH_BENCH:-0}" = 1 ] && pkgs+=(wrk nginx)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Optional
@@ -337,3 +338,50 @@ echo "$HOOKHOST_DELIVERY_ID $HOOKHOST_ATTEMPT" >> "$OUT/gated.log"
 i=0
 while [ ! -e "$OUT/release" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
 """
+
+
+# ---------------------------------------------------------------------------------------------
+# lazyfs: written data lives in memory until fsync (see lazyfs.py); killing it cuts the power
+
+LAZYFS = Path(__file__).resolve().parent / "lazyfs.py"
+
+
+class LazyFS:
+    """lazyfs.py mounted at `mountpoint` over `backing`. `cut()` is a power cut: the FUSE process
+    dies with everything written but not synced; `mount()` again on the same backing restarts."""
+
+    def __init__(self, backing: Path, mountpoint: Path):
+        self.backing, self.mountpoint = backing, mountpoint
+        self.proc: Optional[subprocess.Popen] = None
+
+    def mount(self):
+        self.backing.mkdir(parents=True, exist_ok=True)
+        self.mountpoint.mkdir(parents=True, exist_ok=True)
+        import sys
+        self.proc = subprocess.Popen([sys.executable, str(LAZYFS), str(self.backing), str(self.mountpoint)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while not os.path.ismount(self.mountpoint):
+            if self.proc.poll() is not None:
+                raise OSError(f"lazyfs exited: {self.proc.stderr.read().decode(errors='replace')[-500:]}")
+            if time.monotonic() > deadline:
+                raise OSError("lazyfs did not mount within 15 s")
+            time.sleep(0.05)
+
+    def cut(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        subprocess.run(["fusermount", "-u", "-z", str(self.mountpoint)], capture_output=True, timeout=20)
+        subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True, timeout=20)
+
+
+@contextmanager
+def lazyfs(backing: Path, mountpoint: Path):
+    """Mounts lazyfs (raises OSError when FUSE is unavailable); always unmounts."""
+    fs = LazyFS(backing, mountpoint)
+    fs.mount()
+    try:
+        yield fs
+    finally:
+        fs.cut()

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from durability_lib import (APPEND_HANDLER, GATED, SLEEPER, Load, Reaper, deliveries, deliveries_json, fill, gauge, listed,
-                            read_pairs, send_quietly, show, tmpfs, wait_drained, wait_state)
+                            lazyfs, read_pairs, send_quietly, show, tmpfs, wait_drained, wait_state)
 from hostlib import RawConn, build_request, event_body, new_id, pid_alive, signed_headers, wait_until
 
 SEED = int(os.environ.get("HOOKHOST_E2E_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
@@ -403,6 +403,85 @@ def test_readyz_stays_503_while_disk_is_full(small_disk_host):
     assert r.status == 503, r
     assert set(statuses) == {503}, f"/readyz said ready while the disk was still full: {statuses}"
     filler.unlink()
+
+
+def test_503_is_final_after_a_partly_failed_group_write(make_host, fns, tmp_path, reaper):
+    """The data directory is lazyfs over a small tmpfs: bursts fill the disk so fdatasync fails with
+    ENOSPC after part of a batch reached it, then fdatasync fails with EIO after a whole batch did.
+    After that, one more write, a kill -9 and a restart: no delivery answered 503 may reappear or run."""
+    fns.add("ping")
+    root = tmp_path / "lazy"
+    host = make_host(start=False, root=root)
+    backing = root / "backing"
+    try:
+        disk = tmpfs(backing, "2m")
+        disk.__enter__()
+    except OSError as e:
+        pytest.skip(f"cannot mount a tmpfs: {e}")
+    try:
+        try:
+            fs = lazyfs(backing, host.data)
+            fs.__enter__()
+        except OSError as e:
+            pytest.skip(f"cannot mount lazyfs: {e}")
+        try:
+            host.start()
+            filler = fill(backing)  # the backing fills up; writes into lazyfs still "succeed" until synced
+            refused = []
+            for i, room in enumerate((30_000, 70_000, 110_000)):
+                os.truncate(filler, max(0, filler.stat().st_size - room))
+                refused += burst_send(host, f"burst{i}", 96)
+            assert refused, "the burst never hit the full disk"
+            filler.unlink()
+            # Then a device error: the batch reaches the disk whole, but fdatasync says EIO.
+            wait_until(lambda: host.request("GET", "/readyz").status == 200, 15, what="/readyz 200 after space returned")
+            (backing / ".fail-fsync").touch()
+            eio = burst_send(host, "eio", 32)
+            assert eio, "no delivery was refused while fdatasync failed"
+            refused += eio
+            (backing / ".fail-fsync").unlink()
+            wait_until(lambda: host.request("GET", "/readyz").status == 200, 15, what="/readyz 200 after space returned")
+            msg_id = new_id("after")
+            r = host.send(event_body("ping", {"id": msg_id}), type_="ping", msg_id=msg_id)
+            assert r.status == 202, r
+            fns.wait_run(msg_id, timeout=15)
+            host.kill9()
+            host.start()
+            spool = listed(host)
+            assert msg_id in spool
+            back = [i for i in refused if i in spool]
+            assert not back, f"{len(back)} of {len(refused)} deliveries answered 503 came back after a restart: {back[:5]}"
+            wait_drained(host, timeout=30)
+            ran = {x[0] for x in fns.runs()}
+            assert not [i for i in refused if i in ran], "a delivery answered 503 ran"
+        finally:
+            host.stop(signal.SIGKILL)
+            fs.__exit__(None, None, None)
+    finally:
+        disk.__exit__(None, None, None)
+
+
+def burst_send(host, prefix, n):
+    """Sends n signed deliveries at once (signed beforehand, one connection each) so they are
+    committed in batches; returns the ids answered 503."""
+    ids = [new_id(prefix) for _ in range(n)]
+    raw = []
+    for msg_id in ids:
+        body = event_body("ping", {"id": msg_id}, pad="y" * 1500)
+        h = {"Content-Type": "application/json"}
+        h.update(signed_headers(host.secrets[0], msg_id, body))
+        raw.append(build_request("POST", host.path, body, h))
+    conns = [RawConn(host.port, timeout=30) for _ in ids]
+    for c, req in zip(conns, raw):
+        c.send(req)
+    refused = []
+    for msg_id, c in zip(ids, conns):
+        r = c.read_response(timeout=30)
+        c.sock.close()
+        assert r is not None and r.status in (202, 503), r
+        if r.status == 503:
+            refused.append(msg_id)
+    return refused
 
 
 # =============================================================================================

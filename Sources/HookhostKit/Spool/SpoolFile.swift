@@ -64,22 +64,54 @@ final class SpoolFile {
         }
         result.skippedBytes = max(result.skippedBytes, Int(fileSize - result.validEnd))
         size = result.validEnd
+        // A torn tail is cut before the next append rather than overwritten: a shorter append
+        // could leave whole frames of the torn batch behind it.
+        staleTail = fileSize > result.validEnd
         return result
     }
 
-    /// Appends bytes at the append position and makes them durable. On failure the position is
-    /// unchanged, so the partial bytes are overwritten (and never trusted: CRC).
+    /// Appends bytes at the append position and makes them durable. On failure the file is cut
+    /// back to the append position before the error is returned: a batch that failed part-way
+    /// (ENOSPC after some frames, EIO on fdatasync) may have left whole, valid frames behind, and
+    /// those deliveries were answered 503 — recovery must never find them.
     func append(_ bytes: [UInt8]) throws(SpoolError) -> Int64 {
+        try cutStaleTail()
         let start = size
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(start) + off_t(written)) }
-            if n < 0 { if errno == EINTR { continue }; throw SpoolError("write", path: path) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = SpoolError("write", path: path)
+                discardFailedAppend()
+                throw e
+            }
             written += n
         }
-        guard fdatasync(fd) == 0 else { throw SpoolError("fdatasync", path: path) }
+        guard fdatasync(fd) == 0 else {
+            let e = SpoolError("fdatasync", path: path)
+            discardFailedAppend()
+            throw e
+        }
         size = start + Int64(bytes.count)
         return start
+    }
+
+    /// Bytes past `size` that a failed append left and that could not be cut yet. While set,
+    /// nothing is appended: a shorter append would leave the failed batch's later frames intact.
+    private(set) var staleTail = false
+
+    private func discardFailedAppend() {
+        staleTail = true
+        try? cutStaleTail()
+    }
+
+    /// Truncates the file to the append position and makes the cut durable.
+    private func cutStaleTail() throws(SpoolError) {
+        guard staleTail else { return }
+        guard ftruncate(fd, off_t(size)) == 0 else { throw SpoolError("ftruncate", path: path) }
+        guard fsync(fd) == 0 else { throw SpoolError("fsync", path: path) }
+        staleTail = false
     }
 
     /// Reads `count` bytes at `offset`.
