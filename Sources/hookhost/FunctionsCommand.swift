@@ -39,7 +39,9 @@ enum FunctionsCommand {
             var s = "  \(f.name.padded(28)) timeout=\(f.settings.timeout.map { "\(Int($0))s" } ?? "default")"
             s += " max_concurrency=\(f.settings.maxConcurrency.map(String.init) ?? "-") max_attempts=\(f.settings.maxAttempts.map(String.init) ?? "default")"
             if !f.settings.env.isEmpty { s += " env=" + f.settings.env.map(\.0).joined(separator: ",") }
-            if let e = f.sidecarError { s += "  SIDECAR ERROR: \(e)" }
+            if !f.settings.passEnv.isEmpty { s += " pass_env=" + f.settings.passEnv.joined(separator: ",") }
+            if !f.settings.unknownKeys.isEmpty { s += "  SIDECAR WARNING: unknown keys " + f.settings.unknownKeys.joined(separator: ", ") }
+            if let e = f.sidecarError { s += "  SIDECAR ERROR (its deliveries fail until fixed): \(e)" }
             print(s)
         }
         print("\nroutes:")
@@ -59,6 +61,9 @@ enum FunctionsCommand {
         w.key("max_attempts"); if let v = f.settings.maxAttempts { w.int(v) } else { w.null() }
         w.key("fetch"); if let v = f.settings.fetch { w.bool(v) } else { w.null() }
         w.key("env"); w.beginArray(); for (k, _) in f.settings.env { w.string(k) }; w.endArray()
+        w.key("retry_later_for"); if let v = f.settings.retryLaterFor { w.double(v) } else { w.null() }
+        w.key("pass_env"); w.beginArray(); for k in f.settings.passEnv { w.string(k) }; w.endArray()
+        w.key("unknown_keys"); w.beginArray(); for k in f.settings.unknownKeys { w.string(k) }; w.endArray()
         w.field("sidecar_error", optional: f.sidecarError)
         w.endObject()
     }

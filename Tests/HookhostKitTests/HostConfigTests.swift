@@ -36,4 +36,37 @@ import Testing
         #expect(HostConfig.flag(for: "HOOKHOST_SECRETS_FILE") == "--secrets-file")
         #expect(HostConfig.flag(for: "GEMINI_API_KEY") == "--gemini-api-key")
     }
+
+    @Test(arguments: ["1e999", "1e17", "-5", "ten", "0", "inf", "nan", "0x10", "", "  "])
+    func absurdNumbersAreRefusedNamingTheSetting(_ value: String) {
+        for name in HostConfig.ranges.keys.sorted() {
+            // 0 is in range where zero is documented as meaning something (retention, grace…).
+            if value == "0" && HostConfig.ranges[name]!.contains(0) { continue }
+            do {
+                _ = try HostConfig.load(environment: [name: value], arguments: [])
+                Issue.record("\(name)=\(value) accepted")
+            } catch {
+                #expect(error.setting == name)
+                #expect(error.message.contains("expected"))
+            }
+        }
+    }
+
+    @Test func everyNumericSettingHasARange() {
+        let numeric = ["HOOKHOST_JWKS_MIN_REFRESH", "HOOKHOST_TOLERANCE", "HOOKHOST_WORKERS", "HOOKHOST_MAX_ATTEMPTS",
+                       "HOOKHOST_FUNCTION_TIMEOUT", "HOOKHOST_MAX_BODY", "HOOKHOST_READ_TIMEOUT", "HOOKHOST_IDLE_TIMEOUT",
+                       "HOOKHOST_RETRY_BASE", "HOOKHOST_RETRY_CAP", "HOOKHOST_DEDUP_TTL", "HOOKHOST_RETENTION",
+                       "HOOKHOST_QUEUE_MAX", "HOOKHOST_SHUTDOWN_GRACE", "HOOKHOST_KEEP_RESULTS", "HOOKHOST_HTTP_THREADS"]
+        #expect(Set(numeric) == Set(HostConfig.ranges.keys))
+        #expect(numeric.allSatisfy { HostConfig.settingNames.contains($0) })
+    }
+
+    @Test func rangeEdges() throws {
+        #expect(try HostConfig.load(environment: ["HOOKHOST_FUNCTION_TIMEOUT": "86400"], arguments: []).functionTimeout == 86_400)
+        #expect(throws: ConfigError.self) { try HostConfig.load(environment: ["HOOKHOST_FUNCTION_TIMEOUT": "86400.5"], arguments: []) }
+        #expect(try HostConfig.load(environment: [:], arguments: ["--retention", "0"]).retention == 0)
+        #expect(try HostConfig.load(environment: [:], arguments: ["--workers", " 4 "]).workers == 4)
+        #expect(throws: ConfigError.self) { try HostConfig.load(environment: [:], arguments: ["--workers", "4.0"]) }
+        #expect(throws: ConfigError.self) { try HostConfig.load(environment: [:], arguments: ["--max-body", "\(64 << 20)"]) }
+    }
 }

@@ -54,25 +54,25 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_SECRETS_FILE", { c, v in c.secretsFile = v }),
         ("HOOKHOST_JWKS_URL", { c, v in c.jwksURL = v }),
         ("HOOKHOST_JWKS_FILE", { c, v in c.jwksFile = v }),
-        ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try seconds("HOOKHOST_JWKS_MIN_REFRESH", v, allowZero: true) }),
+        ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try number("HOOKHOST_JWKS_MIN_REFRESH", v) }),
         ("HOOKHOST_AUDIENCE", { c, v in c.audience = v.isEmpty ? nil : v }),
-        ("HOOKHOST_TOLERANCE", { c, v throws(ConfigError) in c.tolerance = try seconds("HOOKHOST_TOLERANCE", v) }),
+        ("HOOKHOST_TOLERANCE", { c, v throws(ConfigError) in c.tolerance = try number("HOOKHOST_TOLERANCE", v) }),
         ("HOOKHOST_DATA", { c, v in c.data = v }),
         ("HOOKHOST_FUNCTIONS", { c, v in c.functions = v }),
-        ("HOOKHOST_WORKERS", { c, v throws(ConfigError) in c.workers = try count("HOOKHOST_WORKERS", v, max: 1024) }),
-        ("HOOKHOST_MAX_ATTEMPTS", { c, v throws(ConfigError) in c.maxAttempts = try count("HOOKHOST_MAX_ATTEMPTS", v, max: 1000) }),
-        ("HOOKHOST_FUNCTION_TIMEOUT", { c, v throws(ConfigError) in c.functionTimeout = try seconds("HOOKHOST_FUNCTION_TIMEOUT", v) }),
-        ("HOOKHOST_MAX_BODY", { c, v throws(ConfigError) in c.maxBody = try count("HOOKHOST_MAX_BODY", v, max: 64 << 20) }),
-        ("HOOKHOST_READ_TIMEOUT", { c, v throws(ConfigError) in c.readTimeout = try seconds("HOOKHOST_READ_TIMEOUT", v) }),
-        ("HOOKHOST_IDLE_TIMEOUT", { c, v throws(ConfigError) in c.idleTimeout = try seconds("HOOKHOST_IDLE_TIMEOUT", v) }),
-        ("HOOKHOST_RETRY_BASE", { c, v throws(ConfigError) in c.retryBase = try seconds("HOOKHOST_RETRY_BASE", v) }),
-        ("HOOKHOST_RETRY_CAP", { c, v throws(ConfigError) in c.retryCap = try seconds("HOOKHOST_RETRY_CAP", v) }),
-        ("HOOKHOST_DEDUP_TTL", { c, v throws(ConfigError) in c.dedupTTL = try seconds("HOOKHOST_DEDUP_TTL", v) }),
-        ("HOOKHOST_RETENTION", { c, v throws(ConfigError) in c.retention = try seconds("HOOKHOST_RETENTION", v, allowZero: true) }),
-        ("HOOKHOST_QUEUE_MAX", { c, v throws(ConfigError) in c.queueMax = try count("HOOKHOST_QUEUE_MAX", v, max: 100_000_000) }),
-        ("HOOKHOST_SHUTDOWN_GRACE", { c, v throws(ConfigError) in c.shutdownGrace = try seconds("HOOKHOST_SHUTDOWN_GRACE", v, allowZero: true) }),
+        ("HOOKHOST_WORKERS", { c, v throws(ConfigError) in c.workers = try integer("HOOKHOST_WORKERS", v) }),
+        ("HOOKHOST_MAX_ATTEMPTS", { c, v throws(ConfigError) in c.maxAttempts = try integer("HOOKHOST_MAX_ATTEMPTS", v) }),
+        ("HOOKHOST_FUNCTION_TIMEOUT", { c, v throws(ConfigError) in c.functionTimeout = try number("HOOKHOST_FUNCTION_TIMEOUT", v) }),
+        ("HOOKHOST_MAX_BODY", { c, v throws(ConfigError) in c.maxBody = try integer("HOOKHOST_MAX_BODY", v) }),
+        ("HOOKHOST_READ_TIMEOUT", { c, v throws(ConfigError) in c.readTimeout = try number("HOOKHOST_READ_TIMEOUT", v) }),
+        ("HOOKHOST_IDLE_TIMEOUT", { c, v throws(ConfigError) in c.idleTimeout = try number("HOOKHOST_IDLE_TIMEOUT", v) }),
+        ("HOOKHOST_RETRY_BASE", { c, v throws(ConfigError) in c.retryBase = try number("HOOKHOST_RETRY_BASE", v) }),
+        ("HOOKHOST_RETRY_CAP", { c, v throws(ConfigError) in c.retryCap = try number("HOOKHOST_RETRY_CAP", v) }),
+        ("HOOKHOST_DEDUP_TTL", { c, v throws(ConfigError) in c.dedupTTL = try number("HOOKHOST_DEDUP_TTL", v) }),
+        ("HOOKHOST_RETENTION", { c, v throws(ConfigError) in c.retention = try number("HOOKHOST_RETENTION", v) }),
+        ("HOOKHOST_QUEUE_MAX", { c, v throws(ConfigError) in c.queueMax = try integer("HOOKHOST_QUEUE_MAX", v) }),
+        ("HOOKHOST_SHUTDOWN_GRACE", { c, v throws(ConfigError) in c.shutdownGrace = try number("HOOKHOST_SHUTDOWN_GRACE", v) }),
         ("HOOKHOST_FETCH_HOSTS", { c, v in c.fetchHosts = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } }),
-        ("HOOKHOST_KEEP_RESULTS", { c, v throws(ConfigError) in c.keepResults = try seconds("HOOKHOST_KEEP_RESULTS", v, allowZero: true) }),
+        ("HOOKHOST_KEEP_RESULTS", { c, v throws(ConfigError) in c.keepResults = try number("HOOKHOST_KEEP_RESULTS", v) }),
         ("GEMINI_API_KEY", { c, v in c.geminiAPIKey = v.isEmpty ? nil : v }),
         ("HOOKHOST_API_BASE", { c, v in c.apiBase = v }),
         ("HOOKHOST_GCS_BASE", { c, v in c.gcsBase = v }),
@@ -80,7 +80,7 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_LOG", { c, v throws(ConfigError) in
             guard let l = LogLevel(name: v) else { throw bad("HOOKHOST_LOG", "expected debug, info, warn or error, got \"\(v)\"") }
             c.logLevel = l }),
-        ("HOOKHOST_HTTP_THREADS", { c, v throws(ConfigError) in c.httpThreads = try count("HOOKHOST_HTTP_THREADS", v, max: 64) }),
+        ("HOOKHOST_HTTP_THREADS", { c, v throws(ConfigError) in c.httpThreads = try integer("HOOKHOST_HTTP_THREADS", v) }),
     ]
 
     /// The names of all variables, in documentation order.
@@ -126,15 +126,35 @@ public struct HostConfig: Sendable {
 
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
 
-    private static func seconds(_ s: String, _ v: String, allowZero: Bool = false) throws(ConfigError) -> Double {
-        guard let d = Double(v.trimmingSpaces), d.isFinite, allowZero ? d >= 0 : d > 0 else {
-            throw bad(s, "expected a \(allowZero ? "non-negative" : "positive") number of seconds, got \"\(v)\"")
-        }
+    /// The documented range of every numeric setting (README "Configuration"). Out of range is a
+    /// start-up error naming the setting, never a silent clamp.
+    public static let ranges: [String: SettingRange] = [
+        "HOOKHOST_JWKS_MIN_REFRESH": .seconds(max: 86_400, allowZero: true),
+        "HOOKHOST_TOLERANCE": .seconds(max: 86_400),
+        "HOOKHOST_WORKERS": .count(1, 1024),
+        "HOOKHOST_MAX_ATTEMPTS": .count(1, 1000),
+        "HOOKHOST_FUNCTION_TIMEOUT": .seconds(max: 86_400),
+        // The spool frames a delivery with its metadata in at most 64 MiB.
+        "HOOKHOST_MAX_BODY": .count(1, 32 << 20),
+        "HOOKHOST_READ_TIMEOUT": .seconds(max: 3600),
+        "HOOKHOST_IDLE_TIMEOUT": .seconds(max: 86_400),
+        "HOOKHOST_RETRY_BASE": .seconds(max: 86_400),
+        "HOOKHOST_RETRY_CAP": .seconds(max: 30 * 86_400),
+        "HOOKHOST_DEDUP_TTL": .seconds(max: 365 * 86_400),
+        "HOOKHOST_RETENTION": .seconds(max: 365 * 86_400, allowZero: true),
+        "HOOKHOST_QUEUE_MAX": .count(1, 100_000_000),
+        "HOOKHOST_SHUTDOWN_GRACE": .seconds(max: 3600, allowZero: true),
+        "HOOKHOST_KEEP_RESULTS": .seconds(max: 365 * 86_400, allowZero: true),
+        "HOOKHOST_HTTP_THREADS": .count(1, 64),
+    ]
+
+    private static func number(_ s: String, _ v: String) throws(ConfigError) -> Double {
+        let range = ranges[s]!
+        guard let d = range.parse(v) else { throw bad(s, "expected \(range.expectation), got \"\(v)\"") }
         return d
     }
 
-    private static func count(_ s: String, _ v: String, max: Int) throws(ConfigError) -> Int {
-        guard let n = Int(v.trimmingSpaces), n > 0, n <= max else { throw bad(s, "expected an integer from 1 to \(max), got \"\(v)\"") }
-        return n
+    private static func integer(_ s: String, _ v: String) throws(ConfigError) -> Int {
+        Int(try number(s, v))
     }
 }

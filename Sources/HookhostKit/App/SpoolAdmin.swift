@@ -1,3 +1,4 @@
+import Dispatch
 /// Operator views and actions on a spool, as JSON: shared by the control socket (server running)
 /// and the CLI's direct path (server stopped), so both give identical answers.
 public struct SpoolAdmin: Sendable {
@@ -82,6 +83,11 @@ public struct SpoolAdmin: Sendable {
     }
 }
 
+/// A control request that cannot be understood (answered 400).
+public struct ControlRequestError: Error, Equatable {
+    public let message: String
+}
+
 /// Why an operator action failed.
 public enum AdminError: Error, Equatable {
     case notFound(String)
@@ -95,7 +101,19 @@ public struct ControlEndpoint: HTTPResponder {
     public init(admin: SpoolAdmin) { self.admin = admin }
 
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        let query = ControlEndpoint.query(request.target)
+        // Admin work reads and writes the spool (a purge may fsync once per delivery): never on
+        // the event loop, which also carries the answers to other operator requests.
+        ControlEndpoint.queue.async { answer(request, respond) }
+    }
+
+    private static let queue = DispatchQueue(label: "hookhost.control")
+
+    private func answer(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let query: [String: String]
+        switch ControlEndpoint.query(request.target) {
+        case .success(let q): query = q
+        case .failure(let e): return respond(.error(400, e.message))
+        }
         let parts = request.path.split(separator: "/").map { ControlEndpoint.percentDecode(String($0)) }
         switch (request.method, parts.count, parts.first) {
         case ("GET", 1, "deliveries"):
@@ -119,14 +137,18 @@ public struct ControlEndpoint: HTTPResponder {
         }
     }
 
-    static func query(_ target: String) -> [String: String] {
-        guard let q = target.firstIndex(of: "?") else { return [:] }
+    /// The query parameters; an empty or repeated name is an error, not a guess.
+    static func query(_ target: String) -> Result<[String: String], ControlRequestError> {
+        guard let q = target.firstIndex(of: "?") else { return .success([:]) }
         var out: [String: String] = [:]
         for pair in target[target.index(after: q)...].split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
-            out[percentDecode(String(kv[0]))] = kv.count > 1 ? percentDecode(String(kv[1])) : ""
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = percentDecode(String(kv[0]))
+            guard !name.isEmpty else { return .failure(ControlRequestError(message: "query parameter without a name")) }
+            guard out[name] == nil else { return .failure(ControlRequestError(message: "query parameter \(name) given twice")) }
+            out[name] = kv.count > 1 ? percentDecode(String(kv[1])) : ""
         }
-        return out
+        return .success(out)
     }
 
     /// Decodes %XX escapes (ids may contain any header-safe character).

@@ -213,10 +213,12 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// stdout is kept only when it is one JSON object (surrounding whitespace allowed).
+    /// stdout is kept only when it is one JSON object (surrounding whitespace allowed) that the
+    /// spool can read back inside its state record: deeper nesting would make recovery reject
+    /// the record, and a finished delivery would run again after every restart.
     static func jsonObjectOutput(_ stdout: [UInt8]) -> [UInt8]? {
         let trimmed = Array(trimmingJSONWhitespace(stdout))
-        guard let json = try? JSONParser.parse(trimmed), json.isObject else { return nil }
+        guard let json = try? JSONParser.parse(trimmed, maxDepth: StateChange.maxOutputDepth), json.isObject else { return nil }
         return trimmed
     }
 

@@ -3,17 +3,32 @@ public struct FunctionSettings: Sendable, Equatable {
     public var timeout: Double?
     public var maxConcurrency: Int?
     public var maxAttempts: Int?
+    public var retryLaterFor: Double?
     public var fetch: Bool?
     public var env: [(String, String)] = []
+    /// Host variables handed to this function only (CONTRACT §4 `pass_env`).
+    public var passEnv: [String] = []
+    /// Keys the host does not know; reported (log, `hookhost functions`), not fatal, so a sidecar
+    /// written for a newer host still runs.
+    public var unknownKeys: [String] = []
 
     public init() {}
 
+    /// The documented range of each numeric sidecar field (README "Sidecars").
+    public static let ranges: [String: SettingRange] = [
+        "timeout": .seconds(max: 86_400),
+        "max_concurrency": .count(1, 1024),
+        "max_attempts": .count(1, 1000),
+        "retry_later_for": .seconds(max: 365 * 86_400),
+    ]
+
     public static func == (a: FunctionSettings, b: FunctionSettings) -> Bool {
         a.timeout == b.timeout && a.maxConcurrency == b.maxConcurrency && a.maxAttempts == b.maxAttempts
-            && a.fetch == b.fetch && a.env.map { "\($0.0)=\($0.1)" } == b.env.map { "\($0.0)=\($0.1)" }
+            && a.retryLaterFor == b.retryLaterFor && a.fetch == b.fetch && a.passEnv == b.passEnv && a.unknownKeys == b.unknownKeys
+            && a.env.map { "\($0.0)=\($0.1)" } == b.env.map { "\($0.0)=\($0.1)" }
     }
 
-    /// Parses a sidecar; the error names the field that is wrong.
+    /// Parses a sidecar; the error names the field that is wrong and its allowed range.
     public static func parse(_ bytes: [UInt8]) throws(ConfigError) -> FunctionSettings {
         let json: JSON
         do { json = try JSONParser.parse(bytes) } catch {
@@ -23,15 +38,10 @@ public struct FunctionSettings: Sendable, Equatable {
         var s = FunctionSettings()
         for m in members {
             switch m.key {
-            case "timeout":
-                guard let v = m.value.doubleValue, v > 0 else { throw ConfigError(setting: "sidecar timeout", message: "must be a positive number of seconds") }
-                s.timeout = v
-            case "max_concurrency":
-                guard let v = m.value.intValue, v > 0 else { throw ConfigError(setting: "sidecar max_concurrency", message: "must be a positive integer") }
-                s.maxConcurrency = v
-            case "max_attempts":
-                guard let v = m.value.intValue, v > 0 else { throw ConfigError(setting: "sidecar max_attempts", message: "must be a positive integer") }
-                s.maxAttempts = v
+            case "timeout": s.timeout = try number(m)
+            case "max_concurrency": s.maxConcurrency = Int(try number(m))
+            case "max_attempts": s.maxAttempts = Int(try number(m))
+            case "retry_later_for": s.retryLaterFor = try number(m)
             case "fetch":
                 guard let v = m.value.boolValue else { throw ConfigError(setting: "sidecar fetch", message: "must be true or false") }
                 s.fetch = v
@@ -43,10 +53,38 @@ public struct FunctionSettings: Sendable, Equatable {
                     }
                     s.env.append((v.key, str))
                 }
+            case "pass_env":
+                guard case .array(let items) = m.value else { throw ConfigError(setting: "sidecar pass_env", message: "must be an array of variable names") }
+                for item in items {
+                    guard let name = item.stringValue, isVariableName(name) else {
+                        throw ConfigError(setting: "sidecar pass_env", message: "must be an array of variable names")
+                    }
+                    s.passEnv.append(name)
+                }
             default:
-                break  // unknown keys are ignored so newer sidecars work with older hosts
+                s.unknownKeys.append(m.key)
             }
         }
         return s
+    }
+
+    private static func number(_ m: JSONMember) throws(ConfigError) -> Double {
+        let range = ranges[m.key]!
+        guard let v = range.check(m.value) else {
+            throw ConfigError(setting: "sidecar \(m.key)", message: "expected \(range.expectation), got \(describe(m.value))")
+        }
+        return v
+    }
+
+    private static func describe(_ v: JSON) -> String {
+        var w = JSONWriter()
+        w.value(v)
+        let text = w.string
+        return text.count > 40 ? String(text.prefix(40)) + "…" : text
+    }
+
+    static func isVariableName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, !(first >= 0x30 && first <= 0x39) else { return false }
+        return s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
     }
 }

@@ -96,6 +96,9 @@ public struct StateChange: Sendable, Equatable {
     public var durationMs: Int?
     /// The handler's stdout when it was a JSON object, raw.
     public var output: [UInt8]?
+    /// The record's metadata object holds the output one level down; recovery parses the whole
+    /// record with `JSONParser.maxDepth`.
+    public static let maxOutputDepth = JSONParser.maxDepth - 1
     /// The bounded tail of the handler's stderr.
     public var stderrTail: String?
     /// Attempts made before the last replay; the attempt budget counts from here.

@@ -11,12 +11,14 @@ public struct JSONParser {
     public static let maxDepth = 128
 
     private let bytes: [UInt8]
+    private let maxDepth: Int
     private var pos = 0
     private var depth = 0
 
-    /// Parses one complete JSON document; trailing non-whitespace is an error.
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSON {
-        var p = JSONParser(bytes: bytes)
+    /// Parses one complete JSON document; trailing non-whitespace is an error. `maxDepth` lets a
+    /// caller that embeds the value in a larger document keep room for its own nesting.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = JSONParser.maxDepth) throws(JSONParseError) -> JSON {
+        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
         p.skipWhitespace()
         let value = try p.parseValue()
         p.skipWhitespace()
@@ -29,7 +31,10 @@ public struct JSONParser {
         try parse(Array(text.utf8))
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
 
     private func error(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: pos) }
 
@@ -66,7 +71,7 @@ public struct JSONParser {
 
     private mutating func enter() throws(JSONParseError) {
         depth += 1
-        if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth)") }
+        if depth > maxDepth { throw error("nesting deeper than \(maxDepth)") }
     }
 
     private mutating func parseObject() throws(JSONParseError) -> JSON {

@@ -1,0 +1,154 @@
+"""Nothing knocks it over (CONTRACT §7 "Bad input never stops the host"): absurd numbers in
+settings and sidecars, malformed control requests, handler output the spool could not read back,
+and connections that try to exhaust the host. Every wait is bounded; only 127.0.0.1 is used."""
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import subprocess
+import time
+
+import pytest
+
+from durability_lib import listed, show, wait_state
+from hostlib import RawConn, build_request, event_body, hookhost_bin, new_id, wait_until
+
+ABSURD = ["1e999", "1e17", "-5", '"ten"', "0"]
+FIELDS = ["timeout", "max_concurrency", "max_attempts"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings and sidecars
+
+@pytest.mark.parametrize("flag,value", [
+    ("--function-timeout", "1e999"), ("--function-timeout", "1e17"), ("--function-timeout", "-5"),
+    ("--function-timeout", "ten"), ("--function-timeout", "0"), ("--workers", "1e3"), ("--workers", "0"),
+    ("--max-attempts", "99999999999999999999"), ("--retry-cap", "inf"), ("--dedup-ttl", "nan"),
+    ("--read-timeout", "1e999"), ("--max-body", "1073741824"), ("--queue-max", "-1"), ("--http-threads", "1e999"),
+])
+def test_out_of_range_setting_exits_2_naming_it(tmp_path, fns, flag, value):
+    p = subprocess.run([str(hookhost_bin()), "serve", "--listen", "127.0.0.1:0", "--data", str(tmp_path / "d"),
+                        "--functions", str(fns.dir), flag, value], capture_output=True, timeout=30)
+    err = p.stderr.decode()
+    assert p.returncode == 2, (p.returncode, err)
+    assert flag in err and "expected" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_out_of_range_variable_exits_2_naming_it(tmp_path, fns):
+    p = subprocess.run([str(hookhost_bin()), "serve", "--listen", "127.0.0.1:0", "--data", str(tmp_path / "d"),
+                        "--functions", str(fns.dir)], env={"PATH": "/usr/bin:/bin", "HOOKHOST_FUNCTION_TIMEOUT": "1e999"},
+                       capture_output=True, timeout=30)
+    assert p.returncode == 2 and "HOOKHOST_FUNCTION_TIMEOUT" in p.stderr.decode(), p.stderr
+
+
+def test_absurd_sidecar_numbers_fail_the_delivery_naming_the_sidecar(make_host, fns):
+    host = make_host(extra_args=["--max-attempts", "1"])
+    cases = {}
+    for i, field in enumerate(FIELDS):
+        for j, raw in enumerate(ABSURD):
+            name = f"side{i}{j}"
+            fns.add(name)
+            # Written raw: json.dumps cannot produce 1e999.
+            (fns.dir / f"{name}.json").write_text('{"env": {"OUT": "%s"}, "%s": %s}' % (fns.out, field, raw))
+            cases[name] = (field, raw)
+    ids = {}
+    for name in cases:
+        r = host.send(event_body(name), type_=name)
+        assert r.status == 202, r
+        ids[name] = r.msg_id
+    for name, msg_id in ids.items():
+        d = wait_state(host, msg_id, "dead", timeout=20)
+        field = cases[name][0]
+        assert f"{name}.json" in d["error"] and field in d["error"], d
+        assert not fns.ran(msg_id), f"{name} ran despite an unusable sidecar"
+    assert host.request("GET", "/healthz").status == 200
+    # The deliveries are finished: a restart neither crashes nor reruns them.
+    host.restart()
+    assert host.request("GET", "/healthz").status == 200
+    p = host.cli("functions", "--functions", str(fns.dir))
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    for name, (field, raw) in cases.items():
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(name + " "))
+        assert "SIDECAR ERROR" in line and field in line, line
+
+
+def test_in_range_sidecar_and_unknown_keys_are_reported_not_fatal(make_host, fns):
+    fns.add("tolerant", sidecar={"timeout": 30.5, "max_attempts": 2.0, "colour": "blue"})
+    host = make_host()
+    r = host.send(event_body("tolerant"), type_="tolerant")
+    assert r.status == 202
+    fns.wait_run(r.msg_id)
+    p = host.cli("functions", "--functions", str(fns.dir), "--json")
+    f = next(f for f in json.loads(p.stdout)["functions"] if f["name"] == "tolerant")
+    assert f["unknown_keys"] == ["colour"] and f["sidecar_error"] is None and f["max_attempts"] == 2, f
+
+
+# ---------------------------------------------------------------------------------------------
+# The control socket
+
+def control_request(host, raw: bytes, timeout: float = 10.0) -> bytes:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(host.data / "control.sock"))
+        s.sendall(raw)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in out and time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("target", ["/deliveries?=", "/deliveries?&&=&", "/deliveries?=x&state", "/deliveries?state=%ZZ",
+                                    "/deliveries?state=%ff%fe", "/deliveries/%", "/deliveries/%00/replay",
+                                    "/deliveries?type=" + "a" * 5000])
+def test_malformed_control_requests_get_an_answer_not_a_crash(host, target):
+    out = control_request(host, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status = int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else None
+    assert status is not None and 200 <= status < 500, out[:200]
+    assert host.running and host.request("GET", "/healthz").status == 200
+
+
+def test_empty_query_key_is_400(host):
+    out = control_request(host, b"GET /deliveries?= HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400"), out[:200]
+
+
+# ---------------------------------------------------------------------------------------------
+# Handler output the spool must be able to read back
+
+DEEP = """#!/bin/sh
+echo "$HOOKHOST_DELIVERY_ID $HOOKHOST_ATTEMPT" >> "$OUT/deep.log"
+cat > /dev/null
+awk -v n={depth} 'BEGIN {{ s = "1"; for (i = 0; i < n; i++) s = "{{\\"a\\":" s "}}"; print s }}'
+"""
+
+
+@pytest.mark.parametrize("depth", [126, 127, 128, 200])
+def test_deeply_nested_output_never_makes_a_finished_delivery_run_again(make_host, fns, depth):
+    fns.add_script("deep", DEEP.format(depth=depth))
+    host = make_host()
+    r = host.send(event_body("deep"), type_="deep")
+    assert r.status == 202
+    wait_state(host, r.msg_id, "done", timeout=15)
+    for _ in range(2):
+        host.kill9()
+        host.start()
+        time.sleep(0.5)
+        assert listed(host)[r.msg_id]["state"] == "done"
+    runs = (fns.out / "deep.log").read_text().split()
+    assert runs == [r.msg_id, "1"], f"a finished delivery ran again after a restart: {runs}"
+    out = show(host, r.msg_id)[0]["last"]["output"]
+    if out is not None:
+        d = 0
+        while isinstance(out, dict):
+            out, d = out["a"], d + 1
+        assert d == depth
