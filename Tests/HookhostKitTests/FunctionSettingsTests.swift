@@ -54,3 +54,20 @@ import Testing
         #expect((try? ControlEndpoint.query("/d?&state=dead&").get()) == ["state": "dead"])
     }
 }
+
+@Suite struct FileBudgetTests {
+    @Test func connectionsLeaveTheReserve() {
+        #expect(FileBudget.connections(limit: 1 << 20, inUse: 20, workers: 2, fetchers: 4) == (1 << 20) - 20 - 16 - 16 - 16)
+        // Too small a limit still leaves the host reachable.
+        #expect(FileBudget.connections(limit: 40, inUse: 20, workers: 2, fetchers: 4) == 1)
+    }
+
+    @Test func rateLimitedLogCountsWhatItSuppressed() {
+        var log = RateLimitedLog(interval: 5)
+        #expect(log.shouldLog(now: 100) == 0)
+        #expect(log.shouldLog(now: 101) == nil)
+        #expect(log.shouldLog(now: 104) == nil)
+        #expect(log.shouldLog(now: 105) == 2)
+        #expect(log.shouldLog(now: 105.1) == nil)
+    }
+}

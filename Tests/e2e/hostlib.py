@@ -380,8 +380,9 @@ class Host:
                 "--workers", "2", "--retry-base", "1", "--retry-cap", "2", "--log", "debug"]
 
     def start(self, extra_args: Iterable[str] = (), env: Optional[dict] = None, wait: bool = True,
-              args: Optional[list[str]] = None) -> "Host":
-        """Starts `hookhost serve`; `env` entries are added (value None removes a variable)."""
+              args: Optional[list[str]] = None, wrapper: Iterable[str] = ()) -> "Host":
+        """Starts `hookhost serve`; `env` entries are added (value None removes a variable).
+        `wrapper` is a command that execs the host (e.g. `prlimit --nofile=64:64 --`)."""
         assert self.proc is None or self.proc.poll() is not None, "host already running"
         full_env = self.base_env()
         for k, v in (env or {}).items():
@@ -389,7 +390,7 @@ class Host:
                 full_env.pop(k, None)
             else:
                 full_env[k] = v
-        argv = [str(hookhost_bin()), "serve"] + (self.default_args() if args is None else args) + list(extra_args)
+        argv = list(wrapper) + [str(hookhost_bin()), "serve"] + (self.default_args() if args is None else args) + list(extra_args)
         self.log_path = self.root / f"host.{self.starts}.log"
         self.starts += 1
         self.last_args, self.last_env = argv, full_env

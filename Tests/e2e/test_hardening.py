@@ -12,7 +12,7 @@ import time
 import pytest
 
 from durability_lib import listed, show, wait_state
-from hostlib import RawConn, build_request, event_body, hookhost_bin, new_id, wait_until
+from hostlib import RawConn, build_request, event_body, hookhost_bin, new_id, signed_headers, wait_until
 
 ABSURD = ["1e999", "1e17", "-5", '"ten"', "0"]
 FIELDS = ["timeout", "max_concurrency", "max_attempts"]
@@ -152,3 +152,109 @@ def test_deeply_nested_output_never_makes_a_finished_delivery_run_again(make_hos
         while isinstance(out, dict):
             out, d = out["a"], d + 1
         assert d == depth
+
+
+# ---------------------------------------------------------------------------------------------
+# Connections cannot exhaust it
+
+def rss_kb(pid: int) -> int:
+    for ln in open(f"/proc/{pid}/status"):
+        if ln.startswith("VmRSS:"):
+            return int(ln.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_idle_keepalive_connections_hold_no_request_buffer(host):
+    body = b'{"type":"ping","pad":"' + b"x" * (1000 * 1000) + b'"}'
+    headers = {"webhook-id": "forged", "webhook-timestamp": str(int(time.time())),
+               "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "Content-Type": "application/json"}
+    req = build_request("POST", host.path, body, headers)
+    warm = RawConn(host.port)
+    warm.send(req)
+    assert warm.read_response().status == 401
+    before = rss_kb(host.pid)
+    conns = []
+    try:
+        for _ in range(100):
+            c = RawConn(host.port)
+            c.send(req)
+            r = c.read_response(timeout=20)
+            assert r.status == 401 and r.headers.get("connection", "").lower() != "close", r
+            conns.append(c)
+        time.sleep(1)  # the connections now sit idle, kept alive
+        grown_mb = (rss_kb(host.pid) - before) / 1024
+        # 100 retained 1 MB buffers would be ~100 MB; what remains is per-connection bookkeeping
+        assert grown_mb < 30, f"RSS grew {grown_mb:.0f} MB for 100 idle connections"
+        assert host.request("GET", "/healthz").status == 200
+    finally:
+        for c in conns:
+            c.sock.close()
+        warm.sock.close()
+
+
+def test_new_connection_must_start_its_request_within_the_read_timeout(make_host):
+    host = make_host(extra_args=["--read-timeout", "1", "--idle-timeout", "60"])
+    s = socket.create_connection(("127.0.0.1", host.port), timeout=8)
+    try:
+        t0 = time.monotonic()
+        data = s.recv(1024)  # blocks until the server closes (bounded by the socket timeout)
+        assert data == b"" or data.startswith(b"HTTP/1.1 408"), data
+        assert time.monotonic() - t0 < 7
+    except socket.timeout:
+        raise AssertionError("a connection that sent nothing was kept past the read timeout")
+    finally:
+        s.close()
+
+
+def test_pipelined_requests_sent_before_a_half_close_are_all_answered(host, fns):
+    fns.add("ping")
+    ids = [new_id("pipe") for _ in range(3)]
+    raw = b""
+    for i, msg_id in enumerate(ids):
+        body = event_body("ping", {"id": msg_id})
+        h = {"Content-Type": "application/json"}
+        h.update(signed_headers(host.secrets[0], msg_id, body))
+        raw += build_request("POST", host.path, body, h)
+        if i == 0:
+            raw += build_request("GET", "/healthz")
+    c = RawConn(host.port)
+    c.send(raw)
+    c.sock.shutdown(socket.SHUT_WR)
+    statuses = []
+    for _ in range(4):
+        r = c.read_response(timeout=10)
+        assert r is not None, f"connection closed after {statuses}"
+        statuses.append(r.status)
+    assert statuses == [202, 200, 202, 202], statuses
+    assert c.read_response(timeout=5) is None  # then the server closes
+    for msg_id in ids:
+        fns.wait_run(msg_id)
+
+
+def test_low_fd_limit_with_200_idle_connections_keeps_accepting_and_running(make_host, fns):
+    fns.add("ping")
+    host = make_host(start=False)
+    host.start(wrapper=["prlimit", "--nofile=64:64", "--"])
+    idle = []
+    try:
+        for _ in range(200):
+            try:
+                idle.append(socket.create_connection(("127.0.0.1", host.port), timeout=5))
+            except OSError:
+                pass
+        time.sleep(0.5)
+        ids = []
+        for i in range(20):
+            r = host.send(event_body("ping", {"i": i}), type_="ping")
+            assert r.status == 202, r
+            ids.append(r.msg_id)
+        for msg_id in ids:
+            fns.wait_run(msg_id, timeout=20)
+        spool = listed(host)
+        assert all(spool[i]["state"] == "done" for i in ids), [spool[i] for i in ids]
+        assert host.request("GET", "/healthz").status == 200
+        refusals = [r for r in host.log_records() if "refus" in r.get("msg", "")]
+        assert len(refusals) < 20, f"{len(refusals)} refusal log lines: not rate-limited"
+    finally:
+        for s in idle:
+            s.close()

@@ -67,6 +67,14 @@ public final class Host: Sendable {
         httpConfig.limits.maxBodyBytes = config.maxBody
         httpConfig.readTimeout = config.readTimeout
         httpConfig.idleTimeout = config.idleTimeout
+        let fileLimit = FileBudget.currentLimit()
+        let fetchers = 4
+        let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.workers, fetchers: fetchers)
+        httpConfig.maxConnectionsPerLoop = max(1, (maxConnections + config.httpThreads - 1) / config.httpThreads)
+        if maxConnections < 64 {
+            logger.warn("the file descriptor limit leaves room for few connections; raise it (ulimit -n)",
+                        ["limit": .int(fileLimit), "connections": .int(maxConnections)])
+        }
         let server = HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, responder: endpoint, logger: logger)
 
         let controlPath = dataDir + "/control.sock"
@@ -89,7 +97,8 @@ public final class Host: Sendable {
         if case .inet(let h, _) = config.listen { listenDesc = "\(h):\(port)" }
         if case .inet6(let h, _) = config.listen { listenDesc = "[\(h)]:\(port)" }
         logger.info("listening", ["address": .string(listenDesc), "path": .string(config.path), "functions": .string(table.directory),
-                                  "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count)])
+                                  "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count),
+                                  "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
 
         if config.secretsFile != nil {
             startThread(name: "secrets-watch") {

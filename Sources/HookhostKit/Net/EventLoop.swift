@@ -17,7 +17,8 @@ extension HTTPResponder {
 /// Connection-level settings of the server.
 public struct HTTPServerConfig: Sendable {
     public var limits = HTTPLimits()
-    /// Seconds a client has to send one whole request once it started it.
+    /// Seconds a client has to send one whole request once it started it, and a new connection
+    /// has to start its first one.
     public var readTimeout: Double = 10
     /// Seconds an idle keep-alive connection stays open.
     public var idleTimeout: Double = 60
@@ -46,7 +47,8 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     /// Held open so that, out of descriptors (EMFILE), a pending connection can still be accepted
     /// and closed instead of spinning on a listener that stays readable.
     private var spareFD: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
-    private var lastEMFILELog = 0.0
+    private var emfileLog = RateLimitedLog(interval: 5)
+    private var refusals = RateLimitedLog(interval: 5)
 
     private static let wakeTag: UInt64 = 0
     private static let listenerTagBase: UInt64 = 1
@@ -139,10 +141,9 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                     let victim = hh_accept4(lfd)
                     if victim >= 0 { close(victim) }
                     spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-                    let now = monotonicNow()
-                    if now - lastEMFILELog > 5 {
-                        lastEMFILELog = now
-                        logger.error("out of file descriptors: refusing connections", ["open": .int(connections.count)])
+                    if let suppressed = emfileLog.shouldLog(now: monotonicNow()) {
+                        logger.error("out of file descriptors: refusing connections",
+                                     ["open": .int(connections.count), "refused_since_last_line": .int(suppressed)])
                     }
                     if victim >= 0 { continue }
                     return
@@ -152,9 +153,12 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                 }
                 return
             }
-            if connections.count >= config.maxConnectionsPerLoop {
+            if connections.count >= config.maxConnectionsPerLoop && !evictIdleConnection() {
                 close(fd)
-                logger.warn("connection refused: too many open connections", ["limit": .int(config.maxConnectionsPerLoop)])
+                if let suppressed = refusals.shouldLog(now: monotonicNow()) {
+                    logger.warn("connection refused: too many open connections",
+                                ["limit": .int(config.maxConnectionsPerLoop), "refused_since_last_line": .int(suppressed)])
+                }
                 continue
             }
             var one: Int32 = 1
@@ -167,6 +171,16 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         }
     }
 
+    /// At the connection cap, a new client is worth more than the one idle the longest: keep-alive
+    /// connections that sent nothing for a while are what an exhaustion attempt is made of.
+    private func evictIdleConnection() -> Bool {
+        var oldest: Connection?
+        for c in connections.values where c.isIdle && (oldest == nil || c.lastActivity < oldest!.lastActivity) { oldest = c }
+        guard let victim = oldest else { return false }
+        closeConnection(victim)
+        return true
+    }
+
     private func handle(_ c: Connection, flags: UInt32) {
         if flags & HH_EPOLLERR != 0 { closeConnection(c); return }
         if flags & HH_EPOLLOUT != 0 {
@@ -174,6 +188,11 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             if !c.closed && !c.busy && !c.buffer.isEmpty { processBuffer(c) }
         }
         if c.closed { return }
+        if c.peerClosed {
+            // Nothing more to read; a full hang-up means nobody is left to answer.
+            if flags & HH_EPOLLHUP != 0 { closeConnection(c) }
+            return
+        }
         if flags & (HH_EPOLLIN | HH_EPOLLHUP | HH_EPOLLRDHUP) != 0 { readAvailable(c) }
     }
 
@@ -206,20 +225,14 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             return
         }
         if c.lingering { if sawEOF { closeConnection(c) }; return }
-        if !c.busy { processBuffer(c) }
-        if sawEOF && !c.closed {
-            // The client finished sending. An answer already under way is still written (half-close).
-            // Stop watching it (a hung-up socket stays readable and would spin the loop); the
-            // answer, when it comes, is written once, best effort, then the connection closes.
-            if c.busy && c.out.isEmpty {
-                c.peerClosed = true
-                _ = hh_epoll_del(epfd, c.fd)
-                c.interest = 0
-                c.unwatched = true
-            } else {
-                closeConnection(c)
-            }
+        if sawEOF {
+            // The client finished sending (half-close): every complete request it sent is still
+            // answered, in order, then the connection closes. Input is no longer watched (a
+            // half-closed socket stays readable and would spin the loop); output is, when pending.
+            c.peerClosed = true
+            setInterest(c, c.out.isEmpty ? 0 : HH_EPOLLOUT)
         }
+        if !c.busy { processBuffer(c) }
     }
 
     /// Parses and dispatches as many buffered requests as possible (pipelining), one at a time.
@@ -246,8 +259,11 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                 break
             }
             c.sentContinue = false
-            c.buffer.removeFirst(consumed)
+            // An idle connection must not keep the capacity of its largest request: drop the
+            // buffer, or copy what was pipelined after this request into a right-sized one.
+            c.buffer = consumed == c.buffer.count ? [] : Array(c.buffer[consumed...])
             c.requestStartedAt = c.buffer.isEmpty ? nil : monotonicNow()
+            c.servedAny = true
             c.keepAlive = request.keepAlive
             c.isHead = request.method == "HEAD"
             c.busy = true
@@ -256,12 +272,17 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         }
         // While busy, input stays watched: clients normally wait for the answer, so this costs no
         // epoll_ctl per request; a client that sends on meanwhile is buffered up to the cap.
-        if !c.closed && !c.busy { setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP) }
+        if !c.closed && !c.busy {
+            // After a half-close, what is left can never become a complete request.
+            if c.peerClosed { closeConnection(c); return }
+            setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP)
+        }
     }
 
     private func complete(_ c: Connection, _ response: HTTPResponse) {
         guard !c.closed, c.busy, c.out.isEmpty else { return }
-        let keep = c.keepAlive && !response.close && !c.peerClosed
+        // After a half-close the connection stays open only for requests already buffered.
+        let keep = c.keepAlive && !response.close && !(c.peerClosed && c.buffer.isEmpty)
         c.closeAfterWrite = !keep
         c.out = response.encode(keepAlive: keep, head: c.isHead)
         c.isHead = false
@@ -275,7 +296,6 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             if n > 0 { c.outOffset += n; c.lastActivity = monotonicNow(); continue }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if c.unwatched { closeConnection(c); return }
                 setInterest(c, HH_EPOLLOUT)
                 return
             }
@@ -285,7 +305,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         c.out = []
         c.outOffset = 0
         c.busy = false
-        if c.closeAfterWrite || c.unwatched {
+        if c.closeAfterWrite {
             if c.peerClosed { closeConnection(c); return }
             // Lingering close: stop writing, read and discard briefly so the client sees the
             // answer instead of a reset caused by unread request bytes.
@@ -296,11 +316,13 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP)
             return
         }
+        // Half-closed: answer the next buffered request (or close: `processBuffer` decides).
+        if c.peerClosed { setInterest(c, 0); processBuffer(c); return }
         setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP)
     }
 
     private func setInterest(_ c: Connection, _ events: UInt32) {
-        guard !c.closed, !c.unwatched, c.interest != events else { return }
+        guard !c.closed, c.interest != events else { return }
         c.interest = events
         _ = hh_epoll_mod(epfd, c.fd, events, c.id)
     }
@@ -308,7 +330,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     private func closeConnection(_ c: Connection) {
         guard !c.closed else { return }
         c.closed = true
-        if !c.unwatched { _ = hh_epoll_del(epfd, c.fd) }
+        _ = hh_epoll_del(epfd, c.fd)
         close(c.fd)
         connections[c.id] = nil
     }
@@ -328,6 +350,10 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                     c.buffer = []
                     complete(c, .error(408, "request not received within \(Int(config.readTimeout)) s", close: true))
                 }
+            } else if !c.servedAny {
+                // A new connection must start its first request within the read timeout, not
+                // the (much longer) keep-alive idle timeout.
+                if now - c.acceptedAt > config.readTimeout { closeConnection(c) }
             } else if now - c.lastActivity > config.idleTimeout {
                 closeConnection(c)
             }
@@ -355,13 +381,18 @@ final class Connection {
     var closed = false
     var sentContinue = false
     var lingerBytes = 0
-    /// Removed from epoll after the peer hung up while its answer was pending.
-    var unwatched = false
     var interest: UInt32 = HH_EPOLLIN | HH_EPOLLRDHUP
+    let acceptedAt: Double
+    /// At least one request was parsed; before that, the read timeout bounds the wait.
+    var servedAny = false
 
     init(id: UInt64, fd: Int32, now: Double) {
         self.id = id
         self.fd = fd
         self.lastActivity = now
+        self.acceptedAt = now
     }
+
+    /// Between requests, with nothing buffered or pending: closing it loses nothing.
+    var isIdle: Bool { !busy && !lingering && buffer.isEmpty && out.isEmpty && !peerClosed }
 }
