@@ -78,6 +78,25 @@ import Testing
         #expect(throws: c.error) { try v.verify(id: c.id, timestamp: c.ts, signature: c.sig, body: bytes(c.body)) }
     }
 
+    /// The reference libraries compare encoded strings, so only the canonical spelling verifies,
+    /// even though each variant below decodes to exactly the signature's bytes.
+    @Test(arguments: [
+        ("non-canonical last character (unused low bits set)", "v1,C67khFY9Ak46w29CjXoVjkzXEv5eig83CRpvhbEcowB="),
+        ("missing padding", "v1,C67khFY9Ak46w29CjXoVjkzXEv5eig83CRpvhbEcowA"),
+        ("URL-safe alphabet", "v1,-imAMLZnkVUFsvVV6NrmooqI2W4QKAX8nGkuKCRnE2E="),
+        ("URL-safe alphabet, unpadded", "v1,-imAMLZnkVUFsvVV6NrmooqI2W4QKAX8nGkuKCRnE2E"),
+    ])
+    func nonCanonicalBase64IsRejected(_ name: String, _ sig: String) throws {
+        let v = try verifier([geminiSecret, rotatedSecret], at: 1777896000)
+        #expect(throws: VerificationError.noMatchingSignature, "\(name)") {
+            try v.verify(id: "wh_msg_0001", timestamp: "1777896000", signature: sig, body: bytes(geminiBody))
+        }
+        // The variant and the vector carry the same bytes: only the spelling differs.
+        #expect(Base64.decode(sig.dropFirst(3)) == Base64.decode((sig.contains("imAML") ? rotatedSig : geminiSig).dropFirst(3)))
+        // …and the canonical spelling next to it still verifies.
+        try v.verify(id: "wh_msg_0001", timestamp: "1777896000", signature: "\(sig) \(geminiSig)", body: bytes(geminiBody))
+    }
+
     @Test func wrongVersionEntryNextToValidOneStillVerifies() throws {
         try verifier([geminiSecret], at: 1777896000).verify(id: "wh_msg_0001", timestamp: "1777896000",
                                                             signature: "v1a,AAAA v2,BBBB \(geminiSig)", body: bytes(geminiBody))
