@@ -27,6 +27,7 @@ enum DemoCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, valued: ["--functions"], switches: ["--keep"])
+        try a.expectPositional(atMost: 0, "demo")
         let functions = FileSystem.absolute(a.options["--functions"] ?? "./Functions/bin")
         guard FunctionTable(directory: functions).exists else {
             throw ConfigError(setting: "--functions", message: "\(functions) does not exist; build the examples with Functions/build.sh")
