@@ -43,7 +43,7 @@ enum SendCommand {
             throw UsageError("send needs --secret whsec_… (or HOOKHOST_SECRETS)")
         }
         let secret: WebhookSecret
-        do { secret = try WebhookSecret(secretText) } catch { throw UsageError("--secret: \(error.message)") }
+        do { secret = try WebhookSecret(secretText) } catch { throw UsageError("--secret: \(error)") }
         let id = a.options["--id"] ?? "msg_" + hexString(Crypto.randomBytes(12))
         let timestamp = a.options["--timestamp"] ?? String(Int(SystemClock().now()))
         guard timestamp.allSatisfy(\.isNumber) else { throw UsageError("--timestamp must be Unix seconds") }

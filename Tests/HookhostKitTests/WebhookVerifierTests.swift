@@ -103,9 +103,12 @@ import Testing
     }
 
     @Test func secretParsing() throws {
-        #expect(throws: ConfigError.self) { try WebhookSecret("notasecret") }
-        #expect(throws: ConfigError.self) { try WebhookSecret("whsec_") }
-        #expect(throws: ConfigError.self) { try WebhookSecret("whsec_!!!") }
+        #expect(throws: WebhookSecretError.missingPrefix) { try WebhookSecret("notasecret") }
+        #expect(throws: WebhookSecretError.invalidBase64) { try WebhookSecret("whsec_") }
+        #expect(throws: WebhookSecretError.invalidBase64) { try WebhookSecret("whsec_!!!") }
+        // Verify's errors name no setting: that is App's job (see HostConfigTests).
+        #expect(!WebhookSecretError.missingPrefix.description.contains("HOOKHOST"))
+        #expect(!WebhookSecretError.invalidBase64.description.contains("HOOKHOST"))
         let list = try WebhookSecret.parseList("\(geminiSecret), \(rotatedSecret)\n# comment\n\(v1Secret)")
         #expect(list.count == 3)
         #expect(!list[0].description.contains("azN2"))  // never prints the secret
