@@ -30,14 +30,7 @@ enum SendCommand {
             guard let type = a.options["--type"] else { throw UsageError("send needs --type (or --body FILE)") }
             let data = a.options["--data"] ?? "{}"
             guard let parsed = try? JSONParser.parse(data), parsed.isObject else { throw UsageError("--data must be a JSON object") }
-            var w = JSONWriter()
-            w.beginObject()
-            w.field("type", type)
-            w.field("version", "v1")
-            w.field("timestamp", String(formatTimestamp(SystemClock().now()).prefix(19)) + "Z")
-            w.key("data"); w.raw(Array(data.utf8))
-            w.endObject()
-            body = w.bytes
+            body = SignedDelivery.envelope(type: type, data: data, at: SystemClock().now())
         }
         guard let secretText = a.options["--secret"] ?? environment()["HOOKHOST_SECRETS"]?.split(whereSeparator: { $0 == " " || $0 == "," }).first.map(String.init) else {
             throw UsageError("send needs --secret whsec_… (or HOOKHOST_SECRETS)")
@@ -47,10 +40,7 @@ enum SendCommand {
         let id = a.options["--id"] ?? "msg_" + hexString(Crypto.randomBytes(12))
         let timestamp = a.options["--timestamp"] ?? String(Int(SystemClock().now()))
         guard timestamp.allSatisfy(\.isNumber) else { throw UsageError("--timestamp must be Unix seconds") }
-        var req = ClientRequest(method: "POST", url: url)
-        req.body = body
-        req.headers = [("Content-Type", "application/json"), ("webhook-id", id), ("webhook-timestamp", timestamp),
-                       ("webhook-signature", WebhookVerifier.sign(secret: secret, id: id, timestamp: timestamp, body: body))]
+        let req = SignedDelivery.request(url: url, secret: secret, id: id, timestamp: timestamp, body: body)
         HTTPClient.globalInit()
         let resp: ClientResponse
         do { resp = try HTTPClient.perform(req) } catch { throw RuntimeError("send failed: \(error)") }

@@ -19,7 +19,6 @@ import Testing
     @Test func standardWebhooksVector() throws {
         let v = try verifier([v1Secret], at: 1614265330)
         try v.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: "1614265330", signature: v1Sig, body: bytes(v1Body))
-        #expect(WebhookVerifier.sign(secret: try WebhookSecret(v1Secret), id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: "1614265330", body: bytes(v1Body)) == v1Sig)
     }
 
     @Test func geminiVector() throws {
