@@ -110,6 +110,8 @@ import Testing
         #expect(!WebhookSecretError.invalidBase64.description.contains("HOOKHOST"))
         let list = try WebhookSecret.parseList("\(geminiSecret), \(rotatedSecret)\n# comment\n\(v1Secret)")
         #expect(list.count == 3)
+        // A secrets file saved with CRLF line endings ("\r\n" is one Character in Swift).
+        #expect(try WebhookSecret.parseList("# rotated\r\n\(geminiSecret)\r\n\(rotatedSecret)\r\n") == [try WebhookSecret(geminiSecret), try WebhookSecret(rotatedSecret)])
         #expect(!list[0].description.contains("azN2"))  // never prints the secret
     }
 }

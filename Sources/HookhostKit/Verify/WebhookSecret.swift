@@ -46,7 +46,8 @@ public struct WebhookSecret: Sendable, Equatable, CustomStringConvertible {
     /// Parses a list separated by spaces, commas or newlines; `#` starts a comment line.
     public static func parseList(_ text: String) throws(WebhookSecretError) -> [WebhookSecret] {
         var out: [WebhookSecret] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // `isNewline`, not == "\n": in Swift "\r\n" is one Character, equal to neither "\n" nor "\r".
+        for line in text.split(whereSeparator: { $0.isNewline }) {
             let l = line.trimmingSpaces
             if l.hasPrefix("#") { continue }
             for part in l.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }) where !part.isEmpty {
