@@ -22,7 +22,6 @@ enum DeliveriesCommand {
         let data = FileSystem.absolute(a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data")
         let type = a.options["--type"]
         let request: (method: String, path: String)
-        try a.expectPositional(atMost: sub == "show" || sub == "replay" ? 2 : 1, "deliveries \(sub)")
         switch sub {
         case "list":
             if let s = a.options["--state"], DeliveryState(rawValue: s) == nil {
@@ -33,7 +32,7 @@ enum DeliveriesCommand {
             if let type { q.append("type=" + ControlEndpoint.percentEncode(type)) }
             request = ("GET", "/deliveries" + (q.isEmpty ? "" : "?" + q.joined(separator: "&")))
         case "show", "replay":
-            guard a.positional.count == 2 else { throw UsageError("deliveries \(sub) needs one ID") }
+            guard a.positional.count >= 2 else { throw UsageError("deliveries \(sub) needs an ID") }
             let id = ControlEndpoint.percentEncode(a.positional[1])
             request = sub == "show" ? ("GET", "/deliveries/\(id)") : ("POST", "/deliveries/\(id)/replay")
         case "retry-dead":
@@ -44,6 +43,7 @@ enum DeliveriesCommand {
         default:
             throw UsageError("unknown deliveries command \"\(sub)\" (list, show, replay, retry-dead, purge)")
         }
+        try a.expectPositional(atMost: sub == "show" || sub == "replay" ? 2 : 1, "deliveries \(sub)")
         try checkDataDirectory(data)
         let (status, body) = try perform(request.method, request.path, data: data)
         if status == 404 && (sub == "show" || sub == "replay") { throw RuntimeError("no delivery \(a.positional[1])") }
