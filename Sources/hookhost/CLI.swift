@@ -29,8 +29,12 @@ enum CLI {
             case "functions": return try FunctionsCommand.run(rest)
             case "deliveries": return try DeliveriesCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
-            case "help", "--help", "-h": return help(rest.first ?? "")
-            case "version", "--version": print("hookhost 0.2.0"); return 0
+            case "help", "--help", "-h":
+                if rest.count > 1 { throw UsageError("help: unexpected argument \"\(rest[1])\"") }
+                return help(rest.first ?? "")
+            case "version", "--version":
+                if let extra = rest.first { throw UsageError("version: unexpected argument \"\(extra)\"") }
+                print("hookhost 0.2.0"); return 0
             default: throw UsageError("unknown command \"\(command)\" (try hookhost --help)")
             }
         } catch let e as ConfigError {
@@ -105,6 +109,15 @@ struct Arguments {
             }
             i += 1
         }
+    }
+}
+
+extension Arguments {
+    /// Refuses positional arguments past the `count` a command takes, naming the first extra one:
+    /// silently ignoring it would let a typo (`list dead` for `list --state dead`) look like success.
+    func expectPositional(atMost count: Int, _ command: String) throws(UsageError) {
+        guard positional.count > count else { return }
+        throw UsageError("\(command): unexpected argument \"\(positional[count])\"")
     }
 }
 

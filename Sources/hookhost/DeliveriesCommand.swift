@@ -32,7 +32,7 @@ enum DeliveriesCommand {
             if let type { q.append("type=" + ControlEndpoint.percentEncode(type)) }
             request = ("GET", "/deliveries" + (q.isEmpty ? "" : "?" + q.joined(separator: "&")))
         case "show", "replay":
-            guard a.positional.count == 2 else { throw UsageError("deliveries \(sub) needs one ID") }
+            guard a.positional.count >= 2 else { throw UsageError("deliveries \(sub) needs an ID") }
             let id = ControlEndpoint.percentEncode(a.positional[1])
             request = sub == "show" ? ("GET", "/deliveries/\(id)") : ("POST", "/deliveries/\(id)/replay")
         case "retry-dead":
@@ -43,6 +43,8 @@ enum DeliveriesCommand {
         default:
             throw UsageError("unknown deliveries command \"\(sub)\" (list, show, replay, retry-dead, purge)")
         }
+        try a.expectPositional(atMost: sub == "show" || sub == "replay" ? 2 : 1, "deliveries \(sub)")
+        try checkDataDirectory(data)
         let (status, body) = try perform(request.method, request.path, data: data)
         if status == 404 && (sub == "show" || sub == "replay") { throw RuntimeError("no delivery \(a.positional[1])") }
         guard (200..<300).contains(status) else {
@@ -53,16 +55,32 @@ enum DeliveriesCommand {
         return 0
     }
 
-    /// Sends the request to the running server, or serves it from the spool directly.
+    /// A missing data directory is said to be missing: the lock probe below cannot tell it from
+    /// one a server holds, and nothing here may create it.
+    static func checkDataDirectory(_ data: String) throws(RuntimeError) {
+        var st = stat()
+        guard stat(data, &st) == 0 else {
+            throw RuntimeError("no data directory at \(data): \(String(cString: strerror(errno))) (set --data or HOOKHOST_DATA)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw RuntimeError("\(data) is not a directory (set --data or HOOKHOST_DATA)") }
+    }
+
+    /// Sends the request to the running server, or serves it from the spool directly. A GET
+    /// creates nothing: no lock file, no spool log.
     static func perform(_ method: String, _ path: String, data: String) throws -> (Int, [UInt8]) {
-        let sock = data + "/control.sock"
-        if let lock = DataLock.tryAcquire(data) {
-            defer { close(lock.fd) }
-            return try direct(method, path, data: data)
+        let readOnly = method == "GET"
+        switch ServerProbe.check(data, create: !readOnly) {
+        case .stopped(let lockFD):
+            defer { if lockFD >= 0 { close(lockFD) } }
+            return try direct(method, path, data: data, readOnly: readOnly)
+        case .unusable(let reason):
+            throw RuntimeError(reason)
+        case .running:
+            break
         }
         HTTPClient.globalInit()
         var req = ClientRequest(method: method, url: "http://hookhost" + path)
-        req.unixSocket = sock
+        req.unixSocket = data + "/control.sock"
         req.timeout = 60
         do {
             let r = try HTTPClient.perform(req)
@@ -72,21 +90,30 @@ enum DeliveriesCommand {
         }
     }
 
-    static func direct(_ method: String, _ path: String, data: String) throws -> (Int, [UInt8]) {
-        var st = stat()
-        guard stat(data, &st) == 0 else { throw RuntimeError("no data directory at \(data) (set --data or HOOKHOST_DATA)") }
+    static func direct(_ method: String, _ path: String, data: String, readOnly: Bool) throws -> (Int, [UInt8]) {
+        if readOnly && access(data + "/spool.log", F_OK) != 0 && errno == ENOENT {
+            // No server ever stored anything here; opening the spool would create its log.
+            return emptySpoolAnswer(path)
+        }
         let logger = Logger(level: .warn)
         let spool: Spool
         do { spool = try Spool(config: SpoolConfig(directory: data), logger: logger) } catch {
             throw RuntimeError("cannot open the spool: \(error)")
         }
-        spool.startWriter()
-        defer { spool.stopWriter(); usleep(50_000) }
+        // Reads need no writer thread; actions do (their records are appended through it).
+        if !readOnly { spool.startWriter() }
+        defer { if !readOnly { spool.stopWriter(); usleep(50_000) } }
         let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: FunctionTable(directory: "/nonexistent")))
         let result = ResponseBox()
         endpoint.respond(to: HTTPRequest(method: method, target: path)) { result.set($0) }
         let r = result.get()
         return (r.status, r.body)
+    }
+
+    /// What the control endpoint answers for an empty spool: an empty list, or 404 for one id.
+    static func emptySpoolAnswer(_ path: String) -> (Int, [UInt8]) {
+        if path == "/deliveries" || path.hasPrefix("/deliveries?") { return (200, Array(#"{"deliveries":[]}"#.utf8)) }
+        return (404, Array(#"{"error":"no such delivery"}"#.utf8))
     }
 
     static func printTable(_ body: [UInt8]) {

@@ -27,6 +27,7 @@ enum DemoCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, valued: ["--functions"], switches: ["--keep"])
+        try a.expectPositional(atMost: 0, "demo")
         let functions = FileSystem.absolute(a.options["--functions"] ?? "./Functions/bin")
         guard FunctionTable(directory: functions).exists else {
             throw ConfigError(setting: "--functions", message: "\(functions) does not exist; build the examples with Functions/build.sh")
@@ -90,15 +91,9 @@ enum DemoCommand {
     }
 
     static func post(_ url: String, secret: WebhookSecret, id: String, type: String, data: String) throws -> (Int, String) {
-        var w = JSONWriter()
-        w.beginObject(); w.field("type", type); w.field("version", "v1")
-        w.field("timestamp", String(formatTimestamp(SystemClock().now()).prefix(19)) + "Z")
-        w.key("data"); w.raw(Array(data.utf8)); w.endObject()
-        let ts = String(Int(SystemClock().now()))
-        var req = ClientRequest(method: "POST", url: url)
-        req.body = w.bytes
-        req.headers = [("Content-Type", "application/json"), ("webhook-id", id), ("webhook-timestamp", ts),
-                       ("webhook-signature", WebhookVerifier.sign(secret: secret, id: id, timestamp: ts, body: w.bytes))]
+        let now = SystemClock().now()
+        let body = SignedDelivery.envelope(type: type, data: data, at: now)
+        let req = SignedDelivery.request(url: url, secret: secret, id: id, timestamp: String(Int(now)), body: body)
         do {
             let r = try HTTPClient.perform(req)
             return (r.status, r.bodyText.trimmingNewlines)

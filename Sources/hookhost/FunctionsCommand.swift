@@ -15,6 +15,7 @@ enum FunctionsCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, valued: ["--functions"], switches: ["--json"])
+        try a.expectPositional(atMost: 0, "functions")
         let dir = a.options["--functions"] ?? environment()["HOOKHOST_FUNCTIONS"] ?? "./Functions/bin"
         let table = FunctionTable(directory: FileSystem.absolute(dir))
         guard table.exists else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(dir) does not exist") }

@@ -8,7 +8,8 @@ enum SendCommand {
 
       --type T         event type (batch.succeeded, video.generated, …)
       --data JSON      the event's "data" object; the envelope (type, version, timestamp) is added
-      --body FILE      send this file as the body instead, byte for byte ("-" reads stdin)
+      --body FILE      send this file as the body instead, byte for byte ("-" reads stdin);
+                       over 64 MiB (the largest HOOKHOST_MAX_BODY) it is refused, never cut short
       --secret S       signing secret (default: the first of HOOKHOST_SECRETS)
       --id ID          webhook-id (default: a fresh msg_… id)
       --timestamp T    webhook-timestamp in Unix seconds (default: now)
@@ -18,56 +19,33 @@ enum SendCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, valued: ["--type", "--data", "--body", "--secret", "--id", "--timestamp", "--jwt-key", "--kid"])
-        guard a.positional.count == 1, let url = a.positional.first else { throw UsageError("send needs exactly one URL") }
+        try a.expectPositional(atMost: 1, "send")
+        guard let url = a.positional.first else { throw UsageError("send needs a URL") }
         if a.options["--jwt-key"] != nil { throw UsageError("--jwt-key: dynamic (JWT) signing is not available yet; use --secret") }
         let body: [UInt8]
         if let file = a.options["--body"] {
             guard a.options["--data"] == nil else { throw UsageError("use either --data or --body") }
-            guard let b = file == "-" ? readStdin() : FileSystem.read(file, limit: 64 << 20) else {
-                throw UsageError("--body: cannot read \(file)")
-            }
-            body = b
+            body = try BodyFile.contents(of: file)
         } else {
             guard let type = a.options["--type"] else { throw UsageError("send needs --type (or --body FILE)") }
             let data = a.options["--data"] ?? "{}"
             guard let parsed = try? JSONParser.parse(data), parsed.isObject else { throw UsageError("--data must be a JSON object") }
-            var w = JSONWriter()
-            w.beginObject()
-            w.field("type", type)
-            w.field("version", "v1")
-            w.field("timestamp", String(formatTimestamp(SystemClock().now()).prefix(19)) + "Z")
-            w.key("data"); w.raw(Array(data.utf8))
-            w.endObject()
-            body = w.bytes
+            body = SignedDelivery.envelope(type: type, data: data, at: SystemClock().now())
         }
         guard let secretText = a.options["--secret"] ?? environment()["HOOKHOST_SECRETS"]?.split(whereSeparator: { $0 == " " || $0 == "," }).first.map(String.init) else {
             throw UsageError("send needs --secret whsec_… (or HOOKHOST_SECRETS)")
         }
         let secret: WebhookSecret
-        do { secret = try WebhookSecret(secretText) } catch { throw UsageError("--secret: \(error.message)") }
+        do { secret = try WebhookSecret(secretText) } catch { throw UsageError("--secret: \(error)") }
         let id = a.options["--id"] ?? "msg_" + hexString(Crypto.randomBytes(12))
         let timestamp = a.options["--timestamp"] ?? String(Int(SystemClock().now()))
         guard timestamp.allSatisfy(\.isNumber) else { throw UsageError("--timestamp must be Unix seconds") }
-        var req = ClientRequest(method: "POST", url: url)
-        req.body = body
-        req.headers = [("Content-Type", "application/json"), ("webhook-id", id), ("webhook-timestamp", timestamp),
-                       ("webhook-signature", WebhookVerifier.sign(secret: secret, id: id, timestamp: timestamp, body: body))]
+        let req = SignedDelivery.request(url: url, secret: secret, id: id, timestamp: timestamp, body: body)
         HTTPClient.globalInit()
         let resp: ClientResponse
         do { resp = try HTTPClient.perform(req) } catch { throw RuntimeError("send failed: \(error)") }
         print("\(resp.status) \(resp.bodyText.trimmingNewlines)")
         return (200..<300).contains(resp.status) ? 0 : 1
-    }
-
-    static func readStdin() -> [UInt8]? {
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out += buf[0..<n]
-        }
     }
 }
 

@@ -15,6 +15,10 @@ import Testing
     @Test func errorsNameTheSetting() {
         do { _ = try HostConfig.load(environment: ["HOOKHOST_SECRETS": "nope"], arguments: []); Issue.record("accepted") } catch {
             #expect(error.setting == "HOOKHOST_SECRETS")
+            #expect(error.message.contains("whsec_"))
+        }
+        do { _ = try HostConfig.load(environment: [:], arguments: ["--secrets", "whsec_!!!"]); Issue.record("accepted") } catch {
+            #expect(error.setting == "--secrets (HOOKHOST_SECRETS)")
         }
         do { _ = try HostConfig.load(environment: [:], arguments: ["--workers", "0"]); Issue.record("accepted") } catch {
             #expect(error.setting.contains("--workers"))

@@ -19,7 +19,6 @@ import Testing
     @Test func standardWebhooksVector() throws {
         let v = try verifier([v1Secret], at: 1614265330)
         try v.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: "1614265330", signature: v1Sig, body: bytes(v1Body))
-        #expect(WebhookVerifier.sign(secret: try WebhookSecret(v1Secret), id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: "1614265330", body: bytes(v1Body)) == v1Sig)
     }
 
     @Test func geminiVector() throws {
@@ -78,17 +77,41 @@ import Testing
         #expect(throws: c.error) { try v.verify(id: c.id, timestamp: c.ts, signature: c.sig, body: bytes(c.body)) }
     }
 
+    /// The reference libraries compare encoded strings, so only the canonical spelling verifies,
+    /// even though each variant below decodes to exactly the signature's bytes.
+    @Test(arguments: [
+        ("non-canonical last character (unused low bits set)", "v1,C67khFY9Ak46w29CjXoVjkzXEv5eig83CRpvhbEcowB="),
+        ("missing padding", "v1,C67khFY9Ak46w29CjXoVjkzXEv5eig83CRpvhbEcowA"),
+        ("URL-safe alphabet", "v1,-imAMLZnkVUFsvVV6NrmooqI2W4QKAX8nGkuKCRnE2E="),
+        ("URL-safe alphabet, unpadded", "v1,-imAMLZnkVUFsvVV6NrmooqI2W4QKAX8nGkuKCRnE2E"),
+    ])
+    func nonCanonicalBase64IsRejected(_ name: String, _ sig: String) throws {
+        let v = try verifier([geminiSecret, rotatedSecret], at: 1777896000)
+        #expect(throws: VerificationError.noMatchingSignature, "\(name)") {
+            try v.verify(id: "wh_msg_0001", timestamp: "1777896000", signature: sig, body: bytes(geminiBody))
+        }
+        // The variant and the vector carry the same bytes: only the spelling differs.
+        #expect(Base64.decode(sig.dropFirst(3)) == Base64.decode((sig.contains("imAML") ? rotatedSig : geminiSig).dropFirst(3)))
+        // …and the canonical spelling next to it still verifies.
+        try v.verify(id: "wh_msg_0001", timestamp: "1777896000", signature: "\(sig) \(geminiSig)", body: bytes(geminiBody))
+    }
+
     @Test func wrongVersionEntryNextToValidOneStillVerifies() throws {
         try verifier([geminiSecret], at: 1777896000).verify(id: "wh_msg_0001", timestamp: "1777896000",
                                                             signature: "v1a,AAAA v2,BBBB \(geminiSig)", body: bytes(geminiBody))
     }
 
     @Test func secretParsing() throws {
-        #expect(throws: ConfigError.self) { try WebhookSecret("notasecret") }
-        #expect(throws: ConfigError.self) { try WebhookSecret("whsec_") }
-        #expect(throws: ConfigError.self) { try WebhookSecret("whsec_!!!") }
+        #expect(throws: WebhookSecretError.missingPrefix) { try WebhookSecret("notasecret") }
+        #expect(throws: WebhookSecretError.invalidBase64) { try WebhookSecret("whsec_") }
+        #expect(throws: WebhookSecretError.invalidBase64) { try WebhookSecret("whsec_!!!") }
+        // Verify's errors name no setting: that is App's job (see HostConfigTests).
+        #expect(!WebhookSecretError.missingPrefix.description.contains("HOOKHOST"))
+        #expect(!WebhookSecretError.invalidBase64.description.contains("HOOKHOST"))
         let list = try WebhookSecret.parseList("\(geminiSecret), \(rotatedSecret)\n# comment\n\(v1Secret)")
         #expect(list.count == 3)
+        // A secrets file saved with CRLF line endings ("\r\n" is one Character in Swift).
+        #expect(try WebhookSecret.parseList("# rotated\r\n\(geminiSecret)\r\n\(rotatedSecret)\r\n") == [try WebhookSecret(geminiSecret), try WebhookSecret(rotatedSecret)])
         #expect(!list[0].description.contains("azN2"))  // never prints the secret
     }
 }

@@ -271,3 +271,48 @@ def test_secrets_never_logged(host, fns):
         assert s not in log
         assert s.removeprefix("whsec_") not in log
         assert base64.b64decode(s.removeprefix("whsec_")).decode() not in log
+
+
+# Behaviour 5: only the canonical encoding verifies. The Standard Webhooks reference libraries
+# compare encoded strings, so a variant that merely decodes to the right bytes is a different
+# signature: accepting it would make hookhost disagree with every other receiver.
+
+def _noncanonical_last_char(b64: str) -> str:
+    """Same bytes, different text: 32 bytes leave 2 unused low bits in the last character."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    assert b64.endswith("=") and len(b64) == 44
+    last = alphabet.index(b64[42])
+    assert last & 3 == 0
+    return b64[:42] + alphabet[last | 1] + "="
+
+
+def _signed_with_url_unsafe_chars(host, body):
+    """Headers whose signature holds '+' or '/', so its URL-safe spelling differs."""
+    for _ in range(200):
+        h = _headers(host, body)
+        b64 = h["webhook-signature"].split(",", 1)[1]
+        if "+" in b64 or "/" in b64:
+            return h, b64
+    raise AssertionError("no signature with + or / in 200 tries")
+
+
+@pytest.mark.parametrize("variant", ["noncanonical_last_char", "unpadded", "url_safe_alphabet", "url_safe_unpadded"])
+def test_non_canonical_base64_signature_is_401(host, fns, variant):
+    fns.add("_default")
+    body = event_body("ping")
+    h, b64 = _signed_with_url_unsafe_chars(host, body)
+    assert base64.b64decode(b64) == base64.b64decode(_noncanonical_last_char(b64))
+    forms = {
+        "noncanonical_last_char": _noncanonical_last_char(b64),
+        "unpadded": b64.rstrip("="),
+        "url_safe_alphabet": b64.replace("+", "-").replace("/", "_"),
+        "url_safe_unpadded": b64.replace("+", "-").replace("/", "_").rstrip("="),
+    }
+    bad = dict(h, **{"webhook-signature": "v1," + forms[variant]})
+    _assert_401(host.post_raw(body, bad), "no matching signature")
+    time.sleep(0.3)
+    assert not fns.runs_of(h["webhook-id"])
+    # the canonical form of the very same signature still verifies (and the id was not burnt)
+    assert host.post_raw(body, h).status == 202
+    metrics = host.request("GET", "/metrics").body.decode()
+    assert 'hookhost_deliveries_total{outcome="unauthorized"} 1' in metrics, metrics

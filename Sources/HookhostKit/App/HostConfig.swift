@@ -50,7 +50,7 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_PATH", { c, v throws(ConfigError) in
             guard v.hasPrefix("/"), !v.contains(" ") else { throw bad("HOOKHOST_PATH", "must start with / and contain no spaces") }
             c.path = v }),
-        ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try WebhookSecret.parseList(v) }),
+        ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") }),
         ("HOOKHOST_SECRETS_FILE", { c, v in c.secretsFile = v }),
         ("HOOKHOST_JWKS_URL", { c, v in c.jwksURL = v }),
         ("HOOKHOST_JWKS_FILE", { c, v in c.jwksFile = v }),

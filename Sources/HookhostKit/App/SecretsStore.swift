@@ -24,9 +24,7 @@ public final class SecretsStore: Sendable {
             guard let bytes = FileSystem.read(file, limit: 1 << 20) else {
                 throw ConfigError(setting: "HOOKHOST_SECRETS_FILE", message: "cannot read \(file): \(String(cString: strerror(errno)))")
             }
-            do { fromFile = try WebhookSecret.parseList(String(decoding: bytes, as: UTF8.self)) } catch {
-                throw ConfigError(setting: "HOOKHOST_SECRETS_FILE", message: error.message)
-            }
+            fromFile = try SecretsStore.parse(String(decoding: bytes, as: UTF8.self), setting: "HOOKHOST_SECRETS_FILE")
             stamp = SecretsStore.stamp(file)
         }
         state = Mutex((WebhookVerifier(secrets: fixed + fromFile, tolerance: tolerance, clock: clock), stamp.0, stamp.1))
@@ -53,8 +51,14 @@ public final class SecretsStore: Sendable {
             state.withLock { $0 = (v, st.0, st.1) }
             logger.info("secrets reloaded", ["count": .int(v.secrets.count), "fingerprints": .string(v.secrets.map(\.fingerprint).joined(separator: ","))])
         } catch {
-            logger.error("secrets file invalid; keeping the previous secrets", ["file": .string(file), "error": .string(error.message)])
+            logger.error("secrets file invalid; keeping the previous secrets", ["file": .string(file), "error": .string(error.description)])
         }
+    }
+
+    /// Parses a list of secrets given by `setting`, naming the setting when one is bad: Verify
+    /// knows secrets, only App knows where they were configured.
+    static func parse(_ text: String, setting: String) throws(ConfigError) -> [WebhookSecret] {
+        do { return try WebhookSecret.parseList(text) } catch { throw ConfigError(setting: setting, message: error.description) }
     }
 
     private static func stamp(_ path: String) -> (Int, Int) {

@@ -1,3 +1,17 @@
+/// Why a secret text is not a `whsec_` secret. Neutral: the caller (App) names the setting it came
+/// from; the secret itself is never echoed.
+public enum WebhookSecretError: Error, Equatable, CustomStringConvertible {
+    case missingPrefix
+    case invalidBase64
+
+    public var description: String {
+        switch self {
+        case .missingPrefix: return "a secret does not start with \"whsec_\""
+        case .invalidBase64: return "a whsec_ secret is not valid base64"
+        }
+    }
+}
+
 /// A Standard Webhooks signing secret (`whsec_<base64>`); the HMAC key is the decoded bytes.
 public struct WebhookSecret: Sendable, Equatable, CustomStringConvertible {
     public static let prefix = "whsec_"
@@ -6,14 +20,14 @@ public struct WebhookSecret: Sendable, Equatable, CustomStringConvertible {
     public let fingerprint: String
 
     /// Parses `whsec_…`; throws naming what is wrong but never echoing the secret.
-    public init(_ text: String) throws(ConfigError) {
+    public init(_ text: String) throws(WebhookSecretError) {
         let trimmed = text.trimmingSpaces
         guard trimmed.hasPrefix(WebhookSecret.prefix) else {
-            throw ConfigError(setting: "HOOKHOST_SECRETS", message: "a secret does not start with \"whsec_\"")
+            throw .missingPrefix
         }
         let b64 = trimmed.dropFirst(WebhookSecret.prefix.count)
         guard !b64.isEmpty, let key = Base64.decode(b64), !key.isEmpty else {
-            throw ConfigError(setting: "HOOKHOST_SECRETS", message: "a whsec_ secret is not valid base64")
+            throw .invalidBase64
         }
         self.key = key
         self.fingerprint = String(hexString(Crypto.sha256(key)).prefix(8))
@@ -30,9 +44,10 @@ public struct WebhookSecret: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "whsec_…(\(fingerprint))" }
 
     /// Parses a list separated by spaces, commas or newlines; `#` starts a comment line.
-    public static func parseList(_ text: String) throws(ConfigError) -> [WebhookSecret] {
+    public static func parseList(_ text: String) throws(WebhookSecretError) -> [WebhookSecret] {
         var out: [WebhookSecret] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // `isNewline`, not == "\n": in Swift "\r\n" is one Character, equal to neither "\n" nor "\r".
+        for line in text.split(whereSeparator: { $0.isNewline }) {
             let l = line.trimmingSpaces
             if l.hasPrefix("#") { continue }
             for part in l.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }) where !part.isEmpty {
@@ -40,14 +55,5 @@ public struct WebhookSecret: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return out
-    }
-}
-
-extension StringProtocol {
-    /// The string without leading and trailing spaces, tabs and line breaks.
-    var trimmingSpaces: String {
-        let ws: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !ws($0) }), let last = lastIndex(where: { !ws($0) }) else { return "" }
-        return String(self[first...last])
     }
 }

@@ -30,7 +30,7 @@ public enum WebhookHeader {
     public static let signature = "webhook-signature"
 }
 
-/// Standard Webhooks v1 (HMAC-SHA256) signing and verification. Pure: time comes from the clock.
+/// Standard Webhooks v1 (HMAC-SHA256) verification, against `WebhookSigner`. Pure: time comes from the clock.
 public struct WebhookVerifier: Sendable {
     public let secrets: [WebhookSecret]
     public let tolerance: Double
@@ -40,22 +40,6 @@ public struct WebhookVerifier: Sendable {
         self.secrets = secrets
         self.tolerance = tolerance
         self.clock = clock
-    }
-
-    /// The `v1,<base64>` signature for a message.
-    public static func sign(secret: WebhookSecret, id: String, timestamp: String, body: [UInt8]) -> String {
-        "v1," + Base64.encode(Crypto.hmacSHA256(key: secret.key, data: signedContent(id: id, timestamp: timestamp, body: body)))
-    }
-
-    static func signedContent(id: String, timestamp: String, body: [UInt8]) -> [UInt8] {
-        var content: [UInt8] = []
-        content.reserveCapacity(id.utf8.count + timestamp.utf8.count + body.count + 2)
-        content.append(contentsOf: id.utf8)
-        content.append(UInt8(ascii: "."))
-        content.append(contentsOf: timestamp.utf8)
-        content.append(UInt8(ascii: "."))
-        content.append(contentsOf: body)
-        return content
     }
 
     /// Checks the timestamp window first, then the signature.
@@ -83,23 +67,23 @@ public struct WebhookVerifier: Sendable {
         let expected = WebhookVerifier.v1Entries(signature)
         guard !expected.isEmpty else { throw .noSignatureEntries }
         guard !secrets.isEmpty else { throw .noSecretsConfigured }
-        let content = WebhookVerifier.signedContent(id: id, timestamp: timestamp, body: body)
+        let content = WebhookSigner.signedContent(id: id, timestamp: timestamp, body: body)
         var matched = false
         for secret in secrets {
-            let mac = Crypto.hmacSHA256(key: secret.key, data: content)
+            // Compare the canonical encoding, as the reference libraries do: a variant spelling
+            // (unused low bits set, no padding, URL-safe alphabet) decodes to the same bytes but
+            // is not the signature, and every other receiver would refuse it.
+            let mac = Array(WebhookSigner.encodedMAC(key: secret.key, content: content).utf8)
             // Every entry is compared even after a match, so timing does not reveal which one matched.
             for entry in expected where Crypto.constantTimeEqual(mac, entry) { matched = true }
         }
         guard matched else { throw .noMatchingSignature }
     }
 
-    /// The decoded `v1,` signatures of a space-separated header; other versions are ignored.
-    /// A malformed v1 entry stays in the list as an empty value that can never match.
+    /// The base64 text of each `v1,` entry of a space-separated header; other versions are ignored.
     static func v1Entries(_ header: String) -> [[UInt8]] {
         header.split(separator: " ").compactMap { entry -> [UInt8]? in
-            guard entry.hasPrefix("v1,") else { return nil }
-            guard let sig = Base64.decode(entry.dropFirst(3)), sig.count == 32 else { return [] }
-            return sig
+            entry.hasPrefix("v1,") ? Array(entry.utf8.dropFirst(3)) : nil
         }
     }
 

@@ -1,0 +1,34 @@
+import Glibc
+
+/// Reads the body `hookhost send --body` sends: whole, or not at all. A body cut at a size limit
+/// would be signed and sent as if it were the file, so one over the limit is refused instead.
+enum BodyFile {
+    /// The largest body any hookhost accepts (`HOOKHOST_MAX_BODY` at most 64 MiB).
+    static let limit = 64 << 20
+
+    /// The bytes of `path` (`-`: stdin); throws naming the file when it is unreadable or over `limit`.
+    static func contents(of path: String, limit: Int = BodyFile.limit) throws(UsageError) -> [UInt8] {
+        let name = path == "-" ? "stdin" : path
+        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw UsageError("--body: cannot read \(name): \(String(cString: strerror(errno)))") }
+        defer { if fd != 0 { close(fd) } }
+        let tooLarge = UsageError("--body: \(name) is larger than \(limit) bytes, the largest body a hookhost accepts; not sending it")
+        var st = stat()
+        let regular = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        if regular && Int(st.st_size) > limit { throw tooLarge }
+        // Read up to one byte past the limit: a pipe, or a file that grew, only shows its size that way.
+        var out = [UInt8](repeating: 0, count: regular ? Int(st.st_size) + 1 : 1 << 16)
+        var count = 0
+        while count <= limit {
+            if count == out.count { out += [UInt8](repeating: 0, count: min(out.count, limit + 1 - count)) }
+            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw UsageError("--body: cannot read \(name): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            count += n
+        }
+        if count > limit { throw tooLarge }
+        out.removeSubrange(count...)
+        return out
+    }
+}
