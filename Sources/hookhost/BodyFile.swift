@@ -1,10 +1,11 @@
 import Glibc
+import HookhostKit
 
 /// Reads the body `hookhost send --body` sends: whole, or not at all. A body cut at a size limit
 /// would be signed and sent as if it were the file, so one over the limit is refused instead.
 enum BodyFile {
-    /// The largest body any hookhost accepts (`HOOKHOST_MAX_BODY` at most 64 MiB).
-    static let limit = 64 << 20
+    /// The largest body any hookhost accepts (the top of `HOOKHOST_MAX_BODY`'s range).
+    static let limit = Int(HostConfig.ranges["HOOKHOST_MAX_BODY"]!.upper)
 
     /// The bytes of `path` (`-`: stdin); throws naming the file when it is unreadable or over `limit`.
     static func contents(of path: String, limit: Int = BodyFile.limit) throws(UsageError) -> [UInt8] {

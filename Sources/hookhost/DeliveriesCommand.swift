@@ -104,9 +104,7 @@ enum DeliveriesCommand {
         if !readOnly { spool.startWriter() }
         defer { if !readOnly { spool.stopWriter(); usleep(50_000) } }
         let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: FunctionTable(directory: "/nonexistent")))
-        let result = ResponseBox()
-        endpoint.respond(to: HTTPRequest(method: method, target: path)) { result.set($0) }
-        let r = result.get()
+        let r = endpoint.answer(HTTPRequest(method: method, target: path))
         return (r.status, r.body)
     }
 
@@ -126,11 +124,4 @@ enum DeliveriesCommand {
         }
         print("\(items.count) deliveries")
     }
-}
-
-/// Holds the control endpoint's synchronous answer.
-private final class ResponseBox: @unchecked Sendable {  // safe: set and read on the same thread (direct mode answers inline)
-    private var value: HTTPResponse?
-    func set(_ r: HTTPResponse) { value = r }
-    func get() -> HTTPResponse { value ?? .error(500, "no answer") }
 }

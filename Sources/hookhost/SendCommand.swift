@@ -9,7 +9,7 @@ enum SendCommand {
       --type T         event type (batch.succeeded, video.generated, …)
       --data JSON      the event's "data" object; the envelope (type, version, timestamp) is added
       --body FILE      send this file as the body instead, byte for byte ("-" reads stdin);
-                       over 64 MiB (the largest HOOKHOST_MAX_BODY) it is refused, never cut short
+                       over 32 MiB (the largest HOOKHOST_MAX_BODY) it is refused, never cut short
       --secret S       signing secret (default: the first of HOOKHOST_SECRETS)
       --id ID          webhook-id (default: a fresh msg_… id)
       --timestamp T    webhook-timestamp in Unix seconds (default: now)

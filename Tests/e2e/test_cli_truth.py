@@ -11,7 +11,7 @@ import pytest
 from hostlib import hookhost_bin, new_id, new_secret, run_cli
 
 # The largest HOOKHOST_MAX_BODY a server accepts: `send` refuses bodies over it.
-SEND_BODY_LIMIT = 64 << 20
+SEND_BODY_LIMIT = 32 << 20
 
 
 def tree(root: Path) -> dict:

@@ -103,37 +103,39 @@ public struct ControlEndpoint: HTTPResponder {
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         // Admin work reads and writes the spool (a purge may fsync once per delivery): never on
         // the event loop, which also carries the answers to other operator requests.
-        ControlEndpoint.queue.async { answer(request, respond) }
+        ControlEndpoint.queue.async { respond(answer(request)) }
     }
 
     private static let queue = DispatchQueue(label: "hookhost.control")
 
-    private func answer(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    /// Answers one control request synchronously (the CLI's direct path, with the server stopped).
+    public func answer(_ request: HTTPRequest) -> HTTPResponse {
         let query: [String: String]
         switch ControlEndpoint.query(request.target) {
         case .success(let q): query = q
-        case .failure(let e): return respond(.error(400, e.message))
+        case .failure(let e): return .error(400, e.message)
         }
         let parts = request.path.split(separator: "/").map { ControlEndpoint.percentDecode(String($0)) }
         switch (request.method, parts.count, parts.first) {
         case ("GET", 1, "deliveries"):
             let state = query["state"].flatMap(DeliveryState.init(rawValue:))
-            if query["state"] != nil && state == nil { return respond(.error(400, "unknown state \(query["state"]!)")) }
-            respond(.json(200, admin.list(state: state, type: query["type"])))
+            if query["state"] != nil && state == nil { return .error(400, "unknown state \(query["state"]!)") }
+            return .json(200, admin.list(state: state, type: query["type"]))
         case ("GET", 2, "deliveries"):
-            if let body = admin.show(parts[1]) { respond(.json(200, body)) } else { respond(.error(404, "no delivery \(parts[1])")) }
+            if let body = admin.show(parts[1]) { return .json(200, body) }
+            return .error(404, "no delivery \(parts[1])")
         case ("POST", 3, "deliveries") where parts[2] == "replay":
             switch admin.replay(parts[1]) {
-            case .success(let b): respond(.json(200, b))
-            case .failure(.notFound(let id)): respond(.error(404, "no delivery \(id)"))
-            case .failure(.conflict(let m)): respond(.error(409, m))
+            case .success(let b): return .json(200, b)
+            case .failure(.notFound(let id)): return .error(404, "no delivery \(id)")
+            case .failure(.conflict(let m)): return .error(409, m)
             }
         case ("POST", 2, "dead") where parts[1] == "retry":
-            respond(.json(200, admin.retryDead(type: query["type"])))
+            return .json(200, admin.retryDead(type: query["type"]))
         case ("POST", 2, "dead") where parts[1] == "purge":
-            respond(.json(200, admin.purgeDead(type: query["type"])))
+            return .json(200, admin.purgeDead(type: query["type"]))
         default:
-            respond(.error(404, "unknown control request \(request.method) \(request.path)"))
+            return .error(404, "unknown control request \(request.method) \(request.path)")
         }
     }
 
