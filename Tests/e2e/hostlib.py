@@ -380,8 +380,9 @@ class Host:
                 "--workers", "2", "--retry-base", "1", "--retry-cap", "2", "--log", "debug"]
 
     def start(self, extra_args: Iterable[str] = (), env: Optional[dict] = None, wait: bool = True,
-              args: Optional[list[str]] = None) -> "Host":
-        """Starts `hookhost serve`; `env` entries are added (value None removes a variable)."""
+              args: Optional[list[str]] = None, pass_fds: Iterable[int] = ()) -> "Host":
+        """Starts `hookhost serve`; `env` entries are added (value None removes a variable).
+        `pass_fds` are descriptors the host inherits (as a careless parent would leave them)."""
         assert self.proc is None or self.proc.poll() is not None, "host already running"
         full_env = self.base_env()
         for k, v in (env or {}).items():
@@ -395,7 +396,7 @@ class Host:
         self.last_args, self.last_env = argv, full_env
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(argv, env=full_env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         start_new_session=True)
+                                         start_new_session=True, pass_fds=tuple(pass_fds))
         if wait:
             self.wait_ready()
         return self
