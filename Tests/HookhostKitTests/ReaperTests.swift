@@ -16,6 +16,15 @@ import Testing
         #expect(ProcStat(line: "9 ( ) Z 3 9")?.isZombie == true)
     }
 
+    @Test func parentPidFastPathAgreesWithTheFullParse() {
+        for line in ["4242 (sleep) S 17 4240 4240 0", "77 (a) Z 1 (b c)) R 5 70 70 0 -1\n", "9 ( ) Z 3 9", "1 (x) S 0 1"] {
+            #expect(ProcStat.parentPid(ArraySlice(line.utf8)) == ProcStat(line: line)?.ppid, "\(line)")
+        }
+        for line in ["", "12 (y) S", "12 (y) S x1 1", "12 y S 1 1"] {
+            #expect(ProcStat.parentPid(ArraySlice(line.utf8)) == nil, "\(line)")
+        }
+    }
+
     @Test func rejectsGarbage() {
         for line in ["", "12", "12 (x", "x (y) S 1 1", "12 (y) S", "12 (y) SS 1 1", "12 (y) S one 1"] {
             #expect(ProcStat(line: line) == nil, "\(line)")

@@ -25,6 +25,23 @@ struct ProcStat: Sendable, Equatable {
         self.pgrp = pgrp
     }
 
+    /// Just the ppid, straight from the bytes: the cheap filter before a full parse.
+    static func parentPid(_ line: ArraySlice<UInt8>) -> Int32? {
+        let space = UInt8(ascii: " ")
+        guard let close = line.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var i = line.index(after: close)
+        while i < line.endIndex && line[i] == space { i += 1 }
+        while i < line.endIndex && line[i] != space { i += 1 }  // the state letter
+        while i < line.endIndex && line[i] == space { i += 1 }
+        var value: Int32 = 0, digits = 0
+        while i < line.endIndex, line[i] >= UInt8(ascii: "0"), line[i] <= UInt8(ascii: "9"), digits < 9 {
+            value = value * 10 + Int32(line[i] - UInt8(ascii: "0"))
+            digits += 1
+            i += 1
+        }
+        return digits > 0 && (i == line.endIndex || line[i] == space) ? value : nil
+    }
+
     init(pid: Int32, comm: String, state: Character, ppid: Int32, pgrp: Int32) {
         self.pid = pid; self.comm = comm; self.state = state; self.ppid = ppid; self.pgrp = pgrp
     }

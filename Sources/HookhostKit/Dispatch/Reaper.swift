@@ -13,6 +13,9 @@ public final class Reaper: Sendable {
     private let owned = Mutex<[Int32: String]>([:])
     private let host: Int32
     private let logger: Logger
+    /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
+    private let dirty = Atomic<Bool>(false)
+    private let wakeup = Monitor()
 
     public init(logger: Logger) {
         self.host = getpid()
@@ -31,16 +34,21 @@ public final class Reaper: Sendable {
         }
     }
 
-    /// The leader has exited and its group was killed: unregister it, reap it, then sweep what
-    /// it left behind. Unregister and reap happen together under the lock, so no sweep reaps it
-    /// first and its pid is not reused while still registered.
+    /// The leader has exited and its group was killed: unregister it, reap it, and have what it
+    /// left behind swept. Unregister and reap happen together under the lock, so no sweep reaps
+    /// it first and its pid is not reused while still registered. The sweep itself runs on the
+    /// reaper thread: scanning /proc costs about as much as a spawn, so the worker does not wait
+    /// for it and sweeps after many quick functions are coalesced.
     func release(_ pid: Int32) {
         owned.withLock { o in
             o.removeValue(forKey: pid)
             var st: Int32 = 0
             while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
         }
-        sweep()
+        wakeup.locked {
+            dirty.store(true, ordering: .relaxed)
+            wakeup.signal()
+        }
     }
 
     /// One pass over the host's children (a few more right after kills, so children of a killed
@@ -75,27 +83,53 @@ public final class Reaper: Sendable {
         return (reaped, killed)
     }
 
-    /// Sweeps every `interval` seconds until the process exits (zombies never pile up even
-    /// between function ends).
-    public func startPeriodic(interval: Double = 1) {
+    /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every `interval`
+    /// seconds regardless, until the process exits.
+    public func startPeriodic(interval: Double = 1, coalesce: Double = 0.05) {
         startThread(name: "reaper") { [self] in
             while true {
-                usleep(UInt32(interval * 1_000_000))
+                wakeup.locked {
+                    if !dirty.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
+                    dirty.store(false, ordering: .relaxed)
+                }
                 sweep()
+                usleep(UInt32(coalesce * 1_000_000))
             }
         }
     }
 
-    /// Children of `parent`, from /proc (unreadable or vanished entries are skipped).
+    /// Children of `parent`, from /proc (unreadable or vanished entries are skipped). Runs after
+    /// every function, so it reads each stat file into one reused buffer and builds a `ProcStat`
+    /// only for our children.
     static func children(of parent: Int32) -> [ProcStat] {
         guard let dir = opendir("/proc") else { return [] }
         defer { closedir(dir) }
         var out: [ProcStat] = []
+        var buf = [UInt8](repeating: 0, count: 1024)
+        var path = [CChar](repeating: 0, count: 32)
         while let e = readdir(dir) {
-            let name = withUnsafePointer(to: e.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
-            guard let first = name.utf8.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9"),
-                  let bytes = FileSystem.read("/proc/\(name)/stat", limit: 4096),
-                  let s = ProcStat(line: String(decoding: bytes, as: UTF8.self)), s.ppid == parent else { continue }
+            let n: Int = buf.withUnsafeMutableBytes { b in
+                path.withUnsafeMutableBufferPointer { p in
+                    withUnsafePointer(to: e.pointee.d_name) { raw in
+                        raw.withMemoryRebound(to: CChar.self, capacity: 256) { name in
+                            guard name[0] >= 0x30 && name[0] <= 0x39 else { return -1 }
+                            // "/proc/<digits>/stat" built by hand: no String per entry.
+                            var k = 0
+                            for c in "/proc/".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                            var j = 0
+                            while name[j] != 0 && j < 16 { p[k] = name[j]; k += 1; j += 1 }
+                            for c in "/stat".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                            p[k] = 0
+                            let fd = open(p.baseAddress!, O_RDONLY | O_CLOEXEC)
+                            guard fd >= 0 else { return -1 }
+                            defer { close(fd) }
+                            return read(fd, b.baseAddress, b.count)
+                        }
+                    }
+                }
+            }
+            guard n > 0, ProcStat.parentPid(buf[0..<n]) == parent,
+                  let s = ProcStat(line: String(decoding: buf[0..<n], as: UTF8.self)) else { continue }
             out.append(s)
         }
         return out
