@@ -165,3 +165,16 @@ def test_unknown_function_user_refuses_to_start(tmp_path, fns):
     host.start(extra_args=["--function-user", "no-such-user-hookhost"], wait=False)
     assert host.proc.wait(timeout=10) == 2
     assert "HOOKHOST_FUNCTION_USER" in host.log_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start the host as another user")
+def test_function_user_without_privilege_refuses_to_start(open_dir):
+    fns_dir = open_dir / "functions"
+    fns_dir.mkdir(mode=0o755)
+    p = subprocess.run([str(hookhost_bin()), "serve", "--function-user", "1:1", "--functions", str(fns_dir),
+                        "--data", str(open_dir / "data"), "--listen", "127.0.0.1:0"],
+                       user=65534, group=65534, extra_groups=[], env={"PATH": "/usr/bin:/bin"},
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    assert p.returncode == 2
+    err = p.stderr.decode()
+    assert "HOOKHOST_FUNCTION_USER" in err and "root" in err, err
