@@ -64,4 +64,101 @@ static const short HH_SPAWN_FLAGS = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMA
 static inline int hh_open3(const char *p, int flags, int mode) { return open(p, flags, mode); }
 static inline int hh_fcntl_setfl_nonblock(int fd) { int f = fcntl(fd, F_GETFL); return fcntl(fd, F_SETFL, f | O_NONBLOCK); }
 static inline int hh_flock_try(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
+// --- Process containment (ProcessRunner, Reaper) -----------------------------------------------
+#include <sys/prctl.h>
+#include <string.h>
+#include <grp.h>
+#include <pwd.h>
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
+/// Closes every descriptor >= `from` in the child (glibc >= 2.34), whatever the host inherited.
+static inline int hh_spawn_addclosefrom(posix_spawn_file_actions_t *fa, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(fa, from);
+}
+/// Orphans of our descendants are re-parented to us instead of init, so we can kill and reap them.
+static inline int hh_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+/// Whether `pid` (our child) has exited, without reaping it: the zombie keeps its pid and process
+/// group reserved, so the group can still be signalled safely. Returns 1 with `*code`/`*sig` set
+/// (one of them -1), 0 while it runs, -1 with errno on error.
+static inline int hh_exited_nowait(pid_t pid, int *code, int *sig) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    if (info.si_pid != pid) return 0;
+    *code = -1; *sig = -1;
+    if (info.si_code == CLD_EXITED) *code = info.si_status; else *sig = info.si_status;
+    return 1;
+}
+
+/// fork + exec as another user, for what posix_spawn cannot do (change uid/gid). The child runs
+/// only async-signal-safe steps, mirroring the posix_spawn path: own process group, default
+/// signal dispositions and an empty mask, the three pipes as 0/1/2, every other descriptor
+/// closed, cwd, then groups/gid/uid via raw syscalls (glibc's wrappers broadcast to threads that
+/// do not exist in the child). An exec failure comes back as an errno through a close-on-exec
+/// pipe, so it is a spawn error rather than exit 127. Returns 0 with *pid_out, or an errno.
+static inline int hh_fork_exec_as(const char *path, char *const argv[], char *const envp[],
+                                  int in_fd, int out_fd, int err_fd, const char *dir,
+                                  unsigned uid, unsigned gid, pid_t *pid_out) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    sigset_t all, old;
+    sigfillset(&all);
+    // No host signal handler may run in the child between fork and exec.
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int err = 0;
+        setpgid(0, 0);
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int s = 1; s < NSIG; s++) if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL);
+        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) { err = errno; goto fail; }
+        // Everything but the report pipe; it is close-on-exec and closes itself on success.
+        if (report[1] > 3 && syscall(SYS_close_range, 3u, (unsigned)report[1] - 1, 0u) != 0) { err = errno; goto fail; }
+        if (syscall(SYS_close_range, (unsigned)report[1] + 1, ~0u, 0u) != 0) { err = errno; goto fail; }
+        if (report[1] < 3) { err = EBADF; goto fail; }
+        // cwd first, as root: the work dir's parents need not be searchable by the function user.
+        if (dir && chdir(dir) != 0) { err = errno; goto fail; }
+        gid_t groups[1] = { (gid_t)gid };
+        if (syscall(SYS_setgroups, 1, groups) != 0) { err = errno; goto fail; }
+        if (syscall(SYS_setresgid, (gid_t)gid, (gid_t)gid, (gid_t)gid) != 0) { err = errno; goto fail; }
+        if (syscall(SYS_setresuid, (uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) { err = errno; goto fail; }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, envp);
+        err = errno;
+    fail:
+        while (write(report[1], &err, sizeof err) < 0 && errno == EINTR) {}
+        _exit(127);
+    }
+    int forkErr = pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    if (pid < 0) { close(report[0]); return forkErr; }
+    setpgid(pid, pid);  // both sides set it, so it holds before anyone signals the group
+    int childErr = 0;
+    ssize_t n;
+    while ((n = read(report[0], &childErr, sizeof childErr)) < 0 && errno == EINTR) {}
+    close(report[0]);
+    if (n == (ssize_t)sizeof childErr) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        return childErr ? childErr : EIO;
+    }
+    *pid_out = pid;
+    return 0;
+}
+
+/// getpwnam_r into caller-sized storage: 0 found, ENOENT unknown, else an errno.
+static inline int hh_lookup_user(const char *name, unsigned *uid, unsigned *gid) {
+    struct passwd pw, *res = NULL;
+    char buf[16384];
+    int rc = getpwnam_r(name, &pw, buf, sizeof buf, &res);
+    if (rc != 0) return rc;
+    if (!res) return ENOENT;
+    *uid = pw.pw_uid; *gid = pw.pw_gid;
+    return 0;
+}
 #endif

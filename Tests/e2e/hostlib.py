@@ -380,9 +380,10 @@ class Host:
                 "--workers", "2", "--retry-base", "1", "--retry-cap", "2", "--log", "debug"]
 
     def start(self, extra_args: Iterable[str] = (), env: Optional[dict] = None, wait: bool = True,
-              args: Optional[list[str]] = None, wrapper: Iterable[str] = ()) -> "Host":
+              args: Optional[list[str]] = None, wrapper: Iterable[str] = (), pass_fds: Iterable[int] = ()) -> "Host":
         """Starts `hookhost serve`; `env` entries are added (value None removes a variable).
-        `wrapper` is a command that execs the host (e.g. `prlimit --nofile=64:64 --`)."""
+        `wrapper` is a command that execs the host (e.g. `prlimit --nofile=64:64 --`); `pass_fds`
+        are descriptors the host inherits (as a careless parent would leave them)."""
         assert self.proc is None or self.proc.poll() is not None, "host already running"
         full_env = self.base_env()
         for k, v in (env or {}).items():
@@ -396,7 +397,7 @@ class Host:
         self.last_args, self.last_env = argv, full_env
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(argv, env=full_env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         start_new_session=True)
+                                         start_new_session=True, pass_fds=tuple(pass_fds))
         if wait:
             self.wait_ready()
         return self

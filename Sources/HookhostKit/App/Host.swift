@@ -23,6 +23,12 @@ public final class Host: Sendable {
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)  // a function closing stdin early must not kill the host
         Host.raiseFileLimit()
+        if let u = config.functionUser, !FunctionUser.mayRunFunctionsAsAnotherUser() {
+            throw ConfigError(setting: "HOOKHOST_FUNCTION_USER (--function-user)",
+                              message: "running functions as \(u) needs the host to start as root or with CAP_SETUID, CAP_SETGID and CAP_KILL")
+        }
+        // Orphans of functions (setsid, double forks) come to us, not init: the reaper kills them.
+        if !Reaper.becomeSubreaper() { logger.warn("cannot become a child subreaper; processes functions detach may outlive them") }
         let table = FunctionTable(directory: FileSystem.absolute(config.functions))
         guard table.exists else {
             throw ConfigError(setting: "HOOKHOST_FUNCTIONS (--functions)", message: "functions directory \(config.functions) does not exist")
@@ -57,9 +63,14 @@ public final class Host: Sendable {
         dispatcherConfig.workers = config.workers
         dispatcherConfig.functionTimeout = config.functionTimeout
         dispatcherConfig.retry = RetryPolicy(base: config.retryBase, cap: config.retryCap, maxAttempts: config.maxAttempts)
+        dispatcherConfig.functionUser = config.functionUser
         FileSystem.removeTree(dataDir + "/work")  // scratch dirs of runs interrupted by a crash
         _ = FileSystem.makeDirectories(dataDir + "/work")
-        let dispatcher = Dispatcher(spool: spool, table: table, config: dispatcherConfig, logger: logger, metrics: metrics)
+        if config.functionUser != nil { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }
+        let reaper = Reaper(logger: logger)
+        reaper.startPeriodic()
+        let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
+        let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics)
 
         let endpoint = DeliveryEndpoint(path: config.path, secrets: secrets, spool: spool, metrics: metrics, logger: logger,
                                         functionsReady: { table.exists })
@@ -114,6 +125,7 @@ public final class Host: Sendable {
         logger.info("shutting down: draining", ["grace_s": .double(config.shutdownGrace), "running": .int(dispatcher.running)])
         endpoint.startDraining()
         dispatcher.drain(grace: config.shutdownGrace)
+        reaper.sweep(final: true)  // nothing a function started outlives the host
         spool.stopWriter()
         usleep(100_000)  // let the writer flush the last state changes
         server.stop()
@@ -121,6 +133,15 @@ public final class Host: Sendable {
         unlink(controlPath)
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0
+    }
+
+    /// The function user reaches its scratch dir (DATA/work/<run>, owned by it) by path: it needs
+    /// search (x) permission on the parents, never read — the spool and lock files stay 0600.
+    static func letOthersTraverse(_ dirs: [String]) {
+        for d in dirs {
+            var st = stat()
+            if stat(d, &st) == 0 { chmod(d, (st.st_mode & 0o7777) | S_IXOTH) }
+        }
     }
 
     /// Many keep-alive clients need more than the usual soft limit of 1024 descriptors.

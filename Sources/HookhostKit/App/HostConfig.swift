@@ -34,6 +34,8 @@ public struct HostConfig: Sendable {
     public var logLevel = LogLevel.info
     /// Event-loop threads for HTTP (not in the contract's table; `HOOKHOST_HTTP_THREADS`).
     public var httpThreads = min(HostConfig.cpuCount, 4)
+    /// Functions run as this user (`HOOKHOST_FUNCTION_USER`); nil: as the host's user.
+    public var functionUser: FunctionUser?
 
     public init() {}
 
@@ -81,6 +83,7 @@ public struct HostConfig: Sendable {
             guard let l = LogLevel(name: v) else { throw bad("HOOKHOST_LOG", "expected debug, info, warn or error, got \"\(v)\"") }
             c.logLevel = l }),
         ("HOOKHOST_HTTP_THREADS", { c, v throws(ConfigError) in c.httpThreads = try integer("HOOKHOST_HTTP_THREADS", v) }),
+        ("HOOKHOST_FUNCTION_USER", { c, v throws(ConfigError) in c.functionUser = v.isEmpty ? nil : try FunctionUser.resolve(v).get() }),
     ]
 
     /// The names of all variables, in documentation order.

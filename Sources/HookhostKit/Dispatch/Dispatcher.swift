@@ -13,6 +13,12 @@ public struct DispatcherConfig: Sendable {
     /// Nice value of the worker threads, inherited by the functions they start: background work
     /// yields the CPU to acknowledging deliveries.
     public var nice: Int32? = 5
+    /// Owner of the per-run scratch directories: the user functions run as (nil: the host's).
+    public var functionUser: FunctionUser?
+    /// First delay before re-running a delivery whose function could not start for lack of
+    /// descriptors, processes or memory; doubles (jittered) while the shortage lasts, up to the
+    /// retry cap. Such a delivery spends no attempt.
+    public var shortageRetryDelay: Double = 1
     public init(workRoot: String, baseEnvironment: [String]) {
         self.workRoot = workRoot
         self.baseEnvironment = baseEnvironment
@@ -34,6 +40,8 @@ public final class Dispatcher: Sendable {
     private let busyWorkers = Atomic<Int>(0)
     private let liveWorkers = Atomic<Int>(0)
     private let stopSpawning = Atomic<Bool>(false)
+    /// Spawns refused in a row for lack of resources (reset by a successful start): the backoff.
+    private let shortageStreak = Atomic<Int>(0)
 
     enum Claim: Sendable {
         case run(ResolvedFunction)
@@ -82,10 +90,11 @@ public final class Dispatcher: Sendable {
         // From here on no new function starts (a worker that took one leaves it `running` on
         // disk, so it resumes at the next start).
         stopSpawning.store(true, ordering: .relaxed)
-        let left = activeRuns.snapshot()
-        for (pid, id) in left {
-            logger.warn("shutdown: killing function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
-            killpg(pid, SIGKILL)
+        // Under the ActiveRuns lock: a pid leaves the set (same lock) before it is reaped, so
+        // every pid killed here still names our function's group.
+        let killed = activeRuns.killAll(SIGKILL)
+        for (pid, id) in killed {
+            logger.warn("shutdown: killed function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
         }
     }
 
@@ -141,6 +150,7 @@ public final class Dispatcher: Sendable {
         } else {
             let workDir = config.workRoot + "/" + String(hexString(Crypto.sha256(Array(job.id.utf8))).prefix(24)) + ".\(job.attempt)"
             _ = FileSystem.makeDirectories(workDir)
+            if let u = config.functionUser { chown(workDir, u.uid, u.gid) }
             defer { FileSystem.removeTree(workDir) }
             let parsed = (try? JSONParser.parse(job.body)) ?? .null
             let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy,
@@ -154,6 +164,8 @@ public final class Dispatcher: Sendable {
                                    stdin: stdin, timeout: f.settings.timeout ?? config.functionTimeout)
             let runs = activeRuns
             spec.onStart = { pid in runs.add(pid, job.id) }
+            spec.onExit = { pid in runs.remove(pid) }
+            spec.delivery = job.id
             if stopSpawning.load(ordering: .relaxed) {
                 // Shutting down past the grace period: leave it `running`; the next start reruns it.
                 logger.info("not started: shutting down", ["id": .string(job.id), "function": .string(f.name)])
@@ -161,7 +173,7 @@ public final class Dispatcher: Sendable {
             }
             do {
                 let r = try launcher.run(spec)
-                if let pid = r.pid { activeRuns.remove(pid) }
+                shortageStreak.store(0, ordering: .relaxed)
                 stderrTail = String(decoding: r.stderrTail.suffix(8192), as: UTF8.self)
                 switch r.termination {
                 case .timedOut:
@@ -176,6 +188,9 @@ public final class Dispatcher: Sendable {
                     failure = "killed by signal \(sig)"
                 }
                 output = Dispatcher.jsonObjectOutput(r.stdout)
+            } catch where error.isResourceShortage {
+                requeueAfterShortage(job, type, f, error)
+                return
             } catch {
                 logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
                 outcome = .failed
@@ -183,6 +198,20 @@ public final class Dispatcher: Sendable {
             }
         }
         finishRun(job, type, f, outcome, failure, exitCode, output, stderrTail, started)
+    }
+
+    /// The host is short of descriptors, processes or memory: not the delivery's fault, so it
+    /// goes back to the queue with backoff and the same attempt number (the attempt never ran).
+    private func requeueAfterShortage(_ job: Job, _ type: String, _ f: ResolvedFunction, _ error: SpawnError) {
+        let streak = shortageStreak.add(1, ordering: .relaxed).newValue
+        let ceiling = min(config.retry.cap, config.shortageRetryDelay * Double(1 << min(streak - 1, 20)))
+        let delay = ceiling * (0.5 + 0.5 * random())
+        let now = clock.now()
+        let why = "\(error.description); re-queued without spending an attempt"
+        spool.finish(StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,
+                                 error: why, function: f.name))
+        logger.warn("cannot start function: host short of resources", ["id": .string(job.id), "type": .string(type), "function": .string(f.name),
+                                                                       "error": .string(why), "in_s": .double(delay)])
     }
 
     private func finishRun(_ job: Job, _ type: String, _ f: ResolvedFunction, _ outcome: RunOutcome, _ error: String?,
@@ -245,4 +274,11 @@ final class ActiveRuns: Sendable {
     func add(_ pid: Int32, _ id: String) { runs.withLock { $0[pid] = id } }
     func remove(_ pid: Int32) { runs.withLock { _ = $0.removeValue(forKey: pid) } }
     func snapshot() -> [Int32: String] { runs.withLock { $0 } }
+    /// Signals every group still listed, under the lock `remove` takes before a leader is reaped.
+    func killAll(_ signal: Int32) -> [Int32: String] {
+        runs.withLock { r in
+            for pid in r.keys { killpg(pid, signal) }
+            return r
+        }
+    }
 }

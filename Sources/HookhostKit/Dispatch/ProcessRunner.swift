@@ -15,6 +15,13 @@ public struct ProcessSpec: Sendable {
     public var stderrLimit = 64 << 10
     /// Called with the pid right after the spawn (so shutdown can kill the group).
     public var onStart: (@Sendable (Int32) -> Void)?
+    /// Called once the process has exited and its group was killed, but *before* it is reaped:
+    /// until then its pid and group id cannot be reused, so whoever still holds the pid (the
+    /// drain) must let go here.
+    public var onExit: (@Sendable (Int32) -> Void)?
+    /// The delivery this run belongs to: a process it detaches is spared by the reaper while the
+    /// run lasts (found by `HOOKHOST_DELIVERY_ID` in its environment).
+    public var delivery = ""
 
     public init(executable: String, environment: [String], workingDirectory: String? = nil, stdin: [UInt8] = [], timeout: Double) {
         self.executable = executable
@@ -37,11 +44,14 @@ public struct ProcessResult: Sendable {
     public var pid: Int32?
 }
 
-/// posix_spawn failed before the program ran.
-public struct SpawnError: Error, CustomStringConvertible {
+/// The program could not be started (posix_spawn, fork or exec failed); `code` is the errno.
+public struct SpawnError: Error, Equatable, CustomStringConvertible {
     public let executable: String
     public let code: Int32
+    public init(executable: String, code: Int32) { self.executable = executable; self.code = code }
     public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
+    /// Out of descriptors, processes or memory: the host's trouble, not the function's.
+    public var isResourceShortage: Bool { [EMFILE, ENFILE, EAGAIN, ENOMEM].contains(code) }
 }
 
 /// Launches processes; a protocol so the dispatcher can be tested with a double.
@@ -49,11 +59,20 @@ public protocol ProcessLauncher: Sendable {
     func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult
 }
 
-/// posix_spawn in a new process group with close-on-exec descriptors and default signal
-/// dispositions; on timeout SIGTERM to the group, then SIGKILL after a grace period. Whatever the
-/// group left running when the main process exits is killed too.
+/// Starts each function in a new process group with only descriptors 0/1/2 and default signal
+/// dispositions: posix_spawn as the host's user, or fork + exec (`hh_fork_exec_as`) when
+/// functions run as another user, which posix_spawn cannot do. On timeout SIGTERM to the group,
+/// then SIGKILL after a grace period. When the leader exits, whatever its group left running is
+/// killed while the leader is still an unreaped zombie (its pid and group id cannot be reused
+/// yet), and only then is it reaped; with a `Reaper`, orphans outside the group go too.
 public struct PosixProcessLauncher: ProcessLauncher {
-    public init() {}
+    public let user: FunctionUser?
+    public let reaper: Reaper?
+
+    public init(user: FunctionUser? = nil, reaper: Reaper? = nil) {
+        self.user = user
+        self.reaper = reaper
+    }
 
     public func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
         let started = monotonicNow()
@@ -62,12 +81,40 @@ public struct PosixProcessLauncher: ProcessLauncher {
         guard hh_pipe2(&outPipe) == 0 else { let e = errno; closeAll(inPipe); throw SpawnError(executable: spec.executable, code: e) }
         guard hh_pipe2(&errPipe) == 0 else { let e = errno; closeAll(inPipe + outPipe); throw SpawnError(executable: spec.executable, code: e) }
 
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(spec.executable), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = spec.environment.map { strdup($0) } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        let spawn = { () throws(SpawnError) -> Int32 in
+            var pid: pid_t = 0
+            let rc = self.user.map { u in
+                hh_fork_exec_as(spec.executable, argv, envp, inPipe[0], outPipe[1], errPipe[1], spec.workingDirectory, u.uid, u.gid, &pid)
+            } ?? self.posixSpawn(spec, argv, envp, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1], pid: &pid)
+            guard rc == 0 else { throw SpawnError(executable: spec.executable, code: rc) }
+            return pid
+        }
+        let pid: Int32
+        do {
+            if let reaper { pid = try reaper.spawning(delivery: spec.delivery, spawn) } else { pid = try spawn() }
+        } catch {
+            closeAll(inPipe + outPipe + errPipe)
+            throw error
+        }
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        spec.onStart?(pid)
+        return supervise(pid: pid, stdinFD: inPipe[1], stdoutFD: outPipe[0], stderrFD: errPipe[0], spec: spec, started: started)
+    }
+
+    /// posix_spawn with the pipes as 0/1/2 and every other descriptor closed — including ones
+    /// the host inherited without close-on-exec. Returns 0 or an errno.
+    private func posixSpawn(_ spec: ProcessSpec, _ argv: [UnsafeMutablePointer<CChar>?], _ envp: [UnsafeMutablePointer<CChar>?],
+                            stdin: Int32, stdout: Int32, stderr: Int32, pid: inout pid_t) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        _ = hh_spawn_addclosefrom(&actions, 3)
         if let dir = spec.workingDirectory { _ = hh_spawn_addchdir(&actions, dir) }
 
         var attr = posix_spawnattr_t()
@@ -83,19 +130,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
         // The host ignores SIGPIPE; ignored dispositions survive exec, so reset them for the child.
         for s in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, s) }
         posix_spawnattr_setsigdefault(&attr, &defaults)
-
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(spec.executable), nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = spec.environment.map { strdup($0) } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, spec.executable, &actions, &attr, argv, envp)
-        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
-        guard rc == 0 else {
-            closeAll([inPipe[1], outPipe[0], errPipe[0]])
-            throw SpawnError(executable: spec.executable, code: rc)
-        }
-        spec.onStart?(pid)
-        return supervise(pid: pid, stdinFD: inPipe[1], stdoutFD: outPipe[0], stderrFD: errPipe[0], spec: spec, started: started)
+        return posix_spawn(&pid, spec.executable, &actions, &attr, argv, envp)
     }
 
     private func supervise(pid: pid_t, stdinFD: Int32, stdoutFD: Int32, stderrFD: Int32, spec: ProcessSpec, started: Double) -> ProcessResult {
@@ -105,7 +140,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
         var stdout: [UInt8] = [], stderrTail: [UInt8] = []
         var truncated = false
         var written = 0
-        var status: Int32?
+        var status: ProcessResult.Termination?
         var timedOut = false
         var killAt: Double?
         var exitedAt: Double?
@@ -122,9 +157,12 @@ public struct PosixProcessLauncher: ProcessLauncher {
             }
             if let k = killAt, now >= k, status == nil { killpg(pid, SIGKILL); killAt = nil }
             if status == nil {
-                var st: Int32 = 0
-                let r = waitpid(pid, &st, WNOHANG)
-                if r == pid { status = st; exitedAt = now }
+                // Not reaped here: the zombie keeps the group id ours until the group is killed.
+                var code: Int32 = -1, sig: Int32 = -1
+                let r = hh_exited_nowait(pid, &code, &sig)
+                if r == 1 { status = code >= 0 ? .exited(code) : .signaled(sig); exitedAt = now }
+                // ECHILD: reaped by someone else (cannot happen while the reaper owns it); do not spin.
+                if r < 0 && errno == ECHILD { status = .signaled(0); exitedAt = now }
             }
             if let e = exitedAt {
                 // The main process is gone: stop once its pipes are drained, or after a short grace
@@ -164,12 +202,16 @@ public struct PosixProcessLauncher: ProcessLauncher {
                 }
             }
         }
-        // Leave nothing of the group behind (background children, a hung grandchild).
+        // Leave nothing of the group behind (background children, a hung grandchild). The leader
+        // is an unreaped zombie here, so `pid` still names this group and no other.
         killpg(pid, SIGKILL)
         for fd in [stdinFD, stdoutFD, stderrFD, pidfd] where fd >= 0 { close(fd) }
-        let st = status ?? 0
-        let termination: ProcessResult.Termination
-        if timedOut { termination = .timedOut } else if hh_wifexited(st) != 0 { termination = .exited(hh_wexitstatus(st)) } else { termination = .signaled(hh_wtermsig(st)) }
+        spec.onExit?(pid)
+        if let reaper { reaper.release(pid) } else {
+            var st: Int32 = 0
+            while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        }
+        let termination = timedOut ? .timedOut : (status ?? .exited(0))
         return ProcessResult(termination: termination, stdout: stdout, stdoutTruncated: truncated, stderrTail: stderrTail,
                              duration: monotonicNow() - started, pid: pid)
     }

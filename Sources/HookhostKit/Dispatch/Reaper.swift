@@ -1,0 +1,137 @@
+import CSys
+import Glibc
+import Synchronization
+
+/// Kills and reaps whatever functions leave behind. The host is a child subreaper (or PID 1), so
+/// every orphan of a function — a `setsid` child, a double fork — is re-parented to it. The
+/// launcher registers each function leader here; any *other* child of the host is an orphan:
+/// reaped when dead, SIGKILLed (then reaped) when alive, unless its environment names a delivery
+/// whose function is still running (a detached helper lives until its function ends).
+public final class Reaper: Sendable {
+    /// Function leaders by pid → their delivery id. Held across spawn + register so a sweep can
+    /// never see a fresh leader that is not registered yet and take it for an orphan.
+    private let owned = Mutex<[Int32: String]>([:])
+    private let host: Int32
+    private let logger: Logger
+    /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
+    private let dirty = Atomic<Bool>(false)
+    private let wakeup = Monitor()
+
+    public init(logger: Logger) {
+        self.host = getpid()
+        self.logger = logger
+    }
+
+    /// Makes the host the reaper of its descendants' orphans (automatic for PID 1).
+    public static func becomeSubreaper() -> Bool { getpid() == 1 || hh_set_child_subreaper() == 0 }
+
+    /// Runs `spawn` (which returns the new leader's pid) and registers the pid, under the lock.
+    func spawning<E: Error>(delivery: String, _ spawn: () throws(E) -> Int32) throws(E) -> Int32 {
+        try owned.withLock { (o: inout [Int32: String]) throws(E) -> Int32 in
+            let pid = try spawn()
+            o[pid] = delivery
+            return pid
+        }
+    }
+
+    /// The leader has exited and its group was killed: unregister it, reap it, and have what it
+    /// left behind swept. Unregister and reap happen together under the lock, so no sweep reaps
+    /// it first and its pid is not reused while still registered. The sweep itself runs on the
+    /// reaper thread: scanning /proc costs about as much as a spawn, so the worker does not wait
+    /// for it and sweeps after many quick functions are coalesced.
+    func release(_ pid: Int32) {
+        owned.withLock { o in
+            o.removeValue(forKey: pid)
+            var st: Int32 = 0
+            while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        }
+        wakeup.locked {
+            dirty.store(true, ordering: .relaxed)
+            wakeup.signal()
+        }
+    }
+
+    /// One pass over the host's children (a few more right after kills, so children of a killed
+    /// orphan, re-parented to us in turn, go too). `final` spares nothing: the host is leaving.
+    @discardableResult
+    public func sweep(final: Bool = false) -> (reaped: Int, killed: Int) {
+        var reaped = 0, killed = 0
+        for _ in 0..<5 {
+            let plan = owned.withLock { o -> SweepPlan in
+                let running = Set(o.values)
+                let plan = SweepPlan.make(processes: Reaper.children(of: host), host: host, owned: Set(o.keys), final: final) { pid in
+                    guard let env = FileSystem.read("/proc/\(pid)/environ", limit: 1 << 20),
+                          let id = environValue(env, "HOOKHOST_DELIVERY_ID"), running.contains(id) else { return nil }
+                    return id
+                }
+                // Still under the lock: these are unowned children of ours, so only this code
+                // reaps them and their pids cannot be reused before the kill lands.
+                for pid in plan.kill { kill(pid, SIGKILL) }
+                for pid in plan.reap + plan.kill {
+                    var st: Int32 = 0
+                    if waitpid(pid, &st, WNOHANG) == pid { reaped += 1 }
+                }
+                return plan
+            }
+            killed += plan.kill.count
+            if !plan.kill.isEmpty {
+                logger.debug("reaper: killed processes left by finished functions", ["pids": .string(plan.kill.map(String.init).joined(separator: ","))])
+            }
+            if plan.kill.isEmpty { break }
+            usleep(10_000)  // let SIGKILL land and grandchildren be re-parented before looking again
+        }
+        return (reaped, killed)
+    }
+
+    /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every `interval`
+    /// seconds regardless, until the process exits.
+    public func startPeriodic(interval: Double = 1, coalesce: Double = 0.05) {
+        startThread(name: "reaper") { [self] in
+            while true {
+                wakeup.locked {
+                    if !dirty.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
+                    dirty.store(false, ordering: .relaxed)
+                }
+                sweep()
+                usleep(UInt32(coalesce * 1_000_000))
+            }
+        }
+    }
+
+    /// Children of `parent`, from /proc (unreadable or vanished entries are skipped). Runs after
+    /// every function, so it reads each stat file into one reused buffer and builds a `ProcStat`
+    /// only for our children.
+    static func children(of parent: Int32) -> [ProcStat] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var out: [ProcStat] = []
+        var buf = [UInt8](repeating: 0, count: 1024)
+        var path = [CChar](repeating: 0, count: 32)
+        while let e = readdir(dir) {
+            let n: Int = buf.withUnsafeMutableBytes { b in
+                path.withUnsafeMutableBufferPointer { p in
+                    withUnsafePointer(to: e.pointee.d_name) { raw in
+                        raw.withMemoryRebound(to: CChar.self, capacity: 256) { name in
+                            guard name[0] >= 0x30 && name[0] <= 0x39 else { return -1 }
+                            // "/proc/<digits>/stat" built by hand: no String per entry.
+                            var k = 0
+                            for c in "/proc/".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                            var j = 0
+                            while name[j] != 0 && j < 16 { p[k] = name[j]; k += 1; j += 1 }
+                            for c in "/stat".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                            p[k] = 0
+                            let fd = open(p.baseAddress!, O_RDONLY | O_CLOEXEC)
+                            guard fd >= 0 else { return -1 }
+                            defer { close(fd) }
+                            return read(fd, b.baseAddress, b.count)
+                        }
+                    }
+                }
+            }
+            guard n > 0, ProcStat.parentPid(buf[0..<n]) == parent,
+                  let s = ProcStat(line: String(decoding: buf[0..<n], as: UTF8.self)) else { continue }
+            out.append(s)
+        }
+        return out
+    }
+}

@@ -1,0 +1,180 @@
+"""Processes are contained (CONTRACT §4 and §2 `HOOKHOST_FUNCTION_USER`; issue 7, behaviour 3):
+only fds 0/1/2 reach a function, nothing a function starts outlives it (setsid and double forks
+included) or is left a zombie, and functions can run as another user that cannot read the host's
+secrets. Real shell handlers against the real binary; every wait is bounded."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from hostlib import Functions, Host, event_body, hookhost_bin, kill_quietly, pid_alive, wait_until
+
+
+def children_of(pid: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process whose parent is `pid`."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(rest[1]) == pid:
+            out.append((int(name), rest[0]))
+    return out
+
+
+def read_pid(path: Path) -> int:
+    return int(path.read_text().strip())
+
+
+# --- descriptors ---------------------------------------------------------------------------------
+
+def test_only_fds_0_1_2_are_open_in_a_function(make_host, fns):
+    # A careless parent leaves descriptors open (no close-on-exec): the host must not hand them on.
+    r, w = os.pipe()
+    high = os.dup2(r, 57)
+    try:
+        fns.add("ping", extra='ls /proc/self/fd > "$d.fds"')
+        host = make_host(start=False)
+        host.start(pass_fds=[r, w, high])
+        resp = host.send(event_body("ping"))
+        assert resp.status == 202
+        fns.wait_run(resp.msg_id)
+        fds = sorted(int(x) for x in (fns.out / f"{resp.msg_id}.1.fds").read_text().split())
+        # ls itself opens one descriptor (the lowest free one) to read the directory.
+        assert fds[:3] == [0, 1, 2] and len(fds) <= 4 and high not in fds, f"descriptors open in the function: {fds}"
+    finally:
+        for fd in (r, w, high):
+            os.close(fd)
+
+
+# --- nothing outlives a function ---------------------------------------------------------------
+
+ESCAPES = """
+(sleep 100 </dev/null >/dev/null 2>&1 & echo $! > "$d.bg")
+(setsid sleep 101 </dev/null >/dev/null 2>&1 & echo $! > "$d.setsid")
+setsid sleep 102 </dev/null >/dev/null 2>&1 &
+echo $! > "$d.direct"
+"""
+
+
+def test_nothing_a_function_starts_outlives_it_and_no_zombies_are_left(make_host, fns):
+    fns.add("ping", extra=ESCAPES)
+    host = make_host()
+    ids = [host.send(event_body("ping")).msg_id for _ in range(5)]
+    pids = []
+    try:
+        for i in ids:
+            fns.wait_run(i)
+            for kind in ("bg", "setsid", "direct"):
+                pids.append(read_pid(fns.out / f"{i}.1.{kind}"))
+        # killed and reaped: not even a zombie entry left
+        wait_until(lambda: not any(os.path.exists(f"/proc/{p}") for p in pids), 5,
+                   what=f"every process the functions started ({pids}) to be killed and reaped")
+        wait_until(lambda: not [c for c in children_of(host.pid) if c[1] == "Z"], 3,
+                   what="no zombie children of the host")
+        assert host.running
+    finally:
+        for p in pids:
+            kill_quietly(p)
+
+
+HELPER = """
+(setsid sleep 100 </dev/null >/dev/null 2>&1 & echo $! > "$d.helper")
+sleep 2.5
+sed -n 's/^State:[[:space:]]*\\(.\\).*/\\1/p' /proc/$(cat "$d.helper")/status > "$d.helper_state" 2>/dev/null
+"""
+
+
+def test_a_running_functions_detached_helper_lives_until_the_function_ends(make_host, fns):
+    fns.add("ping", extra=HELPER)
+    host = make_host()
+    r = host.send(event_body("ping"))
+    helper = None
+    try:
+        fns.wait_run(r.msg_id, timeout=15)
+        helper = read_pid(fns.out / f"{r.msg_id}.1.helper")
+        # It was an orphan of the host for ~2.5 s (several sweeps) and still ran: spared.
+        assert (fns.out / f"{r.msg_id}.1.helper_state").read_text().strip() in ("S", "R")
+        wait_until(lambda: not os.path.exists(f"/proc/{helper}"), 5, what="the helper to be killed and reaped after the function ended")
+    finally:
+        if helper:
+            kill_quietly(helper)
+
+
+# --- functions as another user ----------------------------------------------------------------
+
+PROBE_USER = """#!/bin/sh
+d="$OUT/$HOOKHOST_DELIVERY_ID"
+id -u > "$d.uid.tmp" && mv "$d.uid.tmp" "$d.uid"
+for what in environ spool secrets; do
+  case $what in environ) f=/proc/$PPID/environ;; spool) f=$SPOOL;; secrets) f=$SECRETS;; esac
+  if cat "$f" > /dev/null 2>&1; then echo readable; else echo denied; fi > "$d.$what"
+done
+if : > "$HOOKHOST_WORK_DIR/probe" 2>/dev/null; then echo yes; else echo no; fi > "$d.workdir"
+touch "$d.done"
+"""
+
+
+@pytest.fixture
+def open_dir():
+    """A 0755 directory outside pytest's 0700 tmp tree, so another user can reach the functions."""
+    d = Path(tempfile.mkdtemp(prefix="hookhost-e2e-user-", dir="/tmp"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_function_user_cannot_read_the_hosts_secrets(open_dir, how):
+    fns = Functions(open_dir)
+    fns.dir.chmod(0o755)
+    fns.out.chmod(0o777)
+    host = Host(open_dir / "host", functions=fns)
+    secrets_file = open_dir / "host" / "secrets"
+    secrets_file.write_text(host.secrets[0] + "\n")
+    secrets_file.chmod(0o600)
+    fns.add_script("ping", PROBE_USER, env={"SPOOL": str(host.data / "spool.log"), "SECRETS": str(secrets_file)})
+    try:
+        if how == "env":
+            host.start(env={"HOOKHOST_FUNCTION_USER": "65534:65534", "HOOKHOST_SECRETS_FILE": str(secrets_file)})
+        else:
+            host.start(extra_args=["--function-user", "65534:65534", "--secrets-file", str(secrets_file)])
+        r = host.send(event_body("ping"))
+        assert r.status == 202
+        d = fns.out / r.msg_id
+        wait_until(Path(f"{d}.done").exists, 10, what="the probe handler to run")
+        assert Path(f"{d}.uid").read_text().strip() == "65534"
+        for what in ("environ", "spool", "secrets"):
+            assert Path(f"{d}.{what}").read_text().strip() == "denied", f"the function could read the host's {what}"
+        assert Path(f"{d}.workdir").read_text().strip() == "yes", "HOOKHOST_WORK_DIR is not writable by the function user"
+    finally:
+        host.stop()
+
+
+def test_unknown_function_user_refuses_to_start(tmp_path, fns):
+    host = Host(tmp_path, functions=fns)
+    host.start(extra_args=["--function-user", "no-such-user-hookhost"], wait=False)
+    assert host.proc.wait(timeout=10) == 2
+    assert "HOOKHOST_FUNCTION_USER" in host.log_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start the host as another user")
+def test_function_user_without_privilege_refuses_to_start(open_dir):
+    fns_dir = open_dir / "functions"
+    fns_dir.mkdir(mode=0o755)
+    p = subprocess.run([str(hookhost_bin()), "serve", "--function-user", "1:1", "--functions", str(fns_dir),
+                        "--data", str(open_dir / "data"), "--listen", "127.0.0.1:0"],
+                       user=65534, group=65534, extra_groups=[], env={"PATH": "/usr/bin:/bin"},
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    assert p.returncode == 2
+    err = p.stderr.decode()
+    assert "HOOKHOST_FUNCTION_USER" in err and "root" in err, err
