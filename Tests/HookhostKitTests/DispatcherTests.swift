@@ -27,8 +27,7 @@ final class RefusingLauncher: ProcessLauncher {
         defer { FileSystem.removeTree(dir) }
         _ = FileSystem.makeDirectories(dir + "/fn")
         writeFile(dir + "/fn/_default", "#!/bin/sh\n", mode: 0o755)
-        _ = FileSystem.makeDirectories(dir + "/data")
-        let spool = try openSpool(dir + "/data")
+        let spool = MemoryDeliveryStore()
         var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: [])
         config.workers = 1
         config.retry = RetryPolicy(base: 0.01, cap: 0.05, maxAttempts: 1)
@@ -43,7 +42,6 @@ final class RefusingLauncher: ProcessLauncher {
             usleep(10_000)
         }
         d.drain(grace: 2)
-        spool.stopWriter()
         return spool.info("m1")
     }
 
@@ -62,5 +60,57 @@ final class RefusingLauncher: ProcessLauncher {
         let info = try runOne(launcher)
         #expect(info?.state == .dead)
         #expect(launcher.attempts.withLock { $0 } == ["1"])
+    }
+}
+
+/// Runs every function for `seconds` (by name) and records how many of each ran at once.
+final class TimedLauncher: ProcessLauncher {
+    let seconds: [String: Double]
+    private let state = Mutex<(running: [String: Int], peak: [String: Int], finished: [String])>(([:], [:], []))
+
+    init(seconds: [String: Double]) { self.seconds = seconds }
+
+    func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
+        let name = String(spec.executable.split(separator: "/").last ?? "")
+        state.withLock { s in
+            s.running[name, default: 0] += 1
+            s.peak[name] = max(s.peak[name] ?? 0, s.running[name]!)
+        }
+        usleep(UInt32((seconds[name] ?? 0) * 1_000_000))
+        state.withLock { s in s.running[name]! -= 1; s.finished.append(name) }
+        return ProcessResult(termination: .exited(0), stdout: [], stdoutTruncated: false, stderrTail: [], duration: 0, pid: nil)
+    }
+
+    var peak: [String: Int] { state.withLock { $0.peak } }
+    var finished: [String] { state.withLock { $0.finished } }
+}
+
+@Suite struct DispatcherParkingTests {
+    @Test func aFunctionAtItsLimitParksOnlyItsOwnDeliveries() throws {
+        let dir = makeTempDir("park")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeFile(dir + "/fn/slow", "#!/bin/sh\n", mode: 0o755)
+        writeFile(dir + "/fn/slow.json", #"{"max_concurrency": 1}"#, mode: 0o644)
+        writeFile(dir + "/fn/fast", "#!/bin/sh\n", mode: 0o755)
+        let store = MemoryDeliveryStore()
+        var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: [])
+        config.workers = 3
+        config.nice = nil
+        let launcher = TimedLauncher(seconds: ["slow": 0.05, "fast": 0])
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
+                           logger: quietLogger, metrics: Metrics())
+        for i in 0..<4 { #expect(admitSync(store, "s\(i)", type: "slow") == .accepted) }
+        for i in 0..<4 { #expect(admitSync(store, "f\(i)", type: "fast") == .accepted) }
+        d.start()
+        for _ in 0..<500 where store.list(state: .done).count < 8 { usleep(10_000) }
+        d.drain(grace: 2)
+        #expect(store.list(state: .done).count == 8)
+        #expect(launcher.peak["slow"] == 1)
+        // The fast function was not held behind the slow one's limit: all of it finished before
+        // the slow deliveries did.
+        let order = launcher.finished
+        #expect(order.lastIndex(of: "fast")! < order.lastIndex(of: "slow")!)
+        #expect(store.list().allSatisfy { $0.attempt == 1 })
     }
 }

@@ -41,7 +41,7 @@ import Testing
 }
 
 /// Waits for an asynchronous admit.
-func admitSync(_ spool: Spool, _ id: String, type: String = "batch.succeeded", body: String = #"{"type":"batch.succeeded"}"#) -> AdmitResult {
+func admitSync(_ spool: any DeliveryStore, _ id: String, type: String = "batch.succeeded", body: String = #"{"type":"batch.succeeded"}"#) -> AdmitResult {
     let sem = DispatchSemaphore(value: 0)
     let box = Mutex<AdmitResult?>(nil)
     spool.admit(id: id, type: type, verifiedBy: .hmac, body: bytes(body)) { r in box.withLock { $0 = r }; sem.signal() }
@@ -58,7 +58,10 @@ func openSpool(_ dir: String, clock: any WallClock = SystemClock(), configure: (
 }
 
 /// Takes the next job without a concurrency gate.
-func take(_ s: Spool) -> Job? { s.takeNext(claim: { _ in true })?.0 }
+func take(_ s: any DeliveryStore) -> Job? {
+    guard let due = s.nextDue(), let started = s.start(due.id, persist: true) else { return nil }
+    return Job(started)
+}
 
 @Suite struct SpoolTests {
     @Test func admitDedupAndRecovery() throws {

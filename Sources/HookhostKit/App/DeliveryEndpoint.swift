@@ -5,7 +5,7 @@ import Synchronization
 public final class DeliveryEndpoint: HTTPResponder {
     private let path: String
     private let secrets: SecretsStore
-    private let spool: Spool
+    private let spool: any DeliveryStore
     private let metrics: Metrics
     private let logger: Logger
     private let functionsReady: @Sendable () -> Bool
@@ -13,7 +13,7 @@ public final class DeliveryEndpoint: HTTPResponder {
 
     static let maxIDLength = 256
 
-    public init(path: String, secrets: SecretsStore, spool: Spool, metrics: Metrics, logger: Logger,
+    public init(path: String, secrets: SecretsStore, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
                 functionsReady: @escaping @Sendable () -> Bool) {
         self.path = path
         self.secrets = secrets

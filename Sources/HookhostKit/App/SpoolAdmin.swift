@@ -2,10 +2,10 @@ import Dispatch
 /// Operator views and actions on a spool, as JSON: shared by the control socket (server running)
 /// and the CLI's direct path (server stopped), so both give identical answers.
 public struct SpoolAdmin: Sendable {
-    public let spool: Spool
+    public let spool: any DeliveryStore
     public let functions: FunctionTable
 
-    public init(spool: Spool, functions: FunctionTable) {
+    public init(spool: any DeliveryStore, functions: FunctionTable) {
         self.spool = spool
         self.functions = functions
     }

@@ -25,9 +25,32 @@ public struct DispatcherConfig: Sendable {
     }
 }
 
+/// A delivery a worker runs: everything needed to start its function.
+struct Job: Sendable {
+    let id: String
+    let type: String
+    let receivedAt: Double
+    let verifiedBy: VerifiedBy
+    let attempt: Int
+    /// Attempts made in the current budget (this one included).
+    let attemptsInBudget: Int
+    let body: [UInt8]
+
+    init(_ started: StartedDelivery) {
+        let d = started.info
+        id = d.id
+        type = d.type
+        receivedAt = d.receivedAt
+        verifiedBy = d.verifiedBy
+        attempt = d.attempt
+        attemptsInBudget = d.attempt - d.attemptBase
+        body = started.body
+    }
+}
+
 /// Runs due deliveries' functions on a fixed pool of worker threads and records each outcome.
 public final class Dispatcher: Sendable {
-    private let spool: Spool
+    private let spool: any DeliveryStore
     private let table: FunctionTable
     private let launcher: any ProcessLauncher
     private let config: DispatcherConfig
@@ -43,13 +66,16 @@ public final class Dispatcher: Sendable {
     /// Spawns refused in a row for lack of resources (reset by a successful start): the backoff.
     private let shortageStreak = Atomic<Int>(0)
 
+    /// What a worker does with a due delivery.
     enum Claim: Sendable {
         case run(ResolvedFunction)
         case skip
         case invalid
+        /// The function is at its concurrency limit: park under its name until a slot frees.
+        case wait(String)
     }
 
-    public init(spool: Spool, table: FunctionTable, launcher: any ProcessLauncher = PosixProcessLauncher(), config: DispatcherConfig,
+    public init(spool: any DeliveryStore, table: FunctionTable, launcher: any ProcessLauncher = PosixProcessLauncher(), config: DispatcherConfig,
                 logger: Logger, metrics: Metrics, clock: any WallClock = SystemClock(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.spool = spool
@@ -67,9 +93,18 @@ public final class Dispatcher: Sendable {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             startThread(name: "worker-\(i)", nice: config.nice) { [self] in
-                while let (job, claim) = spool.takeNext(claim: { self.claim($0) }, persistRunning: { $0.runs },
-                                                        abandon: { self.release($0) }) {
-                    process(job, claim)
+                while let due = spool.nextDue() {
+                    let claim = claim(due)
+                    if case .wait(let name) = claim {
+                        spool.park(due.id, under: name)
+                        continue
+                    }
+                    // A delivery that will only be skipped needs no durable `running` record.
+                    guard let started = spool.start(due.id, persist: claim.runs) else {
+                        release(claim)  // purged meanwhile, or its body is unreadable (dead-lettered)
+                        continue
+                    }
+                    process(Job(started), claim)
                 }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
@@ -98,8 +133,8 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// Resolves the function and takes a concurrency slot; nil parks the delivery until a slot frees.
-    private func claim(_ d: DeliveryInfo) -> Claim? {
+    /// Resolves the function and takes a concurrency slot (or says to wait for one).
+    func claim(_ d: DeliveryInfo) -> Claim {
         let type = EventType.canonical(d.type)
         guard EventType.isValid(type) else { return .invalid }
         guard let f = table.resolve(type) else { return .skip }
@@ -109,7 +144,7 @@ public final class Dispatcher: Sendable {
             s[f.name, default: 0] += 1
             return true
         }
-        return ok ? .run(f) : nil
+        return ok ? .run(f) : .wait(f.name)
     }
 
     private func process(_ job: Job, _ claim: Claim) {
@@ -117,7 +152,7 @@ public final class Dispatcher: Sendable {
         defer { busyWorkers.subtract(1, ordering: .relaxed) }
         let type = EventType.canonical(job.type)
         switch claim {
-        case .skip, .invalid:
+        case .skip, .invalid, .wait:
             let why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
             // Not waiting for the disk: redoing a skip after a crash costs nothing.
             spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why), waitForDisk: false)
@@ -129,11 +164,11 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// Gives back a claim's concurrency slot and lets parked deliveries try again.
+    /// Gives back a claim's concurrency slot and lets the deliveries parked for it try again.
     private func release(_ claim: Claim) {
         guard case .run(let f) = claim else { return }
         slots.withLock { $0[f.name, default: 1] -= 1 }
-        spool.unpark()
+        spool.release(f.name)
     }
 
     private func run(_ job: Job, type: String, function f: ResolvedFunction) {

@@ -6,9 +6,6 @@ public enum DeliveryState: String, Sendable, CaseIterable {
     public var isUnfinished: Bool { self == .received || self == .running || self == .retryScheduled }
 }
 
-/// How a delivery was authenticated.
-public enum VerifiedBy: String, Sendable { case hmac, jwt }
-
 /// A byte range of the spool file.
 public struct SpoolRef: Sendable, Equatable {
     public var offset: Int64

@@ -1,0 +1,130 @@
+/// The locked core both delivery stores share: the index, the run queue, the copies of ids still
+/// being written, and the blocking hand-out of due deliveries. It does no I/O; the store around
+/// it decides what is persisted and calls in once that is done.
+final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field is guarded by `monitor`
+    let clock: any WallClock
+    private let monitor = Monitor()
+    private var index = DeliveryIndex()
+    private var queue = RunQueue()
+    /// Ids whose first copy is being written, with the copies that arrived meanwhile.
+    private var pending: [String: [@Sendable (AdmitResult) -> Void]] = [:]
+    private var stopped = false
+
+    init(clock: any WallClock) { self.clock = clock }
+
+    // MARK: - Loading
+
+    /// Builds the index from records read back from storage and queues what is unfinished.
+    func load(_ records: [(offset: Int64, length: Int, record: SpoolRecord)], retention: Double, dedupTTL: Double)
+        -> (deliveries: Int, unfinished: Int, interrupted: Int, dead: Int, remembered: Int) {
+        monitor.locked {
+            for (offset, length, record) in records { index.load(record, at: SpoolRef(offset: offset, length: length)) }
+            let now = clock.now()
+            index.prune(now: now, retention: retention, dedupTTL: dedupTTL)
+            let (order, interrupted) = index.finishLoading(now: now)
+            for d in order {
+                if d.state == .retryScheduled { queue.schedule(d.id, at: d.nextAt ?? now) } else { queue.push(d.id) }
+            }
+            return (index.count, index.unfinished, interrupted, index.dead, index.rememberedCount)
+        }
+    }
+
+    // MARK: - Intake
+
+    enum Intake { case answered(AdmitResult), waitingForFirstCopy, write }
+
+    /// Decides what happens to a new delivery: a duplicate, a copy of one being written (its
+    /// `completion` then runs when the first copy lands), refused, or to be written.
+    func beginAdmit(_ id: String, queueMax: Int, completion: @escaping @Sendable (AdmitResult) -> Void) -> Intake {
+        monitor.locked {
+            if pending[id] != nil {
+                pending[id]!.append { r in completion(r == .accepted ? .duplicate : r) }
+                return .waitingForFirstCopy
+            }
+            if index.remembers(id) { return .answered(.duplicate) }
+            if index.unfinished + pending.count >= queueMax {
+                return .answered(.unavailable("queue full (\(queueMax) unfinished deliveries)"))
+            }
+            pending[id] = []
+            return .write
+        }
+    }
+
+    /// The first copy is stored at `body`: the delivery becomes known and due.
+    func accepted(id: String, type: String, at: Double, verifiedBy: VerifiedBy, body: SpoolRef) {
+        monitor.locked {
+            index.accept(id: id, type: type, at: at, verifiedBy: verifiedBy, body: body)
+            queue.push(id)
+            monitor.signal()
+        }
+    }
+
+    /// The write of `id` ended (either way): returns the copies waiting for it.
+    func endAdmit(_ id: String) -> [@Sendable (AdmitResult) -> Void] {
+        monitor.locked { pending.removeValue(forKey: id) ?? [] }
+    }
+
+    // MARK: - Running
+
+    /// Blocks until a delivery is due and returns it; nil once stopped.
+    func nextDue() -> DeliveryInfo? {
+        monitor.locked {
+            while !stopped {
+                let now = clock.now()
+                while let id = queue.pop(now: now) {
+                    // Queue entries may be stale (replayed, purged, rescheduled): the index decides.
+                    guard let d = index[id] else { continue }
+                    if d.state == .received { return d }
+                    if d.state == .retryScheduled && (d.nextAt ?? 0) <= now { return d }
+                }
+                monitor.wait(seconds: min(1, max(0.001, (queue.nextTimer ?? now + 1) - now)))
+            }
+            return nil
+        }
+    }
+
+    func park(_ id: String, under key: String) { monitor.locked { queue.park(id, under: key) } }
+
+    func release(_ key: String) {
+        monitor.locked { if queue.release(key) { monitor.broadcast() } }
+    }
+
+    /// Marks a handed-out delivery running (attempt + 1); nil if it is gone or no longer due.
+    func markRunning(_ id: String) -> DeliveryInfo? {
+        monitor.locked { index.markRunning(id, now: clock.now()) }
+    }
+
+    /// Applies a transition and queues what follows; returns the change as it must be recorded
+    /// (attempt-budget base filled in), nil if the delivery is unknown.
+    func apply(_ change: StateChange) -> StateChange? {
+        monitor.locked {
+            var change = change
+            guard let d = index.apply(&change) else { return nil }
+            if d.state == .retryScheduled { queue.schedule(d.id, at: d.nextAt ?? clock.now()); monitor.broadcast() }
+            if d.state == .received { queue.push(d.id); monitor.broadcast() }
+            return change
+        }
+    }
+
+    func setLastState(_ id: String, _ ref: SpoolRef) { monitor.locked { index.setLastState(id, ref) } }
+
+    func forget(_ id: String) -> Bool { monitor.locked { index.forget(id) } }
+
+    /// Prunes expired entries; returns how many went.
+    func prune(retention: Double, dedupTTL: Double) -> Int {
+        monitor.locked { index.prune(now: clock.now(), retention: retention, dedupTTL: dedupTTL) }
+    }
+
+    func stop() { monitor.locked { stopped = true; monitor.broadcast() } }
+
+    // MARK: - Queries
+
+    func info(_ id: String) -> DeliveryInfo? { monitor.locked { index[id] } }
+    func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { monitor.locked { index.list(state: state, type: type) } }
+    var unfinished: Int { monitor.locked { index.unfinished } }
+    var dead: Int { monitor.locked { index.dead } }
+    var liveBytes: Int64 { monitor.locked { index.liveBytes } }
+
+    /// Runs `body` on the index under the lock (compaction: snapshot, remap).
+    func withIndex<T>(_ body: (inout DeliveryIndex) -> T) -> T { monitor.locked { body(&index) } }
+}

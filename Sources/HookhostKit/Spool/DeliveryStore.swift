@@ -1,0 +1,85 @@
+/// The answer to a new delivery.
+public enum AdmitResult: Sendable, Equatable {
+    /// Durable (on disk, for the spool).
+    case accepted
+    /// The id was seen before (and its first copy is durable).
+    case duplicate
+    /// Could not be stored; the message says why (disk fault, queue full).
+    case unavailable(String)
+}
+
+/// A delivery handed out to run: its summary, with the attempt it is on, and its body.
+public struct StartedDelivery: Sendable {
+    public let info: DeliveryInfo
+    public let body: [UInt8]
+}
+
+/// Where deliveries live between the 202 and their last run: intake with dedup, the due queue the
+/// dispatcher takes from, state changes, and the operator's views and actions. `Spool` keeps it
+/// on disk; `MemoryDeliveryStore` in memory (tests, tools).
+public protocol DeliveryStore: AnyObject, Sendable {
+    /// Stores a new delivery or reports it as a duplicate; `completion` runs once, on any thread.
+    func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void)
+    /// Blocks until a delivery is due and hands it out (it is no longer queued: the caller starts
+    /// it or parks it). Nil after `stopTaking()`.
+    func nextDue() -> DeliveryInfo?
+    /// Keeps a handed-out delivery aside until `release(key)`.
+    func park(_ id: String, under key: String)
+    /// Makes the deliveries parked under `key` due again (a slot of that function freed up).
+    func release(_ key: String)
+    /// Marks a handed-out delivery running with its next attempt (durably when `persist`) and
+    /// reads its body. Nil when it is gone, or its body is unreadable (then it is dead-lettered).
+    func start(_ id: String, persist: Bool) -> StartedDelivery?
+    /// Records a transition and schedules what follows. With `waitForDisk` it returns once the
+    /// record is durable; without, it rides the next write (for outcomes harmless to redo).
+    @discardableResult func finish(_ change: StateChange, waitForDisk: Bool) -> Bool
+    /// Makes `nextDue` return nil (shutdown); state changes can still be recorded.
+    func stopTaking()
+
+    /// The time stamps on records come from here.
+    var clock: any WallClock { get }
+    /// Unfinished deliveries (waiting retries included).
+    var queueDepth: Int { get }
+    /// Deliveries dead now.
+    var deadCount: Int { get }
+    /// False while new deliveries cannot be stored.
+    var isWritable: Bool { get }
+    /// One delivery's summary, or nil.
+    func info(_ id: String) -> DeliveryInfo?
+    /// Deliveries matching the filters, oldest first.
+    func list(state: DeliveryState?, type: String?) -> [DeliveryInfo]
+    /// One delivery with its body and last recorded state change (outputs).
+    func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], last: StateChange?)?
+    /// Deletes a delivery for good (its id stays remembered for dedup). False if unknown or not stored.
+    func forget(_ id: String) -> Bool
+}
+
+extension DeliveryStore {
+    /// Records a transition, durably.
+    @discardableResult public func finish(_ change: StateChange) -> Bool { finish(change, waitForDisk: true) }
+
+    /// Every delivery, oldest first.
+    public func list() -> [DeliveryInfo] { list(state: nil, type: nil) }
+
+    /// The deliveries in one state, oldest first.
+    public func list(state: DeliveryState) -> [DeliveryInfo] { list(state: state, type: nil) }
+
+    /// Queues a finished or dead delivery again with a fresh attempt budget. False if unknown or
+    /// still unfinished.
+    public func replay(_ id: String) -> Bool {
+        guard let d = info(id), !d.state.isUnfinished else { return false }
+        var change = StateChange(id: id, state: .received, attempt: d.attempt, at: clock.now(), error: nil)
+        change.attemptBase = d.attempt
+        return finish(change)
+    }
+
+    /// Replays every dead delivery (of one type); returns how many.
+    public func retryDead(type: String? = nil) -> Int {
+        list(state: .dead, type: type).reduce(0) { $0 + (replay($1.id) ? 1 : 0) }
+    }
+
+    /// Deletes dead deliveries (of one type) for good; their ids stay remembered for dedup.
+    public func purgeDead(type: String? = nil) -> Int {
+        list(state: .dead, type: type).reduce(0) { $0 + (forget($1.id) ? 1 : 0) }
+    }
+}

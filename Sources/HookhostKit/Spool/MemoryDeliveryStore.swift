@@ -1,0 +1,78 @@
+import Synchronization
+
+/// A `DeliveryStore` that keeps everything in memory: the same index, queue and dedup rules as
+/// the spool, without a file. For tests of what sits on top (dispatch, admin), and tools.
+public final class MemoryDeliveryStore: DeliveryStore {
+    public let clock: any WallClock
+    private let board: DeliveryBoard
+    private let queueMax: Int
+    /// Bodies and last state changes by delivery id; `nextRef` hands out fake log positions so
+    /// arrival order is kept.
+    private let stored = Mutex<(bodies: [String: [UInt8]], last: [String: StateChange], nextRef: Int64)>(([:], [:], 0))
+    /// While false, admits answer 503 (a full disk, for tests).
+    public let writable = Atomic<Bool>(true)
+
+    public init(clock: any WallClock = SystemClock(), queueMax: Int = 100_000) {
+        self.clock = clock
+        self.queueMax = queueMax
+        board = DeliveryBoard(clock: clock)
+    }
+
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
+        switch board.beginAdmit(id, queueMax: queueMax, completion: completion) {
+        case .answered(let r): return completion(r)
+        case .waitingForFirstCopy: return
+        case .write: break
+        }
+        let outcome: AdmitResult
+        if writable.load(ordering: .relaxed) {
+            let ref = stored.withLock { s -> SpoolRef in
+                s.bodies[id] = body
+                s.nextRef += 1
+                return SpoolRef(offset: s.nextRef, length: body.count)
+            }
+            board.accepted(id: id, type: type, at: clock.now(), verifiedBy: verifiedBy, body: ref)
+            outcome = .accepted
+        } else {
+            outcome = .unavailable("store not writable")
+        }
+        let waiters = board.endAdmit(id)
+        completion(outcome)
+        for w in waiters { w(outcome) }
+    }
+
+    public func nextDue() -> DeliveryInfo? { board.nextDue() }
+    public func park(_ id: String, under key: String) { board.park(id, under: key) }
+    public func release(_ key: String) { board.release(key) }
+    public func stopTaking() { board.stop() }
+
+    public func start(_ id: String, persist: Bool) -> StartedDelivery? {
+        guard let d = board.markRunning(id), let body = stored.withLock({ $0.bodies[id] }) else { return nil }
+        return StartedDelivery(info: d, body: body)
+    }
+
+    @discardableResult
+    public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
+        guard let change = board.apply(change) else { return false }
+        stored.withLock { $0.last[change.id] = change }
+        return true
+    }
+
+    public var queueDepth: Int { board.unfinished }
+    public var deadCount: Int { board.dead }
+    public var isWritable: Bool { writable.load(ordering: .relaxed) }
+    public func info(_ id: String) -> DeliveryInfo? { board.info(id) }
+    public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
+
+    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], last: StateChange?)? {
+        guard let d = info(id) else { return nil }
+        let (body, last) = stored.withLock { ($0.bodies[id] ?? [], $0.last[id]) }
+        return (d, body, last)
+    }
+
+    public func forget(_ id: String) -> Bool {
+        guard board.forget(id) else { return false }
+        stored.withLock { _ = $0.bodies.removeValue(forKey: id); _ = $0.last.removeValue(forKey: id) }
+        return true
+    }
+}

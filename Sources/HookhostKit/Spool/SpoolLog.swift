@@ -1,0 +1,249 @@
+import Dispatch
+import Glibc
+import Synchronization
+
+/// The spool's log file behind one writer thread: appends from any thread are batched into one
+/// write + fdatasync (group commit). For each record, `placed` runs under the file lock, so the
+/// index learns a record's position before compaction can snapshot the file; `done` runs later on
+/// the completion thread, never under the file lock, so a slow completion (an HTTP answer, a log
+/// line to a blocked stderr) cannot stall the next fsync.
+final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`, the queue and flags by `writer`, completions by `completions`
+    typealias Placed = @Sendable (SpoolRef) -> Void
+    typealias Done = @Sendable (Result<SpoolRef, SpoolError>) -> Void
+    private struct Append {
+        let bytes: [UInt8]
+        let placed: Placed?
+        let done: Done
+    }
+
+    private let io = Monitor()
+    private let file: SpoolFile
+    private let writer = Monitor()
+    private var queue: [Append] = []
+    private var stopping = false
+    private var writerRunning = false
+    private var healthy = true
+    private let completions = CompletionQueue()
+    private let logger: Logger
+    /// Free bytes the filesystem must have before a failed log counts as writable again.
+    private let minFreeBytes: Int64
+
+    var path: String { file.path }
+
+    init(directory: String, minFreeBytes: Int64, logger: Logger) throws(SpoolError) {
+        file = try SpoolFile(directory: directory)
+        self.minFreeBytes = minFreeBytes
+        self.logger = logger
+    }
+
+    /// Reads every valid record (before the writer starts).
+    func scan() throws(SpoolError) -> SpoolScan { try io.locked { () throws(SpoolError) in try file.scan() } }
+
+    // MARK: - Appending
+
+    /// Queues a record; `placed` (under the file lock) and `done` (after it) run once it is durable
+    /// or failed.
+    func append(_ bytes: [UInt8], placed: Placed? = nil, done: @escaping Done) {
+        writer.locked {
+            queue.append(Append(bytes: bytes, placed: placed, done: done))
+            if queue.count == 1 { writer.broadcast() }
+        }
+    }
+
+    /// Appends a record and waits until it is durable (not from the completion thread).
+    func appendSync(_ bytes: [UInt8]) -> Result<SpoolRef, SpoolError> {
+        let sem = DispatchSemaphore(value: 0)
+        let box = Mutex<Result<SpoolRef, SpoolError>?>(nil)
+        append(bytes) { r in box.withLock { $0 = r }; sem.signal() }
+        sem.wait()
+        return box.withLock { $0! }
+    }
+
+    /// Starts the writer and completion threads; `housekeeping` runs on the writer thread every
+    /// 30 s (every 2 s while the log is failing, with `probe` set). Returns whether the writer
+    /// runs at raised priority: every 202 waits for this one thread, and measured here, a writer
+    /// that must queue for a CPU behind the HTTP threads halves throughput.
+    @discardableResult
+    func start(housekeeping: @escaping @Sendable () -> Void) -> Bool {
+        completions.start()
+        writer.locked { writerRunning = true }
+        let sem = DispatchSemaphore(value: 0)
+        let boosted = Atomic<Bool>(false)
+        startThread(name: "spool-writer") { [self] in
+            boosted.store(setCurrentThreadNice(-10), ordering: .relaxed)
+            sem.signal()
+            writerLoop(housekeeping)
+        }
+        sem.wait()
+        return boosted.load(ordering: .relaxed)
+    }
+
+    /// Writes what is queued, then stops the writer and completion threads and waits for both.
+    func stop() {
+        writer.locked {
+            stopping = true
+            writer.broadcast()
+            while writerRunning { writer.wait(seconds: 1) }
+        }
+        completions.stopAndWait()
+    }
+
+    private func writerLoop(_ housekeeping: @Sendable () -> Void) {
+        var lastHousekeeping = monotonicNow()
+        while true {
+            let (batch, stop, isHealthy) = writer.locked { () -> ([Append], Bool, Bool) in
+                if queue.isEmpty && !stopping { writer.wait(seconds: 1) }
+                let b = queue
+                queue.removeAll(keepingCapacity: true)
+                return (b, stopping, healthy)
+            }
+            if !batch.isEmpty { commit(batch) }
+            if stop && batch.isEmpty {
+                writer.locked { writerRunning = false; writer.broadcast() }
+                return
+            }
+            let now = monotonicNow()
+            if now - lastHousekeeping >= (isHealthy ? 30 : 2) {
+                lastHousekeeping = now
+                if !isHealthy { probe() }
+                housekeeping()
+            }
+        }
+    }
+
+    private func commit(_ batch: [Append]) {
+        var all: [UInt8] = []
+        all.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
+        for item in batch { all += item.bytes }
+        let result: Result<[SpoolRef], SpoolError> = io.locked {
+            do throws(SpoolError) {
+                var offset = try file.append(all)
+                var refs: [SpoolRef] = []
+                refs.reserveCapacity(batch.count)
+                for item in batch {
+                    let ref = SpoolRef(offset: offset, length: item.bytes.count)
+                    item.placed?(ref)
+                    refs.append(ref)
+                    offset += Int64(item.bytes.count)
+                }
+                return .success(refs)
+            } catch { return .failure(error) }
+        }
+        switch result {
+        case .success(let refs):
+            // Success does not by itself clear a disk fault: a small record may still fit into
+            // space the file already had. The probe decides (free space + write).
+            completions.enqueue(zip(batch, refs).map { item, ref in { item.done(.success(ref)) } })
+        case .failure(let e):
+            if setHealthy(false) {
+                logger.error("spool: cannot persist deliveries; answering 503 until it recovers", ["error": .string(e.description)])
+            }
+            completions.enqueue(batch.map { item in { item.done(.failure(e)) } })
+        }
+    }
+
+    // MARK: - Health
+
+    /// False from a failed write until a probe finds space and writes again.
+    var isWritable: Bool { writer.locked { healthy } }
+
+    @discardableResult
+    private func setHealthy(_ ok: Bool) -> Bool {
+        let changed = writer.locked { () -> Bool in
+            let c = healthy != ok
+            healthy = ok
+            return c
+        }
+        if changed && ok { logger.info("spool: writable again") }
+        return changed
+    }
+
+    private func probe() {
+        var st = statvfs()
+        guard statvfs(file.directory, &st) == 0 else { return }
+        let free = Int64(st.f_bavail) * Int64(st.f_frsize)
+        let total = Int64(st.f_blocks) * Int64(st.f_frsize)
+        guard free >= min(minFreeBytes, total / 4) else { return }
+        let ok = io.locked { () -> Bool in (try? file.append(SpoolRecord.noop.encoded())) != nil }
+        if ok { setHealthy(true) }
+    }
+
+    // MARK: - Reading
+
+    /// The bytes of one record. `current` re-resolves the position under the file lock: a
+    /// compaction may have moved the record since the caller looked it up.
+    func read(_ current: () -> SpoolRef?) throws(SpoolError) -> [UInt8] {
+        try io.locked { () throws(SpoolError) -> [UInt8] in
+            guard let ref = current() else { throw SpoolError("read", path: file.path, code: ENOENT) }
+            return try file.read(at: ref.offset, count: ref.length)
+        }
+    }
+
+    // MARK: - Compaction support
+
+    /// Where the log ends now; runs `body` under the file lock (so nothing is appended meanwhile).
+    func atEnd<T>(_ body: (Int64) -> T) -> T { io.locked { body(file.size) } }
+
+    /// Reads below a position seen through `atEnd`: those bytes never change and only `install`
+    /// swaps the descriptor, so no lock is needed.
+    func readStable(at offset: Int64, count: Int) throws(SpoolError) -> [UInt8] { try file.read(at: offset, count: count) }
+
+    func beginReplacement() throws(SpoolError) -> SpoolReplacement { try file.beginReplacement() }
+
+    /// Holding the file lock: copies what was appended after `copied` into `out`, installs it as
+    /// the log, then lets `remap` move index positions (still under the lock).
+    func install(_ out: SpoolReplacement, tailFrom copied: Int64, remap: () -> Void) throws(SpoolError) {
+        try io.locked { () throws(SpoolError) in
+            let rest = Int(file.size - copied)
+            if rest > 0 { _ = try out.append(try file.read(at: copied, count: rest)) }
+            if let e = try file.install(out) {
+                logger.warn("spool: compacted log installed but the directory fsync failed", ["error": .string(e.description)])
+            }
+            remap()
+        }
+    }
+}
+
+/// Runs completions in order on one thread of their own.
+private final class CompletionQueue: @unchecked Sendable {  // safe: fields guarded by `monitor`
+    private let monitor = Monitor()
+    private var items: [@Sendable () -> Void] = []
+    private var stopping = false
+    private var running = false
+
+    func start() {
+        monitor.locked { running = true }
+        startThread(name: "spool-complete") { [self] in
+            while true {
+                let (batch, stop) = monitor.locked { () -> ([@Sendable () -> Void], Bool) in
+                    while items.isEmpty && !stopping { monitor.wait(seconds: 1) }
+                    let b = items
+                    items.removeAll(keepingCapacity: true)
+                    return (b, stopping)
+                }
+                for c in batch { c() }
+                if stop && batch.isEmpty {
+                    monitor.locked { running = false; monitor.broadcast() }
+                    return
+                }
+            }
+        }
+    }
+
+    func enqueue(_ batch: [@Sendable () -> Void]) {
+        monitor.locked {
+            let wasEmpty = items.isEmpty
+            items += batch
+            if wasEmpty { monitor.broadcast() }
+        }
+    }
+
+    /// Runs what is queued, then stops the thread and waits for it.
+    func stopAndWait() {
+        monitor.locked {
+            stopping = true
+            monitor.broadcast()
+            while running { monitor.wait(seconds: 1) }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Testing
+@testable import HookhostKit
+
+@Suite struct RunQueueTests {
+    @Test func readyFirstThenDueTimersInOrder() {
+        var q = RunQueue()
+        q.schedule("late", at: 20)
+        q.schedule("early", at: 10)
+        q.push("now")
+        #expect(q.pop(now: 5) == "now")
+        #expect(q.pop(now: 5) == nil)
+        #expect(q.nextTimer == 10)
+        #expect(q.pop(now: 25) == "early")
+        #expect(q.pop(now: 25) == "late")
+    }
+
+    @Test func parkedDeliveriesComeBackOnlyWithTheirKey() {
+        var q = RunQueue()
+        q.park("a1", under: "a")
+        q.park("b1", under: "b")
+        q.park("a2", under: "a")
+        #expect(q.parkedCount == 3)
+        let releasedA = q.release("a"), releasedC = q.release("c")
+        #expect(releasedA && !releasedC)
+        let popped = [q.pop(now: 0), q.pop(now: 0), q.pop(now: 0)]
+        #expect(popped == ["a1", "a2", nil])
+        #expect(q.parkedCount == 1)
+    }
+}
+
+@Suite struct DeliveryIndexTests {
+    static func ref(_ o: Int64) -> SpoolRef { SpoolRef(offset: o, length: 10) }
+
+    @Test func loadingReplaysRecordsAndResumesInterruptedRuns() {
+        var ix = DeliveryIndex()
+        ix.load(.delivery(id: "a", type: "t", receivedAt: 1, verifiedBy: .hmac, body: []), at: Self.ref(0))
+        ix.load(.delivery(id: "b", type: "t", receivedAt: 2, verifiedBy: .jwt, body: []), at: Self.ref(10))
+        ix.load(.state(StateChange(id: "a", state: .running, attempt: 1, at: 3)), at: Self.ref(20))
+        ix.load(.state(StateChange(id: "b", state: .dead, attempt: 2, at: 4)), at: Self.ref(30))
+        ix.load(.seen(id: "old", at: 0.5), at: Self.ref(40))
+        ix.load(.state(StateChange(id: "ghost", state: .done, attempt: 1, at: 5)), at: Self.ref(50))
+        let (order, interrupted) = ix.finishLoading(now: 100)
+        #expect(interrupted == 1)
+        #expect(order.map(\.id) == ["a"])
+        #expect(ix["a"]?.state == .retryScheduled && ix["a"]?.nextAt == 100 && ix["a"]?.lastState == Self.ref(20))
+        #expect(ix.unfinished == 1 && ix.dead == 1)
+        #expect(ix.remembers("old") && ix["ghost"] == nil)
+    }
+
+    @Test func applyKeepsCountsAndTheAttemptBudgetBase() {
+        var ix = DeliveryIndex()
+        ix.accept(id: "a", type: "t", at: 1, verifiedBy: .hmac, body: Self.ref(0))
+        let first = ix.markRunning("a", now: 2)
+        let second = ix.markRunning("a", now: 2)  // already running
+        #expect(first?.attempt == 1 && second == nil)
+        var dead = StateChange(id: "a", state: .dead, attempt: 1, at: 3)
+        let afterDead = ix.apply(&dead)
+        #expect(afterDead?.state == .dead)
+        #expect(dead.attemptBase == 0)
+        #expect(ix.unfinished == 0 && ix.dead == 1)
+        var replay = StateChange(id: "a", state: .received, attempt: 1, at: 4)
+        replay.attemptBase = 1
+        _ = ix.apply(&replay)
+        #expect(ix.unfinished == 1 && ix.dead == 0 && ix["a"]?.attemptBase == 1)
+        var unknown = StateChange(id: "zz", state: .done, attempt: 1, at: 4)
+        let none = ix.apply(&unknown)
+        #expect(none == nil)
+    }
+
+    @Test func pruneDropsFinishedPastRetentionAndIdsPastTTL() {
+        var ix = DeliveryIndex()
+        ix.accept(id: "done", type: "t", at: 1, verifiedBy: .hmac, body: Self.ref(0))
+        ix.accept(id: "dead", type: "t", at: 1, verifiedBy: .hmac, body: Self.ref(10))
+        var a = StateChange(id: "done", state: .done, attempt: 1, at: 2)
+        var b = StateChange(id: "dead", state: .dead, attempt: 1, at: 2)
+        _ = ix.apply(&a); _ = ix.apply(&b)
+        let pruned = ix.prune(now: 50, retention: 10, dedupTTL: 100)
+        #expect(pruned == 1)
+        #expect(ix["done"] == nil && ix.remembers("done") && ix["dead"] != nil)
+        ix.prune(now: 500, retention: 10, dedupTTL: 100)
+        #expect(!ix.remembers("done") && ix.remembers("dead"))  // dead letters keep their id
+    }
+}
