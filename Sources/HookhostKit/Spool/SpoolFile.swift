@@ -27,42 +27,7 @@ final class SpoolFile {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SpoolError("stat", path: path) }
         let fileSize = Int64(st.st_size)
-        var result = SpoolScan()
-        var window: [UInt8] = []
-        var windowStart: Int64 = 0
-        var pos: Int64 = 0
-        let chunk = 4 << 20
-        while pos < fileSize {
-            // Keep at least one header, or a whole frame, in the window.
-            var needed = SpoolRecord.headerSize
-            let rel = Int(pos - windowStart)
-            if rel + SpoolRecord.headerSize <= window.count, readLE(window[...], at: rel) == SpoolRecord.magic {
-                needed = SpoolRecord.headerSize + min(Int(readLE(window[...], at: rel + 4)), SpoolRecord.maxPayload)
-            }
-            if rel + needed > window.count {
-                if windowStart + Int64(window.count) >= fileSize && windowStart <= pos && !window.isEmpty {
-                    // Already at end of file: a header whose frame runs past it is torn or bogus.
-                    if fileSize - pos < Int64(SpoolRecord.headerSize) { break }
-                    pos += 1
-                    result.skippedBytes += 1
-                    continue
-                }
-                let avail = Int(min(Int64(max(chunk, needed)), fileSize - pos))
-                window = try read(at: pos, count: avail)
-                windowStart = pos
-                continue
-            }
-            if let (len, rec) = SpoolScanner.frame(at: rel, in: window) {
-                let total = SpoolRecord.headerSize + len
-                result.records.append((pos, total, rec))
-                pos += Int64(total)
-                result.validEnd = pos
-            } else {
-                pos += 1
-                result.skippedBytes += 1
-            }
-        }
-        result.skippedBytes = max(result.skippedBytes, Int(fileSize - result.validEnd))
+        let result = try SpoolScanner.scan(size: fileSize) { offset, count throws(SpoolError) in try read(at: offset, count: count) }
         size = result.validEnd
         // A torn tail is cut before the next append rather than overwritten: a shorter append
         // could leave whole frames of the torn batch behind it.

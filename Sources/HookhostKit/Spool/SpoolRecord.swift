@@ -150,23 +150,53 @@ public struct SpoolScan: Sendable {
 }
 
 /// Reads frames back; stops trusting a region on a bad CRC and resynchronises on the next
-/// valid frame, so one damaged record cannot hide the ones after it.
+/// valid frame, so one damaged record cannot hide the ones after it. One algorithm for a file
+/// (read in windows) and for bytes in memory (tests).
 public enum SpoolScanner {
-    public static func scan(_ bytes: [UInt8], baseOffset: Int64 = 0) -> SpoolScan {
-        var out = SpoolScan()
-        var pos = 0
-        while pos + SpoolRecord.headerSize <= bytes.count {
-            if let (len, rec) = frame(at: pos, in: bytes) {
-                out.records.append((baseOffset + Int64(pos), SpoolRecord.headerSize + len, rec))
-                pos += SpoolRecord.headerSize + len
-                out.validEnd = baseOffset + Int64(pos)
+    /// Scans bytes in memory.
+    public static func scan(_ bytes: [UInt8]) -> SpoolScan {
+        scan(size: Int64(bytes.count)) { offset, count in Array(bytes[Int(offset)..<(Int(offset) + count)]) }
+    }
+
+    /// Scans `size` bytes fetched through `read(offset, count)`, a window of at least `chunk`
+    /// bytes (or one whole frame) at a time.
+    static func scan<E: Error>(size: Int64, chunk: Int = 4 << 20, read: (Int64, Int) throws(E) -> [UInt8]) throws(E) -> SpoolScan {
+        var result = SpoolScan()
+        var window: [UInt8] = []
+        var windowStart: Int64 = 0
+        var pos: Int64 = 0
+        while pos < size {
+            // Keep at least one header, or a whole frame, in the window.
+            var needed = SpoolRecord.headerSize
+            let rel = Int(pos - windowStart)
+            if rel + SpoolRecord.headerSize <= window.count, readLE(window[...], at: rel) == SpoolRecord.magic {
+                needed = SpoolRecord.headerSize + min(Int(readLE(window[...], at: rel + 4)), SpoolRecord.maxPayload)
+            }
+            if rel + needed > window.count {
+                if windowStart + Int64(window.count) >= size && windowStart <= pos && !window.isEmpty {
+                    // Already at the end: a header whose frame runs past it is torn or bogus.
+                    if size - pos < Int64(SpoolRecord.headerSize) { break }
+                    pos += 1
+                    result.skippedBytes += 1
+                    continue
+                }
+                window = try read(pos, Int(min(Int64(max(chunk, needed)), size - pos)))
+                windowStart = pos
+                if window.isEmpty { break }  // the file shrank under us: nothing more to trust
+                continue
+            }
+            if let (len, rec) = frame(at: rel, in: window) {
+                let total = SpoolRecord.headerSize + len
+                result.records.append((pos, total, rec))
+                pos += Int64(total)
+                result.validEnd = pos
             } else {
                 pos += 1
-                out.skippedBytes += 1
+                result.skippedBytes += 1
             }
         }
-        out.skippedBytes += bytes.count - pos  // a torn tail shorter than a header
-        return out
+        result.skippedBytes = max(result.skippedBytes, Int(size - result.validEnd))
+        return result
     }
 
     /// Decodes the frame at `pos` if its magic, length and CRC are all right.
