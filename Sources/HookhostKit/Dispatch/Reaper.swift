@@ -60,7 +60,8 @@ public final class Reaper: Sendable {
             let plan = owned.withLock { o -> SweepPlan in
                 let running = Set(o.values)
                 let plan = SweepPlan.make(processes: Reaper.children(of: host), host: host, owned: Set(o.keys), final: final) { pid in
-                    guard let env = FileSystem.read("/proc/\(pid)/environ", limit: 1 << 20),
+                    // environ is bounded by ARG_MAX-sized limits; a cut copy could hide the id, so read it all.
+                    guard let env = FileSystem.read("/proc/\(pid)/environ", limit: 8 << 20),
                           let id = environValue(env, "HOOKHOST_DELIVERY_ID"), running.contains(id) else { return nil }
                     return id
                 }

@@ -34,8 +34,9 @@ public enum FileSystem {
         }
     }
 
-    /// Whole file as bytes, or nil.
-    public static func read(_ path: String, limit: Int = 16 << 20) -> [UInt8]? { FunctionTable.readSmallFile(path, limit: limit) }
+    /// Whole file as bytes; nil when it is missing, unreadable or larger than `limit` (use
+    /// `SmallFile.read` where the reason must be reported).
+    public static func read(_ path: String, limit: Int = 16 << 20) -> [UInt8]? { try? SmallFile.read(path, limit: limit) }
 
     /// Absolute form of `path` against the working directory.
     public static func absolute(_ path: String) -> String {
