@@ -39,14 +39,7 @@ public struct FunctionTable: Sendable {
 
     /// Every executable in the directory (for `hookhost functions`).
     public func all() -> [ResolvedFunction] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
-            if name.hasPrefix(".") || name.hasSuffix(".json") { continue }
-            names.append(name)
-        }
+        let names = ((try? DirectoryEntries.names(directory)) ?? []).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".json") }
         return names.sorted().compactMap { name in
             guard name == "_default" || EventType.isValid(name) else { return nil }
             guard let f = resolve(name == "_default" ? "_default" : name), f.name == name else { return nil }

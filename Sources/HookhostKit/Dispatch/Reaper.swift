@@ -103,30 +103,24 @@ public final class Reaper: Sendable {
     /// every function, so it reads each stat file into one reused buffer and builds a `ProcStat`
     /// only for our children.
     static func children(of parent: Int32) -> [ProcStat] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
+        guard let names = try? DirectoryEntries.names("/proc") else { return [] }
         var out: [ProcStat] = []
         var buf = [UInt8](repeating: 0, count: 1024)
         var path = [CChar](repeating: 0, count: 32)
-        while let e = readdir(dir) {
+        for name in names {
+            guard let first = name.utf8.first, first >= 0x30 && first <= 0x39, name.utf8.count <= 16 else { continue }
             let n: Int = buf.withUnsafeMutableBytes { b in
                 path.withUnsafeMutableBufferPointer { p in
-                    withUnsafePointer(to: e.pointee.d_name) { raw in
-                        raw.withMemoryRebound(to: CChar.self, capacity: 256) { name in
-                            guard name[0] >= 0x30 && name[0] <= 0x39 else { return -1 }
-                            // "/proc/<digits>/stat" built by hand: no String per entry.
-                            var k = 0
-                            for c in "/proc/".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
-                            var j = 0
-                            while name[j] != 0 && j < 16 { p[k] = name[j]; k += 1; j += 1 }
-                            for c in "/stat".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
-                            p[k] = 0
-                            let fd = open(p.baseAddress!, O_RDONLY | O_CLOEXEC)
-                            guard fd >= 0 else { return -1 }
-                            defer { close(fd) }
-                            return read(fd, b.baseAddress, b.count)
-                        }
-                    }
+                    // "/proc/<digits>/stat" built by hand: no String per entry.
+                    var k = 0
+                    for c in "/proc/".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    for c in name.utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    for c in "/stat".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    p[k] = 0
+                    let fd = open(p.baseAddress!, O_RDONLY | O_CLOEXEC)
+                    guard fd >= 0 else { return -1 }
+                    defer { close(fd) }
+                    return read(fd, b.baseAddress, b.count)
                 }
             }
             guard n > 0, ProcStat.parentPid(buf[0..<n]) == parent,

@@ -19,15 +19,7 @@ public enum FileSystem {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if (st.st_mode & S_IFMT) == S_IFDIR {
-            if let dir = opendir(path) {
-                var names: [String] = []
-                while let e = readdir(dir) {
-                    let n = withUnsafePointer(to: e.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
-                    if n != "." && n != ".." { names.append(n) }
-                }
-                closedir(dir)
-                for n in names { removeTree(path + "/" + n) }
-            }
+            for n in (try? DirectoryEntries.names(path)) ?? [] { removeTree(path + "/" + n) }
             rmdir(path)
         } else {
             unlink(path)
