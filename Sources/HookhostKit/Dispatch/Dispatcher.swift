@@ -19,6 +19,9 @@ public struct DispatcherConfig: Sendable {
     /// descriptors, processes or memory; doubles (jittered) while the shortage lasts, up to the
     /// retry cap. Such a delivery spends no attempt.
     public var shortageRetryDelay: Double = 1
+    /// Host variables a sidecar's `pass_env` may hand to its function, captured once at start
+    /// (never `HOOKHOST_*`: those hold the host's settings and webhook secrets).
+    public var passableEnvironment: [String: String] = [:]
     public init(workRoot: String, baseEnvironment: [String]) {
         self.workRoot = workRoot
         self.baseEnvironment = baseEnvironment
@@ -156,7 +159,9 @@ public final class Dispatcher: Sendable {
             let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy,
                                              type: type, body: job.body,
                                              userMetadata: FunctionInput.userMetadata(body: job.body, parsed: parsed), result: nil)
-            var env = f.settings.env.map { "\($0.0)=\($0.1)" }
+            // Later entries win: pass_env, then the sidecar's explicit env, then the host's own.
+            var env = passedEnvironment(f)
+            env += f.settings.env.map { "\($0.0)=\($0.1)" }
             env += config.baseEnvironment
             env += ["HOOKHOST_EVENT_TYPE=\(type)", "HOOKHOST_DELIVERY_ID=\(job.id)", "HOOKHOST_ATTEMPT=\(job.attempt)",
                     "HOOKHOST_WORK_DIR=\(workDir)"]
@@ -199,6 +204,23 @@ public final class Dispatcher: Sendable {
         }
         finishRun(job, type, f, outcome, failure, exitCode, output, stderrTail, started)
     }
+
+    /// The host variables the sidecar's `pass_env` names that are set; a `HOOKHOST_*` name is
+    /// refused (it would hand over the host's settings or secrets) and logged.
+    private func passedEnvironment(_ f: ResolvedFunction) -> [String] {
+        var out: [String] = []
+        for name in f.settings.passEnv {
+            if Dispatcher.isHostOnly(name) {
+                logger.warn("pass_env: refusing a host-only variable", ["function": .string(f.name), "variable": .string(name)])
+                continue
+            }
+            if let value = config.passableEnvironment[name] { out.append("\(name)=\(value)") }
+        }
+        return out
+    }
+
+    /// Variables never handed to a function by name: the host's settings and webhook secrets.
+    static func isHostOnly(_ name: String) -> Bool { name.hasPrefix("HOOKHOST_") }
 
     /// The host is short of descriptors, processes or memory: not the delivery's fault, so it
     /// goes back to the queue with backoff and the same attempt number (the attempt never ran).

@@ -39,6 +39,21 @@ public enum FileSystem {
         return path == "." ? cwd : cwd + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
     }
 
+    /// The whole process environment (a name set twice keeps its first value, as getenv does).
+    public static func environment() -> [String: String] {
+        var out: [String: String] = [:]
+        guard var p = Optional(environ) else { return [:] }
+        while let entry = p.pointee {
+            let kv = String(cString: entry)
+            if let eq = kv.firstIndex(of: "=") {
+                let name = String(kv[..<eq])
+                if out[name] == nil { out[name] = String(kv[kv.index(after: eq)...]) }
+            }
+            p += 1
+        }
+        return out
+    }
+
     /// An environment variable.
     public static func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 }
