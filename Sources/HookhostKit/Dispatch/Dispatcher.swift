@@ -43,6 +43,8 @@ public final class Dispatcher: Sendable {
     private let busyWorkers = Atomic<Int>(0)
     private let liveWorkers = Atomic<Int>(0)
     private let stopSpawning = Atomic<Bool>(false)
+    /// Joined by `drain`.
+    private let workerThreads = Mutex<[ThreadHandle]>([])
     /// Spawns refused in a row for lack of resources (reset by a successful start): the backoff.
     private let shortageStreak = Atomic<Int>(0)
 
@@ -69,13 +71,14 @@ public final class Dispatcher: Sendable {
     public func start() {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
-            startThread(name: "worker-\(i)", nice: config.nice) { [self] in
+            let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
                 while let (job, claim) = spool.takeNext(claim: { self.claim($0) }, persistRunning: { $0.runs },
                                                         abandon: { self.release($0) }) {
                     process(job, claim)
                 }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
+            workerThreads.withLock { $0.append(thread) }
         }
     }
 
@@ -83,13 +86,16 @@ public final class Dispatcher: Sendable {
     public var running: Int { busyWorkers.load(ordering: .relaxed) }
 
     /// Stops taking work, waits up to `grace` seconds for running functions, then kills what is
-    /// left (it resumes on the next start, with attempt + 1).
+    /// left (it resumes on the next start, with attempt + 1). Returns once every worker has
+    /// exited, so each state change a worker made (a run that finished in time) is queued for the
+    /// spool writer before the caller stops it.
     public func drain(grace: Double) {
         spool.stopTaking()
         let deadline = monotonicNow() + grace
+        let workers = workerThreads.withLock { $0 }
         // Wait for the workers themselves to exit, not just for running functions: a worker may be
         // between taking a delivery and starting its function.
-        while liveWorkers.load(ordering: .relaxed) > 0 && monotonicNow() < deadline { usleep(20_000) }
+        for w in workers { w.join(until: deadline) }
         // From here on no new function starts (a worker that took one leaves it `running` on
         // disk, so it resumes at the next start).
         stopSpawning.store(true, ordering: .relaxed)
@@ -99,7 +105,15 @@ public final class Dispatcher: Sendable {
         for (pid, id) in killed {
             logger.warn("shutdown: killed function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
         }
+        // A killed run returns at once (its worker records nothing, see `run`); a worker still
+        // stuck after that (a process that SIGKILL cannot end) is left behind, and said so.
+        let stuckBy = monotonicNow() + Dispatcher.killedRunExitTimeout
+        let stuck = workers.filter { !$0.join(until: stuckBy) }.count
+        if stuck > 0 { logger.error("shutdown: workers did not exit after their functions were killed", ["workers": .int(stuck)]) }
     }
+
+    /// Seconds a worker gets to return once its function was SIGKILLed at the end of the grace period.
+    static let killedRunExitTimeout: Double = 5
 
     /// Resolves the function and takes a concurrency slot; nil parks the delivery until a slot frees.
     private func claim(_ d: DeliveryInfo) -> Claim? {
@@ -193,6 +207,12 @@ public final class Dispatcher: Sendable {
                     failure = "killed by signal \(sig)"
                 }
                 output = Dispatcher.jsonObjectOutput(r.stdout)
+                if case .signaled = r.termination, stopSpawning.load(ordering: .relaxed) {
+                    // Killed by the drain, not by its own fault: the delivery stays `running` on
+                    // disk and resumes at the next start (attempt + 1), spending no attempt here.
+                    logger.info("interrupted by shutdown; resumes at the next start", ["id": .string(job.id), "function": .string(f.name)])
+                    return
+                }
             } catch where error.isResourceShortage {
                 requeueAfterShortage(job, type, f, error)
                 return

@@ -16,6 +16,8 @@ public final class Reaper: Sendable {
     /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
     private let dirty = Atomic<Bool>(false)
     private let wakeup = Monitor()
+    private let stopping = Atomic<Bool>(false)
+    private let periodic = Mutex<ThreadHandle?>(nil)
 
     public init(logger: Logger) {
         self.host = getpid()
@@ -68,9 +70,17 @@ public final class Reaper: Sendable {
                 // Still under the lock: these are unowned children of ours, so only this code
                 // reaps them and their pids cannot be reused before the kill lands.
                 for pid in plan.kill { kill(pid, SIGKILL) }
-                for pid in plan.reap + plan.kill {
+                for pid in plan.reap {
                     var st: Int32 = 0
                     if waitpid(pid, &st, WNOHANG) == pid { reaped += 1 }
+                }
+                // SIGKILL always lands, so waiting is bounded; and once a killed process can be
+                // reaped, the kernel has already handed its children to us for the next pass.
+                for pid in plan.kill {
+                    var st: Int32 = 0
+                    var r: Int32
+                    repeat { r = waitpid(pid, &st, 0) } while r < 0 && errno == EINTR
+                    if r == pid { reaped += 1 }
                 }
                 return plan
             }
@@ -79,24 +89,39 @@ public final class Reaper: Sendable {
                 logger.debug("reaper: killed processes left by finished functions", ["pids": .string(plan.kill.map(String.init).joined(separator: ","))])
             }
             if plan.kill.isEmpty { break }
-            usleep(10_000)  // let SIGKILL land and grandchildren be re-parented before looking again
         }
         return (reaped, killed)
     }
 
     /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every `interval`
-    /// seconds regardless, until the process exits.
+    /// seconds regardless, until `stopPeriodic()`.
     public func startPeriodic(interval: Double = 1, coalesce: Double = 0.05) {
-        startThread(name: "reaper") { [self] in
+        let thread = startThread(name: "reaper") { [self] in
             while true {
-                wakeup.locked {
-                    if !dirty.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
+                let stop = wakeup.locked { () -> Bool in
+                    if !dirty.load(ordering: .relaxed) && !stopping.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
                     dirty.store(false, ordering: .relaxed)
+                    return stopping.load(ordering: .relaxed)
                 }
+                if stop { return }
                 sweep()
-                usleep(UInt32(coalesce * 1_000_000))
+                // Coalesce: functions ending meanwhile only set `dirty`; a stop ends the pause.
+                let until = monotonicNow() + coalesce
+                wakeup.locked {
+                    while !stopping.load(ordering: .relaxed), case let left = until - monotonicNow(), left > 0 { wakeup.wait(seconds: left) }
+                }
             }
         }
+        periodic.withLock { $0 = thread }
+    }
+
+    /// Stops the periodic sweeps and waits for the thread to exit (shutdown; `sweep(final:)` follows).
+    public func stopPeriodic() {
+        wakeup.locked {
+            stopping.store(true, ordering: .relaxed)
+            wakeup.broadcast()
+        }
+        periodic.withLock { $0.take() }?.join()
     }
 
     /// Children of `parent`, from /proc (unreadable or vanished entries are skipped). Runs after

@@ -227,14 +227,17 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
     public func startWriter() -> Bool {
         let sem = DispatchSemaphore(value: 0)
         let boosted = Atomic<Bool>(false)
-        startThread(name: "spool-writer") { [self] in
+        let thread = startThread(name: "spool-writer") { [self] in
             boosted.store(setCurrentThreadNice(-10), ordering: .relaxed)
             sem.signal()
             writerLoop()
         }
+        writerThread.withLock { $0 = thread }
         sem.wait()
         return boosted.load(ordering: .relaxed)
     }
+    /// The writer thread, joined by `stopWriter`.
+    private let writerThread = Mutex<ThreadHandle?>(nil)
 
     private func writerLoop() {
         var lastHousekeeping = monotonicNow()
@@ -521,9 +524,10 @@ public final class Spool: @unchecked Sendable {  // safe: all mutable state is g
         monitor.locked { stopped = true; monitor.broadcast() }
     }
 
-    /// Flushes queued writes and stops the writer thread.
+    /// Flushes queued writes and stops the writer thread; returns once it has exited.
     public func stopWriter() {
         writer.locked { writerStopped = true; writer.broadcast() }
+        writerThread.withLock { $0.take() }?.join()
     }
 
     // MARK: - Inspection and operator actions
