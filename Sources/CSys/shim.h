@@ -25,6 +25,7 @@ extern int accept4(int, struct sockaddr *, socklen_t *, int);
 extern int pipe2(int pipefd[2], int flags);
 extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *, const char *);
 extern int pthread_setname_np(pthread_t, const char *);
+extern int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *);
 
 // Glibc's Swift overlay hides these or imports them awkwardly; thin wrappers keep pointers here.
 static inline int hh_accept4(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
@@ -41,6 +42,11 @@ static inline int hh_epoll_mod(int ep, int fd, uint32_t events, uint64_t data) {
 }
 static inline int hh_epoll_del(int ep, int fd) { return epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL); }
 static inline int hh_set_thread_name(const char *n) { return pthread_setname_np(pthread_self(), n); }
+/// Joins `t` if it ends before the CLOCK_MONOTONIC time `deadline` (seconds); ETIMEDOUT otherwise.
+static inline int hh_thread_join_until(pthread_t t, double deadline) {
+    struct timespec ts = { .tv_sec = (time_t)deadline, .tv_nsec = (long)((deadline - (double)(time_t)deadline) * 1e9) };
+    return pthread_clockjoin_np(t, NULL, CLOCK_MONOTONIC, &ts);
+}
 static inline uint64_t hh_epoll_event_data(const struct epoll_event *evs, int i) { return evs[i].data.u64; }
 static inline uint32_t hh_epoll_event_flags(const struct epoll_event *evs, int i) { return evs[i].events; }
 static const uint32_t HH_EPOLLIN = EPOLLIN, HH_EPOLLOUT = EPOLLOUT, HH_EPOLLERR = EPOLLERR,

@@ -102,7 +102,7 @@ enum DeliveriesCommand {
         }
         // Reads need no writer thread; actions do (their records are appended through it).
         if !readOnly { spool.startWriter() }
-        defer { if !readOnly { spool.stopWriter(); usleep(50_000) } }
+        defer { if !readOnly { spool.stopWriter() } }  // returns once the writer flushed and exited
         let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: FunctionTable(directory: "/nonexistent")))
         let r = endpoint.answer(HTTPRequest(method: method, target: path))
         return (r.status, r.body)

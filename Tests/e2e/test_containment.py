@@ -3,6 +3,7 @@ only fds 0/1/2 reach a function, nothing a function starts outlives it (setsid a
 included) or is left a zombie, and functions can run as another user that cannot read the host's
 secrets. Real shell handlers against the real binary; every wait is bounded."""
 import os
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -178,3 +179,36 @@ def test_function_user_without_privilege_refuses_to_start(open_dir):
     assert p.returncode == 2
     err = p.stderr.decode()
     assert "HOOKHOST_FUNCTION_USER" in err and "root" in err, err
+
+
+# --- PID 1 ------------------------------------------------------------------------------------
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="a new pid namespace needs root and unshare")
+def test_as_pid_1_it_reaps_everything_and_sigterm_stops_it(make_host, fns):
+    # In a container the host is PID 1: orphans come to it whether or not it asked to be a
+    # subreaper, and nothing else would ever reap them.
+    fns.add("bg", extra="(sleep 30 </dev/null >/dev/null 2>&1 &)")
+    fns.add("detach", extra="setsid sleep 30 </dev/null >/dev/null 2>&1 &")
+    host = make_host(start=False)
+    host.start(wrapper=["unshare", "--pid", "--fork", "--mount-proc", "--"])
+    wait_until(lambda: children_of(host.pid), 5, what="unshare to start the host")
+    hookhost = children_of(host.pid)[0][0]  # host.pid is unshare's; the host is its child
+    with open(f"/proc/{hookhost}/status") as f:
+        assert any(ln.split() == ["NSpid:", str(hookhost), "1"] for ln in f), "the host is not PID 1 in its namespace"
+    ids = [host.send(event_body(t), type_=t).msg_id for t in ("bg", "detach", "bg", "detach", "bg")]
+    try:
+        for i in ids:
+            fns.wait_run(i)
+        # Everything the functions left behind is killed and reaped: the host has no children left,
+        # not even zombies.
+        wait_until(lambda: not children_of(hookhost), 5,
+                   what=f"no process left under the host (PID 1): {children_of(hookhost)}")
+        assert host.running
+        t0 = time.monotonic()
+        os.kill(hookhost, signal.SIGTERM)
+        assert host.proc.wait(timeout=10) == 0, host.log_tail()
+        assert time.monotonic() - t0 < 5, "PID 1 took too long to stop on SIGTERM"
+        assert not pid_alive(hookhost)
+    finally:
+        for c, _ in children_of(hookhost):
+            kill_quietly(c)

@@ -90,6 +90,30 @@ def test_handler_environment_is_exactly_the_contract(host, fns):
     assert not any(s in run.stdin.decode() for s in host.secrets)
 
 
+def test_pass_env_hands_named_host_variables_to_that_function_only(make_host, fns):
+    # CONTRACT §4 pass_env: named host variables reach the function that asks for them; the host's
+    # own HOOKHOST_* settings (webhook secrets among them) are never handed over, even when named.
+    fns.add("ping", env={"SHARED": "from-sidecar"},
+            sidecar={"pass_env": ["GEMINI_API_KEY", "MY_CUSTOM", "SHARED", "HOOKHOST_SECRETS", "NOT_SET_ANYWHERE"]})
+    fns.add("other")
+    host = make_host(env={"GEMINI_API_KEY": "gk-123", "MY_CUSTOM": "custom value=with equals", "SHARED": "from-host"})
+    r = host.send(event_body("ping"))
+    assert r.status == 202, r
+    env = fns.wait_run(r.msg_id).env
+    assert env["GEMINI_API_KEY"] == "gk-123" and env["MY_CUSTOM"] == "custom value=with equals"
+    assert env["SHARED"] == "from-sidecar", "a sidecar's explicit env wins over pass_env"
+    assert "HOOKHOST_SECRETS" not in env and "NOT_SET_ANYWHERE" not in env
+    values = "\n".join(env.values())
+    assert not any(s in values or s.removeprefix("whsec_") in values for s in host.secrets)
+    wait_until(lambda: "HOOKHOST_SECRETS" in host.log_text() and "pass_env" in host.log_text(), 5,
+               what="a warning naming the refused variable")
+
+    r2 = host.send(event_body("other"), type_="other")
+    assert r2.status == 202, r2
+    other = fns.wait_run(r2.msg_id).env
+    assert not {"GEMINI_API_KEY", "MY_CUSTOM", "SHARED"} & set(other), other
+
+
 def test_work_dir_is_private_per_delivery(host, fns):
     fns.add("ping")
     ids = [host.send(event_body("ping")).msg_id for _ in range(2)]

@@ -32,10 +32,7 @@ public enum FileBudget {
 
     /// Descriptors open in this process now.
     public static func openCount() -> Int {
-        guard let dir = opendir("/proc/self/fd") else { return 16 }
-        defer { closedir(dir) }
-        var n = 0
-        while readdir(dir) != nil { n += 1 }
-        return max(0, n - 3)  // ".", ".." and the directory's own descriptor
+        guard let names = try? DirectoryEntries.names("/proc/self/fd") else { return 16 }
+        return max(0, names.count - 1)  // the directory's own descriptor
     }
 }

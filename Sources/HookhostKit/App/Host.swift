@@ -56,7 +56,9 @@ public final class Host: Sendable {
         do { spool = try Spool(config: spoolConfig, logger: logger) } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot open the spool: \(error)")
         }
+        var lifecycle = Lifecycle(logger: logger)
         let writerBoosted = spool.startWriter()
+        lifecycle.started("spool writer") { spool.stopWriter() }  // last: it flushes what the others recorded
 
         let metrics = Metrics(gauges: { [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))] })
         var dispatcherConfig = DispatcherConfig(workRoot: dataDir + "/work", baseEnvironment: Host.functionBaseEnvironment())
@@ -64,11 +66,16 @@ public final class Host: Sendable {
         dispatcherConfig.functionTimeout = config.functionTimeout
         dispatcherConfig.retry = RetryPolicy(base: config.retryBase, cap: config.retryCap, maxAttempts: config.maxAttempts)
         dispatcherConfig.functionUser = config.functionUser
+        dispatcherConfig.passableEnvironment = FileSystem.environment().filter { !Dispatcher.isHostOnly($0.key) }
         FileSystem.removeTree(dataDir + "/work")  // scratch dirs of runs interrupted by a crash
         _ = FileSystem.makeDirectories(dataDir + "/work")
         if config.functionUser != nil { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }
         let reaper = Reaper(logger: logger)
         reaper.startPeriodic()
+        lifecycle.started("reaper") {
+            reaper.stopPeriodic()
+            reaper.sweep(final: true)  // nothing a function started outlives the host
+        }
         let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
         let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics)
 
@@ -98,12 +105,19 @@ public final class Host: Sendable {
             logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath)])
         }
 
-        dispatcher.start()
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
         // little instead so the writer still gets a CPU as soon as its fsync returns.
         server.start(nice: writerBoosted ? nil : 5)
+        lifecycle.started("http server") { server.stop(); server.join() }
         if !writerBoosted { logger.debug("spool writer priority not raised (no CAP_SYS_NICE); HTTP loops run at nice 5") }
-        controlServer?.start()
+        if let controlServer {
+            controlServer.start()
+            lifecycle.started("control socket") { controlServer.stop(); controlServer.join(); unlink(controlPath) }
+        }
+        // After the servers, so it is drained before they stop: deliveries and /readyz keep their
+        // 503 answers while running functions finish.
+        dispatcher.start()
+        lifecycle.started("dispatcher") { dispatcher.drain(grace: self.config.shutdownGrace) }
         var listenDesc = config.listen.description
         if case .inet(let h, _) = config.listen { listenDesc = "\(h):\(port)" }
         if case .inet6(let h, _) = config.listen { listenDesc = "[\(h)]:\(port)" }
@@ -112,9 +126,9 @@ public final class Host: Sendable {
                                   "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
 
         if config.secretsFile != nil {
-            startThread(name: "secrets-watch") {
-                while true { sleep(2); secrets.reload() }
-            }
+            let watch = SecretsWatch(secrets: secrets)
+            watch.start()
+            lifecycle.started("secrets watch") { watch.stop() }
         }
         while true {
             var sig: Int32 = 0
@@ -123,14 +137,11 @@ public final class Host: Sendable {
             break
         }
         logger.info("shutting down: draining", ["grace_s": .double(config.shutdownGrace), "running": .int(dispatcher.running)])
+        // Stop accepting first (503 + Retry-After, /readyz 503), then stop the rest in reverse start
+        // order: secrets watch, dispatcher (workers joined; runs that finish in time record their
+        // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
         endpoint.startDraining()
-        dispatcher.drain(grace: config.shutdownGrace)
-        reaper.sweep(final: true)  // nothing a function started outlives the host
-        spool.stopWriter()
-        usleep(100_000)  // let the writer flush the last state changes
-        server.stop()
-        controlServer?.stop()
-        unlink(controlPath)
+        lifecycle.shutdown()
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0
     }

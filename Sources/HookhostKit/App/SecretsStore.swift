@@ -21,14 +21,18 @@ public final class SecretsStore: Sendable {
         var fromFile: [WebhookSecret] = []
         var stamp = (0, 0)
         if let file {
-            guard let bytes = FileSystem.read(file, limit: 1 << 20) else {
-                throw ConfigError(setting: "HOOKHOST_SECRETS_FILE", message: "cannot read \(file): \(String(cString: strerror(errno)))")
+            let bytes: [UInt8]
+            do { bytes = try SmallFile.read(file, limit: SecretsStore.maxFileBytes) } catch {
+                throw ConfigError(setting: "HOOKHOST_SECRETS_FILE", message: error.description)
             }
             fromFile = try SecretsStore.parse(String(decoding: bytes, as: UTF8.self), setting: "HOOKHOST_SECRETS_FILE")
             stamp = SecretsStore.stamp(file)
         }
         state = Mutex((WebhookVerifier(secrets: fixed + fromFile, tolerance: tolerance, clock: clock), stamp.0, stamp.1))
     }
+
+    /// A secrets file holds a few lines; a larger one is refused rather than read in part.
+    static let maxFileBytes = 1 << 20
 
     /// The verifier with the current secrets.
     public var verifier: WebhookVerifier { state.withLock { $0.verifier } }
@@ -41,8 +45,9 @@ public final class SecretsStore: Sendable {
         let st = SecretsStore.stamp(file)
         let unchanged = state.withLock { $0.mtime == st.0 && $0.size == st.1 }
         if unchanged && !force { return }
-        guard let bytes = FileSystem.read(file, limit: 1 << 20) else {
-            logger.error("secrets file unreadable; keeping the previous secrets", ["file": .string(file)])
+        let bytes: [UInt8]
+        do { bytes = try SmallFile.read(file, limit: SecretsStore.maxFileBytes) } catch {
+            logger.error("secrets file unreadable; keeping the previous secrets", ["file": .string(file), "error": .string(error.description)])
             return
         }
         do {

@@ -19,6 +19,9 @@ public struct DispatcherConfig: Sendable {
     /// descriptors, processes or memory; doubles (jittered) while the shortage lasts, up to the
     /// retry cap. Such a delivery spends no attempt.
     public var shortageRetryDelay: Double = 1
+    /// Host variables a sidecar's `pass_env` may hand to its function, captured once at start
+    /// (never `HOOKHOST_*`: those hold the host's settings and webhook secrets).
+    public var passableEnvironment: [String: String] = [:]
     public init(workRoot: String, baseEnvironment: [String]) {
         self.workRoot = workRoot
         self.baseEnvironment = baseEnvironment
@@ -63,6 +66,8 @@ public final class Dispatcher: Sendable {
     private let busyWorkers = Atomic<Int>(0)
     private let liveWorkers = Atomic<Int>(0)
     private let stopSpawning = Atomic<Bool>(false)
+    /// Joined by `drain`.
+    private let workerThreads = Mutex<[ThreadHandle]>([])
     /// Spawns refused in a row for lack of resources (reset by a successful start): the backoff.
     private let shortageStreak = Atomic<Int>(0)
 
@@ -92,7 +97,7 @@ public final class Dispatcher: Sendable {
     public func start() {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
-            startThread(name: "worker-\(i)", nice: config.nice) { [self] in
+            let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
                 while let due = spool.nextDue() {
                     let claim = claim(due)
                     if case .wait(let name) = claim {
@@ -108,6 +113,7 @@ public final class Dispatcher: Sendable {
                 }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
+            workerThreads.withLock { $0.append(thread) }
         }
     }
 
@@ -115,13 +121,16 @@ public final class Dispatcher: Sendable {
     public var running: Int { busyWorkers.load(ordering: .relaxed) }
 
     /// Stops taking work, waits up to `grace` seconds for running functions, then kills what is
-    /// left (it resumes on the next start, with attempt + 1).
+    /// left (it resumes on the next start, with attempt + 1). Returns once every worker has
+    /// exited, so each state change a worker made (a run that finished in time) is queued for the
+    /// spool writer before the caller stops it.
     public func drain(grace: Double) {
         spool.stopTaking()
         let deadline = monotonicNow() + grace
+        let workers = workerThreads.withLock { $0 }
         // Wait for the workers themselves to exit, not just for running functions: a worker may be
         // between taking a delivery and starting its function.
-        while liveWorkers.load(ordering: .relaxed) > 0 && monotonicNow() < deadline { usleep(20_000) }
+        for w in workers { w.join(until: deadline) }
         // From here on no new function starts (a worker that took one leaves it `running` on
         // disk, so it resumes at the next start).
         stopSpawning.store(true, ordering: .relaxed)
@@ -131,7 +140,15 @@ public final class Dispatcher: Sendable {
         for (pid, id) in killed {
             logger.warn("shutdown: killed function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
         }
+        // A killed run returns at once (its worker records nothing, see `run`); a worker still
+        // stuck after that (a process that SIGKILL cannot end) is left behind, and said so.
+        let stuckBy = monotonicNow() + Dispatcher.killedRunExitTimeout
+        let stuck = workers.filter { !$0.join(until: stuckBy) }.count
+        if stuck > 0 { logger.error("shutdown: workers did not exit after their functions were killed", ["workers": .int(stuck)]) }
     }
+
+    /// Seconds a worker gets to return once its function was SIGKILLed at the end of the grace period.
+    static let killedRunExitTimeout: Double = 5
 
     /// Resolves the function and takes a concurrency slot (or says to wait for one).
     func claim(_ d: DeliveryInfo) -> Claim {
@@ -191,7 +208,9 @@ public final class Dispatcher: Sendable {
             let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy,
                                              type: type, body: job.body,
                                              userMetadata: FunctionInput.userMetadata(body: job.body, parsed: parsed), result: nil)
-            var env = f.settings.env.map { "\($0.0)=\($0.1)" }
+            // Later entries win: pass_env, then the sidecar's explicit env, then the host's own.
+            var env = passedEnvironment(f)
+            env += f.settings.env.map { "\($0.0)=\($0.1)" }
             env += config.baseEnvironment
             env += ["HOOKHOST_EVENT_TYPE=\(type)", "HOOKHOST_DELIVERY_ID=\(job.id)", "HOOKHOST_ATTEMPT=\(job.attempt)",
                     "HOOKHOST_WORK_DIR=\(workDir)"]
@@ -223,6 +242,12 @@ public final class Dispatcher: Sendable {
                     failure = "killed by signal \(sig)"
                 }
                 output = Dispatcher.jsonObjectOutput(r.stdout)
+                if case .signaled = r.termination, stopSpawning.load(ordering: .relaxed) {
+                    // Killed by the drain, not by its own fault: the delivery stays `running` on
+                    // disk and resumes at the next start (attempt + 1), spending no attempt here.
+                    logger.info("interrupted by shutdown; resumes at the next start", ["id": .string(job.id), "function": .string(f.name)])
+                    return
+                }
             } catch where error.isResourceShortage {
                 requeueAfterShortage(job, type, f, error)
                 return
@@ -234,6 +259,23 @@ public final class Dispatcher: Sendable {
         }
         finishRun(job, type, f, outcome, failure, exitCode, output, stderrTail, started)
     }
+
+    /// The host variables the sidecar's `pass_env` names that are set; a `HOOKHOST_*` name is
+    /// refused (it would hand over the host's settings or secrets) and logged.
+    private func passedEnvironment(_ f: ResolvedFunction) -> [String] {
+        var out: [String] = []
+        for name in f.settings.passEnv {
+            if Dispatcher.isHostOnly(name) {
+                logger.warn("pass_env: refusing a host-only variable", ["function": .string(f.name), "variable": .string(name)])
+                continue
+            }
+            if let value = config.passableEnvironment[name] { out.append("\(name)=\(value)") }
+        }
+        return out
+    }
+
+    /// Variables never handed to a function by name: the host's settings and webhook secrets.
+    static func isHostOnly(_ name: String) -> Bool { name.hasPrefix("HOOKHOST_") }
 
     /// The host is short of descriptors, processes or memory: not the delivery's fault, so it
     /// goes back to the queue with backoff and the same attempt number (the attempt never ran).

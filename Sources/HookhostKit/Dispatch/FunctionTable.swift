@@ -25,7 +25,11 @@ public struct FunctionTable: Sendable {
             guard FunctionTable.isExecutableFile(path) else { continue }
             var settings = FunctionSettings()
             var sidecarError: String?
-            if let bytes = FunctionTable.readSmallFile(path + ".json") {
+            var bytes: [UInt8]?
+            do { bytes = try SmallFile.read(path + ".json", limit: FunctionTable.maxSidecarBytes) } catch {
+                if !error.isMissing { sidecarError = "\(name).json: \(error)" }  // missing: defaults
+            }
+            if let bytes {
                 do { settings = try FunctionSettings.parse(bytes) } catch { sidecarError = "\(name).json: \(error)" }
             }
             return ResolvedFunction(name: name, path: path, settings: settings, sidecarError: sidecarError)
@@ -35,14 +39,7 @@ public struct FunctionTable: Sendable {
 
     /// Every executable in the directory (for `hookhost functions`).
     public func all() -> [ResolvedFunction] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
-            if name.hasPrefix(".") || name.hasSuffix(".json") { continue }
-            names.append(name)
-        }
+        let names = ((try? DirectoryEntries.names(directory)) ?? []).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".json") }
         return names.sorted().compactMap { name in
             guard name == "_default" || EventType.isValid(name) else { return nil }
             guard let f = resolve(name == "_default" ? "_default" : name), f.name == name else { return nil }
@@ -62,18 +59,6 @@ public struct FunctionTable: Sendable {
         return access(path, X_OK) == 0
     }
 
-    static func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 16384)
-        while out.count <= limit {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        return out
-    }
+    /// A sidecar is a few settings; anything larger is refused, not cut.
+    static let maxSidecarBytes = 1 << 20
 }

@@ -16,6 +16,8 @@ public final class Reaper: Sendable {
     /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
     private let dirty = Atomic<Bool>(false)
     private let wakeup = Monitor()
+    private let stopping = Atomic<Bool>(false)
+    private let periodic = Mutex<ThreadHandle?>(nil)
 
     public init(logger: Logger) {
         self.host = getpid()
@@ -60,16 +62,25 @@ public final class Reaper: Sendable {
             let plan = owned.withLock { o -> SweepPlan in
                 let running = Set(o.values)
                 let plan = SweepPlan.make(processes: Reaper.children(of: host), host: host, owned: Set(o.keys), final: final) { pid in
-                    guard let env = FileSystem.read("/proc/\(pid)/environ", limit: 1 << 20),
+                    // environ is bounded by ARG_MAX-sized limits; a cut copy could hide the id, so read it all.
+                    guard let env = FileSystem.read("/proc/\(pid)/environ", limit: 8 << 20),
                           let id = environValue(env, "HOOKHOST_DELIVERY_ID"), running.contains(id) else { return nil }
                     return id
                 }
                 // Still under the lock: these are unowned children of ours, so only this code
                 // reaps them and their pids cannot be reused before the kill lands.
                 for pid in plan.kill { kill(pid, SIGKILL) }
-                for pid in plan.reap + plan.kill {
+                for pid in plan.reap {
                     var st: Int32 = 0
                     if waitpid(pid, &st, WNOHANG) == pid { reaped += 1 }
+                }
+                // SIGKILL always lands, so waiting is bounded; and once a killed process can be
+                // reaped, the kernel has already handed its children to us for the next pass.
+                for pid in plan.kill {
+                    var st: Int32 = 0
+                    var r: Int32
+                    repeat { r = waitpid(pid, &st, 0) } while r < 0 && errno == EINTR
+                    if r == pid { reaped += 1 }
                 }
                 return plan
             }
@@ -78,54 +89,63 @@ public final class Reaper: Sendable {
                 logger.debug("reaper: killed processes left by finished functions", ["pids": .string(plan.kill.map(String.init).joined(separator: ","))])
             }
             if plan.kill.isEmpty { break }
-            usleep(10_000)  // let SIGKILL land and grandchildren be re-parented before looking again
         }
         return (reaped, killed)
     }
 
     /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every `interval`
-    /// seconds regardless, until the process exits.
+    /// seconds regardless, until `stopPeriodic()`.
     public func startPeriodic(interval: Double = 1, coalesce: Double = 0.05) {
-        startThread(name: "reaper") { [self] in
+        let thread = startThread(name: "reaper") { [self] in
             while true {
-                wakeup.locked {
-                    if !dirty.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
+                let stop = wakeup.locked { () -> Bool in
+                    if !dirty.load(ordering: .relaxed) && !stopping.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
                     dirty.store(false, ordering: .relaxed)
+                    return stopping.load(ordering: .relaxed)
                 }
+                if stop { return }
                 sweep()
-                usleep(UInt32(coalesce * 1_000_000))
+                // Coalesce: functions ending meanwhile only set `dirty`; a stop ends the pause.
+                let until = monotonicNow() + coalesce
+                wakeup.locked {
+                    while !stopping.load(ordering: .relaxed), case let left = until - monotonicNow(), left > 0 { wakeup.wait(seconds: left) }
+                }
             }
         }
+        periodic.withLock { $0 = thread }
+    }
+
+    /// Stops the periodic sweeps and waits for the thread to exit (shutdown; `sweep(final:)` follows).
+    public func stopPeriodic() {
+        wakeup.locked {
+            stopping.store(true, ordering: .relaxed)
+            wakeup.broadcast()
+        }
+        periodic.withLock { $0.take() }?.join()
     }
 
     /// Children of `parent`, from /proc (unreadable or vanished entries are skipped). Runs after
     /// every function, so it reads each stat file into one reused buffer and builds a `ProcStat`
     /// only for our children.
     static func children(of parent: Int32) -> [ProcStat] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
+        guard let names = try? DirectoryEntries.names("/proc") else { return [] }
         var out: [ProcStat] = []
         var buf = [UInt8](repeating: 0, count: 1024)
         var path = [CChar](repeating: 0, count: 32)
-        while let e = readdir(dir) {
+        for name in names {
+            guard let first = name.utf8.first, first >= 0x30 && first <= 0x39, name.utf8.count <= 16 else { continue }
             let n: Int = buf.withUnsafeMutableBytes { b in
                 path.withUnsafeMutableBufferPointer { p in
-                    withUnsafePointer(to: e.pointee.d_name) { raw in
-                        raw.withMemoryRebound(to: CChar.self, capacity: 256) { name in
-                            guard name[0] >= 0x30 && name[0] <= 0x39 else { return -1 }
-                            // "/proc/<digits>/stat" built by hand: no String per entry.
-                            var k = 0
-                            for c in "/proc/".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
-                            var j = 0
-                            while name[j] != 0 && j < 16 { p[k] = name[j]; k += 1; j += 1 }
-                            for c in "/stat".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
-                            p[k] = 0
-                            let fd = open(p.baseAddress!, O_RDONLY | O_CLOEXEC)
-                            guard fd >= 0 else { return -1 }
-                            defer { close(fd) }
-                            return read(fd, b.baseAddress, b.count)
-                        }
-                    }
+                    // "/proc/<digits>/stat" built by hand: no String per entry.
+                    var k = 0
+                    for c in "/proc/".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    for c in name.utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    for c in "/stat".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    p[k] = 0
+                    let fd = open(p.baseAddress!, O_RDONLY | O_CLOEXEC)
+                    guard fd >= 0 else { return -1 }
+                    defer { close(fd) }
+                    return read(fd, b.baseAddress, b.count)
                 }
             }
             guard n > 0, ProcStat.parentPid(buf[0..<n]) == parent,

@@ -24,6 +24,9 @@ public struct HTTPServerConfig: Sendable {
     public var idleTimeout: Double = 60
     /// Open connections per event loop before new ones are refused.
     public var maxConnectionsPerLoop = 10_000
+    /// Seconds a stopping loop still waits for answers it owes (a delivery being written) before
+    /// closing every connection.
+    public var stopTimeout: Double = 2
     public init() {}
 }
 
@@ -74,8 +77,17 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     func run() {
         thread = pthread_self()
         var events = [epoll_event](repeating: epoll_event(), count: 256)
-        while !stopping.load(ordering: .relaxed) {
-            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, 256, 500) }
+        var stopDeadline: Double?
+        while true {
+            if stopping.load(ordering: .relaxed) {
+                if stopDeadline == nil {
+                    // Stop accepting; requests already taken still get their answers.
+                    stopDeadline = monotonicNow() + config.stopTimeout
+                    for fd in listeners { _ = hh_epoll_del(epfd, fd) }
+                }
+                if !connections.values.contains(where: { $0.busy }) || monotonicNow() >= stopDeadline! { break }
+            }
+            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, 256, stopDeadline == nil ? 500 : 50) }
             if n < 0 && errno != EINTR { logger.error("epoll_wait failed", ["errno": .int(Int(errno))]); break }
             for i in 0..<max(0, Int(n)) {
                 let (tag, flags) = events.withUnsafeBufferPointer { (hh_epoll_event_data($0.baseAddress, Int32(i)), hh_epoll_event_flags($0.baseAddress, Int32(i))) }
@@ -84,7 +96,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                     _ = read(wakeFD, &v, 8)
                     drainMailbox()
                 } else if tag < EventLoop.listenerTagBase + UInt64(listeners.count) {
-                    acceptAll(listeners[Int(tag - EventLoop.listenerTagBase)])
+                    if stopDeadline == nil { acceptAll(listeners[Int(tag - EventLoop.listenerTagBase)]) }
                 } else if let conn = connections[tag] {
                     handle(conn, flags: flags)
                 }
@@ -95,6 +107,8 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         for c in connections.values { closeConnection(c) }
     }
 
+    /// Asks the loop to exit (from any thread); `run` returns once owed answers are written or
+    /// `stopTimeout` passed.
     func stop() {
         stopping.store(true, ordering: .relaxed)
         var one: UInt64 = 1

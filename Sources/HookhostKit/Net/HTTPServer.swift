@@ -1,6 +1,9 @@
+import Synchronization
+
 /// An HTTP/1.1 server: a few epoll loops share the listening sockets; no thread per connection.
 public final class HTTPServer: Sendable {
     private let loops: [EventLoop]
+    private let threads = Mutex<[ThreadHandle]>([])
 
     /// `listeners` are already bound, non-blocking descriptors (see `Listener.open`).
     public init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) {
@@ -11,9 +14,16 @@ public final class HTTPServer: Sendable {
 
     /// Starts the loop threads and returns; `nice` lowers their priority (see `Spool.startWriter`).
     public func start(nice: Int32? = nil) {
-        for (i, loop) in loops.enumerated() { startThread(name: "http-\(i)", nice: nice) { loop.run() } }
+        let started = loops.enumerated().map { i, loop in startThread(name: "http-\(i)", nice: nice) { loop.run() } }
+        threads.withLock { $0 += started }
     }
 
-    /// Asks the loops to close their connections and exit.
+    /// Asks the loops to stop accepting, finish answers already owed (bounded by the stop
+    /// timeout), close their connections and exit; `join()` waits for that.
     public func stop() { for l in loops { l.stop() } }
+
+    /// Waits until every loop thread has exited (after `stop()`).
+    public func join() {
+        for t in threads.withLock({ $0 }) { t.join() }
+    }
 }

@@ -1,15 +1,46 @@
 import CSys
 import Glibc
+import Synchronization
 
 /// Changes the calling thread's nice value; false when not permitted (raising priority needs
 /// CAP_SYS_NICE).
 @discardableResult
 public func setCurrentThreadNice(_ nice: Int32) -> Bool { hh_set_thread_nice(nice) == 0 }
 
-/// Starts a detached OS thread running `body`, first setting its nice value when given (best
-/// effort). Used for event loops, the spool writer and workers, which block in syscalls and so
-/// must not sit on Swift's cooperative pool.
-public func startThread(name: String, nice: Int32? = nil, _ body: @escaping @Sendable () -> Void) {
+/// A started OS thread. `join()` waits for it to return; a handle dropped without joining
+/// detaches the thread (its resources are freed when it ends), so fire-and-forget use stays safe.
+public final class ThreadHandle: Sendable {
+    /// pthread_t is an integer on Linux, hence Sendable.
+    private let tid: pthread_t
+    private let joined = Atomic<Bool>(false)
+
+    fileprivate init(_ tid: pthread_t) { self.tid = tid }
+
+    deinit { if !joined.load(ordering: .relaxed) { pthread_detach(tid) } }
+
+    /// Waits until the thread has returned. Joining twice is harmless.
+    public func join() {
+        guard !joined.load(ordering: .acquiring) else { return }
+        if pthread_join(tid, nil) == 0 { joined.store(true, ordering: .releasing) }
+    }
+
+    /// Waits until the thread has returned or the `monotonicNow()` time `deadline` passed;
+    /// true when it returned (it can be joined again after a timeout).
+    @discardableResult
+    public func join(until deadline: Double) -> Bool {
+        guard !joined.load(ordering: .acquiring) else { return true }
+        guard hh_thread_join_until(tid, deadline) == 0 else { return false }
+        joined.store(true, ordering: .releasing)
+        return true
+    }
+}
+
+/// Starts an OS thread running `body`, first setting its nice value when given (best effort).
+/// Used for event loops, the spool writer and workers, which block in syscalls and so must not
+/// sit on Swift's cooperative pool. Keep the handle to `join()` it at shutdown; discarding it
+/// detaches the thread.
+@discardableResult
+public func startThread(name: String, nice: Int32? = nil, _ body: @escaping @Sendable () -> Void) -> ThreadHandle {
     let inner: @Sendable () -> Void = {
         if let nice { setCurrentThreadNice(nice) }
         body()
@@ -28,5 +59,5 @@ public func startThread(name: String, nice: Int32? = nil, _ body: @escaping @Sen
         return nil
     }, ctx)
     precondition(rc == 0, "pthread_create failed: \(rc)")
-    pthread_detach(tid)
+    return ThreadHandle(tid)
 }

@@ -21,7 +21,7 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
     private let writer = Monitor()
     private var queue: [Append] = []
     private var stopping = false
-    private var writerRunning = false
+    private let writerThread = Mutex<ThreadHandle?>(nil)
     private var healthy = true
     private let completions = CompletionQueue()
     private let logger: Logger
@@ -66,25 +66,25 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
     @discardableResult
     func start(housekeeping: @escaping @Sendable () -> Void) -> Bool {
         completions.start()
-        writer.locked { writerRunning = true }
         let sem = DispatchSemaphore(value: 0)
         let boosted = Atomic<Bool>(false)
-        startThread(name: "spool-writer") { [self] in
+        let thread = startThread(name: "spool-writer") { [self] in
             boosted.store(setCurrentThreadNice(-10), ordering: .relaxed)
             sem.signal()
             writerLoop(housekeeping)
         }
+        writerThread.withLock { $0 = thread }
         sem.wait()
         return boosted.load(ordering: .relaxed)
     }
 
-    /// Writes what is queued, then stops the writer and completion threads and waits for both.
+    /// Writes what is queued, then stops the writer and completion threads and joins both.
     func stop() {
         writer.locked {
             stopping = true
             writer.broadcast()
-            while writerRunning { writer.wait(seconds: 1) }
         }
+        writerThread.withLock { $0.take() }?.join()
         completions.stopAndWait()
     }
 
@@ -98,10 +98,7 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
                 return (b, stopping, healthy)
             }
             if !batch.isEmpty { commit(batch) }
-            if stop && batch.isEmpty {
-                writer.locked { writerRunning = false; writer.broadcast() }
-                return
-            }
+            if stop && batch.isEmpty { return }
             let now = monotonicNow()
             if now - lastHousekeeping >= (isHealthy ? 30 : 2) {
                 lastHousekeeping = now
@@ -205,15 +202,14 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
 }
 
 /// Runs completions in order on one thread of their own.
-private final class CompletionQueue: @unchecked Sendable {  // safe: fields guarded by `monitor`
+private final class CompletionQueue: @unchecked Sendable {  // safe: `items` and `stopping` guarded by `monitor`; the handle by its Mutex
     private let monitor = Monitor()
     private var items: [@Sendable () -> Void] = []
     private var stopping = false
-    private var running = false
+    private let thread = Mutex<ThreadHandle?>(nil)
 
     func start() {
-        monitor.locked { running = true }
-        startThread(name: "spool-complete") { [self] in
+        let t = startThread(name: "spool-complete") { [self] in
             while true {
                 let (batch, stop) = monitor.locked { () -> ([@Sendable () -> Void], Bool) in
                     while items.isEmpty && !stopping { monitor.wait(seconds: 1) }
@@ -222,12 +218,10 @@ private final class CompletionQueue: @unchecked Sendable {  // safe: fields guar
                     return (b, stopping)
                 }
                 for c in batch { c() }
-                if stop && batch.isEmpty {
-                    monitor.locked { running = false; monitor.broadcast() }
-                    return
-                }
+                if stop && batch.isEmpty { return }
             }
         }
+        thread.withLock { $0 = t }
     }
 
     func enqueue(_ batch: [@Sendable () -> Void]) {
@@ -238,12 +232,12 @@ private final class CompletionQueue: @unchecked Sendable {  // safe: fields guar
         }
     }
 
-    /// Runs what is queued, then stops the thread and waits for it.
+    /// Runs what is queued, then stops the thread and joins it.
     func stopAndWait() {
         monitor.locked {
             stopping = true
             monitor.broadcast()
-            while running { monitor.wait(seconds: 1) }
         }
+        thread.withLock { $0.take() }?.join()
     }
 }

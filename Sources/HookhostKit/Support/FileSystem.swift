@@ -19,23 +19,16 @@ public enum FileSystem {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if (st.st_mode & S_IFMT) == S_IFDIR {
-            if let dir = opendir(path) {
-                var names: [String] = []
-                while let e = readdir(dir) {
-                    let n = withUnsafePointer(to: e.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
-                    if n != "." && n != ".." { names.append(n) }
-                }
-                closedir(dir)
-                for n in names { removeTree(path + "/" + n) }
-            }
+            for n in (try? DirectoryEntries.names(path)) ?? [] { removeTree(path + "/" + n) }
             rmdir(path)
         } else {
             unlink(path)
         }
     }
 
-    /// Whole file as bytes, or nil.
-    public static func read(_ path: String, limit: Int = 16 << 20) -> [UInt8]? { FunctionTable.readSmallFile(path, limit: limit) }
+    /// Whole file as bytes; nil when it is missing, unreadable or larger than `limit` (use
+    /// `SmallFile.read` where the reason must be reported).
+    public static func read(_ path: String, limit: Int = 16 << 20) -> [UInt8]? { try? SmallFile.read(path, limit: limit) }
 
     /// Absolute form of `path` against the working directory.
     public static func absolute(_ path: String) -> String {
@@ -44,6 +37,21 @@ public enum FileSystem {
         guard getcwd(&buf, buf.count) != nil else { return path }
         let cwd = String(cString: buf)
         return path == "." ? cwd : cwd + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+    }
+
+    /// The whole process environment (a name set twice keeps its first value, as getenv does).
+    public static func environment() -> [String: String] {
+        var out: [String: String] = [:]
+        guard var p = Optional(environ) else { return [:] }
+        while let entry = p.pointee {
+            let kv = String(cString: entry)
+            if let eq = kv.firstIndex(of: "=") {
+                let name = String(kv[..<eq])
+                if out[name] == nil { out[name] = String(kv[kv.index(after: eq)...]) }
+            }
+            p += 1
+        }
+        return out
     }
 
     /// An environment variable.

@@ -30,9 +30,9 @@ public final class Metrics: Sendable {
     /// Counts a delivery answer by outcome.
     public func delivery(_ outcome: String) { add("hookhost_deliveries_total", labels: [("outcome", outcome)]) }
 
-    /// Counts a run and records its duration.
-    public func run(function: String, outcome: RunOutcome, seconds: Double?) {
-        add("hookhost_runs_total", labels: [("function", function), ("outcome", outcome.rawValue)])
+    /// Counts a run by its outcome label (`ok`, `failed`, …; CONTRACT §7) and records its duration.
+    public func run(function: String, outcomeLabel: String, seconds: Double?) {
+        add("hookhost_runs_total", labels: [("function", function), ("outcome", outcomeLabel)])
         guard let seconds else { return }
         let key = Metrics.render([("function", function)])
         state.withLock { s in
