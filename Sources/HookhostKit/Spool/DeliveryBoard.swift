@@ -59,9 +59,12 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         }
     }
 
-    /// The write of `id` ended (either way): returns the copies waiting for it.
-    func endAdmit(_ id: String) -> [@Sendable (AdmitResult) -> Void] {
-        monitor.locked { pending.removeValue(forKey: id) ?? [] }
+    /// The write of `id` ended with `outcome`: answers the first copy and those waiting for it
+    /// (outside the lock: the answers go back to the HTTP loops).
+    func endAdmit(_ id: String, _ outcome: AdmitResult, completion: @Sendable (AdmitResult) -> Void) {
+        let waiters = monitor.locked { pending.removeValue(forKey: id) ?? [] }
+        completion(outcome)
+        for w in waiters { w(outcome) }
     }
 
     // MARK: - Running

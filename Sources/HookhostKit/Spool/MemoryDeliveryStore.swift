@@ -36,9 +36,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
         } else {
             outcome = .unavailable("store not writable")
         }
-        let waiters = board.endAdmit(id)
-        completion(outcome)
-        for w in waiters { w(outcome) }
+        board.endAdmit(id, outcome, completion: completion)
     }
 
     public func nextDue() -> DeliveryInfo? { board.nextDue() }

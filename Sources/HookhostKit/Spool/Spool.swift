@@ -77,14 +77,10 @@ public final class Spool: DeliveryStore {
         log.append(record, placed: { ref in
             board.accepted(id: id, type: type, at: now, verifiedBy: verifiedBy, body: ref)
         }, done: { result in
-            let waiters = board.endAdmit(id)
-            let outcome: AdmitResult
             switch result {
-            case .success: outcome = .accepted
-            case .failure(let e): outcome = .unavailable("spool cannot persist: \(e)")
+            case .success: board.endAdmit(id, .accepted, completion: completion)
+            case .failure(let e): board.endAdmit(id, .unavailable("spool cannot persist: \(e)"), completion: completion)
             }
-            completion(outcome)
-            for w in waiters { w(outcome) }
         })
     }
 
