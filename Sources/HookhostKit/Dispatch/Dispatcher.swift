@@ -188,94 +188,64 @@ public final class Dispatcher: Sendable {
         spool.release(f.name)
     }
 
+    /// One attempt, as a pipeline: build the invocation (pure) → launch → classify (pure) →
+    /// record. A run the drain killed, or one the host could not start for lack of resources,
+    /// records something else instead (see `launch`).
     private func run(_ job: Job, type: String, function f: ResolvedFunction) {
         logger.info("started", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name)])
         let started = monotonicNow()
-        var outcome: RunOutcome
-        var failure: String?
-        var exitCode: Int?
-        var output: [UInt8]?
-        var stderrTail = ""
+        let attempt: RunClassifier.Attempt
         if let sidecarError = f.sidecarError {
-            outcome = .failed
-            failure = "sidecar unusable: \(sidecarError)"
+            attempt = RunClassifier.notStarted("sidecar unusable: \(sidecarError)")
         } else {
-            let workDir = config.workRoot + "/" + String(hexString(Crypto.sha256(Array(job.id.utf8))).prefix(24)) + ".\(job.attempt)"
-            _ = FileSystem.makeDirectories(workDir)
-            if let u = config.functionUser { chown(workDir, u.uid, u.gid) }
-            defer { FileSystem.removeTree(workDir) }
-            let parsed = (try? JSONParser.parse(job.body)) ?? .null
-            let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy,
-                                             type: type, body: job.body,
-                                             userMetadata: FunctionInput.userMetadata(body: job.body, parsed: parsed), result: nil)
-            // Later entries win: pass_env, then the sidecar's explicit env, then the host's own.
-            var env = passedEnvironment(f)
-            env += f.settings.env.map { "\($0.0)=\($0.1)" }
-            env += config.baseEnvironment
-            env += ["HOOKHOST_EVENT_TYPE=\(type)", "HOOKHOST_DELIVERY_ID=\(job.id)", "HOOKHOST_ATTEMPT=\(job.attempt)",
-                    "HOOKHOST_WORK_DIR=\(workDir)"]
-            var spec = ProcessSpec(executable: f.path, environment: Dispatcher.dedupeEnvironment(env), workingDirectory: workDir,
-                                   stdin: stdin, timeout: f.settings.timeout ?? config.functionTimeout)
-            let runs = activeRuns
-            spec.onStart = { pid in runs.add(pid, job.id) }
-            spec.onExit = { pid in runs.remove(pid) }
-            spec.delivery = job.id
-            if stopSpawning.load(ordering: .relaxed) {
-                // Shutting down past the grace period: leave it `running`; the next start reruns it.
-                logger.info("not started: shutting down", ["id": .string(job.id), "function": .string(f.name)])
-                return
+            let inv = Invocation.build(job: job, type: type, function: f, config: config)
+            for name in inv.refusedPassEnv {
+                logger.warn("pass_env: refusing a host-only variable", ["function": .string(f.name), "variable": .string(name)])
             }
-            do {
-                let r = try launcher.run(spec)
-                shortageStreak.store(0, ordering: .relaxed)
-                stderrTail = String(decoding: r.stderrTail.suffix(8192), as: UTF8.self)
-                switch r.termination {
-                case .timedOut:
-                    outcome = .timeout
-                    failure = "timed out after \(Int(spec.timeout)) s; process group killed"
-                case .exited(let code):
-                    exitCode = Int(code)
-                    outcome = RunOutcome(exitCode: code)
-                    if code != 0 { failure = "exited with status \(code)" }
-                case .signaled(let sig):
-                    outcome = .failed
-                    failure = "killed by signal \(sig)"
-                }
-                output = Dispatcher.jsonObjectOutput(r.stdout)
-                if case .signaled = r.termination, stopSpawning.load(ordering: .relaxed) {
-                    // Killed by the drain, not by its own fault: the delivery stays `running` on
-                    // disk and resumes at the next start (attempt + 1), spending no attempt here.
-                    logger.info("interrupted by shutdown; resumes at the next start", ["id": .string(job.id), "function": .string(f.name)])
-                    return
-                }
-            } catch where error.isResourceShortage {
-                requeueAfterShortage(job, type, f, error)
-                return
-            } catch {
-                logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
-                outcome = .failed
-                failure = error.description
-            }
+            guard let a = launch(inv, job: job, type: type, function: f) else { return }
+            attempt = a
         }
-        finishRun(job, type, f, outcome, failure, exitCode, output, stderrTail, started)
+        record(job, type, f, attempt, seconds: monotonicNow() - started)
     }
 
-    /// The host variables the sidecar's `pass_env` names that are set; a `HOOKHOST_*` name is
-    /// refused (it would hand over the host's settings or secrets) and logged.
-    private func passedEnvironment(_ f: ResolvedFunction) -> [String] {
-        var out: [String] = []
-        for name in f.settings.passEnv {
-            if Dispatcher.isHostOnly(name) {
-                logger.warn("pass_env: refusing a host-only variable", ["function": .string(f.name), "variable": .string(name)])
-                continue
-            }
-            if let value = config.passableEnvironment[name] { out.append("\(name)=\(value)") }
+    /// Starts the invocation and waits for it. Nil when nothing is to be recorded for this
+    /// attempt: shutting down, or re-queued after a resource shortage.
+    private func launch(_ inv: Invocation, job: Job, type: String, function f: ResolvedFunction) -> RunClassifier.Attempt? {
+        _ = FileSystem.makeDirectories(inv.workDir)
+        if let u = config.functionUser { chown(inv.workDir, u.uid, u.gid) }
+        defer { FileSystem.removeTree(inv.workDir) }
+        var spec = ProcessSpec(executable: inv.executable, environment: inv.environment, workingDirectory: inv.workDir,
+                               stdin: inv.stdin, timeout: inv.timeout)
+        let runs = activeRuns
+        spec.onStart = { pid in runs.add(pid, job.id) }
+        spec.onExit = { pid in runs.remove(pid) }
+        spec.delivery = job.id
+        if stopSpawning.load(ordering: .relaxed) {
+            // Shutting down past the grace period: leave it `running`; the next start reruns it.
+            logger.info("not started: shutting down", ["id": .string(job.id), "function": .string(f.name)])
+            return nil
         }
-        return out
+        do {
+            let r = try launcher.run(spec)
+            shortageStreak.store(0, ordering: .relaxed)
+            if case .signaled = r.termination, stopSpawning.load(ordering: .relaxed) {
+                // Killed by the drain, not by its own fault: the delivery stays `running` on
+                // disk and resumes at the next start (attempt + 1), spending no attempt here.
+                logger.info("interrupted by shutdown; resumes at the next start", ["id": .string(job.id), "function": .string(f.name)])
+                return nil
+            }
+            return RunClassifier.classify(r, timeout: inv.timeout)
+        } catch where error.isResourceShortage {
+            requeueAfterShortage(job, type, f, error)
+            return nil
+        } catch {
+            logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
+            return RunClassifier.notStarted(error.description)
+        }
     }
 
     /// Variables never handed to a function by name: the host's settings and webhook secrets.
-    static func isHostOnly(_ name: String) -> Bool { name.hasPrefix("HOOKHOST_") }
+    static func isHostOnly(_ name: String) -> Bool { Invocation.isHostOnly(name) }
 
     /// The host is short of descriptors, processes or memory: not the delivery's fault, so it
     /// goes back to the queue with backoff and the same attempt number (the attempt never ran).
@@ -291,52 +261,23 @@ public final class Dispatcher: Sendable {
                                                                        "error": .string(why), "in_s": .double(delay)])
     }
 
-    private func finishRun(_ job: Job, _ type: String, _ f: ResolvedFunction, _ outcome: RunOutcome, _ error: String?,
-                           _ exitCode: Int?, _ output: [UInt8]?, _ stderrTail: String, _ started: Double) {
-        let seconds = monotonicNow() - started
+    private func record(_ job: Job, _ type: String, _ f: ResolvedFunction, _ a: RunClassifier.Attempt, seconds: Double) {
         let now = clock.now()
-        let (state, nextAt) = config.retry.next(outcome: outcome, attemptsInBudget: job.attemptsInBudget,
-                                                maxAttempts: f.settings.maxAttempts, now: now, unit: random())
-        var finalError = error
-        if state == .dead && outcome != .dead, let e = error { finalError = e + "; no attempts left" }
-        var change = StateChange(id: job.id, state: state, attempt: job.attempt, at: now, nextAt: nextAt, error: finalError,
-                                 function: f.name, exitCode: exitCode, durationMs: Int(seconds * 1000), output: output,
-                                 stderrTail: stderrTail.isEmpty ? nil : stderrTail)
-        if state == .done { change.error = nil }
+        let change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, now: now, seconds: seconds, unit: random())
         spool.finish(change)
-        metrics.run(function: f.name, outcome: outcome, seconds: seconds)
-        let ms = Int(seconds * 1000)
+        metrics.run(function: f.name, outcome: a.outcome, seconds: seconds)
         logger.info("finished", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
-                                 "outcome": .string(outcome.rawValue), "ms": .int(ms), "stderr": .string(String(stderrTail.suffix(1024)))])
-        switch state {
+                                 "outcome": .string(a.outcome.rawValue), "ms": .int(Int(seconds * 1000)),
+                                 "stderr": .string(String(a.stderrTail.suffix(1024)))])
+        switch change.state {
         case .retryScheduled:
             logger.info("retry_scheduled", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
-                                            "in_s": .double(((nextAt ?? now) - now) * 1000 / 1000), "error": .string(finalError ?? "")])
+                                            "in_s": .double((change.nextAt ?? now) - now), "error": .string(change.error ?? "")])
         case .dead:
             logger.warn("dead", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
-                                 "error": .string(finalError ?? "")])
+                                 "error": .string(change.error ?? "")])
         default: break
         }
-    }
-
-    /// stdout is kept only when it is one JSON object (surrounding whitespace allowed) that the
-    /// spool can read back inside its state record: deeper nesting would make recovery reject
-    /// the record, and a finished delivery would run again after every restart.
-    static func jsonObjectOutput(_ stdout: [UInt8]) -> [UInt8]? {
-        let trimmed = Array(trimmingJSONWhitespace(stdout))
-        guard let json = try? JSONParser.parse(trimmed, maxDepth: StateChange.maxOutputDepth), json.isObject else { return nil }
-        return trimmed
-    }
-
-    /// Later entries win, so host variables override a sidecar that tries to set them.
-    static func dedupeEnvironment(_ env: [String]) -> [String] {
-        var index: [String: Int] = [:]
-        var out: [String] = []
-        for e in env {
-            let name = String(e.prefix { $0 != "=" })
-            if let i = index[name] { out[i] = e } else { index[name] = out.count; out.append(e) }
-        }
-        return out
     }
 }
 
