@@ -42,6 +42,15 @@ import Testing
         #expect(stat.isEmpty || stat.contains(") Z "))
     }
 
+    @Test func teardownIsDataAndEndsAProcessThatIgnoresSIGTERM() throws {
+        let path = script("trap 'echo term' TERM\necho started\nwhile :; do sleep 0.05; done\n")
+        var spec = ProcessSpec(executable: path, environment: ["PATH=/usr/bin:/bin"], timeout: 0.3)
+        spec.teardown = [.signal(SIGTERM), .wait(0.3), .signal(SIGKILL)]
+        let r = try launcher.run(spec)  // returns only because SIGKILL followed the wait step
+        #expect(r.termination == .timedOut)
+        #expect(String(decoding: r.stdout, as: UTF8.self).hasPrefix("started\n"))
+    }
+
     @Test func functionThatClosesStdinEarlyDoesNotHurtTheHost() throws {
         signal(SIGPIPE, SIG_IGN)
         let path = script("exec 0<&-\necho ok\n")

@@ -7,10 +7,11 @@ public struct ProcessSpec: Sendable {
     public var environment: [String]
     public var workingDirectory: String?
     public var stdin: [UInt8]
-    /// Seconds before the process group gets SIGTERM.
+    /// Seconds before the teardown starts.
     public var timeout: Double
-    /// Seconds between SIGTERM and SIGKILL.
-    public var killGrace: Double = 2
+    /// What happens to the process group at the timeout, in order (a wait gives it time to
+    /// exit by itself; the steps stop as soon as the leader has exited).
+    public var teardown: [TeardownStep] = TeardownStep.standard
     public var stdoutLimit = 1 << 20
     public var stderrLimit = 64 << 10
     /// Called with the pid right after the spawn (so shutdown can kill the group).
@@ -30,6 +31,15 @@ public struct ProcessSpec: Sendable {
         self.stdin = stdin
         self.timeout = timeout
     }
+}
+
+/// One step of ending a process group that overran its time: send a signal, or give it time.
+public enum TeardownStep: Sendable, Equatable {
+    case signal(Int32)
+    case wait(Double)
+
+    /// SIGTERM, 2 s to clean up, then SIGKILL.
+    public static let standard: [TeardownStep] = [.signal(SIGTERM), .wait(2), .signal(SIGKILL)]
 }
 
 /// How a run ended and what it printed.
@@ -142,7 +152,8 @@ public struct PosixProcessLauncher: ProcessLauncher {
         var written = 0
         var status: ProcessResult.Termination?
         var timedOut = false
-        var killAt: Double?
+        var teardown = spec.teardown[...]
+        var nextStepAt: Double?
         var exitedAt: Double?
         let deadline = started + spec.timeout
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -152,10 +163,16 @@ public struct PosixProcessLauncher: ProcessLauncher {
             let now = monotonicNow()
             if status == nil && !timedOut && now >= deadline {
                 timedOut = true
-                killpg(pid, SIGTERM)
-                killAt = now + spec.killGrace
+                nextStepAt = now
             }
-            if let k = killAt, now >= k, status == nil { killpg(pid, SIGKILL); killAt = nil }
+            // The leader is not reaped until after the teardown, so `pid` still names our group.
+            while status == nil, let at = nextStepAt, now >= at, let step = teardown.popFirst() {
+                switch step {
+                case .signal(let sig): killpg(pid, sig)
+                case .wait(let seconds): nextStepAt = now + seconds
+                }
+            }
+            if teardown.isEmpty { nextStepAt = nil }
             if status == nil {
                 // Not reaped here: the zombie keeps the group id ours until the group is killed.
                 var code: Int32 = -1, sig: Int32 = -1
@@ -175,7 +192,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
             if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
             if pidfd >= 0 && status == nil { fds.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
             var waitMs = status == nil ? (pidfd >= 0 ? 1000 : 20) : 50
-            if status == nil { waitMs = min(waitMs, max(1, Int(((killAt ?? (timedOut ? now + 1 : deadline)) - now) * 1000) + 1)) }
+            if status == nil { waitMs = min(waitMs, max(1, Int(((nextStepAt ?? (timedOut ? now + 1 : deadline)) - now) * 1000) + 1)) }
             _ = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), Int32(waitMs)) }
             for p in fds where p.revents != 0 {
                 if p.fd == stdinFD {
