@@ -60,7 +60,7 @@ import Testing
         let numeric = ["HOOKHOST_JWKS_MIN_REFRESH", "HOOKHOST_TOLERANCE", "HOOKHOST_WORKERS", "HOOKHOST_MAX_ATTEMPTS",
                        "HOOKHOST_FUNCTION_TIMEOUT", "HOOKHOST_MAX_BODY", "HOOKHOST_READ_TIMEOUT", "HOOKHOST_IDLE_TIMEOUT",
                        "HOOKHOST_RETRY_BASE", "HOOKHOST_RETRY_CAP", "HOOKHOST_DEDUP_TTL", "HOOKHOST_RETENTION",
-                       "HOOKHOST_QUEUE_MAX", "HOOKHOST_SHUTDOWN_GRACE", "HOOKHOST_KEEP_RESULTS", "HOOKHOST_HTTP_THREADS"]
+                       "HOOKHOST_QUEUE_MAX", "HOOKHOST_SHUTDOWN_GRACE", "HOOKHOST_RETRY_LATER_FOR", "HOOKHOST_KEEP_RESULTS", "HOOKHOST_HTTP_THREADS"]
         #expect(Set(numeric) == Set(HostConfig.ranges.keys))
         #expect(numeric.allSatisfy { HostConfig.settingNames.contains($0) })
     }

@@ -2,11 +2,12 @@ import Testing
 @testable import HookhostKit
 
 @Suite struct InvocationTests {
-    static func job(attempt: Int = 1, base: Int = 0) -> Job {
+    static func job(attempt: Int = 1, base: Int = 0, retryLaterSince: Double? = nil) -> Job {
         var info = DeliveryInfo(id: "wh_1", type: "batch.succeeded", receivedAt: 0, verifiedBy: .hmac, updatedAt: 0,
                                 body: SpoolRef(offset: 0, length: 0))
         info.attempt = attempt
         info.attemptBase = base
+        info.retryLaterSince = retryLaterSince
         return Job(StartedDelivery(info: info, body: Array(#" {"type":"batch.succeeded","data":{"user_metadata":{"k":"v"}}} "#.utf8)))
     }
 
@@ -71,14 +72,37 @@ import Testing
         s.maxAttempts = 2
         let f = InvocationTests.function(s)
         let failed = RunClassifier.classify(Self.result(.exited(1)), timeout: 1)
-        let retry = RunClassifier.change(for: InvocationTests.job(attempt: 1), function: f, attempt: failed, retry: RetryPolicy(base: 1, cap: 10),
+        let retry = RunClassifier.change(for: InvocationTests.job(attempt: 1), function: f, attempt: failed, retry: RetryPolicy(base: 1, cap: 10), retryLaterFor: 60,
                                          now: 100, seconds: 0.5, unit: 0.5)
         #expect(retry.state == .retryScheduled && retry.nextAt == 100.5 && retry.durationMs == 500 && retry.stderrTail == "oops\n")
-        let dead = RunClassifier.change(for: InvocationTests.job(attempt: 2), function: f, attempt: failed, retry: RetryPolicy(),
+        let dead = RunClassifier.change(for: InvocationTests.job(attempt: 2), function: f, attempt: failed, retry: RetryPolicy(), retryLaterFor: 60,
                                         now: 100, seconds: 0, unit: 0)
         #expect(dead.state == .dead && dead.error == "exited with status 1; no attempts left")
         let ok = RunClassifier.change(for: InvocationTests.job(), function: f, attempt: RunClassifier.classify(Self.result(.exited(0)), timeout: 1),
-                                      retry: RetryPolicy(), now: 1, seconds: 0, unit: 0)
+                                      retry: RetryPolicy(), retryLaterFor: 60, now: 1, seconds: 0, unit: 0)
         #expect(ok.state == .done && ok.error == nil)
+    }
+
+    @Test func tryAgainLaterSpendsNoAttemptAndIsBoundedByTime() {
+        var s = FunctionSettings()
+        s.maxAttempts = 1
+        let f = InvocationTests.function(s)
+        let later = RunClassifier.classify(Self.result(.exited(75)), timeout: 1)
+        let policy = RetryPolicy(base: 1, cap: 10)
+        let first = RunClassifier.change(for: InvocationTests.job(attempt: 1), function: f, attempt: later, retry: policy,
+                                         retryLaterFor: 60, now: 100, seconds: 0, unit: 1)
+        #expect(first.state == .retryScheduled && first.attemptBase == 1 && first.retryLaterSince == 100 && first.nextAt == 101)
+        // Attempt 2 while the budget (max_attempts 1) is untouched: still not ready 30 s on.
+        let second = RunClassifier.change(for: InvocationTests.job(attempt: 2, base: 1, retryLaterSince: 100), function: f, attempt: later,
+                                          retry: policy, retryLaterFor: 60, now: 130, seconds: 0, unit: 1)
+        #expect(second.state == .retryScheduled && second.attemptBase == 2 && second.retryLaterSince == 100 && second.nextAt == 140)
+        let expired = RunClassifier.change(for: InvocationTests.job(attempt: 3, base: 2, retryLaterSince: 100), function: f, attempt: later,
+                                           retry: policy, retryLaterFor: 60, now: 160, seconds: 0, unit: 1)
+        #expect(expired.state == .dead && expired.error?.contains("exit 75") == true)
+        // Any other answer ends the run of "later"s.
+        let failed = RunClassifier.change(for: InvocationTests.job(attempt: 3, base: 2, retryLaterSince: 100), function: f,
+                                          attempt: RunClassifier.classify(Self.result(.exited(1)), timeout: 1),
+                                          retry: policy, retryLaterFor: 60, now: 150, seconds: 0, unit: 1)
+        #expect(failed.state == .dead && failed.retryLaterSince == nil)
     }
 }

@@ -560,10 +560,9 @@ def test_retry_dead_purge_and_unknown_ids_while_running(make_host, fns):
 
 @pytest.mark.parametrize("code,attempts,final", [
     (65, [1], "dead"),       # EX_DATAERR: dead at once
-    (75, [1, 2], "dead"),    # EX_TEMPFAIL: retried until max-attempts
     (1, [1, 2], "dead"),     # failure: retried until max-attempts
     ("$( [ \"$HOOKHOST_ATTEMPT\" -ge 2 ] && echo 0 || echo 75 )", [1, 2], "done"),  # 75 then success
-], ids=["65-dead-at-once", "75-retried", "1-retried", "75-then-0"])
+], ids=["65-dead-at-once", "1-retried", "75-then-0"])
 def test_exit_codes_decide_retry_or_dead(make_host, fns, code, attempts, final):
     fns.add("codes", code=code)
     host = make_host(extra_args=FAST_RETRY)
@@ -573,6 +572,19 @@ def test_exit_codes_decide_retry_or_dead(make_host, fns, code, attempts, final):
     assert d["attempt"] == attempts[-1]
     wait_drained(host, timeout=10)
     assert [a for _, a, _ in fns.runs_of(r.msg_id)] == attempts
+
+
+def test_exit_75_spends_no_attempt_and_is_bounded_by_retry_later_for(make_host, fns):
+    """CONTRACT §4: "try again later" is retried past max-attempts (2 here) until retry_later_for
+    has passed since the first such answer, then dead-lettered saying so."""
+    fns.add("later", code=75, sidecar={"retry_later_for": 1.5})
+    host = make_host(extra_args=FAST_RETRY)
+    r = host.send(event_body("later"), type_="later")
+    assert r.status == 202, r
+    d = wait_state(host, r.msg_id, "dead", timeout=30)
+    runs = [a for _, a, _ in fns.runs_of(r.msg_id)]
+    assert len(runs) >= 3 and runs == list(range(1, len(runs) + 1)), runs
+    assert "exit 75" in d["error"] and "retry_later_for" in d["error"], d
 
 
 # =============================================================================================

@@ -66,6 +66,7 @@ public final class Host: Sendable {
         dispatcherConfig.functionTimeout = config.functionTimeout
         dispatcherConfig.retry = RetryPolicy(base: config.retryBase, cap: config.retryCap, maxAttempts: config.maxAttempts)
         dispatcherConfig.functionUser = config.functionUser
+        dispatcherConfig.retryLaterFor = config.retryLaterFor
         dispatcherConfig.passableEnvironment = FileSystem.environment().filter { !Dispatcher.isHostOnly($0.key) }
         FileSystem.removeTree(dataDir + "/work")  // scratch dirs of runs interrupted by a crash
         _ = FileSystem.makeDirectories(dataDir + "/work")

@@ -25,6 +25,7 @@ public struct HostConfig: Sendable {
     public var retention: Double = 86_400
     public var queueMax = 100_000
     public var shutdownGrace: Double = 30
+    public var retryLaterFor: Double = 86_400
     public var fetchHosts: [String] = []
     public var keepResults: Double = 0
     public var geminiAPIKey: String?
@@ -73,6 +74,7 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_RETENTION", { c, v throws(ConfigError) in c.retention = try number("HOOKHOST_RETENTION", v) }),
         ("HOOKHOST_QUEUE_MAX", { c, v throws(ConfigError) in c.queueMax = try integer("HOOKHOST_QUEUE_MAX", v) }),
         ("HOOKHOST_SHUTDOWN_GRACE", { c, v throws(ConfigError) in c.shutdownGrace = try number("HOOKHOST_SHUTDOWN_GRACE", v) }),
+        ("HOOKHOST_RETRY_LATER_FOR", { c, v throws(ConfigError) in c.retryLaterFor = try number("HOOKHOST_RETRY_LATER_FOR", v) }),
         ("HOOKHOST_FETCH_HOSTS", { c, v in c.fetchHosts = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } }),
         ("HOOKHOST_KEEP_RESULTS", { c, v throws(ConfigError) in c.keepResults = try number("HOOKHOST_KEEP_RESULTS", v) }),
         ("GEMINI_API_KEY", { c, v in c.geminiAPIKey = v.isEmpty ? nil : v }),
@@ -147,6 +149,7 @@ public struct HostConfig: Sendable {
         "HOOKHOST_RETENTION": .seconds(max: 365 * 86_400, allowZero: true),
         "HOOKHOST_QUEUE_MAX": .count(1, 100_000_000),
         "HOOKHOST_SHUTDOWN_GRACE": .seconds(max: 3600, allowZero: true),
+        "HOOKHOST_RETRY_LATER_FOR": .seconds(max: 365 * 86_400),
         "HOOKHOST_KEEP_RESULTS": .seconds(max: 365 * 86_400, allowZero: true),
         "HOOKHOST_HTTP_THREADS": .count(1, 64),
     ]

@@ -19,6 +19,9 @@ public struct DispatcherConfig: Sendable {
     /// descriptors, processes or memory; doubles (jittered) while the shortage lasts, up to the
     /// retry cap. Such a delivery spends no attempt.
     public var shortageRetryDelay: Double = 1
+    /// Seconds a delivery may keep answering exit 75 ("not ready yet") before it is
+    /// dead-lettered (a sidecar's `retry_later_for` wins).
+    public var retryLaterFor: Double = 86_400
     /// Host variables a sidecar's `pass_env` may hand to its function, captured once at start
     /// (never `HOOKHOST_*`: those hold the host's settings and webhook secrets).
     public var passableEnvironment: [String: String] = [:]
@@ -37,6 +40,10 @@ struct Job: Sendable {
     let attempt: Int
     /// Attempts made in the current budget (this one included).
     let attemptsInBudget: Int
+    /// Attempts before the current budget.
+    let attemptBase: Int
+    /// Since when the function keeps answering "try again later", if it does.
+    let retryLaterSince: Double?
     let body: [UInt8]
 
     init(_ started: StartedDelivery) {
@@ -47,6 +54,8 @@ struct Job: Sendable {
         verifiedBy = d.verifiedBy
         attempt = d.attempt
         attemptsInBudget = d.attempt - d.attemptBase
+        attemptBase = d.attemptBase
+        retryLaterSince = d.retryLaterSince
         body = started.body
     }
 }
@@ -263,7 +272,8 @@ public final class Dispatcher: Sendable {
 
     private func record(_ job: Job, _ type: String, _ f: ResolvedFunction, _ a: RunClassifier.Attempt, seconds: Double) {
         let now = clock.now()
-        let change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, now: now, seconds: seconds, unit: random())
+        let change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, retryLaterFor: config.retryLaterFor,
+                                          now: now, seconds: seconds, unit: random())
         spool.finish(change)
         metrics.run(function: f.name, outcome: a.outcome, seconds: seconds)
         logger.info("finished", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),

@@ -36,17 +36,38 @@ enum RunClassifier {
     static func notStarted(_ reason: String) -> Attempt { Attempt(outcome: .failed, failure: reason) }
 
     /// The record that ends the attempt: done, a retry at a jittered time, or dead (last attempt,
-    /// or exit 65). `unit` is a uniform random number in [0, 1).
+    /// or exit 65). Exit 75 ("try again later") spends no attempt — the budget's base moves up
+    /// with it — and is bounded by time instead: after `retryLaterFor` seconds (the sidecar's
+    /// `retry_later_for` wins) of such answers the delivery is dead. `unit` is uniform in [0, 1).
     static func change(for job: Job, function f: ResolvedFunction, attempt a: Attempt, retry: RetryPolicy,
-                       now: Double, seconds: Double, unit: Double) -> StateChange {
+                       retryLaterFor: Double, now: Double, seconds: Double, unit: Double) -> StateChange {
+        var change = StateChange(id: job.id, state: .done, attempt: job.attempt, at: now, error: a.failure,
+                                 function: f.name, exitCode: a.exitCode, durationMs: Int(seconds * 1000), output: a.output,
+                                 stderrTail: a.stderrTail.isEmpty ? nil : a.stderrTail)
+        if a.outcome == .retry {
+            let since = job.retryLaterSince ?? now
+            let limit = f.settings.retryLaterFor ?? retryLaterFor
+            if now - since >= limit {
+                change.state = .dead
+                change.error = "still answering \"try again later\" (exit 75) after \(SettingRange.format((now - since).rounded())) s"
+                    + " (retry_later_for: \(SettingRange.format(limit)) s)"
+                return change
+            }
+            // Waits grow with how long it has been not ready (about doubling), capped, jittered.
+            let ceiling = min(retry.cap, max(retry.base, now - since))
+            change.state = .retryScheduled
+            change.nextAt = now + ceiling * (0.5 + 0.5 * min(max(unit, 0), 1))
+            change.attemptBase = job.attemptBase + 1
+            change.retryLaterSince = since
+            return change
+        }
         let (state, nextAt) = retry.next(outcome: a.outcome, attemptsInBudget: job.attemptsInBudget,
                                          maxAttempts: f.settings.maxAttempts, now: now, unit: unit)
-        var error = a.failure
-        if state == .dead && a.outcome != .dead, let e = error { error = e + "; no attempts left" }
-        if state == .done { error = nil }
-        return StateChange(id: job.id, state: state, attempt: job.attempt, at: now, nextAt: nextAt, error: error,
-                           function: f.name, exitCode: a.exitCode, durationMs: Int(seconds * 1000), output: a.output,
-                           stderrTail: a.stderrTail.isEmpty ? nil : a.stderrTail)
+        change.state = state
+        change.nextAt = nextAt
+        if state == .dead && a.outcome != .dead, let e = a.failure { change.error = e + "; no attempts left" }
+        if state == .done { change.error = nil }
+        return change
     }
 
     /// stdout is kept only when it is one JSON object (surrounding whitespace allowed) that the

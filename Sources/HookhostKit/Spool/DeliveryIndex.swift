@@ -159,6 +159,7 @@ extension DeliveryInfo {
         state = c.state
         attempt = c.attempt
         if let b = c.attemptBase { attemptBase = b }
+        retryLaterSince = c.retryLaterSince
         nextAt = c.nextAt
         // Finished deliveries can stay in memory for the whole retention period: keep them small.
         // Their error text stays on disk in the state record (`show` reads it from there).

@@ -23,6 +23,8 @@ public struct DeliveryInfo: Sendable {
     public var attempt = 0
     /// Attempts made before the last replay; the attempt budget counts from here.
     public var attemptBase = 0
+    /// Since when the function keeps answering "try again later" (exit 75), if it does.
+    public var retryLaterSince: Double?
     public var nextAt: Double?
     public var lastError: String?
     public var function: String?

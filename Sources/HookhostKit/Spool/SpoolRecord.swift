@@ -103,6 +103,9 @@ public struct StateChange: Sendable, Equatable {
     public var stderrTail: String?
     /// Attempts made before the last replay; the attempt budget counts from here.
     public var attemptBase: Int?
+    /// When the function first answered "try again later" (exit 75) in the run of such answers
+    /// this one continues; nil once it answered anything else.
+    public var retryLaterSince: Double?
 
     public init(id: String, state: DeliveryState, attempt: Int, at: Double, nextAt: Double? = nil, error: String? = nil,
                 function: String? = nil, exitCode: Int? = nil, durationMs: Int? = nil, output: [UInt8]? = nil, stderrTail: String? = nil) {
@@ -121,6 +124,7 @@ public struct StateChange: Sendable, Equatable {
         if let output { w.key("o"); w.raw(output) }
         if let stderrTail { w.field("se", stderrTail) }
         if let attemptBase { w.field("b", attemptBase) }
+        if let retryLaterSince { w.key("rl"); w.double(retryLaterSince) }
     }
 
     init?(meta: JSON) {
@@ -137,6 +141,7 @@ public struct StateChange: Sendable, Equatable {
         }
         stderrTail = meta["se"]?.stringValue
         attemptBase = meta["b"]?.intValue
+        retryLaterSince = meta["rl"]?.doubleValue
     }
 }
 
