@@ -305,6 +305,52 @@ def test_interrupted_run_resumes_with_next_attempt(make_host, fns, reaper):
     assert not (fns.out / f"{msg_id}.1.done").exists()
 
 
+def test_power_cut_under_load_loses_no_acknowledged_delivery(make_host, fns, tmp_path):
+    """The data directory is lazyfs: what was written but not fsync'd lives only in its memory. Two
+    power cuts (host and lazyfs SIGKILLed together) under load; after each, remount and restart:
+    every 202'd delivery must be in the spool and run. A host that answered before fdatasync fails
+    this (a kill -9 alone cannot show it: the page cache survives)."""
+    fns.add_script("crash", APPEND_HANDLER.format(log="cut.log"))
+    root = tmp_path / "pc"
+    host = make_host(start=False, root=root)
+    backing = root / "backing"
+    fs = None
+    try:
+        from durability_lib import LazyFS
+        fs = LazyFS(backing, host.data)
+        try:
+            fs.mount()
+        except OSError as e:
+            pytest.skip(f"cannot mount lazyfs: {e}")
+        loads = []
+        for rnd in range(3):
+            host.start(["--workers", "2"])
+            load = Load(host, "crash", prefix=f"cut{rnd}", threads=4).start()
+            loads.append(load)
+            wait_until(lambda: load.accepted_count() >= 150 or not host.running, 90, interval=0.01,
+                       what=f"150 acknowledgements in round {rnd}")
+            if rnd < 2:
+                # the power goes: the host and the filesystem's unsynced data at once
+                os.kill(host.pid, signal.SIGKILL)
+                fs.cut()
+                host.stop(signal.SIGKILL)
+                load.stop()
+                fs.mount()
+            else:
+                load.stop()
+            assert not load.answered, list(load.answered.items())[:5]
+        accepted = [i for ld in loads for i in ld.accepted]
+        final = wait_drained(host, timeout=120)
+        missing = [i for i in accepted if i not in final]
+        assert not missing, f"{len(missing)} of {len(accepted)} acknowledged deliveries lost to a power cut: {missing[:10]}"
+        ran = {i for i, _ in read_pairs(fns.out / "cut.log")}
+        assert not [i for i in accepted if i not in ran], "acknowledged deliveries never ran"
+    finally:
+        host.stop(signal.SIGKILL)
+        if fs is not None:
+            fs.cut()
+
+
 # =============================================================================================
 # 3. Disk full: 503 + Retry-After, /readyz 503, recovery when space returns
 
