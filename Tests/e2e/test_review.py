@@ -477,3 +477,87 @@ def test_absolute_form_request_target_is_served(host):
         c.send(b"GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         r = c.read_response()
     assert r is not None and r.status == 200, r
+
+
+# ---------------------------------------------------------------------------------------------
+# Read-only data directories
+
+class ReadOnlyView:
+    """A read-only bind mount of a directory (root only); always unmounted."""
+
+    def __init__(self, src: Path, dst: Path):
+        self.src, self.dst = src, dst
+
+    def __enter__(self):
+        self.dst.mkdir(parents=True, exist_ok=True)
+        p = subprocess.run(["mount", "--bind", str(self.src), str(self.dst)], capture_output=True, timeout=20)
+        if p.returncode != 0:
+            pytest.skip(f"cannot bind-mount: {p.stderr.decode(errors='replace')}")
+        p = subprocess.run(["mount", "-o", "remount,ro,bind", str(self.dst)], capture_output=True, timeout=20)
+        if p.returncode != 0:
+            subprocess.run(["umount", str(self.dst)], capture_output=True, timeout=20)
+            pytest.skip(f"cannot remount read-only: {p.stderr.decode(errors='replace')}")
+        return self.dst
+
+    def __exit__(self, *exc):
+        u = subprocess.run(["umount", str(self.dst)], capture_output=True, timeout=20)
+        if u.returncode != 0:
+            subprocess.run(["umount", "-l", str(self.dst)], capture_output=True, timeout=20)
+
+
+def _stopped_host_with_a_dead_letter(make_host, fns):
+    fns.add("broken", code=1)
+    host = make_host(extra_args=["--max-attempts", "1"])
+    r = host.send(event_body("broken"), type_="broken")
+    assert r.status == 202
+    wait_state(host, r.msg_id, "dead", timeout=15)
+    host.stop()
+    return host, r.msg_id
+
+
+def test_list_and_show_work_on_a_read_only_data_dir(make_host, fns):
+    """Wrong answer (operator tooling). README: "`list` and `show` only read". On a stopped
+    host's data directory mounted read-only (a backup snapshot, a volume attached ro for
+    inspection) both fail with exit 1 "cannot open the spool: open …/spool.log: Read-only file
+    system": the direct path opens the log `O_RDWR | O_CREAT` (and fsyncs the directory) even to
+    read. Cause: Spool/SpoolFile.swift:init (always read-write), used by
+    Sources/hookhost/DeliveriesCommand.swift:direct for GETs."""
+    host, dead_id = _stopped_host_with_a_dead_letter(make_host, fns)
+    with ReadOnlyView(host.data, host.root / "snapshot") as ro:
+        p = host.cli("deliveries", "list", "--json", "--data", str(ro))
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+        assert dead_id in p.stdout.decode()
+        p = host.cli("deliveries", "show", dead_id, "--data", str(ro))
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+
+
+def test_read_only_data_dir_is_not_reported_as_in_use_by_another_hookhost(make_host, fns):
+    """Wrong answer (diagnosis). `hookhost serve --data <read-only dir>` exits 2 with
+    "… is in use by another hookhost process" — no other process exists; the lock file could not
+    be *created* (EROFS; the same for EACCES when the host runs as a user who cannot write the
+    directory). The operator is sent hunting for a phantom process. Cause: App/Host.swift:
+    DataLock.tryAcquire returns nil for any open(2) failure and `acquire` words every nil as "in
+    use"."""
+    host, _ = _stopped_host_with_a_dead_letter(make_host, fns)
+    (host.data / "lock").unlink()  # as on a fresh volume: the lock file has to be created
+    with ReadOnlyView(host.data, host.root / "ro-data") as ro:
+        rc, err = serve_briefly(["--listen", "127.0.0.1:0", "--data", str(ro), "--functions", str(fns.dir)],
+                                base_env(), host.root)
+    assert rc == 2, (rc, err[-300:])
+    assert "in use by another" not in err and "HOOKHOST_DATA" in err, err[-300:]
+
+
+# ---------------------------------------------------------------------------------------------
+# `hookhost send` arguments
+
+@pytest.mark.parametrize("ts", ["\u0661\u0662\u0663", "\u00bd", ""])
+def test_send_refuses_a_timestamp_that_is_not_ascii_digits(tmp_path, ts):
+    """Cosmetic. `send --timestamp` is checked with `Character.isNumber`, which is true for
+    Arabic-Indic digits and `½`, and `allSatisfy` is true for an empty string: the CLI goes on
+    to sign and send a header every receiver refuses (401), instead of exit 2 naming the option.
+    Cause: Sources/hookhost/SendCommand.swift:run."""
+    p = subprocess.run([str(hookhost_bin()), "send", "http://127.0.0.1:9/webhooks", "--type", "ping",
+                        "--secret", "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=", "--timestamp", ts],
+                       env=base_env(), capture_output=True, timeout=30)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 2 and "--timestamp" in err, (p.returncode, err)
