@@ -561,3 +561,50 @@ def test_send_refuses_a_timestamp_that_is_not_ascii_digits(tmp_path, ts):
                        env=base_env(), capture_output=True, timeout=30)
     err = p.stderr.decode(errors="replace")
     assert p.returncode == 2 and "--timestamp" in err, (p.returncode, err)
+
+
+# ---------------------------------------------------------------------------------------------
+# Control socket: a filter that is not understood must not widen the action
+
+def control_raw(host: Host, raw: bytes, timeout: float = 10.0) -> bytes:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(host.data / "control.sock"))
+        s.sendall(raw)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            head, sep, body = out.partition(b"\r\n\r\n")
+            if sep:
+                n = next((int(ln.split(b":", 1)[1]) for ln in head.split(b"\r\n")
+                          if ln.lower().startswith(b"content-length:")), None)
+                if n is not None and len(body) >= n:
+                    break
+        return out
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("query", ["typ=nosuch", "Type=nosuch", "id=nosuch"])
+def test_purge_with_a_misspelt_filter_purges_nothing(make_host, fns, query):
+    """Data loss (operator action). `POST /dead/purge?typ=nosuch` (or `Type=`, `id=`) on DATA/control.sock (a typo,
+    or `Type=` in a hand-written curl) ignores the unknown parameter and purges *every* dead
+    letter, of every type, irrecoverably. The control API refuses an empty or repeated name
+    (400) but not an unknown one. Expected: 400 naming the parameter, nothing purged.
+    Cause: App/SpoolAdmin.swift:ControlEndpoint.query/answer (unknown parameters ignored)."""
+    fns.add("keepme", code=1)
+    fns.add("other", code=1)
+    host = make_host(extra_args=["--max-attempts", "1"])
+    keep = host.send(event_body("keepme"), type_="keepme").msg_id
+    other = host.send(event_body("other"), type_="other").msg_id
+    wait_state(host, keep, "dead", timeout=15)
+    wait_state(host, other, "dead", timeout=15)
+    out = control_raw(host, f"POST /dead/purge?{query} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+    dead = listed(host, state="dead")
+    assert keep in dead and other in dead, f"answer {out[:120]!r}; dead letters left: {sorted(dead)}"
+    assert out.startswith(b"HTTP/1.1 400"), out[:200]
