@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from durability_lib import listed, show, wait_state
-from hostlib import (Host, RawConn, event_body, hookhost_bin, new_id, pid_alive, signed_headers, wait_until)
+from hostlib import (Functions, Host, RawConn, event_body, hookhost_bin, new_id, pid_alive, signed_headers, wait_until)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -608,3 +610,49 @@ def test_purge_with_a_misspelt_filter_purges_nothing(make_host, fns, query):
     dead = listed(host, state="dead")
     assert keep in dead and other in dead, f"answer {out[:120]!r}; dead letters left: {sorted(dead)}"
     assert out.startswith(b"HTTP/1.1 400"), out[:200]
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets given as flags
+
+PEEK_CMDLINE = """#!/bin/sh
+cat > /dev/null
+id -u > "$OUT/$HOOKHOST_DELIVERY_ID.uid"
+tr '\\0' ' ' < /proc/$PPID/cmdline > "$OUT/$HOOKHOST_DELIVERY_ID.cmdline" 2>&1
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_secrets_given_as_flags_are_not_readable_by_functions():
+    """Secret exposure. Every setting has a `serve` flag (CONTRACT §2 names `--gemini-api-key`;
+    `--secrets` works the same way), and the host keeps its argv as it was: every function —
+    even one running as `HOOKHOST_FUNCTION_USER`, which README says "cannot read the host's
+    /proc/<pid>/environ … or a 0600 secrets file" — reads the webhook secret and the API key in
+    plain text from the world-readable `/proc/$PPID/cmdline` (so does every local user, `ps`).
+    Expected: the host scrubs secret values from its argv after parsing (or refuses secrets
+    as flags). Cause: Sources/hookhost/ServeCommand.swift / App/HostConfig.swift:load."""
+    d = Path(tempfile.mkdtemp(prefix="hookhost-review-", dir="/tmp"))
+    d.chmod(0o755)
+    host = None
+    try:
+        fns = Functions(d)
+        fns.dir.chmod(0o755)
+        fns.out.chmod(0o777)
+        fns.add_script("peek", PEEK_CMDLINE)
+        host = Host(d / "host", functions=fns)
+        api_key = "AIza-review-canary-key"
+        host.start(["--secrets", host.secrets[0], "--gemini-api-key", api_key, "--function-user", "65534:65534"],
+                   env={"HOOKHOST_SECRETS": None})
+        r = host.send(event_body("peek"), type_="peek")
+        assert r.status == 202
+        out = fns.out / f"{r.msg_id}.cmdline"
+        wait_until(lambda: out.exists() and out.stat().st_size > 0, 10, what="the function to read the cmdline")
+        time.sleep(0.2)
+        seen = out.read_text(errors="replace")
+        assert (fns.out / f"{r.msg_id}.uid").read_text().strip() == "65534"
+        assert host.secrets[0] not in seen, "the function read the webhook secret from /proc/<host>/cmdline"
+        assert api_key not in seen, "the function read GEMINI_API_KEY from /proc/<host>/cmdline"
+    finally:
+        if host is not None:
+            host.stop()
+        shutil.rmtree(d, ignore_errors=True)
