@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from durability_lib import listed, show, wait_state
-from hostlib import (Functions, Host, RawConn, event_body, hookhost_bin, new_id, pid_alive, signed_headers, wait_until)
+from hostlib import (Functions, Host, RawConn, event_body, hookhost_bin, pid_alive, signed_headers, wait_until)
 
 
 # ---------------------------------------------------------------------------------------------
