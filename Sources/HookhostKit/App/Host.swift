@@ -79,7 +79,8 @@ public final class Host: Sendable {
         let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
         let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics)
 
-        let endpoint = DeliveryEndpoint(path: config.path, secrets: secrets, spool: spool, metrics: metrics, logger: logger,
+        let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }), jwt: nil)
+        let endpoint = DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
                                         functionsReady: { table.exists })
         var httpConfig = HTTPServerConfig()
         httpConfig.limits.maxBodyBytes = config.maxBody

@@ -34,6 +34,7 @@ struct Job: Sendable {
     let type: String
     let receivedAt: Double
     let verifiedBy: VerifiedBy
+    let jwt: JWTIdentity?
     let attempt: Int
     /// Attempts made in the current budget (this one included).
     let attemptsInBudget: Int
@@ -45,6 +46,7 @@ struct Job: Sendable {
         type = d.type
         receivedAt = d.receivedAt
         verifiedBy = d.verifiedBy
+        jwt = started.jwt
         attempt = d.attempt
         attemptsInBudget = d.attempt - d.attemptBase
         body = started.body
@@ -205,7 +207,7 @@ public final class Dispatcher: Sendable {
             if let u = config.functionUser { chown(workDir, u.uid, u.gid) }
             defer { FileSystem.removeTree(workDir) }
             let parsed = (try? JSONParser.parse(job.body)) ?? .null
-            let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy,
+            let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy, jwt: job.jwt,
                                              type: type, body: job.body,
                                              userMetadata: FunctionInput.userMetadata(body: job.body, parsed: parsed), result: nil)
             // Later entries win: pass_env, then the sidecar's explicit env, then the host's own.
