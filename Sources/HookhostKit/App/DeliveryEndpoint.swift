@@ -9,18 +9,20 @@ public final class DeliveryEndpoint: HTTPResponder {
     private let metrics: Metrics
     private let logger: Logger
     private let functionsReady: @Sendable () -> Bool
+    private let jwksStatus: @Sendable () -> JWKSStatus?
     private let draining = Atomic<Bool>(false)
 
     static let maxIDLength = 256
 
     public init(path: String, authenticator: any Authenticator, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
-                functionsReady: @escaping @Sendable () -> Bool) {
+                functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil }) {
         self.path = path
         self.authenticator = authenticator
         self.spool = spool
         self.metrics = metrics
         self.logger = logger
         self.functionsReady = functionsReady
+        self.jwksStatus = jwksStatus
     }
 
     /// From now on deliveries get 503 and readiness fails (shutdown).
@@ -41,7 +43,7 @@ public final class DeliveryEndpoint: HTTPResponder {
             respond(.json(200, Array(#"{"status":"ok"}"#.utf8)))
         case "/readyz":
             let problems = readinessProblems()
-            if problems.isEmpty { respond(.json(200, Array(#"{"status":"ready"}"#.utf8))) } else {
+            if problems.isEmpty { respond(.json(200, readyBody())) } else {
                 respond(.error(503, problems.joined(separator: "; ")))
             }
         case "/metrics":
@@ -53,6 +55,25 @@ public final class DeliveryEndpoint: HTTPResponder {
 
     public func refused(_ error: HTTPParseError) {
         if error.status == 413 { metrics.delivery("too_large") }
+    }
+
+    /// `{"status":"ready"}`, with the JWKS's state: JWT deliveries with known keys verify even
+    /// while the JWKS cannot be fetched, so that is a detail, not unreadiness.
+    private func readyBody() -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("status", "ready")
+        if let j = jwksStatus() {
+            w.key("jwks"); w.beginObject()
+            w.field("source", j.location)
+            w.field("state", j.age == nil ? (j.failing ? "unavailable" : "not_fetched") : (j.failing ? "stale" : "ok"))
+            w.field("keys", j.keys)
+            w.key("age_s"); if let a = j.age { w.int(Int(a)) } else { w.null() }
+            w.field("error", optional: j.lastError)
+            w.endObject()
+        }
+        w.endObject()
+        return w.bytes
     }
 
     private func readinessProblems() -> [String] {
