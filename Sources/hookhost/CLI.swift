@@ -9,7 +9,8 @@ enum CLI {
     usage:
       hookhost demo                      (one command: a host, the example functions, every event type)
       hookhost serve [--listen ADDR] [--secrets S] [--data DIR] [--functions DIR] [...]
-      hookhost send URL --type T [--data JSON | --body FILE] [--secret whsec_…] [--id ID]
+      hookhost send URL --type T [--data JSON | --body FILE] [--secret whsec_… | --jwt-key PEM --kid K [--aud A]] [--id ID]
+      hookhost keys new DIR              (an RSA-2048 key pair and JWKS for testing JWT deliveries)
       hookhost functions [--functions DIR] [--json]
       hookhost deliveries list [--state S] [--type T] [--json] [--data DIR]
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
@@ -29,6 +30,7 @@ enum CLI {
             case "functions": return try FunctionsCommand.run(rest)
             case "deliveries": return try DeliveriesCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
+            case "keys": return try KeysCommand.run(rest)
             case "help", "--help", "-h":
                 if rest.count > 1 { throw UsageError("help: unexpected argument \"\(rest[1])\"") }
                 return help(rest.first ?? "")
@@ -59,6 +61,7 @@ enum CLI {
         case "functions": print(FunctionsCommand.help)
         case "deliveries": print(DeliveriesCommand.help)
         case "demo": print(DemoCommand.help)
+        case "keys": print(KeysCommand.help)
         default: print(usage)
         }
         return 0

@@ -9,8 +9,9 @@ enum DemoCommand {
 
     Starts `hookhost serve` on a free 127.0.0.1 port with a temporary data directory and the
     functions in DIR (default ./Functions/bin, built by Functions/build.sh), sends a signed
-    delivery of every event type (plus a duplicate and a forged one), waits for the functions
-    and prints what each did. --keep leaves the data directory and log in place.
+    delivery of every event type (plus a duplicate and a forged one), then JWT-signed dynamic
+    deliveries checked against a local JWKS (plus one with an unknown kid), waits for the
+    functions and prints what each did. --keep leaves the data directory and log in place.
     """
 
     static let events: [(String, String)] = [
@@ -34,11 +35,16 @@ enum DemoCommand {
         }
         let work = makeTempDirectory()
         let secret = WebhookSecret(key: Crypto.randomBytes(32))
+        // Dynamic webhooks: a key pair made here, its JWKS as a local file.
+        let jwtKey: RSAPrivateKey
+        do { jwtKey = try RSAPrivateKey.generate() } catch { throw RuntimeError(error.message) }
+        let kid = JWTSigner.thumbprint(jwtKey)
+        try KeysCommand.write(work + "/jwks.json", JWTSigner.jwks(jwtKey, keyID: kid), mode: 0o644)
         let port = try freePort()
         let url = "http://127.0.0.1:\(port)/webhooks"
         print("hookhost demo: host on 127.0.0.1:\(port), functions \(functions), data \(work)/data")
         let pid = try spawnHost(["serve", "--listen", "127.0.0.1:\(port)", "--secrets", secret.encoded, "--data", work + "/data",
-                                 "--functions", functions, "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
+                                 "--functions", functions, "--jwks-file", work + "/jwks.json", "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
                                 log: work + "/host.log")
         defer {
             kill(pid, SIGTERM)
@@ -63,6 +69,16 @@ enum DemoCommand {
         let (badStatus, badBody) = try post(url, secret: forged, id: "demo_forged", type: "batch.succeeded", data: "{}")
         print("  \("(wrong secret)".padded(28)) → \(badStatus) \(badBody)")
 
+        print("\nsending dynamic (per-job) deliveries signed with an RS256 JWT, kid \(kid.prefix(12))…:")
+        for (type, data) in [events[0], events[8]] {
+            let id = "demo_jwt_" + type.replacingDots
+            ids.append(id)
+            let (status, body) = try postJWT(url, key: jwtKey, kid: kid, id: id, type: type, data: data)
+            print("  \(type.padded(28)) → \(status) \(body)")
+        }
+        let (unknownStatus, unknownBody) = try postJWT(url, key: jwtKey, kid: "not-in-the-jwks", id: "demo_jwt_unknown", type: "batch.succeeded", data: "{}")
+        print("  \("(unknown kid)".padded(28)) → \(unknownStatus) \(unknownBody)")
+
         print("\nwaiting for the functions…")
         let sock = work + "/data/control.sock"
         var rows: [JSON] = []
@@ -77,7 +93,8 @@ enum DemoCommand {
         for r in rows {
             let d = r["delivery"]
             let last = r["last"]
-            var line = "  \((d?["type"]?.stringValue ?? "?").padded(28)) \((d?["function"]?.stringValue ?? "-").padded(20)) \((d?["state"]?.stringValue ?? "?").padded(16))"
+            let via = d?["verified_by"]?.stringValue == "jwt" ? " (jwt)" : ""
+            var line = "  \(((d?["type"]?.stringValue ?? "?") + via).padded(28)) \((d?["function"]?.stringValue ?? "-").padded(20)) \((d?["state"]?.stringValue ?? "?").padded(16))"
             if let out = last?.member("output"), out.value != .null {
                 var w = JSONWriter(); w.value(out.value); line += " output " + w.string
             } else if let e = d?["error"]?.stringValue {
@@ -94,6 +111,16 @@ enum DemoCommand {
         let now = SystemClock().now()
         let body = SignedDelivery.envelope(type: type, data: data, at: now)
         let req = SignedDelivery.request(url: url, secret: secret, id: id, timestamp: String(Int(now)), body: body)
+        do {
+            let r = try HTTPClient.perform(req)
+            return (r.status, r.bodyText.trimmingNewlines)
+        } catch { throw RuntimeError("demo delivery failed: \(error)") }
+    }
+
+    static func postJWT(_ url: String, key: RSAPrivateKey, kid: String, id: String, type: String, data: String) throws -> (Int, String) {
+        let now = SystemClock().now()
+        let body = SignedDelivery.envelope(type: type, data: data, at: now)
+        let req = SignedDelivery.jwtRequest(url: url, key: key, kid: kid, audience: nil, id: id, timestamp: String(Int(now)), body: body)
         do {
             let r = try HTTPClient.perform(req)
             return (r.status, r.bodyText.trimmingNewlines)

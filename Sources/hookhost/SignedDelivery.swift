@@ -15,6 +15,18 @@ enum SignedDelivery {
         return w.bytes
     }
 
+    /// A POST of `body` signed with an RS256 JWT like Gemini's dynamic webhooks: `webhook-id`,
+    /// `webhook-timestamp` and the token (over `JWTSigner.claims`) as `webhook-signature`.
+    static func jwtRequest(url: String, key: RSAPrivateKey, kid: String, audience: String?, id: String, timestamp: String,
+                           body: [UInt8]) -> ClientRequest {
+        let claims = JWTSigner.claims(now: Double(timestamp) ?? SystemClock().now(), audience: audience, body: body)
+        var req = ClientRequest(method: "POST", url: url)
+        req.body = body
+        req.headers = [("Content-Type", "application/json"), (WebhookHeader.id, id), (WebhookHeader.timestamp, timestamp),
+                       (WebhookHeader.signature, JWTSigner.token(key: key, keyID: kid, claims: claims))]
+        return req
+    }
+
     /// A POST of `body` to `url` with Content-Type and the three signed webhook headers.
     static func request(url: String, secret: WebhookSecret, id: String, timestamp: String, body: [UInt8]) -> ClientRequest {
         var req = ClientRequest(method: "POST", url: url)

@@ -99,7 +99,7 @@ func take(_ s: any DeliveryStore) -> Job? {
         s.stopTaking(); s.stopWriter()
         // Exactly one record per id reached the disk.
         let scan = SpoolScanner.scan(FileSystem.read(dir + "/spool.log") ?? [])
-        let ids = scan.records.compactMap { r -> String? in if case .delivery(let id, _, _, _, _) = r.record { return id }; return nil }
+        let ids = scan.records.compactMap { r -> String? in if case .delivery(let id, _, _, _, _, _) = r.record { return id }; return nil }
         #expect(ids.sorted() == ["same-0", "same-1", "same-2", "same-3"])
     }
 

@@ -372,6 +372,8 @@ class Host:
             # results must never be fetched from the internet by a test
             "HOOKHOST_API_BASE": "http://127.0.0.1:9",
             "HOOKHOST_GCS_BASE": "http://127.0.0.1:9",
+            # nor keys: a JWT delivery in a test that sets no JWKS finds nothing listening
+            "HOOKHOST_JWKS_URL": "http://127.0.0.1:9/jwks.json",
         }
 
     def default_args(self) -> list[str]:

@@ -4,23 +4,25 @@ import Synchronization
 /// health, readiness and metrics. Every error becomes an HTTP answer here and nowhere else.
 public final class DeliveryEndpoint: HTTPResponder {
     private let path: String
-    private let secrets: SecretsStore
+    private let authenticator: any Authenticator
     private let spool: any DeliveryStore
     private let metrics: Metrics
     private let logger: Logger
     private let functionsReady: @Sendable () -> Bool
+    private let jwksStatus: @Sendable () -> JWKSStatus?
     private let draining = Atomic<Bool>(false)
 
     static let maxIDLength = 256
 
-    public init(path: String, secrets: SecretsStore, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
-                functionsReady: @escaping @Sendable () -> Bool) {
+    public init(path: String, authenticator: any Authenticator, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
+                functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil }) {
         self.path = path
-        self.secrets = secrets
+        self.authenticator = authenticator
         self.spool = spool
         self.metrics = metrics
         self.logger = logger
         self.functionsReady = functionsReady
+        self.jwksStatus = jwksStatus
     }
 
     /// From now on deliveries get 503 and readiness fails (shutdown).
@@ -41,7 +43,7 @@ public final class DeliveryEndpoint: HTTPResponder {
             respond(.json(200, Array(#"{"status":"ok"}"#.utf8)))
         case "/readyz":
             let problems = readinessProblems()
-            if problems.isEmpty { respond(.json(200, Array(#"{"status":"ready"}"#.utf8))) } else {
+            if problems.isEmpty { respond(.json(200, readyBody())) } else {
                 respond(.error(503, problems.joined(separator: "; ")))
             }
         case "/metrics":
@@ -53,6 +55,25 @@ public final class DeliveryEndpoint: HTTPResponder {
 
     public func refused(_ error: HTTPParseError) {
         if error.status == 413 { metrics.delivery("too_large") }
+    }
+
+    /// `{"status":"ready"}`, with the JWKS's state: JWT deliveries with known keys verify even
+    /// while the JWKS cannot be fetched, so that is a detail, not unreadiness.
+    private func readyBody() -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("status", "ready")
+        if let j = jwksStatus() {
+            w.key("jwks"); w.beginObject()
+            w.field("source", j.location)
+            w.field("state", j.age == nil ? (j.failing ? "unavailable" : "not_fetched") : (j.failing ? "stale" : "ok"))
+            w.field("keys", j.keys)
+            w.key("age_s"); if let a = j.age { w.int(Int(a)) } else { w.null() }
+            w.field("error", optional: j.lastError)
+            w.endObject()
+        }
+        w.endObject()
+        return w.bytes
     }
 
     private func readinessProblems() -> [String] {
@@ -70,18 +91,24 @@ public final class DeliveryEndpoint: HTTPResponder {
             // Ambiguous: a load balancer hashing on one copy and us verifying another must not happen.
             return unauthorized(respond, id, "\(name) header appears more than once")
         }
-        do {
-            try secrets.verifier.verify(id: id, timestamp: request.header(WebhookHeader.timestamp),
-                                        signature: request.header(WebhookHeader.signature), body: request.body)
-        } catch {
-            return unauthorized(respond, id, error.description)
+        let message = WebhookMessage(id: id, timestamp: request.header(WebhookHeader.timestamp),
+                                     signature: request.header(WebhookHeader.signature), body: request.body)
+        // A JWT whose key must be fetched answers later, from the fetcher's thread.
+        authenticator.authenticate(message) { [self] result in
+            switch result {
+            case .success(let delivery): admit(delivery, request.body, respond)
+            case .failure(let error): refuse(respond, id, error)
+            }
         }
-        let id_ = id!  // verify() rejected a missing id
+    }
+
+    private func admit(_ delivery: VerifiedDelivery, _ body: [UInt8], _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let id_ = delivery.id
         guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
             return invalid(respond, id_, "webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
         }
         let event: JSON
-        do { event = try JSONParser.parse(request.body) } catch {
+        do { event = try JSONParser.parse(body) } catch {
             return invalid(respond, id_, "body is not JSON: \(error)")
         }
         guard event.isObject else { return invalid(respond, id_, "body is not a JSON object") }
@@ -94,11 +121,12 @@ public final class DeliveryEndpoint: HTTPResponder {
             return respond(.error(503, "draining for shutdown; retry later", headers: [("Retry-After", "5")]))
         }
         let metrics = self.metrics, logger = self.logger
-        spool.admit(id: id_, type: type, verifiedBy: .hmac, body: request.body) { result in
+        spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, body: body) { result in
             switch result {
             case .accepted:
                 metrics.delivery("accepted")
-                logger.info("received", ["id": .string(id_), "type": .string(type), "bytes": .int(request.body.count)])
+                logger.info("received", ["id": .string(id_), "type": .string(type), "bytes": .int(body.count),
+                                          "verified_by": .string(delivery.verifiedBy.rawValue)])
                 respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
             case .duplicate:
                 metrics.delivery("duplicate")
@@ -116,6 +144,16 @@ public final class DeliveryEndpoint: HTTPResponder {
         metrics.delivery("unauthorized")
         logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(why)])
         respond(.error(401, why))
+    }
+
+    /// A failed authentication: 401, or 503 when the key fetcher is overloaded.
+    private func refuse(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ error: AuthenticationError) {
+        guard error.status == 401 else {
+            metrics.delivery("unavailable")
+            logger.warn("unavailable", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(error.description)])
+            return respond(.error(error.status, error.description, headers: [("Retry-After", "5")]))
+        }
+        unauthorized(respond, id, error.description)
     }
 
     private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, _ why: String) {

@@ -1,5 +1,6 @@
 import CSys
 import Glibc
+import Synchronization
 
 /// `hookhost serve`: wires spool, dispatcher and HTTP server together and runs until SIGTERM.
 public final class Host: Sendable {
@@ -35,7 +36,7 @@ public final class Host: Sendable {
         }
         let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
         if secrets.count == 0 {
-            logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify, and those are not enabled yet")
+            logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify")
         }
         let dataDir = FileSystem.absolute(config.data)
         guard FileSystem.makeDirectories(dataDir) else {
@@ -60,7 +61,14 @@ public final class Host: Sendable {
         let writerBoosted = spool.startWriter()
         lifecycle.started("spool writer") { spool.stopWriter() }  // last: it flushes what the others recorded
 
-        let metrics = Metrics(gauges: { [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))] })
+        let jwksRef = Mutex<JWKSCache?>(nil)  // the gauges read the cache, which counts its fetches in `metrics`
+        let metrics = Metrics(gauges: {
+            [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))]
+                + (jwksRef.withLock { $0 }.map { Host.jwksGauges($0.status) } ?? [])
+        })
+        let jwks = try startJWKS(metrics: metrics)
+        jwksRef.withLock { $0 = jwks }
+        lifecycle.started("jwks refresher") { jwks.stop() }
         var dispatcherConfig = DispatcherConfig(workRoot: dataDir + "/work", baseEnvironment: Host.functionBaseEnvironment())
         dispatcherConfig.workers = config.workers
         dispatcherConfig.functionTimeout = config.functionTimeout
@@ -80,8 +88,11 @@ public final class Host: Sendable {
         let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
         let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics)
 
-        let endpoint = DeliveryEndpoint(path: config.path, secrets: secrets, spool: spool, metrics: metrics, logger: logger,
-                                        functionsReady: { table.exists })
+        let jwtVerifier = JWTVerifier(claims: JWTClaimsPolicy(audience: config.audience), tolerance: config.tolerance)
+        let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
+                                            jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks, logger: logger))
+        let endpoint = DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
+                                        functionsReady: { table.exists }, jwksStatus: { jwks.status })
         var httpConfig = HTTPServerConfig()
         httpConfig.limits.maxBodyBytes = config.maxBody
         httpConfig.readTimeout = config.readTimeout
@@ -134,7 +145,12 @@ public final class Host: Sendable {
         while true {
             var sig: Int32 = 0
             sigwait(&set, &sig)
-            if sig == SIGHUP { logger.info("SIGHUP: reloading secrets"); secrets.reload(force: true); continue }
+            if sig == SIGHUP {
+                logger.info("SIGHUP: reloading secrets and the JWKS")
+                secrets.reload(force: true)
+                jwks.reload()
+                continue
+            }
             break
         }
         logger.info("shutting down: draining", ["grace_s": .double(config.shutdownGrace), "running": .int(dispatcher.running)])
@@ -145,6 +161,25 @@ public final class Host: Sendable {
         lifecycle.shutdown()
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0
+    }
+
+    /// The JWKS cache for JWT deliveries, its refresher started. A JWKS file is read now (a bad
+    /// one is a configuration error); the URL is fetched on the first JWT delivery, so a host
+    /// that only gets HMAC deliveries never calls it.
+    private func startJWKS(metrics: Metrics) throws(ConfigError) -> JWKSCache {
+        let source: any JWKSSource = config.jwksFile.map { FileJWKSSource(path: FileSystem.absolute($0)) } ?? HTTPJWKSSource(url: config.jwksURL)
+        let jwks = JWKSCache(source: source, config: JWKSCacheConfig(minRefresh: config.jwksMinRefresh), logger: logger, metrics: metrics)
+        if config.jwksFile != nil {
+            do { try jwks.loadNow() } catch { throw ConfigError(setting: "HOOKHOST_JWKS_FILE (--jwks-file)", message: error.message) }
+        }
+        jwks.start()
+        return jwks
+    }
+
+    /// `hookhost_jwks_keys`, `hookhost_jwks_failing` (1 while fetches fail and the last good keys
+    /// are used) and `hookhost_jwks_age_seconds` (-1: never fetched).
+    static func jwksGauges(_ s: JWKSStatus) -> [(String, Double)] {
+        [("hookhost_jwks_keys", Double(s.keys)), ("hookhost_jwks_failing", s.failing ? 1 : 0), ("hookhost_jwks_age_seconds", s.age.map { $0.rounded() } ?? -1)]
     }
 
     /// The function user reaches its scratch dir (DATA/work/<run>, owned by it) by path: it needs

@@ -55,7 +55,9 @@ public struct HostConfig: Sendable {
             c.path = v }),
         ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") }),
         ("HOOKHOST_SECRETS_FILE", { c, v in c.secretsFile = v }),
-        ("HOOKHOST_JWKS_URL", { c, v in c.jwksURL = v }),
+        ("HOOKHOST_JWKS_URL", { c, v throws(ConfigError) in
+            guard v.hasPrefix("https://") || v.hasPrefix("http://") else { throw bad("HOOKHOST_JWKS_URL", "expected an http:// or https:// URL, got \"\(v)\"") }
+            c.jwksURL = v }),
         ("HOOKHOST_JWKS_FILE", { c, v in c.jwksFile = v }),
         ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try number("HOOKHOST_JWKS_MIN_REFRESH", v) }),
         ("HOOKHOST_AUDIENCE", { c, v in c.audience = v.isEmpty ? nil : v }),

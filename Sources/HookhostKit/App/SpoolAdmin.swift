@@ -24,12 +24,12 @@ public struct SpoolAdmin: Sendable {
 
     /// The full record: summary, the stdin the function got (for the last attempt), outputs. Nil if unknown.
     public func show(_ id: String) -> [UInt8]? {
-        guard let (d, body, last) = spool.show(id) else { return nil }
+        guard let (d, body, jwt, last) = spool.show(id) else { return nil }
         var w = JSONWriter(reserve: body.count * 2 + 512)
         w.beginObject()
         w.key("delivery"); SpoolAdmin.writeSummary(d, into: &w)
         let parsed = (try? JSONParser.parse(body)) ?? .null
-        let stdin = FunctionInput.encode(id: d.id, attempt: max(d.attempt, 1), receivedAt: d.receivedAt, verifiedBy: d.verifiedBy,
+        let stdin = FunctionInput.encode(id: d.id, attempt: max(d.attempt, 1), receivedAt: d.receivedAt, verifiedBy: d.verifiedBy, jwt: jwt,
                                          type: EventType.canonical(d.type), body: body,
                                          userMetadata: FunctionInput.userMetadata(body: body, parsed: parsed), result: nil)
         w.key("stdin"); w.raw(stdin.dropLast())

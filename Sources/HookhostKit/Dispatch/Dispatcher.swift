@@ -37,6 +37,7 @@ struct Job: Sendable {
     let type: String
     let receivedAt: Double
     let verifiedBy: VerifiedBy
+    let jwt: JWTIdentity?
     let attempt: Int
     /// Attempts made in the current budget (this one included).
     let attemptsInBudget: Int
@@ -52,6 +53,7 @@ struct Job: Sendable {
         type = d.type
         receivedAt = d.receivedAt
         verifiedBy = d.verifiedBy
+        jwt = started.jwt
         attempt = d.attempt
         attemptsInBudget = d.attempt - d.attemptBase
         attemptBase = d.attemptBase

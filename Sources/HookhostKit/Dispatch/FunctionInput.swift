@@ -8,9 +8,10 @@ public enum FunctionInput {
         return nil
     }
 
-    /// The stdin bytes, compact, ending with a newline.
-    public static func encode(id: String, attempt: Int, receivedAt: Double, verifiedBy: VerifiedBy, type: String,
-                              body: [UInt8], userMetadata: ArraySlice<UInt8>?, result: FetchedResult?) -> [UInt8] {
+    /// The stdin bytes, compact, ending with a newline. `jwt` adds `delivery.key_id` and
+    /// `delivery.claims` (JWT deliveries only).
+    public static func encode(id: String, attempt: Int, receivedAt: Double, verifiedBy: VerifiedBy, jwt: JWTIdentity? = nil,
+                              type: String, body: [UInt8], userMetadata: ArraySlice<UInt8>?, result: FetchedResult?) -> [UInt8] {
         var w = JSONWriter(reserve: body.count + 256)
         w.beginObject()
         w.field("contract", 1)
@@ -20,6 +21,11 @@ public enum FunctionInput {
         w.field("attempt", attempt)
         w.field("received_at", formatTimestamp(receivedAt))
         w.field("verified_by", verifiedBy.rawValue)
+        if let jwt {
+            w.field("key_id", jwt.keyID)
+            // Verified to be one JSON object when the delivery was admitted.
+            w.key("claims"); w.raw(trimmingJSONWhitespace(jwt.claims))
+        }
         w.endObject()
         w.field("type", type)
         // The JSON value byte for byte; whitespace around it is not part of it and a trailing

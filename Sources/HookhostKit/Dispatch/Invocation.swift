@@ -17,7 +17,7 @@ struct Invocation: Sendable, Equatable {
                       result: FetchedResult? = nil) -> Invocation {
         let workDir = config.workRoot + "/" + String(hexString(Crypto.sha256(Array(job.id.utf8))).prefix(24)) + ".\(job.attempt)"
         let parsed = (try? JSONParser.parse(job.body)) ?? .null
-        let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy,
+        let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy, jwt: job.jwt,
                                          type: type, body: job.body,
                                          userMetadata: FunctionInput.userMetadata(body: job.body, parsed: parsed), result: result)
         var refused: [String] = []

@@ -9,6 +9,8 @@ public struct ClientRequest: Sendable {
     /// Connect through this unix socket instead of TCP (the URL's host is then ignored).
     public var unixSocket: String?
     public var timeout: Double = 30
+    /// Seconds to establish the connection (0: libcurl's default).
+    public var connectTimeout: Double = 0
     /// Largest body kept in memory.
     public var maxResponseBytes = 64 << 20
 
@@ -22,6 +24,13 @@ public struct ClientRequest: Sendable {
 public struct ClientResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
+    /// Response header lines as (name, value), names as sent (of the last response, after redirects).
+    public var headers: [(String, String)] = []
+    /// The first header named `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let n = name.lowercased()
+        return headers.first { $0.0.lowercased() == n }?.1
+    }
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
@@ -36,6 +45,7 @@ public struct ClientError: Error, CustomStringConvertible {
 public enum HTTPClient {
     private final class Sink {
         var body: [UInt8] = []
+        var headers: [(String, String)] = []
         let limit: Int
         init(limit: Int) { self.limit = limit }
     }
@@ -58,6 +68,7 @@ public enum HTTPClient {
         _ = hh_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
         _ = hh_curl_setopt_str(curl, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = hh_curl_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(req.timeout * 1000))
+        if req.connectTimeout > 0 { _ = hh_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(req.connectTimeout * 1000)) }
         _ = hh_curl_setopt_str(curl, CURLOPT_CUSTOMREQUEST, req.method)
         if req.method == "HEAD" { _ = hh_curl_setopt_long(curl, CURLOPT_NOBODY, 1) }
         if let sock = req.unixSocket { _ = hh_curl_setopt_str(curl, CURLOPT_UNIX_SOCKET_PATH, sock) }
@@ -70,6 +81,16 @@ public enum HTTPClient {
             sink.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: count))
             return count
         }
+        _ = hh_curl_setopt_ptr(curl, CURLOPT_HEADERDATA, ctx)
+        _ = hh_curl_setopt_headerfn(curl) { ptr, size, n, ud in
+            let sink = Unmanaged<Sink>.fromOpaque(ud!).takeUnretainedValue()
+            let line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: size * n), as: UTF8.self)
+            if line.hasPrefix("HTTP/") { sink.headers = [] }  // a new response (after a redirect or 100)
+            else if let colon = line.firstIndex(of: ":"), sink.headers.count < 200 {
+                sink.headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingSpaces))
+            }
+            return size * n
+        }
         let code: CURLcode = req.body.withUnsafeBufferPointer { buf in
             if req.method != "GET" && req.method != "HEAD" {
                 _ = hh_curl_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(buf.count))
@@ -80,6 +101,6 @@ public enum HTTPClient {
         guard code == CURLE_OK else { throw ClientError(url: req.url, message: String(cString: curl_easy_strerror(code))) }
         var status = 0
         _ = hh_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
-        return ClientResponse(status: status, body: sink.body)
+        return ClientResponse(status: status, body: sink.body, headers: sink.headers)
     }
 }

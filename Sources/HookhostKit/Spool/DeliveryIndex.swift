@@ -25,7 +25,7 @@ struct DeliveryIndex {
     /// `finishLoading` once every record is in.
     mutating func load(_ record: SpoolRecord, at ref: SpoolRef) {
         switch record {
-        case .delivery(let id, let type, let at, let vb, _):
+        case .delivery(let id, let type, let at, let vb, _, _):
             // A later record for the same id is a new delivery accepted after the old one's
             // dedup TTL ran out: it replaces the old one entirely.
             deliveries[id] = DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: vb, updatedAt: at, body: ref)

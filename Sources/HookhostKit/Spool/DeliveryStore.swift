@@ -12,14 +12,18 @@ public enum AdmitResult: Sendable, Equatable {
 public struct StartedDelivery: Sendable {
     public let info: DeliveryInfo
     public let body: [UInt8]
+    /// The JWT key and claims it was verified with (nil for HMAC deliveries).
+    public var jwt: JWTIdentity? = nil
 }
 
 /// Where deliveries live between the 202 and their last run: intake with dedup, the due queue the
 /// dispatcher takes from, state changes, and the operator's views and actions. `Spool` keeps it
 /// on disk; `MemoryDeliveryStore` in memory (tests, tools).
 public protocol DeliveryStore: AnyObject, Sendable {
-    /// Stores a new delivery or reports it as a duplicate; `completion` runs once, on any thread.
-    func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void)
+    /// Stores a new delivery (with the JWT identity it was verified with, if any) or reports it as
+    /// a duplicate; `completion` runs once, on any thread.
+    func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8],
+               completion: @escaping @Sendable (AdmitResult) -> Void)
     /// Blocks until a delivery is due and hands it out (it is no longer queued: the caller starts
     /// it or parks it). Nil after `stopTaking()`.
     func nextDue() -> DeliveryInfo?
@@ -48,13 +52,18 @@ public protocol DeliveryStore: AnyObject, Sendable {
     func info(_ id: String) -> DeliveryInfo?
     /// Deliveries matching the filters, oldest first.
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo]
-    /// One delivery with its body and last recorded state change (outputs).
-    func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], last: StateChange?)?
+    /// One delivery with its body, JWT identity and last recorded state change (outputs).
+    func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)?
     /// Deletes a delivery for good (its id stays remembered for dedup). False if unknown or not stored.
     func forget(_ id: String) -> Bool
 }
 
 extension DeliveryStore {
+    /// Stores a delivery that carries no JWT identity (HMAC).
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
+        admit(id: id, type: type, verifiedBy: verifiedBy, jwt: nil, body: body, completion: completion)
+    }
+
     /// Records a transition, durably.
     @discardableResult public func finish(_ change: StateChange) -> Bool { finish(change, waitForDisk: true) }
 

@@ -8,7 +8,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
     private let queueMax: Int
     /// Bodies and last state changes by delivery id; `nextRef` hands out fake log positions so
     /// arrival order is kept.
-    private let stored = Mutex<(bodies: [String: [UInt8]], last: [String: StateChange], nextRef: Int64)>(([:], [:], 0))
+    private let stored = Mutex<(bodies: [String: [UInt8]], jwts: [String: JWTIdentity], last: [String: StateChange], nextRef: Int64)>(([:], [:], [:], 0))
     /// While false, admits answer 503 (a full disk, for tests).
     public let writable = Atomic<Bool>(true)
 
@@ -18,7 +18,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
         board = DeliveryBoard(clock: clock)
     }
 
-    public func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
         switch board.beginAdmit(id, queueMax: queueMax, completion: completion) {
         case .answered(let r): return completion(r)
         case .waitingForFirstCopy: return
@@ -28,6 +28,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
         if writable.load(ordering: .relaxed) {
             let ref = stored.withLock { s -> SpoolRef in
                 s.bodies[id] = body
+                s.jwts[id] = jwt
                 s.nextRef += 1
                 return SpoolRef(offset: s.nextRef, length: body.count)
             }
@@ -45,8 +46,8 @@ public final class MemoryDeliveryStore: DeliveryStore {
     public func stopTaking() { board.stop() }
 
     public func start(_ id: String, persist: Bool) -> StartedDelivery? {
-        guard let d = board.markRunning(id), let body = stored.withLock({ $0.bodies[id] }) else { return nil }
-        return StartedDelivery(info: d, body: body)
+        guard let d = board.markRunning(id), let (body, jwt) = stored.withLock({ s in s.bodies[id].map { ($0, s.jwts[id]) } }) else { return nil }
+        return StartedDelivery(info: d, body: body, jwt: jwt)
     }
 
     @discardableResult
@@ -62,15 +63,15 @@ public final class MemoryDeliveryStore: DeliveryStore {
     public func info(_ id: String) -> DeliveryInfo? { board.info(id) }
     public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
 
-    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], last: StateChange?)? {
+    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }
-        let (body, last) = stored.withLock { ($0.bodies[id] ?? [], $0.last[id]) }
-        return (d, body, last)
+        let (body, jwt, last) = stored.withLock { ($0.bodies[id] ?? [], $0.jwts[id], $0.last[id]) }
+        return (d, body, jwt, last)
     }
 
     public func forget(_ id: String) -> Bool {
         guard board.forget(id) else { return false }
-        stored.withLock { _ = $0.bodies.removeValue(forKey: id); _ = $0.last.removeValue(forKey: id) }
+        stored.withLock { _ = $0.bodies.removeValue(forKey: id); _ = $0.jwts.removeValue(forKey: id); _ = $0.last.removeValue(forKey: id) }
         return true
     }
 }

@@ -64,7 +64,7 @@ public final class Spool: DeliveryStore {
 
     // MARK: - Intake
 
-    public func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8],
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8],
                       completion: @escaping @Sendable (AdmitResult) -> Void) {
         switch board.beginAdmit(id, queueMax: config.queueMax, completion: completion) {
         case .answered(let r): return completion(r)
@@ -72,7 +72,7 @@ public final class Spool: DeliveryStore {
         case .write: break
         }
         let now = clock.now()
-        let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body).encoded()
+        let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body, jwt: jwt).encoded()
         let board = board
         log.append(record, placed: { ref in
             board.accepted(id: id, type: type, at: now, verifiedBy: verifiedBy, body: ref)
@@ -98,12 +98,12 @@ public final class Spool: DeliveryStore {
             change.attemptBase = d.attemptBase
             if case .success(let ref) = log.appendSync(SpoolRecord.state(change).encoded()) { board.setLastState(d.id, ref) }
         }
-        guard let body = try? readBody(d.id) else {
+        guard let (body, jwt) = try? readBody(d.id) else {
             logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
             finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
             return nil
         }
-        return StartedDelivery(info: d, body: body)
+        return StartedDelivery(info: d, body: body, jwt: jwt)
     }
 
     @discardableResult
@@ -132,15 +132,15 @@ public final class Spool: DeliveryStore {
     public func info(_ id: String) -> DeliveryInfo? { board.info(id) }
     public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
 
-    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], last: StateChange?)? {
+    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }
-        let body = (try? readBody(id)) ?? []
+        let (body, jwt) = (try? readBody(id)) ?? ([], nil)
         var last: StateChange?
         if let frame = try? log.read({ board.info(id)?.lastState }),
            let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id {
             last = s
         }
-        return (d, body, last)
+        return (d, body, jwt, last)
     }
 
     public func forget(_ id: String) -> Bool {
@@ -148,11 +148,12 @@ public final class Spool: DeliveryStore {
         return board.forget(id)
     }
 
-    private func readBody(_ id: String) throws(SpoolError) -> [UInt8] {
+    /// The body and JWT identity from the delivery's record (kept on disk, not in the index).
+    private func readBody(_ id: String) throws(SpoolError) -> ([UInt8], JWTIdentity?) {
         let frame = try log.read { board.info(id)?.body }
-        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(let rid, _, _, _, let body) = rec, rid == id else {
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(let rid, _, _, _, let body, let jwt) = rec, rid == id else {
             throw SpoolError("decode", path: log.path, code: EIO)
         }
-        return body
+        return (body, jwt)
     }
 }

@@ -4,8 +4,9 @@
 /// length field and the payload, and the payload is `metaLength u32 | meta JSON | body bytes`.
 /// A torn or corrupted frame fails the CRC and is skipped on recovery.
 public enum SpoolRecord: Sendable, Equatable {
-    /// A new delivery, with the raw body exactly as received.
-    case delivery(id: String, type: String, receivedAt: Double, verifiedBy: VerifiedBy, body: [UInt8])
+    /// A new delivery, with the raw body exactly as received (and the JWT key and claims it was
+    /// verified with, if any).
+    case delivery(id: String, type: String, receivedAt: Double, verifiedBy: VerifiedBy, body: [UInt8], jwt: JWTIdentity? = nil)
     /// A state change.
     case state(StateChange)
     /// An id remembered only for dedup (its delivery was pruned).
@@ -25,9 +26,14 @@ public enum SpoolRecord: Sendable, Equatable {
         var body: [UInt8] = []
         meta.beginObject()
         switch self {
-        case .delivery(let id, let type, let at, let vb, let b):
+        case .delivery(let id, let type, let at, let vb, let b, let jwt):
             meta.field("k", "d"); meta.field("id", id); meta.field("type", type)
             meta.key("at"); meta.double(at); meta.field("vb", vb.rawValue)
+            if let jwt {
+                // Claims as base64url text: whatever their nesting or bytes, the record's
+                // metadata stays shallow, plain ASCII JSON that recovery always parses.
+                meta.field("kid", jwt.keyID); meta.field("cl", Base64.encode(jwt.claims, urlSafe: true))
+            }
             body = b
         case .state(let s):
             s.write(into: &meta)
@@ -67,7 +73,12 @@ public enum SpoolRecord: Sendable, Equatable {
         case "d":
             guard let id = meta["id"]?.stringValue, let type = meta["type"]?.stringValue,
                   let at = meta["at"]?.doubleValue, let vb = VerifiedBy(rawValue: meta["vb"]?.stringValue ?? "") else { return nil }
-            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body)
+            // Records written before JWT support have neither field.
+            var jwt: JWTIdentity?
+            if let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
+                jwt = JWTIdentity(keyID: kid, claims: claims)
+            }
+            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt)
         case "s":
             return StateChange(meta: meta).map { .state($0) }
         case "seen":

@@ -1,0 +1,38 @@
+/// The JWKS at a URL (Gemini's by default), over libcurl with short timeouts: a delivery may be
+/// waiting for it.
+public struct HTTPJWKSSource: JWKSSource {
+    public let url: String
+    /// Seconds for the whole fetch, and for the connection.
+    public var timeout: Double = 5
+    public var connectTimeout: Double = 3
+
+    public init(url: String) { self.url = url }
+
+    public var location: String { url }
+    public var pollInterval: Double? { nil }
+    public func changed() -> Bool { false }
+
+    public func fetch() throws(JWKSFetchError) -> JWKSDocument {
+        var req = ClientRequest(url: url)
+        req.timeout = timeout
+        req.connectTimeout = connectTimeout
+        req.maxResponseBytes = JWKSet.maxBytes
+        req.headers = [("Accept", "application/json")]
+        let resp: ClientResponse
+        do { resp = try HTTPClient.perform(req) } catch { throw JWKSFetchError(error.message) }
+        guard resp.status == 200 else { throw JWKSFetchError("HTTP \(resp.status) from \(url)") }
+        return JWKSDocument(bytes: resp.body, maxAge: resp.header("Cache-Control").flatMap(HTTPJWKSSource.maxAge))
+    }
+
+    /// `max-age` from a Cache-Control value; nil when absent, 0 for `no-store`/`no-cache` (the
+    /// cache's floor then applies).
+    static func maxAge(_ cacheControl: String) -> Double? {
+        var age: Double?
+        for directive in cacheControl.split(separator: ",") {
+            let d = directive.trimmingSpaces.lowercased()
+            if d == "no-store" || d == "no-cache" { return 0 }
+            if d.hasPrefix("max-age="), let v = Int(d.dropFirst(8).trimmingSpaces), v >= 0 { age = Double(v) }
+        }
+        return age
+    }
+}
