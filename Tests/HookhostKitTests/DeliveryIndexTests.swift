@@ -81,3 +81,18 @@ import Testing
         #expect(!ix.remembers("done") && ix.remembers("dead"))  // dead letters keep their id
     }
 }
+
+@Suite struct ExactKeyTests {
+    @Test func canonicallyEquivalentIdsAreDifferentDeliveries() {
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        #expect(composed == decomposed)  // what Swift's String equality says
+        #expect(ExactKey(composed) != ExactKey(decomposed))
+        var d = ShardedDictionary<Int>(shardCount: 1)  // one shard: the hash cannot separate them
+        d[composed] = 1
+        d[decomposed] = 2
+        #expect(d.count == 2 && d[composed] == 1 && d[decomposed] == 2)
+        let store = MemoryDeliveryStore()
+        #expect(admitSync(store, composed) == .accepted)
+        #expect(admitSync(store, decomposed) == .accepted)
+    }
+}

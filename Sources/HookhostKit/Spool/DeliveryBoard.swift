@@ -7,7 +7,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     private var index = DeliveryIndex()
     private var queue = RunQueue()
     /// Ids whose first copy is being written, with the copies that arrived meanwhile.
-    private var pending: [String: [@Sendable (AdmitResult) -> Void]] = [:]
+    private var pending: [ExactKey: [@Sendable (AdmitResult) -> Void]] = [:]
     private var stopped = false
 
     init(clock: any WallClock) { self.clock = clock }
@@ -37,15 +37,16 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// `completion` then runs when the first copy lands), refused, or to be written.
     func beginAdmit(_ id: String, queueMax: Int, completion: @escaping @Sendable (AdmitResult) -> Void) -> Intake {
         monitor.locked {
-            if pending[id] != nil {
-                pending[id]!.append { r in completion(r == .accepted ? .duplicate : r) }
+            let key = ExactKey(id)
+            if pending[key] != nil {
+                pending[key]!.append { r in completion(r == .accepted ? .duplicate : r) }
                 return .waitingForFirstCopy
             }
             if index.remembers(id) { return .answered(.duplicate) }
             if index.unfinished + pending.count >= queueMax {
                 return .answered(.unavailable("queue full (\(queueMax) unfinished deliveries)"))
             }
-            pending[id] = []
+            pending[key] = []
             return .write
         }
     }
@@ -62,7 +63,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// The write of `id` ended with `outcome`: answers the first copy and those waiting for it
     /// (outside the lock: the answers go back to the HTTP loops).
     func endAdmit(_ id: String, _ outcome: AdmitResult, completion: @Sendable (AdmitResult) -> Void) {
-        let waiters = monitor.locked { pending.removeValue(forKey: id) ?? [] }
+        let waiters = monitor.locked { pending.removeValue(forKey: ExactKey(id)) ?? [] }
         completion(outcome)
         for w in waiters { w(outcome) }
     }

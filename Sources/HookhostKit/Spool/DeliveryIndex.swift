@@ -9,7 +9,7 @@ struct DeliveryIndex {
     /// Dead letters.
     private(set) var dead = 0
     /// One shared String per distinct event type, so a million deliveries don't hold a million copies.
-    private var typeNames: Set<String> = []
+    private var typeNames: Set<ExactKey> = []
 
     subscript(id: String) -> DeliveryInfo? { deliveries[id] }
 
@@ -151,7 +151,7 @@ struct DeliveryIndex {
         (a.receivedAt, a.body.offset) < (b.receivedAt, b.body.offset)
     }
 
-    private mutating func shared(_ type: String) -> String { typeNames.insert(type).memberAfterInsert }
+    private mutating func shared(_ type: String) -> String { typeNames.insert(ExactKey(type)).memberAfterInsert.string }
 }
 
 extension DeliveryInfo {

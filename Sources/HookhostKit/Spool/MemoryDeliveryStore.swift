@@ -8,7 +8,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
     private let queueMax: Int
     /// Bodies and last state changes by delivery id; `nextRef` hands out fake log positions so
     /// arrival order is kept.
-    private let stored = Mutex<(bodies: [String: [UInt8]], jwts: [String: JWTIdentity], last: [String: StateChange], nextRef: Int64)>(([:], [:], [:], 0))
+    private let stored = Mutex<(bodies: [ExactKey: [UInt8]], jwts: [ExactKey: JWTIdentity], last: [ExactKey: StateChange], nextRef: Int64)>(([:], [:], [:], 0))
     /// While false, admits answer 503 (a full disk, for tests).
     public let writable = Atomic<Bool>(true)
 
@@ -27,8 +27,8 @@ public final class MemoryDeliveryStore: DeliveryStore {
         let outcome: AdmitResult
         if writable.load(ordering: .relaxed) {
             let ref = stored.withLock { s -> SpoolRef in
-                s.bodies[id] = body
-                s.jwts[id] = jwt
+                s.bodies[ExactKey(id)] = body
+                s.jwts[ExactKey(id)] = jwt
                 s.nextRef += 1
                 return SpoolRef(offset: s.nextRef, length: body.count)
             }
@@ -46,14 +46,14 @@ public final class MemoryDeliveryStore: DeliveryStore {
     public func stopTaking() { board.stop() }
 
     public func start(_ id: String, persist: Bool) -> StartedDelivery? {
-        guard let d = board.markRunning(id), let (body, jwt) = stored.withLock({ s in s.bodies[id].map { ($0, s.jwts[id]) } }) else { return nil }
+        guard let d = board.markRunning(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
         return StartedDelivery(info: d, body: body, jwt: jwt)
     }
 
     @discardableResult
     public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
         guard let change = board.apply(change) else { return false }
-        stored.withLock { $0.last[change.id] = change }
+        stored.withLock { $0.last[ExactKey(change.id)] = change }
         return true
     }
 
@@ -65,13 +65,16 @@ public final class MemoryDeliveryStore: DeliveryStore {
 
     public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }
-        let (body, jwt, last) = stored.withLock { ($0.bodies[id] ?? [], $0.jwts[id], $0.last[id]) }
+        let (body, jwt, last) = stored.withLock { ($0.bodies[ExactKey(id)] ?? [], $0.jwts[ExactKey(id)], $0.last[ExactKey(id)]) }
         return (d, body, jwt, last)
     }
 
     public func forget(_ id: String) -> Bool {
         guard board.forget(id) else { return false }
-        stored.withLock { _ = $0.bodies.removeValue(forKey: id); _ = $0.jwts.removeValue(forKey: id); _ = $0.last.removeValue(forKey: id) }
+        stored.withLock { s in
+            let key = ExactKey(id)
+            s.bodies[key] = nil; s.jwts[key] = nil; s.last[key] = nil
+        }
         return true
     }
 }

@@ -1,8 +1,8 @@
-/// A dictionary split into shards by key hash. Growing a single Swift dictionary rehashes every
+/// A dictionary keyed by exact bytes (see `ExactKey`), split into shards by key hash. Growing a single Swift dictionary rehashes every
 /// entry at once, which with 100k+ ids held under the spool lock stalled all acknowledgements for
 /// tens of milliseconds (measured: p99 72 ms → 6 ms). Shards grow one at a time, 1/64 as large.
 struct ShardedDictionary<Value> {
-    private var shards: [[String: Value]]
+    private var shards: [[ExactKey: Value]]
     private(set) var count = 0
 
     init(shardCount: Int = 64) {
@@ -17,12 +17,12 @@ struct ShardedDictionary<Value> {
     }
 
     subscript(key: String) -> Value? {
-        get { shards[shard(key)][key] }
+        get { shards[shard(key)][ExactKey(key)] }
         set {
             let s = shard(key)
             if let newValue {
-                if shards[s].updateValue(newValue, forKey: key) == nil { count += 1 }
-            } else if shards[s].removeValue(forKey: key) != nil {
+                if shards[s].updateValue(newValue, forKey: ExactKey(key)) == nil { count += 1 }
+            } else if shards[s].removeValue(forKey: ExactKey(key)) != nil {
                 count -= 1
             }
         }
@@ -31,7 +31,7 @@ struct ShardedDictionary<Value> {
     @discardableResult
     mutating func removeValue(forKey key: String) -> Value? {
         let s = shard(key)
-        let old = shards[s].removeValue(forKey: key)
+        let old = shards[s].removeValue(forKey: ExactKey(key))
         if old != nil { count -= 1 }
         return old
     }
@@ -39,13 +39,13 @@ struct ShardedDictionary<Value> {
     /// Removes every entry for which `shouldRemove` is true.
     mutating func removeAll(where shouldRemove: (String, Value) -> Bool) {
         for i in shards.indices {
-            let doomed = shards[i].filter { shouldRemove($0.key, $0.value) }.map(\.key)
+            let doomed = shards[i].filter { shouldRemove($0.key.string, $0.value) }.map(\.key)
             for k in doomed { shards[i].removeValue(forKey: k) }
             count -= doomed.count
             // Swift dictionaries never shrink: after a large expiry, copy into storage sized for
             // what is left so the memory can actually be returned.
             if !doomed.isEmpty && shards[i].count * 4 < shards[i].capacity {
-                var fresh = [String: Value](minimumCapacity: shards[i].count)
+                var fresh = [ExactKey: Value](minimumCapacity: shards[i].count)
                 for (k, v) in shards[i] { fresh[k] = v }
                 shards[i] = fresh
             }
@@ -67,5 +67,5 @@ struct ShardedDictionary<Value> {
     }
 
     /// Every (key, value) pair, in no particular order.
-    var pairs: [(key: String, value: Value)] { shards.flatMap { $0.map { ($0.key, $0.value) } } }
+    var pairs: [(key: String, value: Value)] { shards.flatMap { $0.map { ($0.key.string, $0.value) } } }
 }
