@@ -62,6 +62,9 @@ import Testing
     @Test func onlyAJSONObjectIsKeptAsOutput() {
         #expect(RunClassifier.classify(Self.result(.exited(0), stdout: " {\"a\":1}\n"), timeout: 1).output == Array(#"{"a":1}"#.utf8))
         #expect(RunClassifier.classify(Self.result(.exited(0), stdout: "[1]"), timeout: 1).output == nil)
+        var cut = Self.result(.exited(0), stdout: #"{"a":1}"#)
+        cut.stdoutTruncated = true
+        #expect(RunClassifier.classify(cut, timeout: 1).output == nil)
         #expect(RunClassifier.classify(Self.result(.exited(0), stdout: "hello"), timeout: 1).output == nil)
         let deep = String(repeating: "{\"a\":", count: 128) + "1" + String(repeating: "}", count: 128)
         #expect(RunClassifier.classify(Self.result(.exited(0), stdout: deep), timeout: 1).output == nil)

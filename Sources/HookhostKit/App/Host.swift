@@ -105,13 +105,17 @@ public final class Host: Sendable {
             logger.warn("the file descriptor limit leaves room for few connections; raise it (ulimit -n)",
                         ["limit": .int(fileLimit), "connections": .int(maxConnections)])
         }
-        let server = HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, responder: endpoint, logger: logger)
+        let server: HTTPServer
+        do { server = try HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, responder: endpoint, logger: logger) } catch {
+            lifecycle.shutdown()
+            throw ConfigError(setting: "RLIMIT_NOFILE (ulimit -n)", message: "cannot create the HTTP event loops: \(error); raise the descriptor limit")
+        }
 
         let controlPath = dataDir + "/control.sock"
         var controlServer: HTTPServer?
         if controlPath.utf8.count < 100, let (cfd, _) = try? Listener.open(.unix(path: controlPath)) {
             chmod(controlPath, 0o600)
-            controlServer = HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
+            controlServer = try? HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
                                        responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
         } else {
             logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath)])

@@ -28,7 +28,8 @@ enum RunClassifier {
         case .signaled(let sig):
             a.failure = "killed by signal \(sig)"
         }
-        a.output = jsonObjectOutput(r.stdout)
+        // A stdout cut at the limit is not the function's output, even if the part kept parses.
+        a.output = r.stdoutTruncated ? nil : jsonObjectOutput(r.stdout)
         return a
     }
 

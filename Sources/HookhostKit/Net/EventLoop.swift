@@ -56,9 +56,18 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     private static let wakeTag: UInt64 = 0
     private static let listenerTagBase: UInt64 = 1
 
-    init(index: Int, listeners: [Int32], config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) {
-        self.epfd = hh_epoll_create()
-        self.wakeFD = hh_eventfd()
+    /// Throws when the loop's own descriptors cannot be created (a tiny RLIMIT_NOFILE).
+    init(index: Int, listeners: [Int32], config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) throws(SystemError) {
+        let epfd = hh_epoll_create()
+        guard epfd >= 0 else { throw SystemError("epoll_create1", "event loop \(index)") }
+        let wakeFD = hh_eventfd()
+        guard wakeFD >= 0 else {
+            let e = SystemError("eventfd", "event loop \(index)")
+            close(epfd)
+            throw e
+        }
+        self.epfd = epfd
+        self.wakeFD = wakeFD
         self.listeners = listeners
         self.config = config
         self.parser = HTTPParser(limits: config.limits)
@@ -66,7 +75,6 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         self.logger = logger
         // Connection ids carry the loop index in the top bits so they never collide across loops.
         self.nextID = UInt64(index) << 48 | 0x100
-        precondition(epfd >= 0 && wakeFD >= 0, "epoll/eventfd creation failed")
         _ = hh_epoll_add(epfd, wakeFD, HH_EPOLLIN, EventLoop.wakeTag)
         for (i, fd) in listeners.enumerated() {
             // EPOLLEXCLUSIVE: one loop wakes per new connection instead of all of them.

@@ -6,10 +6,13 @@ public final class HTTPServer: Sendable {
     private let threads = Mutex<[ThreadHandle]>([])
 
     /// `listeners` are already bound, non-blocking descriptors (see `Listener.open`).
-    public init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) {
-        loops = (0..<max(1, count)).map {
-            EventLoop(index: $0, listeners: listeners, config: config, responder: responder, logger: logger)
+    /// Throws when an event loop's descriptors cannot be created (see `EventLoop.init`).
+    public init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) throws(SystemError) {
+        var made: [EventLoop] = []
+        for i in 0..<max(1, count) {
+            made.append(try EventLoop(index: i, listeners: listeners, config: config, responder: responder, logger: logger))
         }
+        loops = made
     }
 
     /// Starts the loop threads and returns; `nice` lowers their priority (see `Spool.startWriter`).
