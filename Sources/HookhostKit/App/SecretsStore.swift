@@ -52,6 +52,15 @@ public final class SecretsStore: Sendable {
         }
         do {
             let secrets = try WebhookSecret.parseList(String(decoding: bytes, as: UTF8.self))
+            // A file that had secrets and now has none was caught mid-rewrite, or is a pipe that
+            // was read at start: taking that would refuse every delivery until a restart.
+            let before = state.withLock { $0.verifier.secrets.count } - fixed.count
+            if secrets.isEmpty && before > 0 {
+                logger.error("secrets file has no secrets now; keeping the previous ones (to remove them all, restart without it)",
+                             ["file": .string(file), "kept": .int(before)])
+                state.withLock { $0.mtime = st.0; $0.size = st.1 }  // said once, not on every poll
+                return
+            }
             let v = WebhookVerifier(secrets: fixed + secrets, tolerance: tolerance, clock: clock)
             state.withLock { $0 = (v, st.0, st.1) }
             logger.info("secrets reloaded", ["count": .int(v.secrets.count), "fingerprints": .string(v.secrets.map(\.fingerprint).joined(separator: ","))])
