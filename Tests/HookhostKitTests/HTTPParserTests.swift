@@ -73,4 +73,12 @@ import Testing
         #expect(String(decoding: r.encode(keepAlive: true), as: UTF8.self) == "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"a\":1}\n")
         #expect(String(decoding: r.encode(keepAlive: false), as: UTF8.self).contains("Connection: close\r\n"))
     }
+
+    @Test func absoluteFormTargetsGiveTheirPath() {
+        #expect(HTTPRequest(method: "GET", target: "http://127.0.0.1/healthz").path == "/healthz")
+        #expect(HTTPRequest(method: "GET", target: "HTTP://h:8080/webhooks?x=1").path == "/webhooks")
+        #expect(HTTPRequest(method: "GET", target: "http://h").path == "/")
+        #expect(HTTPRequest(method: "GET", target: "/a?b").path == "/a")
+        #expect(HTTPRequest(method: "GET", target: "/http://x").path == "/http://x")
+    }
 }

@@ -15,10 +15,18 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
-    /// The path without query string.
+    /// The path without query string. An absolute-form target (`http://host/path`, which
+    /// RFC 9112 §3.2.2 says a server must accept) gives its path.
     public var path: String {
-        if let q = target.firstIndex(of: "?") { return String(target[..<q]) }
-        return target
+        var t = Substring(target)
+        for scheme in ["http://", "https://"] where t.count > scheme.count && t.prefix(scheme.count).lowercased() == scheme {
+            let rest = t.dropFirst(scheme.count)
+            t = rest.firstIndex(where: { $0 == "/" || $0 == "?" }).map { rest[$0...] } ?? "/"
+            if t.first == "?" { t = "/" + t }
+            break
+        }
+        if let q = t.firstIndex(of: "?") { return String(t[..<q]) }
+        return String(t)
     }
 
     /// The first value of a header, matched case-insensitively.
