@@ -258,3 +258,39 @@ def test_low_fd_limit_with_200_idle_connections_keeps_accepting_and_running(make
     finally:
         for s in idle:
             s.close()
+
+
+def test_stalled_partial_uploads_do_not_block_small_deliveries(host, fns):
+    """100 connections each hold a 1 MB upload one byte short of complete (past the per-loop
+    request-bytes budget): the largest are refused with 503, and a small signed delivery sent
+    meanwhile is still accepted."""
+    fns.add("ping")
+    head = build_request("POST", host.path, b"", {"webhook-id": "stall", "webhook-timestamp": str(int(time.time())),
+                                                  "webhook-signature": "v1,AAAA", "Content-Type": "application/json"},
+                         content_length=False)
+    head = head[:-2] + b"Content-Length: 1048576\r\n\r\n"
+    stalled = []
+    statuses = []
+    try:
+        for _ in range(100):
+            c = RawConn(host.port)
+            try:
+                c.send(head + b"x" * (1048576 - 1))
+            except OSError:
+                pass  # refused mid-upload: the server closed it
+            stalled.append(c)
+        r = host.send(event_body("ping"), type_="ping")
+        assert r.status == 202, r
+        fns.wait_run(r.msg_id)
+        for c in stalled[:100]:
+            try:
+                resp = c.read_response(timeout=0.2)
+                if resp is not None:
+                    statuses.append(resp.status)
+            except (TimeoutError, OSError):
+                pass
+        assert 503 in statuses, f"no upload was refused for the budget: {statuses[:10]}"
+        assert host.running
+    finally:
+        for c in stalled:
+            c.sock.close()

@@ -101,6 +101,8 @@ public final class Host: Sendable {
         let fetchers = 4
         let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.workers, fetchers: fetchers)
         httpConfig.maxConnectionsPerLoop = max(1, (maxConnections + config.httpThreads - 1) / config.httpThreads)
+        // Room for a few maximal deliveries per loop at once, and never less than 64 MiB in all.
+        httpConfig.maxBufferedBytesPerLoop = max(64 << 20, 4 * config.maxBody) / config.httpThreads + config.maxBody
         if maxConnections < 64 {
             logger.warn("the file descriptor limit leaves room for few connections; raise it (ulimit -n)",
                         ["limit": .int(fileLimit), "connections": .int(maxConnections)])

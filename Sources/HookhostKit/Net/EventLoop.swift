@@ -24,6 +24,10 @@ public struct HTTPServerConfig: Sendable {
     public var idleTimeout: Double = 60
     /// Open connections per event loop before new ones are refused.
     public var maxConnectionsPerLoop = 10_000
+    /// Request bytes one event loop may hold in connection buffers at once. Past it, the
+    /// connection holding the most is answered 503 and closed: many slow or stalled uploads must
+    /// not add up to gigabytes, while small requests keep getting through.
+    public var maxBufferedBytesPerLoop = 64 << 20
     /// Seconds a stopping loop still waits for answers it owes (a delivery being written) before
     /// closing every connection.
     public var stopTimeout: Double = 2
@@ -52,6 +56,9 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
     private var spareFD: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
     private var emfileLog = RateLimitedLog(interval: 5)
     private var refusals = RateLimitedLog(interval: 5)
+    private var budgetLog = RateLimitedLog(interval: 5)
+    /// Bytes in all connection buffers of this loop (see `maxBufferedBytesPerLoop`).
+    private var buffered = 0
 
     private static let wakeTag: UInt64 = 0
     private static let listenerTagBase: UInt64 = 1
@@ -233,6 +240,11 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                 }
                 if c.requestStartedAt == nil { c.requestStartedAt = c.lastActivity }
                 c.buffer.append(contentsOf: scratch[0..<n])
+                buffered += n
+                if buffered > config.maxBufferedBytesPerLoop {
+                    enforceBufferBudget()
+                    if c.closed || c.lingering { return }
+                }
                 if c.buffer.count > cap {
                     // Still answering and the client keeps sending: stop watching input until then.
                     if c.busy { setInterest(c, c.out.isEmpty ? 0 : HH_EPOLLOUT) }
@@ -266,7 +278,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             } catch {
                 logger.info("bad request", ["status": .int(error.status), "error": .string(error.message)])
                 responder.refused(error)
-                c.buffer.removeAll()
+                setBuffer(c, [])
                 c.busy = true
                 complete(c, .error(error.status, error.message, close: true))
                 return
@@ -283,7 +295,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             c.sentContinue = false
             // An idle connection must not keep the capacity of its largest request: drop the
             // buffer, or copy what was pipelined after this request into a right-sized one.
-            c.buffer = consumed == c.buffer.count ? [] : Array(c.buffer[consumed...])
+            setBuffer(c, consumed == c.buffer.count ? [] : Array(c.buffer[consumed...]))
             c.requestStartedAt = c.buffer.isEmpty ? nil : monotonicNow()
             c.servedAny = true
             c.keepAlive = request.keepAlive
@@ -333,7 +345,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
             // answer instead of a reset caused by unread request bytes.
             shutdown(c.fd, Int32(SHUT_WR))
             c.lingering = true
-            c.buffer = []
+            setBuffer(c, [])
             c.lingerDeadline = monotonicNow() + 2
             setInterest(c, HH_EPOLLIN | HH_EPOLLRDHUP)
             return
@@ -349,8 +361,43 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
         _ = hh_epoll_mod(epfd, c.fd, events, c.id)
     }
 
+    /// Replaces a connection's buffer, keeping `buffered` in step.
+    private func setBuffer(_ c: Connection, _ bytes: [UInt8]) {
+        buffered += bytes.count - c.buffer.count
+        c.buffer = bytes
+    }
+
+    /// Over the budget: the connections holding the most request bytes are answered 503 (they
+    /// may retry) until the loop is back under it.
+    private func enforceBufferBudget() {
+        var refused = 0
+        while buffered > config.maxBufferedBytesPerLoop {
+            var largest: Connection?
+            for c in connections.values where !c.closed && !c.lingering && (largest == nil || c.buffer.count > largest!.buffer.count) {
+                largest = c
+            }
+            guard let victim = largest, !victim.buffer.isEmpty else { break }
+            refused += 1
+            setBuffer(victim, [])
+            if victim.busy {
+                // Its request is being answered; what it pipelined after it is dropped with it.
+                victim.keepAlive = false
+                continue
+            }
+            victim.busy = true
+            complete(victim, .error(503, "too many request bytes in flight; retry", headers: [("Retry-After", "5")], close: true))
+        }
+        if refused > 0, let suppressed = budgetLog.shouldLog(now: monotonicNow()) {
+            logger.warn("request buffer budget exceeded: refused the largest pending requests with 503",
+                        ["refused": .int(refused), "budget_bytes": .int(config.maxBufferedBytesPerLoop),
+                         "refused_since_last_line": .int(suppressed)])
+        }
+    }
+
     private func closeConnection(_ c: Connection) {
         guard !c.closed else { return }
+        buffered -= c.buffer.count
+        c.buffer = []
         c.closed = true
         _ = hh_epoll_del(epfd, c.fd)
         close(c.fd)
@@ -369,7 +416,7 @@ final class EventLoop: @unchecked Sendable {  // safe: mutable state is confined
                 if now - started > config.readTimeout {
                     logger.info("request timed out", ["received_bytes": .int(c.buffer.count)])
                     c.busy = true
-                    c.buffer = []
+                    setBuffer(c, [])
                     complete(c, .error(408, "request not received within \(Int(config.readTimeout)) s", close: true))
                 }
             } else if !c.servedAny {
