@@ -76,6 +76,11 @@ public final class Host: Sendable {
         dispatcherConfig.functionUser = config.functionUser
         dispatcherConfig.retryLaterFor = config.retryLaterFor
         dispatcherConfig.passableEnvironment = FileSystem.environment().filter { !Dispatcher.isHostOnly($0.key) }
+        let leftovers = Leftovers.kill(workRoot: dataDir + "/work")
+        if !leftovers.isEmpty {
+            logger.warn("killed functions a previous run of this host left running (their deliveries run again)",
+                        ["pids": .string(leftovers.map(String.init).joined(separator: ","))])
+        }
         FileSystem.removeTree(dataDir + "/work")  // scratch dirs of runs interrupted by a crash
         _ = FileSystem.makeDirectories(dataDir + "/work")
         if config.functionUser != nil { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }

@@ -1,0 +1,39 @@
+import Glibc
+
+/// Functions a previous life of this host left running. A `kill -9` of the host (or a crash)
+/// leaves its functions running, re-parented elsewhere; the spool then runs their deliveries
+/// again with attempt + 1, and two copies of one delivery would run at once. Every function of
+/// this host has `HOOKHOST_WORK_DIR` under this data directory's work root, so at start, before
+/// any function of ours runs, whatever carries that is a leftover.
+enum Leftovers {
+    /// Whether an environment image belongs to a function run under `workRoot`.
+    static func belongs(environ: [UInt8], workRoot: String) -> Bool {
+        guard let dir = environValue(environ, "HOOKHOST_WORK_DIR") else { return false }
+        return dir.hasPrefix(workRoot + "/")
+    }
+
+    /// SIGKILLs every process that carries a work dir under `workRoot` (not this process), waits
+    /// (bounded) until they are gone or zombies, and returns their pids.
+    static func kill(workRoot: String, wait: Double = 3) -> [Int32] {
+        let me = getpid()
+        var killed: [Int32] = []
+        for name in (try? DirectoryEntries.names("/proc")) ?? [] {
+            guard let pid = Int32(name), pid != me, pid > 1,
+                  let environ = try? SmallFile.read("/proc/\(name)/environ", limit: 8 << 20),
+                  belongs(environ: environ, workRoot: workRoot) else { continue }
+            if Glibc.kill(pid, SIGKILL) == 0 { killed.append(pid) }
+        }
+        let deadline = monotonicNow() + wait
+        for pid in killed {
+            while monotonicNow() < deadline {
+                guard let line = try? SmallFile.read("/proc/\(pid)/stat", limit: 4096),
+                      let st = ProcStat(line: String(decoding: line, as: UTF8.self)), !st.isZombie else { break }
+                // A child of ours (PID 1 in a container restarted in place) is reaped here.
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { break }
+                usleep(10_000)
+            }
+        }
+        return killed
+    }
+}
