@@ -2,6 +2,7 @@
 #define HOOKHOST_COPENSSL_SHIM_H
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <openssl/hmac.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -72,6 +73,52 @@ static inline int hh_rs256_verify(EVP_PKEY *pkey, const unsigned char *msg, size
         && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1
         && EVP_DigestVerify(ctx, sig, slen, msg, mlen) == 1;
     EVP_MD_CTX_free(ctx);
+    if (!ok) ERR_clear_error();
+    return ok;
+}
+
+/// SHA-256, fetched from the default provider once: an implicit fetch on every call (what
+/// EVP_sha256() in an init does in OpenSSL 3) costs a lookup under a global lock.
+static inline const EVP_MD *hh_sha256_md(void) {
+    // Function-local: Swift's importer emits the storage of statics inside inline functions.
+    static EVP_MD *_Atomic cached = NULL;
+    EVP_MD *md = atomic_load_explicit(&cached, memory_order_acquire);
+    if (md) return md;
+    EVP_MD *fresh = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MD *expected = NULL;
+    if (fresh && !atomic_compare_exchange_strong(&cached, &expected, fresh)) {
+        EVP_MD_free(fresh);  // another thread won the race; use its copy
+        return expected;
+    }
+    return fresh;
+}
+
+/// A verify context for `pkey` (RSASSA-PKCS1-v1_5 over SHA-256), set up once per key and
+/// duplicated per verification; NULL on failure.
+static inline EVP_PKEY_CTX *hh_rs256_template(EVP_PKEY *pkey) {
+    const EVP_MD *md = hh_sha256_md();
+    EVP_PKEY_CTX *ctx = md ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    if (!ctx || EVP_PKEY_verify_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1
+        || EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ctx;
+}
+
+/// A copy of a verify template (the copy is used by one thread, then freed by the verify).
+static inline EVP_PKEY_CTX *hh_pkey_ctx_dup(EVP_PKEY_CTX *ctx) { return EVP_PKEY_CTX_dup(ctx); }
+
+/// Verifies an RS256 signature of `msg` with a context from `hh_pkey_ctx_dup`, which it frees;
+/// returns 1 when valid.
+static inline int hh_rs256_verify_ctx(EVP_PKEY_CTX *ctx, const unsigned char *msg, size_t mlen, const unsigned char *sig, size_t slen) {
+    unsigned char dgst[32];
+    unsigned int dlen = 0;
+    const EVP_MD *md = hh_sha256_md();
+    int ok = ctx != NULL && md != NULL && EVP_Digest(msg, mlen, dgst, &dlen, md, NULL) == 1 && dlen == 32
+        && EVP_PKEY_verify(ctx, sig, slen, dgst, dlen) == 1;
+    EVP_PKEY_CTX_free(ctx);
     if (!ok) ERR_clear_error();
     return ok;
 }
