@@ -31,6 +31,32 @@ import Testing
         }
     }
 
+    @Test(arguments: ["HOOKHOST_DATA", "HOOKHOST_FUNCTIONS", "HOOKHOST_SECRETS_FILE", "HOOKHOST_JWKS_FILE", "HOOKHOST_GCS_TOKEN_FILE"])
+    func anEmptyPathSettingIsRefused(_ name: String) {
+        do { _ = try HostConfig.load(environment: [name: ""], arguments: []); Issue.record("\(name)= accepted") } catch {
+            #expect(error.setting == name)
+        }
+        let flag = HostConfig.flag(for: name)
+        do { _ = try HostConfig.load(environment: [:], arguments: [flag, ""]); Issue.record("\(flag) \"\" accepted") } catch {
+            #expect(error.setting == "\(flag) (\(name))")
+        }
+        do { _ = try HostConfig.load(environment: [:], arguments: [flag + "="]); Issue.record("\(flag)= accepted") } catch {
+            #expect(error.setting.contains(name))
+        }
+    }
+
+    @Test(arguments: ["/healthz", "/readyz", "/metrics", "/webhooks?x=1", "/hooks#a", "webhooks", "/a b"])
+    func aDeliveryPathThatCanNeverMatchIsRefused(_ path: String) {
+        do { _ = try HostConfig.load(environment: ["HOOKHOST_PATH": path], arguments: []); Issue.record("\(path) accepted") } catch {
+            #expect(error.setting == "HOOKHOST_PATH")
+        }
+    }
+
+    @Test func ordinaryDeliveryPathsAreKept() throws {
+        #expect(try HostConfig.load(environment: [:], arguments: ["--path", "/gemini/hooks"]).path == "/gemini/hooks")
+        #expect(try HostConfig.load(environment: [:], arguments: ["--path", "/healthz/x"]).path == "/healthz/x")
+    }
+
     @Test func addresses() {
         #expect(SocketAddress(parsing: "[::1]:8080") == .inet6(host: "::1", port: 8080))
         #expect(SocketAddress(parsing: ":9") == .inet(host: "0.0.0.0", port: 9))
