@@ -80,10 +80,14 @@ enum DeliveriesCommand {
         }
         HTTPClient.globalInit()
         var req = ClientRequest(method: method, url: "http://hookhost" + path)
-        req.unixSocket = data + "/control.sock"
         req.timeout = 60
         do {
-            let r = try HTTPClient.perform(req)
+            // Connected through a short alias of the directory when DATA/control.sock is too long for sun_path.
+            let answer = try ControlSocketPath.withShortPath(data) { sock in
+                req.unixSocket = sock
+                return try HTTPClient.perform(req)
+            }
+            guard let r = answer else { throw RuntimeError("cannot open \(data): \(String(cString: strerror(errno)))") }
             return (r.status, r.body)
         } catch {
             throw RuntimeError("a server holds \(data) but its control socket does not answer: \(error)")

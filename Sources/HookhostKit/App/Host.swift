@@ -107,14 +107,22 @@ public final class Host: Sendable {
         }
         let server = HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, responder: endpoint, logger: logger)
 
-        let controlPath = dataDir + "/control.sock"
+        let controlPath = ControlSocketPath.full(dataDir)
         var controlServer: HTTPServer?
-        if controlPath.utf8.count < 100, let (cfd, _) = try? Listener.open(.unix(path: controlPath)) {
+        // Bound through a short alias of the data directory when its path is too long for sun_path.
+        let bound = ControlSocketPath.withShortPath(dataDir) { p -> Result<Int32, SocketError> in
+            do throws(SocketError) { return .success(try Listener.open(.unix(path: p)).fd) } catch { return .failure(error) }
+        }
+        switch bound {
+        case .success(let cfd)?:
             chmod(controlPath, 0o600)
             controlServer = HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
                                        responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
-        } else {
-            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath)])
+        case .failure(let e)?:
+            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath), "error": .string(e.description)])
+        case nil:
+            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped",
+                        ["path": .string(controlPath), "error": .string("cannot open the data directory: \(String(cString: strerror(errno)))")])
         }
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
