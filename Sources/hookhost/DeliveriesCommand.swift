@@ -6,20 +6,27 @@ import HookhostKit
 enum DeliveriesCommand {
     static let help = """
     hookhost deliveries list [--state S] [--type T] [--json]
-    hookhost deliveries show ID
-    hookhost deliveries replay ID
+    hookhost deliveries show [--] ID
+    hookhost deliveries replay [--] ID
     hookhost deliveries retry-dead [--type T]
     hookhost deliveries purge --dead [--type T]
 
       --data DIR   the data directory (HOOKHOST_DATA, default ./data)
     States: received, running, retry_scheduled, done, dead, skipped. Unknown ID: exit 1.
+    In the ID's place anything but one of these options is the ID (show -h shows the delivery
+    "-h"); `--` ends the options, so show -- --data takes "--data" as the ID.
     Works while `hookhost serve` runs (through DATA/control.sock) and while it is stopped.
     """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["--state", "--type", "--data"], switches: ["--json", "--dead"])
+        // After `show`/`replay` comes an id, and `-h` or `--x` are valid ones.
+        let a = try Arguments(args, valued: ["--state", "--type", "--data"], switches: ["--json", "--dead"],
+                              takesAnyText: { $0.count == 1 && ($0[0] == "show" || $0[0] == "replay") })
         let sub = a.positional.first ?? "list"
-        let data = FileSystem.absolute(a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data")
+        let dataSetting = a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data"
+        // Empty would mean the working directory, as `serve` refuses it (HOOKHOST_DATA).
+        guard !dataSetting.isEmpty else { throw UsageError("--data (HOOKHOST_DATA) is empty; give the data directory") }
+        let data = FileSystem.absolute(dataSetting)
         let type = a.options["--type"]
         let request: (method: String, path: String)
         switch sub {
