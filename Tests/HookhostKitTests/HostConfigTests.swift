@@ -57,6 +57,15 @@ import Testing
         #expect(try HostConfig.load(environment: [:], arguments: ["--path", "/healthz/x"]).path == "/healthz/x")
     }
 
+    @Test func secretFlagValuesAreLocatedInBothForms() {
+        let args = ["--listen", "127.0.0.1:0", "--secrets", "whsec_a", "--gemini-api-key=AIza", "--data", "--secrets", "--path=/x"]
+        #expect(HostConfig.secretArguments(in: args) == [
+            HostConfig.SecretArgument(index: 3, offset: 0, flag: "--secrets"),
+            HostConfig.SecretArgument(index: 4, offset: "--gemini-api-key=".utf8.count, flag: "--gemini-api-key"),
+        ])  // `--data --secrets`: "--secrets" is the data directory there, not a flag
+        #expect(HostConfig.secretArguments(in: ["--secrets-file", "/s", "--secrets"]).isEmpty)
+    }
+
     @Test func addresses() {
         #expect(SocketAddress(parsing: "[::1]:8080") == .inet6(host: "::1", port: 8080))
         #expect(SocketAddress(parsing: ":9") == .inet(host: "0.0.0.0", port: 9))

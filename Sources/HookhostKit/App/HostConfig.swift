@@ -131,6 +131,36 @@ public struct HostConfig: Sendable {
 
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
 
+    /// Settings whose values are secrets: as flags they are visible in /proc/<pid>/cmdline.
+    public static let secretSettings: Set<String> = ["HOOKHOST_SECRETS", "GEMINI_API_KEY"]
+
+    /// Where a secret value sits in the arguments: the argument's index, the byte offset the value
+    /// starts at (`--secrets S`: S, from 0; `--secrets=S`: after the `=`), and the flag.
+    public struct SecretArgument: Sendable, Equatable {
+        public let index: Int
+        public let offset: Int
+        public let flag: String
+    }
+
+    /// The secret values in `arguments`, found the way `load` walks them.
+    public static func secretArguments(in arguments: [String]) -> [SecretArgument] {
+        let flags = Set(secretSettings.map(flag(for:)))
+        var out: [SecretArgument] = []
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            if let eq = arg.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                let name = String(decoding: arg.utf8[..<eq], as: UTF8.self)
+                if flags.contains(name) { out.append(SecretArgument(index: i, offset: name.utf8.count + 1, flag: name)) }
+                i += 1
+            } else {
+                if flags.contains(arg) && i + 1 < arguments.count { out.append(SecretArgument(index: i + 1, offset: 0, flag: arg)) }
+                i += 2  // `--name value`: the value is never a flag itself
+            }
+        }
+        return out
+    }
+
     /// A file or directory setting. Empty is refused, not taken as the working directory: an
     /// unset variable in a compose file (`HOOKHOST_DATA=${DATA}`) would otherwise put the spool
     /// in the cwd and let start-up clear its `./work`, or run whatever executables sit there.
