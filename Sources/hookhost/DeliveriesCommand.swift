@@ -107,8 +107,10 @@ enum DeliveriesCommand {
             return emptySpoolAnswer(path)
         }
         let logger = Logger(level: .warn)
+        var config = SpoolConfig(directory: data)
+        config.readOnly = readOnly  // a GET only reads: it works on a read-only mount and writes nothing
         let spool: Spool
-        do { spool = try Spool(config: SpoolConfig(directory: data), logger: logger) } catch {
+        do { spool = try Spool(config: config, logger: logger) } catch {
             throw RuntimeError("cannot open the spool: \(error)")
         }
         // Reads need no writer thread; actions do (their records are appended through it).
