@@ -17,25 +17,21 @@ enum ServeCommand {
         let config = try HostConfig.load(environment: environment(), arguments: args)
         HTTPClient.globalInit()
         let logger = Logger(level: config.logLevel)
-        scrubSecretFlags(args, logger: logger)
+        scrubSecretFlags(args)  // the host warns about them once it is up
         return try Host(config: config, logger: logger).run()
     }
 }
 
 extension ServeCommand {
     /// Blanks the values of secret flags in the process's argv, which every local user and every
-    /// function can read from /proc/<pid>/cmdline; the parsed config already holds them. They were
-    /// visible from exec until now, so the environment or a secrets file is what to use.
-    static func scrubSecretFlags(_ args: [String], logger: Logger) {
+    /// function can read from /proc/<pid>/cmdline; the parsed config already holds them.
+    static func scrubSecretFlags(_ args: [String]) {
         let locations = HostConfig.secretArguments(in: args)
         guard !locations.isEmpty else { return }
         // `args` is the tail of the real argv (after the program name and `serve`).
         let first = CommandLine.arguments.count - args.count
         guard first >= 0, Array(CommandLine.arguments[first...]) == args else { return }
         for l in locations { ProcessArguments.blank(index: first + l.index, from: l.offset) }
-        let flags = Set(locations.map(\.flag))
-        logger.warn("secrets were given as flags: every local user can read a process's arguments while it starts; they are now blanked, but use the environment (HOOKHOST_SECRETS, GEMINI_API_KEY) or HOOKHOST_SECRETS_FILE instead",
-                    ["flags": .string(flags.sorted().joined(separator: ","))])
     }
 
     /// `-h`/`--help` as an option; every serve flag takes a value, so `--secrets-file --help`

@@ -64,6 +64,8 @@ import Testing
             HostConfig.SecretArgument(index: 4, offset: "--gemini-api-key=".utf8.count, flag: "--gemini-api-key"),
         ])  // `--data --secrets`: "--secrets" is the data directory there, not a flag
         #expect(HostConfig.secretArguments(in: ["--secrets-file", "/s", "--secrets"]).isEmpty)
+        let c = try? HostConfig.load(environment: [:], arguments: ["--gemini-api-key=k", "--secrets-file", "/s"])
+        #expect(c?.secretFlagsUsed == ["--gemini-api-key"])
     }
 
     @Test func addresses() {

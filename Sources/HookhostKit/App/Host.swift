@@ -145,6 +145,10 @@ public final class Host: Sendable {
                                   "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count),
                                   "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
 
+        if !config.secretFlagsUsed.isEmpty {
+            logger.warn("secrets were given as flags, readable by every local user in the process's arguments until the host blanked them at start; use the environment (HOOKHOST_SECRETS, GEMINI_API_KEY) or HOOKHOST_SECRETS_FILE",
+                        ["flags": .string(config.secretFlagsUsed.joined(separator: ","))])
+        }
         if config.secretsFile != nil {
             let watch = SecretsWatch(secrets: secrets)
             watch.start()

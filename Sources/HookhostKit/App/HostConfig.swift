@@ -37,6 +37,9 @@ public struct HostConfig: Sendable {
     public var httpThreads = min(HostConfig.cpuCount, 4)
     /// Functions run as this user (`HOOKHOST_FUNCTION_USER`); nil: as the host's user.
     public var functionUser: FunctionUser?
+    /// Secret-bearing flags the operator used (`--secrets`, `--gemini-api-key`): warned about once
+    /// the host is up (a configuration error must stay a single line).
+    public var secretFlagsUsed: [String] = []
 
     public init() {}
 
@@ -124,6 +127,7 @@ public struct HostConfig: Sendable {
             do { try apply(&c, value!) } catch {
                 throw ConfigError(setting: "\(name) (\(variable))", message: error.message)
             }
+            if secretSettings.contains(variable) && !c.secretFlagsUsed.contains(name) { c.secretFlagsUsed.append(name) }
             i += 1
         }
         return c
