@@ -90,11 +90,10 @@ enum DeliveriesCommand {
         req.timeout = 60
         do {
             // Connected through a short alias of the directory when DATA/control.sock is too long for sun_path.
-            let answer = try ControlSocketPath.withShortPath(data) { sock in
+            let r = try ControlSocketPath.withShortPath(data) { sock in
                 req.unixSocket = sock
                 return try HTTPClient.perform(req)
             }
-            guard let r = answer else { throw RuntimeError("cannot open \(data): \(String(cString: strerror(errno)))") }
             return (r.status, r.body)
         } catch {
             throw RuntimeError("a server holds \(data) but its control socket does not answer: \(error)")

@@ -16,14 +16,14 @@ public enum ControlSocketPath {
     public static func full(_ dataDir: String) -> String { dataDir + "/" + name }
 
     /// Calls `body` with a path to the socket short enough for bind/connect: the full path when it
-    /// fits, else the /proc/self/fd alias, valid until `body` returns. Nil when the directory
-    /// cannot be opened for the alias.
-    public static func withShortPath<R>(_ dataDir: String, _ body: (String) throws -> R) rethrows -> R? {
+    /// fits, else the /proc/self/fd alias, valid until `body` returns. Throws `SystemError` when
+    /// the directory cannot be opened for the alias, else what `body` throws.
+    public static func withShortPath<R>(_ dataDir: String, _ body: (String) throws -> R) throws -> R {
         let path = full(dataDir)
         if path.utf8.count <= maxSocketPathBytes { return try body(path) }
         // O_PATH: only a handle for path lookup; needs no read permission on the directory.
         let fd = hh_open_dir_path(dataDir)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { throw SystemError("open", dataDir) }
         defer { close(fd) }
         return try body("/proc/self/fd/\(fd)/" + name)
     }

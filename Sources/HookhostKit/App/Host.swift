@@ -110,19 +110,14 @@ public final class Host: Sendable {
         let controlPath = ControlSocketPath.full(dataDir)
         var controlServer: HTTPServer?
         // Bound through a short alias of the data directory when its path is too long for sun_path.
-        let bound = ControlSocketPath.withShortPath(dataDir) { p -> Result<Int32, SocketError> in
-            do throws(SocketError) { return .success(try Listener.open(.unix(path: p)).fd) } catch { return .failure(error) }
-        }
+        let bound = Result { try ControlSocketPath.withShortPath(dataDir) { try Listener.open(.unix(path: $0)).fd } }
         switch bound {
-        case .success(let cfd)?:
+        case .success(let cfd):
             chmod(controlPath, 0o600)
             controlServer = HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
                                        responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
-        case .failure(let e)?:
-            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath), "error": .string(e.description)])
-        case nil:
-            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped",
-                        ["path": .string(controlPath), "error": .string("cannot open the data directory: \(String(cString: strerror(errno)))")])
+        case .failure(let e):
+            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath), "error": .string("\(e)")])
         }
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
