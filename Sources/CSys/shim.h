@@ -70,6 +70,8 @@ static const short HH_SPAWN_FLAGS = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMA
 static inline int hh_open3(const char *p, int flags, int mode) { return open(p, flags, mode); }
 static inline int hh_fcntl_setfl_nonblock(int fd) { int f = fcntl(fd, F_GETFL); return fcntl(fd, F_SETFL, f | O_NONBLOCK); }
 static inline int hh_flock_try(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
+/* A directory handle for path lookups only (O_PATH is hidden without _GNU_SOURCE; glibc always has __O_PATH). */
+static inline int hh_open_dir_path(const char *p) { return open(p, __O_PATH | O_DIRECTORY | O_CLOEXEC); }
 // --- Process containment (ProcessRunner, Reaper) -----------------------------------------------
 #include <sys/prctl.h>
 #include <string.h>

@@ -14,15 +14,15 @@ enum CLI {
       hookhost functions [--functions DIR] [--json]
       hookhost deliveries list [--state S] [--type T] [--json] [--data DIR]
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
-      hookhost help COMMAND
+      hookhost help COMMAND              (or COMMAND --help / -h)
 
+    `--` ends the options: what follows is taken as is (hookhost deliveries show -- --odd-id).
     Every serve setting is also an environment variable (HOOKHOST_…); see README.md.
     """
 
     static func main(_ args: [String]) -> Int32 {
         guard let command = args.first else { print(usage); return 2 }
         let rest = Array(args.dropFirst())
-        if rest.contains("--help") || rest.contains("-h") { return help(command) }
         do {
             switch command {
             case "serve": return try ServeCommand.run(rest)
@@ -35,6 +35,7 @@ enum CLI {
                 if rest.count > 1 { throw UsageError("help: unexpected argument \"\(rest[1])\"") }
                 return help(rest.first ?? "")
             case "version", "--version":
+                if rest == ["--help"] || rest == ["-h"] { return help(command) }
                 if let extra = rest.first { throw UsageError("version: unexpected argument \"\(extra)\"") }
                 print("hookhost 0.2.0"); return 0
             default: throw UsageError("unknown command \"\(command)\" (try hookhost --help)")
@@ -42,6 +43,8 @@ enum CLI {
         } catch let e as ConfigError {
             fail("configuration error: \(e.setting): \(e.message)")
             return 2
+        } catch let e as UsageError where e.isHelpRequest {
+            return help(command)
         } catch let e as UsageError {
             fail(e.message)
             return 2
@@ -73,10 +76,13 @@ enum CLI {
     }
 }
 
-/// Wrong arguments: exit 2.
+/// Wrong arguments: exit 2. Also carries a request for help (`-h`/`--help`), answered with exit 0.
 struct UsageError: Error {
     let message: String
-    init(_ m: String) { message = m }
+    let isHelpRequest: Bool
+    init(_ m: String) { message = m; isHelpRequest = false }
+    private init(help: Void) { message = "help"; isHelpRequest = true }
+    static let helpRequest = UsageError(help: ())
 }
 
 /// The command ran but failed: exit 1.
@@ -85,32 +91,54 @@ struct RuntimeError: Error {
     init(_ m: String) { message = m }
 }
 
-/// `--name value` / `--name=value` options and positional arguments.
+/// `--name value` / `--name=value` options and positional arguments. `--` ends the options:
+/// everything after it is positional, so an id that looks like an option can still be named.
 struct Arguments {
     var options: [String: String] = [:]
     var flags: Set<String> = []
     var positional: [String] = []
 
-    /// `valued` options take a value; `switches` don't. Anything else is a usage error.
-    init(_ args: [String], valued: Set<String>, switches: Set<String> = []) throws(UsageError) {
+    static let helpOptions: Set<String> = ["-h", "--help"]
+
+    /// `valued` options take a value; `switches` don't. Anything else is a usage error. `-h` or
+    /// `--help` as an option throws `UsageError.helpRequest` (also when an error comes first:
+    /// asking for help wins). Where `takesAnyText` says the next positional is free text (a
+    /// delivery id, which may well be `-h` or `--x`), any argument but one of the command's own
+    /// options is taken as that positional.
+    init(_ args: [String], valued: Set<String>, switches: Set<String> = [],
+         takesAnyText: (_ positionalSoFar: [String]) -> Bool = { _ in false }) throws(UsageError) {
         var i = 0
-        while i < args.count {
-            let a = args[i]
-            if a.hasPrefix("--") {
-                var name = a, value: String?
-                if let eq = a.firstIndex(of: "=") { name = String(a[..<eq]); value = String(a[a.index(after: eq)...]) }
-                if switches.contains(name) && value == nil { flags.insert(name); i += 1; continue }
-                guard valued.contains(name) else { throw UsageError("unknown option \(name)") }
-                if value == nil {
-                    i += 1
-                    guard i < args.count else { throw UsageError("\(name) needs a value") }
-                    value = args[i]
+        do throws(UsageError) {
+            while i < args.count {
+                let a = args[i]
+                if a == "--" {
+                    positional += args[(i + 1)...]
+                    return
                 }
-                options[name] = value
-            } else {
-                positional.append(a)
+                var name = a, value: String?
+                if let eq = a.firstIndex(of: "="), a.hasPrefix("--") { name = String(a[..<eq]); value = String(a[a.index(after: eq)...]) }
+                let known = a.hasPrefix("--") && (valued.contains(name) || switches.contains(name))
+                let freeText = !known && takesAnyText(positional)
+                if !freeText && Arguments.helpOptions.contains(a) { throw UsageError.helpRequest }
+                if a.hasPrefix("--") && !freeText {
+                    if switches.contains(name) && value == nil { flags.insert(name); i += 1; continue }
+                    guard valued.contains(name) else { throw UsageError("unknown option \(name) (use -- before an argument that starts with --)") }
+                    if value == nil {
+                        i += 1
+                        guard i < args.count else { throw UsageError("\(name) needs a value") }
+                        value = args[i]
+                    }
+                    options[name] = value
+                } else {
+                    positional.append(a)
+                }
+                i += 1
             }
-            i += 1
+        } catch {
+            if !error.isHelpRequest, args.dropFirst(i + 1).prefix(while: { $0 != "--" }).contains(where: Arguments.helpOptions.contains) {
+                throw UsageError.helpRequest
+            }
+            throw error
         }
     }
 }

@@ -6,20 +6,27 @@ import HookhostKit
 enum DeliveriesCommand {
     static let help = """
     hookhost deliveries list [--state S] [--type T] [--json]
-    hookhost deliveries show ID
-    hookhost deliveries replay ID
+    hookhost deliveries show [--] ID
+    hookhost deliveries replay [--] ID
     hookhost deliveries retry-dead [--type T]
     hookhost deliveries purge --dead [--type T]
 
       --data DIR   the data directory (HOOKHOST_DATA, default ./data)
     States: received, running, retry_scheduled, done, dead, skipped. Unknown ID: exit 1.
+    In the ID's place anything but one of these options is the ID (show -h shows the delivery
+    "-h"); `--` ends the options, so show -- --data takes "--data" as the ID.
     Works while `hookhost serve` runs (through DATA/control.sock) and while it is stopped.
     """
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["--state", "--type", "--data"], switches: ["--json", "--dead"])
+        // After `show`/`replay` comes an id, and `-h` or `--x` are valid ones.
+        let a = try Arguments(args, valued: ["--state", "--type", "--data"], switches: ["--json", "--dead"],
+                              takesAnyText: { $0.count == 1 && ($0[0] == "show" || $0[0] == "replay") })
         let sub = a.positional.first ?? "list"
-        let data = FileSystem.absolute(a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data")
+        let dataSetting = a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data"
+        // Empty would mean the working directory, as `serve` refuses it (HOOKHOST_DATA).
+        guard !dataSetting.isEmpty else { throw UsageError("--data (HOOKHOST_DATA) is empty; give the data directory") }
+        let data = FileSystem.absolute(dataSetting)
         let type = a.options["--type"]
         let request: (method: String, path: String)
         switch sub {
@@ -80,10 +87,13 @@ enum DeliveriesCommand {
         }
         HTTPClient.globalInit()
         var req = ClientRequest(method: method, url: "http://hookhost" + path)
-        req.unixSocket = data + "/control.sock"
         req.timeout = 60
         do {
-            let r = try HTTPClient.perform(req)
+            // Connected through a short alias of the directory when DATA/control.sock is too long for sun_path.
+            let r = try ControlSocketPath.withShortPath(data) { sock in
+                req.unixSocket = sock
+                return try HTTPClient.perform(req)
+            }
             return (r.status, r.body)
         } catch {
             throw RuntimeError("a server holds \(data) but its control socket does not answer: \(error)")
@@ -96,8 +106,10 @@ enum DeliveriesCommand {
             return emptySpoolAnswer(path)
         }
         let logger = Logger(level: .warn)
+        var config = SpoolConfig(directory: data)
+        config.readOnly = readOnly  // a GET only reads: it works on a read-only mount and writes nothing
         let spool: Spool
-        do { spool = try Spool(config: SpoolConfig(directory: data), logger: logger) } catch {
+        do { spool = try Spool(config: config, logger: logger) } catch {
             throw RuntimeError("cannot open the spool: \(error)")
         }
         // Reads need no writer thread; actions do (their records are appended through it).

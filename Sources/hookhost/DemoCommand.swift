@@ -43,9 +43,10 @@ enum DemoCommand {
         let port = try freePort()
         let url = "http://127.0.0.1:\(port)/webhooks"
         print("hookhost demo: host on 127.0.0.1:\(port), functions \(functions), data \(work)/data")
-        let pid = try spawnHost(["serve", "--listen", "127.0.0.1:\(port)", "--secrets", secret.encoded, "--data", work + "/data",
+        // The secret goes in the environment: a flag's value would be readable in /proc/<pid>/cmdline.
+        let pid = try spawnHost(["serve", "--listen", "127.0.0.1:\(port)", "--data", work + "/data",
                                  "--functions", functions, "--jwks-file", work + "/jwks.json", "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
-                                log: work + "/host.log")
+                                environment: ["HOOKHOST_SECRETS": secret.encoded], log: work + "/host.log")
         defer {
             kill(pid, SIGTERM)
             var st: Int32 = 0
@@ -161,8 +162,9 @@ enum DemoCommand {
         return String(cString: p!)
     }
 
-    /// Starts this same executable in the background with stdout/stderr going to `log`.
-    static func spawnHost(_ args: [String], log: String) throws -> pid_t {
+    /// Starts this same executable in the background with stdout/stderr going to `log`, with this
+    /// process's environment plus (replacing) `overrides`.
+    static func spawnHost(_ args: [String], environment overrides: [String: String], log: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -171,8 +173,11 @@ enum DemoCommand {
         let exe = "/proc/self/exe"
         let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
+        let env = environment().merging(overrides) { _, new in new }
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0.key + "=" + $0.value) } + [nil]
+        defer { for p in envp { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, exe, &actions, nil, argv, envp)
         guard rc == 0 else { throw RuntimeError("cannot start the host: \(String(cString: strerror(rc)))") }
         return pid
     }

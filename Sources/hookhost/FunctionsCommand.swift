@@ -17,6 +17,8 @@ enum FunctionsCommand {
         let a = try Arguments(args, valued: ["--functions"], switches: ["--json"])
         try a.expectPositional(atMost: 0, "functions")
         let dir = a.options["--functions"] ?? environment()["HOOKHOST_FUNCTIONS"] ?? "./Functions/bin"
+        // Empty would mean the working directory, as `serve` refuses it.
+        guard !dir.isEmpty else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "is empty; give the functions directory") }
         let table = FunctionTable(directory: FileSystem.absolute(dir))
         guard table.exists else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(dir) does not exist") }
         let all = table.all()

@@ -38,7 +38,9 @@ enum SendCommand {
         }
         let id = a.options["--id"] ?? "msg_" + hexString(Crypto.randomBytes(12))
         let timestamp = a.options["--timestamp"] ?? String(Int(SystemClock().now()))
-        guard !timestamp.isEmpty, timestamp.allSatisfy(\.isNumber) else { throw UsageError("--timestamp must be Unix seconds") }
+        guard WebhookVerifier.isTimestampSyntax(timestamp) else {
+            throw UsageError("--timestamp must be Unix seconds (1 to 12 ASCII digits), got \"\(timestamp)\"")
+        }
         let req: ClientRequest
         if let (key, kid) = jwtKey {
             req = SignedDelivery.jwtRequest(url: url, key: key, kid: kid, audience: a.options["--aud"], id: id, timestamp: timestamp, body: body)

@@ -31,6 +31,43 @@ import Testing
         }
     }
 
+    @Test(arguments: ["HOOKHOST_DATA", "HOOKHOST_FUNCTIONS", "HOOKHOST_SECRETS_FILE", "HOOKHOST_JWKS_FILE", "HOOKHOST_GCS_TOKEN_FILE"])
+    func anEmptyPathSettingIsRefused(_ name: String) {
+        do { _ = try HostConfig.load(environment: [name: ""], arguments: []); Issue.record("\(name)= accepted") } catch {
+            #expect(error.setting == name)
+        }
+        let flag = HostConfig.flag(for: name)
+        do { _ = try HostConfig.load(environment: [:], arguments: [flag, ""]); Issue.record("\(flag) \"\" accepted") } catch {
+            #expect(error.setting == "\(flag) (\(name))")
+        }
+        do { _ = try HostConfig.load(environment: [:], arguments: [flag + "="]); Issue.record("\(flag)= accepted") } catch {
+            #expect(error.setting.contains(name))
+        }
+    }
+
+    @Test(arguments: ["/healthz", "/readyz", "/metrics", "/webhooks?x=1", "/hooks#a", "webhooks", "/a b"])
+    func aDeliveryPathThatCanNeverMatchIsRefused(_ path: String) {
+        do { _ = try HostConfig.load(environment: ["HOOKHOST_PATH": path], arguments: []); Issue.record("\(path) accepted") } catch {
+            #expect(error.setting == "HOOKHOST_PATH")
+        }
+    }
+
+    @Test func ordinaryDeliveryPathsAreKept() throws {
+        #expect(try HostConfig.load(environment: [:], arguments: ["--path", "/gemini/hooks"]).path == "/gemini/hooks")
+        #expect(try HostConfig.load(environment: [:], arguments: ["--path", "/healthz/x"]).path == "/healthz/x")
+    }
+
+    @Test func secretFlagValuesAreLocatedInBothForms() {
+        let args = ["--listen", "127.0.0.1:0", "--secrets", "whsec_a", "--gemini-api-key=AIza", "--data", "--secrets", "--path=/x"]
+        #expect(HostConfig.secretArguments(in: args) == [
+            HostConfig.SecretArgument(index: 3, offset: 0, flag: "--secrets"),
+            HostConfig.SecretArgument(index: 4, offset: "--gemini-api-key=".utf8.count, flag: "--gemini-api-key"),
+        ])  // `--data --secrets`: "--secrets" is the data directory there, not a flag
+        #expect(HostConfig.secretArguments(in: ["--secrets-file", "/s", "--secrets"]).isEmpty)
+        let c = try? HostConfig.load(environment: [:], arguments: ["--gemini-api-key=k", "--secrets-file", "/s"])
+        #expect(c?.secretFlagsUsed == ["--gemini-api-key"])
+    }
+
     @Test func addresses() {
         #expect(SocketAddress(parsing: "[::1]:8080") == .inet6(host: "::1", port: 8080))
         #expect(SocketAddress(parsing: ":9") == .inet(host: "0.0.0.0", port: 9))

@@ -41,4 +41,27 @@ import Testing
         let f = FunctionTable(directory: dir).resolve("ping")
         #expect(f?.sidecarError?.contains("larger than \(FunctionTable.maxSidecarBytes) bytes") == true, "\(f?.sidecarError ?? "nil")")
     }
+
+    @Test func aFIFOIsRefusedWithoutWaitingForAWriter() {
+        let dir = makeTempDir()
+        defer { FileSystem.removeTree(dir) }
+        #expect(mkfifo(dir + "/f", 0o600) == 0)
+        // Before the fix this open(2) blocked until a writer appeared: the test would hang.
+        #expect(throws: SmallFileError.notRegularFile(path: dir + "/f", kind: "FIFO")) { try SmallFile.read(dir + "/f", limit: 100) }
+    }
+
+    @Test func devicesAndDirectoriesAreRefused() {
+        #expect(throws: SmallFileError.notRegularFile(path: "/dev/zero", kind: "character device")) { try SmallFile.read("/dev/zero", limit: 100) }
+        #expect(throws: SmallFileError.notRegularFile(path: "/", kind: "directory")) { try SmallFile.read("/", limit: 100) }
+    }
+
+    @Test func aFIFOSidecarMakesTheFunctionUnusable() {
+        let dir = makeTempDir()
+        defer { FileSystem.removeTree(dir) }
+        write(dir + "/ping", Array("#!/bin/sh\n".utf8))
+        chmod(dir + "/ping", 0o755)
+        #expect(mkfifo(dir + "/ping.json", 0o600) == 0)
+        let f = FunctionTable(directory: dir).resolve("ping")
+        #expect(f?.sidecarError?.contains("not a regular file") == true, "\(f?.sidecarError ?? "nil")")
+    }
 }

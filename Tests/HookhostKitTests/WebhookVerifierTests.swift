@@ -114,4 +114,11 @@ import Testing
         #expect(try WebhookSecret.parseList("# rotated\r\n\(geminiSecret)\r\n\(rotatedSecret)\r\n") == [try WebhookSecret(geminiSecret), try WebhookSecret(rotatedSecret)])
         #expect(!list[0].description.contains("azN2"))  // never prints the secret
     }
+
+    @Test func timestampsAreASCIIDigitsOnly() {
+        for good in ["0", "1715000000", "999999999999"] { #expect(WebhookVerifier.isTimestampSyntax(good), "\(good)") }
+        for bad in ["", "\u{0661}\u{0662}\u{0663}", "\u{00BD}", "１２３", "12 ", "-1", "+1", "1.5", "1234567890123"] {
+            #expect(!WebhookVerifier.isTimestampSyntax(bad), "\(bad)")
+        }
+    }
 }

@@ -118,14 +118,17 @@ public final class Host: Sendable {
             throw ConfigError(setting: "RLIMIT_NOFILE (ulimit -n)", message: "cannot create the HTTP event loops: \(error); raise the descriptor limit")
         }
 
-        let controlPath = dataDir + "/control.sock"
+        let controlPath = ControlSocketPath.full(dataDir)
         var controlServer: HTTPServer?
-        if controlPath.utf8.count < 100, let (cfd, _) = try? Listener.open(.unix(path: controlPath)) {
+        // Bound through a short alias of the data directory when its path is too long for sun_path.
+        let bound = Result { try ControlSocketPath.withShortPath(dataDir) { try Listener.open(.unix(path: $0)).fd } }
+        switch bound {
+        case .success(let cfd):
             chmod(controlPath, 0o600)
             controlServer = try? HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
                                        responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
-        } else {
-            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath)])
+        case .failure(let e):
+            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath), "error": .string("\(e)")])
         }
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
@@ -148,6 +151,10 @@ public final class Host: Sendable {
                                   "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count),
                                   "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
 
+        if !config.secretFlagsUsed.isEmpty {
+            logger.warn("secrets were given as flags, readable by every local user in the process's arguments until the host blanked them at start; use the environment (HOOKHOST_SECRETS, GEMINI_API_KEY) or HOOKHOST_SECRETS_FILE",
+                        ["flags": .string(config.secretFlagsUsed.joined(separator: ","))])
+        }
         if config.secretsFile != nil {
             let watch = SecretsWatch(secrets: secrets)
             watch.start()
@@ -223,19 +230,48 @@ public final class Host: Sendable {
 public struct DataLock: Sendable {
     public let fd: Int32
 
-    /// Takes the lock or throws naming the directory.
-    public static func acquire(_ dir: String) throws(ConfigError) -> DataLock {
-        guard let l = tryAcquire(dir) else {
-            throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "\(dir) is in use by another hookhost process")
-        }
-        return l
+    /// Why the lock was not taken.
+    public enum Failure: Error, Equatable {
+        /// Another process holds it.
+        case held
+        /// The lock file cannot be opened or created (EROFS, EACCES, …): no other process involved.
+        case cannotOpen(path: String, code: Int32)
+        /// flock(2) failed for another reason than a holder.
+        case cannotLock(path: String, code: Int32)
     }
 
-    /// Nil when another process holds it.
-    public static func tryAcquire(_ dir: String) -> DataLock? {
-        let fd = hh_open3(dir + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
-        guard hh_flock_try(fd) == 0 else { close(fd); return nil }
-        return DataLock(fd: fd)
+    /// Takes the lock or throws naming the directory and the real reason.
+    public static func acquire(_ dir: String) throws(ConfigError) -> DataLock {
+        switch tryAcquire(dir) {
+        case .success(let l): return l
+        case .failure(let f): throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: message(f, dir: dir))
+        }
+    }
+
+    /// The lock, or why not. Only `.held` means another hookhost.
+    public static func tryAcquire(_ dir: String) -> Result<DataLock, Failure> {
+        let path = dir + "/lock"
+        let fd = hh_open3(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return .failure(.cannotOpen(path: path, code: errno)) }
+        guard hh_flock_try(fd) == 0 else {
+            let e = errno
+            close(fd)
+            return .failure(e == EWOULDBLOCK ? .held : .cannotLock(path: path, code: e))
+        }
+        return .success(DataLock(fd: fd))
+    }
+
+    /// What the operator needs to hear: a read-only or foreign-owned directory is not "in use".
+    static func message(_ f: Failure, dir: String) -> String {
+        switch f {
+        case .held:
+            return "\(dir) is in use by another hookhost process"
+        case .cannotOpen(let path, let code) where code == EROFS || code == EACCES || code == EPERM:
+            return "cannot write to the data directory: \(path): \(String(cString: strerror(code)))"
+        case .cannotOpen(let path, let code):
+            return "cannot open \(path): \(String(cString: strerror(code)))"
+        case .cannotLock(let path, let code):
+            return "cannot lock \(path): \(String(cString: strerror(code)))"
+        }
     }
 }

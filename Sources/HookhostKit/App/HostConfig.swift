@@ -37,6 +37,9 @@ public struct HostConfig: Sendable {
     public var httpThreads = min(HostConfig.cpuCount, 4)
     /// Functions run as this user (`HOOKHOST_FUNCTION_USER`); nil: as the host's user.
     public var functionUser: FunctionUser?
+    /// Secret-bearing flags the operator used (`--secrets`, `--gemini-api-key`): warned about once
+    /// the host is up (a configuration error must stay a single line).
+    public var secretFlagsUsed: [String] = []
 
     public init() {}
 
@@ -50,20 +53,18 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_LISTEN", { c, v throws(ConfigError) in
             guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.listen = a }),
-        ("HOOKHOST_PATH", { c, v throws(ConfigError) in
-            guard v.hasPrefix("/"), !v.contains(" ") else { throw bad("HOOKHOST_PATH", "must start with / and contain no spaces") }
-            c.path = v }),
+        ("HOOKHOST_PATH", { c, v throws(ConfigError) in c.path = try deliveryPath(v) }),
         ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") }),
-        ("HOOKHOST_SECRETS_FILE", { c, v in c.secretsFile = v }),
+        ("HOOKHOST_SECRETS_FILE", { c, v throws(ConfigError) in c.secretsFile = try filePath("HOOKHOST_SECRETS_FILE", v) }),
         ("HOOKHOST_JWKS_URL", { c, v throws(ConfigError) in
             guard v.hasPrefix("https://") || v.hasPrefix("http://") else { throw bad("HOOKHOST_JWKS_URL", "expected an http:// or https:// URL, got \"\(v)\"") }
             c.jwksURL = v }),
-        ("HOOKHOST_JWKS_FILE", { c, v in c.jwksFile = v }),
+        ("HOOKHOST_JWKS_FILE", { c, v throws(ConfigError) in c.jwksFile = try filePath("HOOKHOST_JWKS_FILE", v) }),
         ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try number("HOOKHOST_JWKS_MIN_REFRESH", v) }),
         ("HOOKHOST_AUDIENCE", { c, v in c.audience = v.isEmpty ? nil : v }),
         ("HOOKHOST_TOLERANCE", { c, v throws(ConfigError) in c.tolerance = try number("HOOKHOST_TOLERANCE", v) }),
-        ("HOOKHOST_DATA", { c, v in c.data = v }),
-        ("HOOKHOST_FUNCTIONS", { c, v in c.functions = v }),
+        ("HOOKHOST_DATA", { c, v throws(ConfigError) in c.data = try filePath("HOOKHOST_DATA", v) }),
+        ("HOOKHOST_FUNCTIONS", { c, v throws(ConfigError) in c.functions = try filePath("HOOKHOST_FUNCTIONS", v) }),
         ("HOOKHOST_WORKERS", { c, v throws(ConfigError) in c.workers = try integer("HOOKHOST_WORKERS", v) }),
         ("HOOKHOST_MAX_ATTEMPTS", { c, v throws(ConfigError) in c.maxAttempts = try integer("HOOKHOST_MAX_ATTEMPTS", v) }),
         ("HOOKHOST_FUNCTION_TIMEOUT", { c, v throws(ConfigError) in c.functionTimeout = try number("HOOKHOST_FUNCTION_TIMEOUT", v) }),
@@ -82,7 +83,7 @@ public struct HostConfig: Sendable {
         ("GEMINI_API_KEY", { c, v in c.geminiAPIKey = v.isEmpty ? nil : v }),
         ("HOOKHOST_API_BASE", { c, v in c.apiBase = v }),
         ("HOOKHOST_GCS_BASE", { c, v in c.gcsBase = v }),
-        ("HOOKHOST_GCS_TOKEN_FILE", { c, v in c.gcsTokenFile = v }),
+        ("HOOKHOST_GCS_TOKEN_FILE", { c, v throws(ConfigError) in c.gcsTokenFile = try filePath("HOOKHOST_GCS_TOKEN_FILE", v) }),
         ("HOOKHOST_LOG", { c, v throws(ConfigError) in
             guard let l = LogLevel(name: v) else { throw bad("HOOKHOST_LOG", "expected debug, info, warn or error, got \"\(v)\"") }
             c.logLevel = l }),
@@ -126,12 +127,67 @@ public struct HostConfig: Sendable {
             do { try apply(&c, value!) } catch {
                 throw ConfigError(setting: "\(name) (\(variable))", message: error.message)
             }
+            if secretSettings.contains(variable) && !c.secretFlagsUsed.contains(name) { c.secretFlagsUsed.append(name) }
             i += 1
         }
         return c
     }
 
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
+
+    /// Settings whose values are secrets: as flags they are visible in /proc/<pid>/cmdline.
+    public static let secretSettings: Set<String> = ["HOOKHOST_SECRETS", "GEMINI_API_KEY"]
+
+    /// Where a secret value sits in the arguments: the argument's index, the byte offset the value
+    /// starts at (`--secrets S`: S, from 0; `--secrets=S`: after the `=`), and the flag.
+    public struct SecretArgument: Sendable, Equatable {
+        public let index: Int
+        public let offset: Int
+        public let flag: String
+    }
+
+    /// The secret values in `arguments`, found the way `load` walks them.
+    public static func secretArguments(in arguments: [String]) -> [SecretArgument] {
+        let flags = Set(secretSettings.map(flag(for:)))
+        var out: [SecretArgument] = []
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            if let eq = arg.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                let name = String(decoding: arg.utf8[..<eq], as: UTF8.self)
+                if flags.contains(name) { out.append(SecretArgument(index: i, offset: name.utf8.count + 1, flag: name)) }
+                i += 1
+            } else {
+                if flags.contains(arg) && i + 1 < arguments.count { out.append(SecretArgument(index: i + 1, offset: 0, flag: arg)) }
+                i += 2  // `--name value`: the value is never a flag itself
+            }
+        }
+        return out
+    }
+
+    /// A file or directory setting. Empty is refused, not taken as the working directory: an
+    /// unset variable in a compose file (`HOOKHOST_DATA=${DATA}`) would otherwise put the spool
+    /// in the cwd and let start-up clear its `./work`, or run whatever executables sit there.
+    static func filePath(_ s: String, _ v: String) throws(ConfigError) -> String {
+        guard !v.isEmpty else { throw bad(s, "is empty; give a path (unset it to use the default)") }
+        return v
+    }
+
+    /// Paths the host answers itself before deliveries are matched (probes, metrics).
+    public static let reservedPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+
+    /// The delivery path: compared with the request's path after its query is cut off, so a
+    /// `?` or `#` in it, or a probe's path, would make a host that never accepts a delivery.
+    static func deliveryPath(_ v: String) throws(ConfigError) -> String {
+        guard v.hasPrefix("/"), !v.contains(" ") else { throw bad("HOOKHOST_PATH", "must start with / and contain no spaces") }
+        guard !v.contains("?"), !v.contains("#") else {
+            throw bad("HOOKHOST_PATH", "must not contain ? or # (requests are matched on their path, without a query), got \"\(v)\"")
+        }
+        guard !reservedPaths.contains(v) else {
+            throw bad("HOOKHOST_PATH", "\(v) is reserved for the host's own probes (\(reservedPaths.sorted().joined(separator: ", ")))")
+        }
+        return v
+    }
 
     /// The documented range of every numeric setting (README "Configuration"). Out of range is a
     /// start-up error naming the setting, never a silent clamp.

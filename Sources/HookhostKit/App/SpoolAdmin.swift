@@ -116,6 +116,13 @@ public struct ControlEndpoint: HTTPResponder {
         case .failure(let e): return .error(400, e.message)
         }
         let parts = request.path.split(separator: "/").map { ControlEndpoint.percentDecode(String($0)) }
+        // A filter that is not understood must not widen the action: `purge?typ=x` purging every
+        // dead letter is worse than an error.
+        if let allowed = ControlEndpoint.parameters(method: request.method, parts: parts),
+           let unknown = query.keys.sorted().first(where: { !allowed.contains($0) }) {
+            let known = allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")
+            return .error(400, "unknown query parameter \(unknown) for \(request.method) \(request.path) (known: \(known))")
+        }
         switch (request.method, parts.count, parts.first) {
         case ("GET", 1, "deliveries"):
             let state = query["state"].flatMap(DeliveryState.init(rawValue:))
@@ -136,6 +143,17 @@ public struct ControlEndpoint: HTTPResponder {
             return .json(200, admin.purgeDead(type: query["type"]))
         default:
             return .error(404, "unknown control request \(request.method) \(request.path)")
+        }
+    }
+
+    /// The query parameters a request takes; nil for a request that does not exist (404).
+    static func parameters(method: String, parts: [String]) -> Set<String>? {
+        switch (method, parts.count, parts.first) {
+        case ("GET", 1, "deliveries"): ["state", "type"]
+        case ("GET", 2, "deliveries"): []
+        case ("POST", 3, "deliveries") where parts[2] == "replay": []
+        case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]
+        default: nil
         }
     }
 
@@ -168,11 +186,13 @@ public struct ControlEndpoint: HTTPResponder {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Escapes everything but unreserved characters.
+    /// Escapes everything but letters, digits, `-`, `_` and `~`. `.` is escaped too although it
+    /// is unreserved: an id `.` or `..` would otherwise be a dot segment, which URL clients
+    /// (libcurl) remove, turning `/deliveries/..` into `/`.
     public static func percentEncode(_ s: String) -> String {
         var out = ""
         for c in s.utf8 {
-            let unreserved = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x7E
+            let unreserved = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F || c == 0x7E
             if unreserved { out.append(Character(Unicode.Scalar(c))) } else {
                 let hex = Array("0123456789ABCDEF")
                 out += "%\(hex[Int(c >> 4)])\(hex[Int(c & 0xF)])"

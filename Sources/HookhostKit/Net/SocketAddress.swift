@@ -66,6 +66,11 @@ public enum Listener {
             unlink(path)  // a stale socket file from a crashed run would block bind
             var sa = sockaddr_un()
             sa.sun_family = sa_family_t(AF_UNIX)
+            // A longer path would be cut and bind another file: refuse it (callers shorten it first).
+            guard path.utf8.count < MemoryLayout.size(ofValue: sa.sun_path) else {
+                close(fd)
+                throw SocketError("bind", address: address.description, code: ENAMETOOLONG)
+            }
             withUnsafeMutableBytes(of: &sa.sun_path) { buf in
                 let bytes = Array(path.utf8)
                 for (i, b) in bytes.enumerated() where i < buf.count - 1 { buf[i] = b }

@@ -17,6 +17,9 @@ public struct SpoolConfig: Sendable {
     /// least this much free space (capped at a quarter of a small filesystem) and a probe write
     /// succeeds. About one maximal delivery.
     public var minFreeBytes: Int64 = (1 << 20) + (64 << 10)
+    /// Open an existing log only to read it (`deliveries list`/`show` on a stopped host, maybe on
+    /// a read-only mount): nothing is created or synced, and the writer must not be started.
+    public var readOnly = false
     public init(directory: String) { self.directory = directory }
 }
 
@@ -36,7 +39,7 @@ public final class Spool: DeliveryStore {
         self.config = config
         self.clock = clock
         self.logger = logger
-        log = try SpoolLog(directory: config.directory, minFreeBytes: config.minFreeBytes, logger: logger)
+        log = try SpoolLog(directory: config.directory, minFreeBytes: config.minFreeBytes, readOnly: config.readOnly, logger: logger)
         board = DeliveryBoard(clock: clock)
         let scan = try log.scan()
         if scan.skippedBytes > 0 {

@@ -10,13 +10,15 @@ final class SpoolFile {
     /// Where the next append goes (end of the last valid record).
     private(set) var size: Int64
 
-    init(directory: String) throws(SpoolError) {
+    /// `readOnly`: open an existing log for reading only (no O_CREAT, no directory fsync), so a
+    /// read-only mount can be inspected; appends then fail (EBADF).
+    init(directory: String, readOnly: Bool = false) throws(SpoolError) {
         self.directory = directory
         self.path = directory + "/spool.log"
-        fd = hh_open3(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        fd = readOnly ? hh_open3(path, O_RDONLY | O_CLOEXEC, 0) : hh_open3(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SpoolError("open", path: path) }
         size = 0
-        try SpoolFile.fsyncDirectory(directory)
+        if !readOnly { try SpoolFile.fsyncDirectory(directory) }
     }
 
     deinit { close(fd) }

@@ -30,8 +30,8 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
 
     var path: String { file.path }
 
-    init(directory: String, minFreeBytes: Int64, logger: Logger) throws(SpoolError) {
-        file = try SpoolFile(directory: directory)
+    init(directory: String, minFreeBytes: Int64, readOnly: Bool = false, logger: Logger) throws(SpoolError) {
+        file = try SpoolFile(directory: directory, readOnly: readOnly)
         self.minFreeBytes = minFreeBytes
         self.logger = logger
     }

@@ -14,15 +14,44 @@ public enum FileSystem {
         return true
     }
 
-    /// Removes a file or a directory tree without following symlinks.
+    /// Removes a file or a directory tree without following symlinks. Entries are removed by
+    /// their raw names relative to an open directory (openat/unlinkat), never through a String
+    /// path: a name that is not UTF-8 (a function's download, a tar extract) must go too.
     public static func removeTree(_ path: String) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            for n in (try? DirectoryEntries.names(path)) ?? [] { removeTree(path + "/" + n) }
-            rmdir(path)
-        } else {
-            unlink(path)
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { unlink(path); return }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        removeContents(ofDirectory: fd, depth: 0)
+        close(fd)
+        rmdir(path)
+    }
+
+    /// Deeper than this, a tree is left in place: each level holds one descriptor open.
+    static let maxRemovalDepth = 256
+
+    /// Empties the directory open as `fd` (which stays open).
+    private static func removeContents(ofDirectory fd: Int32, depth: Int) {
+        guard depth < maxRemovalDepth, let names = try? DirectoryEntries.rawNames(ofDirectory: fd) else { return }
+        for name in names {
+            withCName(name) { cname in
+                // Linux answers EISDIR for a directory; then empty it first and remove it as one.
+                guard unlinkat(fd, cname, 0) != 0, errno == EISDIR else { return }
+                let sub = openat(fd, cname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if sub >= 0 {
+                    removeContents(ofDirectory: sub, depth: depth + 1)
+                    close(sub)
+                }
+                unlinkat(fd, cname, AT_REMOVEDIR)
+            }
+        }
+    }
+
+    /// `name` as a NUL-terminated C string for the duration of `body`.
+    private static func withCName<R>(_ name: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+        (name + [0]).withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { body($0) }
         }
     }
 

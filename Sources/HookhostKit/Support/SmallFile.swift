@@ -8,12 +8,15 @@ public enum SmallFileError: Error, Equatable, CustomStringConvertible {
     case readFailed(path: String, code: Int32)
     /// The file holds more than `limit` bytes; nothing is returned rather than a cut copy.
     case tooLarge(path: String, limit: Int)
+    /// A FIFO, device, socket or directory: reading it could block forever or never end.
+    case notRegularFile(path: String, kind: String)
 
     public var description: String {
         switch self {
         case .cannotOpen(let p, let c): "cannot open \(p): \(String(cString: strerror(c)))"
         case .readFailed(let p, let c): "cannot read \(p): \(String(cString: strerror(c)))"
         case .tooLarge(let p, let limit): "\(p) is larger than \(limit) bytes"
+        case .notRegularFile(let p, let kind): "\(p) is not a regular file (a \(kind))"
         }
     }
 
@@ -23,11 +26,17 @@ public enum SmallFileError: Error, Equatable, CustomStringConvertible {
 
 /// Reads whole files that are expected to be small (sidecars, secrets, /proc entries).
 public enum SmallFile {
-    /// The whole file; a file over `limit` bytes is an error, never a silently cut copy.
+    /// The whole file; a file over `limit` bytes is an error, never a silently cut copy. Only
+    /// regular files are read: a FIFO would park the calling worker thread in open(2) or read(2)
+    /// until some writer appears, and a device may never end. (/proc entries are regular files.)
     public static func read(_ path: String, limit: Int) throws(SmallFileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading does not wait for a writer; fstat then refuses it.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path: path, code: errno) }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .readFailed(path: path, code: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .notRegularFile(path: path, kind: kind(st.st_mode)) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 16384)
         while true {
@@ -38,6 +47,18 @@ public enum SmallFile {
             // One byte over the limit is enough to know: stop reading (a /proc file can be endless).
             guard out.count + n <= limit else { throw .tooLarge(path: path, limit: limit) }
             out += buf[0..<n]
+        }
+    }
+
+    /// The file type in words, for the error message.
+    static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "FIFO"
+        case S_IFCHR: "character device"
+        case S_IFBLK: "block device"
+        case S_IFSOCK: "socket"
+        case S_IFDIR: "directory"
+        default: "special file"
         }
     }
 }

@@ -53,12 +53,17 @@ public struct WebhookVerifier: Sendable {
     public func checkTimestamp(id: String?, timestamp: String?) throws(VerificationError) -> (String, String) {
         guard let id, !id.isEmpty else { throw .missingHeader(WebhookHeader.id) }
         guard let timestamp, !timestamp.isEmpty else { throw .missingHeader(WebhookHeader.timestamp) }
-        guard timestamp.utf8.count <= 12, timestamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let seconds = Int(timestamp) else { throw .invalidTimestamp }
+        guard WebhookVerifier.isTimestampSyntax(timestamp), let seconds = Int(timestamp) else { throw .invalidTimestamp }
         let now = clock.now()
         if Double(seconds) < now - tolerance { throw .timestampTooOld }
         if Double(seconds) > now + tolerance { throw .timestampTooNew }
         return (id, timestamp)
+    }
+
+    /// Whether `text` is spelt like a webhook-timestamp: 1 to 12 ASCII digits. Not
+    /// `Character.isNumber`, which also takes `½` and other scripts' digits.
+    public static func isTimestampSyntax(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 12 && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     /// Accepts when any `v1,` entry matches any secret. Skips the timestamp window check.
