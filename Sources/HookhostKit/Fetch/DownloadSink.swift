@@ -4,7 +4,7 @@
 final class DownloadSink: TransferSink {
     let file: ResultFile
     let limits: FetchLimits
-    private(set) var hash: SHA256Stream? = SHA256Stream()
+    private var hash = BackgroundSHA256()
     /// Body bytes of the result in the file (and in `hash`).
     private(set) var written = 0
     /// Status of the response being received; 0 before its head.
@@ -74,17 +74,17 @@ final class DownloadSink: TransferSink {
         }
         guard written + body.count <= limits.maxBytes else { return abort(.tooLarge(limit: limits.maxBytes)) }
         do throws(FetchError) { try file.write(body) } catch { return abort(error) }
-        hash!.update(body)
+        hash.update(body)
         written += body.count
         return true
     }
 
     /// Lower-case hex digest of everything written; ends the hash.
-    func finishDigest() -> String { hexString(hash.take()!.finish()) }
+    func finishDigest() -> String { hexString(hash.finish()) }
 
     private func restart() throws(FetchError) {
         try file.truncate()
-        hash = SHA256Stream()
+        hash = BackgroundSHA256()
         written = 0
         contentType = nil
         validator = nil
