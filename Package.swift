@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .executable(name: "hookhost", targets: ["hookhost"]),
         .library(name: "HookEvent", targets: ["HookEvent"]),
+        // Internal: drives bench/fetch.sh; not part of the product users run.
+        .executable(name: "hookhost-bench-fetch", targets: ["hookhost-bench-fetch"]),
     ],
     targets: [
         // System libraries: thin module maps; C helpers Swift cannot call directly live in shim.h.
@@ -16,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
         .target(name: "HookhostKit", dependencies: ["COpenSSL", "CCurl", "CSys"]),
         .executableTarget(name: "hookhost", dependencies: ["HookhostKit"]),
+        .executableTarget(name: "hookhost-bench-fetch", dependencies: ["HookhostKit"]),
         .target(name: "HookEvent"),
         .testTarget(name: "HookhostKitTests", dependencies: ["HookhostKit"]),
     ]

@@ -48,15 +48,6 @@ public enum FunctionInput {
     }
 }
 
-/// A result downloaded before the function runs (CONTRACT §5).
-public struct FetchedResult: Sendable, Equatable {
-    public var uri: String
-    public var path: String
-    public var bytes: Int
-    public var sha256: String
-    public var contentType: String?
-}
-
 /// `bytes` without leading and trailing JSON whitespace (space, tab, CR, LF).
 func trimmingJSONWhitespace(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
     let ws: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }

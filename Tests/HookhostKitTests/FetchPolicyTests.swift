@@ -1,0 +1,105 @@
+import Testing
+@testable import HookhostKit
+
+@Suite struct FetchPolicyTests {
+    func url(_ s: String) -> FetchURL { FetchURL(s)! }
+
+    @Test func allowsTheAPIAndGCSOriginsAndListedHosts() throws {
+        let p = try FetchPolicy(apiBase: "https://api.test", gcsBase: "https://gcs.test",
+                                fetchHosts: ["CDN.Test", "files.test:8443", "[::1]:9"])
+        #expect(p.allows(url("https://api.test/x")))
+        #expect(p.allows(url("https://API.TEST:443/x")))
+        #expect(!p.allows(url("https://api.test:8443/x")))  // another port is another origin
+        #expect(!p.allows(url("http://api.test/x")))        // and so is another scheme
+        #expect(p.allows(url("https://gcs.test/x")))
+        #expect(p.allows(url("https://cdn.test/x")))         // host only: any port
+        #expect(p.allows(url("http://cdn.test:81/x")))
+        #expect(p.allows(url("https://files.test:8443/x")))  // host:port: only that port
+        #expect(!p.allows(url("https://files.test/x")))
+        #expect(p.allows(url("http://[::1]:9/x")))
+        #expect(!p.allows(url("https://api.test.evil/x")))  // no suffix or prefix matching
+        #expect(!p.allows(url("https://evilapi.test/x")))
+        #expect(!p.allows(url("https://sub.cdn.test/x")))
+        #expect(!p.allows(url("http://127.0.0.1/x")))
+    }
+
+    @Test(arguments: ["", "http://h", "h/x", "u@h", "h:", "h:0", "h:70000", "h:x"])
+    func badFetchHostsNameTheSetting(_ entry: String) {
+        #expect(throws: ConfigError.self) { try FetchPolicy(apiBase: "https://a", gcsBase: "https://g", fetchHosts: [entry]) }
+        if entry.isEmpty { return }
+        do { _ = try FetchPolicy(apiBase: "https://a", gcsBase: "https://g", fetchHosts: [entry]) } catch {
+            #expect(error.setting == "HOOKHOST_FETCH_HOSTS")
+        }
+    }
+
+    @Test func badBasesNameTheSetting() {
+        #expect(throws: ConfigError(setting: "HOOKHOST_API_BASE", message: "expected an http(s) URL without query, got \"ftp://x\"")) {
+            try FetchPolicy(apiBase: "ftp://x", gcsBase: "https://g", fetchHosts: [])
+        }
+        #expect((try? FetchPolicy(apiBase: "https://a", gcsBase: "https://g?x", fetchHosts: [])) == nil)
+    }
+
+    @Test func credentialsGoOnlyToTheirOwnOriginAndNeverAcrossARedirect() throws {
+        let p = try FetchPolicy(apiBase: "https://api.test", gcsBase: "https://gcs.test", fetchHosts: ["cdn.test"])
+        let file = try p.request(for: "files/a")
+        #expect(p.credential(for: file, hop: file.url) == .apiKey)
+        #expect(p.credential(for: file, hop: url("https://api.test/elsewhere")) == .apiKey)  // same origin redirect
+        #expect(p.credential(for: file, hop: url("https://cdn.test/a")) == .none)
+        #expect(p.credential(for: file, hop: url("https://gcs.test/a")) == .none)             // not even to GCS
+        #expect(p.credential(for: file, hop: url("http://api.test/a")) == .none)              // downgraded scheme
+
+        let gcs = try p.request(for: "gs://b/o")
+        #expect(p.credential(for: gcs, hop: gcs.url) == .gcsToken)
+        #expect(p.credential(for: gcs, hop: url("https://api.test/x")) == .none)
+
+        let cdn = try p.request(for: "https://cdn.test/video.mp4")
+        #expect(cdn.credential == .none)
+        #expect(p.credential(for: cdn, hop: url("https://api.test/x")) == .none)  // a listed host redirecting to the API
+    }
+
+    @Test func classifiesStatuses() {
+        let u = url("https://api.test/download/v1beta/files/a:download?alt=media&sig=secret")
+        func c(_ s: Int, _ ra: String? = nil, _ cred: Credential = .apiKey, configured: Bool = true) -> FetchError {
+            FetchPolicy.classify(status: s, retryAfter: ra, url: u, credential: cred, credentialConfigured: configured, now: 1000)
+        }
+        #expect(c(404) == .notFound(url: "https://api.test/download/v1beta/files/a:download"))
+        #expect(c(404).reason.hasPrefix("file not found or expired (files are kept 48 h)"))
+        #expect(!c(404).reason.contains("secret"))
+        #expect(c(410).isFinal)
+        #expect(c(401).reason.hasPrefix("API key rejected (401/403)"))
+        #expect(c(403).isFinal)
+        #expect(c(403, nil, .apiKey, configured: false).reason.contains("GEMINI_API_KEY"))
+        #expect(c(403, nil, .gcsToken).reason.contains("HOOKHOST_GCS_TOKEN_FILE"))
+        #expect(c(403, nil, .none).reason.contains("no credential"))
+        #expect(c(429, "30") == .rateLimited(retryAfter: 30))
+        #expect(!c(429).isFinal && c(429).retryAfter == nil)
+        #expect(c(500) == .serverError(status: 500, retryAfter: nil))
+        #expect(c(503, "5").retryAfter == 5)
+        #expect(!c(502).isFinal && !c(408).isFinal)
+        #expect(c(400) == .rejected(status: 400, url: "https://api.test/download/v1beta/files/a:download"))
+        #expect(c(400).isFinal && c(416).isFinal)
+        #expect(FetchPolicy.isRedirect(302) && FetchPolicy.isRedirect(308) && !FetchPolicy.isRedirect(304))
+    }
+
+    @Test func finalityOfEveryError() {
+        let transient: [FetchError] = [.rateLimited(retryAfter: nil), .serverError(status: 500, retryAfter: nil), .network("x"),
+                                       .insufficientSpace(needed: 1, available: 0), .local("x")]
+        let final: [FetchError] = [.invalidReference("x", why: "y"), .hostNotAllowed(host: "h", viaRedirect: true),
+                                   .badRedirect(location: "x"), .tooManyRedirects(limit: 5), .notFound(url: "u"),
+                                   .accessDenied(status: 401, url: "u", credential: .apiKey, configured: true),
+                                   .rejected(status: 400, url: "u"), .tooLarge(limit: 1), .missingCredential(setting: "S")]
+        #expect(transient.allSatisfy { !$0.isFinal })
+        #expect(final.allSatisfy { $0.isFinal })
+    }
+
+    @Test func retryAfterSecondsOrDate() {
+        #expect(FetchPolicy.retryAfterSeconds("120", now: 0) == 120)
+        #expect(FetchPolicy.retryAfterSeconds(" 7 ", now: 0) == 7)
+        // 784111777 = Sun, 06 Nov 1994 08:49:37 GMT
+        #expect(FetchPolicy.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_777 - 90) == 90)
+        #expect(FetchPolicy.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_777 + 90) == 0)
+        #expect(FetchPolicy.retryAfterSeconds("soon", now: 0) == nil)
+        #expect(FetchPolicy.retryAfterSeconds("-5", now: 0) == nil)
+        #expect(FetchPolicy.retryAfterSeconds("Sun, 06 Foo 1994 08:49:37 GMT", now: 0) == nil)
+    }
+}
