@@ -91,7 +91,20 @@ public final class Host: Sendable {
             reaper.sweep(final: true)  // nothing a function started outlives the host
         }
         let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
-        let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics)
+        let policy: FetchPolicy
+        do { policy = try FetchPolicy(apiBase: config.apiBase, gcsBase: config.gcsBase, fetchHosts: config.fetchHosts) } catch {
+            lifecycle.shutdown()
+            throw error
+        }
+        var fetchConfig = FetchStageConfig(resultsRoot: dataDir + "/results")
+        fetchConfig.fetchers = config.fetchers
+        fetchConfig.keepResults = config.keepResults
+        fetchConfig.owner = config.functionUser
+        _ = FileSystem.makeDirectories(fetchConfig.resultsRoot)
+        if config.functionUser != nil { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
+        let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: config.geminiAPIKey, gcsTokenFile: config.gcsTokenFile))
+        let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics,
+                                    fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)
 
         let jwtVerifier = JWTVerifier(claims: JWTClaimsPolicy(audience: config.audience), tolerance: config.tolerance)
         let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
@@ -103,7 +116,7 @@ public final class Host: Sendable {
         httpConfig.readTimeout = config.readTimeout
         httpConfig.idleTimeout = config.idleTimeout
         let fileLimit = FileBudget.currentLimit()
-        let fetchers = 4
+        let fetchers = config.fetchers
         let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.workers, fetchers: fetchers)
         httpConfig.maxConnectionsPerLoop = max(1, (maxConnections + config.httpThreads - 1) / config.httpThreads)
         // Room for a few maximal deliveries per loop at once, and never less than 64 MiB in all.

@@ -28,6 +28,7 @@ public struct HostConfig: Sendable {
     public var retryLaterFor: Double = 86_400
     public var fetchHosts: [String] = []
     public var keepResults: Double = 0
+    public var fetchers = 4
     public var geminiAPIKey: String?
     public var apiBase = "https://generativelanguage.googleapis.com"
     public var gcsBase = "https://storage.googleapis.com"
@@ -80,6 +81,7 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_RETRY_LATER_FOR", { c, v throws(ConfigError) in c.retryLaterFor = try number("HOOKHOST_RETRY_LATER_FOR", v) }),
         ("HOOKHOST_FETCH_HOSTS", { c, v in c.fetchHosts = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } }),
         ("HOOKHOST_KEEP_RESULTS", { c, v throws(ConfigError) in c.keepResults = try number("HOOKHOST_KEEP_RESULTS", v) }),
+        ("HOOKHOST_FETCHERS", { c, v throws(ConfigError) in c.fetchers = try integer("HOOKHOST_FETCHERS", v) }),
         ("GEMINI_API_KEY", { c, v in c.geminiAPIKey = v.isEmpty ? nil : v }),
         ("HOOKHOST_API_BASE", { c, v in c.apiBase = v }),
         ("HOOKHOST_GCS_BASE", { c, v in c.gcsBase = v }),
@@ -210,6 +212,7 @@ public struct HostConfig: Sendable {
         "HOOKHOST_RETRY_LATER_FOR": .seconds(max: 365 * 86_400),
         "HOOKHOST_KEEP_RESULTS": .seconds(max: 365 * 86_400, allowZero: true),
         "HOOKHOST_HTTP_THREADS": .count(1, 64),
+        "HOOKHOST_FETCHERS": .count(1, 64),
     ]
 
     private static func number(_ s: String, _ v: String) throws(ConfigError) -> Double {

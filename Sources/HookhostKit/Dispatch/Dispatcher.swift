@@ -45,6 +45,8 @@ struct Job: Sendable {
     let attemptBase: Int
     /// Since when the function keeps answering "try again later", if it does.
     let retryLaterSince: Double?
+    /// The result downloaded for it (this attempt or an earlier one), if any.
+    let result: FetchedResult?
     let body: [UInt8]
 
     init(_ started: StartedDelivery) {
@@ -58,6 +60,7 @@ struct Job: Sendable {
         attemptsInBudget = d.attempt - d.attemptBase
         attemptBase = d.attemptBase
         retryLaterSince = d.retryLaterSince
+        result = d.result
         body = started.body
     }
 }
@@ -81,6 +84,8 @@ public final class Dispatcher: Sendable {
     private let workerThreads = Mutex<[ThreadHandle]>([])
     /// Spawns refused in a row for lack of resources (reset by a successful start): the backoff.
     private let shortageStreak = Atomic<Int>(0)
+    /// Result downloads; nil when fetching is off (no fetcher configured).
+    private let fetch: FetchStage?
 
     /// What a worker does with a due delivery.
     enum Claim: Sendable {
@@ -91,9 +96,18 @@ public final class Dispatcher: Sendable {
         case wait(String)
     }
 
+    /// `fetcher`/`policy`/`fetchConfig`: result downloads (CONTRACT §5); without them functions
+    /// get `result: null`.
     public init(spool: any DeliveryStore, table: FunctionTable, launcher: any ProcessLauncher = PosixProcessLauncher(), config: DispatcherConfig,
                 logger: Logger, metrics: Metrics, clock: any WallClock = SystemClock(),
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                fetcher: (any Fetcher)? = nil, policy: FetchPolicy? = nil, fetchConfig: FetchStageConfig? = nil) {
+        if let fetcher, let policy, let fetchConfig {
+            fetch = FetchStage(store: spool, fetcher: fetcher, policy: policy, config: fetchConfig, retry: config.retry,
+                               logger: logger, metrics: metrics, clock: clock, random: random)
+        } else {
+            fetch = nil
+        }
         self.spool = spool
         self.table = table
         self.launcher = launcher
@@ -104,12 +118,17 @@ public final class Dispatcher: Sendable {
         self.random = random
     }
 
-    /// Starts the worker threads.
+    /// Starts the worker threads (and the download threads).
     public func start() {
+        if let fetch {
+            fetch.sweep(unfinished: spool.list().filter { $0.state.isUnfinished }, keepFor: 0)
+            fetch.start()
+        }
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
                 while let due = spool.nextDue() {
+                    if handOffToFetch(due) { continue }
                     let claim = claim(due)
                     if case .wait(let name) = claim {
                         spool.park(due.id, under: name)
@@ -128,6 +147,24 @@ public final class Dispatcher: Sendable {
         }
     }
 
+    /// A due delivery whose result must be downloaded first goes to the fetch stage (or is
+    /// parked until a downloader frees); true when it was taken care of that way.
+    private func handOffToFetch(_ d: DeliveryInfo) -> Bool {
+        guard let fetch, d.state != .fetched else { return false }
+        let type = EventType.canonical(d.type)
+        guard EventType.isValid(type), let f = table.resolve(type), fetch.needsFetch(d, function: f) else { return false }
+        guard fetch.tryReserve() else {
+            spool.park(d.id, under: FetchStage.parkKey)
+            return true
+        }
+        guard let started = spool.startFetch(d.id) else {
+            fetch.unreserve()  // purged meanwhile, or its body is unreadable (dead-lettered)
+            return true
+        }
+        fetch.submit(Job(started), function: f)
+        return true
+    }
+
     /// Functions running right now.
     public var running: Int { busyWorkers.load(ordering: .relaxed) }
 
@@ -138,6 +175,7 @@ public final class Dispatcher: Sendable {
     public func drain(grace: Double) {
         spool.stopTaking()
         let deadline = monotonicNow() + grace
+        fetch?.stop(until: deadline)
         let workers = workerThreads.withLock { $0 }
         // Wait for the workers themselves to exit, not just for running functions: a worker may be
         // between taking a delivery and starting its function.
@@ -209,7 +247,7 @@ public final class Dispatcher: Sendable {
         if let sidecarError = f.sidecarError {
             attempt = RunClassifier.notStarted("sidecar unusable: \(sidecarError)")
         } else {
-            let inv = Invocation.build(job: job, type: type, function: f, config: config)
+            let inv = Invocation.build(job: job, type: type, function: f, config: config, result: job.result)
             for name in inv.refusedPassEnv {
                 logger.warn("pass_env: refusing a host-only variable", ["function": .string(f.name), "variable": .string(name)])
             }
@@ -277,6 +315,7 @@ public final class Dispatcher: Sendable {
         let change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, retryLaterFor: config.retryLaterFor,
                                           now: now, seconds: seconds, unit: random())
         spool.finish(change)
+        if !change.state.isUnfinished, job.result != nil { fetch?.discard(job.id) }
         metrics.run(function: f.name, outcome: a.outcome, seconds: seconds)
         logger.info("finished", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
                                  "outcome": .string(a.outcome.rawValue), "ms": .int(Int(seconds * 1000)),

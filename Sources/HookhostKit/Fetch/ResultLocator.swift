@@ -6,6 +6,11 @@ public enum ResultLocator {
     /// - `batch.succeeded` / `batch.completed`: `data.output_file_uri`; without one, the inline
     ///   results at `batches/<data.id>`.
     /// - `video.generated`: `data.video_uri`, then `data.output_file_uri`, then `data.file_name`.
+    /// Whether events of `type` can point at a result at all (decided before the body is read).
+    public static func mayCarryResult(type: String) -> Bool {
+        type == "batch.succeeded" || type == "batch.completed" || type == "video.generated"
+    }
+
     public static func reference(type: String, event: JSON) -> String? {
         let data = event["data"]
         func field(_ key: String) -> String? {

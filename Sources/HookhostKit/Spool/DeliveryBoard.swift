@@ -78,7 +78,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
                 while let id = queue.pop(now: now) {
                     // Queue entries may be stale (replayed, purged, rescheduled): the index decides.
                     guard let d = index[id] else { continue }
-                    if d.state == .received { return d }
+                    if d.state == .received || d.state == .fetched { return d }
                     if d.state == .retryScheduled && (d.nextAt ?? 0) <= now { return d }
                 }
                 monitor.wait(seconds: min(1, max(0.001, (queue.nextTimer ?? now + 1) - now)))
@@ -98,6 +98,12 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         monitor.locked { index.markRunning(id, now: clock.now()) }
     }
 
+    /// Marks a handed-out delivery as downloading its result (attempt + 1); nil if it is gone or
+    /// no longer due.
+    func markFetching(_ id: String) -> DeliveryInfo? {
+        monitor.locked { index.markFetching(id, now: clock.now()) }
+    }
+
     /// Applies a transition and queues what follows; returns the change as it must be recorded
     /// (attempt-budget base filled in), nil if the delivery is unknown.
     func apply(_ change: StateChange) -> StateChange? {
@@ -105,7 +111,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
             var change = change
             guard let d = index.apply(&change) else { return nil }
             if d.state == .retryScheduled { queue.schedule(d.id, at: d.nextAt ?? clock.now()); monitor.broadcast() }
-            if d.state == .received { queue.push(d.id); monitor.broadcast() }
+            if d.state == .received || d.state == .fetched { queue.push(d.id); monitor.broadcast() }
             return change
         }
     }

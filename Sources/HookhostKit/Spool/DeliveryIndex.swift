@@ -49,10 +49,11 @@ struct DeliveryIndex {
     /// were interrupted.
     mutating func finishLoading(now: Double) -> (unfinished: [DeliveryInfo], interrupted: Int) {
         var interrupted = 0
-        for (id, var d) in deliveries.pairs where d.state == .running {
+        for (id, var d) in deliveries.pairs where d.state == .running || d.state == .fetching {
+            d.lastError = d.state == .running ? "interrupted: host stopped while the handler was running"
+                                              : "interrupted: host stopped while the result was downloading"
             d.state = .retryScheduled
             d.nextAt = now
-            d.lastError = "interrupted: host stopped while the handler was running"
             deliveries[id] = d
             interrupted += 1
         }
@@ -71,11 +72,23 @@ struct DeliveryIndex {
         unfinished += 1
     }
 
-    /// Marks a due delivery running with the next attempt number; nil if it is gone or no longer
-    /// due (an operator purged or replayed it meanwhile).
+    /// Marks a due delivery running with the next attempt number (a `fetched` one continues the
+    /// attempt its download started); nil if it is gone or no longer due (an operator purged or
+    /// replayed it meanwhile).
     mutating func markRunning(_ id: String, now: Double) -> DeliveryInfo? {
-        guard var d = deliveries[id], d.state == .received || d.state == .retryScheduled else { return nil }
+        guard var d = deliveries[id], d.state == .received || d.state == .retryScheduled || d.state == .fetched else { return nil }
+        if d.state != .fetched { d.attempt += 1 }
         d.state = .running
+        d.nextAt = nil
+        d.updatedAt = now
+        deliveries[id] = d
+        return d
+    }
+
+    /// Marks a due delivery as downloading its result: an attempt starts here.
+    mutating func markFetching(_ id: String, now: Double) -> DeliveryInfo? {
+        guard var d = deliveries[id], d.state == .received || d.state == .retryScheduled else { return nil }
+        d.state = .fetching
         d.attempt += 1
         d.nextAt = nil
         d.updatedAt = now
@@ -89,6 +102,10 @@ struct DeliveryIndex {
     mutating func apply(_ change: inout StateChange) -> DeliveryInfo? {
         guard var d = deliveries[change.id] else { return nil }
         if change.attemptBase == nil { change.attemptBase = d.attemptBase }
+        // Likewise the downloaded result, while the delivery is still being worked on.
+        if change.result == nil && change.state.isUnfinished && change.state != .received && change.state != .fetching {
+            change.result = d.result
+        }
         let wasUnfinished = d.state.isUnfinished, wasDead = d.state == .dead
         d.apply(change)
         deliveries[change.id] = d
@@ -165,6 +182,9 @@ extension DeliveryInfo {
         // Their error text stays on disk in the state record (`show` reads it from there).
         if c.state == .received || c.state == .done || c.state == .skipped { lastError = nil } else if let e = c.error { lastError = e }
         if let f = c.function { function = f }
+        // A result lives from its download until the delivery is finished or replayed; a retry
+        // of the function reuses it.
+        result = c.state.isUnfinished && c.state != .received ? c.result : nil
         updatedAt = c.at
     }
 }

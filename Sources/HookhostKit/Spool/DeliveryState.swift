@@ -1,9 +1,15 @@
 /// Where a delivery is in its life. Persisted as the string raw value.
 public enum DeliveryState: String, Sendable, CaseIterable {
     case received, running, retryScheduled = "retry_scheduled", done, dead, skipped
+    /// Its result is being downloaded (an attempt has started).
+    case fetching
+    /// Its result is on disk; the function runs next, in the same attempt.
+    case fetched
 
     /// Still owed a run (counts toward the queue depth).
-    public var isUnfinished: Bool { self == .received || self == .running || self == .retryScheduled }
+    public var isUnfinished: Bool {
+        self == .received || self == .running || self == .retryScheduled || self == .fetching || self == .fetched
+    }
 }
 
 /// A byte range of the spool file.
@@ -28,6 +34,8 @@ public struct DeliveryInfo: Sendable {
     public var nextAt: Double?
     public var lastError: String?
     public var function: String?
+    /// The downloaded result, from `fetched` until the delivery is finished (a retry reuses it).
+    public var result: FetchedResult?
     public var updatedAt: Double
     var body: SpoolRef
     var lastState: SpoolRef?

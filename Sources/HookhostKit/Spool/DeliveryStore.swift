@@ -34,6 +34,9 @@ public protocol DeliveryStore: AnyObject, Sendable {
     /// Marks a handed-out delivery running with its next attempt (durably when `persist`) and
     /// reads its body. Nil when it is gone, or its body is unreadable (then it is dead-lettered).
     func start(_ id: String, persist: Bool) -> StartedDelivery?
+    /// Marks a handed-out delivery as downloading its result — an attempt starts — durably, and
+    /// reads its body. Nil when it is gone or its body is unreadable (then it is dead-lettered).
+    func startFetch(_ id: String) -> StartedDelivery?
     /// Records a transition and schedules what follows. With `waitForDisk` it returns once the
     /// record is durable; without, it rides the next write (for outcomes harmless to redo).
     @discardableResult func finish(_ change: StateChange, waitForDisk: Bool) -> Bool

@@ -45,6 +45,11 @@ public final class MemoryDeliveryStore: DeliveryStore {
     public func release(_ key: String) { board.release(key) }
     public func stopTaking() { board.stop() }
 
+    public func startFetch(_ id: String) -> StartedDelivery? {
+        guard let d = board.markFetching(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
+        return StartedDelivery(info: d, body: body, jwt: jwt)
+    }
+
     public func start(_ id: String, persist: Bool) -> StartedDelivery? {
         guard let d = board.markRunning(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
         return StartedDelivery(info: d, body: body, jwt: jwt)

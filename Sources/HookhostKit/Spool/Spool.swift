@@ -96,9 +96,20 @@ public final class Spool: DeliveryStore {
 
     public func start(_ id: String, persist: Bool) -> StartedDelivery? {
         guard let d = board.markRunning(id) else { return nil }
+        return begin(d, persist: persist)
+    }
+
+    public func startFetch(_ id: String) -> StartedDelivery? {
+        guard let d = board.markFetching(id) else { return nil }
+        return begin(d, persist: true)
+    }
+
+    /// Records the state `d` was just put in (running or fetching) and reads its body.
+    private func begin(_ d: DeliveryInfo, persist: Bool) -> StartedDelivery? {
         if persist {
-            var change = StateChange(id: d.id, state: .running, attempt: d.attempt, at: d.updatedAt)
+            var change = StateChange(id: d.id, state: d.state, attempt: d.attempt, at: d.updatedAt)
             change.attemptBase = d.attemptBase
+            change.result = d.result
             if case .success(let ref) = log.appendSync(SpoolRecord.state(change).encoded()) { board.setLastState(d.id, ref) }
         }
         guard let (body, jwt) = try? readBody(d.id) else {

@@ -117,6 +117,8 @@ public struct StateChange: Sendable, Equatable {
     /// When the function first answered "try again later" (exit 75) in the run of such answers
     /// this one continues; nil once it answered anything else.
     public var retryLaterSince: Double?
+    /// The downloaded result (with `fetched`).
+    public var result: FetchedResult?
 
     public init(id: String, state: DeliveryState, attempt: Int, at: Double, nextAt: Double? = nil, error: String? = nil,
                 function: String? = nil, exitCode: Int? = nil, durationMs: Int? = nil, output: [UInt8]? = nil, stderrTail: String? = nil) {
@@ -136,6 +138,13 @@ public struct StateChange: Sendable, Equatable {
         if let stderrTail { w.field("se", stderrTail) }
         if let attemptBase { w.field("b", attemptBase) }
         if let retryLaterSince { w.key("rl"); w.double(retryLaterSince) }
+        if let r = result {
+            w.key("r")
+            w.beginObject()
+            w.field("uri", r.uri); w.field("path", r.path); w.field("bytes", r.bytes); w.field("sha256", r.sha256)
+            w.field("ct", optional: r.contentType)
+            w.endObject()
+        }
     }
 
     init?(meta: JSON) {
@@ -153,6 +162,10 @@ public struct StateChange: Sendable, Equatable {
         stderrTail = meta["se"]?.stringValue
         attemptBase = meta["b"]?.intValue
         retryLaterSince = meta["rl"]?.doubleValue
+        if let r = meta["r"], let uri = r["uri"]?.stringValue, let path = r["path"]?.stringValue,
+           let bytes = r["bytes"]?.intValue, let sha = r["sha256"]?.stringValue {
+            result = FetchedResult(uri: uri, path: path, bytes: bytes, sha256: sha, contentType: r["ct"]?.stringValue)
+        }
     }
 }
 
