@@ -42,11 +42,18 @@ enum DemoCommand {
         try KeysCommand.write(work + "/jwks.json", JWTSigner.jwks(jwtKey, keyID: kid), mode: 0o644)
         let port = try freePort()
         let url = "http://127.0.0.1:\(port)/webhooks"
+        // The stand-in for the Gemini API the results are downloaded from (in this process).
+        let (apiFD, apiPort) = try Listener.open(.inet(host: "127.0.0.1", port: 0))
+        let api = try HTTPServer(listeners: [apiFD], loops: 1, config: HTTPServerConfig(), responder: DemoAPI(), logger: Logger(level: .error))
+        api.start()
+        defer { api.stop(); api.join() }
+        print("stand-in Gemini API (batch output, videos) on 127.0.0.1:\(apiPort)")
         print("hookhost demo: host on 127.0.0.1:\(port), functions \(functions), data \(work)/data")
         // The secret goes in the environment: a flag's value would be readable in /proc/<pid>/cmdline.
         let pid = try spawnHost(["serve", "--listen", "127.0.0.1:\(port)", "--data", work + "/data",
                                  "--functions", functions, "--jwks-file", work + "/jwks.json", "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
-                                environment: ["HOOKHOST_SECRETS": secret.encoded], log: work + "/host.log")
+                                environment: ["HOOKHOST_SECRETS": secret.encoded, "GEMINI_API_KEY": DemoAPI.apiKey,
+                                              "HOOKHOST_API_BASE": "http://127.0.0.1:\(apiPort)"], log: work + "/host.log")
         defer {
             kill(pid, SIGTERM)
             var st: Int32 = 0

@@ -1,0 +1,50 @@
+import HookhostKit
+
+/// The demo's stand-in for the Gemini files and batches API, on a loopback port: the host
+/// downloads batch output and videos from it exactly as it would from Google, so the example
+/// functions get real files with no network and no API key.
+struct DemoAPI: HTTPResponder {
+    /// The key the demo host is given; a request without it is refused like the real API would.
+    static let apiKey = "demo-api-key"
+
+    func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        guard request.header("x-goog-api-key") == DemoAPI.apiKey else {
+            return respond(.json(401, Array(#"{"error":{"code":401,"message":"API key not valid"}}"#.utf8)))
+        }
+        let path = request.path
+        if path.hasPrefix("/download/v1beta/files/"), let name = path.split(separator: "/").last?.split(separator: ":").first {
+            if name.hasPrefix("batch-") {
+                return respond(HTTPResponse(status: 200, headers: [("Content-Type", "application/jsonl")], body: DemoAPI.batchOutput()))
+            }
+            if name.hasPrefix("video-") {
+                return respond(HTTPResponse(status: 200, headers: [("Content-Type", "video/mp4")], body: DemoAPI.video()))
+            }
+            return respond(.json(404, Array(#"{"error":{"code":404,"message":"file not found"}}"#.utf8)))
+        }
+        if path.hasPrefix("/v1beta/batches/"), let id = path.split(separator: "/").last {
+            let doc = #"{"name":"batches/\#(id)","metadata":{"state":"BATCH_STATE_SUCCEEDED"},"response":{"inlinedResponses":{"inlinedResponses":[{"response":{"candidates":[{"content":{"parts":[{"text":"inline answer"}]}}]}}]}}}"#
+            return respond(.json(200, Array(doc.utf8)))
+        }
+        respond(.json(404, Array(#"{"error":{"code":404,"message":"not found"}}"#.utf8)))
+    }
+
+    /// A batch output file as Gemini writes it: one JSON object per line, keyed, a few errors.
+    static func batchOutput() -> [UInt8] {
+        var out = ""
+        for i in 1...40 {
+            if i % 9 == 0 {
+                out += #"{"key":"request-\#(i)","error":{"code":429,"message":"Resource has been exhausted"}}"# + "\n"
+            } else {
+                out += #"{"response":{"candidates":[{"content":{"parts":[{"text":"answer \#(i)"}],"role":"model"},"finishReason":"STOP"}]},"key":"request-\#(i)"}"# + "\n"
+            }
+        }
+        return Array(out.utf8)
+    }
+
+    /// Enough of an MP4 to be recognised as one (`ftyp` box), then filler.
+    static func video() -> [UInt8] {
+        var b: [UInt8] = [0, 0, 0, 0x18] + Array("ftypmp42".utf8) + [0, 0, 0, 0] + Array("mp42isom".utf8)
+        b += (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        return b
+    }
+}
