@@ -114,3 +114,101 @@ final class TimedLauncher: ProcessLauncher {
         #expect(store.list().allSatisfy { $0.attempt == 1 })
     }
 }
+
+/// Records the stdin of every run; exits with the codes given in order (then 0).
+final class RecordingLauncher: ProcessLauncher {
+    private let state = Mutex<(stdins: [[UInt8]], envs: [[String]], codes: [Int32])>(([], [], []))
+    init(codes: [Int32] = []) { state.withLock { $0.codes = codes } }
+    func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
+        let code = state.withLock { s -> Int32 in
+            s.stdins.append(spec.stdin)
+            s.envs.append(spec.environment)
+            return s.codes.isEmpty ? 0 : s.codes.removeFirst()
+        }
+        return ProcessResult(termination: .exited(code), stdout: [], stdoutTruncated: false, stderrTail: [], duration: 0, pid: nil)
+    }
+    var stdins: [JSON] { state.withLock { $0.stdins.compactMap { try? JSONParser.parse($0) } } }
+    var envs: [[String]] { state.withLock { $0.envs } }
+}
+
+@Suite struct DispatcherFetchTests {
+    /// One delivery through a dispatcher with a memory store, a scripted fetcher and a recording
+    /// launcher; returns the final state once it is finished (or after ~5 s).
+    func run(type: String, data: String, fetcher: MemoryFetcher, launcher: RecordingLauncher,
+             sidecar: String? = nil) throws -> (DeliveryInfo?, String) {
+        let dir = makeTempDir("dfetch")
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeFile(dir + "/fn/" + type, "#!/bin/sh\n", mode: 0o755)
+        if let sidecar { writeFile(dir + "/fn/" + type + ".json", sidecar, mode: 0o644) }
+        let store = MemoryDeliveryStore()
+        var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: [])
+        config.workers = 2
+        config.nice = nil
+        config.retry = RetryPolicy(base: 0.01, cap: 0.02, maxAttempts: 2)
+        let policy = try FetchPolicy(apiBase: "http://127.0.0.1:9", gcsBase: "http://127.0.0.1:9", fetchHosts: [])
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
+                           logger: quietLogger, metrics: Metrics(), fetcher: fetcher, policy: policy,
+                           fetchConfig: FetchStageConfig(resultsRoot: dir + "/results"))
+        let body = #"{"type":"\#(type)","data":\#(data)}"#
+        #expect(admitSync(store, "m1", type: type, body: body) == .accepted)
+        d.start()
+        for _ in 0..<500 {
+            if let s = store.info("m1")?.state, !s.isUnfinished { break }
+            usleep(10_000)
+        }
+        d.drain(grace: 2)
+        return (store.info("m1"), dir)
+    }
+
+    @Test func theFunctionGetsTheDownloadedResultAndItIsDeletedAfter() throws {
+        let fetcher = MemoryFetcher()
+        fetcher.script("files/out1", [.bytes(Array("{\"key\":\"a\"}\n".utf8), contentType: "application/jsonl")])
+        let launcher = RecordingLauncher()
+        let (info, dir) = try run(type: "batch.succeeded", data: #"{"id":"batches/b","output_file_uri":"files/out1"}"#,
+                                  fetcher: fetcher, launcher: launcher)
+        defer { FileSystem.removeTree(dir) }
+        #expect(info?.state == .done && info?.attempt == 1)
+        let result = launcher.stdins.first?["result"]
+        #expect(result?["uri"]?.stringValue == "files/out1" && result?["bytes"]?.intValue == 12)
+        #expect(result?["content_type"]?.stringValue == "application/jsonl")
+        #expect(launcher.envs.first?.contains { $0.hasPrefix("HOOKHOST_RESULT_PATH=" + dir + "/results/") } == true)
+        #expect(((try? DirectoryEntries.names(dir + "/results")) ?? []).isEmpty)
+    }
+
+    @Test func aFinalFetchErrorDeadLettersWithoutRunningTheFunction() throws {
+        let fetcher = MemoryFetcher()  // nothing scripted: 404
+        let launcher = RecordingLauncher()
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/gone"}"#, fetcher: fetcher, launcher: launcher)
+        defer { FileSystem.removeTree(dir) }
+        #expect(info?.state == .dead && info?.lastError?.contains("not found") == true)
+        #expect(launcher.stdins.isEmpty)
+    }
+
+    @Test func aTransientFetchErrorIsRetriedAsTheNextAttempt() throws {
+        let fetcher = MemoryFetcher()
+        fetcher.script("files/v", [.failure(.serverError(status: 503, retryAfter: nil)), .bytes([1, 2, 3], contentType: "video/mp4")])
+        let launcher = RecordingLauncher()
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/v"}"#, fetcher: fetcher, launcher: launcher)
+        defer { FileSystem.removeTree(dir) }
+        #expect(info?.state == .done && info?.attempt == 2)
+        #expect(fetcher.calls == ["files/v", "files/v"])
+        #expect(launcher.stdins.count == 1)
+    }
+
+    @Test func aFunctionRetryReusesTheResultAndFetchFalseSkipsIt() throws {
+        let fetcher = MemoryFetcher()
+        fetcher.script("files/w", [.bytes([9], contentType: nil)])
+        let launcher = RecordingLauncher(codes: [1, 0])
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/w"}"#, fetcher: fetcher, launcher: launcher)
+        defer { FileSystem.removeTree(dir) }
+        #expect(info?.state == .done && info?.attempt == 2)
+        #expect(fetcher.calls == ["files/w"])
+        #expect(launcher.stdins.compactMap { $0["result"]?["bytes"]?.intValue } == [1, 1])
+
+        let off = MemoryFetcher()
+        let l2 = RecordingLauncher()
+        let (i2, d2) = try run(type: "video.generated", data: #"{"video_uri":"files/w"}"#, fetcher: off, launcher: l2, sidecar: #"{"fetch": false}"#)
+        defer { FileSystem.removeTree(d2) }
+        #expect(i2?.state == .done && off.calls.isEmpty && l2.stdins.first?["result"] == .null)
+    }
+}
