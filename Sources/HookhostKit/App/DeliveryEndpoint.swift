@@ -10,12 +10,15 @@ public final class DeliveryEndpoint: HTTPResponder {
     private let logger: Logger
     private let functionsReady: @Sendable () -> Bool
     private let jwksStatus: @Sendable () -> JWKSStatus?
+    /// Why no delivery can verify (no secrets, no keys), if so: readiness fails with it.
+    private let verificationProblem: @Sendable () -> String?
     private let draining = Atomic<Bool>(false)
 
     static let maxIDLength = 256
 
     public init(path: String, authenticator: any Authenticator, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
-                functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil }) {
+                functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil },
+                verificationProblem: @escaping @Sendable () -> String? = { nil }) {
         self.path = path
         self.authenticator = authenticator
         self.spool = spool
@@ -23,6 +26,7 @@ public final class DeliveryEndpoint: HTTPResponder {
         self.logger = logger
         self.functionsReady = functionsReady
         self.jwksStatus = jwksStatus
+        self.verificationProblem = verificationProblem
     }
 
     /// From now on deliveries get 503 and readiness fails (shutdown).
@@ -81,6 +85,7 @@ public final class DeliveryEndpoint: HTTPResponder {
         if draining.load(ordering: .relaxed) { p.append("draining for shutdown") }
         if !spool.isWritable { p.append("spool is not writable") }
         if !functionsReady() { p.append("functions directory missing") }
+        if let v = verificationProblem() { p.append(v) }
         return p
     }
 

@@ -34,6 +34,9 @@ public final class Host: Sendable {
         guard table.exists else {
             throw ConfigError(setting: "HOOKHOST_FUNCTIONS (--functions)", message: "functions directory \(config.functions) does not exist")
         }
+        for name in table.notExecutable() {
+            logger.warn("function file is not executable (chmod +x); its deliveries are skipped or go to the next match", ["file": .string(name)])
+        }
         let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
         if secrets.count == 0 {
             logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify")
@@ -97,7 +100,11 @@ public final class Host: Sendable {
         let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
                                             jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks, logger: logger))
         let endpoint = DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
-                                        functionsReady: { table.exists }, jwksStatus: { jwks.status })
+                                        functionsReady: { table.exists }, jwksStatus: { jwks.status },
+                                        verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) })
+        // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
+        // first JWT delivery, so /readyz can say whether anything verifies at all.
+        if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         var httpConfig = HTTPServerConfig()
         httpConfig.limits.maxBodyBytes = config.maxBody
         httpConfig.readTimeout = config.readTimeout

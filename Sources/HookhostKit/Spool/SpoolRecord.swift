@@ -117,6 +117,8 @@ public struct StateChange: Sendable, Equatable {
     /// When the function first answered "try again later" (exit 75) in the run of such answers
     /// this one continues; nil once it answered anything else.
     public var retryLaterSince: Double?
+    /// The first bytes of a stdout that was not a JSON object (so not kept as `output`).
+    public var stdoutHead: String?
 
     public init(id: String, state: DeliveryState, attempt: Int, at: Double, nextAt: Double? = nil, error: String? = nil,
                 function: String? = nil, exitCode: Int? = nil, durationMs: Int? = nil, output: [UInt8]? = nil, stderrTail: String? = nil) {
@@ -136,6 +138,7 @@ public struct StateChange: Sendable, Equatable {
         if let stderrTail { w.field("se", stderrTail) }
         if let attemptBase { w.field("b", attemptBase) }
         if let retryLaterSince { w.key("rl"); w.double(retryLaterSince) }
+        if let stdoutHead { w.field("oh", stdoutHead) }
     }
 
     init?(meta: JSON) {
@@ -153,6 +156,7 @@ public struct StateChange: Sendable, Equatable {
         stderrTail = meta["se"]?.stringValue
         attemptBase = meta["b"]?.intValue
         retryLaterSince = meta["rl"]?.doubleValue
+        stdoutHead = meta["oh"]?.stringValue
     }
 }
 
