@@ -38,7 +38,7 @@ enum CLI {
             case "version", "--version":
                 if rest == ["--help"] || rest == ["-h"] { return help(command) }
                 if let extra = rest.first { throw UsageError("version: unexpected argument \"\(extra)\"") }
-                print("hookhost 0.2.0"); return 0
+                print("hookhost \(BuildInfo.version)"); return 0
             default: throw UsageError("unknown command \"\(command)\" (try hookhost --help)")
             }
         } catch let e as ConfigError {

@@ -132,3 +132,46 @@ def test_the_documented_signing_recipe_verifies(make_host, fns):
     fp = subprocess.run(["bash", "-c", 'printf %s "${SECRET#whsec_}" | base64 -d | sha256sum | cut -c1-8'],
                         env={"SECRET": host.secrets[0], "PATH": "/usr/bin:/bin"}, capture_output=True).stdout.decode().strip()
     assert len(fp) == 8
+
+
+def test_metrics_explain_themselves_and_carry_operator_gauges(make_host, fns):
+    fns.add("ping")
+    fns.add("refuses", code=65)
+    host = make_host()
+    ok = host.send(event_body("ping"), type_="ping")
+    dead = host.send(event_body("refuses"), type_="refuses")
+    wait_state(host, ok.msg_id, "done")
+    wait_state(host, dead.msg_id, "dead")
+    text = host.request("GET", "/metrics").body.decode()
+    families = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+    helped = set(re.findall(r"^# HELP (\S+) ", text, re.M))
+    assert families and families <= helped, families - helped
+    for name in ("hookhost_running", "hookhost_retry_scheduled", "hookhost_oldest_unfinished_age_seconds", "hookhost_spool_bytes"):
+        assert re.search(rf"^{name} \d", text, re.M), name
+    assert re.search(r'^hookhost_build_info\{version="[^"]+",commit="[^"]*"\} 1$', text, re.M), text
+    assert 'hookhost_dead_letters_total{function="refuses"} 1' in text, text
+    assert int(re.search(r"^hookhost_spool_bytes (\d+)", text, re.M).group(1)) > 0
+    # every family exported is in the reference
+    reference = REFERENCE.read_text()
+    for f in families:
+        assert f"`{f}" in reference, f"{f} is not documented in docs/reference.md"
+
+
+def test_admin_listen_serves_probes_and_metrics_apart_from_deliveries(make_host, fns):
+    fns.add("ping")
+    admin_port = free_port()
+    from hostlib import http_request
+    host = make_host(start=False)
+    host.start(["--admin-listen", f"127.0.0.1:{admin_port}"], wait=False)
+
+    def admin_up():
+        try:
+            return http_request(admin_port, "GET", "/healthz", timeout=1).status == 200
+        except OSError:
+            return False
+    wait_until(admin_up, 10, what="the admin listener")
+    for path in ("/metrics", "/readyz", "/healthz"):
+        assert http_request(admin_port, "GET", path).status == 200, path
+        assert host.request("GET", path).status == 404, path
+    assert host.send(event_body("ping"), type_="ping").status == 202
+    assert http_request(admin_port, "POST", "/webhooks", b"{}").status == 404

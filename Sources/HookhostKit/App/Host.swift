@@ -51,6 +51,19 @@ public final class Host: Sendable {
         do { (listenFD, port) = try Listener.open(config.listen) } catch {
             throw ConfigError(setting: "HOOKHOST_LISTEN (--listen)", message: "cannot listen on \(config.listen): \(error)")
         }
+        var adminFD: Int32?
+        if let admin = config.adminListen {
+            do {
+                let (fd, port) = try Listener.open(admin)
+                adminFD = fd
+                var desc = admin.description
+                if case .inet(let h, _) = admin { desc = "\(h):\(port)" }
+                if case .inet6(let h, _) = admin { desc = "[\(h)]:\(port)" }
+                logger.info("admin listening (/metrics, /readyz, /healthz)", ["address": .string(desc)])
+            } catch {
+                throw ConfigError(setting: "HOOKHOST_ADMIN_LISTEN (--admin-listen)", message: "cannot listen on \(admin): \(error)")
+            }
+        }
         var spoolConfig = SpoolConfig(directory: dataDir)
         spoolConfig.dedupTTL = config.dedupTTL
         spoolConfig.retention = config.retention
@@ -67,6 +80,7 @@ public final class Host: Sendable {
         let jwksRef = Mutex<JWKSCache?>(nil)  // the gauges read the cache, which counts its fetches in `metrics`
         let metrics = Metrics(gauges: {
             [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))]
+                + OperatorGauges.sample(spool: spool, spoolLog: dataDir + "/spool.log", now: spool.clock.now())
                 + (jwksRef.withLock { $0 }.map { Host.jwksGauges($0.status) } ?? [])
         })
         let jwks = try startJWKS(metrics: metrics)
@@ -101,7 +115,14 @@ public final class Host: Sendable {
                                             jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks, logger: logger))
         let endpoint = DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
                                         functionsReady: { table.exists }, jwksStatus: { jwks.status },
-                                        verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) })
+                                        verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
+                                        surface: adminFD == nil ? .all : .deliveriesOnly)
+        let adminEndpoint = adminFD.map { _ in
+            DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
+                             functionsReady: { table.exists }, jwksStatus: { jwks.status },
+                             verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
+                             surface: .probesOnly)
+        }
         // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
@@ -143,6 +164,11 @@ public final class Host: Sendable {
         server.start(nice: writerBoosted ? nil : 5)
         lifecycle.started("http server") { server.stop(); server.join() }
         if !writerBoosted { logger.debug("spool writer priority not raised (no CAP_SYS_NICE); HTTP loops run at nice 5") }
+        if let adminFD, let adminEndpoint,
+           let adminServer = try? HTTPServer(listeners: [adminFD], loops: 1, config: HTTPServerConfig(), responder: adminEndpoint, logger: logger) {
+            adminServer.start()
+            lifecycle.started("admin listener") { adminServer.stop(); adminServer.join() }
+        }
         if let controlServer {
             controlServer.start()
             lifecycle.started("control socket") { controlServer.stop(); controlServer.join(); unlink(controlPath) }
@@ -183,6 +209,7 @@ public final class Host: Sendable {
         // order: secrets watch, dispatcher (workers joined; runs that finish in time record their
         // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
         endpoint.startDraining()
+        adminEndpoint?.startDraining()
         lifecycle.shutdown()
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0

@@ -12,6 +12,7 @@ extension HostConfig {
     /// Documentation of every setting, by variable name.
     public static let documentation: [String: SettingDoc] = [
         "HOOKHOST_LISTEN": .init(defaultText: "0.0.0.0:8080", meaning: "address to listen on: host:port, [v6]:port or unix:/path"),
+        "HOOKHOST_ADMIN_LISTEN": .init(defaultText: "—", meaning: "a separate address for /metrics, /readyz and /healthz (then not served on the main listener)"),
         "HOOKHOST_PATH": .init(defaultText: "/webhooks", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; no space, ? or #"),
         "HOOKHOST_SECRETS": .init(defaultText: "—", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)"),
         "HOOKHOST_SECRETS_FILE": .init(defaultText: "—", meaning: "file with one secret per line (# comments); re-read on change and on SIGHUP"),

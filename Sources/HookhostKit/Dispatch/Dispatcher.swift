@@ -317,6 +317,7 @@ public final class Dispatcher: Sendable {
             logger.info("retry_scheduled", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
                                             "in_s": .double((change.nextAt ?? now) - now), "error": .string(change.error ?? "")])
         case .dead:
+            metrics.add("hookhost_dead_letters_total", labels: [("function", f.name)])
             logger.warn("dead", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
                                  "error": .string(change.error ?? "")])
         default: break
