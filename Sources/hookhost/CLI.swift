@@ -15,9 +15,10 @@ enum CLI {
       hookhost deliveries list [--state S] [--type T] [--json] [--data DIR]
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
       hookhost help COMMAND              (or COMMAND --help / -h)
+      hookhost help settings             (every setting: flag, default, range, meaning)
 
     `--` ends the options: what follows is taken as is (hookhost deliveries show -- --odd-id).
-    Every serve setting is also an environment variable (HOOKHOST_…); see README.md.
+    Every serve setting is also an environment variable (HOOKHOST_…); reference: docs/reference.md.
     """
 
     static func main(_ args: [String]) -> Int32 {
@@ -37,7 +38,7 @@ enum CLI {
             case "version", "--version":
                 if rest == ["--help"] || rest == ["-h"] { return help(command) }
                 if let extra = rest.first { throw UsageError("version: unexpected argument \"\(extra)\"") }
-                print("hookhost 0.2.0"); return 0
+                print("hookhost \(BuildInfo.version)"); return 0
             default: throw UsageError("unknown command \"\(command)\" (try hookhost --help)")
             }
         } catch let e as ConfigError {
@@ -65,6 +66,8 @@ enum CLI {
         case "deliveries": print(DeliveriesCommand.help)
         case "demo": print(DemoCommand.help)
         case "keys": print(KeysCommand.help)
+        // The settings table of docs/reference.md, generated from the code (a test compares them).
+        case "settings": print(HostConfig.referenceTable)
         default: print(usage)
         }
         return 0

@@ -27,8 +27,10 @@ enum FunctionsCommand {
             w.beginObject()
             w.field("directory", table.directory)
             w.key("functions"); w.beginArray()
-            for f in all { write(f, into: &w) }
+            let host = hostDefaults()
+            for f in all { write(f, host: host, into: &w) }
             w.endArray()
+            w.key("not_executable"); w.beginArray(); for n in table.notExecutable() { w.string(n) }; w.endArray()
             w.key("routes"); w.beginObject()
             for t in knownTypes { w.field(t, optional: table.resolve(EventType.canonical(t))?.name) }
             w.endObject()
@@ -38,14 +40,20 @@ enum FunctionsCommand {
         }
         print("functions in \(table.directory):")
         if all.isEmpty { print("  (none: every delivery will be acknowledged and skipped)") }
+        let host = hostDefaults()
         for f in all {
-            var s = "  \(f.name.padded(28)) timeout=\(f.settings.timeout.map { "\(Int($0))s" } ?? "default")"
-            s += " max_concurrency=\(f.settings.maxConcurrency.map(String.init) ?? "-") max_attempts=\(f.settings.maxAttempts.map(String.init) ?? "default")"
+            let e = EffectiveSettings(f.settings, host: host)
+            var s = "  \(f.name.padded(28)) timeout=\(SettingRange.format(e.timeout))s max_concurrency=\(e.maxConcurrency)"
+            s += " max_attempts=\(e.maxAttempts) retry_later_for=\(SettingRange.format(e.retryLaterFor))s fetch=\(e.fetch)"
+            if !e.fromSidecar.isEmpty { s += " (sidecar: \(e.fromSidecar.joined(separator: ",")))" }
             if !f.settings.env.isEmpty { s += " env=" + f.settings.env.map(\.0).joined(separator: ",") }
             if !f.settings.passEnv.isEmpty { s += " pass_env=" + f.settings.passEnv.joined(separator: ",") }
             if !f.settings.unknownKeys.isEmpty { s += "  SIDECAR WARNING: unknown keys " + f.settings.unknownKeys.joined(separator: ", ") }
             if let e = f.sidecarError { s += "  SIDECAR ERROR (its deliveries fail until fixed): \(e)" }
             print(s)
+        }
+        for name in table.notExecutable() {
+            print("  \(name.padded(28)) NOT EXECUTABLE (chmod +x \(name)): its deliveries are skipped or go to the next match")
         }
         print("\nroutes:")
         for t in knownTypes {
@@ -55,7 +63,16 @@ enum FunctionsCommand {
         return 0
     }
 
-    static func write(_ f: ResolvedFunction, into w: inout JSONWriter) {
+    /// The host settings a sidecar falls back to, from the environment as `serve` would read it;
+    /// built-in defaults when the environment holds something `serve` would refuse (said once).
+    static func hostDefaults() -> HostConfig {
+        do { return try HostConfig.load(environment: environment(), arguments: []) } catch {
+            CLI.fail("note: \(error.setting): \(error.message); showing built-in defaults")
+            return HostConfig()
+        }
+    }
+
+    static func write(_ f: ResolvedFunction, host: HostConfig, into w: inout JSONWriter) {
         w.beginObject()
         w.field("name", f.name)
         w.field("path", f.path)
@@ -68,6 +85,14 @@ enum FunctionsCommand {
         w.key("pass_env"); w.beginArray(); for k in f.settings.passEnv { w.string(k) }; w.endArray()
         w.key("unknown_keys"); w.beginArray(); for k in f.settings.unknownKeys { w.string(k) }; w.endArray()
         w.field("sidecar_error", optional: f.sidecarError)
+        let e = EffectiveSettings(f.settings, host: host)
+        w.key("effective"); w.beginObject()
+        w.key("timeout"); w.double(e.timeout)
+        w.field("max_concurrency", e.maxConcurrency)
+        w.field("max_attempts", e.maxAttempts)
+        w.key("retry_later_for"); w.double(e.retryLaterFor)
+        w.key("fetch"); w.bool(e.fetch)
+        w.endObject()
         w.endObject()
     }
 }

@@ -8,8 +8,19 @@ enum ServeCommand {
 
         Every setting is an environment variable and a flag (the flag wins):
         """
-        for name in HostConfig.settingNames { s += "\n  \(HostConfig.flag(for: name).padded(26)) \(name)" }
-        return s + "\n\nSIGTERM drains and exits 0; SIGHUP re-reads the secrets file."
+        for name in HostConfig.settingNames {
+            let doc = HostConfig.documentation[name]
+            s += "\n  \(HostConfig.flag(for: name).padded(26)) \(name)"
+            s += "\n      \(doc?.meaning ?? "")"
+            s += "\n      default: \(doc?.defaultText ?? "—")"
+            if let range = HostConfig.rangeText(name) { s += "; range: \(range)" }
+        }
+        return s + """
+
+
+        SIGTERM drains (running functions get SIGTERM, then SIGKILL after --shutdown-grace) and exits 0;
+        SIGHUP re-reads the secrets file and the JWKS. Full reference: docs/reference.md.
+        """
     }
 
     static func run(_ args: [String]) throws -> Int32 {

@@ -241,6 +241,22 @@ touch "$d.done"
 """
 
 
+# A polite function: on SIGTERM (the drain) it notes it, finishes its work and exits 0. It works
+# for up to `ticks` tenths of a second while "$OUT/hold" exists, else finishes at once.
+POLITE = """#!/bin/sh
+d="$OUT/$HOOKHOST_DELIVERY_ID.$HOOKHOST_ATTEMPT"
+cat > "$d.stdin"
+echo $$ > "$d.pid"
+echo "$HOOKHOST_DELIVERY_ID $HOOKHOST_ATTEMPT" >> "$OUT/sleeper.log"
+finish() {{ echo '{{"finished":true,"attempt":'"$HOOKHOST_ATTEMPT"'}}'; touch "$d.done"; exit 0; }}
+trap 'touch "$d.term"; finish' TERM
+touch "$d.started"
+i=0
+while [ -e "$OUT/hold" ] && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done
+finish
+"""
+
+
 class Reaper:
     """Kills, at teardown, the process groups of handlers that may outlive a killed host."""
 

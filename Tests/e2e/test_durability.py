@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from durability_lib import (APPEND_HANDLER, GATED, SLEEPER, Load, Reaper, deliveries, deliveries_json, fill, gauge, listed,
+from durability_lib import (APPEND_HANDLER, GATED, POLITE, SLEEPER, Load, Reaper, deliveries, deliveries_json, fill, gauge, listed,
                             lazyfs, read_pairs, send_quietly, show, tmpfs, wait_drained, wait_state)
 from hostlib import RawConn, build_request, event_body, new_id, pid_alive, signed_headers, wait_until
 
@@ -704,7 +704,9 @@ def test_scheduled_retry_survives_restart(make_host, fns):
 # 7. SIGTERM: drain, finish the running function, exit 0
 
 def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
-    fns.add_script("slow", SLEEPER.format(seconds=2))
+    # The running function gets SIGTERM at once (polite shutdown); it finishes and exits 0.
+    fns.add_script("slow", POLITE.format(ticks=300))
+    (fns.out / "hold").touch()
     grace = 20
     args = ["--shutdown-grace", str(grace), "--workers", "1"]
     host = make_host(extra_args=args)
@@ -739,9 +741,11 @@ def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
     rc = host.proc.wait(timeout=grace + 15)
     assert rc == 0, host.log_tail()
     assert (fns.out / f"{msg_id}.1.done").exists(), "the running function did not finish"
+    assert (fns.out / f"{msg_id}.1.term").exists(), "the running function got no SIGTERM"
     assert not (fns.out / f"{queued}.1.started").exists(), "a queued delivery started while draining"
     assert listed(host)[queued]["state"] == "received"
 
+    (fns.out / "hold").unlink()
     host.start(args)
     wait_until((fns.out / f"{queued}.1.done").exists, 20, what="the queued delivery to run after the restart")
     wait_drained(host, timeout=15)
@@ -756,7 +760,8 @@ def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
 def test_second_sigterm_during_drain_does_not_abandon_it(make_host, fns, reaper):
     """A repeated SIGTERM (an impatient operator, a supervisor re-sending it) is still a SIGTERM: the
     drain goes on, the running function finishes and is recorded, the host exits 0."""
-    fns.add_script("slow", SLEEPER.format(seconds=2))
+    fns.add_script("slow", POLITE.format(ticks=300))
+    (fns.out / "hold").touch()
     host = make_host(extra_args=["--shutdown-grace", "20"])
     msg_id = new_id("twice")
     assert host.send(event_body("slow", {"id": msg_id}), type_="slow", msg_id=msg_id).status == 202
@@ -798,6 +803,29 @@ def test_sigterm_when_idle_exits_0_at_once(make_host, fns):
         best = took if best is None else min(best, took)
     assert best < 0.12, f"idle SIGTERM took {best:.3f} s"
     assert host.log_records()[-1]["msg"] == "stopped"
+
+
+def test_sigterm_reaches_a_function_that_ignores_it_and_sigkill_follows_after_the_grace(make_host, fns, reaper):
+    """TERM at once, KILL after HOOKHOST_SHUTDOWN_GRACE: a function that ignores SIGTERM is still
+    running a moment into the grace period, then killed; the cut-short run spends no attempt."""
+    fns.add_script("stubborn", "#!/bin/sh\ntrap '' TERM\n" + SLEEPER.format(seconds=30).split("\n", 1)[1], env={"SLEEP_ON": "1"})
+    host = make_host(extra_args=["--shutdown-grace", "2", "--max-attempts", "1"])
+    msg_id = new_id("stubborn")
+    assert host.send(event_body("stubborn", {"id": msg_id}), type_="stubborn", msg_id=msg_id).status == 202
+    wait_until((fns.out / f"{msg_id}.1.started").exists, 15, what="the function to start")
+    pid = int((fns.out / f"{msg_id}.1.pid").read_text())
+    t0 = time.monotonic()
+    host.proc.send_signal(signal.SIGTERM)
+    time.sleep(1)
+    assert pid_alive(pid), "a function ignoring SIGTERM was killed before the grace period ended"
+    assert host.proc.wait(timeout=20) == 0
+    assert time.monotonic() - t0 >= 1.9
+    wait_until(lambda: not pid_alive(pid), 10, what="the function to be killed after the grace period")
+    records = host.log_records()
+    assert any(r.get("msg") == "shutdown: asked running function to stop" and r.get("id") == msg_id for r in records), records[-8:]
+    assert any(r.get("msg") == "shutdown: killed function still running after the grace period" and r.get("id") == msg_id
+               for r in records), records[-8:]
+    assert listed(host)[msg_id]["state"] in ("received", "retry_scheduled", "running"), listed(host)[msg_id]
 
 
 def test_sigterm_grace_expiry_kills_function_and_it_resumes(make_host, fns, reaper):

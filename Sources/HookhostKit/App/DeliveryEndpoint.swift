@@ -10,12 +10,20 @@ public final class DeliveryEndpoint: HTTPResponder {
     private let logger: Logger
     private let functionsReady: @Sendable () -> Bool
     private let jwksStatus: @Sendable () -> JWKSStatus?
+    /// Why no delivery can verify (no secrets, no keys), if so: readiness fails with it.
+    private let verificationProblem: @Sendable () -> String?
     private let draining = Atomic<Bool>(false)
+    /// Which surface this listener serves: with `HOOKHOST_ADMIN_LISTEN` the public listener
+    /// answers deliveries only and the admin one the probes and metrics only (others get 404).
+    public enum Surface: Sendable { case all, deliveriesOnly, probesOnly }
+    private let surface: Surface
 
     static let maxIDLength = 256
 
     public init(path: String, authenticator: any Authenticator, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
-                functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil }) {
+                functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil },
+                verificationProblem: @escaping @Sendable () -> String? = { nil }, surface: Surface = .all) {
+        self.surface = surface
         self.path = path
         self.authenticator = authenticator
         self.spool = spool
@@ -23,6 +31,7 @@ public final class DeliveryEndpoint: HTTPResponder {
         self.logger = logger
         self.functionsReady = functionsReady
         self.jwksStatus = jwksStatus
+        self.verificationProblem = verificationProblem
     }
 
     /// From now on deliveries get 503 and readiness fails (shutdown).
@@ -30,6 +39,9 @@ public final class DeliveryEndpoint: HTTPResponder {
 
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let isProbe = request.path == "/healthz" || request.path == "/readyz" || request.path == "/metrics"
+        if isProbe ? surface == .deliveriesOnly : surface == .probesOnly {
+            return respond(.error(404, "no such endpoint on this listener"))
+        }
         if isProbe && request.method != "GET" && request.method != "HEAD" {
             return respond(.error(405, "use GET", headers: [("Allow", "GET, HEAD")]))
         }
@@ -81,6 +93,7 @@ public final class DeliveryEndpoint: HTTPResponder {
         if draining.load(ordering: .relaxed) { p.append("draining for shutdown") }
         if !spool.isWritable { p.append("spool is not writable") }
         if !functionsReady() { p.append("functions directory missing") }
+        if let v = verificationProblem() { p.append(v) }
         return p
     }
 

@@ -34,6 +34,9 @@ public final class Host: Sendable {
         guard table.exists else {
             throw ConfigError(setting: "HOOKHOST_FUNCTIONS (--functions)", message: "functions directory \(config.functions) does not exist")
         }
+        for name in table.notExecutable() {
+            logger.warn("function file is not executable (chmod +x); its deliveries are skipped or go to the next match", ["file": .string(name)])
+        }
         let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
         if secrets.count == 0 {
             logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify")
@@ -47,6 +50,19 @@ public final class Host: Sendable {
         let (listenFD, port): (Int32, UInt16)
         do { (listenFD, port) = try Listener.open(config.listen) } catch {
             throw ConfigError(setting: "HOOKHOST_LISTEN (--listen)", message: "cannot listen on \(config.listen): \(error)")
+        }
+        var adminFD: Int32?
+        if let admin = config.adminListen {
+            do {
+                let (fd, port) = try Listener.open(admin)
+                adminFD = fd
+                var desc = admin.description
+                if case .inet(let h, _) = admin { desc = "\(h):\(port)" }
+                if case .inet6(let h, _) = admin { desc = "[\(h)]:\(port)" }
+                logger.info("admin listening (/metrics, /readyz, /healthz)", ["address": .string(desc)])
+            } catch {
+                throw ConfigError(setting: "HOOKHOST_ADMIN_LISTEN (--admin-listen)", message: "cannot listen on \(admin): \(error)")
+            }
         }
         var spoolConfig = SpoolConfig(directory: dataDir)
         spoolConfig.dedupTTL = config.dedupTTL
@@ -64,6 +80,7 @@ public final class Host: Sendable {
         let jwksRef = Mutex<JWKSCache?>(nil)  // the gauges read the cache, which counts its fetches in `metrics`
         let metrics = Metrics(gauges: {
             [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))]
+                + OperatorGauges.sample(spool: spool, spoolLog: dataDir + "/spool.log", now: spool.clock.now())
                 + (jwksRef.withLock { $0 }.map { Host.jwksGauges($0.status) } ?? [])
         })
         let jwks = try startJWKS(metrics: metrics)
@@ -110,7 +127,18 @@ public final class Host: Sendable {
         let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
                                             jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks, logger: logger))
         let endpoint = DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
-                                        functionsReady: { table.exists }, jwksStatus: { jwks.status })
+                                        functionsReady: { table.exists }, jwksStatus: { jwks.status },
+                                        verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
+                                        surface: adminFD == nil ? .all : .deliveriesOnly)
+        let adminEndpoint = adminFD.map { _ in
+            DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
+                             functionsReady: { table.exists }, jwksStatus: { jwks.status },
+                             verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
+                             surface: .probesOnly)
+        }
+        // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
+        // first JWT delivery, so /readyz can say whether anything verifies at all.
+        if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         var httpConfig = HTTPServerConfig()
         httpConfig.limits.maxBodyBytes = config.maxBody
         httpConfig.readTimeout = config.readTimeout
@@ -149,6 +177,11 @@ public final class Host: Sendable {
         server.start(nice: writerBoosted ? nil : 5)
         lifecycle.started("http server") { server.stop(); server.join() }
         if !writerBoosted { logger.debug("spool writer priority not raised (no CAP_SYS_NICE); HTTP loops run at nice 5") }
+        if let adminFD, let adminEndpoint,
+           let adminServer = try? HTTPServer(listeners: [adminFD], loops: 1, config: HTTPServerConfig(), responder: adminEndpoint, logger: logger) {
+            adminServer.start()
+            lifecycle.started("admin listener") { adminServer.stop(); adminServer.join() }
+        }
         if let controlServer {
             controlServer.start()
             lifecycle.started("control socket") { controlServer.stop(); controlServer.join(); unlink(controlPath) }
@@ -189,6 +222,7 @@ public final class Host: Sendable {
         // order: secrets watch, dispatcher (workers joined; runs that finish in time record their
         // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
         endpoint.startDraining()
+        adminEndpoint?.startDraining()
         lifecycle.shutdown()
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0

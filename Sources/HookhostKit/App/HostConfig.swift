@@ -3,6 +3,8 @@ import Glibc
 /// Every setting of `hookhost serve` (CONTRACT §2). Built from the environment, then flags.
 public struct HostConfig: Sendable {
     public var listen = SocketAddress.inet(host: "0.0.0.0", port: 8080)
+    /// A separate address for /metrics, /readyz and /healthz (nil: the main listener serves them).
+    public var adminListen: SocketAddress?
     public var path = "/webhooks"
     public var secrets: [WebhookSecret] = []
     public var secretsFile: String?
@@ -54,6 +56,10 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_LISTEN", { c, v throws(ConfigError) in
             guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.listen = a }),
+        ("HOOKHOST_ADMIN_LISTEN", { c, v throws(ConfigError) in
+            if v.isEmpty { c.adminListen = nil; return }
+            guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
+            c.adminListen = a }),
         ("HOOKHOST_PATH", { c, v throws(ConfigError) in c.path = try deliveryPath(v) }),
         ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") }),
         ("HOOKHOST_SECRETS_FILE", { c, v throws(ConfigError) in c.secretsFile = try filePath("HOOKHOST_SECRETS_FILE", v) }),

@@ -9,7 +9,11 @@ public final class SecretsStore: Sendable {
     private let tolerance: Double
     private let clock: any WallClock
     private let logger: Logger
-    private let state: Mutex<(verifier: WebhookVerifier, mtime: Int, size: Int)>
+    /// The verifier and the SHA-256 of the file content it was built from. Changes are detected
+    /// by content, not by modification time and size: a same-size rewrite within the file
+    /// system's timestamp granularity, or a symlink swapped to another file with the same times
+    /// (Kubernetes secret volumes), must not be missed.
+    private let state: Mutex<(verifier: WebhookVerifier, digest: [UInt8])>
 
     /// Loads the file once; a broken file at start-up is a configuration error.
     public init(fixed: [WebhookSecret], file: String?, tolerance: Double, clock: any WallClock = SystemClock(), logger: Logger) throws(ConfigError) {
@@ -19,16 +23,16 @@ public final class SecretsStore: Sendable {
         self.clock = clock
         self.logger = logger
         var fromFile: [WebhookSecret] = []
-        var stamp = (0, 0)
+        var digest: [UInt8] = []
         if let file {
             let bytes: [UInt8]
             do { bytes = try SmallFile.read(file, limit: SecretsStore.maxFileBytes) } catch {
                 throw ConfigError(setting: "HOOKHOST_SECRETS_FILE", message: error.description)
             }
             fromFile = try SecretsStore.parse(String(decoding: bytes, as: UTF8.self), setting: "HOOKHOST_SECRETS_FILE")
-            stamp = SecretsStore.stamp(file)
+            digest = Crypto.sha256(bytes)
         }
-        state = Mutex((WebhookVerifier(secrets: fixed + fromFile, tolerance: tolerance, clock: clock), stamp.0, stamp.1))
+        state = Mutex((WebhookVerifier(secrets: fixed + fromFile, tolerance: tolerance, clock: clock), digest))
     }
 
     /// A secrets file holds a few lines; a larger one is refused rather than read in part.
@@ -42,14 +46,14 @@ public final class SecretsStore: Sendable {
     /// Re-reads the file if it changed (or always, when `force`). A bad file keeps the old secrets.
     public func reload(force: Bool = false) {
         guard let file else { return }
-        let st = SecretsStore.stamp(file)
-        let unchanged = state.withLock { $0.mtime == st.0 && $0.size == st.1 }
-        if unchanged && !force { return }
         let bytes: [UInt8]
         do { bytes = try SmallFile.read(file, limit: SecretsStore.maxFileBytes) } catch {
             logger.error("secrets file unreadable; keeping the previous secrets", ["file": .string(file), "error": .string(error.description)])
             return
         }
+        // A few hundred bytes every poll: reading is cheaper than being wrong about a change.
+        let digest = Crypto.sha256(bytes)
+        if state.withLock({ $0.digest == digest }) && !force { return }
         do {
             let secrets = try WebhookSecret.parseList(String(decoding: bytes, as: UTF8.self))
             // A file that had secrets and now has none was caught mid-rewrite, or is a pipe that
@@ -58,14 +62,15 @@ public final class SecretsStore: Sendable {
             if secrets.isEmpty && before > 0 {
                 logger.error("secrets file has no secrets now; keeping the previous ones (to remove them all, restart without it)",
                              ["file": .string(file), "kept": .int(before)])
-                state.withLock { $0.mtime = st.0; $0.size = st.1 }  // said once, not on every poll
+                state.withLock { $0.digest = digest }  // said once, not on every poll
                 return
             }
             let v = WebhookVerifier(secrets: fixed + secrets, tolerance: tolerance, clock: clock)
-            state.withLock { $0 = (v, st.0, st.1) }
+            state.withLock { $0 = (v, digest) }
             logger.info("secrets reloaded", ["count": .int(v.secrets.count), "fingerprints": .string(v.secrets.map(\.fingerprint).joined(separator: ","))])
         } catch {
             logger.error("secrets file invalid; keeping the previous secrets", ["file": .string(file), "error": .string(error.description)])
+            state.withLock { $0.digest = digest }  // said once, not on every poll
         }
     }
 
@@ -73,11 +78,5 @@ public final class SecretsStore: Sendable {
     /// knows secrets, only App knows where they were configured.
     static func parse(_ text: String, setting: String) throws(ConfigError) -> [WebhookSecret] {
         do { return try WebhookSecret.parseList(text) } catch { throw ConfigError(setting: setting, message: error.description) }
-    }
-
-    private static func stamp(_ path: String) -> (Int, Int) {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return (0, 0) }
-        return (Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec), Int(st.st_size))
     }
 }

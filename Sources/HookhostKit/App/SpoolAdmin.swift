@@ -41,6 +41,7 @@ public struct SpoolAdmin: Sendable {
             w.key("exit_code"); if let x = s.exitCode { w.int(x) } else { w.null() }
             w.key("ms"); if let m = s.durationMs { w.int(m) } else { w.null() }
             w.key("output"); if let o = s.output { w.raw(o) } else { w.null() }
+            w.field("stdout_head", optional: s.stdoutHead)
             w.field("stderr", optional: s.stderrTail)
             w.endObject()
         } else {

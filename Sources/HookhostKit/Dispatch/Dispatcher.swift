@@ -168,32 +168,56 @@ public final class Dispatcher: Sendable {
     /// Functions running right now.
     public var running: Int { busyWorkers.load(ordering: .relaxed) }
 
-    /// Stops taking work, waits up to `grace` seconds for running functions, then kills what is
-    /// left (it resumes on the next start, with attempt + 1). Returns once every worker has
-    /// exited, so each state change a worker made (a run that finished in time) is queued for the
-    /// spool writer before the caller stops it.
-    public func drain(grace: Double) {
+    /// Stops taking work and ends running functions politely, like a timeout: SIGTERM to every
+    /// running function's group at once, up to `grace` seconds for them to exit, then SIGKILL
+    /// for what is left. A run that ends after the SIGTERM with anything but a deliberate answer
+    /// (exit 0, 65, 75) was cut short by the shutdown: it records nothing and resumes at the next
+    /// start with attempt + 1, spending no attempt. Returns once every worker has exited, so each
+    /// state change a worker made is queued for the spool writer before the caller stops it.
+    public func drain(grace: Double) { drain(TeardownStep.shutdown(grace: grace)) }
+
+    /// The drain with its steps as data (tests use short waits).
+    func drain(_ steps: [TeardownStep]) {
         spool.stopTaking()
-        let deadline = monotonicNow() + grace
-        fetch?.stop(until: deadline)
-        let workers = workerThreads.withLock { $0 }
-        // Wait for the workers themselves to exit, not just for running functions: a worker may be
-        // between taking a delivery and starting its function.
-        for w in workers { w.join(until: deadline) }
-        // From here on no new function starts (a worker that took one leaves it `running` on
-        // disk, so it resumes at the next start).
+        // Downloads stop being handed out at once; one under way finishes or is left `fetching`.
+        fetch?.stop(until: monotonicNow())
+        // From here on no new function starts: a worker that took a delivery leaves it
+        // `running` on disk, so it resumes at the next start.
         stopSpawning.store(true, ordering: .relaxed)
-        // Under the ActiveRuns lock: a pid leaves the set (same lock) before it is reaped, so
-        // every pid killed here still names our function's group.
-        let killed = activeRuns.killAll(SIGKILL)
-        for (pid, id) in killed {
-            logger.warn("shutdown: killed function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
+        let workers = workerThreads.withLock { $0 }
+        for step in steps {
+            switch step {
+            case .signal(let sig):
+                // Under the ActiveRuns lock: a pid leaves the set (same lock) before it is reaped,
+                // so every pid signalled here still names our function's group; a function that
+                // starts after this gets the same signal as it is added.
+                for (pid, id) in activeRuns.signalAll(sig) {
+                    if sig == SIGKILL {
+                        logger.warn("shutdown: killed function still running after the grace period", ["id": .string(id), "pid": .int(Int(pid))])
+                    } else {
+                        logger.info("shutdown: asked running function to stop", ["id": .string(id), "pid": .int(Int(pid)), "signal": .int(Int(sig))])
+                    }
+                }
+            case .wait(let seconds):
+                // Wait for the workers themselves, not just for running functions: a worker may
+                // be between taking a delivery and starting its function. Ends early once all exited.
+                let deadline = monotonicNow() + seconds
+                for w in workers { w.join(until: deadline) }
+            }
         }
-        // A killed run returns at once (its worker records nothing, see `run`); a worker still
+        // A killed run returns at once (its worker records nothing, see `launch`); a worker still
         // stuck after that (a process that SIGKILL cannot end) is left behind, and said so.
         let stuckBy = monotonicNow() + Dispatcher.killedRunExitTimeout
         let stuck = workers.filter { !$0.join(until: stuckBy) }.count
+        fetch?.stop(until: monotonicNow() + 1)
         if stuck > 0 { logger.error("shutdown: workers did not exit after their functions were killed", ["workers": .int(stuck)]) }
+    }
+
+    /// Whether a run that ended during the drain was cut short by it (signalled, timed out, or an
+    /// exit that is not one of the contract's deliberate answers).
+    static func cutShortByShutdown(_ t: ProcessResult.Termination) -> Bool {
+        if case .exited(let code) = t { return ![0, 65, 75].contains(code) }
+        return true
     }
 
     /// Seconds a worker gets to return once its function was SIGKILLed at the end of the grace period.
@@ -219,7 +243,12 @@ public final class Dispatcher: Sendable {
         let type = EventType.canonical(job.type)
         switch claim {
         case .skip, .invalid, .wait:
-            let why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
+            var why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
+            let unusable = claim.isInvalid ? [] : table.notExecutable(candidatesOf: type)
+            if !unusable.isEmpty {
+                why += "; \(unusable.joined(separator: ", ")) exists but is not executable (chmod +x)"
+                logger.warn("function file is not executable", ["type": .string(type), "files": .string(unusable.joined(separator: ","))])
+            }
             // Not waiting for the disk: redoing a skip after a crash costs nothing.
             spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why), waitForDisk: false)
             metrics.run(function: "", outcome: .skipped, seconds: nil)
@@ -277,8 +306,8 @@ public final class Dispatcher: Sendable {
         do {
             let r = try launcher.run(spec)
             shortageStreak.store(0, ordering: .relaxed)
-            if case .signaled = r.termination, stopSpawning.load(ordering: .relaxed) {
-                // Killed by the drain, not by its own fault: the delivery stays `running` on
+            if stopSpawning.load(ordering: .relaxed), Dispatcher.cutShortByShutdown(r.termination) {
+                // Stopped by the drain, not by its own fault: the delivery stays `running` on
                 // disk and resumes at the next start (attempt + 1), spending no attempt here.
                 logger.info("interrupted by shutdown; resumes at the next start", ["id": .string(job.id), "function": .string(f.name)])
                 return nil
@@ -320,11 +349,16 @@ public final class Dispatcher: Sendable {
         logger.info("finished", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
                                  "outcome": .string(a.outcome.rawValue), "ms": .int(Int(seconds * 1000)),
                                  "stderr": .string(String(a.stderrTail.suffix(1024)))])
+        if let head = a.stdoutHead {
+            logger.warn("stdout is not a JSON object; not stored as the output (its first bytes are kept with the run)",
+                        ["id": .string(job.id), "function": .string(f.name), "stdout_head": .string(head)])
+        }
         switch change.state {
         case .retryScheduled:
             logger.info("retry_scheduled", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
                                             "in_s": .double((change.nextAt ?? now) - now), "error": .string(change.error ?? "")])
         case .dead:
+            metrics.add("hookhost_dead_letters_total", labels: [("function", f.name)])
             logger.warn("dead", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
                                  "error": .string(change.error ?? "")])
         default: break
@@ -337,17 +371,25 @@ extension Dispatcher.Claim {
     var runs: Bool { if case .run = self { return true }; return false }
 }
 
-/// Functions running now, by pid, so shutdown can kill what outlives the grace period.
+/// Functions running now, by pid, so shutdown can signal them. Remembers the last signal sent
+/// to all, so a function that starts after it (its worker took the delivery just before the
+/// drain) gets it too instead of running on until the SIGKILL.
 final class ActiveRuns: Sendable {
-    private let runs = Mutex<[Int32: String]>([:])
-    func add(_ pid: Int32, _ id: String) { runs.withLock { $0[pid] = id } }
-    func remove(_ pid: Int32) { runs.withLock { _ = $0.removeValue(forKey: pid) } }
-    func snapshot() -> [Int32: String] { runs.withLock { $0 } }
+    private let state = Mutex<(runs: [Int32: String], signalled: Int32?)>(([:], nil))
+    func add(_ pid: Int32, _ id: String) {
+        state.withLock { s in
+            s.runs[pid] = id
+            if let sig = s.signalled { killpg(pid, sig) }
+        }
+    }
+    func remove(_ pid: Int32) { state.withLock { _ = $0.runs.removeValue(forKey: pid) } }
+    func snapshot() -> [Int32: String] { state.withLock { $0.runs } }
     /// Signals every group still listed, under the lock `remove` takes before a leader is reaped.
-    func killAll(_ signal: Int32) -> [Int32: String] {
-        runs.withLock { r in
-            for pid in r.keys { killpg(pid, signal) }
-            return r
+    func signalAll(_ signal: Int32) -> [Int32: String] {
+        state.withLock { s in
+            s.signalled = signal
+            for pid in s.runs.keys { killpg(pid, signal) }
+            return s.runs
         }
     }
 }

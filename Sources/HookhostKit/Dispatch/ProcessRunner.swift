@@ -40,6 +40,9 @@ public enum TeardownStep: Sendable, Equatable {
 
     /// SIGTERM, 2 s to clean up, then SIGKILL.
     public static let standard: [TeardownStep] = [.signal(SIGTERM), .wait(2), .signal(SIGKILL)]
+
+    /// Shutdown: SIGTERM, `grace` seconds to finish, then SIGKILL.
+    public static func shutdown(grace: Double) -> [TeardownStep] { [.signal(SIGTERM), .wait(grace), .signal(SIGKILL)] }
 }
 
 /// How a run ended and what it printed.

@@ -9,8 +9,14 @@ enum RunClassifier {
         var exitCode: Int?
         /// stdout, when it is a JSON object the spool can keep.
         var output: [UInt8]?
+        /// The first bytes of a stdout that was not kept (not one JSON object, or cut at the
+        /// limit): the function meant to say something, and the operator must be able to see what.
+        var stdoutHead: String?
         var stderrTail = ""
     }
+
+    /// How much of a stdout that is not a JSON object the run's record keeps.
+    static let stdoutHeadBytes = 200
 
     /// Maps a finished process to the contract's outcomes: exit 0 ok, 75 retry, 65 dead, other
     /// exits, signals and timeouts failed.
@@ -24,12 +30,19 @@ enum RunClassifier {
         case .exited(let code):
             a.exitCode = Int(code)
             a.outcome = RunOutcome(exitCode: code)
-            if code != 0 { a.failure = "exited with status \(code)" }
+            if code == 65 {
+                a.failure = "function declared the input unusable (exit 65)"
+            } else if code != 0 {
+                a.failure = "exited with status \(code)"
+            }
         case .signaled(let sig):
             a.failure = "killed by signal \(sig)"
         }
         // A stdout cut at the limit is not the function's output, even if the part kept parses.
         a.output = r.stdoutTruncated ? nil : jsonObjectOutput(r.stdout)
+        if a.output == nil && !trimmingJSONWhitespace(r.stdout).isEmpty {
+            a.stdoutHead = String(decoding: r.stdout.prefix(stdoutHeadBytes), as: UTF8.self)
+        }
         return a
     }
 
@@ -45,6 +58,7 @@ enum RunClassifier {
         var change = StateChange(id: job.id, state: .done, attempt: job.attempt, at: now, error: a.failure,
                                  function: f.name, exitCode: a.exitCode, durationMs: Int(seconds * 1000), output: a.output,
                                  stderrTail: a.stderrTail.isEmpty ? nil : a.stderrTail)
+        change.stdoutHead = a.stdoutHead
         if a.outcome == .retry {
             let since = job.retryLaterSince ?? now
             let limit = f.settings.retryLaterFor ?? retryLaterFor

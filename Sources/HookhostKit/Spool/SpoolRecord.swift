@@ -119,6 +119,8 @@ public struct StateChange: Sendable, Equatable {
     public var retryLaterSince: Double?
     /// The downloaded result (with `fetched`).
     public var result: FetchedResult?
+    /// The first bytes of a stdout that was not a JSON object (so not kept as `output`).
+    public var stdoutHead: String?
 
     public init(id: String, state: DeliveryState, attempt: Int, at: Double, nextAt: Double? = nil, error: String? = nil,
                 function: String? = nil, exitCode: Int? = nil, durationMs: Int? = nil, output: [UInt8]? = nil, stderrTail: String? = nil) {
@@ -145,6 +147,7 @@ public struct StateChange: Sendable, Equatable {
             w.field("ct", optional: r.contentType)
             w.endObject()
         }
+        if let stdoutHead { w.field("oh", stdoutHead) }
     }
 
     init?(meta: JSON) {
@@ -166,6 +169,7 @@ public struct StateChange: Sendable, Equatable {
            let bytes = r["bytes"]?.intValue, let sha = r["sha256"]?.stringValue {
             result = FetchedResult(uri: uri, path: path, bytes: bytes, sha256: sha, contentType: r["ct"]?.stringValue)
         }
+        stdoutHead = meta["oh"]?.stringValue
     }
 }
 

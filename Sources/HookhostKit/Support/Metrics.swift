@@ -49,10 +49,10 @@ public final class Metrics: Sendable {
         var out = ""
         state.withLock { s in
             for name in s.counters.keys.sorted() {
-                out += "# TYPE \(name) counter\n"
+                out += Metrics.header(name, "counter")
                 for (labels, v) in s.counters[name]!.sorted(by: { $0.key < $1.key }) { out += "\(name)\(labels) \(Metrics.number(v))\n" }
             }
-            out += "# TYPE hookhost_run_seconds histogram\n"
+            out += Metrics.header("hookhost_run_seconds", "histogram")
             for (labels, h) in s.histogram.sorted(by: { $0.key < $1.key }) {
                 let inner = labels.dropFirst().dropLast()
                 for (i, b) in s.histogramBuckets.enumerated() {
@@ -62,7 +62,13 @@ public final class Metrics: Sendable {
                 out += "hookhost_run_seconds_sum\(labels) \(h.sum)\nhookhost_run_seconds_count\(labels) \(h.count)\n"
             }
         }
-        for (name, v) in gauges() { out += "# TYPE \(name) gauge\n\(name) \(Metrics.number(v))\n" }
+        // A gauge's name may carry labels (`name{k="v"}`): one HELP/TYPE per family, before its first sample.
+        var seen: Set<String> = []
+        for (name, v) in gauges() {
+            let family = String(name.prefix { $0 != "{" })
+            if seen.insert(family).inserted { out += Metrics.header(family, "gauge") }
+            out += "\(name) \(Metrics.number(v))\n"
+        }
         return out
     }
 

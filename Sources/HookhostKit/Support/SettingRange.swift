@@ -56,7 +56,7 @@ public struct SettingRange: Sendable, Equatable {
         return "a number of seconds \(low) up to \(SettingRange.format(upper))"
     }
 
-    static func format(_ v: Double) -> String {
+    public static func format(_ v: Double) -> String {
         v.rounded() == v && abs(v) < 1e15 ? String(Int(v)) : String(v)
     }
 

@@ -1,0 +1,29 @@
+import HookhostKit
+
+/// What a function actually runs with: its sidecar's values, else the host's settings. Shown by
+/// `hookhost functions` so an operator never has to look up what "default" means.
+struct EffectiveSettings {
+    let timeout: Double
+    /// The sidecar's limit, else the worker count (no function can run more at once).
+    let maxConcurrency: Int
+    let maxAttempts: Int
+    let retryLaterFor: Double
+    let fetch: Bool
+    /// The sidecar keys that set a value here.
+    let fromSidecar: [String]
+
+    init(_ s: FunctionSettings, host: HostConfig) {
+        timeout = s.timeout ?? host.functionTimeout
+        maxConcurrency = min(s.maxConcurrency ?? host.workers, host.workers)
+        maxAttempts = s.maxAttempts ?? host.maxAttempts
+        retryLaterFor = s.retryLaterFor ?? host.retryLaterFor
+        fetch = s.fetch ?? true
+        var from: [String] = []
+        if s.timeout != nil { from.append("timeout") }
+        if s.maxConcurrency != nil { from.append("max_concurrency") }
+        if s.maxAttempts != nil { from.append("max_attempts") }
+        if s.retryLaterFor != nil { from.append("retry_later_for") }
+        if s.fetch != nil { from.append("fetch") }
+        fromSidecar = from
+    }
+}

@@ -1,0 +1,48 @@
+import Glibc
+import Testing
+@testable import HookhostKit
+
+/// docs/reference.md is the contract users read: it must keep up with the code. Adding a setting
+/// to `HostConfig.settings` without documenting it (default, range, flag) fails here.
+@Suite struct ReferenceDocsTests {
+    static let root: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // Tests/HookhostKitTests/<file>
+        return parts.joined(separator: "/")
+    }()
+
+    static func read(_ relative: String) -> String {
+        (try? SmallFile.read(root + "/" + relative, limit: 4 << 20)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    @Test func everySettingIsDocumentedInCode() {
+        for name in HostConfig.settingNames {
+            #expect(HostConfig.documentation[name] != nil, "\(name) has no entry in HostConfig.documentation (App/SettingDocs.swift)")
+        }
+        #expect(Set(HostConfig.documentation.keys).subtracting(HostConfig.settingNames).isEmpty, "documented settings that do not exist")
+    }
+
+    @Test func everySettingHasItsRowInTheReference() {
+        let doc = Self.read("docs/reference.md")
+        #expect(!doc.isEmpty, "docs/reference.md is missing")
+        for name in HostConfig.settingNames {
+            let row = HostConfig.referenceRow(name)
+            #expect(doc.contains(row), "docs/reference.md lacks (or has a stale) row for \(name); expected:\n\(row)")
+        }
+    }
+
+    @Test func everySidecarKeyAndRangeIsInTheReference() {
+        let doc = Self.read("docs/reference.md")
+        for (key, range) in FunctionSettings.ranges {
+            #expect(doc.contains("`\(key)`"), "sidecar key \(key) missing")
+            #expect(doc.contains(range.expectation), "sidecar range of \(key) missing: \(range.expectation)")
+        }
+        for key in ["fetch", "env", "pass_env"] { #expect(doc.contains("`\(key)`")) }
+    }
+
+    @Test func theReadmeLinksTheReferenceAndNotTheUnshippedContract() {
+        let readme = Self.read("README.md") + Self.read("Functions/README.md")
+        #expect(readme.contains("docs/reference.md"))
+        #expect(!readme.contains("CONTRACT"), "README points at CONTRACT, which users do not have")
+    }
+}
