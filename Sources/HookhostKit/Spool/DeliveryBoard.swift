@@ -104,6 +104,15 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         monitor.locked { index.markFetching(id, now: clock.now()) }
     }
 
+    /// The change as it must be recorded (see `DeliveryIndex.complete`), without applying it;
+    /// nil if the delivery is unknown.
+    func complete(_ change: StateChange) -> StateChange? {
+        monitor.locked {
+            var change = change
+            return index.complete(&change) ? change : nil
+        }
+    }
+
     /// Applies a transition and queues what follows; returns the change as it must be recorded
     /// (attempt-budget base filled in), nil if the delivery is unknown.
     func apply(_ change: StateChange) -> StateChange? {

@@ -100,18 +100,26 @@ struct DeliveryIndex {
     /// alone (all that compaction keeps) restores it: a change without one gets the current base.
     /// Returns the delivery as it is now, nil if unknown.
     mutating func apply(_ change: inout StateChange) -> DeliveryInfo? {
-        guard var d = deliveries[change.id] else { return nil }
-        if change.attemptBase == nil { change.attemptBase = d.attemptBase }
-        // Likewise the downloaded result, while the delivery is still being worked on.
-        if change.result == nil && change.state.isUnfinished && change.state != .received && change.state != .fetching {
-            change.result = d.result
-        }
+        guard complete(&change), var d = deliveries[change.id] else { return nil }
         let wasUnfinished = d.state.isUnfinished, wasDead = d.state == .dead
         d.apply(change)
         deliveries[change.id] = d
         unfinished += (d.state.isUnfinished ? 1 : 0) - (wasUnfinished ? 1 : 0)
         dead += (d.state == .dead ? 1 : 0) - (wasDead ? 1 : 0)
         return d
+    }
+
+    /// Fills in what a state record carries from the delivery's current state (the budget base,
+    /// the result); false if the delivery is unknown. `apply` does this too; a store calls it
+    /// first when the record must be durable before the change takes effect in memory.
+    func complete(_ change: inout StateChange) -> Bool {
+        guard let d = deliveries[change.id] else { return false }
+        if change.attemptBase == nil { change.attemptBase = d.attemptBase }
+        // Likewise the downloaded result, while the delivery is still being worked on.
+        if change.result == nil && change.state.isUnfinished && change.state != .received && change.state != .fetching {
+            change.result = d.result
+        }
+        return true
     }
 
     /// Where the delivery's last state record is (for `show` and compaction).

@@ -122,16 +122,22 @@ public final class Spool: DeliveryStore {
 
     @discardableResult
     public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
-        guard let change = board.apply(change) else { return false }
-        let bytes = SpoolRecord.state(change).encoded()
         let id = change.id
         if !waitForDisk {
+            guard let change = board.apply(change) else { return false }
+            let bytes = SpoolRecord.state(change).encoded()
             let board = board
             log.append(bytes, placed: { ref in board.setLastState(id, ref) }, done: { _ in })
             return true
         }
-        switch log.appendSync(bytes) {
-        case .success(let ref): board.setLastState(id, ref)
+        // Durable first, then in effect: a change that makes the delivery due again (fetched,
+        // a replay, a retry) must be in the log before whatever a worker records next for it.
+        guard let completed = board.complete(change) else { return false }
+        let result = log.appendSync(SpoolRecord.state(completed).encoded())
+        if case .success(let ref) = result { board.setLastState(id, ref) }  // before a worker can write a later one
+        _ = board.apply(completed)
+        switch result {
+        case .success: break
         case .failure(let e):
             logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(id), "error": .string(e.description)])
         }
