@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
-import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -61,8 +62,8 @@ class Run:
 
 
 def run_function(name: str, doc: bytes, tmp: Path, env: Optional[dict] = None, timeout: float = 120) -> Run:
-    """Runs examples/<name> like the host does (stdin, the contract's environment) and measures its
-    peak RSS (wait4, so only this child counts)."""
+    """Runs examples/<name> like the host does (stdin, the contract's environment) and samples its
+    peak RSS (VmHWM)."""
     info = json.loads(doc)
     work = tmp / f"work-{os.urandom(4).hex()}"
     work.mkdir()
@@ -75,20 +76,35 @@ def run_function(name: str, doc: bytes, tmp: Path, env: Optional[dict] = None, t
     full_env = {k: v for k, v in full_env.items() if v is not None}
     stdin_path, out_path, err_path = (tmp / f".{os.urandom(4).hex()}.{n}" for n in ("in", "out", "err"))
     stdin_path.write_bytes(doc)
+    exe = (examples_dir() / name).resolve()
+    peak = 0
     with open(stdin_path, "rb") as i, open(out_path, "wb") as o, open(err_path, "wb") as e:
-        p = subprocess.Popen([str(examples_dir() / name)], stdin=i, stdout=o, stderr=e, env=full_env)
-        timer = threading.Timer(timeout, p.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(p.pid, 0)
-        finally:
-            timer.cancel()
-            p.returncode = 0  # reaped above; keeps Popen from waiting again
-    code = os.waitstatus_to_exitcode(status)
-    run = Run(code, out_path.read_bytes(), err_path.read_text(errors="replace"), usage.ru_maxrss)
+        p = subprocess.Popen([str(exe)], stdin=i, stdout=o, stderr=e, env=full_env)
+        deadline = time.monotonic() + timeout
+        while p.poll() is None:
+            peak = max(peak, _hwm_kb(p.pid, exe))
+            if time.monotonic() > deadline:
+                p.kill()
+                p.wait()
+                break
+            time.sleep(0.005)
+    run = Run(p.returncode, out_path.read_bytes(), err_path.read_text(errors="replace"), peak)
     for f in (stdin_path, out_path, err_path):
         f.unlink()
     return run
+
+
+def _hwm_kb(pid: int, exe: Path) -> int:
+    """The process's RSS high-water mark, once it runs `exe`: not ru_maxrss, which on Linux also
+    counts the forking parent's memory (the pytest process), and not before the exec."""
+    try:
+        if os.readlink(f"/proc/{pid}/exe") != str(exe):
+            return 0
+        with open(f"/proc/{pid}/status") as f:
+            m = re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M)
+        return int(m.group(1)) if m else 0
+    except OSError:
+        return 0
 
 
 def hidden_leftovers(d: Path) -> list[str]:

@@ -186,27 +186,19 @@ def test_without_a_summary_dir_it_uses_the_scratch_dir_and_says_so(tmp_path):
 
 
 def test_memory_stays_flat_on_a_large_file(tmp_path):
-    # ~86 MB of 2 KB responses against ten lines: streamed, so peak RSS barely moves with file size.
-    def write(path, n):
-        with open(path, "w") as out:
-            for i in range(n):
-                entry = {"key": f"k{i}", "error": {"code": 500, "message": "boom"}} if i % 10 == 0 \
-                    else {"key": f"k{i}", "response": {"text": "ok " * 650}}
-                out.write(json.dumps(entry) + "\n")
-
-    small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
-    write(small, 10)
-    write(big, 48_000)
+    # ~86 MB of 2 KB responses: streamed, so the peak RSS stays near the ~26 MB a Foundation
+    # process starts with, far below the file (measured: the same for 10 lines and 285 MB).
+    big = tmp_path / "big.jsonl"
+    with open(big, "w") as out:
+        for i in range(48_000):
+            entry = {"key": f"k{i}", "error": {"code": 500, "message": "boom"}} if i % 10 == 0 \
+                else {"key": f"k{i}", "response": {"text": "ok " * 650}}
+            out.write(json.dumps(entry) + "\n")
     size = big.stat().st_size
     assert size > 80_000_000
-    runs = {}
-    for name, f in (("small", small), ("big", big)):
-        r = run_function("batch.succeeded", batch_doc(f"wh_{name}", result_of(f, "files/" + name)), tmp_path,
-                         {"BATCH_SUMMARY_DIR": str(tmp_path / "s")})
-        assert r.code == 0, r.stderr
-        runs[name] = r
-    s = runs["big"].json()
+    r = run_function("batch.succeeded", batch_doc("wh_big", result_of(big, "files/big")), tmp_path,
+                     {"BATCH_SUMMARY_DIR": str(tmp_path / "s")})
+    assert r.code == 0, r.stderr
+    s = r.json()
     assert (s["entries"], s["failed"], s["bytes"]) == (48_000, 4_800, size)
-    grew = runs["big"].max_rss_kb - runs["small"].max_rss_kb
-    assert grew < 12 * 1024 and runs["big"].max_rss_kb < 64 * 1024, \
-        f"peak RSS {runs['small'].max_rss_kb} KB (10 lines) → {runs['big'].max_rss_kb} KB ({size >> 20} MB)"
+    assert 0 < r.max_rss_kb < 48 * 1024, f"peak RSS {r.max_rss_kb} KB for a {size >> 20} MB file"
