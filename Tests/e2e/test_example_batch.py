@@ -186,8 +186,8 @@ def test_without_a_summary_dir_it_uses_the_scratch_dir_and_says_so(tmp_path):
 
 
 def test_memory_stays_flat_on_a_large_file(tmp_path):
-    # ~86 MB of 2 KB responses: streamed, so the peak RSS stays near the ~26 MB a Foundation
-    # process starts with, far below the file (measured: the same for 10 lines and 285 MB).
+    # ~86 MB of 2 KB responses: streamed, so the peak RSS stays near the ~21 MB a Foundation
+    # process starts with, far below the file (measured: the same for 3 MB and 285 MB).
     big = tmp_path / "big.jsonl"
     with open(big, "w") as out:
         for i in range(48_000):
