@@ -20,6 +20,7 @@ let package = Package(
         .executableTarget(name: "hookhost", dependencies: ["HookhostKit"]),
         .executableTarget(name: "hookhost-bench-fetch", dependencies: ["HookhostKit"]),
         .target(name: "HookEvent"),
-        .testTarget(name: "HookhostKitTests", dependencies: ["HookhostKit"]),
+        // HookEvent is here so the host's stdin writer and the functions' reader are tested against each other.
+        .testTarget(name: "HookhostKitTests", dependencies: ["HookhostKit", "HookEvent"]),
     ]
 )

@@ -46,19 +46,27 @@ extension HookInput {
         public var receivedAt: String
         /// `hmac` (static secret) or `jwt` (dynamic webhook).
         public var verifiedBy: String
+        /// JWT deliveries only: the `kid` of the key that signed the token; `nil` for `hmac`.
+        public var keyID: String?
+        /// JWT deliveries only: the verified claims object as sent; `nil` for `hmac`.
+        public var claims: [String: JSONValue]?
 
         /// Creates a delivery.
-        public init(id: String, attempt: Int = 1, receivedAt: String, verifiedBy: String = "hmac") {
+        public init(id: String, attempt: Int = 1, receivedAt: String, verifiedBy: String = "hmac",
+                    keyID: String? = nil, claims: [String: JSONValue]? = nil) {
             self.id = id
             self.attempt = attempt
             self.receivedAt = receivedAt
             self.verifiedBy = verifiedBy
+            self.keyID = keyID
+            self.claims = claims
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, attempt
+            case id, attempt, claims
             case receivedAt = "received_at"
             case verifiedBy = "verified_by"
+            case keyID = "key_id"
         }
     }
 

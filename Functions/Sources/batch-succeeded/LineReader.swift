@@ -7,6 +7,8 @@ final class LineReader {
     private let file: UnsafeMutablePointer<FILE>
     private var buffer: UnsafeMutablePointer<CChar>?
     private var capacity = 0
+    /// Bytes consumed so far, line terminators included: at the end, the file's size as read.
+    private(set) var bytesRead = 0
 
     /// Opens `path`; throws the `errno` text when it can't.
     init(path: String) throws {
@@ -31,6 +33,7 @@ final class LineReader {
             if ferror(file) != 0 { throw LineReaderError(path: path, reason: String(cString: strerror(errno))) }
             return nil
         }
+        bytesRead += count
         var length = count
         while length > 0, buffer[length - 1] == 0x0A || buffer[length - 1] == 0x0D { length -= 1 }
         return UnsafeRawBufferPointer(start: buffer, count: length)

@@ -1,103 +1,140 @@
-// batch.succeeded: summarises a batch's results — how many lines, how many responses, how many errors.
+// batch.succeeded: summarises a finished batch into `$BATCH_SUMMARY_DIR/<delivery id>/`:
 //
-// The result is either the output JSONL (`{"key":…,"response":{…}}` or `{"key":…,"error":{…}}`
-// per line) or, for inline batches (`result.uri` is `batches/{id}`), the batch resource's JSON.
+//   summary.json        entries, succeeded, failed (by error code), bytes read, where it came from
+//   failed_keys.jsonl   one line per request that did not succeed: key, line, error code, message
+//
+// and prints the summary on stdout (stored by hookhost as the delivery's output).
+//
+// The result is the output JSONL — `{"key":…,"response":{…}}` or `{"key":…,"error":{…}}` per
+// line, possibly gigabytes, so it is streamed a line at a time — or, for inline batches
+// (`result.uri` is `batches/{id}`), the batch resource's JSON. Runs at least once per delivery:
+// the directory is published with one rename, and a delivery that already has one is done.
 import Foundation
 import HookEvent
 
-struct Tally {
-    var lines = 0
-    var responses = 0
-    var errors = 0
-
-    /// Counts one JSON object; `null` members count as absent.
-    mutating func add(_ object: [String: Any]) {
-        lines += 1
-        if let error = object["error"], !(error is NSNull) {
-            errors += 1
-        } else if let response = object["response"], !(response is NSNull) {
-            responses += 1
-        }
-    }
-}
-
-/// Streams a JSONL file; a non-blank line that is not a JSON object is a permanent failure.
-func tallyJSONL(at path: String) -> Tally {
-    let reader: LineReader
-    do {
-        reader = try LineReader(path: path)
-    } catch {
-        // The host fetched it; gone now means it was cleaned up or the disk is in trouble: try again.
-        HookExit.fail("batch.succeeded: cannot open result: \(error)", code: HookExit.retryLater)
-    }
-    var tally = Tally()
-    var lineNumber = 0
-    while true {
-        let line: UnsafeRawBufferPointer?
-        do {
-            line = try reader.next()
-        } catch {
-            HookExit.fail("batch.succeeded: cannot read result: \(error)", code: HookExit.retryLater)
-        }
-        guard let line else { break }
-        lineNumber += 1
-        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-            HookExit.fail("batch.succeeded: line \(lineNumber) of \(path) is not a JSON object",
-                          code: HookExit.permanentFailure)
-        }
-        tally.add(object)
-    }
-    return tally
-}
-
-/// Counts the entries of the first `inlinedResponses` array in a batch resource
-/// (`output.inlinedResponses.inlinedResponses` or `response.inlinedResponses.inlinedResponses`).
-func tallyInline(at path: String) -> Tally {
-    let data: Data
-    do {
-        data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-        HookExit.fail("batch.succeeded: cannot read result: \(error)", code: HookExit.retryLater)
-    }
-    guard let resource = try? JSONSerialization.jsonObject(with: data) else {
-        HookExit.fail("batch.succeeded: \(path) is not valid JSON", code: HookExit.permanentFailure)
-    }
-    var tally = Tally()
-    for case let item as [String: Any] in inlinedResponses(in: resource) ?? [] {
-        tally.add(item)
-    }
-    return tally
-}
-
-func inlinedResponses(in value: Any) -> [Any]? {
-    if let array = value as? [Any] {
-        return array.lazy.compactMap { inlinedResponses(in: $0) }.first
-    }
-    guard let object = value as? [String: Any] else { return nil }
-    if let inlined = object["inlinedResponses"] {
-        if let array = inlined as? [Any] { return array }
-        if let nested = inlinedResponses(in: inlined) { return nested }
-    }
-    // Sorted so the same document always yields the same answer.
-    for key in object.keys.sorted() where key != "inlinedResponses" {
-        if let found = inlinedResponses(in: object[key]!) { return found }
-    }
-    return nil
-}
-
 let input = HookInput.readOrExit()
-let batch: JSONValue = input.event.data.id.map { .string($0.contains("/") ? $0 : "batches/\($0)") } ?? .null
 
 guard let result = input.result else {
-    HookOutput.write(["lines": 0, "responses": 0, "errors": 0, "batch": batch, "note": "no result file"])
+    // hookhost downloads the result before starting us; none means it is not there yet (or the
+    // sidecar says "fetch": false, and then this function cannot do its job).
+    HookExit.fail("batch.succeeded: delivery \(input.delivery.id) has no result file yet; retry later",
+                  code: HookExit.retryLater)
+}
+
+let directory = SummaryDirectory(base: outputBase(), name: input.delivery.fileName)
+
+if let earlier = directory.existingSummary() {
+    // Done by an earlier run of this delivery: answer the same, change nothing.
+    HookOutput.log("batch.succeeded: \(directory.path) exists; delivery \(input.delivery.id) was already summarised")
+    emit(earlier)
     exit(HookExit.success)
 }
 
-let isInline = result.uri.hasPrefix("batches/")
-let tally = isInline ? tallyInline(at: result.path) : tallyJSONL(at: result.path)
-var summary: [String: JSONValue] = [
-    "lines": .from(tally.lines), "responses": .from(tally.responses), "errors": .from(tally.errors), "batch": batch,
-]
-if isInline { summary["source"] = "inline" }
-HookOutput.write(summary)
+var partial: String?
+do {
+    let dir = try wrapOutput { try directory.makePartial() }
+    partial = dir
+    let failures = try wrapOutput { try FailedKeysWriter(path: dir + "/failed_keys.jsonl") }
+    let isInline = result.uri.hasPrefix("batches/")
+    let (tally, bytes) = isInline ? try tallyInline(at: result.path, failures: failures)
+                                  : try tallyJSONL(at: result.path, failures: failures)
+    guard bytes == result.bytes else {
+        throw BatchError.sizeMismatch("\(result.path) has \(bytes) bytes, the host downloaded \(result.bytes)")
+    }
+    try wrapOutput { try failures.finish() }
+
+    var summary = tally.summary
+    summary["delivery"] = .string(input.delivery.id)
+    summary["batch"] = .from(input.event.data.id.map { $0.hasPrefix("batches/") ? $0 : "batches/" + $0 })
+    summary["source"] = isInline ? "inline" : "file"
+    summary["uri"] = .string(result.uri)
+    summary["bytes"] = .from(bytes)
+    summary["user_metadata"] = input.metadata.map(JSONValue.object) ?? .null
+    summary["output"] = .string(directory.path)
+    let line = try encodeLine(summary)
+    try wrapOutput { try SummaryDirectory.writeSynced(line, to: dir + "/summary.json") }
+
+    if try wrapOutput({ try directory.publish(dir) }) {
+        emit(line)
+    } else if let winner = directory.existingSummary() {
+        // A concurrent run of the same delivery published first; its summary is the answer.
+        emit(winner)
+    } else {
+        throw BatchError.output(OutputError(path: directory.path, reason: "exists but has no summary.json"))
+    }
+} catch let error as BatchError {
+    if let partial { directory.discard(partial) }
+    HookExit.fail(error.description, code: error.exitCode)
+} catch {
+    if let partial { directory.discard(partial) }
+    HookExit.fail("batch.succeeded: \(error)", code: 1)
+}
+
+/// `BATCH_SUMMARY_DIR` (set it in the sidecar's `env`), else the private `HOOKHOST_WORK_DIR`.
+func outputBase() -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if let dir = environment["BATCH_SUMMARY_DIR"], !dir.isEmpty { return dir }
+    if let dir = environment["HOOKHOST_WORK_DIR"], !dir.isEmpty {
+        HookOutput.log("batch.succeeded: BATCH_SUMMARY_DIR is not set; the summary goes to the scratch dir \(dir) and is lost after this run")
+        return dir
+    }
+    HookExit.fail("batch.succeeded: set BATCH_SUMMARY_DIR in the sidecar's env", code: 1)
+}
+
+/// Streams the JSONL output; blank lines are skipped, any other line must be a JSON object.
+/// Returns the tally and the bytes read.
+func tallyJSONL(at path: String, failures: FailedKeysWriter) throws -> (BatchTally, Int) {
+    let reader: LineReader
+    do { reader = try LineReader(path: path) } catch { throw BatchError.unreadable("cannot open the result: \(error)") }
+    var tally = BatchTally()
+    var lineNumber = 0
+    while true {
+        let line: UnsafeRawBufferPointer?
+        do { line = try reader.next() } catch { throw BatchError.unreadable("cannot read the result: \(error)") }
+        guard let line else { break }
+        lineNumber += 1
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+        guard let entry = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+            throw BatchError.malformed("line \(lineNumber) of \(path) is not a JSON object")
+        }
+        try wrapOutput { try tally.add(entry, position: lineNumber, onFailure: failures.write) }
+    }
+    return (tally, reader.bytesRead)
+}
+
+/// Counts the `inlinedResponses` of a batch resource.
+func tallyInline(at path: String, failures: FailedKeysWriter) throws -> (BatchTally, Int) {
+    let read: (entries: [Any]?, bytes: Int)
+    do { read = try InlineResults.read(at: path) } catch { throw BatchError.unreadable("cannot read the result: \(error)") }
+    guard let entries = read.entries else {
+        throw BatchError.malformed("\(path) is not a batch resource with inlinedResponses")
+    }
+    var tally = BatchTally()
+    for (index, item) in entries.enumerated() {
+        guard let entry = item as? [String: Any] else {
+            throw BatchError.malformed("inlinedResponses[\(index)] of \(path) is not a JSON object")
+        }
+        try wrapOutput { try tally.add(entry, position: index + 1, onFailure: failures.write) }
+    }
+    return (tally, read.bytes)
+}
+
+/// Runs `body`, turning an `OutputError` into `BatchError.output`.
+func wrapOutput<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as OutputError { throw BatchError.output(error) }
+}
+
+/// One line of JSON, encoded like `HookOutput.write`, so stdout and summary.json are the same bytes.
+func encodeLine(_ object: [String: JSONValue]) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var line = try encoder.encode(object)
+    line.append(0x0A)
+    return line
+}
+
+func emit(_ line: Data) {
+    do { try FileHandle.standardOutput.write(contentsOf: line) } catch {
+        HookOutput.log("batch.succeeded: cannot write stdout: \(error)")
+    }
+}
