@@ -559,3 +559,28 @@ def normalize_received_at(stdin: bytes) -> tuple[bytes, str]:
     found = RECEIVED_AT.findall(stdin)
     assert len(found) == 1, f"expected exactly one well-formed received_at (UTC, ms precision) in {stdin!r}"
     return RECEIVED_AT.sub(b'"received_at":"RECEIVED_AT"', stdin), found[0].decode()
+
+
+def control_request(host: "Host", raw: bytes, timeout: float = 10.0) -> bytes:
+    """One raw HTTP request on the host's control socket; the whole answer (head and body)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(host.data / "control.sock"))
+        s.sendall(raw)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            head, sep, body = out.partition(b"\r\n\r\n")
+            if sep:
+                n = next((int(ln.split(b":", 1)[1]) for ln in head.split(b"\r\n")
+                          if ln.lower().startswith(b"content-length:")), None)
+                if n is not None and len(body) >= n:
+                    break
+        return out
+    finally:
+        s.close()

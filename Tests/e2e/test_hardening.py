@@ -12,7 +12,7 @@ import time
 import pytest
 
 from durability_lib import listed, show, wait_state
-from hostlib import RawConn, build_request, event_body, hookhost_bin, new_id, signed_headers, wait_until
+from hostlib import RawConn, build_request, control_request, event_body, hookhost_bin, new_id, signed_headers, wait_until
 
 ABSURD = ["1e999", "1e17", "-5", '"ten"', "0"]
 FIELDS = ["timeout", "max_concurrency", "max_attempts"]
@@ -88,24 +88,6 @@ def test_in_range_sidecar_and_unknown_keys_are_reported_not_fatal(make_host, fns
 
 # ---------------------------------------------------------------------------------------------
 # The control socket
-
-def control_request(host, raw: bytes, timeout: float = 10.0) -> bytes:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(str(host.data / "control.sock"))
-        s.sendall(raw)
-        out = b""
-        deadline = time.monotonic() + timeout
-        while b"\r\n\r\n" not in out and time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        return out
-    finally:
-        s.close()
-
 
 @pytest.mark.parametrize("target", ["/deliveries?=", "/deliveries?&&=&", "/deliveries?=x&state", "/deliveries?state=%ZZ",
                                     "/deliveries?state=%ff%fe", "/deliveries/%", "/deliveries/%00/replay",

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from durability_lib import listed, show, wait_state
-from hostlib import (Functions, Host, RawConn, event_body, hookhost_bin, pid_alive, signed_headers, wait_until)
+from hostlib import (Functions, Host, RawConn, control_request, event_body, hookhost_bin, pid_alive, signed_headers, wait_until)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,28 +568,8 @@ def test_send_refuses_a_timestamp_that_is_not_ascii_digits(tmp_path, ts):
 # ---------------------------------------------------------------------------------------------
 # Control socket: a filter that is not understood must not widen the action
 
-def control_raw(host: Host, raw: bytes, timeout: float = 10.0) -> bytes:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(str(host.data / "control.sock"))
-        s.sendall(raw)
-        out = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-            head, sep, body = out.partition(b"\r\n\r\n")
-            if sep:
-                n = next((int(ln.split(b":", 1)[1]) for ln in head.split(b"\r\n")
-                          if ln.lower().startswith(b"content-length:")), None)
-                if n is not None and len(body) >= n:
-                    break
-        return out
-    finally:
-        s.close()
+control_raw = control_request
+
 
 
 @pytest.mark.parametrize("query", ["typ=nosuch", "Type=nosuch", "id=nosuch"])
