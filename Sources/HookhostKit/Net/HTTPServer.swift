@@ -11,6 +11,13 @@ public final class HTTPServer: Sendable {
         try self.init(listeners: listeners, loops: count, config: config, transports: TCPTransportFactory(), responder: responder, logger: logger)
     }
 
+    /// An HTTPS server when `tls` is given: every accepted connection speaks TLS with its certificate.
+    public convenience init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, tls: TLSCertificates?,
+                            responder: any HTTPResponder, logger: Logger) throws(SystemError) {
+        let transports: any TransportFactory = tls ?? TCPTransportFactory()
+        try self.init(listeners: listeners, loops: count, config: config, transports: transports, responder: responder, logger: logger)
+    }
+
     /// As above, with the transport each accepted connection gets (plain TCP or TLS).
     init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, transports: any TransportFactory,
          responder: any HTTPResponder, logger: Logger) throws(SystemError) {
