@@ -30,17 +30,18 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_ok() { for _ in $(seq 200); do curl -sk -o /dev/null -m 1 -f "$1" && return 0; sleep 0.05; done; echo "no answer at $1" >&2; return 1; }
 SECRET=$(python3 -c 'import base64,secrets; print("whsec_"+base64.b64encode(secrets.token_bytes(32)).decode())')
 
-start_host() { # NAME [extra serve args…] → prints the port
+# Both starters set PORT (not command substitution: a subshell would lose PIDS and hold the pipe).
+start_host() { # NAME [extra serve args…]
   local name=$1; shift
   local port; port=$(free_port)
   mkdir -p "$TMP/$name/data" "$TMP/$name/functions"
   HOOKHOST_SECRETS=$SECRET "$BIN" serve --listen "127.0.0.1:$port" --data "$TMP/$name/data" \
-    --functions "$TMP/$name/functions" --tolerance 3600 --log warn "$@" 2>"$TMP/$name.log" &
+    --functions "$TMP/$name/functions" --tolerance 3600 --log warn "$@" >/dev/null 2>"$TMP/$name.log" &
   PIDS+=($!)
-  echo "$port"
+  PORT=$port
 }
 
-start_nginx() { # NAME PORT… → prints the listen port
+start_nginx() { # NAME BACKEND-PORT…
   local name=$1; shift
   local port; port=$(free_port)
   mkdir -p "$TMP/$name/logs"
@@ -54,9 +55,9 @@ conf = conf.replace("keepalive 64;", upstream + "        keepalive 64;")
 conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{port};").replace("worker_processes auto;", "worker_processes 1;")
 open(dst, "w").write(conf)
 PY
-  nginx -p "$TMP/$name" -c "$TMP/$name/nginx.conf" -g "daemon off; user root; pid $TMP/$name/nginx.pid; error_log $TMP/$name/logs/error.log;" &
+  nginx -p "$TMP/$name" -c "$TMP/$name/nginx.conf" -g "daemon off; user root; pid $TMP/$name/nginx.pid; error_log $TMP/$name/logs/error.log;" >/dev/null 2>&1 &
   PIDS+=($!)
-  echo "$port"
+  PORT=$port
 }
 
 run() { # LABEL URL
@@ -69,13 +70,13 @@ run() { # LABEL URL
   printf '%-34s %8s acks/s   p99 %-8s %s\n' "$1" "$rps" "$p99" "${line#BENCH }"
 }
 
-R1=$(start_host r1); R2=$(start_host r2); R3=$(start_host r3)
+start_host r1; R1=$PORT; start_host r2; R2=$PORT; start_host r3; R3=$PORT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/tls.key" -out "$TMP/tls.crt" \
   -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
-T1=$(start_host tls --tls-cert "$TMP/tls.crt" --tls-key "$TMP/tls.key")
+start_host tls --tls-cert "$TMP/tls.crt" --tls-key "$TMP/tls.key"; T1=$PORT
 for p in "$R1" "$R2" "$R3"; do wait_ok "http://127.0.0.1:$p/healthz"; done
 wait_ok "https://127.0.0.1:$T1/healthz"
-N1=$(start_nginx lb1 "$R1"); N3=$(start_nginx lb3 "$R1" "$R2" "$R3")
+start_nginx lb1 "$R1"; N1=$PORT; start_nginx lb3 "$R1" "$R2" "$R3"; N3=$PORT
 wait_ok "http://127.0.0.1:$N1/healthz"; wait_ok "http://127.0.0.1:$N3/healthz"
 
 echo "== $(nproc) cores, wrk -t2 -c$CONNS -d${DURATION}s, $(basename "$BIN") $(readlink -f "$BIN" | grep -o 'debug\|release')"
