@@ -4,6 +4,11 @@
 set -euo pipefail
 pkgs=(libcurl4-openssl-dev libssl-dev pkg-config python3 python3-venv curl fuse libfuse2)
 [ "${WITH_BENCH:-0}" = 1 ] && pkgs+=(wrk nginx)
+# nginx for the load-balancer test; openssl CLI for the TLS test's certificates.
+pkgs+=(nginx openssl)
+# The container test (podman builds and runs the image; debootstrap makes its base once, cached
+# in .build/container/). On by default; WITH_CONTAINERS=0 skips these and the test says why.
+[ "${WITH_CONTAINERS:-1}" = 1 ] && pkgs+=(podman runc debootstrap uidmap slirp4netns libcap2-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,4 +19,4 @@ if [ ! -x .build/venv/bin/pytest ]; then
   python3 -m venv .build/venv
   .build/venv/bin/pip install -q -r Tests/e2e/requirements.txt
 fi
-HOOKHOST_BIN="$PWD/.build/debug/hookhost" .build/venv/bin/pytest -q -x Tests/e2e "$@"
+HOOKHOST_BIN="$PWD/.build/debug/hookhost" .build/venv/bin/pytest -q -rs -x Tests/e2e "$@"  # -rs: every skip prints its reason

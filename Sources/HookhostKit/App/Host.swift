@@ -153,8 +153,9 @@ public final class Host: Sendable {
             logger.warn("the file descriptor limit leaves room for few connections; raise it (ulimit -n)",
                         ["limit": .int(fileLimit), "connections": .int(maxConnections)])
         }
+        let tls = try loadTLS()
         let server: HTTPServer
-        do { server = try HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, responder: endpoint, logger: logger) } catch {
+        do { server = try HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, tls: tls, responder: endpoint, logger: logger) } catch {
             lifecycle.shutdown()
             throw ConfigError(setting: "RLIMIT_NOFILE (ulimit -n)", message: "cannot create the HTTP event loops: \(error); raise the descriptor limit")
         }
@@ -193,7 +194,7 @@ public final class Host: Sendable {
         var listenDesc = config.listen.description
         if case .inet(let h, _) = config.listen { listenDesc = "\(h):\(port)" }
         if case .inet6(let h, _) = config.listen { listenDesc = "[\(h)]:\(port)" }
-        logger.info("listening", ["address": .string(listenDesc), "path": .string(config.path), "functions": .string(table.directory),
+        logger.info("listening", ["address": .string(listenDesc), "path": .string(config.path), "functions": .string(table.directory), "tls": .bool(tls != nil),
                                   "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count),
                                   "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
 
@@ -213,6 +214,7 @@ public final class Host: Sendable {
                 logger.info("SIGHUP: reloading secrets and the JWKS")
                 secrets.reload(force: true)
                 jwks.reload()
+                reloadTLS(tls)
                 continue
             }
             break
@@ -226,6 +228,31 @@ public final class Host: Sendable {
         lifecycle.shutdown()
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0
+    }
+
+    /// The listener's certificate when `HOOKHOST_TLS_CERT` and `HOOKHOST_TLS_KEY` are set (one
+    /// without the other, or a pair that does not load, is a configuration error).
+    private func loadTLS() throws(ConfigError) -> TLSCertificates? {
+        switch (config.tlsCert, config.tlsKey) {
+        case (nil, nil): return nil
+        case (let cert?, let key?):
+            do { return try TLSCertificates(certificate: FileSystem.absolute(cert), key: FileSystem.absolute(key)) } catch {
+                throw ConfigError(setting: "HOOKHOST_TLS_CERT/HOOKHOST_TLS_KEY (--tls-cert/--tls-key)", message: "cannot load \(cert) / \(key): \(error)")
+            }
+        default:
+            throw ConfigError(setting: "HOOKHOST_TLS_CERT/HOOKHOST_TLS_KEY (--tls-cert/--tls-key)", message: "set both the certificate and the key, or neither")
+        }
+    }
+
+    /// SIGHUP: new connections get the re-read certificate; a broken pair keeps the previous one.
+    private func reloadTLS(_ tls: TLSCertificates?) {
+        guard let tls else { return }
+        do {
+            try tls.reload()
+            logger.info("TLS certificate reloaded", ["cert": .string(tls.certificatePath)])
+        } catch {
+            logger.error("TLS certificate reload failed; keeping the previous one", ["cert": .string(tls.certificatePath), "error": .string(error.message)])
+        }
     }
 
     /// The JWKS cache for JWT deliveries, its refresher started. A JWKS file is read now (a bad

@@ -40,6 +40,9 @@ public struct HostConfig: Sendable {
     public var httpThreads = min(HostConfig.cpuCount, 4)
     /// Functions run as this user (`HOOKHOST_FUNCTION_USER`); nil: as the host's user.
     public var functionUser: FunctionUser?
+    /// PEM certificate chain and key (`HOOKHOST_TLS_CERT`/`_KEY`): both set, the listener speaks HTTPS.
+    public var tlsCert: String?
+    public var tlsKey: String?
     /// Secret-bearing flags the operator used (`--secrets`, `--gemini-api-key`): warned about once
     /// the host is up (a configuration error must stay a single line).
     public var secretFlagsUsed: [String] = []
@@ -97,6 +100,8 @@ public struct HostConfig: Sendable {
             c.logLevel = l }),
         ("HOOKHOST_HTTP_THREADS", { c, v throws(ConfigError) in c.httpThreads = try integer("HOOKHOST_HTTP_THREADS", v) }),
         ("HOOKHOST_FUNCTION_USER", { c, v throws(ConfigError) in c.functionUser = v.isEmpty ? nil : try FunctionUser.resolve(v).get() }),
+        ("HOOKHOST_TLS_CERT", { c, v throws(ConfigError) in c.tlsCert = try filePath("HOOKHOST_TLS_CERT", v) }),
+        ("HOOKHOST_TLS_KEY", { c, v throws(ConfigError) in c.tlsKey = try filePath("HOOKHOST_TLS_KEY", v) }),
     ]
 
     /// The names of all variables, in documentation order.

@@ -2,15 +2,28 @@ import Synchronization
 
 /// An HTTP/1.1 server: a few epoll loops share the listening sockets; no thread per connection.
 public final class HTTPServer: Sendable {
-    private let loops: [EventLoop]
+    private let loops: [Reactor]
     private let threads = Mutex<[ThreadHandle]>([])
 
     /// `listeners` are already bound, non-blocking descriptors (see `Listener.open`).
     /// Throws when an event loop's descriptors cannot be created (see `EventLoop.init`).
-    public init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) throws(SystemError) {
-        var made: [EventLoop] = []
+    public convenience init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, responder: any HTTPResponder, logger: Logger) throws(SystemError) {
+        try self.init(listeners: listeners, loops: count, config: config, transports: TCPTransportFactory(), responder: responder, logger: logger)
+    }
+
+    /// An HTTPS server when `tls` is given: every accepted connection speaks TLS with its certificate.
+    public convenience init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, tls: TLSCertificates?,
+                            responder: any HTTPResponder, logger: Logger) throws(SystemError) {
+        let transports: any TransportFactory = tls ?? TCPTransportFactory()
+        try self.init(listeners: listeners, loops: count, config: config, transports: transports, responder: responder, logger: logger)
+    }
+
+    /// As above, with the transport each accepted connection gets (plain TCP or TLS).
+    init(listeners: [Int32], loops count: Int, config: HTTPServerConfig, transports: any TransportFactory,
+         responder: any HTTPResponder, logger: Logger) throws(SystemError) {
+        var made: [Reactor] = []
         for i in 0..<max(1, count) {
-            made.append(try EventLoop(index: i, listeners: listeners, config: config, responder: responder, logger: logger))
+            made.append(try Reactor(index: i, listeners: listeners, config: config, transports: transports, responder: responder, logger: logger))
         }
         loops = made
     }
