@@ -39,6 +39,8 @@ extension HostConfig {
         "HOOKHOST_RETRY_LATER_FOR": .init(defaultText: "86400", meaning: "seconds a delivery may keep answering exit 75 before it is dead-lettered"),
         "HOOKHOST_FETCH_HOSTS": .init(defaultText: "—", meaning: "extra hosts results may be downloaded from (comma-separated; host or host:port)"),
         "HOOKHOST_KEEP_RESULTS": .init(defaultText: "0", meaning: "seconds a downloaded result is kept after its delivery is done"),
+        "HOOKHOST_TLS_CERT": .init(defaultText: "—", meaning: "PEM certificate chain; with HOOKHOST_TLS_KEY the listener speaks HTTPS (re-read on SIGHUP)"),
+        "HOOKHOST_TLS_KEY": .init(defaultText: "—", meaning: "PEM private key for HOOKHOST_TLS_CERT"),
         "HOOKHOST_FETCHERS": .init(defaultText: "4", meaning: "result downloads at once (threads of their own, separate from the workers)"),
         "GEMINI_API_KEY": .init(defaultText: "—", meaning: "sent as x-goog-api-key when downloading results from the API origin"),
         "HOOKHOST_API_BASE": .init(defaultText: "https://generativelanguage.googleapis.com", meaning: "where files/… and batches/… are downloaded"),
