@@ -5,14 +5,24 @@ import HookhostKit
 /// socket when there is one, else directly (holding the data-directory lock).
 enum DeliveriesCommand {
     static let help = """
-    hookhost deliveries list [--state S] [--type T] [--json]
-    hookhost deliveries show [--] ID
-    hookhost deliveries replay [--] ID
-    hookhost deliveries retry-dead [--type T]
-    hookhost deliveries purge --dead [--type T]
+    hookhost deliveries list [--state S] [--type T] [--since WHEN] [--limit N] [--json]
+    hookhost deliveries show [--json] [--] ID
+    hookhost deliveries replay [--json] [--] ID
+    hookhost deliveries retry-dead [--type T] [--json]
+    hookhost deliveries purge --dead [--type T] [--dry-run] [--json]
 
-      --data DIR   the data directory (HOOKHOST_DATA, default ./data)
-    States: received, running, retry_scheduled, done, dead, skipped. Unknown ID: exit 1.
+      --data DIR     the data directory (HOOKHOST_DATA, default ./data)
+      --type T       the type T and its family: `batch` matches batch and batch.*
+      --since WHEN   received at or after WHEN: a duration back from now (90s, 15m, 2h, 7d)
+                     or a UTC time (2026-05-01, 2026-05-01T10:00:00Z)
+      --limit N      only the newest N (still printed oldest first)
+      --dry-run      purge: list what would be purged, and how many; purge nothing
+                     (with --json: the dead letters as `list --json` prints them)
+      --json         the control API's JSON instead of text (show: summary, stdin, last, attempts)
+    show prints the summary, every attempt kept (the latest 20: start, duration, outcome, exit
+    code, error, stderr tail), the last output and the stdin document. Replaying a delivery
+    that is still queued or running says so and exits 0: it runs anyway.
+    States: received, fetching, fetched, running, retry_scheduled, done, dead, skipped. Unknown ID: exit 1.
     In the ID's place anything but one of these options is the ID (show -h shows the delivery
     "-h"); `--` ends the options, so show -- --data takes "--data" as the ID.
     Works while `hookhost serve` runs (through DATA/control.sock) and while it is stopped.
@@ -20,7 +30,7 @@ enum DeliveriesCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         // After `show`/`replay` comes an id, and `-h` or `--x` are valid ones.
-        let a = try Arguments(args, valued: ["--state", "--type", "--data"], switches: ["--json", "--dead"],
+        let a = try Arguments(args, valued: ["--state", "--type", "--data", "--since", "--limit"], switches: ["--json", "--dead", "--dry-run"],
                               takesAnyText: { $0.count == 1 && ($0[0] == "show" || $0[0] == "replay") })
         let sub = a.positional.first ?? "list"
         let dataSetting = a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data"
@@ -28,6 +38,9 @@ enum DeliveriesCommand {
         guard !dataSetting.isEmpty else { throw UsageError("--data (HOOKHOST_DATA) is empty; give the data directory") }
         let data = FileSystem.absolute(dataSetting)
         let type = a.options["--type"]
+        let json = a.flags.contains("--json")
+        let now = SystemClock().now()
+        try checkOptions(a, for: sub)
         let request: (method: String, path: String)
         switch sub {
         case "list":
@@ -37,6 +50,11 @@ enum DeliveriesCommand {
             var q: [String] = []
             if let s = a.options["--state"] { q.append("state=" + ControlEndpoint.percentEncode(s)) }
             if let type { q.append("type=" + ControlEndpoint.percentEncode(type)) }
+            if let since = a.options["--since"] { q.append("since=" + String(try TimeArgument.since(since, now: now))) }
+            if let limit = a.options["--limit"] {
+                guard let n = Int(limit), n >= 0 else { throw UsageError("--limit takes a whole number ≥ 0, not \"\(limit)\"") }
+                q.append("limit=\(n)")
+            }
             request = ("GET", "/deliveries" + (q.isEmpty ? "" : "?" + q.joined(separator: "&")))
         case "show", "replay":
             guard a.positional.count >= 2 else { throw UsageError("deliveries \(sub) needs an ID") }
@@ -46,7 +64,10 @@ enum DeliveriesCommand {
             request = ("POST", "/dead/retry" + (type.map { "?type=" + ControlEndpoint.percentEncode($0) } ?? ""))
         case "purge":
             guard a.flags.contains("--dead") else { throw UsageError("purge needs --dead (only dead letters can be purged)") }
-            request = ("POST", "/dead/purge" + (type.map { "?type=" + ControlEndpoint.percentEncode($0) } ?? ""))
+            // A dry run only reads: it lists the dead letters the purge would take.
+            request = a.flags.contains("--dry-run")
+                ? ("GET", "/deliveries?state=dead" + (type.map { "&type=" + ControlEndpoint.percentEncode($0) } ?? ""))
+                : ("POST", "/dead/purge" + (type.map { "?type=" + ControlEndpoint.percentEncode($0) } ?? ""))
         default:
             throw UsageError("unknown deliveries command \"\(sub)\" (list, show, replay, retry-dead, purge)")
         }
@@ -58,8 +79,45 @@ enum DeliveriesCommand {
             let msg = (try? JSONParser.parse(body))?["error"]?.stringValue ?? String(decoding: body, as: UTF8.self)
             throw RuntimeError(msg)
         }
-        if sub == "list" && !a.flags.contains("--json") { printTable(body) } else { print(String(decoding: body, as: UTF8.self)) }
+        if json {
+            print(String(decoding: body, as: UTF8.self))
+        } else {
+            print(text(sub, body, dryRun: a.flags.contains("--dry-run"), now: now), terminator: "")
+        }
         return 0
+    }
+
+    /// Options that only some subcommands take are refused elsewhere, not ignored.
+    static func checkOptions(_ a: Arguments, for sub: String) throws(UsageError) {
+        let only: [(String, Set<String>)] = [("--state", ["list"]), ("--since", ["list"]), ("--limit", ["list"]),
+                                             ("--type", ["list", "retry-dead", "purge"]), ("--dry-run", ["purge"]), ("--dead", ["purge"])]
+        for (option, subs) in only where (a.options[option] != nil || a.flags.contains(option)) && !subs.contains(sub) {
+            throw UsageError("\(option) is not an option of deliveries \(sub)")
+        }
+    }
+
+    /// The answer for people.
+    static func text(_ sub: String, _ body: [UInt8], dryRun: Bool, now: Double) -> String {
+        let doc = try? JSONParser.parse(body)
+        switch sub {
+        case "list": return DeliveriesOutput.list(body, now: now)
+        case "show": return DeliveriesOutput.show(body, now: now)
+        case "replay":
+            if let m = doc?["message"]?.stringValue { return m + "\n" }
+            return "replayed; it is queued with a fresh attempt budget\n"
+        case "retry-dead":
+            let n = doc?["replayed"]?.intValue ?? 0
+            return "replayed \(n) dead \(n == 1 ? "letter" : "letters")\n"
+        case "purge" where dryRun:
+            var items: [JSON] = []
+            if case .array(let a)? = doc?["deliveries"] { items = a }
+            let lines = items.map { "  " + ($0["id"]?.stringValue ?? "?") + "  " + ($0["type"]?.stringValue ?? "") + "\n" }.joined()
+            return lines + "would purge \(items.count) dead \(items.count == 1 ? "letter" : "letters") (dry run: nothing purged)\n"
+        case "purge":
+            let n = doc?["purged"]?.intValue ?? 0
+            return "purged \(n) dead \(n == 1 ? "letter" : "letters")\n"
+        default: return String(decoding: body, as: UTF8.self) + "\n"
+        }
     }
 
     /// A missing data directory is said to be missing: the lock probe below cannot tell it from
@@ -124,16 +182,5 @@ enum DeliveriesCommand {
     static func emptySpoolAnswer(_ path: String) -> (Int, [UInt8]) {
         if path == "/deliveries" || path.hasPrefix("/deliveries?") { return (200, Array(#"{"deliveries":[]}"#.utf8)) }
         return (404, Array(#"{"error":"no such delivery"}"#.utf8))
-    }
-
-    static func printTable(_ body: [UInt8]) {
-        guard case .array(let items)? = (try? JSONParser.parse(body))?["deliveries"] else { return }
-        print("ID".padded(30) + " " + "TYPE".padded(24) + " " + "STATE".padded(16) + " ATT  RECEIVED                  ERROR")
-        for d in items {
-            let s = { (k: String) in d[k]?.stringValue ?? "" }
-            print(s("id").padded(30) + " " + s("type").padded(24) + " " + s("state").padded(16) + " "
-                  + String(d["attempt"]?.intValue ?? 0).padded(4) + " " + s("received_at").padded(25) + " " + String(s("error").prefix(60)))
-        }
-        print("\(items.count) deliveries")
     }
 }

@@ -5,9 +5,10 @@ import HookhostKit
 /// delivery of every Gemini event type, then a report of what each function did.
 enum DemoCommand {
     static let help = """
-    hookhost demo [--functions DIR] [--keep]
+    hookhost demo [--functions DIR] [--listen HOST:PORT] [--keep]
 
-    Starts `hookhost serve` on a free 127.0.0.1 port with a temporary data directory and the
+    Starts `hookhost serve` on a free 127.0.0.1 port (or at --listen, e.g. 127.0.0.1:8080 or
+    0.0.0.0:8080, to reach it from elsewhere while it runs) with a temporary data directory and the
     functions in DIR (default ./Functions/bin, built by Functions/build.sh), sends a signed
     delivery of every event type (plus a duplicate and a forged one), then JWT-signed dynamic
     deliveries checked against a local JWKS (plus one with an unknown kid), waits for the
@@ -27,12 +28,13 @@ enum DemoCommand {
     ]
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["--functions"], switches: ["--keep"])
+        let a = try Arguments(args, valued: ["--functions", "--listen"], switches: ["--keep"])
         try a.expectPositional(atMost: 0, "demo")
         let functions = FileSystem.absolute(a.options["--functions"] ?? "./Functions/bin")
         guard FunctionTable(directory: functions).exists else {
             throw ConfigError(setting: "--functions", message: "\(functions) does not exist; build the examples with Functions/build.sh")
         }
+        let (listen, base) = try address(a.options["--listen"])
         let work = makeTempDirectory()
         let secret = WebhookSecret(key: Crypto.randomBytes(32))
         // Dynamic webhooks: a key pair made here, its JWKS as a local file.
@@ -40,17 +42,16 @@ enum DemoCommand {
         do { jwtKey = try RSAPrivateKey.generate() } catch { throw RuntimeError(error.message) }
         let kid = JWTSigner.thumbprint(jwtKey)
         try KeysCommand.write(work + "/jwks.json", JWTSigner.jwks(jwtKey, keyID: kid), mode: 0o644)
-        let port = try freePort()
-        let url = "http://127.0.0.1:\(port)/webhooks"
+        let url = base + "/webhooks"
         // The stand-in for the Gemini API the results are downloaded from (in this process).
         let (apiFD, apiPort) = try Listener.open(.inet(host: "127.0.0.1", port: 0))
         let api = try HTTPServer(listeners: [apiFD], loops: 1, config: HTTPServerConfig(), responder: DemoAPI(), logger: Logger(level: .error))
         api.start()
         defer { api.stop(); api.join() }
         print("stand-in Gemini API (batch output, videos) on 127.0.0.1:\(apiPort)")
-        print("hookhost demo: host on 127.0.0.1:\(port), functions \(functions), data \(work)/data")
+        print("hookhost demo: host on \(listen), functions \(functions), data \(work)/data")
         // The secret goes in the environment: a flag's value would be readable in /proc/<pid>/cmdline.
-        let pid = try spawnHost(["serve", "--listen", "127.0.0.1:\(port)", "--data", work + "/data",
+        let pid = try spawnHost(["serve", "--listen", listen.description, "--data", work + "/data",
                                  "--functions", functions, "--jwks-file", work + "/jwks.json", "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
                                 environment: ["HOOKHOST_SECRETS": secret.encoded, "GEMINI_API_KEY": DemoAPI.apiKey,
                                               "HOOKHOST_API_BASE": "http://127.0.0.1:\(apiPort)"], log: work + "/host.log")
@@ -61,7 +62,7 @@ enum DemoCommand {
             if !a.flags.contains("--keep") { FileSystem.removeTree(work) } else { print("kept \(work) (host.log, data/)") }
         }
         HTTPClient.globalInit()
-        guard waitHealthy(port) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
+        guard waitHealthy(base) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
 
         print("\nsending one signed delivery per event type:")
         var ids: [String] = []
@@ -111,7 +112,7 @@ enum DemoCommand {
             print(line)
             if let se = last?["stderr"]?.stringValue, !se.isEmpty { print("      stderr: " + se.trimmingNewlines.replacingAll("\n", "\n              ")) }
         }
-        print("\nmetrics: " + metricsSummary(port))
+        print("\nmetrics: " + metricsSummary(base))
         return 0
     }
 
@@ -142,19 +143,43 @@ enum DemoCommand {
         return try? JSONParser.parse(r.body)
     }
 
-    static func metricsSummary(_ port: UInt16) -> String {
-        guard let r = try? HTTPClient.perform(ClientRequest(url: "http://127.0.0.1:\(port)/metrics")) else { return "unavailable" }
+    static func metricsSummary(_ base: String) -> String {
+        guard let r = try? HTTPClient.perform(ClientRequest(url: base + "/metrics")) else { return "unavailable" }
         return r.bodyText.split(separator: "\n").filter { $0.hasPrefix("hookhost_deliveries_total") && !$0.hasSuffix(" 0") }.joined(separator: ", ")
     }
 
-    static func waitHealthy(_ port: UInt16) -> Bool {
+    static func waitHealthy(_ base: String) -> Bool {
         for _ in 0..<100 {
-            var req = ClientRequest(url: "http://127.0.0.1:\(port)/healthz")
+            var req = ClientRequest(url: base + "/healthz")
             req.timeout = 1
             if let r = try? HTTPClient.perform(req), r.status == 200 { return true }
             usleep(100_000)
         }
         return false
+    }
+
+    /// Where the host listens and the base URL the demo reaches it at: a free loopback port, or
+    /// `--listen` — checked free first, so a taken port is named here and not as "did not start".
+    /// A wildcard address is reached through loopback.
+    static func address(_ option: String?) throws -> (SocketAddress, String) {
+        guard let option else {
+            let port = try freePort()
+            return (.inet(host: "127.0.0.1", port: port), "http://127.0.0.1:\(port)")
+        }
+        let base: String
+        switch SocketAddress(parsing: option) {
+        case .inet(let h, let p)? where p != 0: base = "http://\(h == "0.0.0.0" ? "127.0.0.1" : h):\(p)"
+        case .inet6(let h, let p)? where p != 0: base = "http://[\(h == "::" ? "::1" : h)]:\(p)"
+        default: throw ConfigError(setting: "--listen", message: "expected HOST:PORT or [V6]:PORT with a port other than 0, got \"\(option)\"")
+        }
+        let listen = SocketAddress(parsing: option)!
+        do {
+            let (fd, _) = try Listener.open(listen)
+            close(fd)
+        } catch {
+            throw ConfigError(setting: "--listen", message: "cannot listen on \(option): \(error)")
+        }
+        return (listen, base)
     }
 
     static func freePort() throws -> UInt16 {

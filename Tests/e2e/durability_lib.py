@@ -61,7 +61,7 @@ def listed(host: Host, state: Optional[str] = None, type_: Optional[str] = None)
 
 def show(host: Host, msg_id: str) -> tuple[dict, bytes]:
     """`deliveries show ID` parsed, and its raw stdout (to find the stdin document byte for byte)."""
-    p = deliveries(host, "show", msg_id)
+    p = deliveries(host, "show", "--json", msg_id)
     return json.loads(p.stdout), p.stdout
 
 

@@ -584,14 +584,14 @@ def test_retry_dead_purge_and_unknown_ids_while_running(make_host, fns):
     assert set(listed(host, state="dead", type_="bad.a")) == set(a_ids)
 
     fns.add("bad.a", code=0)
-    out = deliveries_json(host, "retry-dead", "--type", "bad.a")
+    out = deliveries_json(host, "retry-dead", "--type", "bad.a", "--json")
     assert out == {"replayed": 2}, out
     for i in a_ids:
         fns.wait_run(i, 2, timeout=15)
         wait_state(host, i, "done", attempt=2)
     assert set(listed(host, state="dead")) == {b_id}
 
-    out = deliveries_json(host, "purge", "--dead")
+    out = deliveries_json(host, "purge", "--dead", "--json")
     assert out == {"purged": 1}, out
     assert b_id not in listed(host)
     # a purged delivery's id is still remembered
@@ -659,7 +659,7 @@ def test_cli_works_while_server_stopped_and_replay_runs_at_next_start(make_host,
     assert deliveries(host, "replay", dead_id).returncode == 0
     assert listed(host)[dead_id]["state"] == "received"
     assert not fns.ran(dead_id, 3), "a replay ran with no server"
-    assert deliveries_json(host, "purge", "--dead") == {"purged": 1}
+    assert deliveries_json(host, "purge", "--dead", "--json") == {"purged": 1}
     assert set(listed(host)) == {dead_id}
 
     host.start(FAST_RETRY)

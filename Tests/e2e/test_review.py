@@ -330,7 +330,7 @@ def test_show_finds_dot_ids_while_the_server_runs(make_host, fns, msg_id):
     r = post_utf8(host, msg_id, event_body("ping"))
     assert r.status == 202, r
     wait_state(host, msg_id, "done", timeout=15)
-    p = host.cli("deliveries", "show", msg_id, "--data", str(host.data))
+    p = host.cli("deliveries", "show", "--json", msg_id, "--data", str(host.data))
     assert p.returncode == 0, p.stderr.decode(errors="replace")
     doc = json.loads(p.stdout)
     assert isinstance(doc, dict) and doc.get("delivery", {}).get("id") == msg_id, p.stdout[:300]
@@ -347,7 +347,7 @@ def test_ids_that_look_like_options_can_be_shown(make_host, fns, msg_id):
     r = post_utf8(host, msg_id, event_body("ping"))
     assert r.status == 202, r
     wait_state(host, msg_id, "done", timeout=15)
-    attempts = [("show", msg_id), ("show", "--", msg_id)]
+    attempts = [("show", "--json", msg_id), ("show", "--json", "--", msg_id)]
     outs = []
     for args in attempts:
         p = host.cli("deliveries", *args, "--data", str(host.data))

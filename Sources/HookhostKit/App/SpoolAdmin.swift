@@ -10,13 +10,17 @@ public struct SpoolAdmin: Sendable {
         self.functions = functions
     }
 
-    /// `{"deliveries":[…]}` filtered by state and type.
-    public func list(state: DeliveryState?, type: String?) -> [UInt8] {
+    /// `{"deliveries":[…]}` filtered by state, type (and its family), arrival time (`since`,
+    /// seconds since the epoch, inclusive), oldest first; `limit` keeps the newest `limit` of them.
+    public func list(state: DeliveryState?, type: String?, since: Double? = nil, limit: Int? = nil) -> [UInt8] {
+        var items = spool.list(state: state, type: type)
+        if let since { items.removeAll { $0.receivedAt < since } }
+        if let limit, items.count > limit { items.removeFirst(items.count - limit) }
         var w = JSONWriter()
         w.beginObject()
         w.key("deliveries")
         w.beginArray()
-        for d in spool.list(state: state, type: type) { SpoolAdmin.writeSummary(d, into: &w) }
+        for d in items { SpoolAdmin.writeSummary(d, into: &w) }
         w.endArray()
         w.endObject()
         return w.bytes
@@ -47,14 +51,44 @@ public struct SpoolAdmin: Sendable {
         } else {
             w.null()
         }
+        w.key("attempts")
+        w.beginArray()
+        for a in spool.attempts(id) { SpoolAdmin.writeAttempt(a, into: &w) }
+        w.endArray()
         w.endObject()
         return w.bytes
     }
 
+    /// How one attempt ended: when it started (its end minus its duration), how long it ran, and
+    /// what it left (exit code, error, stdout head, stderr tail).
+    static func writeAttempt(_ s: StateChange, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("attempt", s.attempt); w.field("state", s.state.rawValue)
+        w.field("started_at", optional: s.durationMs.map { formatTimestamp(s.at - Double($0) / 1000) })
+        w.field("ended_at", formatTimestamp(s.at))
+        w.key("ms"); if let m = s.durationMs { w.int(m) } else { w.null() }
+        w.field("function", optional: s.function)
+        w.key("exit_code"); if let x = s.exitCode { w.int(x) } else { w.null() }
+        w.field("error", optional: s.error)
+        w.field("next_at", optional: s.nextAt.map(formatTimestamp))
+        w.field("stdout_head", optional: s.stdoutHead)
+        w.field("stderr", optional: s.stderrTail)
+        w.endObject()
+    }
+
     /// `{"replayed": n}` for one id; nil if unknown, an error message if it cannot be replayed now.
+    /// A delivery still unfinished is not an error: it runs anyway, so the answer is
+    /// `{"replayed": 0, "state": …, "message": …}` and the operator's intent is met.
     public func replay(_ id: String) -> Result<[UInt8], AdminError> {
         guard let d = spool.info(id) else { return .failure(.notFound(id)) }
-        guard !d.state.isUnfinished else { return .failure(.conflict("\(id) is \(d.state.rawValue); it will run anyway")) }
+        if d.state.isUnfinished {
+            let running = d.state == .running || d.state == .fetching || d.state == .fetched
+            var w = JSONWriter()
+            w.beginObject(); w.field("replayed", 0); w.field("state", d.state.rawValue)
+            w.field("message", "\(id) is \(running ? "running" : "queued") (\(d.state.rawValue)); it will run anyway")
+            w.endObject()
+            return .success(w.bytes)
+        }
         guard spool.replay(id) else { return .failure(.conflict("\(id) could not be queued")) }
         return .success(SpoolAdmin.count("replayed", 1))
     }
@@ -128,7 +162,11 @@ public struct ControlEndpoint: HTTPResponder {
         case ("GET", 1, "deliveries"):
             let state = query["state"].flatMap(DeliveryState.init(rawValue:))
             if query["state"] != nil && state == nil { return .error(400, "unknown state \(query["state"]!)") }
-            return .json(200, admin.list(state: state, type: query["type"]))
+            let limit = query["limit"].flatMap { Int($0) }
+            if query["limit"] != nil && (limit ?? -1) < 0 { return .error(400, "limit must be a whole number ≥ 0, not \(query["limit"]!)") }
+            let since = query["since"].flatMap { Double($0) }
+            if query["since"] != nil && !(since?.isFinite ?? false) { return .error(400, "since must be seconds since the epoch, not \(query["since"]!)") }
+            return .json(200, admin.list(state: state, type: query["type"], since: since, limit: limit))
         case ("GET", 2, "deliveries"):
             if let body = admin.show(parts[1]) { return .json(200, body) }
             return .error(404, "no delivery \(parts[1])")
@@ -150,7 +188,7 @@ public struct ControlEndpoint: HTTPResponder {
     /// The query parameters a request takes; nil for a request that does not exist (404).
     static func parameters(method: String, parts: [String]) -> Set<String>? {
         switch (method, parts.count, parts.first) {
-        case ("GET", 1, "deliveries"): ["state", "type"]
+        case ("GET", 1, "deliveries"): ["state", "type", "since", "limit"]
         case ("GET", 2, "deliveries"): []
         case ("POST", 3, "deliveries") where parts[2] == "replay": []
         case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]

@@ -125,7 +125,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         }
     }
 
-    func setLastState(_ id: String, _ ref: SpoolRef) { monitor.locked { index.setLastState(id, ref) } }
+    func setLastState(_ id: String, _ ref: SpoolRef, endsAttempt: Bool) { monitor.locked { index.setLastState(id, ref, endsAttempt: endsAttempt) } }
 
     func forget(_ id: String) -> Bool { monitor.locked { index.forget(id) } }
 

@@ -33,7 +33,7 @@ struct DeliveryIndex {
         case .state(let change):
             guard var d = deliveries[change.id] else { return }
             d.apply(change)
-            d.lastState = ref
+            d.setLastState(ref, endsAttempt: change.endsAttempt)
             deliveries[change.id] = d
         case .seen(let id, let at):
             seen[id] = max(seen[id] ?? 0, at)
@@ -122,9 +122,10 @@ struct DeliveryIndex {
         return true
     }
 
-    /// Where the delivery's last state record is (for `show` and compaction).
-    mutating func setLastState(_ id: String, _ ref: SpoolRef) {
-        deliveries[id]?.lastState = ref
+    /// Where the delivery's last state record is (for `show` and compaction); `endsAttempt` if
+    /// it records how an attempt ended (kept in the attempt history).
+    mutating func setLastState(_ id: String, _ ref: SpoolRef, endsAttempt: Bool) {
+        deliveries[id]?.setLastState(ref, endsAttempt: endsAttempt)
     }
 
     /// Drops a delivery for good; its id stays remembered. False if unknown.
@@ -152,22 +153,31 @@ struct DeliveryIndex {
             var d = d
             d.body = move(d.body)
             d.lastState = d.lastState.map(move)
+            if !d.earlierAttempts.isEmpty { d.earlierAttempts = d.earlierAttempts.map(move) }
             return d
         }
     }
 
     // MARK: - Queries
 
-    /// Deliveries matching the filters, oldest first.
+    /// Deliveries matching the filters, oldest first. `type` matches the type itself and its
+    /// family: `batch` matches `batch` and every `batch.*` (as functions are chosen).
     func list(state: DeliveryState? = nil, type: String? = nil) -> [DeliveryInfo] {
-        deliveries.values.filter { (state == nil || $0.state == state) && (type == nil || $0.type == type) }
+        deliveries.values.filter { (state == nil || $0.state == state) && (type == nil || DeliveryIndex.type($0.type, matches: type!)) }
             .sorted(by: DeliveryIndex.arrivalOrder)
     }
 
-    /// Bytes of the log still needed: every delivery's frame and last state, and a small record
-    /// per id remembered only for dedup.
+    /// `type` is `filter` or in the family `filter.*`.
+    static func type(_ type: String, matches filter: String) -> Bool {
+        type == filter || (type.utf8.count > filter.utf8.count && type.hasPrefix(filter) && type.utf8.dropFirst(filter.utf8.count).first == UInt8(ascii: "."))
+    }
+
+    /// Bytes of the log still needed: every delivery's frame, last state and attempt history,
+    /// and a small record per id remembered only for dedup.
     var liveBytes: Int64 {
-        let records = deliveries.reduceValues(Int64(0)) { $0 + Int64($1.body.length + ($1.lastState?.length ?? 0)) }
+        let records = deliveries.reduceValues(Int64(0)) {
+            $0 + Int64($1.body.length + ($1.lastState?.length ?? 0)) + $1.earlierAttempts.reduce(Int64(0)) { $0 + Int64($1.length) }
+        }
         return records + Int64(seen.count - deliveries.count) * 48
     }
 

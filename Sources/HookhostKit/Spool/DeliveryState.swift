@@ -39,4 +39,27 @@ public struct DeliveryInfo: Sendable {
     public var updatedAt: Double
     var body: SpoolRef
     var lastState: SpoolRef?
+    /// Whether `lastState` ended an attempt (see `StateChange.endsAttempt`).
+    var lastIsAttempt = false
+    /// The records of earlier attempts' ends, oldest first, at most `maxEarlierAttempts`: with
+    /// `lastState` they are the history `show` prints. Empty — no allocation — for a delivery
+    /// whose first attempt was its last, the common case that may be kept for weeks.
+    var earlierAttempts: [SpoolRef] = []
+    /// Attempt history is bounded: a delivery retried for days keeps its latest 20 attempts.
+    static let maxEarlierAttempts = 19
+
+    /// Where the delivery's last state record now is; an attempt's end it replaces joins the history.
+    mutating func setLastState(_ ref: SpoolRef, endsAttempt: Bool) {
+        if lastIsAttempt, let old = lastState, old != ref {
+            if earlierAttempts.count >= DeliveryInfo.maxEarlierAttempts { earlierAttempts.removeFirst() }
+            earlierAttempts.append(old)
+        }
+        lastState = ref
+        lastIsAttempt = endsAttempt
+    }
+
+    /// The records of the attempts kept, oldest first.
+    var attemptRefs: [SpoolRef] {
+        lastIsAttempt ? earlierAttempts + (lastState.map { [$0] } ?? []) : earlierAttempts
+    }
 }

@@ -57,6 +57,8 @@ public protocol DeliveryStore: AnyObject, Sendable {
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo]
     /// One delivery with its body, JWT identity and last recorded state change (outputs).
     func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)?
+    /// The records of how its attempts ended, oldest first (the latest 20); empty if unknown.
+    func attempts(_ id: String) -> [StateChange]
     /// Deletes a delivery for good (its id stays remembered for dedup). False if unknown or not stored.
     func forget(_ id: String) -> Bool
 }

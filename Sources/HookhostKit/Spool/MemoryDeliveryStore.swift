@@ -8,7 +8,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
     private let queueMax: Int
     /// Bodies and last state changes by delivery id; `nextRef` hands out fake log positions so
     /// arrival order is kept.
-    private let stored = Mutex<(bodies: [ExactKey: [UInt8]], jwts: [ExactKey: JWTIdentity], last: [ExactKey: StateChange], nextRef: Int64)>(([:], [:], [:], 0))
+    private let stored = Mutex<(bodies: [ExactKey: [UInt8]], jwts: [ExactKey: JWTIdentity], last: [ExactKey: StateChange], attempts: [ExactKey: [StateChange]], nextRef: Int64)>(([:], [:], [:], [:], 0))
     /// While false, admits answer 503 (a full disk, for tests).
     public let writable = Atomic<Bool>(true)
 
@@ -58,7 +58,14 @@ public final class MemoryDeliveryStore: DeliveryStore {
     @discardableResult
     public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
         guard let change = board.apply(change) else { return false }
-        stored.withLock { $0.last[ExactKey(change.id)] = change }
+        stored.withLock { s in
+            let key = ExactKey(change.id)
+            s.last[key] = change
+            if change.endsAttempt {
+                s.attempts[key, default: []].append(change)
+                if s.attempts[key]!.count > DeliveryInfo.maxEarlierAttempts + 1 { s.attempts[key]!.removeFirst() }
+            }
+        }
         return true
     }
 
@@ -74,11 +81,13 @@ public final class MemoryDeliveryStore: DeliveryStore {
         return (d, body, jwt, last)
     }
 
+    public func attempts(_ id: String) -> [StateChange] { stored.withLock { $0.attempts[ExactKey(id)] ?? [] } }
+
     public func forget(_ id: String) -> Bool {
         guard board.forget(id) else { return false }
         stored.withLock { s in
             let key = ExactKey(id)
-            s.bodies[key] = nil; s.jwts[key] = nil; s.last[key] = nil
+            s.bodies[key] = nil; s.jwts[key] = nil; s.last[key] = nil; s.attempts[key] = nil
         }
         return true
     }

@@ -22,7 +22,7 @@ extension Spool {
         let started = monotonicNow()
         // 1. Snapshot what is live and where the log ends now. Lock order everywhere: file, then index.
         let (cut, index) = log.atEnd { end in (end, board.withIndex { $0 }) }  // copy-on-write: cheap until mutated
-        let live = index.deliveries.values.sorted(by: DeliveryIndex.arrivalOrder).map { ($0.body, $0.lastState) }
+        let live = index.deliveries.values.sorted(by: DeliveryIndex.arrivalOrder).map { ($0.body, $0.lastState, $0.earlierAttempts) }
         let idsOnly = index.seen.pairs.filter { index[$0.key] == nil }
         do throws(SpoolError) {
             let out = try log.beginReplacement()
@@ -30,9 +30,12 @@ extension Spool {
             // 2. Copy without any lock: bytes before `cut` never change.
             var moved: [Int64: Int64] = [:]
             moved.reserveCapacity(live.count * 2)
-            for (body, state) in live {
+            for (body, state, earlier) in live {
                 moved[body.offset] = try out.append(try log.readStable(at: body.offset, count: body.length))
-                if let s = state, s.offset < cut { moved[s.offset] = try out.append(try log.readStable(at: s.offset, count: s.length)) }
+                // The attempt history too: `show` prints every attempt kept, not only the last.
+                for s in earlier + (state.map { [$0] } ?? []) where s.offset < cut {
+                    moved[s.offset] = try out.append(try log.readStable(at: s.offset, count: s.length))
+                }
             }
             for (id, at) in idsOnly { _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
             // 3. Catch up with what was appended meanwhile, so that the step holding the file lock

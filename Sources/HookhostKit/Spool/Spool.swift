@@ -110,7 +110,7 @@ public final class Spool: DeliveryStore {
             var change = StateChange(id: d.id, state: d.state, attempt: d.attempt, at: d.updatedAt)
             change.attemptBase = d.attemptBase
             change.result = d.result
-            if case .success(let ref) = log.appendSync(SpoolRecord.state(change).encoded()) { board.setLastState(d.id, ref) }
+            if case .success(let ref) = log.appendSync(SpoolRecord.state(change).encoded()) { board.setLastState(d.id, ref, endsAttempt: false) }
         }
         guard let (body, jwt) = try? readBody(d.id) else {
             logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
@@ -126,15 +126,15 @@ public final class Spool: DeliveryStore {
         if !waitForDisk {
             guard let change = board.apply(change) else { return false }
             let bytes = SpoolRecord.state(change).encoded()
-            let board = board
-            log.append(bytes, placed: { ref in board.setLastState(id, ref) }, done: { _ in })
+            let board = board, ends = change.endsAttempt
+            log.append(bytes, placed: { ref in board.setLastState(id, ref, endsAttempt: ends) }, done: { _ in })
             return true
         }
         // Durable first, then in effect: a change that makes the delivery due again (fetched,
         // a replay, a retry) must be in the log before whatever a worker records next for it.
         guard let completed = board.complete(change) else { return false }
         let result = log.appendSync(SpoolRecord.state(completed).encoded())
-        if case .success(let ref) = result { board.setLastState(id, ref) }  // before a worker can write a later one
+        if case .success(let ref) = result { board.setLastState(id, ref, endsAttempt: completed.endsAttempt) }  // before a worker can write a later one
         _ = board.apply(completed)
         switch result {
         case .success: break
@@ -161,6 +161,14 @@ public final class Spool: DeliveryStore {
             last = s
         }
         return (d, body, jwt, last)
+    }
+
+    public func attempts(_ id: String) -> [StateChange] {
+        guard let frames = try? log.readAll({ board.info(id)?.attemptRefs ?? [] }) else { return [] }
+        return frames.compactMap { frame in
+            guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id else { return nil }
+            return s
+        }
     }
 
     public func forget(_ id: String) -> Bool {

@@ -176,6 +176,15 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         }
     }
 
+    /// Reads several records at once, under one lock so compaction cannot move them in between.
+    func readAll(_ current: () -> [SpoolRef]) throws(SpoolError) -> [[UInt8]] {
+        try io.locked { () throws(SpoolError) -> [[UInt8]] in
+            var out: [[UInt8]] = []
+            for ref in current() { out.append(try file.read(at: ref.offset, count: ref.length)) }
+            return out
+        }
+    }
+
     // MARK: - Compaction support
 
     /// Where the log ends now; runs `body` under the file lock (so nothing is appended meanwhile).

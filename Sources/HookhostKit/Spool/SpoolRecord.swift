@@ -128,6 +128,12 @@ public struct StateChange: Sendable, Equatable {
         self.function = function; self.exitCode = exitCode; self.durationMs = durationMs; self.output = output; self.stderrTail = stderrTail
     }
 
+    /// Whether this record says how an attempt ended (kept in the delivery's attempt history):
+    /// not a start (running, fetching), a downloaded result (fetched) or a replay (received).
+    var endsAttempt: Bool {
+        state == .done || state == .dead || state == .retryScheduled || state == .skipped
+    }
+
     func write(into w: inout JSONWriter) {
         w.field("k", "s"); w.field("id", id); w.field("st", state.rawValue); w.field("a", attempt)
         w.key("t"); w.double(at)

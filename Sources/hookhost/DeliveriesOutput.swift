@@ -1,0 +1,158 @@
+import Glibc
+import HookhostKit
+
+/// What `hookhost deliveries` prints for people (the control API's JSON is for machines, `--json`).
+/// Rendered here, from that JSON, so the server and the stopped-host path print the same.
+enum DeliveriesOutput {
+    /// `show`: indented sections — summary, every attempt kept, the last output, the stdin document.
+    static func show(_ body: [UInt8], now: Double) -> String {
+        guard let doc = try? JSONParser.parse(body), let d = doc["delivery"] else { return String(decoding: body, as: UTF8.self) }
+        let s = { (k: String) in d[k]?.stringValue }
+        var out = "delivery \(s("id") ?? "?")\n"
+        var rows: [(String, String)] = [("state", s("state") ?? "?"), ("type", s("type") ?? "?")]
+        if let f = s("function") { rows.append(("function", f)) }
+        rows.append(("attempts", String(d["attempt"]?.intValue ?? 0)))
+        rows.append(("received", s("received_at") ?? "?"))
+        rows.append(("updated", s("updated_at") ?? "?"))
+        if let n = s("next_at") { rows.append(("next retry", "\(n) (\(relative(n, now: now)))")) }
+        rows.append(("verified by", s("verified_by") ?? "?"))
+        if let e = s("error") { rows.append(("error", e)) }
+        out += table(rows, indent: "  ")
+
+        var attempts: [JSON] = []
+        if case .array(let a)? = doc["attempts"] { attempts = a }
+        out += "\nattempts (\(attempts.count) kept)\n"
+        if attempts.isEmpty { out += "  none finished yet\n" }
+        for a in attempts { out += attempt(a) }
+
+        if let last = doc["last"], let o = last.member("output"), o.value != .null {
+            var w = JSONWriter(); w.value(o.value)
+            out += "\noutput (last attempt)\n  " + String(decoding: w.bytes, as: UTF8.self) + "\n"
+        }
+        if let stdin = doc.member("stdin") {
+            var w = JSONWriter(); w.value(stdin.value)
+            out += "\nstdin (the document the function reads, one line; exact bytes with --json)\n  "
+                + String(decoding: w.bytes, as: UTF8.self) + "\n"
+        }
+        return out
+    }
+
+    /// One attempt: `#N  start  duration  outcome  exit`, then its error, stdout head and stderr tail.
+    static func attempt(_ a: JSON) -> String {
+        let s = { (k: String) in a[k]?.stringValue }
+        var head = "  #\(a["attempt"]?.intValue ?? 0)  \(s("started_at") ?? s("ended_at") ?? "?")"
+        if let ms = a["ms"]?.intValue { head += "  \(duration(ms))" }
+        head += "  \(s("state") ?? "?")"
+        if let x = a["exit_code"]?.intValue { head += "  exit \(x)" }
+        if let f = s("function") { head += "  (\(f))" }
+        var out = head + "\n"
+        var rows: [(String, String)] = []
+        if let e = s("error") { rows.append(("error", e)) }
+        if let n = s("next_at") { rows.append(("next", n)) }
+        if let o = s("stdout_head") { rows.append(("stdout", quoted(o))) }
+        if let t = s("stderr") { rows.append(("stderr", quoted(t))) }
+        out += table(rows, indent: "      ")
+        return out
+    }
+
+    /// The last lines of a captured stream, each marked `| ` so blank and indented lines show.
+    static func quoted(_ text: String, lines: Int = 10) -> String {
+        var ls = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if ls.last == "" { ls.removeLast() }
+        let kept = ls.suffix(lines)
+        let more = ls.count > kept.count ? "(\(ls.count - kept.count) earlier lines not shown)\n" : ""
+        return more + kept.map { "| " + $0 }.joined(separator: "\n")
+    }
+
+    /// Aligned `key  value` rows; a value's later lines line up under its first.
+    static func table(_ rows: [(String, String)], indent: String) -> String {
+        let w = rows.map(\.0.count).max() ?? 0
+        return rows.map { k, v in
+            let pad = String(repeating: " ", count: w - k.count + 2)
+            let cont = "\n" + indent + String(repeating: " ", count: w + 2)
+            return indent + k + pad + v.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: cont)
+        }.joined(separator: "\n") + (rows.isEmpty ? "" : "\n")
+    }
+
+    static func duration(_ ms: Int) -> String {
+        ms < 1000 ? "\(ms) ms" : ms < 120_000 ? "\(Double(ms / 100) / 10) s" : "\(ms / 60_000) min \(ms / 1000 % 60) s"
+    }
+
+    /// "in 42s", "3m ago", or "due" for a timestamp printed by the host.
+    static func relative(_ ts: String, now: Double) -> String {
+        guard let t = TimeArgument.timestamp(ts) else { return "?" }
+        let d = t - now
+        if abs(d) < 1 { return "due" }
+        let span = Int(abs(d).rounded())
+        let text = span < 120 ? "\(span)s" : span < 7200 ? "\(span / 60)m" : span < 172_800 ? "\(span / 3600)h" : "\(span / 86400)d"
+        return d > 0 ? "in \(text)" : "\(text) ago"
+    }
+
+    /// `list`: one row per delivery, columns as wide as their longest value.
+    static func list(_ body: [UInt8], now: Double) -> String {
+        guard case .array(let items)? = (try? JSONParser.parse(body))?["deliveries"] else { return String(decoding: body, as: UTF8.self) }
+        let header = ["ID", "TYPE", "STATE", "ATT", "RECEIVED", "NEXT RETRY", "ERROR"]
+        var rows = [header]
+        for d in items {
+            let s = { (k: String) in d[k]?.stringValue ?? "" }
+            let next = d["next_at"]?.stringValue.map { relative($0, now: now) } ?? "-"
+            // The error is the last column, cut so a row stays one line.
+            let error = String(s("error").split(separator: "\n").first ?? "").prefix(60)
+            rows.append([s("id"), s("type"), s("state"), String(d["attempt"]?.intValue ?? 0), s("received_at"), next, String(error)])
+        }
+        let widths = (0..<header.count - 1).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        var out = ""
+        for r in rows {
+            var line = ""
+            for c in 0..<(header.count - 1) { line += r[c].padded(widths[c]) + "  " }
+            line += r[header.count - 1]
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+        }
+        return out + "\(items.count) \(items.count == 1 ? "delivery" : "deliveries")\n"
+    }
+}
+
+/// `--since`: a duration back from now (`90s`, `15m`, `2h`, `7d`, bare seconds) or a UTC
+/// timestamp (`2026-05-01`, `2026-05-01T10:00:00Z`, with optional fraction).
+enum TimeArgument {
+    static func since(_ text: String, now: Double) throws(UsageError) -> Double {
+        if let t = timestamp(text) { return t }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var number = Substring(text), unit = 1.0
+        if let u = text.last, let f = units[u] { number = text.dropLast(); unit = f }
+        guard let v = Double(number), v.isFinite, v >= 0 else {
+            throw UsageError("--since takes a duration (90s, 15m, 2h, 7d) or a UTC time (2026-05-01T10:00:00Z), not \"\(text)\"")
+        }
+        return now - v * unit
+    }
+
+    /// Seconds since the epoch for `YYYY-MM-DD[THH:MM:SS[.fff]Z]` (UTC); nil if not that shape.
+    static func timestamp(_ text: String) -> Double? {
+        let b = Array(text.utf8)
+        func num(_ from: Int, _ count: Int) -> Int32? {
+            guard from + count <= b.count else { return nil }
+            var v: Int32 = 0
+            for c in b[from..<(from + count)] {
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                v = v * 10 + Int32(c - 0x30)
+            }
+            return v
+        }
+        guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), (1...12).contains(mo), (1...31).contains(d) else { return nil }
+        var tm = Glibc.tm()
+        tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d
+        var frac = 0.0
+        if b.count > 10 {
+            guard b.count >= 20, b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b.last == UInt8(ascii: "Z"),
+                  let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2), h < 24, mi < 60, s < 61 else { return nil }
+            tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = s
+            if b.count > 20 {
+                guard b[19] == UInt8(ascii: "."), let f = Double("0" + String(decoding: b[19..<(b.count - 1)], as: UTF8.self)) else { return nil }
+                frac = f
+            }
+        }
+        return Double(timegm(&tm)) + frac
+    }
+}
