@@ -121,7 +121,6 @@ public final class Dispatcher: Sendable {
     /// Starts the worker threads (and the download threads).
     public func start() {
         if let fetch {
-            fetch.sweep(unfinished: spool.list().filter { $0.state.isUnfinished }, keepFor: 0)
             fetch.start()
         }
         for i in 0..<max(1, config.workers) {

@@ -81,6 +81,8 @@ final class FetchStage: Sendable {
     }
 
     func start() {
+        // What a previous life left: partial downloads, results kept past their time.
+        sweep(unfinished: store.list().filter { $0.state.isUnfinished }, keepFor: config.keepResults)
         for i in 0..<max(1, config.fetchers) {
             let t = startThread(name: "fetch-\(i)", nice: 5) { [self] in
                 while let (job, f) = next() {
@@ -189,8 +191,8 @@ final class FetchStage: Sendable {
         if config.keepResults == 0 { FileSystem.removeTree(directory(for: id)) }
     }
 
-    /// Deletes result directories no unfinished delivery uses and that are older than
-    /// `keepResults` (all such, at start): a crash mid-download or a kept result that expired.
+    /// Deletes result directories no unfinished delivery uses and that are older than `keepFor`:
+    /// a crash mid-download, a kept result that expired.
     func sweep(unfinished: [DeliveryInfo], keepFor: Double) {
         let live = Set(unfinished.map { directory(for: $0.id) })
         let now = Double(time(nil))
