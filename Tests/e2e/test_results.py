@@ -169,12 +169,13 @@ i=0; while [ ! -e "{gate}" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
 
 def test_keep_results_leaves_the_file_after_done(make_host, fns, api):
     fns.add("video.generated")
-    host = make_host(extra_args=["--keep-results", "60"],
-                     env={"HOOKHOST_API_BASE": f"http://127.0.0.1:{api.main}", "GEMINI_API_KEY": API_KEY})
+    args = ["--keep-results", "60"]
+    env = {"HOOKHOST_API_BASE": f"http://127.0.0.1:{api.main}", "GEMINI_API_KEY": API_KEY}
+    host = make_host(extra_args=args, env=env)
     r = host.send(event_body("video.generated", {"video_uri": "files/ok-321"}), type_="video.generated")
     run = fns.wait_run(r.msg_id, timeout=20)
     wait_state(host, r.msg_id, "done")
     path = Path(run.stdin_json()["result"]["path"])
     assert path.exists() and path.stat().st_size == 321
-    host.restart()  # still within its 60 s: not swept at start
+    host.restart(args, env)  # still within its 60 s: not swept at start
     assert path.exists()
