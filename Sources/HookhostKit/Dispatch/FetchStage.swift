@@ -77,7 +77,8 @@ final class FetchStage: Sendable {
     /// Hands a delivery in `fetching` (its downloader reserved) to the download threads.
     func submit(_ job: Job, function f: ResolvedFunction) {
         pending.withLock { $0.jobs.append((job, f)) }
-        queue.locked { queue.signal() }
+        // Broadcast: the janitor waits on the same condition and must not swallow the wake-up.
+        queue.locked { queue.broadcast() }
     }
 
     func start() {
