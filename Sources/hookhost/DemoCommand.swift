@@ -64,10 +64,13 @@ enum DemoCommand {
         HTTPClient.globalInit()
         guard waitHealthy(base) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
 
-        print("\nsending one signed delivery per event type:")
+        // Ids unique to this run: the example functions are idempotent on the delivery id and
+        // keep their outputs (in /tmp/hookhost-*), so a second demo would only find its first.
+        let run = String(hexString(Crypto.randomBytes(3)))
+        print("\nsending one signed delivery per event type (ids end in _\(run)):")
         var ids: [String] = []
         for (type, data) in events {
-            let id = "demo_" + type.replacingDots
+            let id = "demo_" + type.replacingDots + "_" + run
             ids.append(id)
             let (status, body) = try post(url, secret: secret, id: id, type: type, data: data)
             print("  \(type.padded(28)) → \(status) \(body)")
@@ -80,7 +83,7 @@ enum DemoCommand {
 
         print("\nsending dynamic (per-job) deliveries signed with an RS256 JWT, kid \(kid.prefix(12))…:")
         for (type, data) in [events[0], events[8]] {
-            let id = "demo_jwt_" + type.replacingDots
+            let id = "demo_jwt_" + type.replacingDots + "_" + run
             ids.append(id)
             let (status, body) = try postJWT(url, key: jwtKey, kid: kid, id: id, type: type, data: data)
             print("  \(type.padded(28)) → \(status) \(body)")
