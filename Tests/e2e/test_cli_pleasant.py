@@ -180,4 +180,11 @@ def test_demo_listens_where_asked(tmp_path):
     p = subprocess.run([str(hookhost_bin()), "demo", "--functions", str(fbin), "--listen", f"127.0.0.1:{port}"],
                        capture_output=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert p.returncode == 0, p.stderr.decode()
-    assert f"host on 127.0.0.1:{port}" in p.stdout.decode(), p.stdout.decode()[:400]
+    out = p.stdout.decode()
+    assert f"host on 127.0.0.1:{port}" in out, out[:400]
+    # Every example ends done, with output — the batch and video ones with the results the host
+    # downloaded from the demo's stand-in API (issue 9: a demo that ends in dead letters is a defect).
+    report = out.split("waiting for the functions", 1)[1]
+    rows = [ln for ln in report.splitlines() if ln.startswith("  ") and not ln.startswith("      ")]
+    assert len(rows) == 11 and all(" done " in ln and " output {" in ln for ln in rows), report
+    assert '"succeeded":36' in report and '"bytes":200024' in report, report
