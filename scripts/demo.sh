@@ -3,7 +3,7 @@
 # hookhost and the example functions, and runs `hookhost demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+WITH_CONTAINERS=0 scripts/install-deps.sh  # the demo needs no podman
 echo "== building hookhost" >&2
 swift build
 echo "== building the example functions into Functions/bin" >&2
