@@ -11,14 +11,20 @@ public enum Base64 {
         var i = 0
         while i + 3 <= data.count {
             let v = UInt32(data[i]) << 16 | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2])
-            out += [table[Int(v >> 18 & 63)], table[Int(v >> 12 & 63)], table[Int(v >> 6 & 63)], table[Int(v & 63)]]
+            // Appends, not `+= [...]`: an array literal per 3 bytes was an allocation each (every
+            // HMAC signature is encoded on the acknowledgement path).
+            out.append(table[Int(v >> 18 & 63)])
+            out.append(table[Int(v >> 12 & 63)])
+            out.append(table[Int(v >> 6 & 63)])
+            out.append(table[Int(v & 63)])
             i += 3
         }
         let rest = data.count - i
         if rest > 0 {
             var v = UInt32(data[i]) << 16
             if rest == 2 { v |= UInt32(data[i + 1]) << 8 }
-            out += [table[Int(v >> 18 & 63)], table[Int(v >> 12 & 63)]]
+            out.append(table[Int(v >> 18 & 63)])
+            out.append(table[Int(v >> 12 & 63)])
             if rest == 2 { out.append(table[Int(v >> 6 & 63)]) }
             if !urlSafe { out += Array(repeating: UInt8(ascii: "="), count: 3 - rest) }
         }
@@ -51,7 +57,11 @@ public enum Base64 {
         var i = 0
         while i + 4 <= vals.count {
             let v = UInt32(vals[i]) << 18 | UInt32(vals[i + 1]) << 12 | UInt32(vals[i + 2]) << 6 | UInt32(vals[i + 3])
-            out += [UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+            // Three appends, not `+= [a, b, c]`: that allocated an array per 3 bytes (a hot spot
+            // when decoding JWT segments).
+            out.append(UInt8(v >> 16 & 0xFF))
+            out.append(UInt8(v >> 8 & 0xFF))
+            out.append(UInt8(v & 0xFF))
             i += 4
         }
         let rest = vals.count - i
