@@ -106,3 +106,14 @@ import Testing
         #expect(!Leftovers.belongs(environ: Array("PATH=/bin\0".utf8), workRoot: "/data/work"))
     }
 }
+
+@Suite struct DotSegmentTests {
+    @Test func relativeRedirectsResolveWithoutDotSegments() {
+        #expect(FetchURL.removingDotSegments("/a/b/../c") == "/a/c")
+        #expect(FetchURL.removingDotSegments("/download/v1beta/files/../files/ok:download?alt=media") == "/download/v1beta/files/ok:download?alt=media")
+        #expect(FetchURL.removingDotSegments("/a/./b/.") == "/a/b/")
+        #expect(FetchURL.removingDotSegments("/../../x") == "/x")
+        #expect(FetchURL.removingDotSegments("/a/..") == "/")
+        #expect(FetchURL.removingDotSegments("/q?x=../y") == "/q?x=../y")
+    }
+}

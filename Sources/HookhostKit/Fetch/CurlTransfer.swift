@@ -62,6 +62,8 @@ final class CurlTransfer {
         _ = hh_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
         _ = hh_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = hh_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        // The path we built is the path requested: libcurl must not collapse `.`/`..` segments.
+        _ = hh_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)
         _ = hh_curl_setopt_str(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = hh_curl_setopt_str(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         _ = hh_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))

@@ -73,11 +73,22 @@ final class DownloadSink: TransferSink {
             return discarded <= limits.maxErrorBody
         }
         guard written + body.count <= limits.maxBytes else { return abort(.tooLarge(limit: limits.maxBytes)) }
+        // A body without a length (or a lying one) was only checked against the margin at its
+        // start: look again every few MB, so a download can never fill the disk the spool needs.
+        if (written + body.count) / DownloadSink.spaceCheckEvery != written / DownloadSink.spaceCheckEvery {
+            let available = file.availableBytes()
+            if available < limits.diskMargin + body.count {
+                return abort(.insufficientSpace(needed: limits.diskMargin + body.count, available: available))
+            }
+        }
         do throws(FetchError) { try file.write(body) } catch { return abort(error) }
         hash.update(body)
         written += body.count
         return true
     }
+
+    /// Bytes written between two free-space checks while streaming.
+    static let spaceCheckEvery = 4 << 20
 
     /// Lower-case hex digest of everything written; ends the hash.
     func finishDigest() -> String { hexString(hash.finish()) }

@@ -82,7 +82,28 @@ public struct FetchURL: Sendable, Equatable, CustomStringConvertible {
         if loc.hasPrefix("/") { joined = loc }
         else if loc.hasPrefix("?") { joined = path + loc }
         else { joined = String(path[...(path.lastIndex(of: "/") ?? path.startIndex)]) + loc }
-        return FetchURL(scheme + "://" + authority + joined)
+        return FetchURL(scheme + "://" + authority + FetchURL.removingDotSegments(joined))
+    }
+
+    /// RFC 3986 §5.2.4 on a path (query kept as is): the request goes out exactly as built
+    /// (libcurl is told not to normalise), so a relative redirect is resolved here.
+    static func removingDotSegments(_ target: String) -> String {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var out: [Substring] = []
+        let segments = parts[0].split(separator: "/", omittingEmptySubsequences: false)
+        for (i, seg) in segments.enumerated() {
+            let last = i == segments.count - 1
+            if seg == "." { if last { out.append("") }; continue }
+            if seg == ".." {
+                if out.count > 1 { out.removeLast() }
+                if last { out.append("") }
+                continue
+            }
+            out.append(seg)
+        }
+        var path = out.joined(separator: "/")
+        if !path.hasPrefix("/") { path = "/" + path }
+        return parts.count > 1 ? path + "?" + parts[1] : path
     }
 
     /// Splits `host[:port]` or `[v6][:port]`; nil when either part is malformed.

@@ -26,6 +26,8 @@ public enum ResultURI: Sendable, Equatable {
                 throw invalid("bad bucket name")
             }
             guard !object.isEmpty, object.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else { throw invalid("bad object name") }
+            // GCS refuses these names; as path segments they would steer the request elsewhere.
+            guard bucket != "." && bucket != "..", object != "." && object != ".." else { throw invalid("bad bucket or object name") }
             self = .gcs(bucket: bucket, object: object)
         } else if r.contains(":") && r.contains("//") {
             throw invalid("unsupported scheme (expected files/, batches/, gs:// or https://)")
