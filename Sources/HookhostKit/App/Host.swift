@@ -5,7 +5,7 @@ import Synchronization
 /// `hookhost serve`: wires spool, dispatcher and HTTP server together and runs until SIGTERM.
 public final class Host: Sendable {
     public let config: HostConfig
-    private let logger: Logger
+    let logger: Logger
 
     public init(config: HostConfig, logger: Logger) {
         self.config = config
@@ -56,21 +56,13 @@ public final class Host: Sendable {
             do {
                 let (fd, port) = try Listener.open(admin)
                 adminFD = fd
-                var desc = admin.description
-                if case .inet(let h, _) = admin { desc = "\(h):\(port)" }
-                if case .inet6(let h, _) = admin { desc = "[\(h)]:\(port)" }
-                logger.info("admin listening (/metrics, /readyz, /healthz)", ["address": .string(desc)])
+                logger.info("admin listening (/metrics, /readyz, /healthz)", ["address": .string(admin.description(boundPort: port))])
             } catch {
                 throw ConfigError(setting: "HOOKHOST_ADMIN_LISTEN (--admin-listen)", message: "cannot listen on \(admin): \(error)")
             }
         }
-        var spoolConfig = SpoolConfig(directory: dataDir)
-        spoolConfig.dedupTTL = config.dedupTTL
-        spoolConfig.retention = config.retention
-        spoolConfig.queueMax = config.queueMax
-        spoolConfig.minFreeBytes = Int64(config.maxBody) + (64 << 10)
         let spool: Spool
-        do { spool = try Spool(config: spoolConfig, logger: logger) } catch {
+        do { spool = try Spool(config: config.spoolConfig(dataDir: dataDir), logger: logger) } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot open the spool: \(error)")
         }
         var lifecycle = Lifecycle(logger: logger)
@@ -86,13 +78,8 @@ public final class Host: Sendable {
         let jwks = try startJWKS(metrics: metrics)
         jwksRef.withLock { $0 = jwks }
         lifecycle.started("jwks refresher") { jwks.stop() }
-        var dispatcherConfig = DispatcherConfig(workRoot: dataDir + "/work", baseEnvironment: Host.functionBaseEnvironment())
-        dispatcherConfig.workers = config.workers
-        dispatcherConfig.functionTimeout = config.functionTimeout
-        dispatcherConfig.retry = RetryPolicy(base: config.retryBase, cap: config.retryCap, maxAttempts: config.maxAttempts)
-        dispatcherConfig.functionUser = config.functionUser
-        dispatcherConfig.retryLaterFor = config.retryLaterFor
-        dispatcherConfig.passableEnvironment = FileSystem.environment().filter { !Dispatcher.isHostOnly($0.key) }
+        let dispatcherConfig = config.dispatcherConfig(dataDir: dataDir, baseEnvironment: Host.functionBaseEnvironment(),
+                                                       hostEnvironment: FileSystem.environment())
         let leftovers = Leftovers.kill(workRoot: dataDir + "/work")
         if !leftovers.isEmpty {
             logger.warn("killed functions a previous run of this host left running (their deliveries run again)",
@@ -113,10 +100,7 @@ public final class Host: Sendable {
             lifecycle.shutdown()
             throw error
         }
-        var fetchConfig = FetchStageConfig(resultsRoot: dataDir + "/results")
-        fetchConfig.fetchers = config.fetchers
-        fetchConfig.keepResults = config.keepResults
-        fetchConfig.owner = config.functionUser
+        let fetchConfig = config.fetchStageConfig(dataDir: dataDir)
         _ = FileSystem.makeDirectories(fetchConfig.resultsRoot)
         if config.functionUser != nil { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
         let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: config.geminiAPIKey, gcsTokenFile: config.gcsTokenFile))
@@ -126,29 +110,22 @@ public final class Host: Sendable {
         let jwtVerifier = JWTVerifier(claims: JWTClaimsPolicy(audience: config.audience), tolerance: config.tolerance)
         let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
                                             jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks, logger: logger))
-        let endpoint = DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
-                                        functionsReady: { table.exists }, jwksStatus: { jwks.status },
-                                        verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
-                                        surface: adminFD == nil ? .all : .deliveriesOnly)
-        let adminEndpoint = adminFD.map { _ in
+        let config = self.config, logger = self.logger
+        func makeEndpoint(serving surface: DeliveryEndpoint.Surface) -> DeliveryEndpoint {
             DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
                              functionsReady: { table.exists }, jwksStatus: { jwks.status },
                              verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
-                             surface: .probesOnly)
+                             surface: surface)
         }
+        let endpoint = makeEndpoint(serving: adminFD == nil ? .all : .deliveriesOnly)
+        let adminEndpoint = adminFD.map { _ in makeEndpoint(serving: .probesOnly) }
         // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
-        var httpConfig = HTTPServerConfig()
-        httpConfig.limits.maxBodyBytes = config.maxBody
-        httpConfig.readTimeout = config.readTimeout
-        httpConfig.idleTimeout = config.idleTimeout
         let fileLimit = FileBudget.currentLimit()
-        let fetchers = config.fetchers
-        let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.workers, fetchers: fetchers)
-        httpConfig.maxConnectionsPerLoop = max(1, (maxConnections + config.httpThreads - 1) / config.httpThreads)
-        // Room for a few maximal deliveries per loop at once, and never less than 64 MiB in all.
-        httpConfig.maxBufferedBytesPerLoop = max(64 << 20, 4 * config.maxBody) / config.httpThreads + config.maxBody
+        let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.workers,
+                                                    fetchers: config.fetchers)
+        let httpConfig = config.httpServerConfig(maxConnections: maxConnections)
         if maxConnections < 64 {
             logger.warn("the file descriptor limit leaves room for few connections; raise it (ulimit -n)",
                         ["limit": .int(fileLimit), "connections": .int(maxConnections)])
@@ -191,10 +168,7 @@ public final class Host: Sendable {
         // 503 answers while running functions finish.
         dispatcher.start()
         lifecycle.started("dispatcher") { dispatcher.drain(grace: self.config.shutdownGrace) }
-        var listenDesc = config.listen.description
-        if case .inet(let h, _) = config.listen { listenDesc = "\(h):\(port)" }
-        if case .inet6(let h, _) = config.listen { listenDesc = "[\(h)]:\(port)" }
-        logger.info("listening", ["address": .string(listenDesc), "path": .string(config.path), "functions": .string(table.directory), "tls": .bool(tls != nil),
+        logger.info("listening", ["address": .string(config.listen.description(boundPort: port)), "path": .string(config.path), "functions": .string(table.directory), "tls": .bool(tls != nil),
                                   "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count),
                                   "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
 
@@ -230,122 +204,6 @@ public final class Host: Sendable {
         return 0
     }
 
-    /// The listener's certificate when `HOOKHOST_TLS_CERT` and `HOOKHOST_TLS_KEY` are set (one
-    /// without the other, or a pair that does not load, is a configuration error).
-    private func loadTLS() throws(ConfigError) -> TLSCertificates? {
-        switch (config.tlsCert, config.tlsKey) {
-        case (nil, nil): return nil
-        case (let cert?, let key?):
-            do { return try TLSCertificates(certificate: FileSystem.absolute(cert), key: FileSystem.absolute(key)) } catch {
-                throw ConfigError(setting: "HOOKHOST_TLS_CERT/HOOKHOST_TLS_KEY (--tls-cert/--tls-key)", message: "cannot load \(cert) / \(key): \(error)")
-            }
-        default:
-            throw ConfigError(setting: "HOOKHOST_TLS_CERT/HOOKHOST_TLS_KEY (--tls-cert/--tls-key)", message: "set both the certificate and the key, or neither")
-        }
-    }
 
-    /// SIGHUP: new connections get the re-read certificate; a broken pair keeps the previous one.
-    private func reloadTLS(_ tls: TLSCertificates?) {
-        guard let tls else { return }
-        do {
-            try tls.reload()
-            logger.info("TLS certificate reloaded", ["cert": .string(tls.certificatePath)])
-        } catch {
-            logger.error("TLS certificate reload failed; keeping the previous one", ["cert": .string(tls.certificatePath), "error": .string(error.message)])
-        }
-    }
-
-    /// The JWKS cache for JWT deliveries, its refresher started. A JWKS file is read now (a bad
-    /// one is a configuration error); the URL is fetched on the first JWT delivery, so a host
-    /// that only gets HMAC deliveries never calls it.
-    private func startJWKS(metrics: Metrics) throws(ConfigError) -> JWKSCache {
-        let source: any JWKSSource = config.jwksFile.map { FileJWKSSource(path: FileSystem.absolute($0)) } ?? HTTPJWKSSource(url: config.jwksURL)
-        let jwks = JWKSCache(source: source, config: JWKSCacheConfig(minRefresh: config.jwksMinRefresh), logger: logger, metrics: metrics)
-        if config.jwksFile != nil {
-            do { try jwks.loadNow() } catch { throw ConfigError(setting: "HOOKHOST_JWKS_FILE (--jwks-file)", message: error.message) }
-        }
-        jwks.start()
-        return jwks
-    }
-
-    /// `hookhost_jwks_keys`, `hookhost_jwks_failing` (1 while fetches fail and the last good keys
-    /// are used) and `hookhost_jwks_age_seconds` (-1: never fetched).
-    static func jwksGauges(_ s: JWKSStatus) -> [(String, Double)] {
-        [("hookhost_jwks_keys", Double(s.keys)), ("hookhost_jwks_failing", s.failing ? 1 : 0), ("hookhost_jwks_age_seconds", s.age.map { $0.rounded() } ?? -1)]
-    }
-
-    /// The function user reaches its scratch dir (DATA/work/<run>, owned by it) by path: it needs
-    /// search (x) permission on the parents, never read — the spool and lock files stay 0600.
-    static func letOthersTraverse(_ dirs: [String]) {
-        for d in dirs {
-            var st = stat()
-            if stat(d, &st) == 0 { chmod(d, (st.st_mode & 0o7777) | S_IXOTH) }
-        }
-    }
-
-    /// Many keep-alive clients need more than the usual soft limit of 1024 descriptors.
-    static func raiseFileLimit() {
-        var rl = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0, rl.rlim_cur < rl.rlim_max else { return }
-        rl.rlim_cur = min(rl.rlim_max, 1 << 20)
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
-    }
-
-    /// PATH, HOME and LANG from the host (with defaults); nothing else is inherited.
-    static func functionBaseEnvironment() -> [String] {
-        ["PATH=" + (FileSystem.env("PATH") ?? "/usr/local/bin:/usr/bin:/bin"),
-         "HOME=" + (FileSystem.env("HOME") ?? "/"),
-         "LANG=" + (FileSystem.env("LANG") ?? "C.UTF-8")]
-    }
 }
 
-/// An exclusive lock on the data directory: one server per spool; the CLI uses it to tell whether
-/// a server is running.
-public struct DataLock: Sendable {
-    public let fd: Int32
-
-    /// Why the lock was not taken.
-    public enum Failure: Error, Equatable {
-        /// Another process holds it.
-        case held
-        /// The lock file cannot be opened or created (EROFS, EACCES, …): no other process involved.
-        case cannotOpen(path: String, code: Int32)
-        /// flock(2) failed for another reason than a holder.
-        case cannotLock(path: String, code: Int32)
-    }
-
-    /// Takes the lock or throws naming the directory and the real reason.
-    public static func acquire(_ dir: String) throws(ConfigError) -> DataLock {
-        switch tryAcquire(dir) {
-        case .success(let l): return l
-        case .failure(let f): throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: message(f, dir: dir))
-        }
-    }
-
-    /// The lock, or why not. Only `.held` means another hookhost.
-    public static func tryAcquire(_ dir: String) -> Result<DataLock, Failure> {
-        let path = dir + "/lock"
-        let fd = hh_open3(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return .failure(.cannotOpen(path: path, code: errno)) }
-        guard hh_flock_try(fd) == 0 else {
-            let e = errno
-            close(fd)
-            return .failure(e == EWOULDBLOCK ? .held : .cannotLock(path: path, code: e))
-        }
-        return .success(DataLock(fd: fd))
-    }
-
-    /// What the operator needs to hear: a read-only or foreign-owned directory is not "in use".
-    static func message(_ f: Failure, dir: String) -> String {
-        switch f {
-        case .held:
-            return "\(dir) is in use by another hookhost process"
-        case .cannotOpen(let path, let code) where code == EROFS || code == EACCES || code == EPERM:
-            return "cannot write to the data directory: \(path): \(String(cString: strerror(code)))"
-        case .cannotOpen(let path, let code):
-            return "cannot open \(path): \(String(cString: strerror(code)))"
-        case .cannotLock(let path, let code):
-            return "cannot lock \(path): \(String(cString: strerror(code)))"
-        }
-    }
-}

@@ -145,8 +145,6 @@ public final class Dispatcher: Sendable {
         slots.withLock { $0[f.name, default: 1] -= 1 }
         spool.release(f.name)
     }
-
-
 }
 
 extension Dispatcher.Claim {

@@ -39,6 +39,15 @@ public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
         case .unix(let p): return "unix:\(p)"
         }
     }
+
+    /// The address as listened on: port 0 ("any") replaced by the port the kernel chose.
+    public func description(boundPort: UInt16) -> String {
+        switch self {
+        case .inet(let h, _): return "\(h):\(boundPort)"
+        case .inet6(let h, _): return "[\(h)]:\(boundPort)"
+        case .unix: return description
+        }
+    }
 }
 
 /// Creating listening sockets. The descriptors are non-blocking and close-on-exec.
