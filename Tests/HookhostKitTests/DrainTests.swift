@@ -21,7 +21,8 @@ import Testing
         let d = Dispatcher(spool: spool, table: FunctionTable(directory: dir + "/fn"), config: config, logger: quietLogger, metrics: Metrics())
         #expect(admitSync(spool, "m1") == .accepted)
         d.start()
-        for _ in 0..<500 where access(dir + "/started", F_OK) != 0 { usleep(10_000) }
+        // Up to 30 s for the function to start: the whole unit suite runs in parallel on 2 cores.
+        for _ in 0..<3000 where access(dir + "/started", F_OK) != 0 { usleep(10_000) }
         #expect(access(dir + "/started", F_OK) == 0)
         usleep(50_000)  // past the trap's installation
         let t0 = monotonicNow()
