@@ -1,3 +1,4 @@
+import CSys
 import Glibc
 
 /// Functions a previous life of this host left running. A `kill -9` of the host (or a crash)
@@ -13,27 +14,31 @@ enum Leftovers {
     }
 
     /// SIGKILLs every process that carries a work dir under `workRoot` (not this process), waits
-    /// (bounded) until they are gone or zombies, and returns their pids.
+    /// (bounded) until they have exited, and returns their pids.
     static func kill(workRoot: String, wait: Double = 3) -> [Int32] {
         let me = getpid()
-        var killed: [Int32] = []
+        var killed: [(pid: Int32, pidfd: Int32)] = []
         for name in (try? DirectoryEntries.names("/proc")) ?? [] {
             guard let pid = Int32(name), pid != me, pid > 1,
                   let environ = try? SmallFile.read("/proc/\(name)/environ", limit: 8 << 20),
                   belongs(environ: environ, workRoot: workRoot) else { continue }
-            if Glibc.kill(pid, SIGKILL) == 0 { killed.append(pid) }
+            // The pidfd first: it names this process even if the pid is reused, and becomes
+            // readable when the process exits — something to wait on instead of polling /proc.
+            let pidfd = hh_pidfd_open(pid)
+            if Glibc.kill(pid, SIGKILL) == 0 { killed.append((pid, pidfd)) } else if pidfd >= 0 { close(pidfd) }
         }
         let deadline = monotonicNow() + wait
-        for pid in killed {
+        for (pid, pidfd) in killed where pidfd >= 0 {
+            var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
             while monotonicNow() < deadline {
-                guard let line = try? SmallFile.read("/proc/\(pid)/stat", limit: 4096),
-                      let st = ProcStat(line: String(decoding: line, as: UTF8.self)), !st.isZombie else { break }
-                // A child of ours (PID 1 in a container restarted in place) is reaped here.
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid { break }
-                usleep(10_000)
+                let ms = Int32(max(1, (deadline - monotonicNow()) * 1000))
+                if poll(&p, 1, ms) != 0 { break }  // exited (or an error: nothing more to wait for)
             }
+            close(pidfd)
+            // A child of ours (PID 1 in a container restarted in place) is reaped here.
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
         }
-        return killed
+        return killed.map(\.pid)
     }
 }
