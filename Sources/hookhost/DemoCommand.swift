@@ -1,3 +1,4 @@
+import CSys
 import Glibc
 import HookhostKit
 
@@ -62,7 +63,7 @@ enum DemoCommand {
             if !a.flags.contains("--keep") { FileSystem.removeTree(work) } else { print("kept \(work) (host.log, data/)") }
         }
         HTTPClient.globalInit()
-        guard waitHealthy(base) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
+        guard waitHealthy(base, host: pid) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
 
         // Ids unique to this run: the example functions are idempotent on the delivery id and
         // keep their outputs (in /tmp/hookhost-*), so a second demo would only find its first.
@@ -93,14 +94,11 @@ enum DemoCommand {
 
         print("\nwaiting for the functions…")
         let sock = work + "/data/control.sock"
-        var rows: [JSON] = []
+        // The host is another process with no "tell me when" call: one list request per pause
+        // says whether all ids are finished; each delivery is fetched in full once, at the end.
         let deadline = monotonicNow() + 20
-        while monotonicNow() < deadline {
-            rows = ids.compactMap { show(sock, $0) }
-            let settled = rows.allSatisfy { ["done", "dead", "skipped"].contains($0["delivery"]?["state"]?.stringValue ?? "") }
-            if settled && rows.count == ids.count { break }
-            usleep(200_000)
-        }
+        while monotonicNow() < deadline && !allFinished(sock, ids) { usleep(200_000) }
+        let rows = ids.compactMap { show(sock, $0) }
         print("")
         for r in rows {
             let d = r["delivery"]
@@ -139,6 +137,18 @@ enum DemoCommand {
         } catch { throw RuntimeError("demo delivery failed: \(error)") }
     }
 
+    /// Whether every id is done, dead or skipped (one `GET /deliveries` on the control socket).
+    static func allFinished(_ sock: String, _ ids: [String]) -> Bool {
+        var req = ClientRequest(url: "http://hookhost/deliveries")
+        req.unixSocket = sock
+        guard let r = try? HTTPClient.perform(req), r.status == 200,
+              case .array(let items)? = (try? JSONParser.parse(r.body))?["deliveries"] else { return false }
+        let finished = Set(items.compactMap { d -> String? in
+            ["done", "dead", "skipped"].contains(d["state"]?.stringValue ?? "") ? d["id"]?.stringValue : nil
+        })
+        return ids.allSatisfy(finished.contains)
+    }
+
     static func show(_ sock: String, _ id: String) -> JSON? {
         var req = ClientRequest(url: "http://hookhost/deliveries/" + ControlEndpoint.percentEncode(id))
         req.unixSocket = sock
@@ -151,8 +161,13 @@ enum DemoCommand {
         return r.bodyText.split(separator: "\n").filter { $0.hasPrefix("hookhost_deliveries_total") && !$0.hasSuffix(" 0") }.joined(separator: ", ")
     }
 
-    static func waitHealthy(_ base: String) -> Bool {
+    /// Polls /healthz (the host is another process: nothing to wait on) until it answers, at most
+    /// 10 s; gives up at once if the host exited.
+    static func waitHealthy(_ base: String, host pid: pid_t) -> Bool {
         for _ in 0..<100 {
+            // Peek without reaping: the pid stays ours until the caller's own waitpid.
+            var code: Int32 = 0, sig: Int32 = 0
+            if hh_exited_nowait(pid, &code, &sig) == 1 { return false }
             var req = ClientRequest(url: base + "/healthz")
             req.timeout = 1
             if let r = try? HTTPClient.perform(req), r.status == 200 { return true }
