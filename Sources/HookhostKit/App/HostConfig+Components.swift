@@ -21,7 +21,7 @@ extension HostConfig {
         c.retry = RetryPolicy(base: retryBase, cap: retryCap, maxAttempts: maxAttempts)
         c.functionUser = functionUser
         c.retryLaterFor = retryLaterFor
-        c.passableEnvironment = hostEnvironment.filter { !Dispatcher.isHostOnly($0.key) }
+        c.passableEnvironment = hostEnvironment.filter { !Invocation.isHostOnly($0.key) }
         return c
     }
 

@@ -58,8 +58,6 @@ extension Dispatcher {
         }
     }
 
-    /// Variables never handed to a function by name: the host's settings and webhook secrets.
-    static func isHostOnly(_ name: String) -> Bool { Invocation.isHostOnly(name) }
 
     /// The host is short of descriptors, processes or memory: not the delivery's fault, so it
     /// goes back to the queue with backoff and the same attempt number (the attempt never ran).

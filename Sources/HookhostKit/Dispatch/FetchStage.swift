@@ -131,7 +131,7 @@ final class FetchStage: Sendable {
 
     /// The directory a delivery's result goes to: the id is hashed (ids may hold `/` or `..`).
     func directory(for id: String) -> String {
-        config.resultsRoot + "/" + String(hexString(Crypto.sha256(Array(id.utf8))).prefix(24))
+        config.resultsRoot + "/" + Invocation.directoryName(for: id)
     }
 
     private func download(_ job: Job, function f: ResolvedFunction) {

@@ -15,7 +15,7 @@ struct Invocation: Sendable, Equatable {
     /// sidecar may pass (captured at start); `result` is what was downloaded for it, if anything.
     static func build(job: Job, type: String, function f: ResolvedFunction, config: DispatcherConfig,
                       result: FetchedResult? = nil) -> Invocation {
-        let workDir = config.workRoot + "/" + String(hexString(Crypto.sha256(Array(job.id.utf8))).prefix(24)) + ".\(job.attempt)"
+        let workDir = config.workRoot + "/" + Invocation.directoryName(for: job.id) + ".\(job.attempt)"
         let parsed = (try? JSONParser.parse(job.body)) ?? .null
         let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy, jwt: job.jwt,
                                          type: type, body: job.body,
@@ -34,6 +34,12 @@ struct Invocation: Sendable, Equatable {
         if let result { env.append("HOOKHOST_RESULT_PATH=\(result.path)") }
         return Invocation(executable: f.path, environment: dedupeEnvironment(env), workDir: workDir, stdin: stdin,
                           timeout: f.settings.timeout ?? config.functionTimeout, refusedPassEnv: refused)
+    }
+
+    /// A delivery's directory name (scratch dirs, results): ids may hold `/`, `..` or be long,
+    /// so the name is a hash of the id.
+    static func directoryName(for id: String) -> String {
+        String(hexString(Crypto.sha256(Array(id.utf8))).prefix(24))
     }
 
     /// Variables never handed to a function by name: the host's settings and webhook secrets.
