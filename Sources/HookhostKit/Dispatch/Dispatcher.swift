@@ -85,7 +85,9 @@ public final class Dispatcher: Sendable {
     /// A due delivery whose result must be downloaded first goes to the fetch stage (or is
     /// parked until a downloader frees); true when it was taken care of that way.
     private func handOffToFetch(_ d: DeliveryInfo) -> Bool {
-        guard let fetch, d.state != .fetched else { return false }
+        // Most types carry no result: decide that before resolving the function (stat calls and
+        // a sidecar read), which `claim` does again for every delivery that is not handed off.
+        guard let fetch, d.state != .fetched, ResultLocator.mayCarryResult(type: d.type) else { return false }
         let type = EventType.canonical(d.type)
         guard EventType.isValid(type), let f = table.resolve(type), fetch.needsFetch(d, function: f) else { return false }
         guard fetch.tryReserve() else {
