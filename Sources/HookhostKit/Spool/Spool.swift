@@ -155,20 +155,19 @@ public final class Spool: DeliveryStore {
     public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }
         let (body, jwt) = (try? readBody(id)) ?? ([], nil)
-        var last: StateChange?
-        if let frame = try? log.read({ board.info(id)?.lastState }),
-           let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id {
-            last = s
-        }
+        let last = (try? log.read { board.info(id)?.lastState }).flatMap { Spool.stateChange(in: $0, for: id) }
         return (d, body, jwt, last)
+    }
+
+    /// The state change a record frame holds, if it is one and belongs to `id`.
+    private static func stateChange(in frame: [UInt8], for id: String) -> StateChange? {
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id else { return nil }
+        return s
     }
 
     public func attempts(_ id: String) -> [StateChange] {
         guard let frames = try? log.readAll({ board.info(id)?.attemptRefs ?? [] }) else { return [] }
-        return frames.compactMap { frame in
-            guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id else { return nil }
-            return s
-        }
+        return frames.compactMap { Spool.stateChange(in: $0, for: id) }
     }
 
     public func forget(_ id: String) -> Bool {
