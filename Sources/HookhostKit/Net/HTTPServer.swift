@@ -26,6 +26,10 @@ public final class HTTPServer: Sendable {
             made.append(try Reactor(index: i, listeners: listeners, config: config, transports: transports, responder: responder, logger: logger))
         }
         loops = made
+        if made.count > 1 {
+            let dealer = ConnectionDealer(made)
+            for l in made { l.dealer = dealer }
+        }
     }
 
     /// Starts the loop threads and returns; `nice` lowers their priority (see `Spool.startWriter`).

@@ -16,7 +16,13 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
     private let transports: any TransportFactory
     private let responder: any HTTPResponder
     private let logger: Logger
-    private let mailbox = Mutex<[(UInt64, HTTPResponse)]>([])
+    private let mailbox = Mutex<[Mail]>([])
+    /// What other threads hand a loop: an answer for one of its connections, or a connection
+    /// another loop accepted for it.
+    private enum Mail { case answer(UInt64, HTTPResponse), adopt(Int32) }
+    /// Spreads accepted connections over the loops. Set once by `HTTPServer` before any loop
+    /// thread starts, never changed after: the threads only read it.
+    var dealer: ConnectionDealer?
     private let stopping = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var connections: [UInt64: Connection] = [:]
@@ -95,6 +101,8 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             if now - lastSweep >= 0.5 { sweep(); lastSweep = now }
         }
         for c in Array(connections.values) { closeConnection(c) }
+        // Connections handed over while this loop was stopping: nobody will serve them.
+        for case .adopt(let fd) in mailbox.withLock({ box in defer { box.removeAll() }; return box }) { close(fd) }
     }
 
     /// Asks the loop to exit (from any thread); `run` returns once owed answers are written or
@@ -113,10 +121,17 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             localAnswers.append((id, response))
             return
         }
+        post(.answer(id, response))
+    }
+
+    /// Takes over a connection another loop accepted (from any thread).
+    fileprivate func adopt(_ fd: Int32) { post(.adopt(fd)) }
+
+    private func post(_ mail: Mail) {
         // One wake-up per batch: the loop drains the whole mailbox each time it wakes.
         let wasEmpty = mailbox.withLock { box -> Bool in
             let empty = box.isEmpty
-            box.append((id, response))
+            box.append(mail)
             return empty
         }
         guard wasEmpty else { return }
@@ -125,12 +140,17 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
     }
 
     private func drainMailbox() {
-        let items = mailbox.withLock { box -> [(UInt64, HTTPResponse)] in
+        let items = mailbox.withLock { box -> [Mail] in
             let taken = box
             box.removeAll(keepingCapacity: true)
             return taken
         }
-        for (id, response) in items { answer(id, response) }
+        for mail in items {
+            switch mail {
+            case .answer(let id, let response): answer(id, response)
+            case .adopt(let fd): register(fd)
+            }
+        }
     }
 
     private func answerLocally() {
@@ -164,22 +184,30 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
                 }
                 if !more { return }
             case .accepted(let fd):
-                if connections.count >= config.maxConnectionsPerLoop && !evictIdleConnection() {
-                    close(fd)
-                    if let suppressed = refusals.shouldLog(now: monotonicNow()) {
-                        logger.warn("connection refused: too many open connections",
-                                    ["limit": .int(config.maxConnectionsPerLoop), "refused_since_last_line": .int(suppressed)])
-                    }
-                    continue
-                }
-                guard let transport = transports.make(fd: fd) else { close(fd); continue }
-                let id = nextID
-                nextID += 1
-                let c = Connection(id: id, transport: transport, http: HTTPConnection(settings: settings, now: monotonicNow()))
-                connections[id] = c
-                epoll.add(fd, c.interest, tag: id)
+                // Whichever loop epoll woke accepts everything pending; dealing the connections
+                // out keeps one loop from serving a burst of clients alone while the others idle.
+                if let other = dealer?.pick(), other !== self { other.adopt(fd) } else { register(fd) }
             }
         }
+    }
+
+    /// Serves an accepted connection on this loop (unless at the cap or stopping).
+    private func register(_ fd: Int32) {
+        if stopping.load(ordering: .relaxed) { close(fd); return }
+        if connections.count >= config.maxConnectionsPerLoop && !evictIdleConnection() {
+            close(fd)
+            if let suppressed = refusals.shouldLog(now: monotonicNow()) {
+                logger.warn("connection refused: too many open connections",
+                            ["limit": .int(config.maxConnectionsPerLoop), "refused_since_last_line": .int(suppressed)])
+            }
+            return
+        }
+        guard let transport = transports.make(fd: fd) else { close(fd); return }
+        let id = nextID
+        nextID += 1
+        let c = Connection(id: id, transport: transport, http: HTTPConnection(settings: settings, now: monotonicNow()))
+        connections[id] = c
+        epoll.add(fd, c.interest, tag: id)
     }
 
     /// At the connection cap, a new client is worth more than the one idle the longest: keep-alive
@@ -347,4 +375,14 @@ final class Connection {
         self.transport = transport
         self.http = http
     }
+}
+
+/// Deals accepted connections to the loops in turn.
+final class ConnectionDealer: Sendable {
+    private let loops: [Reactor]
+    private let turn = Atomic<Int>(0)
+
+    init(_ loops: [Reactor]) { self.loops = loops }
+
+    func pick() -> Reactor { loops[turn.add(1, ordering: .relaxed).oldValue % loops.count] }
 }
