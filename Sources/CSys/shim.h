@@ -1,6 +1,7 @@
 #ifndef HOOKHOST_CSYS_SHIM_H
 #define HOOKHOST_CSYS_SHIM_H
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/file.h>
@@ -32,6 +33,13 @@ static inline int hh_accept4(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBL
 static inline int hh_pipe2(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 static inline int hh_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 static inline int hh_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+/* The fallocate system call itself: glibc's posix_fallocate emulates a filesystem without it by
+   writing zeros, which on a nearly full disk fails late (at fdatasync) instead of at once.
+   Returns 0 or the errno. */
+static inline int hh_fallocate(int fd, off_t offset, off_t length) {
+    long rc = syscall(SYS_fallocate, fd, 0, offset, length);
+    return rc == 0 ? 0 : errno;
+}
 static inline int hh_epoll_add(int ep, int fd, uint32_t events, uint64_t data) {
     struct epoll_event ev = { .events = events, .data = { .u64 = data } };
     return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -57,7 +65,6 @@ static inline int hh_wifexited(int s) { return WIFEXITED(s); }
 static inline int hh_wexitstatus(int s) { return WEXITSTATUS(s); }
 static inline int hh_wifsignaled(int s) { return WIFSIGNALED(s); }
 static inline int hh_wtermsig(int s) { return WTERMSIG(s); }
-#include <sys/syscall.h>
 #include <pthread.h>
 #include <sys/statvfs.h>
 static inline int hh_set_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); }

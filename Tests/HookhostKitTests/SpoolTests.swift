@@ -327,6 +327,41 @@ func take(_ s: any DeliveryStore) -> Job? {
         let q = try openSpool(dir)
         #expect(q.list().map(\.id) == ["a", "c"])
     }
+
+    @Test func zerosAllocatedAheadAreNeitherDamageNorData() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "a") == .accepted)
+        s.stopTaking(); s.stopWriter()
+        var st = stat()
+        #expect(stat(dir + "/spool.log", &st) == 0)
+        let file = try SpoolFile(directory: dir)
+        let scan = try file.scan()
+        #expect(scan.records.count == 1)
+        #expect(scan.skippedBytes == 0)
+        #expect(Int64(st.st_size) > scan.validEnd, "the log is allocated ahead of its records")
+    }
+
+    @Test func aFramePastTheAllocatedZerosIsRecoveredAndAppendsGoAfterIt() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "a") == .accepted)
+        s.stopTaking(); s.stopWriter()
+        // A whole frame past the zeros: like any valid frame after damage, it is recovered, and
+        // the next append must not overwrite it.
+        let ghost = SpoolRecord.delivery(id: "ghost", type: "x", receivedAt: 1, verifiedBy: .hmac, body: bytes("{}")).encoded()
+        let fd = open(dir + "/spool.log", O_WRONLY | O_APPEND)
+        _ = ghost.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let r = try openSpool(dir)
+        #expect(Set(r.list().map(\.id)) == ["a", "ghost"])
+        #expect(admitSync(r, "c") == .accepted)
+        r.stopTaking(); r.stopWriter()
+        let q = try openSpool(dir)
+        #expect(Set(q.list().map(\.id)) == ["a", "ghost", "c"])
+    }
 }
 
 @Suite struct ShardedDictionaryTests {

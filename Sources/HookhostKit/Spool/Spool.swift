@@ -127,7 +127,7 @@ public final class Spool: DeliveryStore {
             guard let change = board.apply(change) else { return false }
             let bytes = SpoolRecord.state(change).encoded()
             let board = board, ends = change.endsAttempt
-            log.append(bytes, placed: { ref in board.setLastState(id, ref, endsAttempt: ends) }, done: { _ in })
+            log.append(bytes, placed: { ref in board.setLastState(id, ref, endsAttempt: ends) }, lazy: true, done: { _ in })
             return true
         }
         // Durable first, then in effect: a change that makes the delivery due again (fetched,

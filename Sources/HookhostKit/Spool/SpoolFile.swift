@@ -9,6 +9,17 @@ final class SpoolFile {
     private(set) var fd: Int32
     /// Where the next append goes (end of the last valid record).
     private(set) var size: Int64
+    /// The file's length: past `size` it holds zeros allocated ahead of the appends.
+    private var allocatedEnd: Int64 = 0
+    /// Whether to allocate ahead: off for read-only use, and once the filesystem says it cannot.
+    private var preallocates: Bool
+    /// Allocating ahead matters on this machine type: an append that grows the file makes every
+    /// fdatasync also write the inode (its size) — ~150 µs per sync instead of ~110 µs measured
+    /// on ext4. One larger sync per chunk pays for the allocation.
+    static let preallocationChunk: Int64 = 8 << 20
+    /// Zeros allowed after the last non-zero byte before a scan ignores the rest: no record ends
+    /// in this many zero bytes (they end in a JSON `}` or a body that is JSON).
+    static let zeroTailMargin: Int64 = 64 << 10
 
     /// `readOnly`: open an existing log for reading only (no O_CREAT, no directory fsync), so a
     /// read-only mount can be inspected; appends then fail (EBADF).
@@ -18,23 +29,44 @@ final class SpoolFile {
         fd = readOnly ? hh_open3(path, O_RDONLY | O_CLOEXEC, 0) : hh_open3(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SpoolError("open", path: path) }
         size = 0
+        preallocates = !readOnly
         if !readOnly { try SpoolFile.fsyncDirectory(directory) }
     }
 
     deinit { close(fd) }
 
     /// Reads every valid record, resynchronising past damage, and sets the append position to
-    /// the end of the last valid record (a torn tail is overwritten by the next append).
+    /// the end of the last valid record. Zeros allocated ahead are not damage.
     func scan() throws(SpoolError) -> SpoolScan {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SpoolError("stat", path: path) }
         let fileSize = Int64(st.st_size)
-        let result = try SpoolScanner.scan(size: fileSize) { offset, count throws(SpoolError) in try read(at: offset, count: count) }
+        let dataEnd = try endOfData(fileSize)
+        let scanEnd = min(fileSize, dataEnd + SpoolFile.zeroTailMargin)
+        var result = try SpoolScanner.scan(size: scanEnd) { offset, count throws(SpoolError) in try read(at: offset, count: count) }
         size = result.validEnd
-        // A torn tail is cut before the next append rather than overwritten: a shorter append
-        // could leave whole frames of the torn batch behind it.
-        staleTail = fileSize > result.validEnd
+        allocatedEnd = fileSize
+        if result.validEnd >= dataEnd {
+            // Only allocated zeros follow the last record: nothing torn, nothing skipped there.
+            result.skippedBytes = max(0, result.skippedBytes - Int(scanEnd - result.validEnd))
+        } else {
+            // A torn tail is cut before the next append rather than overwritten: a shorter
+            // append could leave whole frames of the torn batch behind it.
+            staleTail = true
+        }
         return result
+    }
+
+    /// Just past the last non-zero byte of the first `fileSize` bytes (0 if there is none).
+    private func endOfData(_ fileSize: Int64) throws(SpoolError) -> Int64 {
+        var end = fileSize
+        while end > 0 {
+            let start = max(0, end - (1 << 20))
+            let chunk = try read(at: start, count: Int(end - start))
+            if let last = chunk.lastIndex(where: { $0 != 0 }) { return start + Int64(last) + 1 }
+            end = start
+        }
+        return 0
     }
 
     /// Appends bytes at the append position and makes them durable. On failure the file is cut
@@ -44,6 +76,7 @@ final class SpoolFile {
     func append(_ bytes: [UInt8]) throws(SpoolError) -> Int64 {
         try cutStaleTail()
         let start = size
+        if preallocates && start + Int64(bytes.count) > allocatedEnd { allocateAhead(to: start + Int64(bytes.count)) }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(start) + off_t(written)) }
@@ -64,6 +97,18 @@ final class SpoolFile {
         return start
     }
 
+    /// Extends the file with allocated zeros past `end`. Best effort: without the room (ENOSPC)
+    /// the append itself decides; a filesystem that cannot allocate ahead is not asked again.
+    private func allocateAhead(to end: Int64) {
+        let chunk = SpoolFile.preallocationChunk
+        let target = (end + chunk - 1) / chunk * chunk
+        let rc = hh_fallocate(fd, off_t(allocatedEnd), off_t(target - allocatedEnd))
+        if rc == 0 { allocatedEnd = target; return }
+        if rc != ENOSPC && rc != EINTR { preallocates = false }
+        var st = stat()
+        if fstat(fd, &st) == 0 { allocatedEnd = Int64(st.st_size) }
+    }
+
     /// Bytes past `size` that a failed append left and that could not be cut yet. While set,
     /// nothing is appended: a shorter append would leave the failed batch's later frames intact.
     private(set) var staleTail = false
@@ -77,6 +122,7 @@ final class SpoolFile {
     private func cutStaleTail() throws(SpoolError) {
         guard staleTail else { return }
         guard ftruncate(fd, off_t(size)) == 0 else { throw SpoolError("ftruncate", path: path) }
+        allocatedEnd = size
         guard fsync(fd) == 0 else { throw SpoolError("fsync", path: path) }
         staleTail = false
     }
@@ -112,6 +158,7 @@ final class SpoolFile {
         close(fd)
         fd = r.fd
         size = r.size
+        allocatedEnd = r.size
         r.installed = true
         do { try SpoolFile.fsyncDirectory(directory) } catch { return error }
         return nil

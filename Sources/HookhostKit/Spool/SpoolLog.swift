@@ -20,6 +20,10 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
     private let file: SpoolFile
     private let writer = Monitor()
     private var queue: [Append] = []
+    /// Queued appends someone waits for; while there are none, queued lazy ones wait for company.
+    private var urgent = 0
+    /// How long a lazy append may wait for an urgent one to share its fdatasync.
+    static let lazyDelay = 0.02
     private var stopping = false
     private let writerThread = Mutex<ThreadHandle?>(nil)
     private var healthy = true
@@ -42,11 +46,14 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
     // MARK: - Appending
 
     /// Queues a record; `placed` (under the file lock) and `done` (after it) run once it is durable
-    /// or failed.
-    func append(_ bytes: [UInt8], placed: Placed? = nil, done: @escaping Done) {
+    /// or failed. A `lazy` record (nobody waits for it) is written with the next urgent batch or
+    /// within `lazyDelay`: every fdatasync costs the same whatever it carries, and one spent on
+    /// bookkeeping alone delays the acknowledgements queued behind it.
+    func append(_ bytes: [UInt8], placed: Placed? = nil, lazy: Bool = false, done: @escaping Done) {
         writer.locked {
             queue.append(Append(bytes: bytes, placed: placed, done: done))
-            if queue.count == 1 { writer.broadcast() }
+            if !lazy { urgent += 1 }
+            if (!lazy && urgent == 1) || queue.count == 1 { writer.broadcast() }
         }
     }
 
@@ -93,8 +100,10 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         while true {
             let (batch, stop, isHealthy) = writer.locked { () -> ([Append], Bool, Bool) in
                 if queue.isEmpty && !stopping { writer.wait(seconds: 1) }
+                if urgent == 0 && !queue.isEmpty && !stopping { writer.wait(seconds: SpoolLog.lazyDelay) }
                 let b = queue
                 queue.removeAll(keepingCapacity: true)
+                urgent = 0
                 return (b, stopping, healthy)
             }
             if !batch.isEmpty { commit(batch) }

@@ -230,8 +230,12 @@ public enum SpoolScanner {
                 pos += Int64(total)
                 result.validEnd = pos
             } else {
-                pos += 1
-                result.skippedBytes += 1
+                // Resynchronise at the next byte that can start a frame (the magic's first):
+                // damage, or zeros allocated ahead, is crossed a window at a time, not byte by byte.
+                let next = window[(rel + 1)...].firstIndex(of: UInt8(truncatingIfNeeded: SpoolRecord.magic)) ?? window.count
+                let step = min(Int64(next - rel), size - pos)
+                pos += step
+                result.skippedBytes += Int(step)
             }
         }
         result.skippedBytes = max(result.skippedBytes, Int(size - result.validEnd))
