@@ -131,7 +131,10 @@ public struct HTTPParser: Sendable {
             while let f = v.first, f == 0x20 || f == 0x09 { v = v.dropFirst() }
             while let l = v.last, l == 0x20 || l == 0x09 { v = v.dropLast() }
             guard v.allSatisfy({ $0 >= 0x20 || $0 == 0x09 }), !v.contains(0x7F) else { throw .bad("control character in header value") }
-            let name = String(decoding: nameBytes, as: UTF8.self).lowercased()
+            // Names are ASCII tokens (checked above): lower-case bytes, no Unicode case mapping.
+            let name = nameBytes.contains(where: { $0 >= 0x41 && $0 <= 0x5A })
+                ? String(decoding: nameBytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+                : String(decoding: nameBytes, as: UTF8.self)
             let value = String(decoding: v, as: UTF8.self)
             switch name {
             case "content-length":

@@ -1,7 +1,11 @@
 /// A parsed HTTP/1.x request. Header names are stored lower-cased; values exactly as received.
 public struct HTTPRequest: Sendable {
     public var method: String
-    public var target: String
+    public let target: String
+    /// The path without query string. An absolute-form target (`http://host/path`, which
+    /// RFC 9112 §3.2.2 says a server must accept) gives its path. Worked out once: routing
+    /// looks at it several times per request.
+    public let path: String
     public var versionMinor: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
@@ -10,14 +14,13 @@ public struct HTTPRequest: Sendable {
                 headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.method = method
         self.target = target
+        self.path = HTTPRequest.path(of: target)
         self.versionMinor = versionMinor
         self.headers = headers
         self.body = body
     }
 
-    /// The path without query string. An absolute-form target (`http://host/path`, which
-    /// RFC 9112 §3.2.2 says a server must accept) gives its path.
-    public var path: String {
+    private static func path(of target: String) -> String {
         var t = Substring(target)
         for scheme in ["http://", "https://"] where t.count > scheme.count && t.prefix(scheme.count).lowercased() == scheme {
             let rest = t.dropFirst(scheme.count)
@@ -31,7 +34,7 @@ public struct HTTPRequest: Sendable {
 
     /// The first value of a header, matched case-insensitively.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
+        let lower = name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
         return headers.first { $0.name == lower }?.value
     }
 

@@ -75,6 +75,7 @@ public final class Metrics: Sendable {
     static func render(_ labels: [(String, String)]) -> String {
         guard !labels.isEmpty else { return "" }
         let parts = labels.map { k, v -> String in
+            if !v.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) { return "\(k)=\"\(v)\"" }
             let esc = v.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
             return "\(k)=\"\(esc)\""
         }

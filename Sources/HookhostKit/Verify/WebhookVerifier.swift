@@ -87,17 +87,26 @@ public struct WebhookVerifier: Sendable {
 
     /// The base64 text of each `v1,` entry of a space-separated header; other versions are ignored.
     static func v1Entries(_ header: String) -> [[UInt8]] {
-        header.split(separator: " ").compactMap { entry -> [UInt8]? in
-            entry.hasPrefix("v1,") ? Array(entry.utf8.dropFirst(3)) : nil
+        header.utf8.split(separator: 0x20).compactMap { entry -> [UInt8]? in
+            entry.starts(with: "v1,".utf8) ? Array(entry.dropFirst(3)) : nil
         }
     }
 
     /// A compact JWT: three base64url segments separated by dots, no spaces or commas.
     public static func looksLikeJWT(_ s: String) -> Bool {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
-        return s.utf8.allSatisfy { c in
-            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x2E || c == 0x3D
+        // One pass over the bytes: this runs for every delivery, HMAC ones included.
+        var dots = 0, segmentLength = 0
+        for c in s.utf8 {
+            if c == 0x2E {
+                if dots < 2 && segmentLength == 0 { return false }  // header and payload must not be empty
+                dots += 1
+                segmentLength = 0
+            } else if (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x3D {
+                segmentLength += 1
+            } else {
+                return false
+            }
         }
+        return dots == 2
     }
 }
