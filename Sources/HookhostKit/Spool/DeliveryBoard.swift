@@ -131,7 +131,14 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
 
     /// Prunes expired entries; returns how many went.
     func prune(retention: Double, dedupTTL: Double) -> Int {
-        monitor.locked { index.prune(now: clock.now(), retention: retention, dedupTTL: dedupTTL) }
+        let now = clock.now()
+        var (n, shards) = monitor.locked { (index.pruneWhole(now: now, retention: retention), index.ids.shardCount) }
+        // One shard of the id table per lock hold: a shard that lost entries is rebuilt, and
+        // admissions wait for at most one shard's rebuild, not all of them.
+        for s in 0..<shards {
+            n += monitor.locked { index.prune(shard: s, now: now, retention: retention, dedupTTL: dedupTTL) }
+        }
+        return n
     }
 
     func stop() { monitor.locked { stopped = true; monitor.broadcast() } }
