@@ -25,11 +25,12 @@ final class SpoolFile {
 
     /// Reads every valid record, resynchronising past damage, and sets the append position to
     /// the end of the last valid record (a torn tail is overwritten by the next append).
-    func scan() throws(SpoolError) -> SpoolScan {
+    /// Each record goes to `visit` as it is read (bodies left out: see `SpoolRecord.decode`).
+    func scan(_ visit: (Int64, Int, SpoolRecord) -> Void) throws(SpoolError) -> SpoolScan {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SpoolError("stat", path: path) }
         let fileSize = Int64(st.st_size)
-        let result = try SpoolScanner.scan(size: fileSize) { offset, count throws(SpoolError) in try read(at: offset, count: count) }
+        let result = try SpoolScanner.scan(size: fileSize, bodies: false, read: { offset, count throws(SpoolError) in try read(at: offset, count: count) }, visit: visit)
         size = result.validEnd
         // A torn tail is cut before the next append rather than overwritten: a shorter append
         // could leave whole frames of the torn batch behind it.
