@@ -66,6 +66,8 @@ def metrics(port: int) -> dict:
 
 
 class Host:
+    extra_env: dict = {}
+
     def __init__(self, binary: str, tmp: str, secret: str, *, retention: float, ttl: float, n: int):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(dir=tmp)
@@ -74,7 +76,7 @@ class Host:
         self.p = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", f"{self.dir}/data",
                                    "--functions", f"{self.dir}/functions", "--retention", str(retention), "--dedup-ttl", str(ttl),
                                    "--queue-max", str(n + 10), "--tolerance", "3600", "--log", "warn"],
-                                  env={"PATH": "/usr/bin:/bin", "HOOKHOST_SECRETS": secret}, stdout=self.log, stderr=self.log)
+                                  env={"PATH": "/usr/bin:/bin", "HOOKHOST_SECRETS": secret, **Host.extra_env}, stdout=self.log, stderr=self.log)
         for _ in range(200):
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
@@ -149,7 +151,9 @@ def main() -> int:
     ap.add_argument("--bin", default=os.path.join(ROOT, ".build/release/hookhost"))
     ap.add_argument("--ref-bin", help="a reference build (e.g. main's) measured the same way in the same run")
     ap.add_argument("--deliveries", type=int, default=200_000)
+    ap.add_argument("--host-env", action="append", default=[], help="K=V for the host's environment (malloc tuning experiments)")
     a = ap.parse_args()
+    Host.extra_env = dict(kv.split("=", 1) for kv in a.host_env)
     tmp = tempfile.mkdtemp(prefix="hookhost-memory.")
     try:
         key = os.urandom(24).hex()[:32].encode()
