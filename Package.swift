@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "HookEvent", targets: ["HookEvent"]),
         // Internal: drives bench/fetch.sh; not part of the product users run.
         .executable(name: "hookhost-bench-fetch", targets: ["hookhost-bench-fetch"]),
+        // Internal: writes the spool bench/recovery.sh restarts on.
+        .executable(name: "hookhost-bench-spool", targets: ["hookhost-bench-spool"]),
     ],
     targets: [
         // System libraries: thin module maps; C helpers Swift cannot call directly live in shim.h.
@@ -19,6 +21,7 @@ let package = Package(
         .target(name: "HookhostKit", dependencies: ["COpenSSL", "CCurl", "CSys"]),
         .executableTarget(name: "hookhost", dependencies: ["HookhostKit"]),
         .executableTarget(name: "hookhost-bench-fetch", dependencies: ["HookhostKit"]),
+        .executableTarget(name: "hookhost-bench-spool", dependencies: ["HookhostKit"]),
         .target(name: "HookEvent"),
         // HookEvent is here so the host's stdin writer and the functions' reader are tested against each other.
         .testTarget(name: "HookhostKitTests", dependencies: ["HookhostKit", "HookEvent"]),

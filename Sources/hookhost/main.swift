@@ -1,4 +1,5 @@
 import Glibc
 import HookhostKit
 
+tuneMalloc()
 exit(CLI.main(Array(CommandLine.arguments.dropFirst())))

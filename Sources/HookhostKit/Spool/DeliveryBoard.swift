@@ -17,8 +17,17 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// Builds the index from records read back from storage and queues what is unfinished.
     func load(_ records: [(offset: Int64, length: Int, record: SpoolRecord)], retention: Double, dedupTTL: Double)
         -> (deliveries: Int, unfinished: Int, interrupted: Int, dead: Int, remembered: Int) {
+        var loaded = DeliveryIndex()
+        for (offset, length, record) in records { loaded.load(record, at: SpoolRef(offset: offset, length: length)) }
+        return load(loaded, retention: retention, dedupTTL: dedupTTL)
+    }
+
+    /// Takes an index built from the log record by record (`DeliveryIndex.load`), finishes it and
+    /// queues what is unfinished.
+    func load(_ loaded: DeliveryIndex, retention: Double, dedupTTL: Double)
+        -> (deliveries: Int, unfinished: Int, interrupted: Int, dead: Int, remembered: Int) {
         monitor.locked {
-            for (offset, length, record) in records { index.load(record, at: SpoolRef(offset: offset, length: length)) }
+            index = loaded
             let now = clock.now()
             index.prune(now: now, retention: retention, dedupTTL: dedupTTL)
             let (order, interrupted) = index.finishLoading(now: now)
@@ -131,7 +140,14 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
 
     /// Prunes expired entries; returns how many went.
     func prune(retention: Double, dedupTTL: Double) -> Int {
-        monitor.locked { index.prune(now: clock.now(), retention: retention, dedupTTL: dedupTTL) }
+        let now = clock.now()
+        var (n, shards) = monitor.locked { (index.pruneWhole(now: now, retention: retention), index.ids.shardCount) }
+        // One shard of the id table per lock hold: a shard that lost entries is rebuilt, and
+        // admissions wait for at most one shard's rebuild, not all of them.
+        for s in 0..<shards {
+            n += monitor.locked { index.prune(shard: s, now: now, retention: retention, dedupTTL: dedupTTL) }
+        }
+        return n
     }
 
     func stop() { monitor.locked { stopped = true; monitor.broadcast() } }

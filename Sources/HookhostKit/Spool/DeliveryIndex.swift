@@ -1,23 +1,102 @@
 /// What is known about every delivery, and which ids are remembered for dedup. Pure: records and
 /// state changes go in, summaries come out; no locks, no I/O, time passed in. The same code
 /// rebuilds it from the log at start and keeps it current while the host runs.
+///
+/// Memory is what limits how long ids and finished deliveries can be kept, so the bulk is
+/// compact: every remembered id is an `IdTable` entry (its bytes in an arena, no String), and a
+/// finished delivery — the ones kept for the whole retention period — is a fixed-size
+/// `FinishedDelivery` in that table. Only deliveries still being worked on, dead letters (few,
+/// and their error is shown) and the rare finished delivery a compact record cannot hold exactly
+/// (a retried one, with its attempt history) are kept whole in `active`.
 struct DeliveryIndex {
-    private(set) var deliveries = ShardedDictionary<DeliveryInfo>()
-    private(set) var seen = ShardedDictionary<Double>()
+    /// Whole deliveries (see above). Each one's id is in `ids` with its active flag set.
+    private(set) var active = ShardedDictionary<DeliveryInfo>()
+    /// Every remembered id, with the compact record of its delivery if that is finished.
+    private(set) var ids = IdTable()
     /// Deliveries still owed a run (received, running, retry scheduled).
     private(set) var unfinished = 0
     /// Dead letters.
     private(set) var dead = 0
-    /// One shared String per distinct event type, so a million deliveries don't hold a million copies.
-    private var typeNames: Set<ExactKey> = []
+    /// One shared String per distinct event type or function name, so a million deliveries don't
+    /// hold a million copies; compact records hold their index.
+    private var names: [String] = []
+    private var nameIndex: [ExactKey: UInt32] = [:]
 
-    subscript(id: String) -> DeliveryInfo? { deliveries[id] }
+    subscript(id: String) -> DeliveryInfo? {
+        guard let p = ids.lookup(id) else { return nil }
+        return delivery(at: p, id: id)
+    }
 
     /// Whether `id` was accepted within the dedup TTL (or is still known).
-    func remembers(_ id: String) -> Bool { seen[id] != nil }
+    func remembers(_ id: String) -> Bool { ids.contains(id) }
 
-    var count: Int { deliveries.count }
-    var rememberedCount: Int { seen.count }
+    var count: Int { active.count + ids.finishedCount }
+    var rememberedCount: Int { ids.count }
+
+    // MARK: - Whole and compact deliveries
+
+    private func delivery(at p: IdTable.Position, id: String) -> DeliveryInfo? {
+        if ids[p].isActive { return active[id] }
+        return ids.finished(at: p).map { expand($0, id: id) }
+    }
+
+    /// Stores `d` compact if it is finished and a compact record holds it exactly, else whole.
+    /// Its id must be remembered (every known delivery's id is).
+    private mutating func store(_ d: DeliveryInfo) {
+        let p = ids.lookup(d.id) ?? ids.remember(d.id, at: d.receivedAt)
+        if let f = compact(d) {
+            if ids[p].isActive { active[d.id] = nil; ids.setActive(p, false) }
+            ids.setFinished(p, f)
+        } else {
+            ids.setFinished(p, nil)
+            active[d.id] = d
+            ids.setActive(p, true)
+        }
+    }
+
+    /// Drops the delivery of `id` (whole or compact); its id stays remembered.
+    private mutating func remove(_ id: String) -> DeliveryInfo? {
+        guard let p = ids.lookup(id), let d = delivery(at: p, id: id) else { return nil }
+        ids.setFinished(p, nil)
+        if ids[p].isActive { active[id] = nil; ids.setActive(p, false) }
+        return d
+    }
+
+    private mutating func name(_ s: String) -> UInt32 {
+        if let i = nameIndex[ExactKey(s)] { return i }
+        names.append(s)
+        nameIndex[ExactKey(s)] = UInt32(names.count - 1)
+        return UInt32(names.count - 1)
+    }
+
+    /// The compact form of a finished delivery, nil if it has anything a compact record has no
+    /// room for (then it stays whole: exactness beats a few bytes for a rare case).
+    private mutating func compact(_ d: DeliveryInfo) -> FinishedDelivery? {
+        guard d.state == .done || d.state == .skipped, d.lastError == nil, d.result == nil, d.nextAt == nil,
+              d.retryLaterSince == nil, d.earlierAttempts.isEmpty,
+              let attempt = Int32(exactly: d.attempt), let base = Int32(exactly: d.attemptBase),
+              let bodyLength = UInt32(exactly: d.body.length), let lastLength = UInt32(exactly: d.lastState?.length ?? 0)
+        else { return nil }
+        var flags: UInt8 = d.verifiedBy == .jwt ? FinishedDelivery.jwt : 0
+        if d.lastState != nil { flags |= FinishedDelivery.hasLast }
+        if d.lastIsAttempt { flags |= FinishedDelivery.lastIsAttempt }
+        return FinishedDelivery(receivedAt: d.receivedAt, updatedAt: d.updatedAt, bodyOffset: d.body.offset,
+                                lastOffset: d.lastState?.offset ?? 0, attempt: attempt, attemptBase: base, type: name(d.type),
+                                function: d.function.map { name($0) + 1 } ?? 0, bodyLength: bodyLength, lastLength: lastLength,
+                                state: d.state == .done ? 0 : 1, flags: flags)
+    }
+
+    private func expand(_ f: FinishedDelivery, id: String) -> DeliveryInfo {
+        var d = DeliveryInfo(id: id, type: names[Int(f.type)], receivedAt: f.receivedAt, verifiedBy: f.flags & FinishedDelivery.jwt != 0 ? .jwt : .hmac,
+                             updatedAt: f.updatedAt, body: SpoolRef(offset: f.bodyOffset, length: Int(f.bodyLength)))
+        d.state = f.state == 0 ? .done : .skipped
+        d.attempt = Int(f.attempt)
+        d.attemptBase = Int(f.attemptBase)
+        d.function = f.function == 0 ? nil : names[Int(f.function) - 1]
+        d.lastState = f.flags & FinishedDelivery.hasLast != 0 ? SpoolRef(offset: f.lastOffset, length: Int(f.lastLength)) : nil
+        d.lastIsAttempt = f.flags & FinishedDelivery.lastIsAttempt != 0
+        return d
+    }
 
     // MARK: - Loading from the log
 
@@ -28,17 +107,17 @@ struct DeliveryIndex {
         case .delivery(let id, let type, let at, let vb, _, _):
             // A later record for the same id is a new delivery accepted after the old one's
             // dedup TTL ran out: it replaces the old one entirely.
-            deliveries[id] = DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: vb, updatedAt: at, body: ref)
-            seen[id] = max(seen[id] ?? 0, at)
+            ids.remember(id, at: at)
+            store(DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: vb, updatedAt: at, body: ref))
         case .state(let change):
-            guard var d = deliveries[change.id] else { return }
+            guard var d = self[change.id] else { return }
             d.apply(change)
             d.setLastState(ref, endsAttempt: change.endsAttempt)
-            deliveries[change.id] = d
+            store(d)
         case .seen(let id, let at):
-            seen[id] = max(seen[id] ?? 0, at)
+            ids.remember(id, at: at)
         case .forget(let id):
-            deliveries[id] = nil
+            _ = remove(id)
         case .noop:
             break
         }
@@ -49,17 +128,18 @@ struct DeliveryIndex {
     /// were interrupted.
     mutating func finishLoading(now: Double) -> (unfinished: [DeliveryInfo], interrupted: Int) {
         var interrupted = 0
-        for (id, var d) in deliveries.pairs where d.state == .running || d.state == .fetching {
+        for (id, var d) in active.pairs where d.state == .running || d.state == .fetching {
             d.lastError = d.state == .running ? "interrupted: host stopped while the handler was running"
                                               : "interrupted: host stopped while the result was downloading"
             d.state = .retryScheduled
             d.nextAt = now
-            deliveries[id] = d
+            active[id] = d
             interrupted += 1
         }
-        let order = deliveries.values.filter { $0.state.isUnfinished }.sorted(by: DeliveryIndex.arrivalOrder)
+        // Unfinished and dead deliveries are always whole.
+        let order = active.values.filter { $0.state.isUnfinished }.sorted(by: DeliveryIndex.arrivalOrder)
         unfinished = order.count
-        dead = deliveries.values.filter { $0.state == .dead }.count
+        dead = active.values.filter { $0.state == .dead }.count
         return (order, interrupted)
     }
 
@@ -67,8 +147,8 @@ struct DeliveryIndex {
 
     /// Records a new delivery (durable at `body`).
     mutating func accept(id: String, type: String, at: Double, verifiedBy: VerifiedBy, body: SpoolRef) {
-        deliveries[id] = DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: verifiedBy, updatedAt: at, body: body)
-        seen[id] = at
+        ids.remember(id, at: at)
+        store(DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: verifiedBy, updatedAt: at, body: body))
         unfinished += 1
     }
 
@@ -76,23 +156,23 @@ struct DeliveryIndex {
     /// attempt its download started); nil if it is gone or no longer due (an operator purged or
     /// replayed it meanwhile).
     mutating func markRunning(_ id: String, now: Double) -> DeliveryInfo? {
-        guard var d = deliveries[id], d.state == .received || d.state == .retryScheduled || d.state == .fetched else { return nil }
+        guard var d = self[id], d.state == .received || d.state == .retryScheduled || d.state == .fetched else { return nil }
         if d.state != .fetched { d.attempt += 1 }
         d.state = .running
         d.nextAt = nil
         d.updatedAt = now
-        deliveries[id] = d
+        store(d)
         return d
     }
 
     /// Marks a due delivery as downloading its result: an attempt starts here.
     mutating func markFetching(_ id: String, now: Double) -> DeliveryInfo? {
-        guard var d = deliveries[id], d.state == .received || d.state == .retryScheduled else { return nil }
+        guard var d = self[id], d.state == .received || d.state == .retryScheduled else { return nil }
         d.state = .fetching
         d.attempt += 1
         d.nextAt = nil
         d.updatedAt = now
-        deliveries[id] = d
+        store(d)
         return d
     }
 
@@ -100,10 +180,10 @@ struct DeliveryIndex {
     /// alone (all that compaction keeps) restores it: a change without one gets the current base.
     /// Returns the delivery as it is now, nil if unknown.
     mutating func apply(_ change: inout StateChange) -> DeliveryInfo? {
-        guard complete(&change), var d = deliveries[change.id] else { return nil }
+        guard complete(&change), var d = self[change.id] else { return nil }
         let wasUnfinished = d.state.isUnfinished, wasDead = d.state == .dead
         d.apply(change)
-        deliveries[change.id] = d
+        store(d)
         unfinished += (d.state.isUnfinished ? 1 : 0) - (wasUnfinished ? 1 : 0)
         dead += (d.state == .dead ? 1 : 0) - (wasDead ? 1 : 0)
         return d
@@ -113,7 +193,7 @@ struct DeliveryIndex {
     /// the result); false if the delivery is unknown. `apply` does this too; a store calls it
     /// first when the record must be durable before the change takes effect in memory.
     func complete(_ change: inout StateChange) -> Bool {
-        guard let d = deliveries[change.id] else { return false }
+        guard let d = self[change.id] else { return false }
         if change.attemptBase == nil { change.attemptBase = d.attemptBase }
         // Likewise the downloaded result, while the delivery is still being worked on.
         if change.result == nil && change.state.isUnfinished && change.state != .received && change.state != .fetching {
@@ -125,12 +205,14 @@ struct DeliveryIndex {
     /// Where the delivery's last state record is (for `show` and compaction); `endsAttempt` if
     /// it records how an attempt ended (kept in the attempt history).
     mutating func setLastState(_ id: String, _ ref: SpoolRef, endsAttempt: Bool) {
-        deliveries[id]?.setLastState(ref, endsAttempt: endsAttempt)
+        guard var d = self[id] else { return }
+        d.setLastState(ref, endsAttempt: endsAttempt)
+        store(d)
     }
 
     /// Drops a delivery for good; its id stays remembered. False if unknown.
     mutating func forget(_ id: String) -> Bool {
-        guard let d = deliveries.removeValue(forKey: id) else { return false }
+        guard let d = remove(id) else { return false }
         if d.state == .dead { dead -= 1 }
         if d.state.isUnfinished { unfinished -= 1 }
         return true
@@ -140,21 +222,44 @@ struct DeliveryIndex {
     /// entries went.
     @discardableResult
     mutating func prune(now: Double, retention: Double, dedupTTL: Double) -> Int {
-        let before = deliveries.count + seen.count
-        deliveries.removeAll { _, d in (d.state == .done || d.state == .skipped) && d.updatedAt < now - retention }
-        let live = deliveries
-        seen.removeAll { id, at in at < now - dedupTTL && live[id] == nil }
-        return before - deliveries.count - seen.count
+        var n = pruneWhole(now: now, retention: retention)
+        for s in 0..<ids.shardCount { n += prune(shard: s, now: now, retention: retention, dedupTTL: dedupTTL) }
+        return n
+    }
+
+    /// The part of `prune` for whole deliveries; run it before the shards' part.
+    mutating func pruneWhole(now: Double, retention: Double) -> Int {
+        var gone: [String] = []
+        active.removeAll { id, d in
+            let expired = (d.state == .done || d.state == .skipped) && d.updatedAt < now - retention
+            if expired { gone.append(id) }
+            return expired
+        }
+        for id in gone { if let p = ids.lookup(id) { ids.setActive(p, false) } }
+        return gone.count
+    }
+
+    /// The part of `prune` for one shard of the id table (the lock can be let go in between).
+    mutating func prune(shard s: Int, now: Double, retention: Double, dedupTTL: Double) -> Int {
+        ids.prune(shard: s) { e, f in
+            let keepRecord = f.map { $0.updatedAt >= now - retention } ?? false
+            return (keepRecord || e.isActive || e.seenAt >= now - dedupTTL, keepRecord)
+        }
     }
 
     /// Moves every log position (after compaction rewrote the log).
     mutating func remap(_ move: (SpoolRef) -> SpoolRef) {
-        deliveries.updateAll { d in
+        active.updateAll { d in
             var d = d
             d.body = move(d.body)
             d.lastState = d.lastState.map(move)
             if !d.earlierAttempts.isEmpty { d.earlierAttempts = d.earlierAttempts.map(move) }
             return d
+        }
+        ids.updateFinished { f in
+            let body = move(SpoolRef(offset: f.bodyOffset, length: Int(f.bodyLength)))
+            f.bodyOffset = body.offset
+            if f.flags & FinishedDelivery.hasLast != 0 { f.lastOffset = move(SpoolRef(offset: f.lastOffset, length: Int(f.lastLength))).offset }
         }
     }
 
@@ -163,8 +268,16 @@ struct DeliveryIndex {
     /// Deliveries matching the filters, oldest first. `type` matches the type itself and its
     /// family: `batch` matches `batch` and every `batch.*` (as functions are chosen).
     func list(state: DeliveryState? = nil, type: String? = nil) -> [DeliveryInfo] {
-        deliveries.values.filter { (state == nil || $0.state == state) && (type == nil || DeliveryIndex.type($0.type, matches: type!)) }
-            .sorted(by: DeliveryIndex.arrivalOrder)
+        var out = active.values.filter { (state == nil || $0.state == state) && (type == nil || DeliveryIndex.type($0.type, matches: type!)) }
+        if state == nil || state == .done || state == .skipped {
+            // Decide on the compact record; only what matches is expanded.
+            let wanted: UInt8? = state.map { $0 == .done ? 0 : 1 }
+            let typeOK = names.map { type == nil || DeliveryIndex.type($0, matches: type!) }
+            ids.forEachFinished { p, f in
+                if (wanted == nil || f.state == wanted) && typeOK[Int(f.type)] { out.append(expand(f, id: ids.id(at: p))) }
+            }
+        }
+        return out.sorted(by: DeliveryIndex.arrivalOrder)
     }
 
     /// `type` is `filter` or in the family `filter.*`.
@@ -175,10 +288,29 @@ struct DeliveryIndex {
     /// Bytes of the log still needed: every delivery's frame, last state and attempt history,
     /// and a small record per id remembered only for dedup.
     var liveBytes: Int64 {
-        let records = deliveries.reduceValues(Int64(0)) {
+        var records = active.reduceValues(Int64(0)) {
             $0 + Int64($1.body.length + ($1.lastState?.length ?? 0)) + $1.earlierAttempts.reduce(Int64(0)) { $0 + Int64($1.length) }
         }
-        return records + Int64(seen.count - deliveries.count) * 48
+        ids.forEachFinished { _, f in records += Int64(f.bodyLength) + Int64(f.lastLength) }
+        return records + Int64(ids.count - count) * 48
+    }
+
+    /// What compaction copies for every delivery, oldest first: its frame, last state record and
+    /// attempt history.
+    func liveRecords() -> [(body: SpoolRef, last: SpoolRef?, earlier: [SpoolRef])] {
+        var all: [(at: Double, body: SpoolRef, last: SpoolRef?, earlier: [SpoolRef])] = active.values.map { ($0.receivedAt, $0.body, $0.lastState, $0.earlierAttempts) }
+        all.reserveCapacity(count)
+        ids.forEachFinished { _, f in
+            all.append((f.receivedAt, SpoolRef(offset: f.bodyOffset, length: Int(f.bodyLength)),
+                        f.flags & FinishedDelivery.hasLast != 0 ? SpoolRef(offset: f.lastOffset, length: Int(f.lastLength)) : nil, []))
+        }
+        all.sort { ($0.at, $0.body.offset) < ($1.at, $1.body.offset) }
+        return all.map { ($0.body, $0.last, $0.earlier) }
+    }
+
+    /// Calls `body` with every id remembered only for dedup (no delivery left) and when it was seen.
+    func forEachRememberedOnly<E: Error>(_ body: (String, Double) throws(E) -> Void) throws(E) {
+        try ids.forEach { (p, e) throws(E) in if !e.hasDelivery { try body(ids.id(at: p), e.seenAt) } }
     }
 
     /// Oldest first; the log position breaks ties between equal timestamps.
@@ -186,7 +318,7 @@ struct DeliveryIndex {
         (a.receivedAt, a.body.offset) < (b.receivedAt, b.body.offset)
     }
 
-    private mutating func shared(_ type: String) -> String { typeNames.insert(ExactKey(type)).memberAfterInsert.string }
+    private mutating func shared(_ type: String) -> String { names[Int(name(type))] }
 }
 
 extension DeliveryInfo {

@@ -22,8 +22,7 @@ extension Spool {
         let started = monotonicNow()
         // 1. Snapshot what is live and where the log ends now. Lock order everywhere: file, then index.
         let (cut, index) = log.atEnd { end in (end, board.withIndex { $0 }) }  // copy-on-write: cheap until mutated
-        let live = index.deliveries.values.sorted(by: DeliveryIndex.arrivalOrder).map { ($0.body, $0.lastState, $0.earlierAttempts) }
-        let idsOnly = index.seen.pairs.filter { index[$0.key] == nil }
+        let live = index.liveRecords()
         do throws(SpoolError) {
             let out = try log.beginReplacement()
             defer { out.abandon() }
@@ -37,7 +36,8 @@ extension Spool {
                     moved[s.offset] = try out.append(try log.readStable(at: s.offset, count: s.length))
                 }
             }
-            for (id, at) in idsOnly { _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
+            // Ids remembered only for dedup: written from the snapshot's id table, one at a time.
+            try index.forEachRememberedOnly { (id, at) throws(SpoolError) in _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
             // 3. Catch up with what was appended meanwhile, so that the step holding the file lock
             // has little left to copy.
             let tailBase = out.size

@@ -41,11 +41,14 @@ public final class Spool: DeliveryStore {
         self.logger = logger
         log = try SpoolLog(directory: config.directory, minFreeBytes: config.minFreeBytes, readOnly: config.readOnly, logger: logger)
         board = DeliveryBoard(clock: clock)
-        let scan = try log.scan()
+        // Records go straight into the index as they are read: never the whole log in memory.
+        var index = DeliveryIndex()
+        let scan = try log.scan { offset, length, record in index.load(record, at: SpoolRef(offset: offset, length: length)) }
         if scan.skippedBytes > 0 {
             logger.warn("spool: skipped damaged or torn bytes", ["bytes": .int(scan.skippedBytes), "file": .string(log.path)])
         }
-        let r = board.load(scan.records, retention: config.retention, dedupTTL: config.dedupTTL)
+        let r = board.load(index, retention: config.retention, dedupTTL: config.dedupTTL)
+        hh_malloc_trim()  // the read windows and decoded records were many and short-lived
         logger.info("spool: recovered", ["deliveries": .int(r.deliveries), "unfinished": .int(r.unfinished),
                                          "interrupted": .int(r.interrupted), "dead": .int(r.dead), "remembered_ids": .int(r.remembered)])
     }

@@ -37,13 +37,14 @@ final class SpoolFile {
 
     /// Reads every valid record, resynchronising past damage, and sets the append position to
     /// the end of the last valid record. Zeros allocated ahead are not damage.
-    func scan() throws(SpoolError) -> SpoolScan {
+    /// Each record goes to `visit` as it is read (bodies left out: see `SpoolRecord.decode`).
+    func scan(_ visit: (Int64, Int, SpoolRecord) -> Void) throws(SpoolError) -> SpoolScan {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SpoolError("stat", path: path) }
         let fileSize = Int64(st.st_size)
         let dataEnd = try endOfData(fileSize)
         let scanEnd = min(fileSize, dataEnd + SpoolFile.zeroTailMargin)
-        var result = try SpoolScanner.scan(size: scanEnd) { offset, count throws(SpoolError) in try read(at: offset, count: count) }
+        var result = try SpoolScanner.scan(size: scanEnd, bodies: false, read: { offset, count throws(SpoolError) in try read(at: offset, count: count) }, visit: visit)
         size = result.validEnd
         allocatedEnd = fileSize
         if result.validEnd >= dataEnd {

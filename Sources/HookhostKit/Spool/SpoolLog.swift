@@ -41,7 +41,7 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
     }
 
     /// Reads every valid record (before the writer starts).
-    func scan() throws(SpoolError) -> SpoolScan { try io.locked { () throws(SpoolError) in try file.scan() } }
+    func scan(_ visit: (Int64, Int, SpoolRecord) -> Void) throws(SpoolError) -> SpoolScan { try io.locked { () throws(SpoolError) in try file.scan(visit) } }
 
     // MARK: - Appending
 

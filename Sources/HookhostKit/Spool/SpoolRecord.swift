@@ -61,21 +61,22 @@ public enum SpoolRecord: Sendable, Equatable {
         return frame
     }
 
-    /// Decodes a payload (the frame already checked).
-    static func decode(payload: ArraySlice<UInt8>) -> SpoolRecord? {
+    /// Decodes a payload (the frame already checked). Without `bodies`, a delivery comes back with
+    /// an empty body and no JWT identity: what recovery needs, without a copy of every body.
+    static func decode(payload: ArraySlice<UInt8>, bodies: Bool = true) -> SpoolRecord? {
         guard payload.count >= 4 else { return nil }
         let metaLen = Int(readLE(payload, at: payload.startIndex))
         let metaStart = payload.startIndex + 4
         guard metaLen <= payload.count - 4 else { return nil }
         guard let meta = try? JSONParser.parse(Array(payload[metaStart..<(metaStart + metaLen)])) else { return nil }
-        let body = Array(payload[(metaStart + metaLen)...])
+        let body = bodies ? Array(payload[(metaStart + metaLen)...]) : []
         switch meta["k"]?.stringValue {
         case "d":
             guard let id = meta["id"]?.stringValue, let type = meta["type"]?.stringValue,
                   let at = meta["at"]?.doubleValue, let vb = VerifiedBy(rawValue: meta["vb"]?.stringValue ?? "") else { return nil }
             // Records written before JWT support have neither field.
             var jwt: JWTIdentity?
-            if let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
+            if bodies, let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
                 jwt = JWTIdentity(keyID: kid, claims: claims)
             }
             return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt)
@@ -200,6 +201,17 @@ public enum SpoolScanner {
     /// Scans `size` bytes fetched through `read(offset, count)`, a window of at least `chunk`
     /// bytes (or one whole frame) at a time.
     static func scan<E: Error>(size: Int64, chunk: Int = 4 << 20, read: (Int64, Int) throws(E) -> [UInt8]) throws(E) -> SpoolScan {
+        var records: [(offset: Int64, length: Int, record: SpoolRecord)] = []
+        var result = try scan(size: size, chunk: chunk, bodies: true, read: read) { records.append(($0, $1, $2)) }
+        result.records = records
+        return result
+    }
+
+    /// The same, handing each record to `visit` as it is read instead of collecting them (a log
+    /// of a million records would otherwise be held whole in memory at start). `records` of the
+    /// result stays empty. Without `bodies`, see `SpoolRecord.decode`.
+    static func scan<E: Error>(size: Int64, chunk: Int = 4 << 20, bodies: Bool, read: (Int64, Int) throws(E) -> [UInt8],
+                               visit: (Int64, Int, SpoolRecord) -> Void) throws(E) -> SpoolScan {
         var result = SpoolScan()
         var window: [UInt8] = []
         var windowStart: Int64 = 0
@@ -224,9 +236,9 @@ public enum SpoolScanner {
                 if window.isEmpty { break }  // the file shrank under us: nothing more to trust
                 continue
             }
-            if let (len, rec) = frame(at: rel, in: window) {
+            if let (len, rec) = frame(at: rel, in: window, bodies: bodies) {
                 let total = SpoolRecord.headerSize + len
-                result.records.append((pos, total, rec))
+                visit(pos, total, rec)
                 pos += Int64(total)
                 result.validEnd = pos
             } else {
@@ -243,7 +255,7 @@ public enum SpoolScanner {
     }
 
     /// Decodes the frame at `pos` if its magic, length and CRC are all right.
-    static func frame(at pos: Int, in bytes: [UInt8]) -> (Int, SpoolRecord)? {
+    static func frame(at pos: Int, in bytes: [UInt8], bodies: Bool = true) -> (Int, SpoolRecord)? {
         guard readLE(bytes[...], at: pos) == SpoolRecord.magic else { return nil }
         let len = Int(readLE(bytes[...], at: pos + 4))
         guard len <= SpoolRecord.maxPayload, pos + SpoolRecord.headerSize + len <= bytes.count else { return nil }
@@ -251,7 +263,7 @@ public enum SpoolScanner {
         let lenBytes = bytes[(pos + 4)..<(pos + 8)]
         let payload = bytes[(pos + SpoolRecord.headerSize)..<(pos + SpoolRecord.headerSize + len)]
         guard CRC32C.checksum(payload, seed: CRC32C.checksum(lenBytes)) == crc else { return nil }
-        guard let rec = SpoolRecord.decode(payload: payload) else { return nil }
+        guard let rec = SpoolRecord.decode(payload: payload, bodies: bodies) else { return nil }
         return (len, rec)
     }
 }
