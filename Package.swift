@@ -15,8 +15,8 @@ let package = Package(
         // System libraries: thin module maps; C helpers Swift cannot call directly live in shim.h.
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Headers only: libcurl is opened on first use (see Sources/CCurl/shim.h), not linked.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
         .target(name: "HookhostKit", dependencies: ["COpenSSL", "CCurl", "CSys"]),
         .executableTarget(name: "hookhost", dependencies: ["HookhostKit"]),

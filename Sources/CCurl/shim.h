@@ -1,16 +1,90 @@
 #ifndef HOOKHOST_CCURL_SHIM_H
 #define HOOKHOST_CCURL_SHIM_H
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+
+// libcurl is opened on first use, not linked: with it come some twenty libraries (gnutls, krb5,
+// ldap, ssh2, …) whose pages the dynamic loader touches at start, ~4 MB of RSS for a host that
+// may never download anything. Everything below goes through this table.
+struct hh_curl_api {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    CURLcode (*easy_perform)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+};
+
+// Loads libcurl once (thread-safe) and runs curl_global_init; NULL if it cannot be loaded, and
+// hh_curl_load_error() then says why.
+static inline const struct hh_curl_api *hh_curl_api_state(int load, const char **error) {
+    static struct hh_curl_api api;
+    static _Atomic int state;  // 0 not tried, 1 loaded, 2 failed
+    static char why[256];
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    if (load && atomic_load_explicit(&state, memory_order_acquire) == 0) {
+        pthread_mutex_lock(&lock);
+        if (atomic_load_explicit(&state, memory_order_relaxed) == 0) {
+            void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+            int ok = h != NULL;
+            if (ok) {
+                *(void **)&api.global_init = dlsym(h, "curl_global_init");
+                *(void **)&api.easy_init = dlsym(h, "curl_easy_init");
+                *(void **)&api.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+                *(void **)&api.easy_setopt = dlsym(h, "curl_easy_setopt");
+                *(void **)&api.easy_getinfo = dlsym(h, "curl_easy_getinfo");
+                *(void **)&api.easy_perform = dlsym(h, "curl_easy_perform");
+                *(void **)&api.easy_strerror = dlsym(h, "curl_easy_strerror");
+                *(void **)&api.slist_append = dlsym(h, "curl_slist_append");
+                *(void **)&api.slist_free_all = dlsym(h, "curl_slist_free_all");
+                ok = api.global_init && api.easy_init && api.easy_cleanup && api.easy_setopt && api.easy_getinfo
+                     && api.easy_perform && api.easy_strerror && api.slist_append && api.slist_free_all;
+                if (!ok) snprintf(why, sizeof why, "libcurl.so.4 lacks a function hookhost needs");
+                else if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                    ok = 0;
+                    snprintf(why, sizeof why, "curl_global_init failed");
+                }
+            } else {
+                const char *e = dlerror();
+                snprintf(why, sizeof why, "%s", e ? e : "dlopen(libcurl.so.4) failed");
+            }
+            atomic_store_explicit(&state, ok ? 1 : 2, memory_order_release);
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    if (error) *error = why;
+    return atomic_load_explicit(&state, memory_order_acquire) == 1 ? &api : NULL;
+}
+static inline const struct hh_curl_api *hh_curl(void) { return hh_curl_api_state(1, NULL); }
+static inline int hh_curl_available(void) { return hh_curl() != NULL; }
+static inline const char *hh_curl_load_error(void) { const char *e; hh_curl_api_state(1, &e); return e; }
+// Whether libcurl has been loaded (for tests and `hookhost` diagnostics; does not load it).
+static inline int hh_curl_loaded(void) { return hh_curl_api_state(0, NULL) != NULL; }
+
+static inline CURL *hh_curl_easy_init(void) { const struct hh_curl_api *a = hh_curl(); return a ? a->easy_init() : NULL; }
+// The functions below take a handle, which only exists once libcurl is loaded.
+static inline void hh_curl_easy_cleanup(CURL *c) { hh_curl()->easy_cleanup(c); }
+static inline CURLcode hh_curl_easy_perform(CURL *c) { return hh_curl()->easy_perform(c); }
+static inline const char *hh_curl_easy_strerror(CURLcode code) { return hh_curl()->easy_strerror(code); }
+static inline struct curl_slist *hh_curl_slist_append(struct curl_slist *l, const char *s) { return hh_curl()->slist_append(l, s); }
+static inline void hh_curl_slist_free_all(struct curl_slist *l) { if (l) hh_curl()->slist_free_all(l); }
 
 // curl_easy_setopt/getinfo are variadic, which Swift cannot call: one wrapper per argument type.
-static inline CURLcode hh_curl_setopt_long(CURL *c, CURLoption o, long v) { return curl_easy_setopt(c, o, v); }
-static inline CURLcode hh_curl_setopt_str(CURL *c, CURLoption o, const char *v) { return curl_easy_setopt(c, o, v); }
-static inline CURLcode hh_curl_setopt_ptr(CURL *c, CURLoption o, void *v) { return curl_easy_setopt(c, o, v); }
-static inline CURLcode hh_curl_setopt_slist(CURL *c, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(c, o, v); }
-static inline CURLcode hh_curl_setopt_off(CURL *c, CURLoption o, curl_off_t v) { return curl_easy_setopt(c, o, v); }
+static inline CURLcode hh_curl_setopt_long(CURL *c, CURLoption o, long v) { return hh_curl()->easy_setopt(c, o, v); }
+static inline CURLcode hh_curl_setopt_str(CURL *c, CURLoption o, const char *v) { return hh_curl()->easy_setopt(c, o, v); }
+static inline CURLcode hh_curl_setopt_ptr(CURL *c, CURLoption o, void *v) { return hh_curl()->easy_setopt(c, o, v); }
+static inline CURLcode hh_curl_setopt_slist(CURL *c, CURLoption o, struct curl_slist *v) { return hh_curl()->easy_setopt(c, o, v); }
+static inline CURLcode hh_curl_setopt_off(CURL *c, CURLoption o, curl_off_t v) { return hh_curl()->easy_setopt(c, o, v); }
 typedef size_t (*hh_curl_write_cb)(char *, size_t, size_t, void *);
-static inline CURLcode hh_curl_setopt_writefn(CURL *c, hh_curl_write_cb f) { return curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, f); }
-static inline CURLcode hh_curl_setopt_headerfn(CURL *c, hh_curl_write_cb f) { return curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, f); }
-static inline CURLcode hh_curl_getinfo_long(CURL *c, CURLINFO i, long *v) { return curl_easy_getinfo(c, i, v); }
-static inline CURLcode hh_curl_getinfo_str(CURL *c, CURLINFO i, char **v) { return curl_easy_getinfo(c, i, v); }
+static inline CURLcode hh_curl_setopt_writefn(CURL *c, hh_curl_write_cb f) { return hh_curl()->easy_setopt(c, CURLOPT_WRITEFUNCTION, f); }
+static inline CURLcode hh_curl_setopt_headerfn(CURL *c, hh_curl_write_cb f) { return hh_curl()->easy_setopt(c, CURLOPT_HEADERFUNCTION, f); }
+static inline CURLcode hh_curl_getinfo_long(CURL *c, CURLINFO i, long *v) { return hh_curl()->easy_getinfo(c, i, v); }
+static inline CURLcode hh_curl_getinfo_str(CURL *c, CURLINFO i, char **v) { return hh_curl()->easy_getinfo(c, i, v); }
 #endif

@@ -14,7 +14,6 @@ let args = CommandLine.arguments
 guard args.count == 3, let url = FetchURL(args[1]) else {
     fail("usage: hookhost-bench-fetch URL DIR", 2)
 }
-HTTPClient.globalInit()
 do {
     let policy = try FetchPolicy(apiBase: url.origin, gcsBase: "https://storage.googleapis.com", fetchHosts: [])
     let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: "bench-key", gcsTokenFile: nil))

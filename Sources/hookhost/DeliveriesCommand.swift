@@ -143,7 +143,6 @@ enum DeliveriesCommand {
         case .running:
             break
         }
-        HTTPClient.globalInit()
         var req = ClientRequest(method: method, url: "http://hookhost" + path)
         req.timeout = 60
         do {

@@ -62,7 +62,6 @@ enum DemoCommand {
             waitpid(pid, &st, 0)
             if !a.flags.contains("--keep") { FileSystem.removeTree(work) } else { print("kept \(work) (host.log, data/)") }
         }
-        HTTPClient.globalInit()
         guard waitHealthy(base, host: pid) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
 
         // Ids unique to this run: the example functions are idempotent on the delivery id and

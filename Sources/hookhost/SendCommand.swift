@@ -52,7 +52,6 @@ enum SendCommand {
             do { secret = try WebhookSecret(secretText) } catch { throw UsageError("--secret: \(error)") }
             req = SignedDelivery.request(url: url, secret: secret, id: id, timestamp: timestamp, body: body)
         }
-        HTTPClient.globalInit()
         let resp: ClientResponse
         do { resp = try HTTPClient.perform(req) } catch { throw RuntimeError("send failed: \(error)") }
         print("\(resp.status) \(resp.bodyText.trimmingNewlines)")

@@ -26,7 +26,6 @@ enum ServeCommand {
     static func run(_ args: [String]) throws -> Int32 {
         if asksForHelp(args) { throw UsageError.helpRequest }
         let config = try HostConfig.load(environment: environment(), arguments: args)
-        HTTPClient.globalInit()
         let logger = Logger(level: config.logLevel)
         scrubSecretFlags(args)  // the host warns about them once it is up
         return try Host(config: config, logger: logger).run()

@@ -16,7 +16,6 @@ final class FetchTestServer {
     }()
 
     init(ports count: Int = 3) throws {
-        HTTPClient.globalInit()
         dir = makeTempDir("fetchsrv")
         let portFile = dir + "/ports"
         let argv = ["python3", FetchTestServer.script, portFile, String(count)]

@@ -79,6 +79,19 @@ def test_a_batch_file_is_on_disk_when_the_function_runs_and_gone_after(rhost, fn
     assert API_KEY not in rhost.log_text()
 
 
+def test_libcurl_is_opened_only_when_a_result_is_downloaded(rhost, fns, api):
+    """Idle RSS: libcurl and the twenty libraries it links are loaded on the first download, not
+    at start (a host that never downloads does not carry them)."""
+    def curl_mapped():
+        return "libcurl" in Path(f"/proc/{rhost.pid}/maps").read_text()
+    assert not curl_mapped(), "libcurl is loaded before anything needed it"
+    fns.add("batch.succeeded")
+    r = rhost.send(event_body("batch.succeeded", {"id": "batches/b1", "output_file_uri": "files/ok-100"}), type_="batch.succeeded")
+    assert r.status == 202, r
+    fns.wait_run(r.msg_id, timeout=20)
+    assert curl_mapped()
+
+
 def test_inline_batch_results_come_from_the_batch_resource(rhost, fns, api):
     fns.add("batch.succeeded", extra=KEEP)
     r = rhost.send(event_body("batch.succeeded", {"id": "batches/inl1"}), type_="batch.succeeded")

@@ -18,7 +18,7 @@ public struct CurlFetcher: Fetcher {
     }
 
     public func fetch(_ request: FetchRequest, into directory: String) throws(FetchError) -> FetchedResult {
-        guard let transfer = CurlTransfer() else { throw .local("libcurl could not create a handle") }
+        guard let transfer = CurlTransfer() else { throw .local(CurlTransfer.unavailableReason) }
         let file = try ResultFile(directory: directory, name: request.fileName)
         let sink = DownloadSink(file: file, limits: limits)
         var resumes = 0

@@ -32,15 +32,21 @@ final class CurlTransfer {
     /// libcurl writes its detailed error text here ("Failed to connect to … : Connection refused").
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
+    /// Why no handle could be made: libcurl missing (it is opened on first use), or out of memory.
+    static var unavailableReason: String {
+        hh_curl_available() != 0 ? "libcurl could not create a handle"
+            : "libcurl could not be loaded (\(String(cString: hh_curl_load_error()))); install libcurl4 (Debian: apt-get install -y libcurl4)"
+    }
+
     init?() {
-        guard let h = curl_easy_init() else { return nil }
+        guard let h = hh_curl_easy_init() else { return nil }
         handle = h
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        hh_curl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -55,8 +61,8 @@ final class CurlTransfer {
     func perform(url: String, headers: [(String, String)], options: TransferOptions, sink: TransferSink) -> Outcome {
         let ctx = Context(sink: sink)
         var list: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(list) }
-        for (n, v) in headers { list = curl_slist_append(list, "\(n): \(v)") }
+        defer { hh_curl_slist_free_all(list) }
+        for (n, v) in headers { list = hh_curl_slist_append(list, "\(n): \(v)") }
         errorBuffer[0] = 0
         _ = hh_curl_setopt_str(handle, CURLOPT_URL, url)
         _ = hh_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
@@ -89,10 +95,10 @@ final class CurlTransfer {
             // Returning less than `count` makes libcurl abort with CURLE_WRITE_ERROR.
             return ctx.sink.receive(body: UnsafeRawBufferPointer(start: ptr, count: count)) ? count : 0
         }
-        let code = withExtendedLifetime(ctx) { curl_easy_perform(handle) }
+        let code = withExtendedLifetime(ctx) { hh_curl_easy_perform(handle) }
         // The slist is freed after this call: make sure the handle no longer points at it.
         _ = hh_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
         let detail = String(cString: errorBuffer)
-        return Outcome(code: Int32(code.rawValue), message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+        return Outcome(code: Int32(code.rawValue), message: detail.isEmpty ? String(cString: hh_curl_easy_strerror(code)) : detail)
     }
 }

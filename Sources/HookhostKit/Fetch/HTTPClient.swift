@@ -50,20 +50,17 @@ public enum HTTPClient {
         init(limit: Int) { self.limit = limit }
     }
 
-    /// Initialises libcurl once; call before starting threads.
-    public static func globalInit() { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }
-
     /// Performs the request; HTTP error statuses are returned, not thrown.
     public static func perform(_ req: ClientRequest) throws(ClientError) -> ClientResponse {
-        guard let curl = curl_easy_init() else { throw ClientError(url: req.url, message: "curl_easy_init failed") }
-        defer { curl_easy_cleanup(curl) }
+        guard let curl = hh_curl_easy_init() else { throw ClientError(url: req.url, message: CurlTransfer.unavailableReason) }
+        defer { hh_curl_easy_cleanup(curl) }
         let sink = Sink(limit: req.maxResponseBytes)
         let ctx = Unmanaged.passUnretained(sink).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
-        for (n, v) in req.headers { headerList = curl_slist_append(headerList, "\(n): \(v)") }
+        defer { hh_curl_slist_free_all(headerList) }
+        for (n, v) in req.headers { headerList = hh_curl_slist_append(headerList, "\(n): \(v)") }
         // Without this, curl adds "Expect: 100-continue" for larger bodies and waits for it.
-        headerList = curl_slist_append(headerList, "Expect:")
+        headerList = hh_curl_slist_append(headerList, "Expect:")
         _ = hh_curl_setopt_str(curl, CURLOPT_URL, req.url)
         _ = hh_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
         _ = hh_curl_setopt_str(curl, CURLOPT_PROTOCOLS_STR, "http,https")
@@ -96,9 +93,9 @@ public enum HTTPClient {
                 _ = hh_curl_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(buf.count))
                 _ = hh_curl_setopt_ptr(curl, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
             }
-            return curl_easy_perform(curl)
+            return hh_curl_easy_perform(curl)
         }
-        guard code == CURLE_OK else { throw ClientError(url: req.url, message: String(cString: curl_easy_strerror(code))) }
+        guard code == CURLE_OK else { throw ClientError(url: req.url, message: String(cString: hh_curl_easy_strerror(code))) }
         var status = 0
         _ = hh_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
         return ClientResponse(status: status, body: sink.body, headers: sink.headers)
