@@ -69,9 +69,10 @@ static inline int hh_wtermsig(int s) { return WTERMSIG(s); }
 #include <sys/statvfs.h>
 static inline int hh_set_thread_nice(int nice) { return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); }
 static inline void hh_malloc_trim(void) { malloc_trim(0); }
+/* arenas <= 0 or mmap_threshold < 0: leave that setting as glibc has it (e.g. from the environment). */
 static inline void hh_malloc_tune(int arenas, int mmap_threshold) {
-    mallopt(M_ARENA_MAX, arenas);
-    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    if (arenas > 0) mallopt(M_ARENA_MAX, arenas);
+    if (mmap_threshold >= 0) mallopt(M_MMAP_THRESHOLD, mmap_threshold);
 }
 static inline int hh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 static inline int hh_spawn_addchdir(posix_spawn_file_actions_t *fa, const char *dir) {

@@ -12,6 +12,24 @@ import CSys
 ///   fragmented heaps instead of their own mappings, which `free` would give back whole.
 /// Two arenas (this is a 2-core deployment target: two cores cannot contend harder) and a fixed
 /// 128 KiB threshold: 66 MB and 111 bytes per id in the same run.
+///
+/// An operator's own setting (`MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`, or the same in
+/// `GLIBC_TUNABLES`) wins: glibc reads those before `main`, and mallopt would silently replace them.
 public func tuneMalloc() {
-    hh_malloc_tune(2, 128 << 10)
+    let plan = MallocTuning.plan(environment: FileSystem.env)
+    hh_malloc_tune(plan.arenas ?? 0, plan.mmapThreshold ?? -1)
+}
+
+struct MallocTuning: Equatable {
+    var arenas: Int32?
+    var mmapThreshold: Int32?
+
+    static func plan(environment: (String) -> String?) -> MallocTuning {
+        let tunables = environment("GLIBC_TUNABLES") ?? ""
+        func set(_ variable: String, _ tunable: String) -> Bool {
+            environment(variable) != nil || tunables.contains(tunable + "=")
+        }
+        return MallocTuning(arenas: set("MALLOC_ARENA_MAX", "glibc.malloc.arena_max") ? nil : 2,
+                            mmapThreshold: set("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold") ? nil : 128 << 10)
+    }
 }
