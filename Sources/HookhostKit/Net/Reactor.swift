@@ -16,7 +16,7 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
     private let transports: any TransportFactory
     private let responder: any HTTPResponder
     private let logger: Logger
-    private let mailbox = Mutex<[Mail]>([])
+    private let mailbox = Mutex<(items: [Mail], closed: Bool)>(([], false))
     /// What other threads hand a loop: an answer for one of its connections, or a connection
     /// another loop accepted for it.
     private enum Mail { case answer(UInt64, HTTPResponse), adopt(Int32) }
@@ -101,8 +101,14 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             if now - lastSweep >= 0.5 { sweep(); lastSweep = now }
         }
         for c in Array(connections.values) { closeConnection(c) }
-        // Connections handed over while this loop was stopping: nobody will serve them.
-        for case .adopt(let fd) in mailbox.withLock({ box in defer { box.removeAll() }; return box }) { close(fd) }
+        // Connections handed over while this loop was stopping: nobody will serve them. Once
+        // closed, the mailbox refuses new ones (their sender closes them), so none is left open.
+        let left = mailbox.withLock { box in
+            box.closed = true
+            defer { box.items.removeAll() }
+            return box.items
+        }
+        for case .adopt(let fd) in left { close(fd) }
     }
 
     /// Asks the loop to exit (from any thread); `run` returns once owed answers are written or
@@ -129,11 +135,13 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
 
     private func post(_ mail: Mail) {
         // One wake-up per batch: the loop drains the whole mailbox each time it wakes.
-        let wasEmpty = mailbox.withLock { box -> Bool in
-            let empty = box.isEmpty
-            box.append(mail)
-            return empty
+        let (wasEmpty, refused) = mailbox.withLock { box -> (Bool, Bool) in
+            if box.closed { return (false, true) }
+            let empty = box.items.isEmpty
+            box.items.append(mail)
+            return (empty, false)
         }
+        if refused, case .adopt(let fd) = mail { close(fd) }
         guard wasEmpty else { return }
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
@@ -141,8 +149,8 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
 
     private func drainMailbox() {
         let items = mailbox.withLock { box -> [Mail] in
-            let taken = box
-            box.removeAll(keepingCapacity: true)
+            let taken = box.items
+            box.items.removeAll(keepingCapacity: true)
             return taken
         }
         for mail in items {

@@ -17,6 +17,8 @@ final class SpoolFile {
     /// fdatasync also write the inode (its size) — ~150 µs per sync instead of ~110 µs measured
     /// on ext4. One larger sync per chunk pays for the allocation.
     static let preallocationChunk: Int64 = 8 << 20
+    /// Free space below which the log is not allocated ahead.
+    static let preallocationHeadroom: Int64 = 4 * preallocationChunk
     /// Zeros allowed after the last non-zero byte before a scan ignores the rest: no record ends
     /// in this many zero bytes (they end in a JSON `}` or a body that is JSON).
     static let zeroTailMargin: Int64 = 64 << 10
@@ -95,19 +97,26 @@ final class SpoolFile {
             throw e
         }
         size = start + Int64(bytes.count)
+        allocatedEnd = max(allocatedEnd, size)  // appended past what was allocated ahead
         return start
     }
 
-    /// Extends the file with allocated zeros past `end`. Best effort: without the room (ENOSPC)
-    /// the append itself decides; a filesystem that cannot allocate ahead is not asked again.
+    /// Extends the file with allocated zeros past `end`. Best effort, and only with room to
+    /// spare: near a full disk the log must not take the space result downloads and functions
+    /// need (appends then grow the file as they go). A filesystem that cannot allocate ahead is
+    /// not asked again.
     private func allocateAhead(to end: Int64) {
         let chunk = SpoolFile.preallocationChunk
         let target = (end + chunk - 1) / chunk * chunk
+        var vfs = statvfs()
+        guard fstatvfs(fd, &vfs) == 0, Int64(vfs.f_bavail) * Int64(vfs.f_frsize) >= SpoolFile.preallocationHeadroom else { return }
         let rc = hh_fallocate(fd, off_t(allocatedEnd), off_t(target - allocatedEnd))
         if rc == 0 { allocatedEnd = target; return }
         if rc != ENOSPC && rc != EINTR { preallocates = false }
+        // A failed fallocate may keep what it got: give it back (never below the records).
+        let keep = max(allocatedEnd, size)
         var st = stat()
-        if fstat(fd, &st) == 0 { allocatedEnd = Int64(st.st_size) }
+        if fstat(fd, &st) == 0, Int64(st.st_size) > keep { _ = ftruncate(fd, off_t(keep)) }
     }
 
     /// Bytes past `size` that a failed append left and that could not be cut yet. While set,

@@ -13,7 +13,7 @@ extension Metrics {
         "hookhost_running": "Deliveries whose function is running now.",
         "hookhost_retry_scheduled": "Deliveries waiting for a retry now.",
         "hookhost_oldest_unfinished_age_seconds": "Age of the oldest unfinished delivery in seconds (0 when none).",
-        "hookhost_spool_bytes": "Size of the spool log on disk in bytes.",
+        "hookhost_spool_bytes": "Size of the spool log file in bytes (disk use: allocated ahead of its records in 8 MB steps).",
         "hookhost_build_info": "Version and commit of this build (value 1).",
         "hookhost_jwks_keys": "Usable keys in the JWKS.",
         "hookhost_jwks_failing": "1 while JWKS fetches fail and the last good keys are used.",
