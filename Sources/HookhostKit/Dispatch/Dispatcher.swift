@@ -69,8 +69,8 @@ public final class Dispatcher: Sendable {
                         spool.park(due.id, under: name)
                         continue
                     }
-                    // A delivery that will only be skipped needs no durable `running` record.
-                    guard let started = spool.start(due.id, persist: claim.runs) else {
+                    // A delivery that will only be skipped needs no `running` record and no body.
+                    guard let started = spool.start(due.id, forRun: claim.runs) else {
                         release(claim)  // purged meanwhile, or its body is unreadable (dead-lettered)
                         continue
                     }
