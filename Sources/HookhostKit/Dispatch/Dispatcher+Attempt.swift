@@ -28,7 +28,8 @@ extension Dispatcher {
         // The work root exists after the first run: one mkdir, not one per path component.
         if mkdir(inv.workDir, 0o700) != 0 { _ = FileSystem.makeDirectories(inv.workDir) }
         if let u = config.functionUser { chown(inv.workDir, u.uid, u.gid) }
-        defer { FileSystem.removeTree(inv.workDir) }
+        // Usually left empty: one rmdir, and the walk only for what a function left in it.
+        defer { if rmdir(inv.workDir) != 0 { FileSystem.removeTree(inv.workDir) } }
         var spec = ProcessSpec(executable: inv.executable, environment: inv.environment, workingDirectory: inv.workDir,
                                stdin: inv.stdin, timeout: inv.timeout)
         let runs = activeRuns
