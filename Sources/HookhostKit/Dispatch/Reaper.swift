@@ -47,9 +47,11 @@ public final class Reaper: Sendable {
             var st: Int32 = 0
             while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
         }
-        wakeup.locked {
-            dirty.store(true, ordering: .relaxed)
-            wakeup.signal()
+        // Only the first release since the last sweep wakes the reaper thread: with quick
+        // functions ending hundreds of times a second, a signal (and the lock) per release only
+        // cut its coalescing pause short to wait again.
+        if !dirty.exchange(true, ordering: .acquiringAndReleasing) {
+            wakeup.locked { wakeup.signal() }
         }
     }
 
