@@ -10,7 +10,7 @@
 #   BENCH_PROBE_RATE (100)  acks timed per second while the functions run
 #   BENCH_SENDERS (4)       connections the deliveries are sent over
 #   HOOKHOST_BIN (.build/release/hookhost; built with `swift build -c release` when the default is missing)
-#   BENCH_LOG (host log level, default warn)   BENCH_KEEP=1 keeps the temp dir   BENCH_HOST_ONLY=1 skips the floor
+#   BENCH_LOG (host log level: info — the default — or debug: finished runs are counted from its lines)   BENCH_KEEP=1 keeps the temp dir   BENCH_HOST_ONLY=1 skips the floor
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -80,15 +80,14 @@ fi
 mkdir -p "$TMP/functions" "$TMP/data"
 cp "$TMP/handler" "$TMP/functions/bench.ping"
 PORT=$(free_port) ADMIN_PORT=$(free_port)
-# /metrics (polled for the count of finished runs) on its own address, so rendering it never
-# delays the deliveries whose acks are timed.
+# /metrics on its own address (read twice), so rendering it never holds up a timed ack's loop.
 HOOKHOST_SECRETS=$SECRET "$BIN" serve --listen "127.0.0.1:$PORT" --path /webhooks --data "$TMP/data" \
-  --functions "$TMP/functions" --workers "$WORKERS" --log "${BENCH_LOG:-warn}" --admin-listen "127.0.0.1:$ADMIN_PORT" \
+  --functions "$TMP/functions" --workers "$WORKERS" --log "${BENCH_LOG:-info}" --admin-listen "127.0.0.1:$ADMIN_PORT" \
   2>"$TMP/hookhost.log" &
 HOST_PID=$!
 for _ in $(seq 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$ADMIN_PORT/readyz" && break; sleep 0.05; done
 echo "=== hookhost: $RUNS deliveries of bench.ping over $SENDERS connections, $WORKERS workers; acks timed at $PROBE_RATE/s meanwhile"
-python3 "$ROOT/bench/functions/drive_host.py" "http://127.0.0.1:$PORT" "http://127.0.0.1:$ADMIN_PORT" /webhooks bench.ping "$RUNS" \
+python3 "$ROOT/bench/functions/drive_host.py" "http://127.0.0.1:$PORT" "http://127.0.0.1:$ADMIN_PORT" "$TMP/hookhost.log" /webhooks bench.ping "$RUNS" \
   "$TMP/deliveries.tsv" "$TMP/probes.tsv" "$PROBE_RATE" "$SENDERS" $(( 60 + RUNS / 50 )) | tee "$TMP/host.out" || {
   echo "hookhost run incomplete; log tail:" >&2; tail -n 20 "$TMP/hookhost.log" >&2; exit 1; }
 
