@@ -6,7 +6,7 @@
 Standard Webhooks v1 signatures (HMAC-SHA256 over "id.timestamp.body" with the base64-decoded
 secret), computed with the standard library so the bench needs nothing beyond python3.
 
-usage: gen_deliveries.py N SECRET OUT_FILE
+usage: gen_deliveries.py N SECRET OUT_FILE [TYPE]   (TYPE: bench.ping; ids are prefixed with it)
 """
 import base64
 import hashlib
@@ -18,14 +18,16 @@ import time
 
 def main() -> None:
     n, secret, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    etype = sys.argv[4] if len(sys.argv) > 4 else "bench.ping"
+    prefix = "bench" if etype == "bench.ping" else etype.replace(".", "_")
     b64 = secret.removeprefix("whsec_")
     key = base64.b64decode(b64 + "=" * (-len(b64) % 4))
     ts = str(int(time.time()))
     run = os.urandom(4).hex()  # ids differ between bench runs too
     with open(out, "w", buffering=1 << 20) as f:
         for i in range(n):
-            msg_id = f"bench_{run}_{i:08d}"
-            body = f'{{"type":"bench.ping","version":"v1","timestamp":"2026-05-04T12:00:00Z","data":{{"id":"batches/b{i}"}}}}'
+            msg_id = f"{prefix}_{run}_{i:08d}"
+            body = f'{{"type":"{etype}","version":"v1","timestamp":"2026-05-04T12:00:00Z","data":{{"id":"batches/b{i}"}}}}'
             mac = hmac.new(key, f"{msg_id}.{ts}.{body}".encode(), hashlib.sha256).digest()
             f.write(f"{msg_id}\t{ts}\tv1,{base64.b64encode(mac).decode()}\t{body}\n")
 

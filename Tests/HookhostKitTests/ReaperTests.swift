@@ -1,7 +1,25 @@
+import Glibc
 import Testing
 @testable import HookhostKit
 
 @Suite struct ProcStatTests {
+    @Test func aChildrenFileIsAListOfPids() {
+        #expect(ProcStat.pidList(Array("12 345 6 ".utf8)) == [12, 345, 6])
+        #expect(ProcStat.pidList([]) == [])
+        #expect(ProcStat.pidList(Array("7".utf8)) == [7])
+    }
+
+    @Test func theChildListNamesAChildOfThisProcess() {
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("5"), nil]
+        defer { for p in argv { free(p) } }
+        guard posix_spawn(&pid, "/bin/sleep", nil, nil, &argv, environ) == 0 else { return }
+        defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, 0) }
+        guard let pids = Reaper.childList(of: getpid()) else { return }  // kernel without the files: the /proc scan is used
+        #expect(pids.contains(pid))
+        #expect(Reaper.children(of: getpid()).contains { $0.pid == pid })
+    }
+
     @Test func parsesAPlainLine() {
         let s = ProcStat(line: "4242 (sleep) S 17 4240 4240 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 123 0 0\n")
         #expect(s == ProcStat(pid: 4242, comm: "sleep", state: "S", ppid: 17, pgrp: 4240))

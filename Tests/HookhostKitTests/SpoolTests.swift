@@ -59,7 +59,7 @@ func openSpool(_ dir: String, clock: any WallClock = SystemClock(), configure: (
 
 /// Takes the next job without a concurrency gate.
 func take(_ s: any DeliveryStore) -> Job? {
-    guard let due = s.nextDue(), let started = s.start(due.id, persist: true) else { return nil }
+    guard let due = s.nextDue(), let started = s.start(due.id) else { return nil }
     return Job(started)
 }
 

@@ -25,9 +25,11 @@ extension Dispatcher {
     /// Starts the invocation and waits for it. Nil when nothing is to be recorded for this
     /// attempt: shutting down, or re-queued after a resource shortage.
     private func launch(_ inv: Invocation, job: Job, type: String, function f: ResolvedFunction) -> RunClassifier.Attempt? {
-        _ = FileSystem.makeDirectories(inv.workDir)
+        // The work root exists after the first run: one mkdir, not one per path component.
+        if mkdir(inv.workDir, 0o700) != 0 { _ = FileSystem.makeDirectories(inv.workDir) }
         if let u = config.functionUser { chown(inv.workDir, u.uid, u.gid) }
-        defer { FileSystem.removeTree(inv.workDir) }
+        // Usually left empty: one rmdir, and the walk only for what a function left in it.
+        defer { if rmdir(inv.workDir) != 0 { FileSystem.removeTree(inv.workDir) } }
         var spec = ProcessSpec(executable: inv.executable, environment: inv.environment, workingDirectory: inv.workDir,
                                stdin: inv.stdin, timeout: inv.timeout)
         let runs = activeRuns
@@ -39,6 +41,9 @@ extension Dispatcher {
             logger.info("not started: shutting down", ["id": .string(job.id), "function": .string(f.name)])
             return nil
         }
+        // Everything above overlapped the disk sync of the start record; the function itself
+        // starts only once that record is durable ("attempt + 1 after a crash").
+        job.recorded?.wait()
         do {
             let r = try launcher.run(spec)
             shortageStreak.store(0, ordering: .relaxed)
@@ -77,8 +82,15 @@ extension Dispatcher {
         let now = clock.now()
         let change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, retryLaterFor: config.retryLaterFor,
                                           now: now, seconds: seconds, unit: random())
-        spool.finish(change)
-        if !change.state.isUnfinished, job.result != nil { fetch?.discard(job.id) }
+        if job.result == nil {
+            // Durable before in effect, but not waited for: this worker's next start record then
+            // rides the same disk sync (one sync per run instead of two).
+            spool.finishInBackground(change)
+        } else {
+            // The downloaded result goes only once the outcome that no longer needs it is durable.
+            spool.finish(change)
+            if !change.state.isUnfinished { fetch?.discard(job.id) }
+        }
         metrics.run(function: f.name, outcome: a.outcome, seconds: seconds)
         logger.info("finished", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
                                  "outcome": .string(a.outcome.rawValue), "ms": .int(Int(seconds * 1000)),

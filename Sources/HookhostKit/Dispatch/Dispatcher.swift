@@ -5,6 +5,8 @@ import Synchronization
 public final class Dispatcher: Sendable {
     let spool: any DeliveryStore
     let table: FunctionTable
+    /// The table's answers, remembered until the directory changes (workers resolve every delivery).
+    let functions: FunctionResolver
     let launcher: any ProcessLauncher
     let config: DispatcherConfig
     let logger: Logger
@@ -26,7 +28,8 @@ public final class Dispatcher: Sendable {
     /// What a worker does with a due delivery.
     enum Claim: Sendable {
         case run(ResolvedFunction)
-        case skip
+        /// No function; `notExecutable` names candidates that exist without +x.
+        case skip(notExecutable: [String])
         case invalid
         /// The function is at its concurrency limit: park under its name until a slot frees.
         case wait(String)
@@ -46,6 +49,7 @@ public final class Dispatcher: Sendable {
         }
         self.spool = spool
         self.table = table
+        functions = FunctionResolver(table: table)
         self.launcher = launcher
         self.config = config
         self.logger = logger
@@ -69,8 +73,8 @@ public final class Dispatcher: Sendable {
                         spool.park(due.id, under: name)
                         continue
                     }
-                    // A delivery that will only be skipped needs no durable `running` record.
-                    guard let started = spool.start(due.id, persist: claim.runs) else {
+                    // A delivery that will only be skipped needs no `running` record and no body.
+                    guard let started = spool.start(due.id, forRun: claim.runs) else {
                         release(claim)  // purged meanwhile, or its body is unreadable (dead-lettered)
                         continue
                     }
@@ -89,7 +93,7 @@ public final class Dispatcher: Sendable {
         // a sidecar read), which `claim` does again for every delivery that is not handed off.
         guard let fetch, d.state != .fetched, ResultLocator.mayCarryResult(type: d.type) else { return false }
         let type = EventType.canonical(d.type)
-        guard EventType.isValid(type), let f = table.resolve(type), fetch.needsFetch(d, function: f) else { return false }
+        guard EventType.isValid(type), let f = functions.resolve(type).function, fetch.needsFetch(d, function: f) else { return false }
         guard fetch.tryReserve() else {
             spool.park(d.id, under: FetchStage.parkKey)
             return true
@@ -109,7 +113,8 @@ public final class Dispatcher: Sendable {
     func claim(_ d: DeliveryInfo) -> Claim {
         let type = EventType.canonical(d.type)
         guard EventType.isValid(type) else { return .invalid }
-        guard let f = table.resolve(type) else { return .skip }
+        let r = functions.resolve(type)
+        guard let f = r.function else { return .skip(notExecutable: r.notExecutable) }
         let limit = f.settings.maxConcurrency ?? Int.max
         let ok = slots.withLock { s -> Bool in
             guard s[f.name, default: 0] < limit else { return false }
@@ -126,7 +131,8 @@ public final class Dispatcher: Sendable {
         switch claim {
         case .skip, .invalid, .wait:
             var why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
-            let unusable = claim.isInvalid ? [] : table.notExecutable(candidatesOf: type)
+            var unusable: [String] = []
+            if case .skip(let names) = claim { unusable = names }
             if !unusable.isEmpty {
                 why += "; \(unusable.joined(separator: ", ")) exists but is not executable (chmod +x)"
                 logger.warn("function file is not executable", ["type": .string(type), "files": .string(unusable.joined(separator: ","))])

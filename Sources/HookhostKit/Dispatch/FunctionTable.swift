@@ -11,7 +11,8 @@ public struct ResolvedFunction: Sendable, Equatable {
 }
 
 /// Looks handlers up in the functions directory on every call, so adding, replacing or removing
-/// a file takes effect without a restart (a few stat calls per run).
+/// a file takes effect without a restart. The workers go through `FunctionResolver`, which
+/// remembers the answers until the directory or one of the files they came from changes.
 public struct FunctionTable: Sendable {
     public let directory: String
 

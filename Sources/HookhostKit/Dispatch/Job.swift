@@ -15,6 +15,8 @@ struct Job: Sendable {
     /// The result downloaded for it (this attempt or an earlier one), if any.
     let result: FetchedResult?
     let body: [UInt8]
+    /// Opens once the attempt's start record is on disk (nil when there is none to wait for).
+    let recorded: RecordGate?
 
     init(_ started: StartedDelivery) {
         let d = started.info
@@ -29,5 +31,6 @@ struct Job: Sendable {
         retryLaterSince = d.retryLaterSince
         result = d.result
         body = started.body
+        recorded = started.recorded
     }
 }

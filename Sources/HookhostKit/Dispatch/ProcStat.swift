@@ -25,6 +25,25 @@ struct ProcStat: Sendable, Equatable {
         self.pgrp = pgrp
     }
 
+    /// The pids of a `/proc/<pid>/task/<tid>/children` file: decimal numbers separated by spaces.
+    static func pidList(_ bytes: [UInt8]) -> [Int32] {
+        var out: [Int32] = []
+        var n: Int32 = 0, inNumber = false
+        for b in bytes {
+            if b >= 0x30 && b <= 0x39 {
+                let (m, o1) = n.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int32(b - 0x30))
+                n = o1 || o2 ? Int32.max : a
+                inNumber = true
+            } else {
+                if inNumber { out.append(n) }
+                n = 0; inNumber = false
+            }
+        }
+        if inNumber { out.append(n) }
+        return out
+    }
+
     /// Just the ppid, straight from the bytes: the cheap filter before a full parse.
     static func parentPid(_ line: ArraySlice<UInt8>) -> Int32? {
         let space = UInt8(ascii: " ")

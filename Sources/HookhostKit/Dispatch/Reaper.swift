@@ -47,9 +47,11 @@ public final class Reaper: Sendable {
             var st: Int32 = 0
             while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
         }
-        wakeup.locked {
-            dirty.store(true, ordering: .relaxed)
-            wakeup.signal()
+        // Only the first release since the last sweep wakes the reaper thread: with quick
+        // functions ending hundreds of times a second, a signal (and the lock) per release only
+        // cut its coalescing pause short to wait again.
+        if !dirty.exchange(true, ordering: .acquiringAndReleasing) {
+            wakeup.locked { wakeup.signal() }
         }
     }
 
@@ -125,15 +127,45 @@ public final class Reaper: Sendable {
     }
 
     /// Children of `parent`, from /proc (unreadable or vanished entries are skipped). Runs after
-    /// every function, so it reads each stat file into one reused buffer and builds a `ProcStat`
-    /// only for our children.
+    /// every function (coalesced), under the lock workers need to spawn: the kernel's per-thread
+    /// child lists name just our children (a handful) where a scan of /proc reads every process
+    /// on the machine; the scan remains for kernels without them (CONFIG_PROC_CHILDREN). A list
+    /// read while children come and go may miss one; the next sweep (at most `interval` later)
+    /// finds it.
     static func children(of parent: Int32) -> [ProcStat] {
-        guard let names = try? DirectoryEntries.names("/proc") else { return [] }
-        var out: [ProcStat] = []
+        var reader = StatReader()
+        guard let pids = childList(of: parent) else {
+            guard let names = try? DirectoryEntries.names("/proc") else { return [] }
+            return names.compactMap { name in
+                guard let first = name.utf8.first, first >= 0x30 && first <= 0x39 else { return nil }
+                return reader.stat(of: name, parent: parent)
+            }
+        }
+        return pids.compactMap { reader.stat(of: String($0), parent: parent) }
+    }
+
+    /// The pids in `/proc/<parent>/task/*/children` (a child belongs to the thread that started
+    /// it); nil when the kernel does not provide these files.
+    static func childList(of parent: Int32) -> [Int32]? {
+        guard let tids = try? DirectoryEntries.names("/proc/\(parent)/task") else { return nil }
+        var pids: [Int32] = []
+        var any = false
+        for tid in tids {
+            guard let bytes = FileSystem.read("/proc/\(parent)/task/\(tid)/children", limit: 1 << 20) else { continue }
+            any = true
+            pids += ProcStat.pidList(bytes)
+        }
+        return any || tids.isEmpty ? pids : nil
+    }
+
+    /// Reads `/proc/<pid>/stat` files into one reused buffer, building a `ProcStat` only for
+    /// children of `parent`.
+    private struct StatReader {
         var buf = [UInt8](repeating: 0, count: 1024)
         var path = [CChar](repeating: 0, count: 32)
-        for name in names {
-            guard let first = name.utf8.first, first >= 0x30 && first <= 0x39, name.utf8.count <= 16 else { continue }
+
+        mutating func stat(of name: String, parent: Int32) -> ProcStat? {
+            guard name.utf8.count <= 16 else { return nil }
             let n: Int = buf.withUnsafeMutableBytes { b in
                 path.withUnsafeMutableBufferPointer { p in
                     // "/proc/<digits>/stat" built by hand: no String per entry.
@@ -148,10 +180,8 @@ public final class Reaper: Sendable {
                     return read(fd, b.baseAddress, b.count)
                 }
             }
-            guard n > 0, ProcStat.parentPid(buf[0..<n]) == parent,
-                  let s = ProcStat(line: String(decoding: buf[0..<n], as: UTF8.self)) else { continue }
-            out.append(s)
+            guard n > 0, ProcStat.parentPid(buf[0..<n]) == parent else { return nil }
+            return ProcStat(line: String(decoding: buf[0..<n], as: UTF8.self))
         }
-        return out
     }
 }

@@ -14,6 +14,26 @@ public struct StartedDelivery: Sendable {
     public let body: [UInt8]
     /// The JWT key and claims it was verified with (nil for HMAC deliveries).
     public var jwt: JWTIdentity? = nil
+    /// Opens once the start record is written; nil when there is none to wait for.
+    public var recorded: RecordGate? = nil
+
+    /// Returns once the start is on disk: nothing of the run may happen before.
+    public func waitUntilRecorded() { recorded?.wait() }
+}
+
+/// Opens once a record has been written: durably, or the write failed (the change is then redone
+/// after a restart, as for any record that could not be persisted). Lets a worker prepare a run
+/// (read the body, build the invocation) while the disk syncs its start record, and wait only
+/// right before the function starts.
+public final class RecordGate: @unchecked Sendable {  // safe: `isOpen` is guarded by `monitor`
+    private let monitor = Monitor()
+    private var isOpen = false
+
+    public init() {}
+
+    func open() { monitor.locked { isOpen = true; monitor.broadcast() } }
+
+    public func wait() { monitor.locked { while !isOpen { monitor.wait(seconds: 1) } } }
 }
 
 /// Where deliveries live between the 202 and their last run: intake with dedup, the due queue the
@@ -31,15 +51,23 @@ public protocol DeliveryStore: AnyObject, Sendable {
     func park(_ id: String, under key: String)
     /// Makes the deliveries parked under `key` due again (a slot of that function freed up).
     func release(_ key: String)
-    /// Marks a handed-out delivery running with its next attempt (durably when `persist`) and
-    /// reads its body. Nil when it is gone, or its body is unreadable (then it is dead-lettered).
-    func start(_ id: String, persist: Bool) -> StartedDelivery?
+    /// Marks a handed-out delivery running with its next attempt. `forRun` (a function will run):
+    /// the start is recorded — `waitUntilRecorded()` on the result before the function starts —
+    /// and the body read; without it (the delivery is only skipped) neither: redoing a skip after
+    /// a crash costs nothing, and a skip needs no body. Nil when it is gone, or its body is
+    /// unreadable (then it is dead-lettered).
+    func start(_ id: String, forRun: Bool) -> StartedDelivery?
     /// Marks a handed-out delivery as downloading its result — an attempt starts — durably, and
     /// reads its body. Nil when it is gone or its body is unreadable (then it is dead-lettered).
     func startFetch(_ id: String) -> StartedDelivery?
     /// Records a transition and schedules what follows. With `waitForDisk` it returns once the
     /// record is durable; without, it rides the next write (for outcomes harmless to redo).
     @discardableResult func finish(_ change: StateChange, waitForDisk: Bool) -> Bool
+    /// Records a transition like `finish(change)` — durable first, then in effect — but returns at
+    /// once: the change is applied when its record is on disk. For a worker's last record of a
+    /// run, so the worker starts its next run meanwhile and that run's start record shares the
+    /// disk sync instead of each waiting for its own.
+    func finishInBackground(_ change: StateChange)
     /// Makes `nextDue` return nil (shutdown); state changes can still be recorded.
     func stopTaking()
 
@@ -69,8 +97,18 @@ extension DeliveryStore {
         admit(id: id, type: type, verifiedBy: verifiedBy, jwt: nil, body: body, completion: completion)
     }
 
+    /// Starts a delivery for a run and returns once the start is durable.
+    public func start(_ id: String) -> StartedDelivery? {
+        let started = start(id, forRun: true)
+        started?.waitUntilRecorded()
+        return started
+    }
+
     /// Records a transition, durably.
     @discardableResult public func finish(_ change: StateChange) -> Bool { finish(change, waitForDisk: true) }
+
+    /// A store without a disk applies it at once (it is as durable as it gets).
+    public func finishInBackground(_ change: StateChange) { finish(change, waitForDisk: true) }
 
     /// Every delivery, oldest first.
     public func list() -> [DeliveryInfo] { list(state: nil, type: nil) }

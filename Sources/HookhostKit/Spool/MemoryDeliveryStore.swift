@@ -50,7 +50,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
         return StartedDelivery(info: d, body: body, jwt: jwt)
     }
 
-    public func start(_ id: String, persist: Bool) -> StartedDelivery? {
+    public func start(_ id: String, forRun: Bool) -> StartedDelivery? {
         guard let d = board.markRunning(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
         return StartedDelivery(info: d, body: body, jwt: jwt)
     }

@@ -97,30 +97,41 @@ public final class Spool: DeliveryStore {
     public func release(_ key: String) { board.release(key) }
     public func stopTaking() { board.stop() }
 
-    public func start(_ id: String, persist: Bool) -> StartedDelivery? {
+    public func start(_ id: String, forRun: Bool) -> StartedDelivery? {
         guard let d = board.markRunning(id) else { return nil }
-        return begin(d, persist: persist)
+        // Only skipped: no record (redoing a skip after a crash costs nothing) and no body read.
+        guard forRun else { return StartedDelivery(info: d, body: []) }
+        return begin(d)
     }
 
     public func startFetch(_ id: String) -> StartedDelivery? {
         guard let d = board.markFetching(id) else { return nil }
-        return begin(d, persist: true)
+        let started = begin(d)
+        started?.waitUntilRecorded()  // the download is an effect of the attempt: recorded first
+        return started
     }
 
-    /// Records the state `d` was just put in (running or fetching) and reads its body.
-    private func begin(_ d: DeliveryInfo, persist: Bool) -> StartedDelivery? {
-        if persist {
-            var change = StateChange(id: d.id, state: d.state, attempt: d.attempt, at: d.updatedAt)
-            change.attemptBase = d.attemptBase
-            change.result = d.result
-            if case .success(let ref) = log.appendSync(SpoolRecord.state(change).encoded()) { board.setLastState(d.id, ref, endsAttempt: false) }
+    /// Records the state `d` was just put in (running or fetching) and reads its body. The record
+    /// is queued, not waited for: the body is read meanwhile (that read waits for the disk sync
+    /// in progress anyway, usually the one carrying this record), and the caller waits on the
+    /// returned gate before anything of the run happens.
+    private func begin(_ d: DeliveryInfo) -> StartedDelivery? {
+        var change = StateChange(id: d.id, state: d.state, attempt: d.attempt, at: d.updatedAt)
+        change.attemptBase = d.attemptBase
+        change.result = d.result
+        let gate = RecordGate()
+        let board = board, id = d.id
+        log.append(SpoolRecord.state(change).encoded()) { result in
+            // Before the gate opens: the run's later records must find this one as the last state.
+            if case .success(let ref) = result { board.setLastState(id, ref, endsAttempt: false) }
+            gate.open()
         }
         guard let (body, jwt) = try? readBody(d.id) else {
             logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
             finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
             return nil
         }
-        return StartedDelivery(info: d, body: body, jwt: jwt)
+        return StartedDelivery(info: d, body: body, jwt: jwt, recorded: gate)
     }
 
     @discardableResult
@@ -145,6 +156,21 @@ public final class Spool: DeliveryStore {
             logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(id), "error": .string(e.description)])
         }
         return true
+    }
+
+    public func finishInBackground(_ change: StateChange) {
+        // As in `finish(_:waitForDisk: true)`, only the wait moves to the completion thread: the
+        // delivery stays `running` in memory until its record is durable, so nothing can make it
+        // due again (or record a later change for it) before then.
+        guard let completed = board.complete(change) else { return }
+        let board = board, logger = logger, id = change.id
+        log.append(SpoolRecord.state(completed).encoded()) { result in
+            if case .success(let ref) = result { board.setLastState(id, ref, endsAttempt: completed.endsAttempt) }
+            _ = board.apply(completed)
+            if case .failure(let e) = result {
+                logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(id), "error": .string(e.description)])
+            }
+        }
     }
 
     // MARK: - Inspection and operator actions
