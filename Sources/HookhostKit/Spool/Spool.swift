@@ -121,7 +121,7 @@ public final class Spool: DeliveryStore {
         change.result = d.result
         let gate = RecordGate()
         let board = board, id = d.id
-        log.append(SpoolRecord.state(change).encoded()) { result in
+        log.append(SpoolRecord.state(change).encoded(), inline: true) { result in
             // Before the gate opens: the run's later records must find this one as the last state.
             if case .success(let ref) = result { board.setLastState(id, ref, endsAttempt: false) }
             gate.open()

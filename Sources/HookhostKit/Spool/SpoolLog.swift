@@ -14,6 +14,9 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         let bytes: [UInt8]
         let placed: Placed?
         let done: Done
+        /// `done` only opens a gate or updates the index: the writer runs it itself, sparing the
+        /// waiting thread a second hand-off through the completion thread.
+        let inline: Bool
     }
 
     private let io = Monitor()
@@ -49,19 +52,19 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
     /// or failed. A `lazy` record (nobody waits for it) is written with the next urgent batch or
     /// within `lazyDelay`: every fdatasync costs the same whatever it carries, and one spent on
     /// bookkeeping alone delays the acknowledgements queued behind it.
-    func append(_ bytes: [UInt8], placed: Placed? = nil, lazy: Bool = false, done: @escaping Done) {
+    func append(_ bytes: [UInt8], placed: Placed? = nil, lazy: Bool = false, inline: Bool = false, done: @escaping Done) {
         writer.locked {
-            queue.append(Append(bytes: bytes, placed: placed, done: done))
+            queue.append(Append(bytes: bytes, placed: placed, done: done, inline: inline))
             if !lazy { urgent += 1 }
             if (!lazy && urgent == 1) || queue.count == 1 { writer.broadcast() }
         }
     }
 
-    /// Appends a record and waits until it is durable (not from the completion thread).
+    /// Appends a record and waits until it is durable (not from the writer or completion thread).
     func appendSync(_ bytes: [UInt8]) -> Result<SpoolRef, SpoolError> {
         let sem = DispatchSemaphore(value: 0)
         let box = Mutex<Result<SpoolRef, SpoolError>?>(nil)
-        append(bytes) { r in box.withLock { $0 = r }; sem.signal() }
+        append(bytes, inline: true) { r in box.withLock { $0 = r }; sem.signal() }
         sem.wait()
         return box.withLock { $0! }
     }
@@ -139,12 +142,14 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         case .success(let refs):
             // Success does not by itself clear a disk fault: a small record may still fit into
             // space the file already had. The probe decides (free space + write).
-            completions.enqueue(zip(batch, refs).map { item, ref in { item.done(.success(ref)) } })
+            for (item, ref) in zip(batch, refs) where item.inline { item.done(.success(ref)) }
+            completions.enqueue(zip(batch, refs).filter { !$0.0.inline }.map { item, ref in { item.done(.success(ref)) } })
         case .failure(let e):
             if setHealthy(false) {
                 logger.error("spool: cannot persist deliveries; answering 503 until it recovers", ["error": .string(e.description)])
             }
-            completions.enqueue(batch.map { item in { item.done(.failure(e)) } })
+            for item in batch where item.inline { item.done(.failure(e)) }
+            completions.enqueue(batch.filter { !$0.inline }.map { item in { item.done(.failure(e)) } })
         }
     }
 
