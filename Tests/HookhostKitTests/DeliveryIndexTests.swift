@@ -31,6 +31,20 @@ import Testing
 @Suite struct DeliveryIndexTests {
     static func ref(_ o: Int64) -> SpoolRef { SpoolRef(offset: o, length: 10) }
 
+    @Test func unfinishedSummaryCountsInPlace() {
+        var ix = DeliveryIndex()
+        for (i, id) in ["r1", "r2", "run", "retry", "done", "dead"].enumerated() {
+            ix.accept(id: id, type: "t", at: Double(10 + i), verifiedBy: .hmac, body: Self.ref(Int64(i * 10)))
+        }
+        _ = ix.markRunning("run", now: 20)
+        for (id, state) in [("retry", DeliveryState.retryScheduled), ("done", .done), ("dead", .dead)] {
+            var c = StateChange(id: id, state: state, attempt: 1, at: 21)
+            _ = ix.apply(&c)
+        }
+        #expect(ix.unfinishedSummary() == UnfinishedSummary(running: 1, retryScheduled: 1, received: 2, oldestReceivedAt: 10))
+        #expect(DeliveryIndex().unfinishedSummary() == UnfinishedSummary())
+    }
+
     @Test func loadingReplaysRecordsAndResumesInterruptedRuns() {
         var ix = DeliveryIndex()
         ix.load(.delivery(id: "a", type: "t", receivedAt: 1, verifiedBy: .hmac, body: []), at: Self.ref(0))

@@ -5,17 +5,12 @@ import Glibc
 /// how large the spool log is, and which build runs.
 enum OperatorGauges {
     static func sample(spool: any DeliveryStore, spoolLog: String, now: Double) -> [(String, Double)] {
-        // Scans the index (a filter per state); scrapes come every few seconds at most.
-        let running = spool.list(state: .running, type: nil)
-        let retrying = spool.list(state: .retryScheduled, type: nil)
-        let received = spool.list(state: .received, type: nil)
-        // `list` is oldest first, so the first of each is its oldest.
-        let oldest = [running.first, retrying.first, received.first].compactMap { $0?.receivedAt }.min()
+        let u = spool.unfinishedSummary()
         var st = stat()
         let bytes = stat(spoolLog, &st) == 0 ? Double(st.st_size) : 0
-        return [("hookhost_running", Double(running.count)),
-                ("hookhost_retry_scheduled", Double(retrying.count)),
-                ("hookhost_oldest_unfinished_age_seconds", oldest.map { max(0, (now - $0).rounded()) } ?? 0),
+        return [("hookhost_running", Double(u.running)),
+                ("hookhost_retry_scheduled", Double(u.retryScheduled)),
+                ("hookhost_oldest_unfinished_age_seconds", u.oldestReceivedAt.map { max(0, (now - $0).rounded()) } ?? 0),
                 ("hookhost_spool_bytes", bytes),
                 ("hookhost_build_info" + Metrics.render([("version", BuildInfo.version), ("commit", BuildInfo.commit)]), 1)]
     }

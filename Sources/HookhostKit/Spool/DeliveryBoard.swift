@@ -157,6 +157,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     func info(_ id: String) -> DeliveryInfo? { monitor.locked { index[id] } }
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { monitor.locked { index.list(state: state, type: type) } }
     var unfinished: Int { monitor.locked { index.unfinished } }
+    func unfinishedSummary() -> UnfinishedSummary { monitor.locked { index.unfinishedSummary() } }
     var dead: Int { monitor.locked { index.dead } }
     var liveBytes: Int64 { monitor.locked { index.liveBytes } }
 

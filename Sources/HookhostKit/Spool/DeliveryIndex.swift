@@ -280,6 +280,21 @@ struct DeliveryIndex {
         return out.sorted(by: DeliveryIndex.arrivalOrder)
     }
 
+    /// Unfinished deliveries are always whole, so only `active` is walked.
+    func unfinishedSummary() -> UnfinishedSummary {
+        active.reduceValues(UnfinishedSummary()) { s, d in
+            var s = s
+            switch d.state {
+            case .running: s.running += 1
+            case .retryScheduled: s.retryScheduled += 1
+            case .received: s.received += 1
+            default: return s
+            }
+            s.oldestReceivedAt = min(s.oldestReceivedAt ?? d.receivedAt, d.receivedAt)
+            return s
+        }
+    }
+
     /// `type` is `filter` or in the family `filter.*`.
     static func type(_ type: String, matches filter: String) -> Bool {
         type == filter || (type.utf8.count > filter.utf8.count && type.hasPrefix(filter) && type.utf8.dropFirst(filter.utf8.count).first == UInt8(ascii: "."))

@@ -9,6 +9,15 @@ public enum AdmitResult: Sendable, Equatable {
 }
 
 /// A delivery handed out to run: its summary, with the attempt it is on, and its body.
+/// Counts of the unfinished deliveries, for the operator gauges.
+public struct UnfinishedSummary: Sendable, Equatable {
+    public var running = 0
+    public var retryScheduled = 0
+    public var received = 0
+    /// When the oldest running, retrying or received delivery arrived.
+    public var oldestReceivedAt: Double?
+}
+
 public struct StartedDelivery: Sendable {
     public let info: DeliveryInfo
     public let body: [UInt8]
@@ -83,6 +92,9 @@ public protocol DeliveryStore: AnyObject, Sendable {
     func info(_ id: String) -> DeliveryInfo?
     /// Deliveries matching the filters, oldest first.
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo]
+    /// How many deliveries are in each unfinished state and when the oldest arrived, counted in
+    /// place (a scrape must not copy and sort the index under its lock).
+    func unfinishedSummary() -> UnfinishedSummary
     /// One delivery with its body, JWT identity and last recorded state change (outputs).
     func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)?
     /// The records of how its attempts ended, oldest first (the latest 20); empty if unknown.

@@ -74,6 +74,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
     public var isWritable: Bool { writable.load(ordering: .relaxed) }
     public func info(_ id: String) -> DeliveryInfo? { board.info(id) }
     public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
+    public func unfinishedSummary() -> UnfinishedSummary { board.unfinishedSummary() }
 
     public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }
