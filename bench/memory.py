@@ -27,20 +27,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    for ln in open(f"/proc/{pid}/status"):
-        if ln.startswith("VmRSS:"):
-            return int(ln.split()[1]) / 1024
-    return -1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, free_port, rss_mb  # noqa: E402
 
 
 def rollup(pid: int) -> dict:

@@ -14,40 +14,15 @@ Only 127.0.0.1; every wait is bounded."""
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ready(port: int) -> bool:
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-        c.request("GET", "/readyz")
-        ok = c.getresponse().status == 200
-        c.close()
-        return ok
-    except OSError:
-        return False
-
-
-def rss_mb(pid: int) -> float:
-    for ln in open(f"/proc/{pid}/status"):
-        if ln.startswith("VmRSS:"):
-            return int(ln.split()[1]) / 1024
-    return -1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, free_port, ready, rss_mb  # noqa: E402
 
 
 def main() -> int:

@@ -20,6 +20,51 @@ import Testing
         #expect(scan.validEnd == Int64(image.count))
     }
 
+    /// The meta of an encoded frame and its body, as `decode` splits them.
+    static func metaAndBody(_ r: SpoolRecord) -> (ArraySlice<UInt8>, [UInt8]) {
+        let f = r.encoded()
+        let payload = f[SpoolRecord.headerSize...]
+        let metaLen = Int(readLE(payload, at: payload.startIndex))
+        let metaStart = payload.startIndex + 4
+        return (payload[metaStart..<(metaStart + metaLen)], Array(payload[(metaStart + metaLen)...]))
+    }
+
+    @Test func commonKindsAreReadWithoutTheParserAndAgreeWithIt() {
+        let jwt = JWTIdentity(keyID: "k1", claims: bytes(#"{"sub":"x","n":[1,2]}"#))
+        let plain: [SpoolRecord] = [
+            .seen(id: "a", at: 1733100000.123456), .seen(id: "e\u{301}-ü-🙂", at: 0.5), .seen(id: "x", at: 1e21),
+            .delivery(id: "d1", type: "batch.succeeded", receivedAt: 1733100000.25, verifiedBy: .hmac, body: bytes("{}")),
+            .delivery(id: "d2", type: "video.generated", receivedAt: 2, verifiedBy: .jwt, body: bytes(#"{"a":1}"#), jwt: jwt),
+        ]
+        for r in plain {
+            let (meta, body) = Self.metaAndBody(r)
+            #expect(SpoolRecord.decodeCommon(meta: meta, body: body, bodies: true) == r)
+            #expect(SpoolScanner.scan(r.encoded()).records.map(\.record) == [r])
+        }
+        // Escapes, control characters and other kinds go to the parser, which still reads them.
+        let others: [SpoolRecord] = [.seen(id: "quo\"te", at: 1), .seen(id: "back\\slash", at: 1), .seen(id: "tab\t", at: 1),
+                                     .delivery(id: "n\nl", type: "t", receivedAt: 1, verifiedBy: .hmac, body: []),
+                                     .forget(id: "a"), .noop, .state(StateChange(id: "a", state: .done, attempt: 1, at: 3))]
+        for r in others {
+            let (meta, body) = Self.metaAndBody(r)
+            #expect(SpoolRecord.decodeCommon(meta: meta, body: body, bodies: true) == nil)
+            #expect(SpoolScanner.scan(r.encoded()).records.map(\.record) == [r])
+        }
+    }
+
+    @Test func metaNumbersFollowJSONGrammar() {
+        for (text, want) in [("0", 0.0), ("-0", -0.0), ("12.5", 12.5), ("1e3", 1000), ("1E+2", 100), ("2.5e-1", 0.25)] as [(String, Double)] {
+            var c = MetaCursor(ArraySlice(Array(text.utf8)))
+            #expect(c.number() == want, "\(text)")
+            #expect(c.atEnd)
+        }
+        for text in ["+5", ".5", "01", "1.", "1e", "-", "e5", "1.e3"] {
+            var c = MetaCursor(ArraySlice(Array(text.utf8)))
+            let n = c.number()
+            #expect(n == nil || !c.atEnd, "\(text) must not read as a whole number")
+        }
+    }
+
     @Test func tornTailIsIgnored() {
         let a = SpoolRecord.seen(id: "a", at: 1).encoded(), b = SpoolRecord.seen(id: "b", at: 2).encoded()
         for cut in 1..<b.count {
