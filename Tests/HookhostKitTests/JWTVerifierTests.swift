@@ -174,4 +174,14 @@ import Testing
         #expect(Base64URL.decode("QUJDR") == nil)        // length 5: impossible
         #expect(Base64URL.decode("QU JD") == nil)
     }
+
+    @Test func roundTripsEveryLengthAndAgreesWithTheGeneralDecoder() {
+        var g = SystemRandomNumberGenerator()
+        for n in 0..<100 {
+            let b = (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
+            let text = Base64URL.encode(b)
+            #expect(Base64URL.decode(text) == b)
+            #expect(Base64URL.decode(bytes: ArraySlice(Array(text.utf8))) == Base64.decode(text))
+        }
+    }
 }

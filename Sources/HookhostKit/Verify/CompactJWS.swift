@@ -20,9 +20,8 @@ public struct CompactJWS: Sendable {
         guard bytes.count <= maxBytes else { throw .tooLarge(limit: maxBytes) }
         let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .segmentCount(parts.count) }
-        let text = parts.map { String(decoding: $0, as: UTF8.self) }
         // The header first: a token with `alg` none or HS256 is named as such, whatever follows.
-        guard let headerBytes = Base64URL.decode(text[0]) else { throw .malformedBase64(segment: "header") }
+        guard let headerBytes = Base64URL.decode(bytes: parts[0]) else { throw .malformedBase64(segment: "header") }
         let header = try object(headerBytes, segment: "header", maxDepth: 8)
         guard let alg = header["alg"] else { throw .missingAlgorithm }
         // Exactly RS256: `none`, HS256 (an HMAC keyed with the public key), RS512, PS256 all fail.
@@ -31,8 +30,8 @@ public struct CompactJWS: Sendable {
         guard header["crit"] == nil else { throw .criticalExtension }
         guard let kid = header["kid"]?.stringValue else { throw .missingKeyID }
         guard KeyID.isSafe(kid) else { throw .unsafeKeyID }
-        guard let claimsBytes = Base64URL.decode(text[1]) else { throw .malformedBase64(segment: "payload") }
-        guard !text[2].isEmpty, let signature = Base64URL.decode(text[2]) else { throw .malformedBase64(segment: "signature") }
+        guard let claimsBytes = Base64URL.decode(bytes: parts[1]) else { throw .malformedBase64(segment: "payload") }
+        guard !parts[2].isEmpty, let signature = Base64URL.decode(bytes: parts[2]) else { throw .malformedBase64(segment: "signature") }
         let claims = try object(claimsBytes, segment: "payload", maxDepth: JSONParser.maxDepth)
         return CompactJWS(keyID: kid, claimsBytes: claimsBytes, claims: claims,
                           signingInput: Array(bytes[..<(parts[0].count + 1 + parts[1].count)]), signature: signature)
