@@ -17,8 +17,10 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         // Headers only: libcurl is opened on first use (see Sources/CCurl/shim.h), not linked.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The loader's state, defined once (a header's static inline state is copied per caller).
+        .target(name: "CCurlLoader", dependencies: ["CCurl"]),
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
-        .target(name: "HookhostKit", dependencies: ["COpenSSL", "CCurl", "CSys"]),
+        .target(name: "HookhostKit", dependencies: ["COpenSSL", "CCurl", "CCurlLoader", "CSys"]),
         .executableTarget(name: "hookhost", dependencies: ["HookhostKit"]),
         .executableTarget(name: "hookhost-bench-fetch", dependencies: ["HookhostKit"]),
         .executableTarget(name: "hookhost-bench-spool", dependencies: ["HookhostKit"]),

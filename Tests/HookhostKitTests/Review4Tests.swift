@@ -131,7 +131,7 @@ private struct SplitMix64: RandomNumberGenerator {
     @Test func encodedRecordsRoundTripThroughDecode() {
         var g = SplitMix64(state: 0x5EED_0005)
         let texts = ["a", "é😀", "\u{FEFF}x", "\u{10FFFF}", "tab\t", "q\"", "b\\", "\u{7F}", "\u{2028}", ""]
-        let times: [Double] = [0, 5e-324, 1.7976931348623157e308, 1733100000.25, 0.1, 1e-300, 123456789.123456789]
+        let times: [Double] = [0, Double.leastNonzeroMagnitude, 1.7976931348623157e308, 1733100000.25, 0.1, 1e-300, 123456789.123456789]
         for _ in 0..<2000 {
             let id = texts.randomElement(using: &g)! + texts.randomElement(using: &g)!
             let at = times.randomElement(using: &g)!
@@ -192,5 +192,18 @@ private struct SplitMix64: RandomNumberGenerator {
         #expect(throws: JWTError.self) { try CompactJWS.parse("\(h).\(p).AQAB=") }
         #expect(throws: JWTError.self) { try CompactJWS.parse("\(h).\(p).AR") }
         #expect((try? CompactJWS.parse("\(h).\(p).AQAB"))?.signature == [1, 0, 1])
+    }
+}
+
+import CCurl
+
+/// shim.h's loader kept its state in `static` locals of a `static inline` function: every Swift
+/// file (LLVM module) calling it got its own copy, so libcurl was dlopen'ed and curl_global_init
+/// run once per calling file (concurrently from the fetchers and the JWKS refresher), and
+/// hh_curl_loaded() only knew about its own file's copy.
+@Suite struct CurlLoaderTests {
+    @Test func libcurlIsLoadedOnceForTheWholeProcess() {
+        guard CurlTransfer() != nil else { return }  // loads libcurl through CurlTransfer.swift's call sites
+        #expect(hh_curl_loaded() != 0, "the loader's state must be shared by every caller")
     }
 }
