@@ -47,7 +47,7 @@ import Testing
         // Default disposition: SIGTERM ends it. With one attempt allowed, a failed attempt would
         // be a dead letter; cut short by shutdown, it stays running and resumes at the next start.
         let (info, took, _) = try drainWhileRunning("touch \"$OUT/started\"\nsleep 30\n", TeardownStep.shutdown(grace: 5))
-        #expect(info?.state == .running)
+        #expect(info?.state == .running, "\(info?.lastError ?? "-")")
         #expect(took < 3)
     }
 

@@ -65,6 +65,21 @@ import Testing
         }
     }
 
+    @Test func crc32cHardwareAndTableAgree() {
+        #expect(CRC32C.checksum(bytes("123456789")) == 0xE306_9283)  // the standard check value
+        #expect(CRC32C.tableChecksum(bytes("123456789")) == 0xE306_9283)
+        var g = SystemRandomNumberGenerator()
+        let data = (0..<300).map { _ in UInt8.random(in: 0...255, using: &g) }
+        for n in [0, 1, 7, 8, 9, 63, 64, 65, 299] {
+            for start in [0, 1, 3] where start + n <= data.count {
+                let slice = data[start..<(start + n)]
+                let seed = UInt32.random(in: 0...UInt32.max, using: &g)
+                #expect(CRC32C.checksum(slice, seed: seed) == CRC32C.tableChecksum(slice, seed: seed))
+                #expect(CRC32C.checksum(Array(slice)) == CRC32C.tableChecksum(slice))
+            }
+        }
+    }
+
     @Test func tornTailIsIgnored() {
         let a = SpoolRecord.seen(id: "a", at: 1).encoded(), b = SpoolRecord.seen(id: "b", at: 2).encoded()
         for cut in 1..<b.count {

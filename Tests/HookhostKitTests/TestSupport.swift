@@ -19,8 +19,10 @@ func makeTempDir(_ tag: String = "t") -> String {
 
 func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
+/// Writes a file (close-on-exec: a parallel test's spawn must not inherit the write end, or
+/// executing this file fails with ETXTBSY).
 func writeFile(_ path: String, _ content: String, mode: mode_t = 0o644) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     precondition(fd >= 0)
     var b = Array(content.utf8)
     _ = b.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }

@@ -10,7 +10,9 @@ import Synchronization
 public final class Reaper: Sendable {
     /// Function leaders by pid → their delivery id. Held across spawn + register so a sweep can
     /// never see a fresh leader that is not registered yet and take it for an orphan.
-    private let owned = Mutex<[Int32: String]>([:])
+    /// Shared by every Reaper of the process: another one's leader is not an orphan either
+    /// (one host has one Reaper; tests run several dispatchers side by side).
+    private static let owned = Mutex<[Int32: String]>([:])
     private let host: Int32
     private let logger: Logger
     /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
@@ -29,7 +31,7 @@ public final class Reaper: Sendable {
 
     /// Runs `spawn` (which returns the new leader's pid) and registers the pid, under the lock.
     func spawning<E: Error>(delivery: String, _ spawn: () throws(E) -> Int32) throws(E) -> Int32 {
-        try owned.withLock { (o: inout [Int32: String]) throws(E) -> Int32 in
+        try Reaper.owned.withLock { (o: inout [Int32: String]) throws(E) -> Int32 in
             let pid = try spawn()
             o[pid] = delivery
             return pid
@@ -42,7 +44,7 @@ public final class Reaper: Sendable {
     /// reaper thread: scanning /proc costs about as much as a spawn, so the worker does not wait
     /// for it and sweeps after many quick functions are coalesced.
     func release(_ pid: Int32) {
-        owned.withLock { o in
+        Reaper.owned.withLock { o in
             o.removeValue(forKey: pid)
             var st: Int32 = 0
             while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
@@ -61,7 +63,7 @@ public final class Reaper: Sendable {
     public func sweep(final: Bool = false) -> (reaped: Int, killed: Int) {
         var reaped = 0, killed = 0
         for _ in 0..<5 {
-            let plan = owned.withLock { o -> SweepPlan in
+            let plan = Reaper.owned.withLock { o -> SweepPlan in
                 let running = Set(o.values)
                 let plan = SweepPlan.make(processes: Reaper.children(of: host), host: host, owned: Set(o.keys), final: final) { pid in
                     // environ is bounded by ARG_MAX-sized limits; a cut copy could hide the id, so read it all.

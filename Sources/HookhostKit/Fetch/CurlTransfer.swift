@@ -35,7 +35,7 @@ final class CurlTransfer {
     /// Why no handle could be made: libcurl missing (it is opened on first use), or out of memory.
     static var unavailableReason: String {
         hh_curl_available() != 0 ? "libcurl could not create a handle"
-            : "libcurl could not be loaded (\(String(cString: hh_curl_load_error()))); install libcurl4 (Debian: apt-get install -y libcurl4)"
+            : "libcurl could not be loaded (\(String(cString: hh_curl_load_error()))); install libcurl4 (Debian: apt-get install -y libcurl4) and restart hookhost"
     }
 
     init?() {
