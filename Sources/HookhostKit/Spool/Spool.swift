@@ -121,11 +121,11 @@ public final class Spool: DeliveryStore {
         change.result = d.result
         let gate = RecordGate()
         let board = board, id = d.id
-        log.append(SpoolRecord.state(change).encoded(), inline: true) { result in
-            // Before the gate opens: the run's later records must find this one as the last state.
-            if case .success(let ref) = result { board.setLastState(id, ref, endsAttempt: false) }
-            gate.open()
-        }
+        // Where the record lands is noted as it is placed (under the file lock, so a compaction
+        // cannot move it in between), before the gate opens: the run's later records must find
+        // this one as the last state.
+        log.append(SpoolRecord.state(change).encoded(), placed: { ref in board.setLastState(id, ref, endsAttempt: false) },
+                   inline: true) { _ in gate.open() }
         guard let (body, jwt) = try? readBody(d.id) else {
             logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
             finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
@@ -147,8 +147,9 @@ public final class Spool: DeliveryStore {
         // Durable first, then in effect: a change that makes the delivery due again (fetched,
         // a replay, a retry) must be in the log before whatever a worker records next for it.
         guard let completed = board.complete(change) else { return false }
-        let result = log.appendSync(SpoolRecord.state(completed).encoded())
-        if case .success(let ref) = result { board.setLastState(id, ref, endsAttempt: completed.endsAttempt) }  // before a worker can write a later one
+        let ends = completed.endsAttempt, board = board
+        // Placed under the file lock, before a worker can write a later one.
+        let result = log.appendSync(SpoolRecord.state(completed).encoded()) { ref in board.setLastState(id, ref, endsAttempt: ends) }
         _ = board.apply(completed)
         switch result {
         case .success: break
@@ -163,9 +164,8 @@ public final class Spool: DeliveryStore {
         // delivery stays `running` in memory until its record is durable, so nothing can make it
         // due again (or record a later change for it) before then.
         guard let completed = board.complete(change) else { return }
-        let board = board, logger = logger, id = change.id
-        log.append(SpoolRecord.state(completed).encoded()) { result in
-            if case .success(let ref) = result { board.setLastState(id, ref, endsAttempt: completed.endsAttempt) }
+        let board = board, logger = logger, id = change.id, ends = completed.endsAttempt
+        log.append(SpoolRecord.state(completed).encoded(), placed: { ref in board.setLastState(id, ref, endsAttempt: ends) }) { result in
             _ = board.apply(completed)
             if case .failure(let e) = result {
                 logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(id), "error": .string(e.description)])

@@ -60,11 +60,12 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         }
     }
 
-    /// Appends a record and waits until it is durable (not from the writer or completion thread).
-    func appendSync(_ bytes: [UInt8]) -> Result<SpoolRef, SpoolError> {
+    /// Appends a record and waits until it is durable (not from the writer or completion thread);
+    /// `placed` as in `append`.
+    func appendSync(_ bytes: [UInt8], placed: Placed? = nil) -> Result<SpoolRef, SpoolError> {
         let sem = DispatchSemaphore(value: 0)
         let box = Mutex<Result<SpoolRef, SpoolError>?>(nil)
-        append(bytes, inline: true) { r in box.withLock { $0 = r }; sem.signal() }
+        append(bytes, placed: placed, inline: true) { r in box.withLock { $0 = r }; sem.signal() }
         sem.wait()
         return box.withLock { $0! }
     }
