@@ -9,17 +9,13 @@ import Synchronization
 /// its own thread.
 final class Reactor: @unchecked Sendable {  // safe: mutable state is confined to the loop thread (see above); `mailbox` and `stopping` are synchronised
     private var epoll: Epoll
-    private let wakeFD: Int32
     private let listeners: [Int32]
     private let config: HTTPServerConfig
     private let settings: HTTPConnection.Settings
     private let transports: any TransportFactory
     private let responder: any HTTPResponder
     private let logger: Logger
-    private let mailbox = Mutex<(items: [Mail], closed: Bool)>(([], false))
-    /// What other threads hand a loop: an answer for one of its connections, or a connection
-    /// another loop accepted for it.
-    private enum Mail { case answer(UInt64, HTTPResponse), adopt(Int32) }
+    private let mailbox: LoopMailbox
     /// Spreads accepted connections over the loops. Set once by `HTTPServer` before any loop
     /// thread starts, never changed after: the threads only read it.
     var dealer: ConnectionDealer?
@@ -53,7 +49,7 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             throw e
         }
         self.epoll = epoll
-        self.wakeFD = wakeFD
+        self.mailbox = LoopMailbox(wakeFD: wakeFD)
         self.listeners = listeners
         self.config = config
         self.settings = HTTPConnection.Settings(parser: HTTPParser(limits: config.limits),
@@ -63,7 +59,7 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
         self.logger = logger
         // Connection ids carry the loop index in the top bits so they never collide across loops.
         self.nextID = UInt64(index) << 48 | 0x100
-        epoll.add(wakeFD, EpollFlags.input, tag: Reactor.wakeTag)
+        epoll.add(mailbox.wakeFD, EpollFlags.input, tag: Reactor.wakeTag)
         for (i, fd) in listeners.enumerated() {
             epoll.add(fd, EpollFlags.input | EpollFlags.exclusive, tag: Reactor.listenerTagBase + UInt64(i))
         }
@@ -87,8 +83,6 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             }
             for (tag, flags) in ready {
                 if tag == Reactor.wakeTag {
-                    var v: UInt64 = 0
-                    _ = read(wakeFD, &v, 8)
                     drainMailbox()
                 } else if tag < Reactor.listenerTagBase + UInt64(listeners.count) {
                     if stopDeadline == nil { acceptAll(listeners[Int(tag - Reactor.listenerTagBase)]) }
@@ -101,22 +95,15 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             if now - lastSweep >= 0.5 { sweep(); lastSweep = now }
         }
         for c in Array(connections.values) { closeConnection(c) }
-        // Connections handed over while this loop was stopping: nobody will serve them. Once
-        // closed, the mailbox refuses new ones (their sender closes them), so none is left open.
-        let left = mailbox.withLock { box in
-            box.closed = true
-            defer { box.items.removeAll() }
-            return box.items
-        }
-        for case .adopt(let fd) in left { close(fd) }
+        // Connections handed over while this loop was stopping: nobody will serve them.
+        mailbox.close()
     }
 
     /// Asks the loop to exit (from any thread); `run` returns once owed answers are written or
     /// `stopTimeout` passed.
     func stop() {
         stopping.store(true, ordering: .relaxed)
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
+        mailbox.wake()
     }
 
     // MARK: answers from the responder
@@ -127,33 +114,14 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             localAnswers.append((id, response))
             return
         }
-        post(.answer(id, response))
+        mailbox.post(.answer(id, response))
     }
 
     /// Takes over a connection another loop accepted (from any thread).
-    fileprivate func adopt(_ fd: Int32) { post(.adopt(fd)) }
-
-    private func post(_ mail: Mail) {
-        // One wake-up per batch: the loop drains the whole mailbox each time it wakes.
-        let (wasEmpty, refused) = mailbox.withLock { box -> (Bool, Bool) in
-            if box.closed { return (false, true) }
-            let empty = box.items.isEmpty
-            box.items.append(mail)
-            return (empty, false)
-        }
-        if refused, case .adopt(let fd) = mail { close(fd) }
-        guard wasEmpty else { return }
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
-    }
+    fileprivate func adopt(_ fd: Int32) { mailbox.post(.adopt(fd)) }
 
     private func drainMailbox() {
-        let items = mailbox.withLock { box -> [Mail] in
-            let taken = box.items
-            box.items.removeAll(keepingCapacity: true)
-            return taken
-        }
-        for mail in items {
+        for mail in mailbox.take() {
             switch mail {
             case .answer(let id, let response): answer(id, response)
             case .adopt(let fd): register(fd)
@@ -363,25 +331,6 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
 
     private func sweep() {
         for c in Array(connections.values) { run(c, .tick) }
-    }
-}
-
-/// A connection as the reactor holds it: the transport, the HTTP machine and the bytes still to
-/// be written. Owned by one reactor.
-final class Connection {
-    let id: UInt64
-    let transport: any Transport
-    var http: HTTPConnection
-    var out: [UInt8] = []
-    var outOffset = 0
-    var interest: UInt32 = EpollFlags.input | EpollFlags.readHangUp
-    /// Cleared when the reactor closes it; pending answers for it are then dropped.
-    var isOpen = true
-
-    init(id: UInt64, transport: any Transport, http: HTTPConnection) {
-        self.id = id
-        self.transport = transport
-        self.http = http
     }
 }
 
