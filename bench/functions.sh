@@ -19,18 +19,8 @@ RUNS=${BENCH_RUNS:-20000}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
 PROBE_RATE=${BENCH_PROBE_RATE:-100}
 SENDERS=${BENCH_SENDERS:-4}
-BIN=${HOOKHOST_BIN:-.build/release/hookhost}
-[[ $BIN = /* ]] || BIN=$ROOT/$BIN
-
-if [ ! -x "$BIN" ]; then
-  if [ -z "${HOOKHOST_BIN:-}" ]; then
-    echo "building hookhost (release)…" >&2
-    swift build -c release >&2
-  else
-    echo "HOOKHOST_BIN=$HOOKHOST_BIN is not an executable" >&2
-    exit 2
-  fi
-fi
+source "$ROOT/bench/lib.sh"
+BIN=$(host_binary) || exit 2
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hookhost-fbench.XXXXXX")
 HOST_PID=

@@ -15,10 +15,10 @@ THREADS=${BENCH_THREADS:-2}; CONNS=${BENCH_CONNECTIONS:-16}; DURATION=${BENCH_DU
 ROUNDS=${BENCH_ROUNDS:-2}
 SLICE=$(( (DURATION + ROUNDS - 1) / ROUNDS ))
 N=$((SLICE * 60000))
-BIN=${HOOKHOST_BIN:-.build/release/hookhost}; [[ $BIN = /* ]] || BIN=$ROOT/$BIN
 PY=${PYTHON:-$ROOT/.build/venv/bin/python}
 command -v wrk >/dev/null || WITH_BENCH=1 "$ROOT/scripts/install-deps.sh"
-[ -x "$BIN" ] || { echo "building hookhost (release)…" >&2; swift build -c release >&2; }
+source "$ROOT/bench/lib.sh"
+BIN=$(host_binary) || exit 2
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hookhost-jwtbench.XXXXXX")
 HOST_PID=

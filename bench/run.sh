@@ -17,8 +17,7 @@ CONNS=${BENCH_CONNECTIONS:-16}
 DURATION=${BENCH_DURATION:-10}
 N=${BENCH_DELIVERIES:-$((DURATION * 200000))}
 NGINX_ONLY=${BENCH_NGINX_ONLY:-0}
-BIN=${HOOKHOST_BIN:-.build/release/hookhost}
-[[ $BIN = /* ]] || BIN=$ROOT/$BIN
+source "$ROOT/bench/lib.sh"
 
 nginx_path() { command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; }; }
 if ! command -v wrk >/dev/null || [ -z "$(nginx_path)" ]; then
@@ -26,15 +25,8 @@ if ! command -v wrk >/dev/null || [ -z "$(nginx_path)" ]; then
 fi
 NGINX=$(nginx_path)
 
-if [ "$NGINX_ONLY" != 1 ] && [ ! -x "$BIN" ]; then
-  if [ -z "${HOOKHOST_BIN:-}" ]; then
-    echo "building hookhost (release)…" >&2
-    swift build -c release >&2
-  else
-    echo "HOOKHOST_BIN=$HOOKHOST_BIN is not an executable" >&2
-    exit 2
-  fi
-fi
+BIN=
+if [ "$NGINX_ONLY" != 1 ]; then BIN=$(host_binary) || exit 2; fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hookhost-bench.XXXXXX")
 PIDS=()

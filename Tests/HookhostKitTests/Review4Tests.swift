@@ -16,24 +16,9 @@ private struct SplitMix64: RandomNumberGenerator {
 @Suite struct Review4Tests {
     // MARK: - SpoolRecord.decodeCommon agrees with the parser path
 
-    /// The parser path of `SpoolRecord.decode`, replicated (without the fast path in front).
+    /// The parser path of `SpoolRecord.decode` (without the fast path in front).
     static func parserPath(meta: [UInt8], body: [UInt8], bodies: Bool) -> SpoolRecord? {
-        guard let meta = try? JSONParser.parse(meta) else { return nil }
-        switch meta["k"]?.stringValue {
-        case "d":
-            guard let id = meta["id"]?.stringValue, let type = meta["type"]?.stringValue,
-                  let at = meta["at"]?.doubleValue, let vb = VerifiedBy(rawValue: meta["vb"]?.stringValue ?? "") else { return nil }
-            var jwt: JWTIdentity?
-            if bodies, let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
-                jwt = JWTIdentity(keyID: kid, claims: claims)
-            }
-            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt)
-        case "seen":
-            guard let id = meta["id"]?.stringValue, let at = meta["at"]?.doubleValue else { return nil }
-            return .seen(id: id, at: at)
-        default:
-            return nil
-        }
+        SpoolRecord.decodeParsed(meta: meta, body: body, bodies: bodies)
     }
 
     /// `==` plus the bit pattern of the time (so -0 vs 0 or a rounding difference shows).

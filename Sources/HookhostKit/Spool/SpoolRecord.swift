@@ -69,8 +69,13 @@ public enum SpoolRecord: Sendable, Equatable {
         let metaStart = payload.startIndex + 4
         guard metaLen <= payload.count - 4 else { return nil }
         let body = bodies ? Array(payload[(metaStart + metaLen)...]) : []
-        if let r = decodeCommon(meta: payload[metaStart..<(metaStart + metaLen)], body: body, bodies: bodies) { return r }
-        guard let meta = try? JSONParser.parse(Array(payload[metaStart..<(metaStart + metaLen)])) else { return nil }
+        let meta = payload[metaStart..<(metaStart + metaLen)]
+        return decodeCommon(meta: meta, body: body, bodies: bodies) ?? decodeParsed(meta: Array(meta), body: body, bodies: bodies)
+    }
+
+    /// Any record, through the JSON parser (what `decodeCommon` must always agree with).
+    static func decodeParsed(meta bytes: [UInt8], body: [UInt8], bodies: Bool) -> SpoolRecord? {
+        guard let meta = try? JSONParser.parse(bytes) else { return nil }
         switch meta["k"]?.stringValue {
         case "d":
             guard let id = meta["id"]?.stringValue, let type = meta["type"]?.stringValue,
