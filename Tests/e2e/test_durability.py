@@ -760,7 +760,9 @@ def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
 def test_second_sigterm_during_drain_does_not_abandon_it(make_host, fns, reaper):
     """A repeated SIGTERM (an impatient operator, a supervisor re-sending it) is still a SIGTERM: the
     drain goes on, the running function finishes and is recorded, the host exits 0."""
-    fns.add_script("slow", POLITE.format(ticks=300))
+    # Unlike POLITE, it notes SIGTERM and goes on until `hold` is removed: the drain lasts as long
+    # as the test needs (a function that ends at once let the host exit before /readyz was asked).
+    fns.add_script("slow", POLITE.format(ticks=300).replace("""trap 'touch "$d.term"; finish' TERM""", """trap 'touch "$d.term"' TERM"""))
     (fns.out / "hold").touch()
     host = make_host(extra_args=["--shutdown-grace", "20"])
     msg_id = new_id("twice")
@@ -768,7 +770,9 @@ def test_second_sigterm_during_drain_does_not_abandon_it(make_host, fns, reaper)
     wait_until((fns.out / f"{msg_id}.1.started").exists, 15, what="the function to start")
     host.proc.send_signal(signal.SIGTERM)
     wait_until(lambda: host.request("GET", "/readyz").status == 503, 10, what="the drain to start")
+    wait_until((fns.out / f"{msg_id}.1.term").exists, 10, what="the function to get SIGTERM")
     host.proc.send_signal(signal.SIGTERM)
+    (fns.out / "hold").unlink()  # now the function finishes, within the grace period
     rc = host.proc.wait(timeout=35)
     assert rc == 0, f"exit {rc} after a second SIGTERM during the drain:\n{host.log_tail(5)}"
     wait_until((fns.out / f"{msg_id}.1.done").exists, 10, what="the function to finish")
