@@ -99,16 +99,8 @@ public final class DeliveryEndpoint: HTTPResponder {
 
     private func receive(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let id = request.header(WebhookHeader.id)
-        var counts = (0, 0, 0)
-        for h in request.headers {
-            switch h.name {
-            case WebhookHeader.id: counts.0 += 1
-            case WebhookHeader.timestamp: counts.1 += 1
-            case WebhookHeader.signature: counts.2 += 1
-            default: break
-            }
-        }
-        for (name, n) in [(WebhookHeader.id, counts.0), (WebhookHeader.timestamp, counts.1), (WebhookHeader.signature, counts.2)] where n > 1 {
+        for name in [WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature]
+        where request.headers.lazy.filter({ $0.name == name }).count > 1 {
             // Ambiguous: a load balancer hashing on one copy and us verifying another must not happen.
             return unauthorized(respond, id, "\(name) header appears more than once")
         }

@@ -14,14 +14,6 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
 
     // MARK: - Loading
 
-    /// Builds the index from records read back from storage and queues what is unfinished.
-    func load(_ records: [(offset: Int64, length: Int, record: SpoolRecord)], retention: Double, dedupTTL: Double)
-        -> (deliveries: Int, unfinished: Int, interrupted: Int, dead: Int, remembered: Int) {
-        var loaded = DeliveryIndex()
-        for (offset, length, record) in records { loaded.load(record, at: SpoolRef(offset: offset, length: length)) }
-        return load(loaded, retention: retention, dedupTTL: dedupTTL)
-    }
-
     /// Takes an index built from the log record by record (`DeliveryIndex.load`), finishes it and
     /// queues what is unfinished.
     func load(_ loaded: DeliveryIndex, retention: Double, dedupTTL: Double)

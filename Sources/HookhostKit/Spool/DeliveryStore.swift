@@ -8,7 +8,6 @@ public enum AdmitResult: Sendable, Equatable {
     case unavailable(String)
 }
 
-/// A delivery handed out to run: its summary, with the attempt it is on, and its body.
 /// Counts of the unfinished deliveries, for the operator gauges.
 public struct UnfinishedSummary: Sendable, Equatable {
     public var running = 0
@@ -18,6 +17,7 @@ public struct UnfinishedSummary: Sendable, Equatable {
     public var oldestReceivedAt: Double?
 }
 
+/// A delivery handed out to run: its summary, with the attempt it is on, and its body.
 public struct StartedDelivery: Sendable {
     public let info: DeliveryInfo
     public let body: [UInt8]

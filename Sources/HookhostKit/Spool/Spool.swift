@@ -120,12 +120,9 @@ public final class Spool: DeliveryStore {
         change.attemptBase = d.attemptBase
         change.result = d.result
         let gate = RecordGate()
-        let board = board, id = d.id
-        // Where the record lands is noted as it is placed (under the file lock, so a compaction
-        // cannot move it in between), before the gate opens: the run's later records must find
-        // this one as the last state.
-        log.append(SpoolRecord.state(change).encoded(), placed: { ref in board.setLastState(id, ref, endsAttempt: false) },
-                   inline: true) { _ in gate.open() }
+        // Noted as placed, before the gate opens: the run's later records must find this one as
+        // the last state.
+        log.append(SpoolRecord.state(change).encoded(), placed: notePosition(d.id, endsAttempt: false), inline: true) { _ in gate.open() }
         guard let (body, jwt) = try? readBody(d.id) else {
             logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
             finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
@@ -140,16 +137,14 @@ public final class Spool: DeliveryStore {
         if !waitForDisk {
             guard let change = board.apply(change) else { return false }
             let bytes = SpoolRecord.state(change).encoded()
-            let board = board, ends = change.endsAttempt
-            log.append(bytes, placed: { ref in board.setLastState(id, ref, endsAttempt: ends) }, lazy: true, done: { _ in })
+            log.append(bytes, placed: notePosition(id, endsAttempt: change.endsAttempt), lazy: true, done: { _ in })
             return true
         }
         // Durable first, then in effect: a change that makes the delivery due again (fetched,
         // a replay, a retry) must be in the log before whatever a worker records next for it.
         guard let completed = board.complete(change) else { return false }
-        let ends = completed.endsAttempt, board = board
-        // Placed under the file lock, before a worker can write a later one.
-        let result = log.appendSync(SpoolRecord.state(completed).encoded()) { ref in board.setLastState(id, ref, endsAttempt: ends) }
+        // Noted as placed, before a worker can write a later one.
+        let result = log.appendSync(SpoolRecord.state(completed).encoded(), placed: notePosition(id, endsAttempt: completed.endsAttempt))
         _ = board.apply(completed)
         switch result {
         case .success: break
@@ -159,13 +154,20 @@ public final class Spool: DeliveryStore {
         return true
     }
 
+    /// Notes where a state record of `id` landed as it is placed: under the file lock, so a
+    /// compaction cannot move the record between its write and the index learning its position.
+    private func notePosition(_ id: String, endsAttempt: Bool) -> SpoolLog.Placed {
+        let board = board
+        return { ref in board.setLastState(id, ref, endsAttempt: endsAttempt) }
+    }
+
     public func finishInBackground(_ change: StateChange) {
         // As in `finish(_:waitForDisk: true)`, only the wait moves to the completion thread: the
         // delivery stays `running` in memory until its record is durable, so nothing can make it
         // due again (or record a later change for it) before then.
         guard let completed = board.complete(change) else { return }
-        let board = board, logger = logger, id = change.id, ends = completed.endsAttempt
-        log.append(SpoolRecord.state(completed).encoded(), placed: { ref in board.setLastState(id, ref, endsAttempt: ends) }) { result in
+        let board = board, logger = logger, id = change.id
+        log.append(SpoolRecord.state(completed).encoded(), placed: notePosition(id, endsAttempt: completed.endsAttempt)) { result in
             _ = board.apply(completed)
             if case .failure(let e) = result {
                 logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(id), "error": .string(e.description)])
