@@ -50,6 +50,13 @@ import Testing
         Bad(name: "bad version", raw: "GET / HTTP/2.0\r\n\r\n", status: 505),
         Bad(name: "garbage version", raw: "GET / FOO\r\n\r\n", status: 400),
         Bad(name: "two-part request line", raw: "GET /\r\n\r\n", status: 400),
+        Bad(name: "four-part request line", raw: "GET / HTTP/1.1 x\r\n\r\n", status: 400),
+        Bad(name: "double space in request line", raw: "GET  / HTTP/1.1\r\n\r\n", status: 400),
+        Bad(name: "empty method", raw: " / HTTP/1.1\r\n\r\n", status: 400),
+        Bad(name: "trailing space after version", raw: "GET / HTTP/1.1 \r\n\r\n", status: 400),
+        Bad(name: "version prefix only", raw: "GET / HTTP/1.10\r\n\r\n", status: 505),
+        Bad(name: "stray CR in request line", raw: "GET /\r HTTP/1.1\r\n\r\n", status: 400),
+        Bad(name: "bare LF in a later header", raw: "GET / HTTP/1.1\r\nA: b\r\nC: d\nE: f\r\n\r\n", status: 400),
         Bad(name: "too many headers", raw: "GET / HTTP/1.1\r\n" + (0..<11).map { "h\($0): x\r\n" }.joined() + "\r\n", status: 431),
         Bad(name: "control char in value", raw: "GET / HTTP/1.1\r\nA: b\u{01}\r\n\r\n", status: 400),
     ]
@@ -58,6 +65,13 @@ import Testing
     func rejects(_ c: Bad) {
         #expect(throws: HTTPParseError.self) { try parse(c.raw) }
         do { _ = try parse(c.raw) } catch { #expect(error.status == c.status) }
+    }
+
+    @Test func exactlyTheHeaderLimitAndNoHeadersAtAll() throws {
+        guard case .complete(let r, _) = try parse("GET / HTTP/1.1\r\n" + (0..<10).map { "h\($0): x\r\n" }.joined() + "\r\n"),
+              case .complete(let bare, _) = try parse("GET /p HTTP/1.0\r\n\r\n") else { Issue.record("parse"); return }
+        #expect(r.headers.count == 10 && r.header("h9") == "x")
+        #expect(bare.headers.isEmpty && bare.path == "/p" && bare.versionMinor == 0)
     }
 
     @Test func headerBlockTooLarge() {

@@ -46,6 +46,11 @@ def test_duplicate_id_answers_200_and_runs_once(host, fns):
     # the id is the key, not the body
     r = host.send(event_body("other.thing"), msg_id=msg_id)
     assert r.status == 200 and r.json()["status"] == "duplicate", r
+    # a remembered id is answered before the body is parsed: even one that is not JSON (a new id
+    # with that body is a 400, so the body alone does not decide)
+    r = host.send(b"not json", msg_id=msg_id)
+    assert r.status == 200 and r.json()["status"] == "duplicate", r
+    assert host.send(b"not json", msg_id=new_id()).status == 400
     time.sleep(1.0)
     assert len(fns.runs_of(msg_id)) == 1, fns.runs_of(msg_id)
 

@@ -120,6 +120,8 @@ public final class DeliveryEndpoint: HTTPResponder {
         guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
             return invalid(respond, id_, "webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
         }
+        // A redelivery of a remembered id needs no parsing: the answer is the same whatever it carries.
+        if spool.remembers(id_) { return duplicate(respond, id_, type: nil) }
         let event: JSON
         do { event = try JSONParser.parse(body) } catch {
             return invalid(respond, id_, "body is not JSON: \(error)")
@@ -142,15 +144,23 @@ public final class DeliveryEndpoint: HTTPResponder {
                                           "verified_by": .string(delivery.verifiedBy.rawValue)])
                 respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
             case .duplicate:
-                metrics.delivery("duplicate")
-                logger.info("duplicate", ["id": .string(id_), "type": .string(type)])
-                respond(.json(200, DeliveryEndpoint.status("duplicate", id_)))
+                DeliveryEndpoint.duplicate(respond, id_, type: type, metrics: metrics, logger: logger)
             case .unavailable(let why):
                 metrics.delivery("unavailable")
                 logger.warn("unavailable", ["id": .string(id_), "reason": .string(why)])
                 respond(.error(503, why, headers: [("Retry-After", "10")]))
             }
         }
+    }
+
+    private func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?) {
+        DeliveryEndpoint.duplicate(respond, id, type: type, metrics: metrics, logger: logger)
+    }
+
+    private static func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?, metrics: Metrics, logger: Logger) {
+        metrics.delivery("duplicate")
+        if let type { logger.info("duplicate", ["id": .string(id), "type": .string(type)]) } else { logger.info("duplicate", ["id": .string(id)]) }
+        respond(.json(200, status("duplicate", id)))
     }
 
     private func unauthorized(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String) {

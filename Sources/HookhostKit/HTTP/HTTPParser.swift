@@ -86,42 +86,35 @@ public struct HTTPParser: Sendable {
     }
 
     private func parseHead(_ head: ArraySlice<UInt8>) throws(HTTPParseError) -> (HTTPRequest, Int) {
-        var lines: [ArraySlice<UInt8>] = []
-        var start = head.startIndex
-        var i = head.startIndex
-        while i < head.endIndex {
-            if head[i] == 0x0A {
-                guard i > start, head[i - 1] == 0x0D else { throw .bad("line not terminated by CRLF") }
-                lines.append(head[start..<(i - 1)])
-                start = i + 1
-            }
-            i += 1
-        }
-        lines.append(head[start..<head.endIndex])
-        guard let requestLine = lines.first else { throw .bad("empty request") }
+        // Walked line by line in place: a delivery's head is parsed on every request, and arrays
+        // of lines and request-line parts cost more than the checks themselves.
+        var lines = HeadLines(head)
+        guard let requestLine = try lines.next() else { throw .bad("empty request") }
         if requestLine.contains(0x0D) { throw .bad("stray CR in request line") }
-        let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { throw .bad("malformed request line") }
-        guard parts[0].allSatisfy(HTTPParser.isTokenChar) else { throw .bad("malformed method") }
-        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .bad("malformed request target") }
-        let version = String(decoding: parts[2], as: UTF8.self)
+        guard let sp1 = requestLine.firstIndex(of: 0x20),
+              let sp2 = requestLine[(sp1 + 1)...].firstIndex(of: 0x20),
+              !requestLine[(sp2 + 1)...].contains(0x20) else { throw .bad("malformed request line") }
+        let methodBytes = requestLine[..<sp1], targetBytes = requestLine[(sp1 + 1)..<sp2], versionBytes = requestLine[(sp2 + 1)...]
+        guard !methodBytes.isEmpty, !targetBytes.isEmpty else { throw .bad("malformed request line") }
+        guard methodBytes.allSatisfy(HTTPParser.isTokenChar) else { throw .bad("malformed method") }
+        guard targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .bad("malformed request target") }
         let minor: Int
-        switch version {
-        case "HTTP/1.1": minor = 1
-        case "HTTP/1.0": minor = 0
-        default:
-            if version.hasPrefix("HTTP/") { throw HTTPParseError(status: 505, message: "unsupported HTTP version") }
+        if versionBytes.elementsEqual("HTTP/1.1".utf8) {
+            minor = 1
+        } else if versionBytes.elementsEqual("HTTP/1.0".utf8) {
+            minor = 0
+        } else {
+            if versionBytes.starts(with: "HTTP/".utf8) { throw HTTPParseError(status: 505, message: "unsupported HTTP version") }
             throw .bad("malformed HTTP version")
         }
-        let headerLines = lines.dropFirst()
-        guard headerLines.count <= limits.maxHeaderCount else {
-            throw HTTPParseError(status: 431, message: "more than \(limits.maxHeaderCount) header fields")
-        }
         var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(headerLines.count)
+        headers.reserveCapacity(8)
         var contentLength: Int?
         var hasTransferEncoding = false
-        for line in headerLines {
+        while let line = try lines.next() {
+            guard headers.count < limits.maxHeaderCount else {
+                throw HTTPParseError(status: 431, message: "more than \(limits.maxHeaderCount) header fields")
+            }
             guard let first = line.first else { throw .bad("empty header line") }
             if first == 0x20 || first == 0x09 { throw .bad("obsolete header line folding") }
             guard let colon = line.firstIndex(of: 0x3A) else { throw .bad("header line without ':'") }
@@ -156,8 +149,8 @@ public struct HTTPParser: Sendable {
         if length > limits.maxBodyBytes {
             throw HTTPParseError(status: 413, message: "body of \(length) bytes exceeds the \(limits.maxBodyBytes)-byte limit")
         }
-        let method = String(decoding: parts[0], as: UTF8.self)
-        let target = String(decoding: parts[1], as: UTF8.self)
+        let method = String(decoding: methodBytes, as: UTF8.self)
+        let target = String(decoding: targetBytes, as: UTF8.self)
         return (HTTPRequest(method: method, target: target, versionMinor: minor, headers: headers), length)
     }
 
@@ -170,5 +163,33 @@ public struct HTTPParser: Sendable {
             return true
         default: return false
         }
+    }
+}
+
+/// The CRLF-terminated lines of a header block (without its final CRLF CRLF), one at a time.
+private struct HeadLines {
+    private let head: ArraySlice<UInt8>
+    private var start: Int
+    private var done = false
+
+    init(_ head: ArraySlice<UInt8>) {
+        self.head = head
+        start = head.startIndex
+    }
+
+    /// The next line without its CRLF; nil after the last. A bare LF is an error.
+    mutating func next() throws(HTTPParseError) -> ArraySlice<UInt8>? {
+        guard !done else { return nil }
+        var i = start
+        while i < head.endIndex {
+            if head[i] == 0x0A {
+                guard i > start, head[i - 1] == 0x0D else { throw .bad("line not terminated by CRLF") }
+                defer { start = i + 1 }
+                return head[start..<(i - 1)]
+            }
+            i += 1
+        }
+        done = true
+        return head[start..<head.endIndex]
     }
 }

@@ -21,6 +21,8 @@ public struct HTTPRequest: Sendable {
     }
 
     private static func path(of target: String) -> String {
+        // Origin form without a query (every delivery): the target is the path, no copy.
+        if target.utf8.first == UInt8(ascii: "/"), !target.utf8.contains(UInt8(ascii: "?")) { return target }
         var t = Substring(target)
         for scheme in ["http://", "https://"] where t.count > scheme.count && t.prefix(scheme.count).lowercased() == scheme {
             let rest = t.dropFirst(scheme.count)

@@ -53,6 +53,9 @@ public protocol DeliveryStore: AnyObject, Sendable {
     /// a duplicate; `completion` runs once, on any thread.
     func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8],
                completion: @escaping @Sendable (AdmitResult) -> Void)
+    /// Whether `id` is remembered (a duplicate if it came again); a cheap look before the work a
+    /// new delivery needs. `admit` stays the authority: a copy racing this answer is caught there.
+    func remembers(_ id: String) -> Bool
     /// Blocks until a delivery is due and hands it out (it is no longer queued: the caller starts
     /// it or parks it). Nil after `stopTaking()`.
     func nextDue() -> DeliveryInfo?

@@ -92,6 +92,7 @@ public final class Spool: DeliveryStore {
 
     // MARK: - Running
 
+    public func remembers(_ id: String) -> Bool { board.remembers(id) }
     public func nextDue() -> DeliveryInfo? { board.nextDue() }
     public func park(_ id: String, under key: String) { board.park(id, under: key) }
     public func release(_ key: String) { board.release(key) }

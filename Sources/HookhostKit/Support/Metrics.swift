@@ -7,17 +7,18 @@ public final class Metrics: Sendable {
         var counters: [String: [String: Double]] = [:]  // name → rendered labels → value
         var histogramBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
         var histogram: [String: (counts: [Int], sum: Double, count: Int)] = [:]
+        /// hookhost_deliveries_total by `Metrics.outcomes` index: counted on every request, so
+        /// without rendering labels or hashing strings.
+        var deliveries = [Double](repeating: 0, count: Metrics.outcomes.count)
     }
+    /// The delivery outcomes (CONTRACT §7), pre-registered so dashboards see zeros instead of gaps.
+    static let outcomes = ["accepted", "duplicate", "unauthorized", "invalid", "too_large", "unavailable"]
     private let state = Mutex(State())
     private let gauges: @Sendable () -> [(String, Double)]
 
     /// `gauges` is sampled at scrape time (queue depth, dead letters).
     public init(gauges: @escaping @Sendable () -> [(String, Double)] = { [] }) {
         self.gauges = gauges
-        // Pre-register the delivery outcomes so dashboards see zeros instead of gaps.
-        for o in ["accepted", "duplicate", "unauthorized", "invalid", "too_large", "unavailable"] {
-            add("hookhost_deliveries_total", labels: [("outcome", o)], 0)
-        }
         add("hookhost_fetch_bytes_total", labels: [], 0)
     }
 
@@ -28,7 +29,10 @@ public final class Metrics: Sendable {
     }
 
     /// Counts a delivery answer by outcome.
-    public func delivery(_ outcome: String) { add("hookhost_deliveries_total", labels: [("outcome", outcome)]) }
+    public func delivery(_ outcome: String) {
+        guard let i = Metrics.outcomes.firstIndex(of: outcome) else { return add("hookhost_deliveries_total", labels: [("outcome", outcome)]) }
+        state.withLock { $0.deliveries[i] += 1 }
+    }
 
     /// Counts a run by its outcome label (`ok`, `failed`, …; CONTRACT §7) and records its duration.
     public func run(function: String, outcomeLabel: String, seconds: Double?) {
@@ -48,9 +52,11 @@ public final class Metrics: Sendable {
     public func render() -> String {
         var out = ""
         state.withLock { s in
-            for name in s.counters.keys.sorted() {
+            var counters = s.counters
+            for (o, v) in zip(Metrics.outcomes, s.deliveries) { counters["hookhost_deliveries_total", default: [:]][Metrics.render([("outcome", o)]), default: 0] += v }
+            for name in counters.keys.sorted() {
                 out += Metrics.header(name, "counter")
-                for (labels, v) in s.counters[name]!.sorted(by: { $0.key < $1.key }) { out += "\(name)\(labels) \(Metrics.number(v))\n" }
+                for (labels, v) in counters[name]!.sorted(by: { $0.key < $1.key }) { out += "\(name)\(labels) \(Metrics.number(v))\n" }
             }
             out += Metrics.header("hookhost_run_seconds", "histogram")
             for (labels, h) in s.histogram.sorted(by: { $0.key < $1.key }) {
