@@ -389,7 +389,11 @@ def test_jwks_file_rewritten_in_place_and_removed_keeps_the_last_good_keys(make_
 @pytest.mark.parametrize("setting,value", [
     ("HOOKHOST_JWKS_MIN_REFRESH", v) for v in ("1e999", "-1", "86401", "99999999999999999999", "nan", "inf", "ten", "", "0x10")
 ] + [
-    ("HOOKHOST_JWKS_URL", v) for v in ("", "ftp://127.0.0.1/jwks.json", "file:///etc/passwd", "127.0.0.1/jwks.json")
+    ("HOOKHOST_JWKS_URL", v) for v in ("", "ftp://127.0.0.1/jwks.json", "file:///etc/passwd", "127.0.0.1/jwks.json",
+                                       # passed the prefix check, then failed (or leaked) at the first fetch:
+                                       "http://", "https:///jwks.json", "http://127.0.0.1:99999/jwks.json",
+                                       "http://user:password@127.0.0.1/jwks.json", "http://127.0.0.1/a b",
+                                       "http://127.0.0.1\\@evil/jwks.json")
 ] + [
     ("HOOKHOST_JWKS_FILE", ""),
 ])

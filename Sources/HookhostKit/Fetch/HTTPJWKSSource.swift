@@ -8,7 +8,8 @@ public struct HTTPJWKSSource: JWKSSource {
 
     public init(url: String) { self.url = url }
 
-    public var location: String { url }
+    /// Without the query: a key in it would otherwise reach logs and `/readyz`.
+    public var location: String { FetchURL(url)?.redacted ?? url }
     public var pollInterval: Double? { nil }
     public func changed() -> Bool { false }
 
@@ -20,7 +21,7 @@ public struct HTTPJWKSSource: JWKSSource {
         req.headers = [("Accept", "application/json")]
         let resp: ClientResponse
         do { resp = try HTTPClient.perform(req) } catch { throw JWKSFetchError(error.message) }
-        guard resp.status == 200 else { throw JWKSFetchError("HTTP \(resp.status) from \(url)") }
+        guard resp.status == 200 else { throw JWKSFetchError("HTTP \(resp.status) from \(location)") }
         return JWKSDocument(bytes: resp.body, maxAge: resp.header("Cache-Control").flatMap(HTTPJWKSSource.maxAge))
     }
 
