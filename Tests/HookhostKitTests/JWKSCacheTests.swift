@@ -150,7 +150,8 @@ func keySync(_ c: JWKSCache, _ kid: String) -> Result<RSAPublicKey, Authenticati
         #expect(HTTPJWKSSource.maxAge("public, max-age=19204, must-revalidate, no-transform") == 19204)
         #expect(HTTPJWKSSource.maxAge("no-store") == 0)
         #expect(HTTPJWKSSource.maxAge("public") == nil)
-        #expect(HTTPJWKSSource.maxAge("max-age=-5") == nil)
+        // Invalid freshness information counts as stale (RFC 9111 §4.2.1): the floor, not the 1 h default.
+        #expect(HTTPJWKSSource.maxAge("max-age=-5") == 0)
     }
 }
 

@@ -67,8 +67,13 @@ public struct HostConfig: Sendable {
         ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") }),
         ("HOOKHOST_SECRETS_FILE", { c, v throws(ConfigError) in c.secretsFile = try filePath("HOOKHOST_SECRETS_FILE", v) }),
         ("HOOKHOST_JWKS_URL", { c, v throws(ConfigError) in
-            guard v.hasPrefix("https://") || v.hasPrefix("http://") else { throw bad("HOOKHOST_JWKS_URL", "expected an http:// or https:// URL, got \"\(v)\"") }
-            c.jwksURL = v }),
+            // The strict grammar of result URLs: a URL libcurl would read differently, or that only
+            // fails at the first JWT delivery (no host, a bad port), or that carries credentials
+            // into logs and /readyz (user-info), is refused at start.
+            guard let u = FetchURL(v) else {
+                throw bad("HOOKHOST_JWKS_URL", "expected an http:// or https:// URL with a host (no user-info, spaces or non-ASCII), got \"\(v.prefix(200))\"")
+            }
+            c.jwksURL = u.string }),
         ("HOOKHOST_JWKS_FILE", { c, v throws(ConfigError) in c.jwksFile = try filePath("HOOKHOST_JWKS_FILE", v) }),
         ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try number("HOOKHOST_JWKS_MIN_REFRESH", v) }),
         ("HOOKHOST_AUDIENCE", { c, v in c.audience = v.isEmpty ? nil : v }),

@@ -44,9 +44,11 @@ public final class FileJWKSSource: JWKSSource {
 
     public func fetch() throws(JWKSFetchError) -> JWKSDocument {
         let st = FileJWKSSource.stamp(path)
+        // Taken before the read, and kept when it fails too: a missing or unreadable file is
+        // retried with the cache's backoff, not on every 2 s poll; a change is still noticed.
+        stamp.withLock { $0 = st }
         let bytes: [UInt8]
         do { bytes = try SmallFile.read(path, limit: JWKSet.maxBytes) } catch { throw JWKSFetchError(error.description) }
-        stamp.withLock { $0 = st }
         // A file is re-read when it changes, not on a schedule.
         return JWKSDocument(bytes: bytes, maxAge: nil)
     }

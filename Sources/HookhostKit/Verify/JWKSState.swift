@@ -52,10 +52,12 @@ struct JWKSState: Sendable {
         return .wait
     }
 
-    /// When the background refresher should fetch next; nil: only on demand (never loaded yet).
+    /// When the background refresher should fetch next; nil: only on demand (never tried yet).
+    /// A failing source is retried with backoff even when it never answered: a host without
+    /// HMAC secrets is not ready until it has keys, so no delivery may come to ask for them.
     func nextFetchAt(_ c: JWKSCacheConfig) -> Double? {
         if wanted { return -.infinity }
-        if failures > 0, loadedAt != nil, let at = lastFailureAt { return at + retryDelay(c) }
+        if failures > 0, let at = lastFailureAt { return at + retryDelay(c) }
         guard let loadedAt else { return nil }
         // Before expiry, so deliveries never wait for a routine refresh.
         return loadedAt + lifetime * 0.8
