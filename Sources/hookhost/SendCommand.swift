@@ -70,7 +70,13 @@ func jwtSigningKey(_ a: Arguments) throws -> (RSAPrivateKey, String)? {
     guard KeyID.isSafe(kid) else { throw UsageError("--kid: use 1-128 characters of A-Z a-z 0-9 . _ - (not starting with a dot)") }
     let pem: [UInt8]
     do { pem = try SmallFile.read(path, limit: 1 << 20) } catch { throw UsageError("--jwt-key: \(error)") }
-    do { return (try RSAPrivateKey(pem: pem), kid) } catch { throw UsageError("--jwt-key \(path): \(error)") }
+    let key: RSAPrivateKey
+    do { key = try RSAPrivateKey(pem: pem) } catch { throw UsageError("--jwt-key \(path): \(error)") }
+    // Still signed (a test of the refusal may want it), but said: the host answers 401.
+    do { _ = try RSAPublicKey(modulus: key.modulus, exponent: key.exponent) } catch {
+        CLI.fail("warning: --jwt-key \(path): \(error); hookhost refuses this key, so the delivery will be answered 401")
+    }
+    return (key, kid)
 }
 
 extension String {

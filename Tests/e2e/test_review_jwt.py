@@ -396,6 +396,8 @@ def test_jwks_file_rewritten_in_place_and_removed_keeps_the_last_good_keys(make_
                                        "http://127.0.0.1\\@evil/jwks.json")
 ] + [
     ("HOOKHOST_JWKS_FILE", ""),
+    # an unset variable in a compose file must not switch the aud check off unnoticed
+    ("HOOKHOST_AUDIENCE", ""),
 ])
 def test_absurd_jwks_settings_are_a_startup_error_naming_the_setting(make_host, setting, value):
     h = make_host(start=False)
@@ -403,3 +405,17 @@ def test_absurd_jwks_settings_are_a_startup_error_naming_the_setting(make_host, 
         h.start(env={setting: value})
     assert h.proc.returncode == 2, (setting, value, h.log_text())
     assert setting in h.log_text(), (setting, value, h.log_text())
+
+
+def test_send_with_a_key_the_host_refuses_says_so(make_host, fns, tmp_path):
+    # A 1024-bit key signs fine, but the host refuses keys under 2048 bits: send warns, the host 401s.
+    from cryptography.hazmat.primitives import serialization
+    from hostlib import run_cli
+    small = Key("small", bits=1024)
+    pem = tmp_path / "small.pem"
+    pem.write_bytes(small.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+    host = file_host(make_host, fns, tmp_path, [key().jwk()])
+    s = run_cli("send", host.url, "--type", "ping", "--jwt-key", str(pem), "--kid", "small")
+    assert b"warning" in s.stderr and b"below the minimum of 2048" in s.stderr, s.stderr
+    assert s.stdout.decode().startswith("401"), (s.stdout, s.stderr)

@@ -76,7 +76,10 @@ public struct HostConfig: Sendable {
             c.jwksURL = u.string }),
         ("HOOKHOST_JWKS_FILE", { c, v throws(ConfigError) in c.jwksFile = try filePath("HOOKHOST_JWKS_FILE", v) }),
         ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try number("HOOKHOST_JWKS_MIN_REFRESH", v) }),
-        ("HOOKHOST_AUDIENCE", { c, v in c.audience = v.isEmpty ? nil : v }),
+        ("HOOKHOST_AUDIENCE", { c, v throws(ConfigError) in
+            // An empty value (an unset variable in a compose file) would turn the aud check off unnoticed.
+            guard !v.isEmpty else { throw bad("HOOKHOST_AUDIENCE", "is empty; give the audience your webhooks carry in aud (unset it to skip the aud check)") }
+            c.audience = v }),
         ("HOOKHOST_TOLERANCE", { c, v throws(ConfigError) in c.tolerance = try number("HOOKHOST_TOLERANCE", v) }),
         ("HOOKHOST_DATA", { c, v throws(ConfigError) in c.data = try filePath("HOOKHOST_DATA", v) }),
         ("HOOKHOST_FUNCTIONS", { c, v throws(ConfigError) in c.functions = try filePath("HOOKHOST_FUNCTIONS", v) }),

@@ -17,7 +17,7 @@ public enum JWTError: Error, Equatable, CustomStringConvertible {
     /// No key with this `kid`; `detail` says whether the JWKS was refetched or could not be.
     case unknownKeyID(String, detail: String)
     case badSignature
-    /// A time claim (`exp`, `nbf`, `iat`) is not a number.
+    /// A time claim (`exp`, `nbf`) is not a finite number (`iat` is not checked).
     case invalidTimeClaim(String)
     case expired
     case notYetValid
