@@ -223,6 +223,8 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             case .done(let n):
                 run(c, .bytes(scratch[0..<n]))
                 if buffered > config.maxBufferedBytesPerLoop { enforceBufferBudget() }
+                // One syscall per request instead of two (the second only ever saw EAGAIN).
+                if n < scratch.count && c.transport.shortReadDrains { break reading }
             case .wouldBlock:
                 break reading
             case .endOfInput:

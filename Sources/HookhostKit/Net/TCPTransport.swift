@@ -30,6 +30,7 @@ final class TCPTransport: Transport {
 
     var wantsWritable: Bool { false }
     var hasBufferedInput: Bool { false }
+    var shortReadDrains: Bool { true }
 
     func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 

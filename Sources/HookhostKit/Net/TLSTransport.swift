@@ -42,6 +42,7 @@ final class TLSTransport: Transport {
         }
     }
 
+    var shortReadDrains: Bool { false }
     var hasBufferedInput: Bool { ssl.map { SSL_has_pending($0) == 1 } ?? false }
 
     func shutdownWrite() {

@@ -27,6 +27,10 @@ protocol Transport: AnyObject {
     /// Bytes already received and decoded but not yet returned by `read` (TLS records are
     /// decoded whole): epoll will not report them, so the reactor reads again without waiting.
     var hasBufferedInput: Bool { get }
+    /// A read that returned less than asked for took all the socket had (plain TCP): reading
+    /// again would only meet EAGAIN, and the level-triggered epoll reports what arrives later.
+    /// False for TLS, whose reads return one record at a time.
+    var shortReadDrains: Bool { get }
     /// Ends our sending direction (TLS: close_notify first); reading goes on.
     func shutdownWrite()
     /// Releases everything; the transport is unusable afterwards.
