@@ -66,6 +66,7 @@ public final class Dispatcher: Sendable {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
+                spool.joinWorkers()
                 while let due = spool.nextDue() {
                     if handOffToFetch(due) { continue }
                     let claim = claim(due)
@@ -73,12 +74,18 @@ public final class Dispatcher: Sendable {
                         spool.park(due.id, under: name)
                         continue
                     }
-                    // A delivery that will only be skipped needs no `running` record and no body.
-                    guard let started = spool.start(due.id, forRun: claim.runs) else {
-                        release(claim)  // purged meanwhile, or its body is unreadable (dead-lettered)
+                    // A delivery that will only be skipped needs no `running` record and no body,
+                    // and takes so little time that nothing else waits for another worker.
+                    guard claim.runs else {
+                        if let started = spool.start(due.id, forRun: false) { process(Job(started), claim) }
                         continue
                     }
-                    process(Job(started), claim)
+                    spool.busy {
+                        guard let started = spool.start(due.id, forRun: true) else {
+                            return release(claim)  // purged meanwhile, or its body is unreadable (dead-lettered)
+                        }
+                        process(Job(started), claim)
+                    }
                 }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
@@ -98,7 +105,8 @@ public final class Dispatcher: Sendable {
             spool.park(d.id, under: FetchStage.parkKey)
             return true
         }
-        guard let started = spool.startFetch(d.id) else {
+        // Waits for the fetching record to be durable: long enough that others should not wait.
+        guard let started = spool.busy({ spool.startFetch(d.id) }) else {
             fetch.unreserve()  // purged meanwhile, or its body is unreadable (dead-lettered)
             return true
         }

@@ -9,8 +9,28 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// Ids whose first copy is being written, with the copies that arrived meanwhile.
     private var pending: [ExactKey: [@Sendable (AdmitResult) -> Void]] = [:]
     private var stopped = false
+    /// Workers awake and free to take what falls due, counting those already woken for it; a
+    /// worker running a function is not free (`busy`). While one is free, a new delivery wakes
+    /// nobody: every wake-up is a context switch, and a free worker comes back for it anyway.
+    /// Consumers that never registered through `busy` make it ≤ 0: they are woken every time.
+    private var free = 0
+    /// Workers sleeping in `nextDue`.
+    private var sleeping = 0
+    /// Wake-ups sent and counted in `free` that no sleeper has taken yet.
+    private var wakeTickets = 0
+    /// Wake-ups sent by `wakeOneIfNeeded` (tests count them).
+    private(set) var wakesSent = 0
 
     init(clock: any WallClock) { self.clock = clock }
+
+    /// Under the lock: something fell due; wakes a sleeper unless a free worker will see it.
+    private func wakeOneIfNeeded() {
+        guard free <= 0, sleeping > wakeTickets else { return }
+        free += 1
+        wakeTickets += 1
+        wakesSent += 1
+        monitor.signal()
+    }
 
     // MARK: - Loading
 
@@ -57,7 +77,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         monitor.locked {
             index.accept(id: id, type: type, at: at, verifiedBy: verifiedBy, body: body)
             queue.push(id)
-            monitor.signal()
+            wakeOneIfNeeded()
         }
     }
 
@@ -82,10 +102,32 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
                     if d.state == .received || d.state == .fetched { return d }
                     if d.state == .retryScheduled && (d.nextAt ?? 0) <= now { return d }
                 }
+                free -= 1
+                sleeping += 1
                 monitor.wait(seconds: min(1, max(0.001, (queue.nextTimer ?? now + 1) - now)))
+                sleeping -= 1
+                // Woken for something (already counted free), or by a timeout or broadcast.
+                if wakeTickets > 0 { wakeTickets -= 1 } else { free += 1 }
             }
             return nil
         }
+    }
+
+    var wakeUps: Int { monitor.locked { wakesSent } }
+    var sleepers: Int { monitor.locked { sleeping } }
+
+    /// Counts the calling worker as one more (free) consumer of `nextDue`.
+    func joinWorkers() { monitor.locked { free += 1 } }
+
+    /// Runs `body` (a function run: long) with the calling worker counted as busy, first waking
+    /// another worker if deliveries are waiting.
+    func busy<T>(_ body: () -> T) -> T {
+        monitor.locked {
+            free -= 1
+            if queue.hasReady { wakeOneIfNeeded() }
+        }
+        defer { monitor.locked { free += 1 } }
+        return body()
     }
 
     func park(_ id: String, under key: String) { monitor.locked { queue.park(id, under: key) } }

@@ -59,6 +59,12 @@ public protocol DeliveryStore: AnyObject, Sendable {
     /// Blocks until a delivery is due and hands it out (it is no longer queued: the caller starts
     /// it or parks it). Nil after `stopTaking()`.
     func nextDue() -> DeliveryInfo?
+    /// Counts the calling thread as a worker taking from `nextDue`: while one is free, a delivery
+    /// falling due wakes nobody (see `busy`).
+    func joinWorkers()
+    /// Runs `body` (a function run) with the calling worker counted busy: deliveries falling due
+    /// meanwhile wake another worker.
+    func busy<T>(_ body: () -> T) -> T
     /// Keeps a handed-out delivery aside until `release(key)`.
     func park(_ id: String, under key: String)
     /// Makes the deliveries parked under `key` due again (a slot of that function freed up).

@@ -19,6 +19,9 @@ struct RunQueue {
         return ready.pop()
     }
 
+    /// Whether an id is due now without waiting for a timer.
+    var hasReady: Bool { !ready.isEmpty }
+
     /// When the earliest scheduled retry falls due.
     var nextTimer: Double? { timers.next }
 

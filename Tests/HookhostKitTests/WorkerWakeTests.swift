@@ -1,0 +1,69 @@
+import Glibc
+import Synchronization
+import Testing
+@testable import HookhostKit
+
+/// The due queue wakes a sleeping worker only when no free one will come for the delivery, and
+/// a worker running a function (busy) never holds up what falls due behind it.
+@Suite struct WorkerWakeTests {
+    private func accept(_ b: DeliveryBoard, _ id: String) {
+        b.accepted(id: id, type: "ping", at: 0, verifiedBy: .hmac, body: SpoolRef(offset: 0, length: 1))
+    }
+
+    /// Waits (bounded) until `cond` holds.
+    private func eventually(_ cond: () -> Bool) -> Bool {
+        for _ in 0..<500 where !cond() { usleep(10_000) }
+        return cond()
+    }
+
+    @Test func aBurstWakesOneSleeperAndItTakesEverything() {
+        let b = DeliveryBoard(clock: SystemClock())
+        let taken = Mutex<[String]>([])
+        var threads: [ThreadHandle] = []
+        for i in 0..<2 {
+            threads.append(startThread(name: "t\(i)") {
+                b.joinWorkers()
+                while let d = b.nextDue() {
+                    _ = b.markRunning(d.id)
+                    taken.withLock { $0.append(d.id) }
+                }
+            })
+        }
+        #expect(eventually { b.sleepers == 2 })
+        for i in 0..<50 { accept(b, "d\(i)") }
+        #expect(eventually { taken.withLock { $0.count } == 50 })
+        // Both were asleep when the burst came: one woke and took it all, the other slept on.
+        #expect(b.wakeUps == 1)
+        b.stop()
+        for t in threads { t.join() }
+    }
+
+    @Test func aBusyWorkerHandsWhatIsDueToAnother() {
+        let b = DeliveryBoard(clock: SystemClock())
+        let release = Mutex(false), second = Mutex<String?>(nil)
+        var threads: [ThreadHandle] = []
+        for i in 0..<2 {
+            threads.append(startThread(name: "t\(i)") {
+                b.joinWorkers()
+                while let d = b.nextDue() {
+                    _ = b.markRunning(d.id)
+                    if d.id == "long" {
+                        b.busy { while !release.withLock({ $0 }) { usleep(1_000) } }
+                    } else {
+                        second.withLock { $0 = d.id }
+                    }
+                }
+            })
+        }
+        #expect(eventually { b.sleepers == 2 })
+        accept(b, "long")
+        #expect(eventually { b.sleepers == 1 })  // one worker took it and is busy with it
+        accept(b, "next")
+        // The other worker was asleep and no free one was left: it is woken for "next".
+        #expect(eventually { second.withLock { $0 } == "next" })
+        #expect(b.wakeUps == 2)  // one for "long", one for "next" (not a timed-out sleeper's luck)
+        release.withLock { $0 = true }
+        b.stop()
+        for t in threads { t.join() }
+    }
+}
