@@ -139,10 +139,11 @@ public final class DeliveryEndpoint: HTTPResponder {
         spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, body: body) { result in
             switch result {
             case .accepted:
+                // The answer first: this runs on the spool's writer thread, between fdatasyncs.
+                respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
                 metrics.delivery("accepted")
                 logger.info("received", ["id": .string(id_), "type": .string(type), "bytes": .int(body.count),
                                           "verified_by": .string(delivery.verifiedBy.rawValue)])
-                respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
             case .duplicate:
                 DeliveryEndpoint.duplicate(respond, id_, type: type, metrics: metrics, logger: logger)
             case .unavailable(let why):

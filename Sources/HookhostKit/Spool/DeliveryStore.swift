@@ -50,7 +50,8 @@ public final class RecordGate: @unchecked Sendable {  // safe: `isOpen` is guard
 /// on disk; `MemoryDeliveryStore` in memory (tests, tools).
 public protocol DeliveryStore: AnyObject, Sendable {
     /// Stores a new delivery (with the JWT identity it was verified with, if any) or reports it as
-    /// a duplicate; `completion` runs once, on any thread.
+    /// a duplicate; `completion` runs once, on any thread (the spool's: its writer, between
+    /// fdatasyncs, so it must be short: post the answer, count, log).
     func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8],
                completion: @escaping @Sendable (AdmitResult) -> Void)
     /// Whether `id` is remembered (a duplicate if it came again); a cheap look before the work a

@@ -80,9 +80,11 @@ public final class Spool: DeliveryStore {
         let now = clock.now()
         let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body, jwt: jwt).encoded()
         let board = board
+        // Answered from the writer itself (inline): the completion only posts the answer to its
+        // HTTP loop, and a hop through the completion thread cost a context switch per batch.
         log.append(record, placed: { ref in
             board.accepted(id: id, type: type, at: now, verifiedBy: verifiedBy, body: ref)
-        }, done: { result in
+        }, inline: true, done: { result in
             switch result {
             case .success: board.endAdmit(id, .accepted, completion: completion)
             case .failure(let e): board.endAdmit(id, .unavailable("spool cannot persist: \(e)"), completion: completion)
@@ -140,7 +142,7 @@ public final class Spool: DeliveryStore {
         if !waitForDisk {
             guard let change = board.apply(change) else { return false }
             let bytes = SpoolRecord.state(change).encoded()
-            log.append(bytes, placed: notePosition(id, endsAttempt: change.endsAttempt), lazy: true, done: { _ in })
+            log.append(bytes, placed: notePosition(id, endsAttempt: change.endsAttempt), lazy: true, inline: true, done: { _ in })
             return true
         }
         // Durable first, then in effect: a change that makes the delivery due again (fetched,

@@ -4,9 +4,9 @@ import Synchronization
 
 /// The spool's log file behind one writer thread: appends from any thread are batched into one
 /// write + fdatasync (group commit). For each record, `placed` runs under the file lock, so the
-/// index learns a record's position before compaction can snapshot the file; `done` runs later on
-/// the completion thread, never under the file lock, so a slow completion (an HTTP answer, a log
-/// line to a blocked stderr) cannot stall the next fsync.
+/// index learns a record's position before compaction can snapshot the file; `done` runs after
+/// it, never under the file lock: on the writer itself for `inline` appends (short: open a gate,
+/// post an HTTP answer), else on the completion thread, so a long one cannot stall the next fsync.
 final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`, the queue and flags by `writer`, completions by `completions`
     typealias Placed = @Sendable (SpoolRef) -> Void
     typealias Done = @Sendable (Result<SpoolRef, SpoolError>) -> Void
@@ -249,6 +249,7 @@ private final class CompletionQueue: @unchecked Sendable {  // safe: `items` and
     }
 
     func enqueue(_ batch: [@Sendable () -> Void]) {
+        guard !batch.isEmpty else { return }  // a wake-up for nothing is a context switch
         monitor.locked {
             let wasEmpty = items.isEmpty
             items += batch
