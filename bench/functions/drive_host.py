@@ -98,16 +98,20 @@ def main():
     # Finished runs are counted from the host's log ("finished" lines, one per run at the default
     # level), read as it grows: /metrics would do, but its gauges walk every delivery kept for
     # inspection under the index lock, and polling it often enough delays the acks being timed.
+    # Counted with bytes.count (C speed): a Python loop over every line took a quarter of the
+    # machine's CPU from the host it measures. Only runs log "finished" (the probes' type has no
+    # function: skipped); the bytes a marker may straddle between reads are carried over.
     ok, ran = ok1, ok1
-    seen, tail = 0, b""
+    marker = b'"msg":"finished"'
+    seen, carry = 0, b""
     deadline = t1 + timeout
     with open(logfile, "rb") as log:
         while time.monotonic() < deadline:
             chunk = log.read()
             if chunk:
-                lines = (tail + chunk).split(b"\n")
-                tail = lines.pop()
-                seen += sum(1 for l in lines if b'"msg":"finished"' in l and f'"function":"{function}"'.encode() in l)
+                data = carry + chunk
+                seen += data.count(marker)
+                carry = data[-(len(marker) - 1):]
             if seen >= n:
                 break
             time.sleep(0.01)
