@@ -19,6 +19,7 @@ import Testing
     @Test func aBurstWakesOneSleeperAndItTakesEverything() {
         let b = DeliveryBoard(clock: SystemClock())
         let taken = Mutex<[String]>([])
+        let burstDone = Mutex(false)
         var threads: [ThreadHandle] = []
         for i in 0..<2 {
             threads.append(startThread(name: "t\(i)") {
@@ -26,11 +27,15 @@ import Testing
                 while let d = b.nextDue() {
                     _ = b.markRunning(d.id)
                     taken.withLock { $0.append(d.id) }
+                    // Awake and free until the burst is in: on a loaded machine the taker could
+                    // otherwise empty the queue, sleep and be woken again mid-burst (a flake).
+                    if d.id == "d0" { _ = eventually { burstDone.withLock { $0 } } }
                 }
             })
         }
         #expect(eventually { b.sleepers == 2 })
         for i in 0..<50 { accept(b, "d\(i)") }
+        burstDone.withLock { $0 = true }
         #expect(eventually { taken.withLock { $0.count } == 50 })
         // Both were asleep when the burst came: one woke and took it all, the other slept on.
         #expect(b.wakeUps == 1)

@@ -32,7 +32,7 @@ public final class Dispatcher: Sendable {
         case skip(notExecutable: [String])
         case invalid
         /// The function is at its concurrency limit: park under its name until a slot frees.
-        case wait(String)
+        case wait(String, limit: Int)
     }
 
     /// `fetcher`/`policy`/`fetchConfig`: result downloads (CONTRACT §5); without them functions
@@ -70,8 +70,9 @@ public final class Dispatcher: Sendable {
                 while let due = spool.nextDue() {
                     if handOffToFetch(due) { continue }
                     let claim = claim(due)
-                    if case .wait(let name) = claim {
-                        spool.park(due.id, under: name)
+                    if case .wait(let name, let limit) = claim {
+                        // The run holding the slot may end (and release) before this park.
+                        spool.park(due.id, under: name, unlessFreed: { slots.withLock { $0[name, default: 0] < limit } })
                         continue
                     }
                     // A delivery that will only be skipped needs no `running` record and no body,
@@ -102,7 +103,8 @@ public final class Dispatcher: Sendable {
         let type = EventType.canonical(d.type)
         guard EventType.isValid(type), let f = functions.resolve(type).function, fetch.needsFetch(d, function: f) else { return false }
         guard fetch.tryReserve() else {
-            spool.park(d.id, under: FetchStage.parkKey)
+            // A download may end (and release) between `tryReserve` and this park.
+            spool.park(d.id, under: FetchStage.parkKey, unlessFreed: { fetch.hasFreeDownloader })
             return true
         }
         // Waits for the fetching record to be durable: long enough that others should not wait.
@@ -129,7 +131,7 @@ public final class Dispatcher: Sendable {
             s[f.name, default: 0] += 1
             return true
         }
-        return ok ? .run(f) : .wait(f.name)
+        return ok ? .run(f) : .wait(f.name, limit: limit)
     }
 
     private func process(_ job: Job, _ claim: Claim) {

@@ -68,6 +68,9 @@ final class FetchStage: Sendable {
         }
     }
 
+    /// Whether a downloader is free now (a `tryReserve` would succeed).
+    var hasFreeDownloader: Bool { busy.withLock { $0 < config.fetchers } }
+
     /// Gives back a downloader taken with `tryReserve` and lets parked deliveries try again.
     func unreserve() {
         busy.withLock { $0 -= 1 }

@@ -130,7 +130,11 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         return body()
     }
 
-    func park(_ id: String, under key: String) { monitor.locked { queue.park(id, under: key) } }
+    /// `freed` is asked under the lock `release` takes: a slot given back before it is seen here;
+    /// one given back after, by a `release` that then finds the delivery parked.
+    func park(_ id: String, under key: String, unlessFreed freed: () -> Bool = { false }) {
+        monitor.locked { if freed() { queue.push(id) } else { queue.park(id, under: key) } }
+    }
 
     func release(_ key: String) {
         monitor.locked { if queue.release(key) { monitor.broadcast() } }

@@ -66,8 +66,11 @@ public protocol DeliveryStore: AnyObject, Sendable {
     /// Runs `body` (a function run) with the calling worker counted busy: deliveries falling due
     /// meanwhile wake another worker.
     func busy<T>(_ body: () -> T) -> T
-    /// Keeps a handed-out delivery aside until `release(key)`.
-    func park(_ id: String, under key: String)
+    /// Keeps a handed-out delivery aside until `release(key)` — unless `freed()`, asked under the
+    /// queue's lock, says what it waits for came free meanwhile: then it is due again at once. A
+    /// release that ran between the caller's "no slot" and this park found nothing to release;
+    /// without the second look the delivery would wait for the next release, which may never come.
+    func park(_ id: String, under key: String, unlessFreed freed: () -> Bool)
     /// Makes the deliveries parked under `key` due again (a slot of that function freed up).
     func release(_ key: String)
     /// Marks a handed-out delivery running with its next attempt. `forRun` (a function will run):
@@ -118,6 +121,9 @@ extension DeliveryStore {
     public func admit(id: String, type: String, verifiedBy: VerifiedBy, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
         admit(id: id, type: type, verifiedBy: verifiedBy, jwt: nil, body: body, completion: completion)
     }
+
+    /// Keeps a handed-out delivery aside until `release(key)`, whatever happens meanwhile.
+    public func park(_ id: String, under key: String) { park(id, under: key, unlessFreed: { false }) }
 
     /// Starts a delivery for a run and returns once the start is durable.
     public func start(_ id: String) -> StartedDelivery? {

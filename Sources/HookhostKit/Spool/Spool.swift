@@ -98,7 +98,7 @@ public final class Spool: DeliveryStore {
     public func nextDue() -> DeliveryInfo? { board.nextDue() }
     public func joinWorkers() { board.joinWorkers() }
     public func busy<T>(_ body: () -> T) -> T { board.busy(body) }
-    public func park(_ id: String, under key: String) { board.park(id, under: key) }
+    public func park(_ id: String, under key: String, unlessFreed freed: () -> Bool) { board.park(id, under: key, unlessFreed: freed) }
     public func release(_ key: String) { board.release(key) }
     public func stopTaking() { board.stop() }
 
