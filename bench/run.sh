@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and latency of hookhost's acknowledgement path next to nginx answering a static 202,
-# both driven by the same wrk script with distinct signed deliveries. See bench/README.md.
+# both driven by the same wrk script with distinct signed deliveries; nginx runs before and after
+# hookhost (the machine drifts), its mean is the reference. See bench/README.md.
 #
 # Settings (environment):
 #   BENCH_THREADS (2)  BENCH_CONNECTIONS (16)  BENCH_DURATION (10, seconds)
@@ -161,6 +162,9 @@ if [ "$NGINX_ONLY" != 1 ]; then
   # a quarter of what each thread could have sent: wrk threads do not share the work evenly
   run_wrk dup "$HOST_URL" 200 $(( SENT / THREADS / 4 ))
 fi
+# nginx again: the machine's speed drifts between runs (nginx alone moved 127k–187k req/s here),
+# so the reference is the mean of one run before and one after hookhost's.
+run_wrk nginx2 "http://127.0.0.1:$NGINX_PORT/webhooks"
 QUEUE_AFTER=-
 if [ "$NGINX_ONLY" != 1 ]; then
   QUEUE_AFTER=$(curl -s -m 2 "http://127.0.0.1:$HOST_PORT/metrics" | awk '/^hookhost_queue_depth/ {print $2}')
@@ -171,6 +175,12 @@ RSS_SETTLED=$(rss_kb "$HOST_PID")
 A=$TMP/bench.nginx B=$TMP/bench.host
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f ms", u / 1000 }'; }
+# The reference rate: the mean of nginx before and after (both printed); latencies from the first.
+N1=$(field "$A" rps) N2=$(field "$TMP/bench.nginx2" rps)
+NGINX_RPS=$(awk -v a="$N1" -v b="$N2" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+sed -i "s/ rps=[0-9.]* / rps=$NGINX_RPS /" "$A"
+echo
+echo "nginx before / after hookhost's runs: $N1 / $N2 req/s; the reference below is their mean"
 
 echo
 printf '%-22s %14s %14s %16s\n' "" nginx "$HOST_NAME" "$HOST_NAME/nginx"
