@@ -4,6 +4,7 @@
 # (bench/gen_jwt_deliveries.py; keys from a JWKS file) in alternating rounds — H, J, H, J … —
 # so neither side always meets the larger index or a noisy moment. Prints both rates (all rounds
 # of a side together), each round's, and JWT/HMAC (target ≥ 0.8).
+# Last, the ceiling one RSA-2048 verify per delivery puts on that ratio at the measured HMAC rate.
 #
 # Settings: BENCH_THREADS (2) BENCH_CONNECTIONS (16) BENCH_DURATION (10 s per side, split over
 #           BENCH_ROUNDS (2) rounds)
@@ -61,3 +62,12 @@ printf '%s' "$ROWS"
 printf '%-14s %12s %12s\n' "p50/p99 µs (last)" "$(field "$H" p50_us)/$(field "$H" p99_us)" "$(field "$J" p50_us)/$(field "$J" p99_us)"
 printf '%-14s %12s %12s\n' "non-202" "$(field "$H" non202)" "$(field "$J" non202)"
 printf '%-14s %12s %12s\n' "statuses" "$(field "$H" statuses)" "$(field "$J" statuses)"
+# The ceiling RSA alone puts on the ratio: with the cores saturated (they are: wrk shares them), a
+# JWT delivery costs an HMAC one's CPU plus one RSA-2048 verify, so JWT/HMAC ≤ 1 / (1 + verify ×
+# HMAC rate / cores). The verify time is OpenSSL's own, measured now (`openssl speed`).
+VERIFY_S=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ && $7 > 0 {printf "%.9f", 1 / $7}')
+CORES=$(nproc)
+if [ -n "$VERIFY_S" ]; then
+  printf '%-14s %12s\n' "RSA verify" "$(awk -v v="$VERIFY_S" 'BEGIN{printf "%.1f µs", v * 1e6}') (openssl speed rsa2048, this machine, now)"
+  printf '%-14s %12s\n' "ceiling" "$(awk -v v="$VERIFY_S" -v h="$HRPS" -v c="$CORES" 'BEGIN{printf "%.2f", 1 / (1 + v * h / c)}') (JWT/HMAC if the verify were a JWT delivery's only extra cost, $CORES cores)"
+fi
