@@ -198,7 +198,14 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     var unfinished: Int { monitor.locked { index.unfinished } }
     func unfinishedSummary() -> UnfinishedSummary { monitor.locked { index.unfinishedSummary() } }
     var dead: Int { monitor.locked { index.dead } }
-    var liveBytes: Int64 { monitor.locked { index.liveBytes } }
+    /// `DeliveryIndex.liveBytes`, one chunk per lock hold: admissions go on in between. An estimate
+    /// for deciding on compaction, so changes made during the walk may or may not be counted.
+    var liveBytes: Int64 {
+        let chunks = monitor.locked { index.liveChunks }
+        var sum = monitor.locked { index.liveBytesOfIdsOnly }
+        for c in 0..<chunks { sum += monitor.locked { c < index.liveChunks ? index.liveBytes(chunk: c) : 0 } }
+        return sum
+    }
 
     /// Runs `body` on the index under the lock (compaction: snapshot, remap).
     func withIndex<T>(_ body: (inout DeliveryIndex) -> T) -> T { monitor.locked { body(&index) } }

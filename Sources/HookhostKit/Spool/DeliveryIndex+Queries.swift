@@ -38,12 +38,26 @@ extension DeliveryIndex {
     /// Bytes of the log still needed: every delivery's frame, last state and attempt history,
     /// and a small record per id remembered only for dedup.
     var liveBytes: Int64 {
-        var records = active.reduceValues(Int64(0)) {
-            $0 + Int64($1.body.length + ($1.lastState?.length ?? 0)) + $1.earlierAttempts.reduce(Int64(0)) { $0 + Int64($1.length) }
-        }
-        ids.forEachFinished { _, f in records += Int64(f.bodyLength) + Int64(f.lastLength) }
-        return records + Int64(ids.count - count) * 48
+        (0..<liveChunks).reduce(liveBytesOfIdsOnly) { $0 + liveBytes(chunk: $1) }
     }
+
+    /// `liveBytes` is the sum of these parts, so a caller can walk it chunk by chunk and let the
+    /// index lock go in between (a large index took the lock, and the acks, for tens of ms).
+    var liveChunks: Int { max(active.shardCount, ids.shardCount) }
+
+    func liveBytes(chunk c: Int) -> Int64 {
+        var records: Int64 = 0
+        if c < active.shardCount {
+            records = active.reduceValues(shard: c, records) {
+                $0 + Int64($1.body.length + ($1.lastState?.length ?? 0)) + $1.earlierAttempts.reduce(Int64(0)) { $0 + Int64($1.length) }
+            }
+        }
+        if c < ids.shardCount { ids.forEachFinished(shard: c) { _, f in records += Int64(f.bodyLength) + Int64(f.lastLength) } }
+        return records
+    }
+
+    /// The small record per id remembered only for dedup.
+    var liveBytesOfIdsOnly: Int64 { Int64(ids.count - count) * 48 }
 
     /// What compaction copies for every delivery, oldest first: its frame, last state record and
     /// attempt history.

@@ -204,10 +204,14 @@ struct IdTable {
 
     /// Calls `body` for every compact delivery record, in no particular order.
     func forEachFinished(_ body: (Position, FinishedDelivery) -> Void) {
-        for s in shards.indices where !shards[s].finished.isEmpty {
-            for (i, e) in shards[s].entries.enumerated() where e.isOccupied && e.slot != 0 {
-                body(Position(shard: s, index: i), shards[s].finished[Int(e.slot) - 1])
-            }
+        for s in shards.indices { forEachFinished(shard: s, body) }
+    }
+
+    /// The same for shard `s` only.
+    func forEachFinished(shard s: Int, _ body: (Position, FinishedDelivery) -> Void) {
+        guard !shards[s].finished.isEmpty else { return }
+        for (i, e) in shards[s].entries.enumerated() where e.isOccupied && e.slot != 0 {
+            body(Position(shard: s, index: i), shards[s].finished[Int(e.slot) - 1])
         }
     }
 

@@ -54,10 +54,19 @@ struct ShardedDictionary<Value> {
 
     var values: [Value] { shards.flatMap { $0.values } }
 
+    var shardCount: Int { shards.count }
+
     /// Folds every value without materialising them all.
     func reduceValues<R>(_ initial: R, _ next: (R, Value) -> R) -> R {
         var r = initial
-        for shard in shards { for v in shard.values { r = next(r, v) } }
+        for s in shards.indices { r = reduceValues(shard: s, r, next) }
+        return r
+    }
+
+    /// Folds the values of shard `s` (a walk that can let its lock go between shards).
+    func reduceValues<R>(shard s: Int, _ initial: R, _ next: (R, Value) -> R) -> R {
+        var r = initial
+        for v in shards[s].values { r = next(r, v) }
         return r
     }
 

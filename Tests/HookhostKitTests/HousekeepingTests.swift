@@ -1,0 +1,27 @@
+import Glibc
+import Synchronization
+import Testing
+@testable import HookhostKit
+
+/// Housekeeping (pruning, the compaction check) walks the whole index: it runs on a thread of its
+/// own, so appends and their fsyncs — the acknowledgements — go on while it does.
+@Suite struct HousekeepingTests {
+    @Test func appendsAreDurableWhileHousekeepingRuns() throws {
+        let dir = makeTempDir("keeper")
+        defer { FileSystem.removeTree(dir) }
+        let log = try SpoolLog(directory: dir, minFreeBytes: 0, logger: quietLogger)
+        let entered = Mutex(false), release = Mutex(false), returned = Mutex(false)
+        log.start(housekeepingEvery: 0.01) {
+            entered.withLock { $0 = true }
+            for _ in 0..<2_000 where !release.withLock({ $0 }) { usleep(5_000) }  // bounded: 10 s
+            returned.withLock { $0 = true }
+        }
+        defer { release.withLock { $0 = true }; log.stop() }
+        for _ in 0..<400 where !entered.withLock({ $0 }) { usleep(10_000) }
+        #expect(entered.withLock { $0 }, "housekeeping never ran")
+        // Housekeeping is now stuck; with it on the writer thread this append would wait for it.
+        let r = log.appendSync(SpoolRecord.noop.encoded())
+        #expect(!returned.withLock { $0 }, "the append was durable only once housekeeping had returned")
+        if case .failure(let e) = r { Issue.record("append failed: \(e)") }
+    }
+}
