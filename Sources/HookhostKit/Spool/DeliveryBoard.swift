@@ -12,7 +12,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// Workers awake and free to take what falls due, counting those already woken for it; a
     /// worker running a function is not free (`busy`). While one is free, a new delivery wakes
     /// nobody: every wake-up is a context switch, and a free worker comes back for it anyway.
-    /// Consumers that never registered through `busy` make it ≤ 0: they are woken every time.
+    /// Consumers that never registered (`joinWorkers`) make it ≤ 0: they are woken every time.
     private var free = 0
     /// Workers sleeping in `nextDue`.
     private var sleeping = 0

@@ -96,7 +96,8 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         return boosted.load(ordering: .relaxed)
     }
 
-    /// Writes what is queued, then stops the writer and completion threads and joins both.
+    /// Stops housekeeping, writes what is queued, then stops the writer and completion threads;
+    /// joins all three.
     func stop() {
         keeper.locked {
             keeperStopping = true
