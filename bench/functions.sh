@@ -57,6 +57,7 @@ doc = {"id": "bench_0123abcd_00012345", "attempt": 1, "received_at": "2026-12-02
        "type": "bench.ping", "event": body, "user_metadata": None, "result": None}
 open(sys.argv[1], "w").write(json.dumps(doc, separators=(",", ":")) + "\n")
 PY
+sync  # the generated files written back now, not by the kernel in the middle of a measured run
 
 # --- the spawn floor ---------------------------------------------------------------------------
 if [ "${BENCH_HOST_ONLY:-0}" != 1 ]; then

@@ -108,6 +108,9 @@ fi
 
 echo "generating $N signed deliveries…"
 python3 "$ROOT/bench/gen_deliveries.py" "$N" "$SECRET" "$TMP/deliveries.tsv"
+# Hundreds of MB of dirty page cache: written back now, not by the kernel ~30 s later in the
+# middle of a measured run (hookhost's fdatasyncs would queue behind it).
+sync
 
 # sanity, so a broken signature setup fails loudly instead of benchmarking 401s: the file's last
 # delivery must be accepted (a thread only reaches it after using up its slice), and the same
