@@ -52,23 +52,17 @@ final class FunctionResolver: Sendable {
 
     let table: FunctionTable
     private let settle: Double
-    private let now: @Sendable () -> Double
+    private let clock: any WallClock
     private let cache = Mutex<[String: Entry]>([:])
     /// Look-ups answered from the cache (for tests).
     let hits = Atomic<Int>(0)
     /// Types remembered at most; past that the cache starts over (types are signed senders' names).
     static let maxEntries = 4096
 
-    init(table: FunctionTable, settle: Double = 2, now: @escaping @Sendable () -> Double = FunctionResolver.wallClock) {
+    init(table: FunctionTable, settle: Double = 2, clock: any WallClock = SystemClock()) {
         self.table = table
         self.settle = settle
-        self.now = now
-    }
-
-    static let wallClock: @Sendable () -> Double = {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        self.clock = clock
     }
 
     /// The resolution of `type` (canonical and valid).
@@ -84,7 +78,7 @@ final class FunctionResolver: Sendable {
         let resolution = Resolution(function: function, notExecutable: function == nil ? table.notExecutable(candidatesOf: type) : [])
         let entry = dir.map { Entry(directory: $0, files: files, resolution: resolution) }
         cache.withLock { c in
-            if let entry, FunctionResolver.isSettled(entry, now: now(), settle: settle) {
+            if let entry, FunctionResolver.isSettled(entry, now: clock.now(), settle: settle) {
                 if c.count >= FunctionResolver.maxEntries { c.removeAll() }
                 c[type] = entry
             } else {
