@@ -150,13 +150,17 @@ public final class Spool: DeliveryStore {
         guard let completed = board.complete(change) else { return false }
         // Noted as placed, before a worker can write a later one.
         let result = log.appendSync(SpoolRecord.state(completed).encoded(), placed: notePosition(id, endsAttempt: completed.endsAttempt))
-        _ = board.apply(completed)
-        switch result {
-        case .success: break
-        case .failure(let e):
-            logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(id), "error": .string(e.description)])
-        }
+        Spool.takeEffect(completed, written: result, board: board, logger: logger)
         return true
+    }
+
+    /// A completed change whose record was written (or failed to be): in effect now either way —
+    /// a failed one is redone after a restart, as the log line says.
+    private static func takeEffect(_ completed: StateChange, written: Result<SpoolRef, SpoolError>, board: DeliveryBoard, logger: Logger) {
+        _ = board.apply(completed)
+        if case .failure(let e) = written {
+            logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(completed.id), "error": .string(e.description)])
+        }
     }
 
     /// Notes where a state record of `id` landed as it is placed: under the file lock, so a
@@ -171,12 +175,9 @@ public final class Spool: DeliveryStore {
         // delivery stays `running` in memory until its record is durable, so nothing can make it
         // due again (or record a later change for it) before then.
         guard let completed = board.complete(change) else { return }
-        let board = board, logger = logger, id = change.id
-        log.append(SpoolRecord.state(completed).encoded(), placed: notePosition(id, endsAttempt: completed.endsAttempt)) { result in
-            _ = board.apply(completed)
-            if case .failure(let e) = result {
-                logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(id), "error": .string(e.description)])
-            }
+        let board = board, logger = logger
+        log.append(SpoolRecord.state(completed).encoded(), placed: notePosition(change.id, endsAttempt: completed.endsAttempt)) { result in
+            Spool.takeEffect(completed, written: result, board: board, logger: logger)
         }
     }
 
