@@ -17,8 +17,7 @@ import Testing
             returned.withLock { $0 = true }
         }
         defer { release.withLock { $0 = true }; log.stop() }
-        for _ in 0..<400 where !entered.withLock({ $0 }) { usleep(10_000) }
-        #expect(entered.withLock { $0 }, "housekeeping never ran")
+        #expect(eventually(400) { entered.withLock { $0 } }, "housekeeping never ran")
         // Housekeeping is now stuck; with it on the writer thread this append would wait for it.
         let r = log.appendSync(SpoolRecord.noop.encoded())
         #expect(!returned.withLock { $0 }, "the append was durable only once housekeeping had returned")

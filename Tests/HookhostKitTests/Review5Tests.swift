@@ -58,12 +58,6 @@ final class GateLauncher: ProcessLauncher {
     var started: [String] { state.withLock { $0.started } }
 }
 
-/// Waits (bounded) until `cond` holds.
-private func eventually(_ tries: Int = 500, _ cond: () -> Bool) -> Bool {
-    for _ in 0..<tries where !cond() { usleep(10_000) }
-    return cond()
-}
-
 @Suite struct Review5Tests {
     /// A worker finds the function at its `max_concurrency` and parks the delivery; if the run
     /// holding the slot ends (and releases the function's parked deliveries) between that check

@@ -31,3 +31,9 @@ func writeFile(_ path: String, _ content: String, mode: mode_t = 0o644) {
 }
 
 let quietLogger = Logger(level: .error, fd: open("/dev/null", O_WRONLY))
+
+/// Waits (bounded: `tries` × 10 ms) until `cond` holds; whether it does.
+func eventually(_ tries: Int = 500, _ cond: () -> Bool) -> Bool {
+    for _ in 0..<tries where !cond() { usleep(10_000) }
+    return cond()
+}

@@ -10,28 +10,29 @@ import Testing
         b.accepted(id: id, type: "ping", at: 0, verifiedBy: .hmac, body: SpoolRef(offset: 0, length: 1))
     }
 
-    /// Waits (bounded) until `cond` holds.
-    private func eventually(_ cond: () -> Bool) -> Bool {
-        for _ in 0..<500 where !cond() { usleep(10_000) }
-        return cond()
+    /// Two worker threads taking from `b` (registered, each due delivery marked running, then
+    /// handed to `handle`) until `b.stop()`.
+    private func twoWorkers(_ b: DeliveryBoard, _ handle: @escaping @Sendable (DeliveryInfo) -> Void) -> [ThreadHandle] {
+        (0..<2).map { i in
+            startThread(name: "t\(i)") {
+                b.joinWorkers()
+                while let d = b.nextDue() {
+                    _ = b.markRunning(d.id)
+                    handle(d)
+                }
+            }
+        }
     }
 
     @Test func aBurstWakesOneSleeperAndItTakesEverything() {
         let b = DeliveryBoard(clock: SystemClock())
         let taken = Mutex<[String]>([])
         let burstDone = Mutex(false)
-        var threads: [ThreadHandle] = []
-        for i in 0..<2 {
-            threads.append(startThread(name: "t\(i)") {
-                b.joinWorkers()
-                while let d = b.nextDue() {
-                    _ = b.markRunning(d.id)
-                    taken.withLock { $0.append(d.id) }
-                    // Awake and free until the burst is in: on a loaded machine the taker could
-                    // otherwise empty the queue, sleep and be woken again mid-burst (a flake).
-                    if d.id == "d0" { _ = eventually { burstDone.withLock { $0 } } }
-                }
-            })
+        let threads = twoWorkers(b) { d in
+            taken.withLock { $0.append(d.id) }
+            // Awake and free until the burst is in: on a loaded machine the taker could
+            // otherwise empty the queue, sleep and be woken again mid-burst (a flake).
+            if d.id == "d0" { _ = eventually { burstDone.withLock { $0 } } }
         }
         #expect(eventually { b.sleepers == 2 })
         for i in 0..<50 { accept(b, "d\(i)") }
@@ -46,19 +47,12 @@ import Testing
     @Test func aBusyWorkerHandsWhatIsDueToAnother() {
         let b = DeliveryBoard(clock: SystemClock())
         let release = Mutex(false), second = Mutex<String?>(nil)
-        var threads: [ThreadHandle] = []
-        for i in 0..<2 {
-            threads.append(startThread(name: "t\(i)") {
-                b.joinWorkers()
-                while let d = b.nextDue() {
-                    _ = b.markRunning(d.id)
-                    if d.id == "long" {
-                        b.busy { while !release.withLock({ $0 }) { usleep(1_000) } }
-                    } else {
-                        second.withLock { $0 = d.id }
-                    }
-                }
-            })
+        let threads = twoWorkers(b) { d in
+            if d.id == "long" {
+                b.busy { _ = eventually { release.withLock { $0 } } }
+            } else {
+                second.withLock { $0 = d.id }
+            }
         }
         #expect(eventually { b.sleepers == 2 })
         accept(b, "long")
