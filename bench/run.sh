@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throughput and latency of hookhost's acknowledgement path next to nginx answering a static 202,
 # both driven by the same wrk script with distinct signed deliveries; nginx runs before and after
-# hookhost (the machine drifts), its mean is the reference. See bench/README.md.
+# hookhost (the machine drifts), its mean is the reference. A second reference, the durable floor
+# (bench/durable_floor.c: one C thread that reads, appends, fdatasyncs and answers, nothing else),
+# shows what this disk allows any server that answers only after the flush. See bench/README.md.
 #
 # Settings (environment):
 #   BENCH_THREADS (2)  BENCH_CONNECTIONS (16)  BENCH_DURATION (10, seconds)
@@ -9,6 +11,7 @@
 #   HOOKHOST_BIN (.build/release/hookhost; built with `swift build -c release` only when the default is missing)
 #   BENCH_LOG (host log level, default: the host's default)   BENCH_KEEP=1 keeps the temp dir
 #   BENCH_NGINX_ONLY=1  both runs against nginx: checks the harness itself, needs no hookhost binary
+#   BENCH_FLOOR=0       leaves out the durable floor
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +21,7 @@ CONNS=${BENCH_CONNECTIONS:-16}
 DURATION=${BENCH_DURATION:-10}
 N=${BENCH_DELIVERIES:-$((DURATION * 200000))}
 NGINX_ONLY=${BENCH_NGINX_ONLY:-0}
+WITH_FLOOR=${BENCH_FLOOR:-1}
 source "$ROOT/bench/lib.sh"
 
 nginx_path() { command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; }; }
@@ -85,6 +89,17 @@ EOF
 "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' 2>"$TMP/nginx/logs/stderr" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$NGINX_PORT/webhooks"
+
+# --- the durable floor: append + fdatasync + 202, one C thread, on the same disk as hookhost's spool ---
+FLOOR_PORT=
+if [ "$WITH_FLOOR" = 1 ]; then
+  cc -O2 -o "$TMP/durable_floor" "$ROOT/bench/durable_floor.c"
+  FLOOR_PORT=$(free_port)
+  mkdir -p "$TMP/floor"
+  "$TMP/durable_floor" "$FLOOR_PORT" "$TMP/floor/log" 2>"$TMP/floor/stderr" &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$FLOOR_PORT/webhooks"
+fi
 
 # --- hookhost: a secret, no functions (every delivery is verified, spooled, acknowledged, skipped) ---
 SECRET=whsec_$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(24).hex()[:32].encode()).decode())')
@@ -156,6 +171,7 @@ if [ "$BUSY" -gt 10 ]; then
 fi
 RSS_IDLE=$(rss_kb "$HOST_PID")
 run_wrk nginx "http://127.0.0.1:$NGINX_PORT/webhooks"
+[ -z "$FLOOR_PORT" ] || run_wrk floor "http://127.0.0.1:$FLOOR_PORT/webhooks"
 run_wrk host "$HOST_URL"
 RSS_AFTER=$(rss_kb "$HOST_PID")
 # The same deliveries again: every one is now a duplicate, so this measures HTTP + signature check +
@@ -197,6 +213,16 @@ printf '%-22s %14s %14s\n' "socket errors" \
   "$(( $(field "$A" err_connect) + $(field "$A" err_read) + $(field "$A" err_write) + $(field "$A" err_timeout) ))" \
   "$(( $(field "$B" err_connect) + $(field "$B" err_read) + $(field "$B" err_write) + $(field "$B" err_timeout) ))"
 printf '%-22s %14s %14s\n' "ids reused (wrapped)" "$(field "$A" wrapped)" "$(field "$B" wrapped)"
+if [ -n "$FLOOR_PORT" ]; then
+  D=$TMP/bench.floor
+  echo
+  echo "durable floor (one C thread: read, append, fdatasync per loop turn, 202; no verification, no dedup, no index):"
+  printf '%-22s %14s %14s %14s %16s\n' "" nginx "durable floor" "$HOST_NAME" "$HOST_NAME/floor"
+  printf '%-22s %14s %14s %14s %16s\n' "requests/s" "$(field "$A" rps)" "$(field "$D" rps)" "$(field "$B" rps)" "$(ratio "$(field "$D" rps)" "$(field "$B" rps)")"
+  printf '%-22s %14s %14s %14s\n' "latency p50" "$(ms "$(field "$A" p50_us)")" "$(ms "$(field "$D" p50_us)")" "$(ms "$(field "$B" p50_us)")"
+  printf '%-22s %14s %14s %14s\n' "latency p99" "$(ms "$(field "$A" p99_us)")" "$(ms "$(field "$D" p99_us)")" "$(ms "$(field "$B" p99_us)")"
+  printf '%-22s %14s %14s\n' "floor/nginx" "" "$(ratio "$(field "$A" rps)" "$(field "$D" rps)")"
+fi
 if [ "$NGINX_ONLY" != 1 ]; then
   C=$TMP/bench.dup
   echo
