@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Functions completed per second: hookhost running a tiny handler for every delivery, next to the
 # spawn floor (a bare posix_spawn + stdin pipe + waitpid loop of the same handler, at the same
-# concurrency), in one invocation, printed side by side with the ratio. Also the ack latency of
-# deliveries sent while the functions run. See bench/README.md ("Functions per second").
+# concurrency), in one invocation, printed side by side with the ratio. A second reference, the
+# contract floor, adds to each run of the same loop what hookhost's promises cost whatever the
+# implementation: a durable record before the spawn, a scratch directory, an outcome record. Also
+# the ack latency of deliveries sent while the functions run. See bench/README.md ("Functions per second").
 #
 # Settings (environment):
 #   BENCH_RUNS (20000)      deliveries sent to hookhost, and runs of the spawn floor
@@ -63,8 +65,13 @@ sync  # the generated files written back now, not by the kernel in the middle of
 if [ "${BENCH_HOST_ONLY:-0}" != 1 ]; then
   echo "=== spawn floor: $RUNS runs, $WORKERS at once"
   "$TMP/spawn_floor" "$TMP/handler" "$RUNS" "$WORKERS" "$TMP/stdin.json" | tee "$TMP/floor.out"
+  echo "=== contract floor: the same, plus a fdatasync'd record before each spawn, a scratch dir, an outcome record"
+  mkdir -p "$TMP/contract"
+  "$TMP/spawn_floor" "$TMP/handler" "$RUNS" "$WORKERS" "$TMP/stdin.json" "$TMP/contract" | tee "$TMP/contract.out"
+  rm -rf "$TMP/contract"
 else
   echo "FLOOR rps=0" >"$TMP/floor.out"
+  echo "CONTRACT rps=0" >"$TMP/contract.out"
 fi
 
 # --- hookhost: the handler installed for bench.ping ------------------------------------------
@@ -82,12 +89,14 @@ python3 "$ROOT/bench/functions/drive_host.py" "http://127.0.0.1:$PORT" "http://1
   "$TMP/deliveries.tsv" "$TMP/probes.tsv" "$PROBE_RATE" "$SENDERS" $(( 60 + RUNS / 50 )) | tee "$TMP/host.out" || {
   echo "hookhost run incomplete; log tail:" >&2; tail -n 20 "$TMP/hookhost.log" >&2; exit 1; }
 
-F=$TMP/floor.out H=$TMP/host.out
+F=$TMP/floor.out C=$TMP/contract.out H=$TMP/host.out
 echo
 printf '%-30s %12s %12s %10s\n' "" "spawn floor" hookhost ratio
 printf '%-30s %12s %12s %10s\n' "functions/s ($WORKERS at once)" "$(field "$F" rps)" "$(field "$H" rps)" "$(ratio "$(field "$F" rps)" "$(field "$H" rps)")"
+printf '%-30s %12s %12s %10s\n' "  contract floor instead" "$(field "$C" rps)" "$(field "$H" rps)" "$(ratio "$(field "$C" rps)" "$(field "$H" rps)")"
 printf '%-30s %12s %12s\n' "  incl. the ingest" "" "$(field "$H" total_rps)"
 printf '%-30s %12s %12s\n' "ack p50 while functions run" "" "$(ms "$(field "$H" ack_p50_us)")"
 printf '%-30s %12s %12s\n' "ack p99 while functions run" "" "$(ms "$(field "$H" ack_p99_us)")"
 printf '%-30s %12s %12s\n' "acks timed" "" "$(field "$H" probes)"
-echo "(hookhost's rate is over the window after the ingest, queue never empty; the floor is posix_spawn + stdin pipe + waitpid, same handler)"
+echo "(hookhost's rate is over the window after the ingest, queue never empty; the floor is posix_spawn + stdin pipe + waitpid, same handler;"
+echo " the contract floor adds, per run, a fdatasync'd record before the spawn, mkdir/rmdir of a scratch dir, an unsynced outcome record)"
