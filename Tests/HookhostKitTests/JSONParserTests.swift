@@ -48,4 +48,41 @@ import Testing
         let back = try JSONParser.parse(w.bytes)
         #expect(back["s"]?.stringValue == "a\"b\\c\n\u{01}")
     }
+
+    /// The escaper copies unescaped runs whole: every ASCII byte, at the start, middle and end of
+    /// a run, and multi-byte characters must come out as the byte-by-byte rules say.
+    @Test func escapingMatchesTheByteRulesAtEveryPosition() throws {
+        func reference(_ s: String) -> String {
+            var out = "\""
+            for b in s.utf8 {
+                switch b {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                case 0..<0x20: out += "\\u00" + String(format2: b)
+                default: out.unicodeScalars.append(Unicode.Scalar(b))
+                }
+            }
+            return out + "\""
+        }
+        var cases = ["", "plain", "é😀 ünï", "\"", "\\", "a\"", "\"a", "x\u{1F}y\u{7F}z"]
+        for b in UInt8(0)...0x7F { cases += [String(UnicodeScalar(b)), "ab" + String(UnicodeScalar(b)), String(UnicodeScalar(b)) + "cd", "é" + String(UnicodeScalar(b)) + "😀"] }
+        for s in cases {
+            var out: [UInt8] = [0x5B]  // something before: the escaper appends
+            JSONWriter.appendEscaped(s, to: &out)
+            let written = String(decoding: out.dropFirst(), as: UTF8.self)
+            if s.utf8.allSatisfy({ $0 < 0x80 }) { #expect(written == reference(s), "\(Array(s.utf8))") }
+            #expect(try JSONParser.parse(Array(out.dropFirst())).stringValue == s, "\(Array(s.utf8))")
+        }
+    }
+}
+
+private extension String {
+    /// Two lowercase hex digits.
+    init(format2 b: UInt8) {
+        let hex = Array("0123456789abcdef")
+        self = String([hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+    }
 }
