@@ -18,7 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { MAX_CONNS = 1024, BUF = 1 << 16, LOG_CAP = 1 << 22 };
+/* A turn takes at most MAX_EVENTS connections and at most BUF bytes of requests from each, and a
+ * request's log line (body + newline) is shorter than the request: LOG_CAP holds any turn. */
+enum { MAX_CONNS = 1024, MAX_EVENTS = 256, BUF = 1 << 16, LOG_CAP = MAX_EVENTS * BUF };
 
 struct conn {
     int fd;
@@ -40,7 +42,8 @@ static void drop(int ep, struct conn *c) {
     free(c);
 }
 
-/* Takes every whole request out of c->buf; appends its body to the log. -1: malformed. */
+/* Takes every whole request out of c->buf; appends its body to the log. -1: malformed, or a body
+ * framing other than Content-Length (a chunked body would otherwise be answered before it is read). */
 static int parse(struct conn *c) {
     size_t off = 0;
     for (;;) {
@@ -49,7 +52,9 @@ static int parse(struct conn *c) {
         size_t head = (size_t)(head_end - (c->buf + off)) + 4;
         long body = 0;
         for (char *p = c->buf + off; p < head_end; p++) {
-            if ((p == c->buf + off || p[-1] == '\n') && strncasecmp(p, "content-length:", 15) == 0) { body = atol(p + 15); break; }
+            if (p != c->buf + off && p[-1] != '\n') continue;
+            if (strncasecmp(p, "transfer-encoding:", 18) == 0) return -1;
+            if (strncasecmp(p, "content-length:", 15) == 0) body = atol(p + 15);
         }
         if (body < 0 || head + (size_t)body > BUF) return -1;
         if (off + head + (size_t)body > c->len) break;
@@ -78,11 +83,12 @@ int main(int argc, char **argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
     off_t logoff = 0, allocated = 0;
     const off_t chunk = 64 << 20; /* allocated ahead, as hookhost does: a growing file makes every sync write the inode too */
-    struct epoll_event evs[256];
-    struct conn *ready[256];
+    struct epoll_event evs[MAX_EVENTS];
+    struct conn *ready[MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait(ep, evs, 256, -1);
+        int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { perror("epoll_wait"); return 1; }
         int nready = 0;
         loglen = 0;
         for (int i = 0; i < n; i++) {

@@ -97,7 +97,8 @@ if [ "$WITH_FLOOR" = 1 ]; then
   FLOOR_PORT=$(free_port)
   mkdir -p "$TMP/floor"
   "$TMP/durable_floor" "$FLOOR_PORT" "$TMP/floor/log" 2>"$TMP/floor/stderr" &
-  PIDS+=($!)
+  FLOOR_PID=$!
+  PIDS+=("$FLOOR_PID")
   wait_http "http://127.0.0.1:$FLOOR_PORT/webhooks"
 fi
 
@@ -222,6 +223,10 @@ if [ -n "$FLOOR_PORT" ]; then
   printf '%-22s %14s %14s %14s\n' "latency p50" "$(ms "$(field "$A" p50_us)")" "$(ms "$(field "$D" p50_us)")" "$(ms "$(field "$B" p50_us)")"
   printf '%-22s %14s %14s %14s\n' "latency p99" "$(ms "$(field "$A" p99_us)")" "$(ms "$(field "$D" p99_us)")" "$(ms "$(field "$B" p99_us)")"
   printf '%-22s %14s %14s\n' "floor/nginx" "" "$(ratio "$(field "$A" rps)" "$(field "$D" rps)")"
+  # must be 0 for the floor's rate to mean anything (it drops a connection it cannot parse)
+  printf '%-22s %14s %14s\n' "non-202, socket errors" "" \
+    "$(field "$D" non202), $(( $(field "$D" err_connect) + $(field "$D" err_read) + $(field "$D" err_write) + $(field "$D" err_timeout) ))"
+  kill -0 "$FLOOR_PID" 2>/dev/null || { echo "the durable floor died during the run:" >&2; cat "$TMP/floor/stderr" >&2; }
 fi
 if [ "$NGINX_ONLY" != 1 ]; then
   C=$TMP/bench.dup

@@ -77,6 +77,18 @@ import Testing
             #expect(try JSONParser.parse(Array(out.dropFirst())).stringValue == s, "\(Array(s.utf8))")
         }
     }
+
+    /// Escaping into a full buffer must grow it geometrically, like `append`: an exact
+    /// `reserveCapacity` per call reallocates on nearly every call when strings are escaped back to
+    /// back into one buffer, which is quadratic.
+    @Test func escapingIntoAFullBufferGrowsItGeometrically() {
+        var out: [UInt8] = []
+        while out.count < 4096 || out.count < out.capacity { out.append(0x20) }
+        let full = out.count
+        JSONWriter.appendEscaped("abc", to: &out)
+        #expect(out.count == full + 5)
+        #expect(out.capacity >= full + full / 2, "capacity \(out.capacity) after growing from \(full)")
+    }
 }
 
 private extension String {

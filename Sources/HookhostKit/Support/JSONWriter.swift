@@ -71,7 +71,10 @@ public struct JSONWriter {
     /// Runs of bytes that need no escape (nearly all of them) are copied whole: appending byte by
     /// byte was the largest user-space cost of writing spool records and answers.
     private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + utf8.count + 2)
+        // Grown geometrically, as `append` grows it: an exact reserveCapacity reallocates on nearly
+        // every call when strings are escaped back to back into one buffer (quadratic).
+        let needed = out.count + utf8.count + 2
+        if needed > out.capacity { out.reserveCapacity(Swift.max(needed, 2 * out.capacity)) }
         out.append(0x22)
         var run = 0
         for i in utf8.indices {
