@@ -112,6 +112,28 @@ func keySync(_ c: JWKSCache, _ kid: String) -> Result<RSAPublicKey, Authenticati
         #expect(st.failing && st.keys == 1 && st.lastError == "connection refused")
     }
 
+    /// A drain answers deliveries waiting for a slow fetch at once (503, retry later) instead of
+    /// leaving them to the HTTP server's stop timeout; the fetch finishing later answers nobody twice.
+    @Test func drainingRefusesWaitersWithoutWaitingForTheFetch() {
+        let source = FakeJWKSSource(delay: 1.0)
+        let cache = JWKSCache(source: source, config: JWKSCacheConfig(minRefresh: 10), logger: quietLogger)
+        cache.start()
+        defer { cache.stop() }
+        let answers = Mutex<[Result<RSAPublicKey, AuthenticationError>]>([])
+        let sem = DispatchSemaphore(value: 0)
+        cache.key(for: "unknown-kid") { r in answers.withLock { $0.append(r) }; sem.signal() }
+        #expect(eventually { source.fetches.load(ordering: .relaxed) == 1 })  // the fetch is under way
+        let t0 = monotonicNow()
+        cache.refuseWaiters("draining for shutdown; retry later")
+        #expect(sem.wait(timeout: .now() + 0.5) == .success)
+        #expect(monotonicNow() - t0 < 0.5)
+        guard case .failure(let e)? = answers.withLock({ $0.first }) else { Issue.record("no refusal"); return }
+        #expect(e.status == 503)
+        #expect(e.description.contains("draining"))
+        usleep(1_200_000)  // the fetch ends meanwhile: no second answer
+        #expect(answers.withLock { $0.count } == 1)
+    }
+
     @Test func tooManyWaitersAreTurnedAway() {
         let source = FakeJWKSSource(delay: 0.3)
         var config = JWKSCacheConfig(minRefresh: 10)

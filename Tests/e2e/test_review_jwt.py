@@ -298,6 +298,35 @@ def test_a_slow_jwks_server_never_blocks_other_deliveries(make_host, fns, jwks_s
     assert dt < 8, f"unknown kid waited {dt:.1f}s (fetch timeout is 5 s)"
 
 
+def test_shutdown_answers_a_delivery_waiting_for_a_hanging_jwks_fetch_at_once(make_host, fns, jwks_server):
+    """SIGTERM while a JWT delivery waits for a fetch that hangs: it gets 503 + Retry-After at the
+    start of the drain (the sender retries), not whatever the fetch timeout leaves it."""
+    k = key()
+    srv = jwks_server([k.jwk()])
+    fns.add("_default")
+    host = make_host(extra_args=["--jwks-url", srv.url, "--jwks-min-refresh", "0"])
+    assert post(host, k.token({})).status == 202  # keys cached
+    srv.mode = "silent"
+    results: dict[str, object] = {}
+
+    def unknown():
+        results["unknown"] = post(host, key("k-new").token({}))
+        results["at"] = time.monotonic()
+
+    t = threading.Thread(target=unknown)
+    t.start()
+    time.sleep(0.5)  # the fetch for the unknown kid is now hanging (fetch timeout: 5 s)
+    signalled = time.monotonic()
+    host.proc.send_signal(signal.SIGTERM)
+    t.join(timeout=15)
+    assert not t.is_alive()
+    r = results["unknown"]
+    assert r.status == 503, r
+    assert "draining" in r.json()["error"] and r.headers.get("retry-after"), r
+    assert results["at"] - signalled < 2.5, f"answered {results['at'] - signalled:.1f}s after SIGTERM"
+    assert host.stop() == 0
+
+
 def test_jwt_only_host_becomes_ready_when_the_jwks_comes_back(make_host, fns, jwks_server):
     """No HMAC secrets, JWKS down at start: /readyz is 503 (nothing verifies). A load balancer then
     sends nothing, so no JWT delivery ever asks for a fetch: the cache must retry on its own."""

@@ -108,8 +108,15 @@ public final class JWKSCache: Sendable {
             wakeup.broadcast()
         }
         thread.withLock { $0.take() }?.join()
+        refuseWaiters("shutting down")
+    }
+
+    /// Answers every delivery waiting for a fetch with `why` (a 503: the sender retries), now.
+    /// At the start of a drain: a fetch can take longer than the HTTP server waits for owed
+    /// answers, and a connection closed without one tells the sender nothing.
+    public func refuseWaiters(_ why: String) {
         let left = state.withLock { s -> [Waiter] in defer { s.1 = [] }; return s.1 }
-        for w in left { w.completion(.failure(.busy("shutting down"))) }
+        for w in left { w.completion(.failure(.busy(why))) }
     }
 
     /// One fetch: applies the result, then answers every waiter (outside the lock).
