@@ -60,6 +60,9 @@ wait_http() { # URL: bounded wait until it answers at all
 }
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# CPU time (user + system, all threads) a process has used so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
 
 # --- nginx: the reference, a static 202 ------------------------------------------------------------
 NGINX_PORT=$(free_port)
@@ -172,8 +175,14 @@ if [ "$BUSY" -gt 10 ]; then
 fi
 RSS_IDLE=$(rss_kb "$HOST_PID")
 run_wrk nginx "http://127.0.0.1:$NGINX_PORT/webhooks"
-[ -z "$FLOOR_PORT" ] || run_wrk floor "http://127.0.0.1:$FLOOR_PORT/webhooks"
+if [ -n "$FLOOR_PORT" ]; then
+  FLOOR_CPU0=$(cpu_ticks "$FLOOR_PID")
+  run_wrk floor "http://127.0.0.1:$FLOOR_PORT/webhooks"
+  FLOOR_CPU=$(( $(cpu_ticks "$FLOOR_PID") - FLOOR_CPU0 ))
+fi
+HOST_CPU0=$(cpu_ticks "$HOST_PID")
 run_wrk host "$HOST_URL"
+HOST_CPU=$(( $(cpu_ticks "$HOST_PID") - HOST_CPU0 ))
 RSS_AFTER=$(rss_kb "$HOST_PID")
 # The same deliveries again: every one is now a duplicate, so this measures HTTP + signature check +
 # dedup lookup without the disk (the acknowledgement path of the foundation, before the spool).
@@ -223,6 +232,10 @@ if [ -n "$FLOOR_PORT" ]; then
   printf '%-22s %14s %14s %14s\n' "latency p50" "$(ms "$(field "$A" p50_us)")" "$(ms "$(field "$D" p50_us)")" "$(ms "$(field "$B" p50_us)")"
   printf '%-22s %14s %14s %14s\n' "latency p99" "$(ms "$(field "$A" p99_us)")" "$(ms "$(field "$D" p99_us)")" "$(ms "$(field "$B" p99_us)")"
   printf '%-22s %14s %14s\n' "floor/nginx" "" "$(ratio "$(field "$A" rps)" "$(field "$D" rps)")"
+  # the server's own CPU (all its threads, user + system) per request answered; wrk's is not counted
+  per_request_us() { awk -v t="$1" -v hz="$TICK" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f µs", t / hz * 1e6 / n; else print "-" }'; }
+  printf '%-22s %14s %14s %14s\n' "CPU per request" "" "$(per_request_us "$FLOOR_CPU" "$(field "$D" requests)")" \
+    "$(per_request_us "$HOST_CPU" "$(field "$B" requests)")"
   # must be 0 for the floor's rate to mean anything (it drops a connection it cannot parse)
   printf '%-22s %14s %14s\n' "non-202, socket errors" "" \
     "$(field "$D" non202), $(( $(field "$D" err_connect) + $(field "$D" err_read) + $(field "$D" err_write) + $(field "$D" err_timeout) ))"
