@@ -199,7 +199,7 @@ public final class Host: Sendable {
         // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
         endpoint.startDraining()
         adminEndpoint?.startDraining()
-        jwks.refuseWaiters("draining for shutdown; retry later")
+        jwks.startDraining("draining for shutdown; retry later")
         lifecycle.shutdown()
         logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
         return 0

@@ -28,6 +28,8 @@ public final class JWKSCache: Sendable {
     private let state: Mutex<(JWKSState, [Waiter])> = Mutex((JWKSState(), []))
     private let wakeup = Monitor()
     private let stopping = Atomic<Bool>(false)
+    /// Set when the host starts draining: why a lookup that would wait for a fetch is refused.
+    private let drainReason = Mutex<String?>(nil)
     private let thread = Mutex<ThreadHandle?>(nil)
 
     public init(source: any JWKSSource, config: JWKSCacheConfig, clock: any WallClock = SystemClock(), logger: Logger, metrics: Metrics? = nil) {
@@ -43,9 +45,12 @@ public final class JWKSCache: Sendable {
     /// The key for `kid`: at once when cached, else after the next fetch (on the refresher's thread).
     public func key(for kid: String, completion: @escaping @Sendable (Result<RSAPublicKey, AuthenticationError>) -> Void) {
         let now = clock.now()
+        let draining = drainReason.withLock { $0 }
+        var refusal = "too many deliveries are waiting for the JWKS; retry later"
         let decision = state.withLock { s -> JWKSState.Lookup? in
             let d = s.0.lookup(kid, now: now, config)
             guard case .wait = d else { return d }
+            if let draining { refusal = draining; return nil }
             guard s.1.count < config.maxWaiters else { return nil }
             s.1.append(Waiter(kid: kid, completion: completion))
             return d
@@ -54,7 +59,7 @@ public final class JWKSCache: Sendable {
         case .found(let k)?: completion(.success(k))
         case .unknown(let why)?: completion(.failure(.jwt(.unknownKeyID(kid, detail: why))))
         case .wait?: wakeup.locked { wakeup.signal() }
-        case nil: completion(.failure(.busy("too many deliveries are waiting for the JWKS; retry later")))
+        case nil: completion(.failure(.busy(refusal)))
         }
     }
 
@@ -111,10 +116,17 @@ public final class JWKSCache: Sendable {
         refuseWaiters("shutting down")
     }
 
-    /// Answers every delivery waiting for a fetch with `why` (a 503: the sender retries), now.
-    /// At the start of a drain: a fetch can take longer than the HTTP server waits for owed
-    /// answers, and a connection closed without one tells the sender nothing.
-    public func refuseWaiters(_ why: String) {
+    /// At the start of a drain: deliveries waiting for a fetch, and from now on any that would
+    /// wait for one, are answered `why` (a 503: the sender retries) at once — a fetch can take
+    /// longer than the HTTP server waits for owed answers, and a connection closed without one
+    /// tells the sender nothing. Known kids still answer (a redelivery is still a duplicate).
+    public func startDraining(_ why: String) {
+        drainReason.withLock { $0 = why }
+        refuseWaiters(why)
+    }
+
+    /// Answers every delivery waiting for a fetch with `why` (a 503), now.
+    private func refuseWaiters(_ why: String) {
         let left = state.withLock { s -> [Waiter] in defer { s.1 = [] }; return s.1 }
         for w in left { w.completion(.failure(.busy(why))) }
     }
