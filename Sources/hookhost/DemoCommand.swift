@@ -62,7 +62,8 @@ enum DemoCommand {
             waitpid(pid, &st, 0)
             if !a.flags.contains("--keep") { FileSystem.removeTree(work) } else { print("kept \(work) (host.log, data/)") }
         }
-        guard waitHealthy(base, host: pid) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
+        let host = DemoHostWatch(pid: pid)
+        guard waitHealthy(base, host: host) else { throw RuntimeError("the host did not start; see \(work)/host.log") }
 
         // Ids unique to this run: the example functions are idempotent on the delivery id and
         // keep their outputs (in /tmp/hookhost-*), so a second demo would only find its first.
@@ -96,7 +97,9 @@ enum DemoCommand {
         // The host is another process with no "tell me when" call: one list request per pause
         // says whether all ids are finished; each delivery is fetched in full once, at the end.
         let deadline = monotonicNow() + 20
-        while monotonicNow() < deadline && !allFinished(sock, ids) { usleep(200_000) }
+        while monotonicNow() < deadline && !allFinished(sock, ids) {
+            guard host.pause(0.2) else { throw RuntimeError("the host exited while the functions ran; see \(work)/host.log") }
+        }
         let rows = ids.compactMap { show(sock, $0) }
         print("")
         for r in rows {
@@ -160,17 +163,15 @@ enum DemoCommand {
         return r.bodyText.split(separator: "\n").filter { $0.hasPrefix("hookhost_deliveries_total") && !$0.hasSuffix(" 0") }.joined(separator: ", ")
     }
 
-    /// Polls /healthz (the host is another process: nothing to wait on) until it answers, at most
-    /// 10 s; gives up at once if the host exited.
-    static func waitHealthy(_ base: String, host pid: pid_t) -> Bool {
+    /// Asks /healthz until it answers, at most 100 times 0.1 s apart; gives up the moment the
+    /// host exits.
+    static func waitHealthy(_ base: String, host: DemoHostWatch) -> Bool {
         for _ in 0..<100 {
-            // Peek without reaping: the pid stays ours until the caller's own waitpid.
-            var code: Int32 = 0, sig: Int32 = 0
-            if hh_exited_nowait(pid, &code, &sig) == 1 { return false }
+            if host.exited { return false }
             var req = ClientRequest(url: base + "/healthz")
             req.timeout = 1
             if let r = try? HTTPClient.perform(req), r.status == 200 { return true }
-            usleep(100_000)
+            guard host.pause(0.1) else { return false }
         }
         return false
     }

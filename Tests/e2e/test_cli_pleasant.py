@@ -160,6 +160,24 @@ def test_purge_dry_run_lists_and_counts_then_purge_counts(make_host, fns):
     assert listed(host, state="dead") == {}
 
 
+def test_demo_says_so_at_once_when_its_host_dies_while_the_functions_run(tmp_path):
+    """A function that kills the host (its parent): the demo must not wait out its 20 s for
+    deliveries that will never finish and then print an empty report with exit 0 — it watches the
+    host process and says it exited, pointing at the log."""
+    fdir = tmp_path / "functions"
+    fdir.mkdir()
+    f = fdir / "_default"
+    f.write_text("#!/bin/sh\nsleep 3\nkill -KILL $PPID\n")  # once the demo has sent everything
+    f.chmod(0o755)
+    t = time.monotonic()
+    p = subprocess.run([str(hookhost_bin()), "demo", "--functions", str(fdir)],
+                       capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    took = time.monotonic() - t
+    assert p.returncode == 1, p
+    assert b"the host exited while the functions ran" in p.stderr and b"host.log" in p.stderr, p.stderr
+    assert took < 15, f"took {took:.1f}s: waited out the deadline"
+
+
 def test_demo_listens_where_asked(tmp_path):
     import os
     from pathlib import Path
