@@ -18,8 +18,8 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     private var sleeping = 0
     /// Wake-ups sent and counted in `free` that no sleeper has taken yet.
     private var wakeTickets = 0
-    /// Wake-ups sent by `wakeOneIfNeeded` (tests count them).
-    private(set) var wakesSent = 0
+    /// Wake-ups sent by `wakeOneIfNeeded` (tests count them through `wakeUps`).
+    private var wakesSent = 0
 
     init(clock: any WallClock) { self.clock = clock }
 
