@@ -90,13 +90,10 @@ final class TimedLauncher: ProcessLauncher {
         let dir = makeTempDir("park")
         defer { FileSystem.removeTree(dir) }
         _ = FileSystem.makeDirectories(dir + "/fn")
-        writeFile(dir + "/fn/slow", "#!/bin/sh\n", mode: 0o755)
-        writeFile(dir + "/fn/slow.json", #"{"max_concurrency": 1}"#, mode: 0o644)
-        writeFile(dir + "/fn/fast", "#!/bin/sh\n", mode: 0o755)
+        writeNoopFunction(dir + "/fn", "slow", sidecar: #"{"max_concurrency": 1}"#)
+        writeNoopFunction(dir + "/fn", "fast")
         let store = MemoryDeliveryStore()
-        var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: [])
-        config.workers = 3
-        config.nice = nil
+        let config = testDispatcherConfig(root: dir, workers: 3)
         let launcher = TimedLauncher(seconds: ["slow": 0.05, "fast": 0])
         let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
                            logger: quietLogger, metrics: Metrics())
@@ -141,9 +138,7 @@ final class RecordingLauncher: ProcessLauncher {
         writeFile(dir + "/fn/" + type, "#!/bin/sh\n", mode: 0o755)
         if let sidecar { writeFile(dir + "/fn/" + type + ".json", sidecar, mode: 0o644) }
         let store = MemoryDeliveryStore()
-        var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: [])
-        config.workers = 2
-        config.nice = nil
+        var config = testDispatcherConfig(root: dir, workers: 2)
         config.retry = RetryPolicy(base: 0.01, cap: 0.02, maxAttempts: 2)
         let policy = try FetchPolicy(apiBase: "http://127.0.0.1:9", gcsBase: "http://127.0.0.1:9", fetchHosts: [])
         let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,

@@ -14,10 +14,8 @@ import Testing
         _ = FileSystem.makeDirectories(dir + "/fn")
         writeFile(dir + "/fn/_default", "#!/bin/sh\nOUT=\(dir)\n" + script, mode: 0o755)
         let spool = MemoryDeliveryStore()
-        var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: ["PATH=/usr/bin:/bin"])
-        config.workers = 1
+        var config = testDispatcherConfig(root: dir, workers: 1, environment: ["PATH=/usr/bin:/bin"])
         config.retry = RetryPolicy(base: 0.01, cap: 0.05, maxAttempts: 1)
-        config.nice = nil
         let d = Dispatcher(spool: spool, table: FunctionTable(directory: dir + "/fn"), config: config, logger: quietLogger, metrics: Metrics())
         #expect(admitSync(spool, "m1") == .accepted)
         d.start()

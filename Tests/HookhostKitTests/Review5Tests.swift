@@ -67,12 +67,9 @@ final class GateLauncher: ProcessLauncher {
         let dir = makeTempDir("r5park")
         defer { FileSystem.removeTree(dir) }
         _ = FileSystem.makeDirectories(dir + "/fn")
-        writeFile(dir + "/fn/ping", "#!/bin/sh\n", mode: 0o755)
-        writeFile(dir + "/fn/ping.json", #"{"max_concurrency": 1}"#, mode: 0o644)
+        writeNoopFunction(dir + "/fn", "ping", sidecar: #"{"max_concurrency": 1}"#)
         let store = ParkWindowStore()
-        var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: [])
-        config.workers = 2
-        config.nice = nil
+        let config = testDispatcherConfig(root: dir, workers: 2)
         let launcher = GateLauncher(first: "d1")
         let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
                            logger: quietLogger, metrics: Metrics())

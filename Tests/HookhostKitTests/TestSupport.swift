@@ -30,6 +30,21 @@ func writeFile(_ path: String, _ content: String, mode: mode_t = 0o644) {
     chmod(path, mode)
 }
 
+/// A function in `fnDir` that exits 0 at once, with `sidecar` (JSON) as its `NAME.json` if given.
+func writeNoopFunction(_ fnDir: String, _ name: String, sidecar: String? = nil) {
+    writeFile(fnDir + "/" + name, "#!/bin/sh\n", mode: 0o755)
+    if let sidecar { writeFile(fnDir + "/" + name + ".json", sidecar) }
+}
+
+/// A dispatcher config for tests: scratch dirs under `dir/work`, `workers` workers, and no nice
+/// value (workers run at the test's own priority).
+func testDispatcherConfig(root dir: String, workers: Int, environment: [String] = []) -> DispatcherConfig {
+    var config = DispatcherConfig(workRoot: dir + "/work", baseEnvironment: environment)
+    config.workers = workers
+    config.nice = nil
+    return config
+}
+
 let quietLogger = Logger(level: .error, fd: open("/dev/null", O_WRONLY))
 
 /// Waits (bounded: `tries` × 10 ms) until `cond` holds; whether it does.
