@@ -1,6 +1,23 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// One target per layer, each importing only those below it, so the compiler refuses an upward
+// import (as FlyingSocks ← FlyingFox): Support ← Net ← HTTP ← Verify ← Spool ← Fetch ← Dispatch ← HookhostKit (App).
+// Names carry a `Hook` prefix because `Dispatch` is already libdispatch's module.
+let layers: [(name: String, c: [Target.Dependency])] = [
+    ("HookSupport", ["CSys"]),
+    ("HookNet", ["CSys", "COpenSSL"]),
+    ("HookHTTP", ["CSys"]),
+    ("HookVerify", ["CSys", "COpenSSL"]),
+    ("HookSpool", ["CSys"]),
+    ("HookFetch", ["CSys", "CCurl", "CCurlLoader", "COpenSSL"]),
+    ("HookDispatch", ["CSys"]),
+    ("HookhostKit", ["CSys", "COpenSSL"]),
+]
+let layerTargets: [Target] = layers.enumerated().map { i, layer in
+    .target(name: layer.name, dependencies: layers[..<i].map { .target(name: $0.name) } + layer.c)
+}
+
 let package = Package(
     name: "hookhost",
     products: [
@@ -20,12 +37,12 @@ let package = Package(
         // The loader's state, defined once (a header's static inline state is copied per caller).
         .target(name: "CCurlLoader", dependencies: ["CCurl"]),
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
-        .target(name: "HookhostKit", dependencies: ["COpenSSL", "CCurl", "CCurlLoader", "CSys"]),
-        .executableTarget(name: "hookhost", dependencies: ["HookhostKit"]),
-        .executableTarget(name: "hookhost-bench-fetch", dependencies: ["HookhostKit"]),
-        .executableTarget(name: "hookhost-bench-spool", dependencies: ["HookhostKit"]),
+    ] + layerTargets + [
+        .executableTarget(name: "hookhost", dependencies: layers.map { .target(name: $0.name) }),
+        .executableTarget(name: "hookhost-bench-fetch", dependencies: layers.map { .target(name: $0.name) }),
+        .executableTarget(name: "hookhost-bench-spool", dependencies: layers.map { .target(name: $0.name) }),
         .target(name: "HookEvent"),
         // HookEvent is here so the host's stdin writer and the functions' reader are tested against each other.
-        .testTarget(name: "HookhostKitTests", dependencies: ["HookhostKit", "HookEvent"]),
+        .testTarget(name: "HookhostKitTests", dependencies: layers.map { .target(name: $0.name) } + ["HookEvent"]),
     ]
 )

@@ -3,6 +3,13 @@
 // one JSON line with bytes, seconds, sha256 and this process's peak RSS.
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 func fail(_ message: String, _ code: Int32) -> Never {
     var line = Array((message + "\n").utf8)

@@ -5,6 +5,13 @@
 // their `done` record, UNFINISHED deliveries still received. IDS counts every id (all three kinds).
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 func fail(_ message: String, _ code: Int32) -> Never {
     var line = Array((message + "\n").utf8)

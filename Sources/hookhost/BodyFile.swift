@@ -1,5 +1,12 @@
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// Reads the body `hookhost send --body` sends: whole, or not at all. A body cut at a size limit
 /// would be signed and sent as if it were the file, so one over the limit is refused instead.

@@ -1,5 +1,12 @@
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// Entry point: dispatches to a subcommand and maps errors to exit codes (0 ok, 1 runtime, 2 usage).
 enum CLI {

@@ -1,5 +1,12 @@
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// `hookhost deliveries`: inspect and act on the spool, through the running server's control
 /// socket when there is one, else directly (holding the data-directory lock).

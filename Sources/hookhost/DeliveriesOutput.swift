@@ -1,5 +1,12 @@
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// What `hookhost deliveries` prints for people (the control API's JSON is for machines, `--json`).
 /// Rendered here, from that JSON, so the server and the stopped-host path print the same.

@@ -1,4 +1,11 @@
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// The demo's stand-in for the Gemini files and batches API, on a loopback port: the host
 /// downloads batch output and videos from it exactly as it would from Google, so the example

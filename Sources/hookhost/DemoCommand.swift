@@ -1,6 +1,13 @@
 import CSys
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// `hookhost demo`: a host on a free loopback port with the example functions, fed one signed
 /// delivery of every Gemini event type, then a report of what each function did.

@@ -1,4 +1,11 @@
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// What a function actually runs with: its sidecar's values, else the host's settings. Shown by
 /// `hookhost functions` so an operator never has to look up what "default" means.

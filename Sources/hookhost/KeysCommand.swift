@@ -1,5 +1,12 @@
 import Glibc
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// `hookhost keys new DIR`: an RSA-2048 key pair and its JWKS, for testing dynamic webhooks.
 enum KeysCommand {

@@ -1,4 +1,11 @@
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// `hookhost serve`.
 enum ServeCommand {

@@ -1,4 +1,11 @@
 import HookhostKit
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 /// One delivery built and signed the way Gemini sends it: shared by `send` and `demo`, so both
 /// exercise the same envelope, headers and signer (`WebhookSigner`) the verifier is tested against.

@@ -1,5 +1,12 @@
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// `deliveries show` lists every attempt: the spool keeps the records of how attempts ended
 /// (bounded), through replays, compaction and restarts.

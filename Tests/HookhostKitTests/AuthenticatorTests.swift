@@ -2,6 +2,13 @@ import Dispatch
 import Synchronization
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// An authenticator that answers later from another thread, like a JWT whose key is being fetched.
 struct DeferredAuthenticator: Authenticator {

@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// The real fetcher against Tests/fetch/fetch_server.py on 127.0.0.1 (three ports: API, GCS,
 /// and a third that is allowed only where a test says so).

@@ -2,6 +2,13 @@ import Dispatch
 import Synchronization
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// The endpoint stores what the authenticator verified, whenever and on whichever thread it answers.
 @Suite struct DeliveryEndpointTests {

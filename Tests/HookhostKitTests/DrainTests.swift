@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// Shutdown is polite and free: running functions get SIGTERM at once, SIGKILL after the grace
 /// period; a run cut short records nothing (it resumes at the next start without spending an

@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 @Suite struct EventRoutingTests {
     @Test(arguments: ["batch.succeeded", "video.generated", "ping", "a-b_c.d9", String(repeating: "a", count: 128)])

@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// Issue 12 item 2: mistakes are reported, not swallowed.
 @Suite struct FailLoudlyTests {

@@ -1,5 +1,12 @@
 import Glibc
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// Tests/fetch/fetch_server.py running on 127.0.0.1 for one test: started in init (bounded
 /// wait for its ports), stopped in deinit.

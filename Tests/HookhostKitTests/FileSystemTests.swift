@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 @Suite struct FileSystemTests {
     /// Creates `name` (raw bytes) in `dir`; a directory when `directory`.

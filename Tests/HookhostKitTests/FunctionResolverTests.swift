@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// The workers' cached function look-up: remembered answers, and every kind of change still
 /// taking effect at once. No timing: the settle window is 0 and the directory's mtime is set

@@ -1,5 +1,12 @@
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 @Suite struct HTTPParserTests {
     let parser = HTTPParser(limits: HTTPLimits(maxHeaderBytes: 1024, maxHeaderCount: 10, maxBodyBytes: 100))

@@ -2,6 +2,13 @@ import Glibc
 import Synchronization
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// Housekeeping (pruning, the compaction check) walks the whole index: it runs on a thread of its
 /// own, so appends and their fsyncs — the acknowledgements — go on while it does.

@@ -2,6 +2,13 @@ import Dispatch
 import Synchronization
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// The key id and claims of a JWT delivery travel from admission through the spool to stdin.
 @Suite struct JWTIdentityStorageTests {

@@ -1,5 +1,12 @@
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// `tuneMalloc` calls mallopt after glibc has read MALLOC_* and GLIBC_TUNABLES, so whatever it
 /// sets overrides the operator's own malloc settings. It must leave alone what the operator set.

@@ -2,6 +2,13 @@ import Glibc
 import Synchronization
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 @Suite struct ProcessRunnerTests {
     let launcher = PosixProcessLauncher()

@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// docs/reference.md is the contract users read: it must keep up with the code. Adding a setting
 /// to `HostConfig.settings` without documenting it (default, range, flag) fails here.

@@ -181,6 +181,13 @@ private struct SplitMix64: RandomNumberGenerator {
 }
 
 import CCurl
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// shim.h's loader kept its state in `static` locals of a `static inline` function: every Swift
 /// file (LLVM module) calling it got its own copy, so libcurl was dlopen'ed and curl_global_init

@@ -2,6 +2,13 @@ import Glibc
 import Synchronization
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// A `MemoryDeliveryStore` with a hook that runs first in `park`: it opens the window between a
 /// worker's "no slot" and its `park`, which a test cannot otherwise hit on demand.

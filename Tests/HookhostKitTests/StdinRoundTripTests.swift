@@ -2,6 +2,13 @@ import Foundation
 import HookEvent
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// The host's stdin writer (`FunctionInput.encode`) against the functions' reader (`HookInput.decode`):
 /// every field the host writes must come out of `HookEvent` as the same value, for both delivery

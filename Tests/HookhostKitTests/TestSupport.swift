@@ -1,6 +1,13 @@
 import Glibc
 import Synchronization
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// A clock tests move by hand.
 final class ManualClock: WallClock {

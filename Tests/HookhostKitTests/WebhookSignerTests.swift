@@ -1,5 +1,12 @@
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// The signer `send` and `demo` use: it must produce the PROTOCOL §6 vectors exactly, and what it
 /// signs must be what the verifier accepts.

@@ -2,6 +2,13 @@ import Glibc
 import Synchronization
 import Testing
 @testable import HookhostKit
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 /// The due queue wakes a sleeping worker only when no free one will come for the delivery, and
 /// a worker running a function (busy) never holds up what falls due behind it.

@@ -1,0 +1,119 @@
+import Glibc
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+
+/// One attempt of a function: build, launch, classify, record.
+extension Dispatcher {
+    /// One attempt, as a pipeline: build the invocation (pure) → launch → classify (pure) →
+    /// record. A run the drain killed, or one the host could not start for lack of resources,
+    /// records something else instead (see `launch`).
+    func run(_ job: Job, type: String, function f: ResolvedFunction) {
+        logger.info("started", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name)])
+        let started = monotonicNow()
+        let attempt: RunClassifier.Attempt
+        if let sidecarError = f.sidecarError {
+            attempt = RunClassifier.notStarted("sidecar unusable: \(sidecarError)")
+        } else {
+            let inv = Invocation.build(job: job, type: type, function: f, config: config, result: job.result)
+            for name in inv.refusedPassEnv {
+                logger.warn("pass_env: refusing a host-only variable", ["function": .string(f.name), "variable": .string(name)])
+            }
+            guard let a = launch(inv, job: job, type: type, function: f) else { return }
+            attempt = a
+        }
+        record(job, type, f, attempt, seconds: monotonicNow() - started)
+    }
+
+    /// Starts the invocation and waits for it. Nil when nothing is to be recorded for this
+    /// attempt: shutting down, or re-queued after a resource shortage.
+    private func launch(_ inv: Invocation, job: Job, type: String, function f: ResolvedFunction) -> RunClassifier.Attempt? {
+        // The work root exists after the first run: one mkdir, not one per path component.
+        if mkdir(inv.workDir, 0o700) != 0 { _ = FileSystem.makeDirectories(inv.workDir) }
+        if let u = config.functionUser { chown(inv.workDir, u.uid, u.gid) }
+        // Usually left empty: one rmdir, and the walk only for what a function left in it.
+        defer { if rmdir(inv.workDir) != 0 { FileSystem.removeTree(inv.workDir) } }
+        var spec = ProcessSpec(executable: inv.executable, environment: inv.environment, workingDirectory: inv.workDir,
+                               stdin: inv.stdin, timeout: inv.timeout)
+        let runs = activeRuns
+        spec.onStart = { pid in runs.add(pid, job.id) }
+        spec.onExit = { pid in runs.remove(pid) }
+        spec.delivery = job.id
+        if stopSpawning.load(ordering: .relaxed) {
+            // Shutting down past the grace period: leave it `running`; the next start reruns it.
+            logger.info("not started: shutting down", ["id": .string(job.id), "function": .string(f.name)])
+            return nil
+        }
+        // Everything above overlapped the disk sync of the start record; the function itself
+        // starts only once that record is durable ("attempt + 1 after a crash").
+        job.recorded?.wait()
+        do {
+            let r = try launcher.run(spec)
+            shortageStreak.store(0, ordering: .relaxed)
+            if stopSpawning.load(ordering: .relaxed), Dispatcher.cutShortByShutdown(r.termination) {
+                // Stopped by the drain, not by its own fault: the delivery stays `running` on
+                // disk and resumes at the next start (attempt + 1), spending no attempt here.
+                logger.info("interrupted by shutdown; resumes at the next start", ["id": .string(job.id), "function": .string(f.name)])
+                return nil
+            }
+            return RunClassifier.classify(r, timeout: inv.timeout)
+        } catch where error.isResourceShortage {
+            requeueAfterShortage(job, type, f, error)
+            return nil
+        } catch {
+            logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
+            return RunClassifier.notStarted(error.description)
+        }
+    }
+
+
+    /// The host is short of descriptors, processes or memory: not the delivery's fault, so it
+    /// goes back to the queue with backoff and the same attempt number (the attempt never ran).
+    private func requeueAfterShortage(_ job: Job, _ type: String, _ f: ResolvedFunction, _ error: SpawnError) {
+        let streak = shortageStreak.add(1, ordering: .relaxed).newValue
+        let ceiling = min(config.retry.cap, config.shortageRetryDelay * Double(1 << min(streak - 1, 20)))
+        let delay = ceiling * (0.5 + 0.5 * random())
+        let now = clock.now()
+        let why = "\(error.description); re-queued without spending an attempt"
+        spool.finish(StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,
+                                 error: why, function: f.name))
+        logger.warn("cannot start function: host short of resources", ["id": .string(job.id), "type": .string(type), "function": .string(f.name),
+                                                                       "error": .string(why), "in_s": .double(delay)])
+    }
+
+    private func record(_ job: Job, _ type: String, _ f: ResolvedFunction, _ a: RunClassifier.Attempt, seconds: Double) {
+        let now = clock.now()
+        let change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, retryLaterFor: config.retryLaterFor,
+                                          now: now, seconds: seconds, unit: random())
+        if job.result == nil {
+            // Durable before in effect, but not waited for: this worker's next start record then
+            // rides the same disk sync (one sync per run instead of two).
+            spool.finishInBackground(change)
+        } else {
+            // The downloaded result goes only once the outcome that no longer needs it is durable.
+            spool.finish(change)
+            if !change.state.isUnfinished { fetch?.discard(job.id) }
+        }
+        metrics.run(function: f.name, outcome: a.outcome, seconds: seconds)
+        logger.info("finished", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
+                                 "outcome": .string(a.outcome.rawValue), "ms": .int(Int(seconds * 1000)),
+                                 "stderr": .string(String(a.stderrTail.suffix(1024)))])
+        if let head = a.stdoutHead {
+            logger.warn("stdout is not a JSON object; not stored as the output (its first bytes are kept with the run)",
+                        ["id": .string(job.id), "function": .string(f.name), "stdout_head": .string(head)])
+        }
+        switch change.state {
+        case .retryScheduled:
+            logger.info("retry_scheduled", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
+                                            "in_s": .double((change.nextAt ?? now) - now), "error": .string(change.error ?? "")])
+        case .dead:
+            metrics.add("hookhost_dead_letters_total", labels: [("function", f.name)])
+            logger.warn("dead", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name),
+                                 "error": .string(change.error ?? "")])
+        default: break
+        }
+    }
+}

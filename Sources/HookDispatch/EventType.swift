@@ -1,0 +1,42 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+/// Rules for event-type names, which become file names in the functions directory.
+public enum EventType {
+    public static let maxLength = 128
+
+    /// A plain dotted name: segments of `[A-Za-z0-9_-]`, separated by single dots, no leading or
+    /// trailing dot. Anything else (slashes, `..`, NUL, spaces) never reaches the filesystem.
+    public static func isValid(_ type: String) -> Bool {
+        let b = Array(type.utf8)
+        guard !b.isEmpty, b.count <= maxLength else { return false }
+        var previousDot = true  // so a leading dot is rejected
+        for c in b {
+            if c == UInt8(ascii: ".") {
+                if previousDot { return false }
+                previousDot = true
+                continue
+            }
+            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
+            guard ok else { return false }
+            previousDot = false
+        }
+        return !previousDot
+    }
+
+    /// The type handlers see: legacy `batch.completed` is `batch.succeeded`.
+    public static func canonical(_ type: String) -> String {
+        type == "batch.completed" ? "batch.succeeded" : type
+    }
+
+    /// Names to try, in order: exact, family (text before the first dot), `_default`.
+    public static func candidates(_ type: String) -> [String] {
+        var out = [type]
+        if let dot = type.firstIndex(of: ".") { out.append(String(type[..<dot])) }
+        out.append("_default")
+        return out
+    }
+}

@@ -1,0 +1,217 @@
+import Glibc
+import Synchronization
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+
+/// Settings of result downloads.
+public struct FetchStageConfig: Sendable {
+    /// Downloads at once (`HOOKHOST_FETCHERS`), separate from the function workers.
+    public var fetchers = 4
+    /// Parent of the per-delivery result directories.
+    public var resultsRoot: String
+    /// Seconds a result stays after its delivery finished (`HOOKHOST_KEEP_RESULTS`; 0: deleted at once).
+    public var keepResults: Double = 0
+    /// The user functions run as: result files are handed to it (nil: the host's own).
+    public var owner: FunctionUser?
+    public init(resultsRoot: String) { self.resultsRoot = resultsRoot }
+}
+
+/// Downloads results before functions run (CONTRACT §5), on threads of its own, so a slow
+/// download never holds a function slot and a function never waits behind another event's
+/// download. A download is the first step of an attempt: it counts as one when it fails
+/// transiently, and a final failure (404, a host not allowed) dead-letters with the reason.
+final class FetchStage: Sendable {
+    /// Deliveries waiting for a free downloader are parked under this key.
+    static let parkKey = "\u{0}fetch"
+
+    private let store: any DeliveryStore
+    private let fetcher: any Fetcher
+    private let policy: FetchPolicy
+    private let config: FetchStageConfig
+    private let retry: RetryPolicy
+    private let logger: Logger
+    private let metrics: Metrics
+    private let clock: any WallClock
+    private let random: @Sendable () -> Double
+    private let busy = Mutex<Int>(0)
+    private let queue = Monitor()
+    private let pending = Mutex<(jobs: [(Job, ResolvedFunction)], stopping: Bool)>(([], false))
+    private let threads = Mutex<[ThreadHandle]>([])
+
+    init(store: any DeliveryStore, fetcher: any Fetcher, policy: FetchPolicy, config: FetchStageConfig, retry: RetryPolicy,
+         logger: Logger, metrics: Metrics, clock: any WallClock, random: @escaping @Sendable () -> Double) {
+        self.store = store
+        self.fetcher = fetcher
+        self.policy = policy
+        self.config = config
+        self.retry = retry
+        self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
+        self.random = random
+    }
+
+    /// Whether `d`, about to run `f`, must download its result first: its type carries one, the
+    /// sidecar does not turn fetching off, and it has none on disk yet (a retry reuses it).
+    func needsFetch(_ d: DeliveryInfo, function f: ResolvedFunction) -> Bool {
+        guard d.state != .fetched, f.sidecarError == nil, f.settings.fetch != false, ResultLocator.mayCarryResult(type: d.type) else {
+            return false
+        }
+        guard let r = d.result else { return true }
+        return access(r.path, F_OK) != 0
+    }
+
+    /// Takes a downloader, or false when all are busy (then park the delivery under `parkKey`).
+    func tryReserve() -> Bool {
+        busy.withLock { n in
+            guard n < config.fetchers else { return false }
+            n += 1
+            return true
+        }
+    }
+
+    /// Whether a downloader is free now (a `tryReserve` would succeed).
+    var hasFreeDownloader: Bool { busy.withLock { $0 < config.fetchers } }
+
+    /// Gives back a downloader taken with `tryReserve` and lets parked deliveries try again.
+    func unreserve() {
+        busy.withLock { $0 -= 1 }
+        store.release(FetchStage.parkKey)
+    }
+
+    /// Hands a delivery in `fetching` (its downloader reserved) to the download threads.
+    func submit(_ job: Job, function f: ResolvedFunction) {
+        pending.withLock { $0.jobs.append((job, f)) }
+        // Broadcast: the janitor waits on the same condition and must not swallow the wake-up.
+        queue.locked { queue.broadcast() }
+    }
+
+    func start() {
+        // What a previous life left: partial downloads, results kept past their time.
+        sweep(unfinished: store.list().filter { $0.state.isUnfinished }, keepFor: config.keepResults)
+        for i in 0..<max(1, config.fetchers) {
+            let t = startThread(name: "fetch-\(i)", nice: 5) { [self] in
+                while let (job, f) = next() {
+                    download(job, function: f)
+                    unreserve()
+                }
+            }
+            threads.withLock { $0.append(t) }
+        }
+        guard config.keepResults > 0 else { return }
+        // Kept results expire: look once a minute (or at the keep time, if shorter).
+        let janitor = startThread(name: "fetch-janitor", nice: 5) { [self] in
+            while true {
+                let stop = queue.locked { () -> Bool in
+                    if !pending.withLock({ $0.stopping }) { queue.wait(seconds: min(60, config.keepResults)) }
+                    return pending.withLock { $0.stopping }
+                }
+                if stop { return }
+                sweep(unfinished: store.list().filter { $0.state.isUnfinished }, keepFor: config.keepResults)
+            }
+        }
+        threads.withLock { $0.append(janitor) }
+    }
+
+    /// Stops taking downloads and waits (until `deadline`) for those under way; one still running
+    /// then leaves its delivery `fetching`, which the next start treats as interrupted.
+    func stop(until deadline: Double) {
+        pending.withLock { $0.stopping = true }
+        queue.locked { queue.broadcast() }
+        for t in threads.withLock({ $0 }) { _ = t.join(until: deadline) }
+    }
+
+    private func next() -> (Job, ResolvedFunction)? {
+        queue.locked {
+            while true {
+                let (item, stop) = pending.withLock { p -> ((Job, ResolvedFunction)?, Bool) in
+                    (p.jobs.isEmpty ? nil : p.jobs.removeFirst(), p.stopping)
+                }
+                if let item { return item }
+                if stop { return nil }
+                queue.wait(seconds: 1)
+            }
+        }
+    }
+
+    /// The directory a delivery's result goes to: the id is hashed (ids may hold `/` or `..`).
+    func directory(for id: String) -> String {
+        config.resultsRoot + "/" + Invocation.directoryName(for: id)
+    }
+
+    private func download(_ job: Job, function f: ResolvedFunction) {
+        let started = monotonicNow()
+        let parsed = (try? JSONParser.parse(job.body)) ?? .null
+        guard let reference = ResultLocator.reference(type: job.type, event: parsed) else {
+            // Nothing to download after all (a succeeded batch without a file or an id): the
+            // function runs without a result, in this attempt.
+            record(job, StateChange(id: job.id, state: .fetched, attempt: job.attempt, at: clock.now()))
+            return
+        }
+        let dir = directory(for: job.id)
+        do throws(FetchError) {
+            let request = try policy.request(for: reference)
+            FileSystem.removeTree(dir)  // what an interrupted earlier attempt left
+            _ = FileSystem.makeDirectories(dir)
+            let result = try fetcher.fetch(request, into: dir)
+            if let u = config.owner {
+                chown(dir, u.uid, u.gid)
+                chown(result.path, u.uid, u.gid)
+            }
+            metrics.add("hookhost_fetch_bytes_total", labels: [], Double(result.bytes))
+            var change = StateChange(id: job.id, state: .fetched, attempt: job.attempt, at: clock.now())
+            change.result = result
+            record(job, change)
+            logger.info("fetched", ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
+                                    "function": .string(f.name), "uri": .string(result.uri), "bytes": .int(result.bytes),
+                                    "ms": .int(Int((monotonicNow() - started) * 1000))])
+        } catch {
+            FileSystem.removeTree(dir)
+            let now = clock.now()
+            var change = StateChange(id: job.id, state: .dead, attempt: job.attempt, at: now, error: "result download: \(error.reason)",
+                                     function: f.name)
+            if !error.isFinal {
+                let (state, nextAt) = retry.next(outcome: .failed, attemptsInBudget: job.attemptsInBudget,
+                                                 maxAttempts: f.settings.maxAttempts, now: now, unit: random())
+                change.state = state
+                change.nextAt = nextAt.map { max($0, now + (error.retryAfter ?? 0)) }
+                if state == .dead { change.error! += "; no attempts left" }
+            }
+            record(job, change)
+            metrics.run(function: f.name, outcome: change.state == .dead ? .dead : .failed, seconds: nil)
+            let fields: KeyValuePairs<String, LogValue> = ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
+                                                           "function": .string(f.name), "error": .string(change.error ?? "")]
+            if change.state == .dead { logger.warn("dead", fields) } else { logger.info("retry_scheduled", fields) }
+        }
+    }
+
+    private func record(_ job: Job, _ change: StateChange) {
+        var change = change
+        change.attemptBase = job.attemptBase
+        change.retryLaterSince = job.retryLaterSince
+        store.finish(change)
+    }
+
+    /// Deletes the result directory of a delivery that is finished, unless results are kept.
+    func discard(_ id: String) {
+        if config.keepResults == 0 { FileSystem.removeTree(directory(for: id)) }
+    }
+
+    /// Deletes result directories no unfinished delivery uses and that are older than `keepFor`:
+    /// a crash mid-download, a kept result that expired.
+    func sweep(unfinished: [DeliveryInfo], keepFor: Double) {
+        let live = Set(unfinished.map { directory(for: $0.id) })
+        let now = Double(time(nil))
+        for name in (try? DirectoryEntries.names(config.resultsRoot)) ?? [] {
+            let dir = config.resultsRoot + "/" + name
+            guard !live.contains(dir) else { continue }
+            var st = stat()
+            guard stat(dir, &st) == 0 else { continue }
+            if now - Double(st.st_mtim.tv_sec) >= keepFor { FileSystem.removeTree(dir) }
+        }
+    }
+}

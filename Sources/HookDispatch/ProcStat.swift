@@ -1,0 +1,106 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+/// The fields of `/proc/<pid>/stat` the reaper needs. Pure parsing, so it is unit-tested.
+struct ProcStat: Sendable, Equatable {
+    var pid: Int32
+    var comm: String
+    /// One letter: R, S, D, Z, T, X, …
+    var state: Character
+    var ppid: Int32
+    var pgrp: Int32
+
+    var isZombie: Bool { state == "Z" || state == "X" }
+
+    /// Parses `pid (comm) state ppid pgrp …`. `comm` is up to 16 bytes chosen by the process and
+    /// may hold spaces and parentheses, so it ends at the *last* `)` of the line.
+    init?(line: String) {
+        let bytes = Array(line.utf8)
+        guard let open = bytes.firstIndex(of: UInt8(ascii: "(")), let close = bytes.lastIndex(of: UInt8(ascii: ")")), open < close,
+              let pid = Int32(String(decoding: bytes[..<open], as: UTF8.self).filter { $0 != " " }) else { return nil }
+        let rest = String(decoding: bytes[(close + 1)...], as: UTF8.self).split(separator: " ", omittingEmptySubsequences: true)
+        guard rest.count >= 3, rest[0].count == 1, let state = rest[0].first,
+              let ppid = Int32(rest[1]), let pgrp = Int32(rest[2]) else { return nil }
+        self.pid = pid
+        self.comm = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
+        self.state = state
+        self.ppid = ppid
+        self.pgrp = pgrp
+    }
+
+    /// The pids of a `/proc/<pid>/task/<tid>/children` file: decimal numbers separated by spaces.
+    static func pidList(_ bytes: [UInt8]) -> [Int32] {
+        var out: [Int32] = []
+        var n: Int32 = 0, inNumber = false
+        for b in bytes {
+            if b >= 0x30 && b <= 0x39 {
+                let (m, o1) = n.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int32(b - 0x30))
+                n = o1 || o2 ? Int32.max : a
+                inNumber = true
+            } else {
+                if inNumber { out.append(n) }
+                n = 0; inNumber = false
+            }
+        }
+        if inNumber { out.append(n) }
+        return out
+    }
+
+    /// Just the ppid, straight from the bytes: the cheap filter before a full parse.
+    static func parentPid(_ line: ArraySlice<UInt8>) -> Int32? {
+        let space = UInt8(ascii: " ")
+        guard let close = line.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var i = line.index(after: close)
+        while i < line.endIndex && line[i] == space { i += 1 }
+        while i < line.endIndex && line[i] != space { i += 1 }  // the state letter
+        while i < line.endIndex && line[i] == space { i += 1 }
+        var value: Int32 = 0, digits = 0
+        while i < line.endIndex, line[i] >= UInt8(ascii: "0"), line[i] <= UInt8(ascii: "9"), digits < 9 {
+            value = value * 10 + Int32(line[i] - UInt8(ascii: "0"))
+            digits += 1
+            i += 1
+        }
+        return digits > 0 && (i == line.endIndex || line[i] == space) ? value : nil
+    }
+
+    init(pid: Int32, comm: String, state: Character, ppid: Int32, pgrp: Int32) {
+        self.pid = pid; self.comm = comm; self.state = state; self.ppid = ppid; self.pgrp = pgrp
+    }
+}
+
+/// The value of `name` in a `/proc/<pid>/environ` image (NUL-separated `NAME=value`), if present.
+func environValue(_ environ: [UInt8], _ name: String) -> String? {
+    let prefix = Array((name + "=").utf8)
+    for entry in environ.split(separator: 0, omittingEmptySubsequences: true) where entry.starts(with: prefix) {
+        return String(decoding: entry.dropFirst(prefix.count), as: UTF8.self)
+    }
+    return nil
+}
+
+/// What one sweep does with the host's children. Pure: decided from a process list.
+struct SweepPlan: Equatable {
+    /// Dead already: reap them.
+    var reap: [Int32] = []
+    /// Alive and belonging to no running function: SIGKILL, then reap.
+    var kill: [Int32] = []
+    /// Alive, detached by a function that is still running: left until it ends.
+    var spared: [Int32] = []
+
+    /// `owned`: function leaders, reaped by their own supervisor and never touched here.
+    /// `runningDelivery`: for a live orphan, the delivery id in its environment when that
+    /// delivery's function is still running (nil: unreadable, absent or finished).
+    static func make(processes: [ProcStat], host: Int32, owned: Set<Int32>, final: Bool,
+                     runningDelivery: (Int32) -> String?) -> SweepPlan {
+        var plan = SweepPlan()
+        for p in processes where p.ppid == host && !owned.contains(p.pid) {
+            if p.isZombie { plan.reap.append(p.pid) }
+            else if !final, runningDelivery(p.pid) != nil { plan.spared.append(p.pid) }
+            else { plan.kill.append(p.pid) }
+        }
+        return plan
+    }
+}

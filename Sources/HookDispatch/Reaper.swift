@@ -1,0 +1,195 @@
+import CSys
+import Glibc
+import Synchronization
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+
+/// Kills and reaps whatever functions leave behind. The host is a child subreaper (or PID 1), so
+/// every orphan of a function — a `setsid` child, a double fork — is re-parented to it. The
+/// launcher registers each function leader here; any *other* child of the host is an orphan:
+/// reaped when dead, SIGKILLed (then reaped) when alive, unless its environment names a delivery
+/// whose function is still running (a detached helper lives until its function ends).
+public final class Reaper: Sendable {
+    /// Function leaders by pid → their delivery id. Held across spawn + register so a sweep can
+    /// never see a fresh leader that is not registered yet and take it for an orphan.
+    /// Shared by every Reaper of the process: another one's leader is not an orphan either
+    /// (one host has one Reaper; tests run several dispatchers side by side).
+    private static let owned = Mutex<[Int32: String]>([:])
+    private let host: Int32
+    private let logger: Logger
+    /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
+    private let dirty = Atomic<Bool>(false)
+    private let wakeup = Monitor()
+    private let stopping = Atomic<Bool>(false)
+    private let periodic = Mutex<ThreadHandle?>(nil)
+
+    public init(logger: Logger) {
+        self.host = getpid()
+        self.logger = logger
+    }
+
+    /// Makes the host the reaper of its descendants' orphans (automatic for PID 1).
+    public static func becomeSubreaper() -> Bool { getpid() == 1 || hh_set_child_subreaper() == 0 }
+
+    /// Runs `spawn` (which returns the new leader's pid) and registers the pid, under the lock.
+    func spawning<E: Error>(delivery: String, _ spawn: () throws(E) -> Int32) throws(E) -> Int32 {
+        try Reaper.owned.withLock { (o: inout [Int32: String]) throws(E) -> Int32 in
+            let pid = try spawn()
+            o[pid] = delivery
+            return pid
+        }
+    }
+
+    /// The leader has exited and its group was killed: unregister it, reap it, and have what it
+    /// left behind swept. Unregister and reap happen together under the lock, so no sweep reaps
+    /// it first and its pid is not reused while still registered. The sweep itself runs on the
+    /// reaper thread: scanning /proc costs about as much as a spawn, so the worker does not wait
+    /// for it and sweeps after many quick functions are coalesced.
+    func release(_ pid: Int32) {
+        Reaper.owned.withLock { o in
+            o.removeValue(forKey: pid)
+            var st: Int32 = 0
+            while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        }
+        // Only the first release since the last sweep wakes the reaper thread: with quick
+        // functions ending hundreds of times a second, a signal (and the lock) per release only
+        // cut its coalescing pause short to wait again.
+        if !dirty.exchange(true, ordering: .acquiringAndReleasing) {
+            wakeup.locked { wakeup.signal() }
+        }
+    }
+
+    /// One pass over the host's children (a few more right after kills, so children of a killed
+    /// orphan, re-parented to us in turn, go too). `final` spares nothing: the host is leaving.
+    @discardableResult
+    public func sweep(final: Bool = false) -> (reaped: Int, killed: Int) {
+        var reaped = 0, killed = 0
+        for _ in 0..<5 {
+            let plan = Reaper.owned.withLock { o -> SweepPlan in
+                let running = Set(o.values)
+                let plan = SweepPlan.make(processes: Reaper.children(of: host), host: host, owned: Set(o.keys), final: final) { pid in
+                    // environ is bounded by ARG_MAX-sized limits; a cut copy could hide the id, so read it all.
+                    guard let env = FileSystem.read("/proc/\(pid)/environ", limit: 8 << 20),
+                          let id = environValue(env, "HOOKHOST_DELIVERY_ID"), running.contains(id) else { return nil }
+                    return id
+                }
+                // Still under the lock: these are unowned children of ours, so only this code
+                // reaps them and their pids cannot be reused before the kill lands.
+                for pid in plan.kill { kill(pid, SIGKILL) }
+                for pid in plan.reap {
+                    var st: Int32 = 0
+                    if waitpid(pid, &st, WNOHANG) == pid { reaped += 1 }
+                }
+                // SIGKILL always lands, so waiting is bounded; and once a killed process can be
+                // reaped, the kernel has already handed its children to us for the next pass.
+                for pid in plan.kill {
+                    var st: Int32 = 0
+                    var r: Int32
+                    repeat { r = waitpid(pid, &st, 0) } while r < 0 && errno == EINTR
+                    if r == pid { reaped += 1 }
+                }
+                return plan
+            }
+            killed += plan.kill.count
+            if !plan.kill.isEmpty {
+                logger.debug("reaper: killed processes left by finished functions", ["pids": .string(plan.kill.map(String.init).joined(separator: ","))])
+            }
+            if plan.kill.isEmpty { break }
+        }
+        return (reaped, killed)
+    }
+
+    /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every `interval`
+    /// seconds regardless, until `stopPeriodic()`.
+    public func startPeriodic(interval: Double = 1, coalesce: Double = 0.05) {
+        let thread = startThread(name: "reaper") { [self] in
+            while true {
+                let stop = wakeup.locked { () -> Bool in
+                    if !dirty.load(ordering: .relaxed) && !stopping.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
+                    dirty.store(false, ordering: .relaxed)
+                    return stopping.load(ordering: .relaxed)
+                }
+                if stop { return }
+                sweep()
+                // Coalesce: functions ending meanwhile only set `dirty`; a stop ends the pause.
+                let until = monotonicNow() + coalesce
+                wakeup.locked {
+                    while !stopping.load(ordering: .relaxed), case let left = until - monotonicNow(), left > 0 { wakeup.wait(seconds: left) }
+                }
+            }
+        }
+        periodic.withLock { $0 = thread }
+    }
+
+    /// Stops the periodic sweeps and waits for the thread to exit (shutdown; `sweep(final:)` follows).
+    public func stopPeriodic() {
+        wakeup.locked {
+            stopping.store(true, ordering: .relaxed)
+            wakeup.broadcast()
+        }
+        periodic.withLock { $0.take() }?.join()
+    }
+
+    /// Children of `parent`, from /proc (unreadable or vanished entries are skipped). Runs after
+    /// every function (coalesced), under the lock workers need to spawn: the kernel's per-thread
+    /// child lists name just our children (a handful) where a scan of /proc reads every process
+    /// on the machine; the scan remains for kernels without them (CONFIG_PROC_CHILDREN). A list
+    /// read while children come and go may miss one; the next sweep (at most `interval` later)
+    /// finds it.
+    static func children(of parent: Int32) -> [ProcStat] {
+        var reader = StatReader()
+        guard let pids = childList(of: parent) else {
+            guard let names = try? DirectoryEntries.names("/proc") else { return [] }
+            return names.compactMap { name in
+                guard let first = name.utf8.first, first >= 0x30 && first <= 0x39 else { return nil }
+                return reader.stat(of: name, parent: parent)
+            }
+        }
+        return pids.compactMap { reader.stat(of: String($0), parent: parent) }
+    }
+
+    /// The pids in `/proc/<parent>/task/*/children` (a child belongs to the thread that started
+    /// it); nil when the kernel does not provide these files.
+    static func childList(of parent: Int32) -> [Int32]? {
+        guard let tids = try? DirectoryEntries.names("/proc/\(parent)/task") else { return nil }
+        var pids: [Int32] = []
+        var any = false
+        for tid in tids {
+            guard let bytes = FileSystem.read("/proc/\(parent)/task/\(tid)/children", limit: 1 << 20) else { continue }
+            any = true
+            pids += ProcStat.pidList(bytes)
+        }
+        return any || tids.isEmpty ? pids : nil
+    }
+
+    /// Reads `/proc/<pid>/stat` files into one reused buffer, building a `ProcStat` only for
+    /// children of `parent`.
+    private struct StatReader {
+        var buf = [UInt8](repeating: 0, count: 1024)
+        var path = [CChar](repeating: 0, count: 32)
+
+        mutating func stat(of name: String, parent: Int32) -> ProcStat? {
+            guard name.utf8.count <= 16 else { return nil }
+            let n: Int = buf.withUnsafeMutableBytes { b in
+                path.withUnsafeMutableBufferPointer { p in
+                    // "/proc/<digits>/stat" built by hand: no String per entry.
+                    var k = 0
+                    for c in "/proc/".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    for c in name.utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    for c in "/stat".utf8 { p[k] = CChar(bitPattern: c); k += 1 }
+                    p[k] = 0
+                    let fd = open(p.baseAddress!, O_RDONLY | O_CLOEXEC)
+                    guard fd >= 0 else { return -1 }
+                    defer { close(fd) }
+                    return read(fd, b.baseAddress, b.count)
+                }
+            }
+            guard n > 0, ProcStat.parentPid(buf[0..<n]) == parent else { return nil }
+            return ProcStat(line: String(decoding: buf[0..<n], as: UTF8.self))
+        }
+    }
+}

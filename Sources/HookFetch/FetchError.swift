@@ -1,0 +1,81 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+/// Why a result could not be fetched. Each case says whether retrying can help (`isFinal`) and
+/// gives an operator a reason to act on. URLs in reasons are redacted (no query string).
+public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The event's reference is not a form hookhost knows (PROTOCOL §5). Final.
+    case invalidReference(String, why: String)
+    /// The URL, or a redirect, points at a host that is not allowed; it was never requested. Final.
+    case hostNotAllowed(host: String, viaRedirect: Bool)
+    /// A redirect without a usable http(s) `Location`. Final.
+    case badRedirect(location: String)
+    /// More redirects than the limit. Final.
+    case tooManyRedirects(limit: Int)
+    /// 404 or 410: the file is gone (Files API files are kept 48 h). Final.
+    case notFound(url: String)
+    /// 401 or 403. `credential` is what was sent to that host. Final.
+    case accessDenied(status: Int, url: String, credential: Credential, configured: Bool)
+    /// Another 4xx the request will not outlive. Final.
+    case rejected(status: Int, url: String)
+    /// 429; `retryAfter` is the server's `Retry-After` in seconds, when it sent one. Transient.
+    case rateLimited(retryAfter: Double?)
+    /// 5xx or 408. Transient.
+    case serverError(status: Int, retryAfter: Double?)
+    /// Connect, TLS, reset, timeout or a broken transfer (after any resumes). Transient.
+    case network(String)
+    /// The result is larger than the configured maximum. Final.
+    case tooLarge(limit: Int)
+    /// Free disk space is below the expected size plus the safety margin; nothing was written. Transient.
+    case insufficientSpace(needed: Int, available: Int)
+    /// A credential the request needs is not configured (names the setting). Final.
+    case missingCredential(setting: String)
+    /// Local I/O failed (which operation, which path, errno text). Transient.
+    case local(String)
+
+    /// True when retrying the same request cannot succeed: dead-letter with `reason`.
+    public var isFinal: Bool {
+        switch self {
+        case .rateLimited, .serverError, .network, .insufficientSpace, .local: false
+        default: true
+        }
+    }
+
+    /// The server's requested delay before the next attempt, when it gave one.
+    public var retryAfter: Double? {
+        switch self {
+        case .rateLimited(let d), .serverError(_, let d): d
+        default: nil
+        }
+    }
+
+    /// What an operator reads in the dead letter or the log.
+    public var reason: String {
+        switch self {
+        case .invalidReference(let r, let why): "result reference \"\(r)\" is not usable: \(why)"
+        case .hostNotAllowed(let h, let redirect):
+            "\(redirect ? "redirect to" : "result URL on") host \(h), which is not allowed; it was not requested (allow it with HOOKHOST_FETCH_HOSTS)"
+        case .badRedirect(let l): "redirect to an unusable location \"\(l)\""
+        case .tooManyRedirects(let n): "more than \(n) redirects"
+        case .notFound(let u): "file not found or expired (files are kept 48 h): \(u)"
+        case .accessDenied(let s, let u, let c, let configured):
+            switch c {
+            case .apiKey: configured ? "API key rejected (401/403): HTTP \(s) from \(u)" : "HTTP \(s) from \(u) and no API key is configured (GEMINI_API_KEY)"
+            case .gcsToken: "GCS token rejected (401/403): HTTP \(s) from \(u); check HOOKHOST_GCS_TOKEN_FILE"
+            case .none: "HTTP \(s) from \(u), a host hookhost sends no credential to"
+            }
+        case .rejected(let s, let u): "HTTP \(s) from \(u)"
+        case .rateLimited(let d): "rate limited (429)" + (d.map { ", retry after \(Int($0)) s" } ?? "")
+        case .serverError(let s, _): "server error (HTTP \(s))"
+        case .network(let m): "network: \(m)"
+        case .tooLarge(let n): "result larger than the \(n)-byte limit"
+        case .insufficientSpace(let need, let avail): "not enough disk space: need \(need) bytes, \(avail) available"
+        case .missingCredential(let s): "\(s) is not set, and this result needs it"
+        case .local(let m): m
+        }
+    }
+
+    public var description: String { reason }
+}

@@ -1,0 +1,67 @@
+import Glibc
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+
+/// The file a download streams into: a dot-named temp file in the target directory, renamed to
+/// its final name only when the download is complete; removed if it never is.
+final class ResultFile {
+    let directory: String
+    let tempPath: String
+    private var fd: Int32
+    private var committed = false
+
+    /// Creates the directory if needed and a fresh, empty temp file for `name`.
+    init(directory: String, name: String) throws(FetchError) {
+        guard FileSystem.makeDirectories(directory) else {
+            throw .local("cannot create result directory \(directory): \(String(cString: strerror(errno)))")
+        }
+        self.directory = directory
+        tempPath = directory + "/." + name + ".part"
+        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .local("cannot create \(tempPath): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !committed { unlink(tempPath) }
+    }
+
+    /// Appends all of `bytes` (write(2) may take fewer at a time).
+    func write(_ bytes: UnsafeRawBufferPointer) throws(FetchError) {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw .local("cannot write \(tempPath): \(String(cString: strerror(errno)))") }
+            done += n
+        }
+    }
+
+    /// Empties the file (a resume answered with the whole body again).
+    func truncate() throws(FetchError) {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            throw .local("cannot truncate \(tempPath): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Bytes an unprivileged writer can still use on this file's filesystem.
+    func availableBytes() -> Int {
+        var st = statvfs()
+        guard fstatvfs(fd, &st) == 0 else { return Int.max }  // unknown: let write(2) be the judge
+        return Int(st.f_bavail) * Int(st.f_frsize)
+    }
+
+    /// Closes the file and renames it to `name` in the same directory; returns the final path.
+    func commit(as name: String) throws(FetchError) -> String {
+        let path = directory + "/" + name
+        let closed = close(fd)
+        fd = -1
+        guard closed == 0 else { throw .local("cannot close \(tempPath): \(String(cString: strerror(errno)))") }
+        guard rename(tempPath, path) == 0 else { throw .local("cannot rename \(tempPath) to \(path): \(String(cString: strerror(errno)))") }
+        committed = true
+        return path
+    }
+}

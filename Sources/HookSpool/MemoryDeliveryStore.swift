@@ -1,0 +1,102 @@
+import Synchronization
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+
+/// A `DeliveryStore` that keeps everything in memory: the same index, queue and dedup rules as
+/// the spool, without a file. For tests of what sits on top (dispatch, admin), and tools.
+public final class MemoryDeliveryStore: DeliveryStore {
+    public let clock: any WallClock
+    private let board: DeliveryBoard
+    private let queueMax: Int
+    /// Bodies and last state changes by delivery id; `nextRef` hands out fake log positions so
+    /// arrival order is kept.
+    private let stored = Mutex<(bodies: [ExactKey: [UInt8]], jwts: [ExactKey: JWTIdentity], last: [ExactKey: StateChange], attempts: [ExactKey: [StateChange]], nextRef: Int64)>(([:], [:], [:], [:], 0))
+    /// While false, admits answer 503 (a full disk, for tests).
+    public let writable = Atomic<Bool>(true)
+
+    public init(clock: any WallClock = SystemClock(), queueMax: Int = 100_000) {
+        self.clock = clock
+        self.queueMax = queueMax
+        board = DeliveryBoard(clock: clock)
+    }
+
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
+        switch board.beginAdmit(id, queueMax: queueMax, completion: completion) {
+        case .answered(let r): return completion(r)
+        case .waitingForFirstCopy: return
+        case .write: break
+        }
+        let outcome: AdmitResult
+        if writable.load(ordering: .relaxed) {
+            let ref = stored.withLock { s -> SpoolRef in
+                s.bodies[ExactKey(id)] = body
+                s.jwts[ExactKey(id)] = jwt
+                s.nextRef += 1
+                return SpoolRef(offset: s.nextRef, length: body.count)
+            }
+            board.accepted(id: id, type: type, at: clock.now(), verifiedBy: verifiedBy, body: ref)
+            outcome = .accepted
+        } else {
+            outcome = .unavailable("store not writable")
+        }
+        board.endAdmit(id, outcome, completion: completion)
+    }
+
+    public func remembers(_ id: String) -> Bool { board.remembers(id) }
+    public func nextDue() -> DeliveryInfo? { board.nextDue() }
+    public func joinWorkers() { board.joinWorkers() }
+    public func busy<T>(_ body: () -> T) -> T { board.busy(body) }
+    public func park(_ id: String, under key: String, unlessFreed freed: () -> Bool) { board.park(id, under: key, unlessFreed: freed) }
+    public func release(_ key: String) { board.release(key) }
+    public func stopTaking() { board.stop() }
+
+    public func startFetch(_ id: String) -> StartedDelivery? {
+        guard let d = board.markFetching(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
+        return StartedDelivery(info: d, body: body, jwt: jwt)
+    }
+
+    public func start(_ id: String, forRun: Bool) -> StartedDelivery? {
+        guard let d = board.markRunning(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
+        return StartedDelivery(info: d, body: body, jwt: jwt)
+    }
+
+    @discardableResult
+    public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
+        guard let change = board.apply(change) else { return false }
+        stored.withLock { s in
+            let key = ExactKey(change.id)
+            s.last[key] = change
+            if change.endsAttempt {
+                s.attempts[key, default: []].append(change)
+                if s.attempts[key]!.count > DeliveryInfo.maxEarlierAttempts + 1 { s.attempts[key]!.removeFirst() }
+            }
+        }
+        return true
+    }
+
+    public var queueDepth: Int { board.unfinished }
+    public var deadCount: Int { board.dead }
+    public var isWritable: Bool { writable.load(ordering: .relaxed) }
+    public func info(_ id: String) -> DeliveryInfo? { board.info(id) }
+    public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
+    public func unfinishedSummary() -> UnfinishedSummary { board.unfinishedSummary() }
+
+    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
+        guard let d = info(id) else { return nil }
+        let (body, jwt, last) = stored.withLock { ($0.bodies[ExactKey(id)] ?? [], $0.jwts[ExactKey(id)], $0.last[ExactKey(id)]) }
+        return (d, body, jwt, last)
+    }
+
+    public func attempts(_ id: String) -> [StateChange] { stored.withLock { $0.attempts[ExactKey(id)] ?? [] } }
+
+    public func forget(_ id: String) -> Bool {
+        guard board.forget(id) else { return false }
+        stored.withLock { s in
+            let key = ExactKey(id)
+            s.bodies[key] = nil; s.jwts[key] = nil; s.last[key] = nil; s.attempts[key] = nil
+        }
+        return true
+    }
+}

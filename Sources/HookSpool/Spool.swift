@@ -1,0 +1,228 @@
+import CSys
+import Glibc
+import Synchronization
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+
+/// Spool settings; each maps to a HOOKHOST_ variable.
+public struct SpoolConfig: Sendable {
+    public var directory: String
+    /// Seconds a webhook-id is remembered for dedup.
+    public var dedupTTL: Double = 259_200
+    /// Seconds finished (done/skipped) deliveries stay inspectable.
+    public var retention: Double = 86_400
+    /// Unfinished deliveries before new ones are refused.
+    public var queueMax = 100_000
+    /// The log is compacted once it is larger than this and more than twice what is still live.
+    public var compactMinBytes: Int64 = 64 << 20
+    /// After a failed write, the spool counts as writable again only once the filesystem has at
+    /// least this much free space (capped at a quarter of a small filesystem) and a probe write
+    /// succeeds. About one maximal delivery.
+    public var minFreeBytes: Int64 = (1 << 20) + (64 << 10)
+    /// Open an existing log only to read it (`deliveries list`/`show` on a stopped host, maybe on
+    /// a read-only mount): nothing is created or synced, and the writer must not be started.
+    public var readOnly = false
+    public init(directory: String) { self.directory = directory }
+}
+
+/// The durable delivery store: a group-committed append-only log (`SpoolLog`) and the in-memory
+/// index and run queue rebuilt from it (`DeliveryBoard`). Everything acknowledged is on disk
+/// before `admit` reports `.accepted`.
+public final class Spool: DeliveryStore {
+    public let config: SpoolConfig
+    public let clock: any WallClock
+    let logger: Logger
+    let log: SpoolLog
+    let board: DeliveryBoard
+    let compacting = Atomic<Bool>(false)
+
+    /// Opens (creating) the spool in `config.directory` and rebuilds the index from the log.
+    public init(config: SpoolConfig, clock: any WallClock = SystemClock(), logger: Logger) throws(SpoolError) {
+        self.config = config
+        self.clock = clock
+        self.logger = logger
+        log = try SpoolLog(directory: config.directory, minFreeBytes: config.minFreeBytes, readOnly: config.readOnly, logger: logger)
+        board = DeliveryBoard(clock: clock)
+        // Records go straight into the index as they are read: never the whole log in memory.
+        var index = DeliveryIndex()
+        let scan = try log.scan { offset, length, record in index.load(record, at: SpoolRef(offset: offset, length: length)) }
+        if scan.skippedBytes > 0 {
+            logger.warn("spool: skipped damaged or torn bytes", ["bytes": .int(scan.skippedBytes), "file": .string(log.path)])
+        }
+        let r = board.load(index, retention: config.retention, dedupTTL: config.dedupTTL)
+        hh_malloc_trim()  // the read windows and decoded records were many and short-lived
+        logger.info("spool: recovered", ["deliveries": .int(r.deliveries), "unfinished": .int(r.unfinished),
+                                         "interrupted": .int(r.interrupted), "dead": .int(r.dead), "remembered_ids": .int(r.remembered)])
+    }
+
+    /// Starts the writer (see `SpoolLog.start`); returns whether it runs at raised priority.
+    @discardableResult
+    public func startWriter() -> Bool {
+        log.start { [self] in housekeeping() }
+    }
+
+    /// Writes what is queued and stops the writer; returns once it has.
+    public func stopWriter() { log.stop() }
+
+    private func housekeeping() {
+        // Give memory freed by pruning back to the system, so RSS follows what is remembered.
+        if board.prune(retention: config.retention, dedupTTL: config.dedupTTL) > 0 { hh_malloc_trim() }
+        compactIfNeeded()
+    }
+
+    // MARK: - Intake
+
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8],
+                      completion: @escaping @Sendable (AdmitResult) -> Void) {
+        switch board.beginAdmit(id, queueMax: config.queueMax, completion: completion) {
+        case .answered(let r): return completion(r)
+        case .waitingForFirstCopy: return
+        case .write: break
+        }
+        let now = clock.now()
+        let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body, jwt: jwt).encoded()
+        let board = board
+        // Answered from the writer itself (inline): the completion only posts the answer to its
+        // HTTP loop, and a hop through the completion thread cost a context switch per batch.
+        log.append(record, placed: { ref in
+            board.accepted(id: id, type: type, at: now, verifiedBy: verifiedBy, body: ref)
+        }, inline: true, done: { result in
+            switch result {
+            case .success: board.endAdmit(id, .accepted, completion: completion)
+            case .failure(let e): board.endAdmit(id, .unavailable("spool cannot persist: \(e)"), completion: completion)
+            }
+        })
+    }
+
+    // MARK: - Running
+
+    public func remembers(_ id: String) -> Bool { board.remembers(id) }
+    public func nextDue() -> DeliveryInfo? { board.nextDue() }
+    public func joinWorkers() { board.joinWorkers() }
+    public func busy<T>(_ body: () -> T) -> T { board.busy(body) }
+    public func park(_ id: String, under key: String, unlessFreed freed: () -> Bool) { board.park(id, under: key, unlessFreed: freed) }
+    public func release(_ key: String) { board.release(key) }
+    public func stopTaking() { board.stop() }
+
+    public func start(_ id: String, forRun: Bool) -> StartedDelivery? {
+        guard let d = board.markRunning(id) else { return nil }
+        // Only skipped: no record (redoing a skip after a crash costs nothing) and no body read.
+        guard forRun else { return StartedDelivery(info: d, body: []) }
+        return begin(d)
+    }
+
+    public func startFetch(_ id: String) -> StartedDelivery? {
+        guard let d = board.markFetching(id) else { return nil }
+        let started = begin(d)
+        started?.waitUntilRecorded()  // the download is an effect of the attempt: recorded first
+        return started
+    }
+
+    /// Records the state `d` was just put in (running or fetching) and reads its body. The record
+    /// is queued, not waited for: the body is read meanwhile (that read waits for the disk sync
+    /// in progress anyway, usually the one carrying this record), and the caller waits on the
+    /// returned gate before anything of the run happens.
+    private func begin(_ d: DeliveryInfo) -> StartedDelivery? {
+        var change = StateChange(id: d.id, state: d.state, attempt: d.attempt, at: d.updatedAt)
+        change.attemptBase = d.attemptBase
+        change.result = d.result
+        let gate = RecordGate()
+        // Noted as placed, before the gate opens: the run's later records must find this one as
+        // the last state.
+        log.append(SpoolRecord.state(change).encoded(), placed: notePosition(d.id, endsAttempt: false), inline: true) { _ in gate.open() }
+        guard let (body, jwt) = try? readBody(d.id) else {
+            logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
+            finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
+            return nil
+        }
+        return StartedDelivery(info: d, body: body, jwt: jwt, recorded: gate)
+    }
+
+    @discardableResult
+    public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
+        let id = change.id
+        if !waitForDisk {
+            guard let change = board.apply(change) else { return false }
+            let bytes = SpoolRecord.state(change).encoded()
+            log.append(bytes, placed: notePosition(id, endsAttempt: change.endsAttempt), lazy: true, inline: true, done: { _ in })
+            return true
+        }
+        // Durable first, then in effect: a change that makes the delivery due again (fetched,
+        // a replay, a retry) must be in the log before whatever a worker records next for it.
+        guard let completed = board.complete(change) else { return false }
+        // Noted as placed, before a worker can write a later one.
+        let result = log.appendSync(SpoolRecord.state(completed).encoded(), placed: notePosition(id, endsAttempt: completed.endsAttempt))
+        Spool.takeEffect(completed, written: result, board: board, logger: logger)
+        return true
+    }
+
+    /// A completed change whose record was written (or failed to be): in effect now either way —
+    /// a failed one is redone after a restart, as the log line says.
+    private static func takeEffect(_ completed: StateChange, written: Result<SpoolRef, SpoolError>, board: DeliveryBoard, logger: Logger) {
+        _ = board.apply(completed)
+        if case .failure(let e) = written {
+            logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(completed.id), "error": .string(e.description)])
+        }
+    }
+
+    /// Notes where a state record of `id` landed as it is placed: under the file lock, so a
+    /// compaction cannot move the record between its write and the index learning its position.
+    private func notePosition(_ id: String, endsAttempt: Bool) -> SpoolLog.Placed {
+        let board = board
+        return { ref in board.setLastState(id, ref, endsAttempt: endsAttempt) }
+    }
+
+    public func finishInBackground(_ change: StateChange) {
+        // As in `finish(_:waitForDisk: true)`, only the wait moves to the completion thread: the
+        // delivery stays `running` in memory until its record is durable, so nothing can make it
+        // due again (or record a later change for it) before then.
+        guard let completed = board.complete(change) else { return }
+        let board = board, logger = logger
+        log.append(SpoolRecord.state(completed).encoded(), placed: notePosition(change.id, endsAttempt: completed.endsAttempt)) { result in
+            Spool.takeEffect(completed, written: result, board: board, logger: logger)
+        }
+    }
+
+    // MARK: - Inspection and operator actions
+
+    public var queueDepth: Int { board.unfinished }
+    public var deadCount: Int { board.dead }
+    public var isWritable: Bool { log.isWritable }
+    public func info(_ id: String) -> DeliveryInfo? { board.info(id) }
+    public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
+    public func unfinishedSummary() -> UnfinishedSummary { board.unfinishedSummary() }
+
+    public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
+        guard let d = info(id) else { return nil }
+        let (body, jwt) = (try? readBody(id)) ?? ([], nil)
+        let last = (try? log.read { board.info(id)?.lastState }).flatMap { Spool.stateChange(in: $0, for: id) }
+        return (d, body, jwt, last)
+    }
+
+    /// The state change a record frame holds, if it is one and belongs to `id`.
+    private static func stateChange(in frame: [UInt8], for id: String) -> StateChange? {
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id else { return nil }
+        return s
+    }
+
+    public func attempts(_ id: String) -> [StateChange] {
+        guard let frames = try? log.readAll({ board.info(id)?.attemptRefs ?? [] }) else { return [] }
+        return frames.compactMap { Spool.stateChange(in: $0, for: id) }
+    }
+
+    public func forget(_ id: String) -> Bool {
+        guard info(id) != nil, case .success = log.appendSync(SpoolRecord.forget(id: id).encoded()) else { return false }
+        return board.forget(id)
+    }
+
+    /// The body and JWT identity from the delivery's record (kept on disk, not in the index).
+    private func readBody(_ id: String) throws(SpoolError) -> ([UInt8], JWTIdentity?) {
+        let frame = try log.read { board.info(id)?.body }
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(let rid, _, _, _, let body, let jwt) = rec, rid == id else {
+            throw SpoolError("decode", path: log.path, code: EIO)
+        }
+        return (body, jwt)
+    }
+}

@@ -1,0 +1,106 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+/// One entry of the append-only spool log (pure encoding; no I/O).
+///
+/// Frame: `magic u32 | length u32 | crc32c u32 | payload`, little-endian, where the CRC covers the
+/// length field and the payload, and the payload is `metaLength u32 | meta JSON | body bytes`.
+/// A torn or corrupted frame fails the CRC and is skipped on recovery.
+public enum SpoolRecord: Sendable, Equatable {
+    /// A new delivery, with the raw body exactly as received (and the JWT key and claims it was
+    /// verified with, if any).
+    case delivery(id: String, type: String, receivedAt: Double, verifiedBy: VerifiedBy, body: [UInt8], jwt: JWTIdentity? = nil)
+    /// A state change.
+    case state(StateChange)
+    /// An id remembered only for dedup (its delivery was pruned).
+    case seen(id: String, at: Double)
+    /// The delivery was purged by an operator.
+    case forget(id: String)
+    /// Written by the disk probe; carries nothing.
+    case noop
+
+    static let magic: UInt32 = 0x314B_4848  // "HHK1"
+    static let headerSize = 12
+    static let maxPayload = 64 << 20
+
+    /// The framed bytes for the log.
+    public func encoded() -> [UInt8] {
+        var meta = JSONWriter(reserve: 128)
+        var body: [UInt8] = []
+        meta.beginObject()
+        switch self {
+        case .delivery(let id, let type, let at, let vb, let b, let jwt):
+            meta.field("k", "d"); meta.field("id", id); meta.field("type", type)
+            meta.key("at"); meta.double(at); meta.field("vb", vb.rawValue)
+            if let jwt {
+                // Claims as base64url text: whatever their nesting or bytes, the record's
+                // metadata stays shallow, plain ASCII JSON that recovery always parses.
+                meta.field("kid", jwt.keyID); meta.field("cl", Base64.encode(jwt.claims, urlSafe: true))
+            }
+            body = b
+        case .state(let s):
+            s.write(into: &meta)
+        case .seen(let id, let at):
+            meta.field("k", "seen"); meta.field("id", id); meta.key("at"); meta.double(at)
+        case .forget(let id):
+            meta.field("k", "forget"); meta.field("id", id)
+        case .noop:
+            meta.field("k", "noop")
+        }
+        meta.endObject()
+        var payload: [UInt8] = []
+        payload.reserveCapacity(4 + meta.bytes.count + body.count)
+        appendLE(UInt32(meta.bytes.count), to: &payload)
+        payload += meta.bytes
+        payload += body
+        var frame: [UInt8] = []
+        frame.reserveCapacity(SpoolRecord.headerSize + payload.count)
+        appendLE(SpoolRecord.magic, to: &frame)
+        var len: [UInt8] = []
+        appendLE(UInt32(payload.count), to: &len)
+        frame += len
+        appendLE(CRC32C.checksum(payload, seed: CRC32C.checksum(len)), to: &frame)
+        frame += payload
+        return frame
+    }
+
+    /// Decodes a payload (the frame already checked). Without `bodies`, a delivery comes back with
+    /// an empty body and no JWT identity: what recovery needs, without a copy of every body.
+    static func decode(payload: ArraySlice<UInt8>, bodies: Bool = true) -> SpoolRecord? {
+        guard payload.count >= 4 else { return nil }
+        let metaLen = Int(readLE(payload, at: payload.startIndex))
+        let metaStart = payload.startIndex + 4
+        guard metaLen <= payload.count - 4 else { return nil }
+        let body = bodies ? Array(payload[(metaStart + metaLen)...]) : []
+        let meta = payload[metaStart..<(metaStart + metaLen)]
+        return decodeCommon(meta: meta, body: body, bodies: bodies) ?? decodeParsed(meta: Array(meta), body: body, bodies: bodies)
+    }
+
+    /// Any record, through the JSON parser (what `decodeCommon` must always agree with).
+    static func decodeParsed(meta bytes: [UInt8], body: [UInt8], bodies: Bool) -> SpoolRecord? {
+        guard let meta = try? JSONParser.parse(bytes) else { return nil }
+        switch meta["k"]?.stringValue {
+        case "d":
+            guard let id = meta["id"]?.stringValue, let type = meta["type"]?.stringValue,
+                  let at = meta["at"]?.doubleValue, let vb = VerifiedBy(rawValue: meta["vb"]?.stringValue ?? "") else { return nil }
+            // Records written before JWT support have neither field.
+            var jwt: JWTIdentity?
+            if bodies, let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
+                jwt = JWTIdentity(keyID: kid, claims: claims)
+            }
+            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt)
+        case "s":
+            return StateChange(meta: meta).map { .state($0) }
+        case "seen":
+            guard let id = meta["id"]?.stringValue, let at = meta["at"]?.doubleValue else { return nil }
+            return .seen(id: id, at: at)
+        case "forget":
+            return meta["id"]?.stringValue.map { .forget(id: $0) }
+        case "noop":
+            return .noop
+        default:
+            return nil
+        }
+    }
+}

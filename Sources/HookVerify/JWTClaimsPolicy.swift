@@ -1,0 +1,157 @@
+import HookSupport
+import HookNet
+import HookHTTP
+/// The claim checks of a JWT delivery (PROTOCOL §3). Pure: time is passed in.
+public struct JWTClaimsPolicy: Sendable {
+    /// When set, `aud` (a string, or an array of strings) must contain it.
+    public var audience: String?
+    /// Seconds of clock skew allowed on `exp` and `nbf`.
+    public var leeway: Double = 60
+
+    public init(audience: String? = nil, leeway: Double = 60) {
+        self.audience = audience
+        self.leeway = leeway
+    }
+
+    /// Claims that, when present, carry the SHA-256 of the raw body (hex, base64 or base64url).
+    /// Gemini does not document its claims; these are the common spellings.
+    public static let bodyHashClaims = ["body_sha256", "body_hash", "payload_sha256", "payload_hash", "sha256"]
+    /// Claims that, when present, carry the event: its `type` (a string) or the whole body (an object).
+    public static let eventClaims = ["event", "event_type", "type"]
+
+    /// Checks `exp`, `nbf`, `aud` and any claim that binds the body. Times are finite numbers
+    /// (`1e999` would be a token that never expires); strings compare code point for code point
+    /// (RFC 7519 §2: no normalization; Swift's `==` would take U+212A KELVIN SIGN for "K").
+    public func check(_ claims: JSON, body: [UInt8], now: Double) throws(JWTError) {
+        if let exp = claims["exp"] {
+            guard let t = exp.doubleValue, t.isFinite else { throw .invalidTimeClaim("exp") }
+            if now > t + leeway { throw .expired }
+        }
+        if let nbf = claims["nbf"] {
+            guard let t = nbf.doubleValue, t.isFinite else { throw .invalidTimeClaim("nbf") }
+            if now < t - leeway { throw .notYetValid }
+        }
+        if let audience {
+            switch claims["aud"] {
+            case nil: throw .missingAudience
+            case .string(let a)?: if !JWTClaimsPolicy.sameText(a, audience) { throw .audienceMismatch }
+            case .array(let list)?:
+                if !list.contains(where: { $0.stringValue.map { JWTClaimsPolicy.sameText($0, audience) } ?? false }) { throw .audienceMismatch }
+            default: throw .audienceMismatch
+            }
+        }
+        try checkBodyBinding(claims, body: body)
+    }
+
+    /// A hash or event claim must match the body; without such claims the body is used as is.
+    func checkBodyBinding(_ claims: JSON, body: [UInt8]) throws(JWTError) {
+        var digest: [UInt8]?
+        for name in JWTClaimsPolicy.bodyHashClaims {
+            guard let v = claims[name] else { continue }
+            let d = digest ?? Crypto.sha256(body)
+            digest = d
+            guard let s = v.stringValue, let claimed = JWTClaimsPolicy.decodeDigest(s), Crypto.constantTimeEqual(claimed, d) else {
+                throw .bodyMismatch(claim: name)
+            }
+        }
+        var parsed: JSON?
+        for name in JWTClaimsPolicy.eventClaims {
+            guard let v = claims[name] else { continue }
+            let event = parsed ?? ((try? JSONParser.parse(body)) ?? .null)
+            parsed = event
+            switch v {
+            case .string(let type):
+                guard let bodyType = event["type"]?.stringValue, JWTClaimsPolicy.sameText(bodyType, type) else { throw .bodyMismatch(claim: name) }
+            case .object: if !JWTClaimsPolicy.sameJSON(v, event) { throw .bodyMismatch(claim: name) }
+            default: throw .bodyMismatch(claim: name)
+            }
+        }
+    }
+
+    /// A 32-byte digest written as hex, base64 or base64url.
+    static func decodeDigest(_ s: String) -> [UInt8]? {
+        if s.utf8.count == 64, let hex = hexDecode(s) { return hex }
+        if let b = Base64.decode(s), b.count == 32 { return b }
+        return nil
+    }
+
+    static func hexDecode(_ s: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var hi: UInt8?
+        for c in s.utf8 {
+            let v: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            if let h = hi { out.append(h << 4 | v); hi = nil } else { hi = v }
+        }
+        return hi == nil ? out : nil
+    }
+
+    /// Equal as Unicode scalars, byte for byte: no canonical equivalence.
+    static func sameText(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    /// JSON equality that ignores member order and number spelling (`1.0` = `1` = `10e-1`): the
+    /// claim holds the event re-serialized by the signer, not the body's bytes. Numbers compare
+    /// as exact decimals, never as Doubles (which equate 2^53 + 1 with 2^53, and 1e400 with 7e999).
+    static func sameJSON(_ a: JSON, _ b: JSON) -> Bool {
+        switch (a, b) {
+        case (.object(let x), .object(let y)):
+            guard x.count == y.count else { return false }
+            return x.allSatisfy { m in y.first { sameText($0.key, m.key) }.map { sameJSON(m.value, $0.value) } ?? false }
+        case (.array(let x), .array(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { sameJSON($0, $1) }
+        case (.number(let x), .number(let y)):
+            if x == y { return true }
+            guard let dx = ExactNumber(json: x), let dy = ExactNumber(json: y) else { return false }
+            return dx == dy
+        case (.string(let x), .string(let y)):
+            return sameText(x, y)
+        default:
+            return a == b
+        }
+    }
+
+    /// A JSON number's exact value: sign, significant digits (no leading or trailing zeros) and
+    /// the power of ten of the last one. Zero is `(false, [], 0)` whatever its spelling (`-0.0e5`).
+    struct ExactNumber: Equatable {
+        var negative: Bool
+        var digits: [UInt8]
+        var exponent: Int
+
+        /// Nil when the text is not a JSON number or its exponent is beyond ±10^15 (compared as
+        /// text then).
+        init?(json text: String) {
+            var u = Substring(text).utf8[...]
+            negative = u.first == UInt8(ascii: "-")
+            if negative { u = u.dropFirst() }
+            let mantissa = u.prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }
+            var exp = 0
+            if mantissa.count < u.count {
+                var e = u.dropFirst(mantissa.count + 1)
+                let expNegative = e.first == UInt8(ascii: "-")
+                if e.first == UInt8(ascii: "-") || e.first == UInt8(ascii: "+") { e = e.dropFirst() }
+                let significant = e.drop { $0 == UInt8(ascii: "0") }
+                guard !e.isEmpty, significant.count <= 15, e.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+                exp = significant.reduce(0) { $0 * 10 + Int($1 - 0x30) } * (expNegative ? -1 : 1)
+            }
+            var d: [UInt8] = []
+            var fraction = 0, seenPoint = false
+            for c in mantissa {
+                if c == UInt8(ascii: ".") { guard !seenPoint else { return nil }; seenPoint = true; continue }
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                if seenPoint { fraction += 1 }
+                if !(d.isEmpty && c == 0x30) { d.append(c) }
+            }
+            guard !mantissa.isEmpty else { return nil }
+            exp -= fraction
+            while d.last == 0x30 { d.removeLast(); exp += 1 }
+            if d.isEmpty { negative = false; exp = 0 }
+            digits = d
+            exponent = exp
+        }
+    }
+}

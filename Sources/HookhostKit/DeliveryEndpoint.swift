@@ -1,0 +1,201 @@
+import Synchronization
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
+
+/// The public HTTP surface (CONTRACT §3): verifies, validates and spools deliveries, and serves
+/// health, readiness and metrics. Every error becomes an HTTP answer here and nowhere else.
+public final class DeliveryEndpoint: HTTPResponder {
+    private let path: String
+    private let authenticator: any Authenticator
+    private let spool: any DeliveryStore
+    private let metrics: Metrics
+    private let logger: Logger
+    private let functionsReady: @Sendable () -> Bool
+    private let jwksStatus: @Sendable () -> JWKSStatus?
+    /// Why no delivery can verify (no secrets, no keys), if so: readiness fails with it.
+    private let verificationProblem: @Sendable () -> String?
+    private let draining = Atomic<Bool>(false)
+    /// Which surface this listener serves: with `HOOKHOST_ADMIN_LISTEN` the public listener
+    /// answers deliveries only and the admin one the probes and metrics only (others get 404).
+    public enum Surface: Sendable { case all, deliveriesOnly, probesOnly }
+    private let surface: Surface
+
+    static let maxIDLength = 256
+
+    public init(path: String, authenticator: any Authenticator, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
+                functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil },
+                verificationProblem: @escaping @Sendable () -> String? = { nil }, surface: Surface = .all) {
+        self.surface = surface
+        self.path = path
+        self.authenticator = authenticator
+        self.spool = spool
+        self.metrics = metrics
+        self.logger = logger
+        self.functionsReady = functionsReady
+        self.jwksStatus = jwksStatus
+        self.verificationProblem = verificationProblem
+    }
+
+    /// From now on deliveries get 503 and readiness fails (shutdown).
+    public func startDraining() { draining.store(true, ordering: .relaxed) }
+
+    public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let isProbe = request.path == "/healthz" || request.path == "/readyz" || request.path == "/metrics"
+        if isProbe ? surface == .deliveriesOnly : surface == .probesOnly {
+            return respond(.error(404, "no such endpoint on this listener"))
+        }
+        if isProbe && request.method != "GET" && request.method != "HEAD" {
+            return respond(.error(405, "use GET", headers: [("Allow", "GET, HEAD")]))
+        }
+        switch request.path {
+        case path:
+            guard request.method == "POST" else {
+                return respond(.error(405, "use POST to deliver webhooks", headers: [("Allow", "POST")]))
+            }
+            receive(request, respond)
+        case "/healthz":
+            respond(.json(200, Array(#"{"status":"ok"}"#.utf8)))
+        case "/readyz":
+            let problems = readinessProblems()
+            if problems.isEmpty { respond(.json(200, readyBody())) } else {
+                respond(.error(503, problems.joined(separator: "; ")))
+            }
+        case "/metrics":
+            respond(.text(200, metrics.render(), contentType: "text/plain; version=0.0.4"))
+        default:
+            respond(.error(404, "no such endpoint; deliveries go to POST \(path)"))
+        }
+    }
+
+    public func refused(_ error: HTTPParseError) {
+        if error.status == 413 { metrics.delivery("too_large") }
+    }
+
+    /// `{"status":"ready"}`, with the JWKS's state: JWT deliveries with known keys verify even
+    /// while the JWKS cannot be fetched, so that is a detail, not unreadiness.
+    private func readyBody() -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("status", "ready")
+        if let j = jwksStatus() {
+            w.key("jwks"); w.beginObject()
+            w.field("source", j.location)
+            w.field("state", j.age == nil ? (j.failing ? "unavailable" : "not_fetched") : (j.failing ? "stale" : "ok"))
+            w.field("keys", j.keys)
+            w.key("age_s"); if let a = j.age { w.int(Int(a)) } else { w.null() }
+            w.field("error", optional: j.lastError)
+            w.endObject()
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    private func readinessProblems() -> [String] {
+        var p: [String] = []
+        if draining.load(ordering: .relaxed) { p.append("draining for shutdown") }
+        if !spool.isWritable { p.append("spool is not writable") }
+        if !functionsReady() { p.append("functions directory missing") }
+        if let v = verificationProblem() { p.append(v) }
+        return p
+    }
+
+    private func receive(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let id = request.header(WebhookHeader.id)
+        for name in [WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature]
+        where request.headers.lazy.filter({ $0.name == name }).count > 1 {
+            // Ambiguous: a load balancer hashing on one copy and us verifying another must not happen.
+            return unauthorized(respond, id, "\(name) header appears more than once")
+        }
+        let message = WebhookMessage(id: id, timestamp: request.header(WebhookHeader.timestamp),
+                                     signature: request.header(WebhookHeader.signature), body: request.body)
+        // A JWT whose key must be fetched answers later, from the fetcher's thread.
+        authenticator.authenticate(message) { [self] result in
+            switch result {
+            case .success(let delivery): admit(delivery, request.body, respond)
+            case .failure(let error): refuse(respond, id, error)
+            }
+        }
+    }
+
+    private func admit(_ delivery: VerifiedDelivery, _ body: [UInt8], _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let id_ = delivery.id
+        guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
+            return invalid(respond, id_, "webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
+        }
+        // A redelivery of a remembered id needs no parsing: the answer is the same whatever it carries.
+        if spool.remembers(id_) { return duplicate(respond, id_, type: nil) }
+        let event: JSON
+        do { event = try JSONParser.parse(body) } catch {
+            return invalid(respond, id_, "body is not JSON: \(error)")
+        }
+        guard event.isObject else { return invalid(respond, id_, "body is not a JSON object") }
+        guard let type = event["type"]?.stringValue else { return invalid(respond, id_, "body has no string \"type\"") }
+        guard EventType.isValid(EventType.canonical(type)) else {
+            return invalid(respond, id_, "event type is not a plain dotted name of at most \(EventType.maxLength) bytes")
+        }
+        if draining.load(ordering: .relaxed) {
+            metrics.delivery("unavailable")
+            return respond(.error(503, "draining for shutdown; retry later", headers: [("Retry-After", "5")]))
+        }
+        let metrics = self.metrics, logger = self.logger
+        spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, body: body) { result in
+            switch result {
+            case .accepted:
+                // The answer first: this runs on the spool's writer thread, between fdatasyncs.
+                respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
+                metrics.delivery("accepted")
+                logger.info("received", ["id": .string(id_), "type": .string(type), "bytes": .int(body.count),
+                                          "verified_by": .string(delivery.verifiedBy.rawValue)])
+            case .duplicate:
+                DeliveryEndpoint.duplicate(respond, id_, type: type, metrics: metrics, logger: logger)
+            case .unavailable(let why):
+                metrics.delivery("unavailable")
+                logger.warn("unavailable", ["id": .string(id_), "reason": .string(why)])
+                respond(.error(503, why, headers: [("Retry-After", "10")]))
+            }
+        }
+    }
+
+    private func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?) {
+        DeliveryEndpoint.duplicate(respond, id, type: type, metrics: metrics, logger: logger)
+    }
+
+    private static func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?, metrics: Metrics, logger: Logger) {
+        metrics.delivery("duplicate")
+        if let type { logger.info("duplicate", ["id": .string(id), "type": .string(type)]) } else { logger.info("duplicate", ["id": .string(id)]) }
+        respond(.json(200, status("duplicate", id)))
+    }
+
+    private func unauthorized(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String) {
+        metrics.delivery("unauthorized")
+        logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(why)])
+        respond(.error(401, why))
+    }
+
+    /// A failed authentication: 401, or 503 when the key fetcher is overloaded.
+    private func refuse(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ error: AuthenticationError) {
+        guard error.status == 401 else {
+            metrics.delivery("unavailable")
+            logger.warn("unavailable", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(error.description)])
+            return respond(.error(error.status, error.description, headers: [("Retry-After", "5")]))
+        }
+        unauthorized(respond, id, error.description)
+    }
+
+    private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, _ why: String) {
+        metrics.delivery("invalid")
+        logger.warn("invalid", ["id": .string(String(id.prefix(80))), "reason": .string(why)])
+        respond(.error(400, why))
+    }
+
+    static func status(_ s: String, _ id: String) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject(); w.field("status", s); w.field("id", id); w.endObject()
+        return w.bytes
+    }
+}

@@ -1,0 +1,53 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
+/// The host's keys and certificates: the TLS pair and the JWKS cache.
+extension Host {
+    /// The listener's certificate when `HOOKHOST_TLS_CERT` and `HOOKHOST_TLS_KEY` are set (one
+    /// without the other, or a pair that does not load, is a configuration error).
+    func loadTLS() throws(ConfigError) -> TLSCertificates? {
+        switch (config.tlsCert, config.tlsKey) {
+        case (nil, nil): return nil
+        case (let cert?, let key?):
+            do { return try TLSCertificates(certificate: FileSystem.absolute(cert), key: FileSystem.absolute(key)) } catch {
+                throw ConfigError(setting: "HOOKHOST_TLS_CERT/HOOKHOST_TLS_KEY (--tls-cert/--tls-key)", message: "cannot load \(cert) / \(key): \(error)")
+            }
+        default:
+            throw ConfigError(setting: "HOOKHOST_TLS_CERT/HOOKHOST_TLS_KEY (--tls-cert/--tls-key)", message: "set both the certificate and the key, or neither")
+        }
+    }
+
+    /// SIGHUP: new connections get the re-read certificate; a broken pair keeps the previous one.
+    func reloadTLS(_ tls: TLSCertificates?) {
+        guard let tls else { return }
+        do {
+            try tls.reload()
+            logger.info("TLS certificate reloaded", ["cert": .string(tls.certificatePath)])
+        } catch {
+            logger.error("TLS certificate reload failed; keeping the previous one", ["cert": .string(tls.certificatePath), "error": .string(error.message)])
+        }
+    }
+
+    /// The JWKS cache for JWT deliveries, its refresher started. A JWKS file is read now (a bad
+    /// one is a configuration error); the URL is fetched on the first JWT delivery, so a host
+    /// that only gets HMAC deliveries never calls it.
+    func startJWKS(metrics: Metrics) throws(ConfigError) -> JWKSCache {
+        let source: any JWKSSource = config.jwksFile.map { FileJWKSSource(path: FileSystem.absolute($0)) } ?? HTTPJWKSSource(url: config.jwksURL)
+        let jwks = JWKSCache(source: source, config: JWKSCacheConfig(minRefresh: config.jwksMinRefresh), logger: logger, metrics: metrics)
+        if config.jwksFile != nil {
+            do { try jwks.loadNow() } catch { throw ConfigError(setting: "HOOKHOST_JWKS_FILE (--jwks-file)", message: error.message) }
+        }
+        jwks.start()
+        return jwks
+    }
+
+    /// `hookhost_jwks_keys`, `hookhost_jwks_failing` (1 while fetches fail and the last good keys
+    /// are used) and `hookhost_jwks_age_seconds` (-1: never fetched).
+    static func jwksGauges(_ s: JWKSStatus) -> [(String, Double)] {
+        [("hookhost_jwks_keys", Double(s.keys)), ("hookhost_jwks_failing", s.failing ? 1 : 0), ("hookhost_jwks_age_seconds", s.age.map { $0.rounded() } ?? -1)]
+    }
+}

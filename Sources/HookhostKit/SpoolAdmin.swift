@@ -1,0 +1,249 @@
+import Dispatch
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
+/// Operator views and actions on a spool, as JSON: shared by the control socket (server running)
+/// and the CLI's direct path (server stopped), so both give identical answers.
+public struct SpoolAdmin: Sendable {
+    public let spool: any DeliveryStore
+    public let functions: FunctionTable
+
+    public init(spool: any DeliveryStore, functions: FunctionTable) {
+        self.spool = spool
+        self.functions = functions
+    }
+
+    /// `{"deliveries":[…]}` filtered by state, type (and its family), arrival time (`since`,
+    /// seconds since the epoch, inclusive), oldest first; `limit` keeps the newest `limit` of them.
+    public func list(state: DeliveryState?, type: String?, since: Double? = nil, limit: Int? = nil) -> [UInt8] {
+        var items = spool.list(state: state, type: type)
+        if let since { items.removeAll { $0.receivedAt < since } }
+        if let limit, items.count > limit { items.removeFirst(items.count - limit) }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("deliveries")
+        w.beginArray()
+        for d in items { SpoolAdmin.writeSummary(d, into: &w) }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// The full record: summary, the stdin the function got (for the last attempt), outputs. Nil if unknown.
+    public func show(_ id: String) -> [UInt8]? {
+        guard let (d, body, jwt, last) = spool.show(id) else { return nil }
+        var w = JSONWriter(reserve: body.count * 2 + 512)
+        w.beginObject()
+        w.key("delivery"); SpoolAdmin.writeSummary(d, into: &w)
+        let parsed = (try? JSONParser.parse(body)) ?? .null
+        let stdin = FunctionInput.encode(id: d.id, attempt: max(d.attempt, 1), receivedAt: d.receivedAt, verifiedBy: d.verifiedBy, jwt: jwt,
+                                         type: EventType.canonical(d.type), body: body,
+                                         userMetadata: FunctionInput.userMetadata(body: body, parsed: parsed), result: nil)
+        w.key("stdin"); w.raw(stdin.dropLast())
+        w.key("last")
+        if let s = last {
+            w.beginObject()
+            w.field("state", s.state.rawValue); w.field("attempt", s.attempt); w.field("at", formatTimestamp(s.at))
+            w.field("function", optional: s.function); w.field("error", optional: s.error)
+            w.key("exit_code"); if let x = s.exitCode { w.int(x) } else { w.null() }
+            w.key("ms"); if let m = s.durationMs { w.int(m) } else { w.null() }
+            w.key("output"); if let o = s.output { w.raw(o) } else { w.null() }
+            w.field("stdout_head", optional: s.stdoutHead)
+            w.field("stderr", optional: s.stderrTail)
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.key("attempts")
+        w.beginArray()
+        for a in spool.attempts(id) { SpoolAdmin.writeAttempt(a, into: &w) }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// How one attempt ended: when it started (its end minus its duration), how long it ran, and
+    /// what it left (exit code, error, stdout head, stderr tail).
+    static func writeAttempt(_ s: StateChange, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("attempt", s.attempt); w.field("state", s.state.rawValue)
+        w.field("started_at", optional: s.durationMs.map { formatTimestamp(s.at - Double($0) / 1000) })
+        w.field("ended_at", formatTimestamp(s.at))
+        w.key("ms"); if let m = s.durationMs { w.int(m) } else { w.null() }
+        w.field("function", optional: s.function)
+        w.key("exit_code"); if let x = s.exitCode { w.int(x) } else { w.null() }
+        w.field("error", optional: s.error)
+        w.field("next_at", optional: s.nextAt.map(formatTimestamp))
+        w.field("stdout_head", optional: s.stdoutHead)
+        w.field("stderr", optional: s.stderrTail)
+        w.endObject()
+    }
+
+    /// `{"replayed": n}` for one id; nil if unknown, an error message if it cannot be replayed now.
+    /// A delivery still unfinished is not an error: it runs anyway, so the answer is
+    /// `{"replayed": 0, "state": …, "message": …}` and the operator's intent is met.
+    public func replay(_ id: String) -> Result<[UInt8], AdminError> {
+        guard let d = spool.info(id) else { return .failure(.notFound(id)) }
+        if d.state.isUnfinished {
+            let running = d.state == .running || d.state == .fetching || d.state == .fetched
+            var w = JSONWriter()
+            w.beginObject(); w.field("replayed", 0); w.field("state", d.state.rawValue)
+            w.field("message", "\(id) is \(running ? "running" : "queued") (\(d.state.rawValue)); it will run anyway")
+            w.endObject()
+            return .success(w.bytes)
+        }
+        guard spool.replay(id) else { return .failure(.conflict("\(id) could not be queued")) }
+        return .success(SpoolAdmin.count("replayed", 1))
+    }
+
+    public func retryDead(type: String?) -> [UInt8] { SpoolAdmin.count("replayed", spool.retryDead(type: type)) }
+    public func purgeDead(type: String?) -> [UInt8] { SpoolAdmin.count("purged", spool.purgeDead(type: type)) }
+
+    static func count(_ key: String, _ n: Int) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject(); w.field(key, n); w.endObject()
+        return w.bytes
+    }
+
+    static func writeSummary(_ d: DeliveryInfo, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("id", d.id)
+        w.field("type", d.type)
+        w.field("state", d.state.rawValue)
+        w.field("attempt", d.attempt)
+        w.field("received_at", formatTimestamp(d.receivedAt))
+        w.field("updated_at", formatTimestamp(d.updatedAt))
+        w.field("next_at", optional: d.nextAt.map(formatTimestamp))
+        w.field("function", optional: d.function)
+        w.field("error", optional: d.lastError)
+        w.field("verified_by", d.verifiedBy.rawValue)
+        w.endObject()
+    }
+}
+
+/// A control request that cannot be understood (answered 400).
+public struct ControlRequestError: Error, Equatable {
+    public let message: String
+}
+
+/// Why an operator action failed.
+public enum AdminError: Error, Equatable {
+    case notFound(String)
+    case conflict(String)
+}
+
+/// The control socket's HTTP API (unix socket in the data directory, mode 0600).
+public struct ControlEndpoint: HTTPResponder {
+    public let admin: SpoolAdmin
+
+    public init(admin: SpoolAdmin) { self.admin = admin }
+
+    public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        // Admin work reads and writes the spool (a purge may fsync once per delivery): never on
+        // the event loop, which also carries the answers to other operator requests.
+        ControlEndpoint.queue.async { respond(answer(request)) }
+    }
+
+    private static let queue = DispatchQueue(label: "hookhost.control")
+
+    /// Answers one control request synchronously (the CLI's direct path, with the server stopped).
+    public func answer(_ request: HTTPRequest) -> HTTPResponse {
+        let query: [String: String]
+        switch ControlEndpoint.query(request.target) {
+        case .success(let q): query = q
+        case .failure(let e): return .error(400, e.message)
+        }
+        let parts = request.path.split(separator: "/").map { ControlEndpoint.percentDecode(String($0)) }
+        // A filter that is not understood must not widen the action: `purge?typ=x` purging every
+        // dead letter is worse than an error.
+        if let allowed = ControlEndpoint.parameters(method: request.method, parts: parts),
+           let unknown = query.keys.sorted().first(where: { !allowed.contains($0) }) {
+            let known = allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")
+            return .error(400, "unknown query parameter \(unknown) for \(request.method) \(request.path) (known: \(known))")
+        }
+        switch (request.method, parts.count, parts.first) {
+        case ("GET", 1, "deliveries"):
+            let state = query["state"].flatMap(DeliveryState.init(rawValue:))
+            if query["state"] != nil && state == nil { return .error(400, "unknown state \(query["state"]!)") }
+            let limit = query["limit"].flatMap { Int($0) }
+            if query["limit"] != nil && (limit ?? -1) < 0 { return .error(400, "limit must be a whole number ≥ 0, not \(query["limit"]!)") }
+            let since = query["since"].flatMap { Double($0) }
+            if query["since"] != nil && !(since?.isFinite ?? false) { return .error(400, "since must be seconds since the epoch, not \(query["since"]!)") }
+            return .json(200, admin.list(state: state, type: query["type"], since: since, limit: limit))
+        case ("GET", 2, "deliveries"):
+            if let body = admin.show(parts[1]) { return .json(200, body) }
+            return .error(404, "no delivery \(parts[1])")
+        case ("POST", 3, "deliveries") where parts[2] == "replay":
+            switch admin.replay(parts[1]) {
+            case .success(let b): return .json(200, b)
+            case .failure(.notFound(let id)): return .error(404, "no delivery \(id)")
+            case .failure(.conflict(let m)): return .error(409, m)
+            }
+        case ("POST", 2, "dead") where parts[1] == "retry":
+            return .json(200, admin.retryDead(type: query["type"]))
+        case ("POST", 2, "dead") where parts[1] == "purge":
+            return .json(200, admin.purgeDead(type: query["type"]))
+        default:
+            return .error(404, "unknown control request \(request.method) \(request.path)")
+        }
+    }
+
+    /// The query parameters a request takes; nil for a request that does not exist (404).
+    static func parameters(method: String, parts: [String]) -> Set<String>? {
+        switch (method, parts.count, parts.first) {
+        case ("GET", 1, "deliveries"): ["state", "type", "since", "limit"]
+        case ("GET", 2, "deliveries"): []
+        case ("POST", 3, "deliveries") where parts[2] == "replay": []
+        case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]
+        default: nil
+        }
+    }
+
+    /// The query parameters; an empty or repeated name is an error, not a guess.
+    static func query(_ target: String) -> Result<[String: String], ControlRequestError> {
+        guard let q = target.firstIndex(of: "?") else { return .success([:]) }
+        var out: [String: String] = [:]
+        for pair in target[target.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = percentDecode(String(kv[0]))
+            guard !name.isEmpty else { return .failure(ControlRequestError(message: "query parameter without a name")) }
+            guard out[name] == nil else { return .failure(ControlRequestError(message: "query parameter \(name) given twice")) }
+            out[name] = kv.count > 1 ? percentDecode(String(kv[1])) : ""
+        }
+        return .success(out)
+    }
+
+    /// Decodes %XX escapes (ids may contain any header-safe character).
+    public static func percentDecode(_ s: String) -> String {
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+                out.append(v); i += 3
+            } else {
+                out.append(b[i]); i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Escapes everything but letters, digits, `-`, `_` and `~`. `.` is escaped too although it
+    /// is unreserved: an id `.` or `..` would otherwise be a dot segment, which URL clients
+    /// (libcurl) remove, turning `/deliveries/..` into `/`.
+    public static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for c in s.utf8 {
+            let unreserved = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F || c == 0x7E
+            if unreserved { out.append(Character(Unicode.Scalar(c))) } else {
+                let hex = Array("0123456789ABCDEF")
+                out += "%\(hex[Int(c >> 4)])\(hex[Int(c & 0xF)])"
+            }
+        }
+        return out
+    }
+}
