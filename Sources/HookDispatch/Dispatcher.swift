@@ -60,6 +60,7 @@ public final class Dispatcher: Sendable {
         self.config = config
         self.logger = logger
         self.metrics = metrics
+        metrics.describeDispatch()
         self.clock = clock
         self.random = random
     }

@@ -1,12 +1,20 @@
 import HookSupport
-import HookNet
-import HookHTTP
-import HookVerify
-import HookSpool
 import HookFetch
+
+/// The metrics Dispatch owns: runs, their durations, dead letters and downloaded bytes.
 extension Metrics {
-    /// Counts a run and records its duration (Metrics lives below Dispatch, so it takes the label).
+    /// Registers Dispatch's metric families (HELP text, series that exist at zero).
+    func describeDispatch() {
+        describe("hookhost_runs_total", "Function runs by function and outcome (ok, retry, failed, timeout, dead, skipped).")
+        describe("hookhost_run_seconds", "Duration of function runs in seconds.")
+        describe("hookhost_dead_letters_total", "Deliveries dead-lettered, by function (\"\" when none ran), since start.")
+        describe("hookhost_fetch_bytes_total", "Bytes of results downloaded.")
+        add("hookhost_fetch_bytes_total", labels: [], 0)
+    }
+
+    /// Counts a run by its outcome and records its duration.
     func run(function: String, outcome: RunOutcome, seconds: Double?) {
-        run(function: function, outcomeLabel: outcome.rawValue, seconds: seconds)
+        add("hookhost_runs_total", labels: [("function", function), ("outcome", outcome.rawValue)])
+        if let seconds { observe("hookhost_run_seconds", labels: [("function", function)], seconds) }
     }
 }

@@ -1,26 +1,33 @@
 import Synchronization
 
-/// Prometheus counters, gauges and one histogram, rendered in the text exposition format.
-/// Metric names are part of the contract (CONTRACT §7).
+/// Prometheus counters, gauges and histograms, rendered in the text exposition format.
+/// A registry only: the layer that owns a metric names it, registers its HELP text and any series
+/// that must exist at zero (so dashboards see zeros instead of gaps).
 public final class Metrics: Sendable {
     private struct State {
         var counters: [String: [String: Double]] = [:]  // name → rendered labels → value
-        var histogramBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
-        var histogram: [String: (counts: [Int], sum: Double, count: Int)] = [:]
-        /// hookhost_deliveries_total by `Metrics.outcomes` index: counted on every request, so
-        /// without rendering labels or hashing strings.
-        var deliveries = [Double](repeating: 0, count: Metrics.outcomes.count)
+        var histograms: [String: [String: (counts: [Int], sum: Double, count: Int)]] = [:]  // name → labels → data
+        var help: [String: String] = [:]
+        /// Pre-registered families counted by index (the hot path: no label rendering, no hashing).
+        var indexed: [(name: String, label: String, values: [String], counts: [Double])] = []
     }
-    /// The delivery outcomes (CONTRACT §7), pre-registered so dashboards see zeros instead of gaps.
-    static let outcomes = ["accepted", "duplicate", "unauthorized", "invalid", "too_large", "unavailable"]
+    /// Upper bounds of every histogram's buckets, in seconds.
+    static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
     private let state = Mutex(State())
     private let gauges: @Sendable () -> [(String, Double)]
 
     /// `gauges` is sampled at scrape time (queue depth, dead letters).
     public init(gauges: @escaping @Sendable () -> [(String, Double)] = { [] }) {
         self.gauges = gauges
-        add("hookhost_fetch_bytes_total", labels: [], 0)
     }
+
+    /// Registers the `# HELP` text of a metric family (a family without one gets no HELP line).
+    public func describe(_ name: String, _ help: String) {
+        state.withLock { $0.help[name] = help }
+    }
+
+    /// The registered HELP texts (tests check the reference against them).
+    public var helpText: [String: String] { state.withLock { $0.help } }
 
     /// Adds `value` to a counter.
     public func add(_ name: String, labels: [(String, String)], _ value: Double = 1) {
@@ -28,57 +35,75 @@ public final class Metrics: Sendable {
         state.withLock { $0.counters[name, default: [:]][key, default: 0] += value }
     }
 
-    /// Counts a delivery answer by outcome.
-    public func delivery(_ outcome: String) {
-        guard let i = Metrics.outcomes.firstIndex(of: outcome) else { return add("hookhost_deliveries_total", labels: [("outcome", outcome)]) }
-        state.withLock { $0.deliveries[i] += 1 }
+    /// A counter family with one label whose values are known up front: every series exists at
+    /// zero from the start, and counting is an index, not a label lookup.
+    public func indexedCounter(_ name: String, label: String, values: [String]) -> IndexedCounter {
+        state.withLock { s in
+            s.indexed.append((name, label, values, Array(repeating: 0, count: values.count)))
+            return IndexedCounter(metrics: self, family: s.indexed.count - 1, values: values)
+        }
     }
 
-    /// Counts a run by its outcome label (`ok`, `failed`, …; CONTRACT §7) and records its duration.
-    public func run(function: String, outcomeLabel: String, seconds: Double?) {
-        add("hookhost_runs_total", labels: [("function", function), ("outcome", outcomeLabel)])
-        guard let seconds else { return }
-        let key = Metrics.render([("function", function)])
+    fileprivate func addIndexed(family: Int, value: Int) {
+        state.withLock { $0.indexed[family].counts[value] += 1 }
+    }
+
+    /// Records one observation (seconds) in a histogram.
+    public func observe(_ name: String, labels: [(String, String)], _ value: Double) {
+        let key = Metrics.render(labels)
         state.withLock { s in
-            var h = s.histogram[key] ?? (Array(repeating: 0, count: s.histogramBuckets.count), 0, 0)
-            for (i, b) in s.histogramBuckets.enumerated() where seconds <= b { h.counts[i] += 1 }
-            h.sum += seconds
+            var h = s.histograms[name, default: [:]][key] ?? (Array(repeating: 0, count: Metrics.buckets.count), 0, 0)
+            for (i, b) in Metrics.buckets.enumerated() where value <= b { h.counts[i] += 1 }
+            h.sum += value
             h.count += 1
-            s.histogram[key] = h
+            s.histograms[name, default: [:]][key] = h
         }
     }
 
     /// The exposition text.
     public func render() -> String {
         var out = ""
+        var help: [String: String] = [:]
         state.withLock { s in
+            help = s.help
             var counters = s.counters
-            for (o, v) in zip(Metrics.outcomes, s.deliveries) { counters["hookhost_deliveries_total", default: [:]][Metrics.render([("outcome", o)]), default: 0] += v }
+            for f in s.indexed {
+                for (v, n) in zip(f.values, f.counts) { counters[f.name, default: [:]][Metrics.render([(f.label, v)]), default: 0] += n }
+            }
             for name in counters.keys.sorted() {
-                out += Metrics.header(name, "counter")
+                out += Metrics.header(name, "counter", help)
                 for (labels, v) in counters[name]!.sorted(by: { $0.key < $1.key }) { out += "\(name)\(labels) \(Metrics.number(v))\n" }
             }
-            out += Metrics.header("hookhost_run_seconds", "histogram")
-            for (labels, h) in s.histogram.sorted(by: { $0.key < $1.key }) {
-                let inner = labels.dropFirst().dropLast()
-                for (i, b) in s.histogramBuckets.enumerated() {
-                    out += "hookhost_run_seconds_bucket{\(inner),le=\"\(Metrics.number(b))\"} \(h.counts[i])\n"
+            for name in s.histograms.keys.sorted() {
+                out += Metrics.header(name, "histogram", help)
+                for (labels, h) in s.histograms[name]!.sorted(by: { $0.key < $1.key }) {
+                    let inner = labels.dropFirst().dropLast()
+                    let sep = inner.isEmpty ? "" : ","
+                    for (i, b) in Metrics.buckets.enumerated() {
+                        out += "\(name)_bucket{\(inner)\(sep)le=\"\(Metrics.number(b))\"} \(h.counts[i])\n"
+                    }
+                    out += "\(name)_bucket{\(inner)\(sep)le=\"+Inf\"} \(h.count)\n"
+                    out += "\(name)_sum\(labels) \(h.sum)\n\(name)_count\(labels) \(h.count)\n"
                 }
-                out += "hookhost_run_seconds_bucket{\(inner),le=\"+Inf\"} \(h.count)\n"
-                out += "hookhost_run_seconds_sum\(labels) \(h.sum)\nhookhost_run_seconds_count\(labels) \(h.count)\n"
             }
         }
         // A gauge's name may carry labels (`name{k="v"}`): one HELP/TYPE per family, before its first sample.
         var seen: Set<String> = []
         for (name, v) in gauges() {
             let family = String(name.prefix { $0 != "{" })
-            if seen.insert(family).inserted { out += Metrics.header(family, "gauge") }
+            if seen.insert(family).inserted { out += Metrics.header(family, "gauge", help) }
             out += "\(name) \(Metrics.number(v))\n"
         }
         return out
     }
 
-    package static func render(_ labels: [(String, String)]) -> String {
+    /// `# HELP` and `# TYPE` lines for one metric family.
+    private static func header(_ name: String, _ type: String, _ help: [String: String]) -> String {
+        (help[name].map { "# HELP \(name) \($0)\n" } ?? "") + "# TYPE \(name) \(type)\n"
+    }
+
+    /// `{k="v",…}` with Prometheus escaping; "" for no labels.
+    public static func render(_ labels: [(String, String)]) -> String {
         guard !labels.isEmpty else { return "" }
         let parts = labels.map { k, v -> String in
             if !v.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) { return "\(k)=\"\(v)\"" }
@@ -89,6 +114,24 @@ public final class Metrics: Sendable {
     }
 
     static func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
+}
+
+/// A handle on one `Metrics.indexedCounter` family.
+public struct IndexedCounter: Sendable {
+    fileprivate let metrics: Metrics
+    fileprivate let family: Int
+    fileprivate let values: [String]
+
+    /// Counts one event with label value `value`; a value not registered is counted the slow way.
+    public func add(_ value: String) {
+        if let i = values.firstIndex(of: value) { metrics.addIndexed(family: family, value: i) }
+        else { metrics.add(metrics.indexedName(family), labels: [(metrics.indexedLabel(family), value)]) }
+    }
+}
+
+extension Metrics {
+    fileprivate func indexedName(_ family: Int) -> String { state.withLock { $0.indexed[family].name } }
+    fileprivate func indexedLabel(_ family: Int) -> String { state.withLock { $0.indexed[family].label } }
 }
 
 extension String {

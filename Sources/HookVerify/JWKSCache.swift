@@ -41,6 +41,7 @@ public final class JWKSCache: Sendable {
         self.clock = clock
         self.logger = logger
         self.metrics = metrics
+        metrics?.describe("hookhost_jwks_fetches_total", "JWKS fetches by outcome (ok, error).")
         metrics?.add("hookhost_jwks_fetches_total", labels: [("outcome", "ok")], 0)
         metrics?.add("hookhost_jwks_fetches_total", labels: [("outcome", "error")], 0)
     }

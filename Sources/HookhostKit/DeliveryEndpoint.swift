@@ -14,6 +14,8 @@ public final class DeliveryEndpoint: HTTPResponder {
     private let authenticator: any Authenticator
     private let spool: any DeliveryStore
     private let metrics: Metrics
+    /// hookhost_deliveries_total by outcome: counted on every request.
+    private let outcomes: IndexedCounter
     private let logger: Logger
     private let functionsReady: @Sendable () -> Bool
     private let jwksStatus: @Sendable () -> JWKSStatus?
@@ -35,6 +37,9 @@ public final class DeliveryEndpoint: HTTPResponder {
         self.authenticator = authenticator
         self.spool = spool
         self.metrics = metrics
+        metrics.describe("hookhost_deliveries_total", "Answers to webhook deliveries by outcome (accepted, duplicate, unauthorized, invalid, too_large, unavailable).")
+        self.outcomes = metrics.indexedCounter("hookhost_deliveries_total", label: "outcome",
+                                               values: ["accepted", "duplicate", "unauthorized", "invalid", "too_large", "unavailable"])
         self.logger = logger
         self.functionsReady = functionsReady
         self.jwksStatus = jwksStatus
@@ -73,7 +78,7 @@ public final class DeliveryEndpoint: HTTPResponder {
     }
 
     public func refused(_ error: HTTPParseError) {
-        if error.status == 413 { metrics.delivery("too_large") }
+        if error.status == 413 { outcomes.add("too_large") }
     }
 
     /// `{"status":"ready"}`, with the JWKS's state: JWT deliveries with known keys verify even
@@ -139,22 +144,22 @@ public final class DeliveryEndpoint: HTTPResponder {
             return invalid(respond, id_, "event type is not a plain dotted name of at most \(EventType.maxLength) bytes")
         }
         if draining.load(ordering: .relaxed) {
-            metrics.delivery("unavailable")
+            outcomes.add("unavailable")
             return respond(.error(503, "draining for shutdown; retry later", headers: [("Retry-After", "5")]))
         }
-        let metrics = self.metrics, logger = self.logger
+        let outcomes = self.outcomes, logger = self.logger
         spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, body: body) { result in
             switch result {
             case .accepted:
                 // The answer first: this runs on the spool's writer thread, between fdatasyncs.
                 respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
-                metrics.delivery("accepted")
+                outcomes.add("accepted")
                 logger.info("received", ["id": .string(id_), "type": .string(type), "bytes": .int(body.count),
                                           "verified_by": .string(delivery.verifiedBy.rawValue)])
             case .duplicate:
-                DeliveryEndpoint.duplicate(respond, id_, type: type, metrics: metrics, logger: logger)
+                DeliveryEndpoint.duplicate(respond, id_, type: type, outcomes: outcomes, logger: logger)
             case .unavailable(let why):
-                metrics.delivery("unavailable")
+                outcomes.add("unavailable")
                 logger.warn("unavailable", ["id": .string(id_), "reason": .string(why)])
                 respond(.error(503, why, headers: [("Retry-After", "10")]))
             }
@@ -162,17 +167,17 @@ public final class DeliveryEndpoint: HTTPResponder {
     }
 
     private func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?) {
-        DeliveryEndpoint.duplicate(respond, id, type: type, metrics: metrics, logger: logger)
+        DeliveryEndpoint.duplicate(respond, id, type: type, outcomes: outcomes, logger: logger)
     }
 
-    private static func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?, metrics: Metrics, logger: Logger) {
-        metrics.delivery("duplicate")
+    private static func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?, outcomes: IndexedCounter, logger: Logger) {
+        outcomes.add("duplicate")
         if let type { logger.info("duplicate", ["id": .string(id), "type": .string(type)]) } else { logger.info("duplicate", ["id": .string(id)]) }
         respond(.json(200, status("duplicate", id)))
     }
 
     private func unauthorized(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String) {
-        metrics.delivery("unauthorized")
+        outcomes.add("unauthorized")
         logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(why)])
         respond(.error(401, why))
     }
@@ -180,7 +185,7 @@ public final class DeliveryEndpoint: HTTPResponder {
     /// A failed authentication: 401, or 503 when the key fetcher is overloaded.
     private func refuse(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ error: AuthenticationError) {
         guard error.status == 401 else {
-            metrics.delivery("unavailable")
+            outcomes.add("unavailable")
             logger.warn("unavailable", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(error.description)])
             return respond(.error(error.status, error.description, headers: [("Retry-After", "5")]))
         }
@@ -188,7 +193,7 @@ public final class DeliveryEndpoint: HTTPResponder {
     }
 
     private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, _ why: String) {
-        metrics.delivery("invalid")
+        outcomes.add("invalid")
         logger.warn("invalid", ["id": .string(String(id.prefix(80))), "reason": .string(why)])
         respond(.error(400, why))
     }

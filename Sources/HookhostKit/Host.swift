@@ -82,6 +82,7 @@ public final class Host: Sendable {
                 + OperatorGauges.sample(spool: spool, spoolLog: dataDir + "/spool.log", now: spool.clock.now())
                 + (jwksRef.withLock { $0 }.map { Host.jwksGauges($0.status) } ?? [])
         })
+        OperatorGauges.describe(in: metrics)
         let jwks = try startJWKS(metrics: metrics)
         jwksRef.withLock { $0 = jwks }
         lifecycle.started("jwks refresher") { jwks.stop() }

@@ -11,6 +11,25 @@ import HookDispatch
 /// waits for a retry, how old the oldest unfinished delivery is (a stuck queue shows here first),
 /// how large the spool log is, and which build runs.
 enum OperatorGauges {
+    /// HELP texts of the gauges the app samples (its own, the spool's and the JWKS cache's).
+    static let help: [(String, String)] = [
+        ("hookhost_queue_depth", "Unfinished deliveries, waiting retries included."),
+        ("hookhost_dead_letters", "Dead letters now."),
+        ("hookhost_running", "Deliveries whose function is running now."),
+        ("hookhost_retry_scheduled", "Deliveries waiting for a retry now."),
+        ("hookhost_oldest_unfinished_age_seconds", "Age of the oldest unfinished delivery in seconds (0 when none)."),
+        ("hookhost_spool_bytes", "Size of the spool log file in bytes (disk use: allocated ahead of its records in 8 MB steps)."),
+        ("hookhost_build_info", "Version and commit of this build (value 1)."),
+        ("hookhost_jwks_keys", "Usable keys in the JWKS."),
+        ("hookhost_jwks_failing", "1 while JWKS fetches fail and the last good keys are used."),
+        ("hookhost_jwks_age_seconds", "Seconds since the last good JWKS fetch (-1 before the first)."),
+    ]
+
+    /// Registers the gauges' HELP texts.
+    static func describe(in metrics: Metrics) {
+        for (name, text) in help { metrics.describe(name, text) }
+    }
+
     static func sample(spool: any DeliveryStore, spoolLog: String, now: Double) -> [(String, Double)] {
         let u = spool.unfinishedSummary()
         var st = stat()

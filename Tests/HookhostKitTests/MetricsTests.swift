@@ -1,0 +1,40 @@
+import Testing
+@testable import HookSupport
+
+@Suite struct MetricsTests {
+    @Test func indexedCounterSeriesExistAtZeroAndCount() {
+        let m = Metrics()
+        m.describe("x_total", "Things by kind.")
+        let c = m.indexedCounter("x_total", label: "kind", values: ["a", "b"])
+        c.add("b"); c.add("b"); c.add("other")
+        let text = m.render()
+        #expect(text.contains("# HELP x_total Things by kind.\n# TYPE x_total counter\n"))
+        #expect(text.contains("x_total{kind=\"a\"} 0\n"))
+        #expect(text.contains("x_total{kind=\"b\"} 2\n"))
+        #expect(text.contains("x_total{kind=\"other\"} 1\n"))
+    }
+
+    @Test func histogramRendersBucketsSumAndCount() {
+        let m = Metrics()
+        m.observe("d_seconds", labels: [("f", "x")], 0.02)
+        m.observe("d_seconds", labels: [], 400)
+        let text = m.render()
+        #expect(text.contains("# TYPE d_seconds histogram\n"))
+        #expect(text.contains("d_seconds_bucket{f=\"x\",le=\"0.01\"} 0\n"))
+        #expect(text.contains("d_seconds_bucket{f=\"x\",le=\"0.025\"} 1\n"))
+        #expect(text.contains("d_seconds_bucket{f=\"x\",le=\"+Inf\"} 1\n"))
+        #expect(text.contains("d_seconds_bucket{le=\"300\"} 0\n"))
+        #expect(text.contains("d_seconds_bucket{le=\"+Inf\"} 1\n"))
+        #expect(text.contains("d_seconds_count{f=\"x\"} 1\n"))
+    }
+
+    @Test func labelValuesAreEscaped() {
+        #expect(Metrics.render([("k", "a\"b\\c\nd")]) == "{k=\"a\\\"b\\\\c\\nd\"}")
+    }
+
+    @Test func gaugesGetOneHeaderPerFamily() {
+        let m = Metrics(gauges: { [("g{a=\"1\"}", 1), ("g{a=\"2\"}", 2)] })
+        m.describe("g", "A gauge.")
+        #expect(m.render() == "# HELP g A gauge.\n# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 2\n")
+    }
+}
