@@ -37,7 +37,7 @@ extension Host {
     /// that only gets HMAC deliveries never calls it.
     func startJWKS(metrics: Metrics) throws(ConfigError) -> JWKSCache {
         let source: any JWKSSource = config.jwksFile.map { FileJWKSSource(path: FileSystem.absolute($0)) } ?? HTTPJWKSSource(url: config.jwksURL)
-        let jwks = JWKSCache(source: source, config: JWKSCacheConfig(minRefresh: config.jwksMinRefresh), logger: logger, metrics: metrics)
+        let jwks = JWKSCache(source: source, config: config.jwks, logger: logger, metrics: metrics)
         if config.jwksFile != nil {
             do { try jwks.loadNow() } catch { throw ConfigError(setting: "HOOKHOST_JWKS_FILE (--jwks-file)", message: error.message) }
         }

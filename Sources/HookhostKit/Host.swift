@@ -131,8 +131,8 @@ public final class Host: Sendable {
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         let fileLimit = FileBudget.currentLimit()
-        let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.workers,
-                                                    fetchers: config.fetchers)
+        let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.dispatch.workers,
+                                                    fetchers: config.fetch.fetchers)
         let httpConfig = config.httpServerConfig(maxConnections: maxConnections)
         if maxConnections < 64 {
             logger.warn("the file descriptor limit leaves room for few connections; raise it (ulimit -n)",
@@ -177,7 +177,7 @@ public final class Host: Sendable {
         dispatcher.start()
         lifecycle.started("dispatcher") { dispatcher.drain(grace: self.config.shutdownGrace) }
         logger.info("listening", ["address": .string(config.listen.description(boundPort: port)), "path": .string(config.path), "functions": .string(table.directory), "tls": .bool(tls != nil),
-                                  "data": .string(dataDir), "workers": .int(config.workers), "secrets": .int(secrets.count),
+                                  "data": .string(dataDir), "workers": .int(config.dispatch.workers), "secrets": .int(secrets.count),
                                   "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
 
         if !config.secretFlagsUsed.isEmpty {

@@ -10,43 +10,36 @@ import HookDispatch
 extension HostConfig {
     /// The spool in `dataDir`.
     public func spoolConfig(dataDir: String) -> SpoolConfig {
-        var c = SpoolConfig(directory: dataDir)
-        c.dedupTTL = dedupTTL
-        c.retention = retention
-        c.queueMax = queueMax
+        var c = spool
+        c.directory = dataDir
         // About one maximal delivery must fit before a failed spool counts as writable again.
-        c.minFreeBytes = Int64(maxBody) + (64 << 10)
+        c.minFreeBytes = Int64(http.limits.maxBodyBytes) + (64 << 10)
         return c
     }
 
     /// The workers. `hostEnvironment` is what a sidecar's `pass_env` may pick from; the host's
     /// own `HOOKHOST_*` variables are never among it.
     public func dispatcherConfig(dataDir: String, baseEnvironment: [String], hostEnvironment: [String: String]) -> DispatcherConfig {
-        var c = DispatcherConfig(workRoot: dataDir + "/work", baseEnvironment: baseEnvironment)
-        c.workers = workers
-        c.functionTimeout = functionTimeout
-        c.retry = RetryPolicy(base: retryBase, cap: retryCap, maxAttempts: maxAttempts)
+        var c = dispatch
+        c.workRoot = dataDir + "/work"
+        c.baseEnvironment = baseEnvironment
         c.functionUser = functionUser
-        c.retryLaterFor = retryLaterFor
         c.passableEnvironment = hostEnvironment.filter { !Invocation.isHostOnly($0.key) }
         return c
     }
 
     /// Result downloads into `dataDir/results`.
     public func fetchStageConfig(dataDir: String) -> FetchStageConfig {
-        var c = FetchStageConfig(resultsRoot: dataDir + "/results")
-        c.fetchers = fetchers
-        c.keepResults = keepResults
+        var c = fetch
+        c.resultsRoot = dataDir + "/results"
         c.owner = functionUser
         return c
     }
 
     /// The public listener's limits; `maxConnections` is what the descriptor budget allows.
     public func httpServerConfig(maxConnections: Int) -> HTTPServerConfig {
-        var c = HTTPServerConfig()
-        c.limits.maxBodyBytes = maxBody
-        c.readTimeout = readTimeout
-        c.idleTimeout = idleTimeout
+        var c = http
+        let maxBody = http.limits.maxBodyBytes
         c.maxConnectionsPerLoop = max(1, (maxConnections + httpThreads - 1) / httpThreads)
         // Room for a few maximal deliveries per loop at once, and never less than 64 MiB in all.
         c.maxBufferedBytesPerLoop = max(64 << 20, 4 * maxBody) / httpThreads + maxBody

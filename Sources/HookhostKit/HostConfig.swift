@@ -7,7 +7,8 @@ import HookSpool
 import HookFetch
 import HookDispatch
 
-/// Every setting of `hookhost serve` (CONTRACT §2). Built from the environment, then flags.
+/// Every setting of `hookhost serve` (CONTRACT §2). Components' settings live in their own
+/// configurations, nested here, so a default is written once, where the component defines it.
 public struct HostConfig: Sendable {
     public var listen = SocketAddress.inet(host: "0.0.0.0", port: 8080)
     /// A separate address for /metrics, /readyz and /healthz (nil: the main listener serves them).
@@ -17,27 +18,21 @@ public struct HostConfig: Sendable {
     public var secretsFile: String?
     public var jwksURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
     public var jwksFile: String?
-    public var jwksMinRefresh: Double = 10
+    public var jwks = JWKSCacheConfig()
     public var audience: String?
     public var tolerance: Double = 300
     public var data = "./data"
     public var functions = "./Functions/bin"
-    public var workers = HostConfig.cpuCount
-    public var maxAttempts = 8
-    public var functionTimeout: Double = 300
-    public var maxBody = 1_048_576
-    public var readTimeout: Double = 10
-    public var idleTimeout: Double = 60
-    public var retryBase: Double = 5
-    public var retryCap: Double = 3600
-    public var dedupTTL: Double = 259_200
-    public var retention: Double = 86_400
-    public var queueMax = 100_000
+    /// The public listener (body limit, timeouts); its connection limits are set at start.
+    public var http = HTTPServerConfig()
+    /// The spool; its directory is set at start from `data`.
+    public var spool = SpoolConfig(directory: "")
+    /// The workers; their directories and environment are set at start.
+    public var dispatch = DispatcherConfig(workRoot: "", baseEnvironment: [])
+    /// Result downloads; their directory is set at start.
+    public var fetch = FetchStageConfig(resultsRoot: "")
     public var shutdownGrace: Double = 30
-    public var retryLaterFor: Double = 86_400
     public var fetchHosts: [String] = []
-    public var keepResults: Double = 0
-    public var fetchers = 4
     public var geminiAPIKey: String?
     public var apiBase = "https://generativelanguage.googleapis.com"
     public var gcsBase = "https://storage.googleapis.com"
@@ -54,117 +49,109 @@ public struct HostConfig: Sendable {
     /// the host is up (a configuration error must stay a single line).
     public var secretFlagsUsed: [String] = []
 
-    public init() {}
+    public init() {
+        dispatch.workers = HostConfig.cpuCount
+    }
 
     public static var cpuCount: Int {
         let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return n > 0 ? n : 1
     }
 
-    /// The settings: variable name, and how to apply a value. Flags derive from the names.
-    nonisolated(unsafe) static let settings: [(String, (inout HostConfig, String) throws(ConfigError) -> Void)] = [
-        ("HOOKHOST_LISTEN", { c, v throws(ConfigError) in
+    /// Every setting, in documentation order: name, where it goes, range, default, meaning, secret.
+    public static let table = SettingsTable<HostConfig>([
+        Setting("HOOKHOST_LISTEN", meaning: "address to listen on: host:port, [v6]:port or unix:/path",
+                show: { $0.listen.description }) { c, v throws(ConfigError) in
             guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
-            c.listen = a }),
-        ("HOOKHOST_ADMIN_LISTEN", { c, v throws(ConfigError) in
+            c.listen = a },
+        Setting("HOOKHOST_ADMIN_LISTEN", meaning: "a separate address for /metrics, /readyz and /healthz (then not served on the main listener)") { c, v throws(ConfigError) in
             if v.isEmpty { c.adminListen = nil; return }
             guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
-            c.adminListen = a }),
-        ("HOOKHOST_PATH", { c, v throws(ConfigError) in c.path = try deliveryPath(v) }),
-        ("HOOKHOST_SECRETS", { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") }),
-        ("HOOKHOST_SECRETS_FILE", { c, v throws(ConfigError) in c.secretsFile = try filePath("HOOKHOST_SECRETS_FILE", v) }),
-        ("HOOKHOST_JWKS_URL", { c, v throws(ConfigError) in
+            c.adminListen = a },
+        Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; no space, ? or #",
+                show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
+        Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",
+                secret: true) { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") },
+        .path("HOOKHOST_SECRETS_FILE", \.secretsFile, "file with one secret per line (# comments); re-read on change and on SIGHUP"),
+        Setting("HOOKHOST_JWKS_URL", meaning: "keys for dynamic (RS256 JWT) deliveries; http:// or https://",
+                show: { $0.jwksURL }) { c, v throws(ConfigError) in
             // The strict grammar of result URLs: a URL libcurl would read differently, or that only
             // fails at the first JWT delivery (no host, a bad port), or that carries credentials
             // into logs and /readyz (user-info), is refused at start.
             guard let u = FetchURL(v) else {
                 throw bad("HOOKHOST_JWKS_URL", "expected an http:// or https:// URL with a host (no user-info, spaces or non-ASCII), got \"\(v.prefix(200))\"")
             }
-            c.jwksURL = u.string }),
-        ("HOOKHOST_JWKS_FILE", { c, v throws(ConfigError) in c.jwksFile = try filePath("HOOKHOST_JWKS_FILE", v) }),
-        ("HOOKHOST_JWKS_MIN_REFRESH", { c, v throws(ConfigError) in c.jwksMinRefresh = try number("HOOKHOST_JWKS_MIN_REFRESH", v) }),
-        ("HOOKHOST_AUDIENCE", { c, v throws(ConfigError) in
+            c.jwksURL = u.string },
+        .path("HOOKHOST_JWKS_FILE", \.jwksFile, "a local JWKS instead of the URL (offline use, tests)"),
+        .seconds("HOOKHOST_JWKS_MIN_REFRESH", \.jwks.minRefresh, .seconds(max: 86_400, allowZero: true), "seconds between two JWKS fetches triggered by unknown kids"),
+        Setting("HOOKHOST_AUDIENCE", meaning: "when set, a JWT's aud must contain it") { c, v throws(ConfigError) in
             // An empty value (an unset variable in a compose file) would turn the aud check off unnoticed.
             guard !v.isEmpty else { throw bad("HOOKHOST_AUDIENCE", "is empty; give the audience your webhooks carry in aud (unset it to skip the aud check)") }
-            c.audience = v }),
-        ("HOOKHOST_TOLERANCE", { c, v throws(ConfigError) in c.tolerance = try number("HOOKHOST_TOLERANCE", v) }),
-        ("HOOKHOST_DATA", { c, v throws(ConfigError) in c.data = try filePath("HOOKHOST_DATA", v) }),
-        ("HOOKHOST_FUNCTIONS", { c, v throws(ConfigError) in c.functions = try filePath("HOOKHOST_FUNCTIONS", v) }),
-        ("HOOKHOST_WORKERS", { c, v throws(ConfigError) in c.workers = try integer("HOOKHOST_WORKERS", v) }),
-        ("HOOKHOST_MAX_ATTEMPTS", { c, v throws(ConfigError) in c.maxAttempts = try integer("HOOKHOST_MAX_ATTEMPTS", v) }),
-        ("HOOKHOST_FUNCTION_TIMEOUT", { c, v throws(ConfigError) in c.functionTimeout = try number("HOOKHOST_FUNCTION_TIMEOUT", v) }),
-        ("HOOKHOST_MAX_BODY", { c, v throws(ConfigError) in c.maxBody = try integer("HOOKHOST_MAX_BODY", v) }),
-        ("HOOKHOST_READ_TIMEOUT", { c, v throws(ConfigError) in c.readTimeout = try number("HOOKHOST_READ_TIMEOUT", v) }),
-        ("HOOKHOST_IDLE_TIMEOUT", { c, v throws(ConfigError) in c.idleTimeout = try number("HOOKHOST_IDLE_TIMEOUT", v) }),
-        ("HOOKHOST_RETRY_BASE", { c, v throws(ConfigError) in c.retryBase = try number("HOOKHOST_RETRY_BASE", v) }),
-        ("HOOKHOST_RETRY_CAP", { c, v throws(ConfigError) in c.retryCap = try number("HOOKHOST_RETRY_CAP", v) }),
-        ("HOOKHOST_DEDUP_TTL", { c, v throws(ConfigError) in c.dedupTTL = try number("HOOKHOST_DEDUP_TTL", v) }),
-        ("HOOKHOST_RETENTION", { c, v throws(ConfigError) in c.retention = try number("HOOKHOST_RETENTION", v) }),
-        ("HOOKHOST_QUEUE_MAX", { c, v throws(ConfigError) in c.queueMax = try integer("HOOKHOST_QUEUE_MAX", v) }),
-        ("HOOKHOST_SHUTDOWN_GRACE", { c, v throws(ConfigError) in c.shutdownGrace = try number("HOOKHOST_SHUTDOWN_GRACE", v) }),
-        ("HOOKHOST_RETRY_LATER_FOR", { c, v throws(ConfigError) in c.retryLaterFor = try number("HOOKHOST_RETRY_LATER_FOR", v) }),
-        ("HOOKHOST_FETCH_HOSTS", { c, v in c.fetchHosts = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } }),
-        ("HOOKHOST_KEEP_RESULTS", { c, v throws(ConfigError) in c.keepResults = try number("HOOKHOST_KEEP_RESULTS", v) }),
-        ("HOOKHOST_FETCHERS", { c, v throws(ConfigError) in c.fetchers = try integer("HOOKHOST_FETCHERS", v) }),
-        ("GEMINI_API_KEY", { c, v in c.geminiAPIKey = v.isEmpty ? nil : v }),
-        ("HOOKHOST_API_BASE", { c, v in c.apiBase = v }),
-        ("HOOKHOST_GCS_BASE", { c, v in c.gcsBase = v }),
-        ("HOOKHOST_GCS_TOKEN_FILE", { c, v throws(ConfigError) in c.gcsTokenFile = try filePath("HOOKHOST_GCS_TOKEN_FILE", v) }),
-        ("HOOKHOST_LOG", { c, v throws(ConfigError) in
+            c.audience = v },
+        .seconds("HOOKHOST_TOLERANCE", \.tolerance, .seconds(max: 86_400), "seconds of allowed webhook-timestamp skew"),
+        .path("HOOKHOST_DATA", \.data, "spool, results, work directories, control socket"),
+        .path("HOOKHOST_FUNCTIONS", \.functions, "directory of handler executables"),
+        .count("HOOKHOST_WORKERS", \.dispatch.workers, .count(1, 1024), "functions running at once (sidecars limit each function further)",
+               default: "number of cores"),
+        .count("HOOKHOST_MAX_ATTEMPTS", \.dispatch.retry.maxAttempts, .count(1, 1000), "failed attempts before a delivery is dead-lettered"),
+        .seconds("HOOKHOST_FUNCTION_TIMEOUT", \.dispatch.functionTimeout, .seconds(max: 86_400),
+                 "seconds before a run's process group gets SIGTERM, then SIGKILL 2 s later"),
+        // The spool frames a delivery with its metadata in at most 64 MiB.
+        .count("HOOKHOST_MAX_BODY", \.http.limits.maxBodyBytes, .count(1, 32 << 20), "bytes; a larger delivery gets 413"),
+        .seconds("HOOKHOST_READ_TIMEOUT", \.http.readTimeout, .seconds(max: 3600), "seconds a client has to send a whole request (else 408)"),
+        .seconds("HOOKHOST_IDLE_TIMEOUT", \.http.idleTimeout, .seconds(max: 86_400), "seconds an idle keep-alive connection stays open"),
+        .seconds("HOOKHOST_RETRY_BASE", \.dispatch.retry.base, .seconds(max: 86_400), "seconds: first retry delay (doubles per attempt, jittered)"),
+        .seconds("HOOKHOST_RETRY_CAP", \.dispatch.retry.cap, .seconds(max: 30 * 86_400), "seconds: the longest retry delay"),
+        .seconds("HOOKHOST_DEDUP_TTL", \.spool.dedupTTL, .seconds(max: 365 * 86_400), "seconds a webhook-id is remembered (72 h)"),
+        .seconds("HOOKHOST_RETENTION", \.spool.retention, .seconds(max: 365 * 86_400, allowZero: true),
+                 "seconds a done/skipped delivery stays inspectable (dead letters stay until replayed or purged)"),
+        .count("HOOKHOST_QUEUE_MAX", \.spool.queueMax, .count(1, 100_000_000), "unfinished deliveries before new ones get 503"),
+        .seconds("HOOKHOST_SHUTDOWN_GRACE", \.shutdownGrace, .seconds(max: 3600, allowZero: true),
+                 "seconds between SIGTERM and SIGKILL for functions running at shutdown"),
+        .seconds("HOOKHOST_RETRY_LATER_FOR", \.dispatch.retryLaterFor, .seconds(max: 365 * 86_400),
+                 "seconds a delivery may keep answering exit 75 before it is dead-lettered"),
+        Setting("HOOKHOST_FETCH_HOSTS", meaning: "extra hosts results may be downloaded from (comma-separated; host or host:port)") { c, v in
+            c.fetchHosts = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } },
+        .seconds("HOOKHOST_KEEP_RESULTS", \.fetch.keepResults, .seconds(max: 365 * 86_400, allowZero: true),
+                 "seconds a downloaded result is kept after its delivery is done"),
+        .count("HOOKHOST_FETCHERS", \.fetch.fetchers, .count(1, 64), "result downloads at once (threads of their own, separate from the workers)"),
+        Setting("GEMINI_API_KEY", meaning: "sent as x-goog-api-key when downloading results from the API origin", secret: true) { c, v in
+            c.geminiAPIKey = v.isEmpty ? nil : v },
+        Setting("HOOKHOST_API_BASE", meaning: "where files/… and batches/… are downloaded", show: { $0.apiBase }) { c, v in c.apiBase = v },
+        Setting("HOOKHOST_GCS_BASE", meaning: "where gs:// results are downloaded", show: { $0.gcsBase }) { c, v in c.gcsBase = v },
+        .path("HOOKHOST_GCS_TOKEN_FILE", \.gcsTokenFile, "file holding a bearer token for gs:// downloads (read on each use)"),
+        Setting("HOOKHOST_LOG", meaning: "debug, info, warn or error; JSON lines on stderr", default: "info") { c, v throws(ConfigError) in
             guard let l = LogLevel(name: v) else { throw bad("HOOKHOST_LOG", "expected debug, info, warn or error, got \"\(v)\"") }
-            c.logLevel = l }),
-        ("HOOKHOST_HTTP_THREADS", { c, v throws(ConfigError) in c.httpThreads = try integer("HOOKHOST_HTTP_THREADS", v) }),
-        ("HOOKHOST_FUNCTION_USER", { c, v throws(ConfigError) in c.functionUser = v.isEmpty ? nil : try FunctionUser.resolve(v).get() }),
-        ("HOOKHOST_TLS_CERT", { c, v throws(ConfigError) in c.tlsCert = try filePath("HOOKHOST_TLS_CERT", v) }),
-        ("HOOKHOST_TLS_KEY", { c, v throws(ConfigError) in c.tlsKey = try filePath("HOOKHOST_TLS_KEY", v) }),
-    ]
+            c.logLevel = l },
+        .count("HOOKHOST_HTTP_THREADS", \.httpThreads, .count(1, 64), "HTTP event-loop threads", default: "number of cores, at most 4"),
+        Setting("HOOKHOST_FUNCTION_USER", meaning: "run functions as this user (name or uid:gid); needs root or CAP_SETUID/CAP_SETGID/CAP_KILL") { c, v throws(ConfigError) in
+            c.functionUser = v.isEmpty ? nil : try FunctionUser.resolve(v).get() },
+        .path("HOOKHOST_TLS_CERT", \.tlsCert, "PEM certificate chain; with HOOKHOST_TLS_KEY the listener speaks HTTPS (re-read on SIGHUP)"),
+        .path("HOOKHOST_TLS_KEY", \.tlsKey, "PEM private key for HOOKHOST_TLS_CERT"),
+    ])
 
     /// The names of all variables, in documentation order.
-    public static var settingNames: [String] { settings.map(\.0) }
+    public static var settingNames: [String] { table.settings.map(\.name) }
 
     /// The flag for a variable: `HOOKHOST_SECRETS_FILE` → `--secrets-file`, `GEMINI_API_KEY` → `--gemini-api-key`.
-    public static func flag(for variable: String) -> String {
-        let base = variable.hasPrefix("HOOKHOST_") ? String(variable.dropFirst(9)) : variable
-        return "--" + base.lowercased().replacingAll("_", "-")
-    }
+    public static func flag(for variable: String) -> String { Setting<HostConfig>.flag(for: variable) }
 
     /// Applies the environment, then the flags (a flag wins). Unknown flags are errors.
     public static func load(environment: [String: String], arguments: [String]) throws(ConfigError) -> HostConfig {
         var c = HostConfig()
-        for (name, apply) in settings {
-            if let v = environment[name] { try apply(&c, v) }
-        }
-        var i = 0
-        while i < arguments.count {
-            let arg = arguments[i]
-            guard arg.hasPrefix("--") else { throw ConfigError(setting: "serve", message: "unexpected argument \"\(arg)\"") }
-            var name = arg
-            var value: String?
-            if let eq = arg.firstIndex(of: "=") {
-                name = String(arg[..<eq])
-                value = String(arg[arg.index(after: eq)...])
-            }
-            guard let (variable, apply) = settings.first(where: { flag(for: $0.0) == name }) else {
-                throw ConfigError(setting: name, message: "unknown option (see hookhost serve --help)")
-            }
-            if value == nil {
-                i += 1
-                guard i < arguments.count else { throw ConfigError(setting: name, message: "needs a value") }
-                value = arguments[i]
-            }
-            do { try apply(&c, value!) } catch {
-                throw ConfigError(setting: "\(name) (\(variable))", message: error.message)
-            }
-            if secretSettings.contains(variable) && !c.secretFlagsUsed.contains(name) { c.secretFlagsUsed.append(name) }
-            i += 1
-        }
+        c.secretFlagsUsed = try table.load(into: &c, environment: environment, arguments: arguments, command: "serve")
         return c
     }
 
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
 
+    /// The range of every numeric setting, by name.
+    public static var ranges: [String: SettingRange] {
+        Dictionary(uniqueKeysWithValues: table.settings.compactMap { s in s.range.map { (s.name, $0) } })
+    }
+
     /// Settings whose values are secrets: as flags they are visible in /proc/<pid>/cmdline.
-    public static let secretSettings: Set<String> = ["HOOKHOST_SECRETS", "GEMINI_API_KEY"]
+    public static var secretSettings: Set<String> { Set(table.settings.filter(\.isSecret).map(\.name)) }
 
     /// Where a secret value sits in the arguments: the argument's index, the byte offset the value
     /// starts at (`--secrets S`: S, from 0; `--secrets=S`: after the `=`), and the flag.
@@ -193,14 +180,6 @@ public struct HostConfig: Sendable {
         return out
     }
 
-    /// A file or directory setting. Empty is refused, not taken as the working directory: an
-    /// unset variable in a compose file (`HOOKHOST_DATA=${DATA}`) would otherwise put the spool
-    /// in the cwd and let start-up clear its `./work`, or run whatever executables sit there.
-    static func filePath(_ s: String, _ v: String) throws(ConfigError) -> String {
-        guard !v.isEmpty else { throw bad(s, "is empty; give a path (unset it to use the default)") }
-        return v
-    }
-
     /// Paths the host answers itself before deliveries are matched (probes, metrics).
     public static let reservedPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
 
@@ -215,39 +194,5 @@ public struct HostConfig: Sendable {
             throw bad("HOOKHOST_PATH", "\(v) is reserved for the host's own probes (\(reservedPaths.sorted().joined(separator: ", ")))")
         }
         return v
-    }
-
-    /// The documented range of every numeric setting (README "Configuration"). Out of range is a
-    /// start-up error naming the setting, never a silent clamp.
-    public static let ranges: [String: SettingRange] = [
-        "HOOKHOST_JWKS_MIN_REFRESH": .seconds(max: 86_400, allowZero: true),
-        "HOOKHOST_TOLERANCE": .seconds(max: 86_400),
-        "HOOKHOST_WORKERS": .count(1, 1024),
-        "HOOKHOST_MAX_ATTEMPTS": .count(1, 1000),
-        "HOOKHOST_FUNCTION_TIMEOUT": .seconds(max: 86_400),
-        // The spool frames a delivery with its metadata in at most 64 MiB.
-        "HOOKHOST_MAX_BODY": .count(1, 32 << 20),
-        "HOOKHOST_READ_TIMEOUT": .seconds(max: 3600),
-        "HOOKHOST_IDLE_TIMEOUT": .seconds(max: 86_400),
-        "HOOKHOST_RETRY_BASE": .seconds(max: 86_400),
-        "HOOKHOST_RETRY_CAP": .seconds(max: 30 * 86_400),
-        "HOOKHOST_DEDUP_TTL": .seconds(max: 365 * 86_400),
-        "HOOKHOST_RETENTION": .seconds(max: 365 * 86_400, allowZero: true),
-        "HOOKHOST_QUEUE_MAX": .count(1, 100_000_000),
-        "HOOKHOST_SHUTDOWN_GRACE": .seconds(max: 3600, allowZero: true),
-        "HOOKHOST_RETRY_LATER_FOR": .seconds(max: 365 * 86_400),
-        "HOOKHOST_KEEP_RESULTS": .seconds(max: 365 * 86_400, allowZero: true),
-        "HOOKHOST_HTTP_THREADS": .count(1, 64),
-        "HOOKHOST_FETCHERS": .count(1, 64),
-    ]
-
-    private static func number(_ s: String, _ v: String) throws(ConfigError) -> Double {
-        let range = ranges[s]!
-        guard let d = range.parse(v) else { throw bad(s, "expected \(range.expectation), got \"\(v)\"") }
-        return d
-    }
-
-    private static func integer(_ s: String, _ v: String) throws(ConfigError) -> Int {
-        Int(try number(s, v))
     }
 }

@@ -20,10 +20,10 @@ struct EffectiveSettings {
     let fromSidecar: [String]
 
     init(_ s: FunctionSettings, host: HostConfig) {
-        timeout = s.timeout ?? host.functionTimeout
-        maxConcurrency = min(s.maxConcurrency ?? host.workers, host.workers)
-        maxAttempts = s.maxAttempts ?? host.maxAttempts
-        retryLaterFor = s.retryLaterFor ?? host.retryLaterFor
+        timeout = s.timeout ?? host.dispatch.functionTimeout
+        maxConcurrency = min(s.maxConcurrency ?? host.dispatch.workers, host.dispatch.workers)
+        maxAttempts = s.maxAttempts ?? host.dispatch.retry.maxAttempts
+        retryLaterFor = s.retryLaterFor ?? host.dispatch.retryLaterFor
         fetch = s.fetch ?? true
         var from: [String] = []
         if s.timeout != nil { from.append("timeout") }

@@ -13,8 +13,8 @@ import Testing
         let c = try HostConfig.load(environment: ["HOOKHOST_LISTEN": "127.0.0.1:1", "HOOKHOST_WORKERS": "3", "HOOKHOST_MAX_BODY": "10"],
                                     arguments: ["--listen", "127.0.0.1:2", "--max-body=20", "--secrets-file", "/x", "--gemini-api-key", "k"])
         #expect(c.listen == .inet(host: "127.0.0.1", port: 2))
-        #expect(c.workers == 3)
-        #expect(c.maxBody == 20)
+        #expect(c.dispatch.workers == 3)
+        #expect(c.http.limits.maxBodyBytes == 20)
         #expect(c.secretsFile == "/x")
         #expect(c.geminiAPIKey == "k")
     }
@@ -110,11 +110,37 @@ import Testing
     }
 
     @Test func rangeEdges() throws {
-        #expect(try HostConfig.load(environment: ["HOOKHOST_FUNCTION_TIMEOUT": "86400"], arguments: []).functionTimeout == 86_400)
+        #expect(try HostConfig.load(environment: ["HOOKHOST_FUNCTION_TIMEOUT": "86400"], arguments: []).dispatch.functionTimeout == 86_400)
         #expect(throws: ConfigError.self) { try HostConfig.load(environment: ["HOOKHOST_FUNCTION_TIMEOUT": "86400.5"], arguments: []) }
-        #expect(try HostConfig.load(environment: [:], arguments: ["--retention", "0"]).retention == 0)
-        #expect(try HostConfig.load(environment: [:], arguments: ["--workers", " 4 "]).workers == 4)
+        #expect(try HostConfig.load(environment: [:], arguments: ["--retention", "0"]).spool.retention == 0)
+        #expect(try HostConfig.load(environment: [:], arguments: ["--workers", " 4 "]).dispatch.workers == 4)
         #expect(throws: ConfigError.self) { try HostConfig.load(environment: [:], arguments: ["--workers", "4.0"]) }
         #expect(throws: ConfigError.self) { try HostConfig.load(environment: [:], arguments: ["--max-body", "\(64 << 20)"]) }
+    }
+}
+
+@Suite struct SettingsTableTests {
+    @Test func defaultsComeFromTheComponentsThatOwnThem() {
+        let docs = HostConfig.documentation
+        #expect(docs["HOOKHOST_DEDUP_TTL"]?.defaultText == SettingRange.format(SpoolConfig(directory: "").dedupTTL))
+        #expect(docs["HOOKHOST_READ_TIMEOUT"]?.defaultText == SettingRange.format(HTTPServerConfig().readTimeout))
+        #expect(docs["HOOKHOST_MAX_BODY"]?.defaultText == String(HTTPLimits().maxBodyBytes))
+        #expect(docs["HOOKHOST_FETCHERS"]?.defaultText == String(FetchStageConfig(resultsRoot: "").fetchers))
+        #expect(docs["HOOKHOST_MAX_ATTEMPTS"]?.defaultText == String(RetryPolicy().maxAttempts))
+    }
+
+    @Test func everyNumericDefaultLiesInItsRange() {
+        let defaults = HostConfig()
+        for s in HostConfig.table.settings {
+            guard let r = s.range, let d = Double(s.defaultText(defaults)) else { continue }
+            #expect(r.contains(d), "\(s.name) default \(d) is outside its range")
+        }
+    }
+
+    @Test func eachSettingIsDeclaredOnceWithAUniqueFlag() {
+        let names = HostConfig.settingNames
+        #expect(Set(names).count == names.count)
+        #expect(Set(HostConfig.table.settings.map(\.flag)).count == names.count)
+        #expect(HostConfig.secretSettings == ["HOOKHOST_SECRETS", "GEMINI_API_KEY"])
     }
 }
