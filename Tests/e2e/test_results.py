@@ -192,3 +192,24 @@ def test_keep_results_leaves_the_file_after_done(make_host, fns, api):
     assert path.exists() and path.stat().st_size == 321
     host.restart(args, env)  # still within its 60 s: not swept at start
     assert path.exists()
+
+
+def test_logs_and_reasons_never_show_a_signed_urls_query(rhost, fns, api):
+    """A signed URL's query carries its signature: the `fetched` line and a dead letter's reason
+    show the URL without it. The function still gets the URL as the event gave it."""
+    fns.add("video.generated", extra=KEEP)
+    signed = f"http://127.0.0.1:{api.other}/files/ok-300?X-Goog-Signature=SIGOK123&X-Goog-Expires=900"
+    r = rhost.send(event_body("video.generated", {"video_uri": signed}), type_="video.generated")
+    run = fns.wait_run(r.msg_id, timeout=20)
+    assert run.stdin_json()["result"]["uri"] == signed
+    fetched = [e for e in rhost.log_records() if e.get("msg") == "fetched" and e.get("id") == r.msg_id]
+    assert len(fetched) == 1 and fetched[0]["uri"] == f"http://127.0.0.1:{api.other}/files/ok-300", fetched
+
+    gone = f"http://127.0.0.1:{api.other}/files/missing?X-Goog-Signature=SIGGONE456"
+    r2 = rhost.send(event_body("video.generated", {"video_uri": gone}), type_="video.generated")
+    d = wait_state(rhost, r2.msg_id, "dead", timeout=20)
+    assert d["error"].startswith("result download: HTTP 404: file not found or expired"), d
+    assert f"127.0.0.1:{api.other}/files/missing" in d["error"], d
+    for text in (d["error"], rhost.log_text()):
+        assert "SIGOK123" not in text and "SIGGONE456" not in text
+

@@ -161,8 +161,8 @@ final class FetchStage: Sendable {
             change.result = result
             record(job, change)
             logger.info("fetched", ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
-                                    "function": .string(f.name), "uri": .string(result.uri), "bytes": .int(result.bytes),
-                                    "ms": .int(Int((monotonicNow() - started) * 1000))])
+                                    "function": .string(f.name), "uri": .string(URLRedaction.withoutQuery(result.uri)),
+                                    "bytes": .int(result.bytes), "ms": .int(Int((monotonicNow() - started) * 1000))])
         } catch {
             FileSystem.removeTree(dir)
             let now = clock.now()

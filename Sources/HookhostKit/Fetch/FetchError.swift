@@ -1,5 +1,6 @@
 /// Why a result could not be fetched. Each case says whether retrying can help (`isFinal`) and
-/// gives an operator a reason to act on. URLs in reasons are redacted (no query string).
+/// gives an operator a reason to act on. URLs in reasons are redacted (`URLRedaction`: no query
+/// string, which is where signed URLs carry their signature).
 public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The event's reference is not a form hookhost knows (PROTOCOL §5). Final.
     case invalidReference(String, why: String)
@@ -10,7 +11,7 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// More redirects than the limit. Final.
     case tooManyRedirects(limit: Int)
     /// 404 or 410: the file is gone (Files API files are kept 48 h). Final.
-    case notFound(url: String)
+    case notFound(status: Int, url: String)
     /// 401 or 403. `credential` is what was sent to that host. Final.
     case accessDenied(status: Int, url: String, credential: Credential, configured: Bool)
     /// Another 4xx the request will not outlive. Final.
@@ -49,19 +50,20 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What an operator reads in the dead letter or the log.
     public var reason: String {
         switch self {
-        case .invalidReference(let r, let why): "result reference \"\(r)\" is not usable: \(why)"
+        case .invalidReference(let r, let why): "result reference \"\(URLRedaction.withoutQuery(r))\" is not usable: \(why)"
         case .hostNotAllowed(let h, let redirect):
             "\(redirect ? "redirect to" : "result URL on") host \(h), which is not allowed; it was not requested (allow it with HOOKHOST_FETCH_HOSTS)"
-        case .badRedirect(let l): "redirect to an unusable location \"\(l)\""
+        case .badRedirect(let l): "redirect to an unusable location \"\(URLRedaction.withoutQuery(l))\""
         case .tooManyRedirects(let n): "more than \(n) redirects"
-        case .notFound(let u): "file not found or expired (files are kept 48 h): \(u)"
+        case .notFound(let s, let u): "HTTP \(s): file not found or expired (files are kept 48 h): \(URLRedaction.withoutQuery(u))"
         case .accessDenied(let s, let u, let c, let configured):
             switch c {
-            case .apiKey: configured ? "API key rejected (401/403): HTTP \(s) from \(u)" : "HTTP \(s) from \(u) and no API key is configured (GEMINI_API_KEY)"
-            case .gcsToken: "GCS token rejected (401/403): HTTP \(s) from \(u); check HOOKHOST_GCS_TOKEN_FILE"
-            case .none: "HTTP \(s) from \(u), a host hookhost sends no credential to"
+            case .apiKey: configured ? "API key rejected (401/403): HTTP \(s) from \(URLRedaction.withoutQuery(u))"
+                : "HTTP \(s) from \(URLRedaction.withoutQuery(u)) and no API key is configured (GEMINI_API_KEY)"
+            case .gcsToken: "GCS token rejected (401/403): HTTP \(s) from \(URLRedaction.withoutQuery(u)); check HOOKHOST_GCS_TOKEN_FILE"
+            case .none: "HTTP \(s) from \(URLRedaction.withoutQuery(u)), a host hookhost sends no credential to"
             }
-        case .rejected(let s, let u): "HTTP \(s) from \(u)"
+        case .rejected(let s, let u): "HTTP \(s) from \(URLRedaction.withoutQuery(u))"
         case .rateLimited(let d): "rate limited (429)" + (d.map { ", retry after \(Int($0)) s" } ?? "")
         case .serverError(let s, _): "server error (HTTP \(s))"
         case .network(let m): "network: \(m)"
