@@ -132,7 +132,7 @@ final class RecordingLauncher: ProcessLauncher {
     /// One delivery through a dispatcher with a memory store, a scripted fetcher and a recording
     /// launcher; returns the final state once it is finished (or after ~5 s).
     func run(type: String, data: String, fetcher: MemoryFetcher, launcher: RecordingLauncher,
-             sidecar: String? = nil) throws -> (DeliveryInfo?, String) {
+             sidecar: String? = nil, metrics: Metrics = Metrics()) throws -> (DeliveryInfo?, String) {
         let dir = makeTempDir("dfetch")
         _ = FileSystem.makeDirectories(dir + "/fn")
         writeFile(dir + "/fn/" + type, "#!/bin/sh\n", mode: 0o755)
@@ -142,7 +142,7 @@ final class RecordingLauncher: ProcessLauncher {
         config.retry = RetryPolicy(base: 0.01, cap: 0.02, maxAttempts: 2)
         let policy = try FetchPolicy(apiBase: "http://127.0.0.1:9", gcsBase: "http://127.0.0.1:9", fetchHosts: [])
         let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
-                           logger: quietLogger, metrics: Metrics(), fetcher: fetcher, policy: policy,
+                           logger: quietLogger, metrics: metrics, fetcher: fetcher, policy: policy,
                            fetchConfig: FetchStageConfig(resultsRoot: dir + "/results"))
         let body = #"{"type":"\#(type)","data":\#(data)}"#
         #expect(admitSync(store, "m1", type: type, body: body) == .accepted)
@@ -205,5 +205,22 @@ final class RecordingLauncher: ProcessLauncher {
         let (i2, d2) = try run(type: "video.generated", data: #"{"video_uri":"files/w"}"#, fetcher: off, launcher: l2, sidecar: #"{"fetch": false}"#)
         defer { FileSystem.removeTree(d2) }
         #expect(i2?.state == .done && off.calls.isEmpty && l2.stdins.first?["result"] == .null)
+    }
+
+    @Test func aFullDiskPutsTheDownloadOffWithoutSpendingAnAttempt() throws {
+        let fetcher = MemoryFetcher()
+        // More refusals than the two attempts allowed: before, the third would have dead-lettered it.
+        let full = FetchError.insufficientSpace(needed: 64 << 20, available: 4096)
+        fetcher.script("files/big", [.failure(full), .failure(.diskFull("cannot write x: No space left on device")), .failure(full),
+                                     .bytes([7, 7], contentType: nil)])
+        let launcher = RecordingLauncher()
+        let metrics = Metrics()
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/big"}"#, fetcher: fetcher,
+                                  launcher: launcher, metrics: metrics)
+        defer { FileSystem.removeTree(dir) }
+        #expect(info?.state == .done && info?.attempt == 1)
+        #expect(fetcher.calls.count == 4)
+        #expect(launcher.envs.first?.contains("HOOKHOST_ATTEMPT=1") == true)
+        #expect(metrics.render().contains("hookhost_fetch_no_space_total 3\n"))
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import HookhostKit
 
@@ -83,13 +84,21 @@ import Testing
 
     @Test func finalityOfEveryError() {
         let transient: [FetchError] = [.rateLimited(retryAfter: nil), .serverError(status: 500, retryAfter: nil), .network("x"),
-                                       .insufficientSpace(needed: 1, available: 0), .local("x")]
+                                       .insufficientSpace(needed: 1, available: 0), .diskFull("x"), .local("x")]
         let final: [FetchError] = [.invalidReference("x", why: "y"), .hostNotAllowed(host: "h", viaRedirect: true),
                                    .badRedirect(location: "x"), .tooManyRedirects(limit: 5), .notFound(status: 410, url: "u"),
                                    .accessDenied(status: 401, url: "u", credential: .apiKey, configured: true),
                                    .rejected(status: 400, url: "u"), .tooLarge(limit: 1), .missingCredential(setting: "S")]
         #expect(transient.allSatisfy { !$0.isFinal })
         #expect(final.allSatisfy { $0.isFinal })
+        // Only a full disk is the host's shortage (no attempt spent); the rest are the delivery's.
+        #expect((transient + final).filter(\.isHostShortage) == [.insufficientSpace(needed: 1, available: 0), .diskFull("x")])
+    }
+
+    @Test func aFullDiskWhileSavingIsAShortageOtherIOErrorsAreNot() {
+        #expect(FetchError.io("cannot write /r/.f.part", errno: ENOSPC) == .diskFull("cannot write /r/.f.part: No space left on device"))
+        #expect(FetchError.io("cannot write /r/.f.part", errno: EDQUOT).isHostShortage)
+        #expect(FetchError.io("cannot write /r/.f.part", errno: EIO) == .local("cannot write /r/.f.part: Input/output error"))
     }
 
     @Test func reasonsNeverCarryAURLsQuery() {

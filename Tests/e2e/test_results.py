@@ -213,3 +213,40 @@ def test_logs_and_reasons_never_show_a_signed_urls_query(rhost, fns, api):
     for text in (d["error"], rhost.log_text()):
         assert "SIGOK123" not in text and "SIGGONE456" not in text
 
+
+def test_a_full_disk_puts_the_download_off_without_spending_an_attempt(make_host, fns, api):
+    """A full disk is the host's shortage, not the delivery's: the download is put off with
+    backoff, no attempt is spent (more put-offs than max_attempts and still not dead), each one is
+    counted, the log says so once per interval, and once there is room the function runs as
+    attempt 1. DATA/results is a 1 MB tmpfs: any result plus the 64 MB margin does not fit."""
+    from contextlib import ExitStack
+    from durability_lib import gauge, tmpfs
+    fns.add("video.generated", extra=KEEP)
+    host = make_host(start=False)
+    results = host.data / "results"
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(tmpfs(results, "1m"))
+        except OSError as e:
+            pytest.skip(f"cannot mount a tmpfs here: {e}")
+        host.start(["--max-attempts", "2", "--retry-base", "0.2", "--retry-cap", "0.5",
+                    "--fetch-hosts", f"127.0.0.1:{api.other}"],
+                   {"HOOKHOST_API_BASE": f"http://127.0.0.1:{api.main}", "GEMINI_API_KEY": API_KEY})
+        stack.callback(host.stop)  # before the unmount (callbacks run last in, first out)
+        r = host.send(event_body("video.generated", {"video_uri": "files/ok-1000"}), type_="video.generated")
+        assert r.status == 202, r
+        def put_off_often():
+            v = gauge(host, "hookhost_fetch_no_space_total") or 0
+            return v if v >= 4 else None
+        put_off = wait_until(put_off_often, 30, interval=0.1, what="four downloads put off for lack of disk")
+        d = listed(host)[r.msg_id]
+        assert d["state"] in ("retry_scheduled", "fetching"), d
+        assert not fns.ran(r.msg_id)
+        lines = [e for e in host.log_records() if e.get("msg") == "result download put off: disk full"]
+        assert 1 <= len(lines) < put_off, lines
+        assert "not enough disk space" in lines[0]["error"] and "without spending an attempt" in lines[0]["error"], lines[0]
+
+        subprocess.run(["mount", "-o", "remount,size=100m", str(results)], check=True, capture_output=True, timeout=20)
+        run = fns.wait_run(r.msg_id, attempt=1, timeout=30)
+        assert run.env["HOOKHOST_ATTEMPT"] == "1" and run.stdin_json()["result"]["bytes"] == 1000
+        wait_state(host, r.msg_id, "done", attempt=1)

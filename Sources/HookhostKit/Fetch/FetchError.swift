@@ -1,3 +1,5 @@
+import Glibc
+
 /// Why a result could not be fetched. Each case says whether retrying can help (`isFinal`) and
 /// gives an operator a reason to act on. URLs in reasons are redacted (`URLRedaction`: no query
 /// string, which is where signed URLs carry their signature).
@@ -24,8 +26,12 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     case network(String)
     /// The result is larger than the configured maximum. Final.
     case tooLarge(limit: Int)
-    /// Free disk space is below the expected size plus the safety margin; nothing was written. Transient.
+    /// Free disk space is below the expected size plus the safety margin; nothing was written.
+    /// Transient, and the host's shortage, not the delivery's (`isHostShortage`).
     case insufficientSpace(needed: Int, available: Int)
+    /// The disk filled (ENOSPC, EDQUOT) while saving: which operation on which path. Transient, and
+    /// the host's shortage (`isHostShortage`).
+    case diskFull(String)
     /// A credential the request needs is not configured (names the setting). Final.
     case missingCredential(setting: String)
     /// Local I/O failed (which operation, which path, errno text). Transient.
@@ -34,9 +40,23 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// True when retrying the same request cannot succeed: dead-letter with `reason`.
     public var isFinal: Bool {
         switch self {
-        case .rateLimited, .serverError, .network, .insufficientSpace, .local: false
+        case .rateLimited, .serverError, .network, .insufficientSpace, .diskFull, .local: false
         default: true
         }
+    }
+
+    /// The host, not the delivery, is short of something (disk): retry without spending an attempt.
+    public var isHostShortage: Bool {
+        switch self {
+        case .insufficientSpace, .diskFull: true
+        default: false
+        }
+    }
+
+    /// A failed local file operation: `.diskFull` when the disk is full, else `.local`.
+    static func io(_ what: String, errno code: Int32) -> FetchError {
+        let message = "\(what): \(String(cString: strerror(code)))"
+        return code == ENOSPC || code == EDQUOT ? .diskFull(message) : .local(message)
     }
 
     /// The server's requested delay before the next attempt, when it gave one.
@@ -69,6 +89,7 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
         case .network(let m): "network: \(m)"
         case .tooLarge(let n): "result larger than the \(n)-byte limit"
         case .insufficientSpace(let need, let avail): "not enough disk space: need \(need) bytes, \(avail) available"
+        case .diskFull(let m): "disk full: \(m)"
         case .missingCredential(let s): "\(s) is not set, and this result needs it"
         case .local(let m): m
         }

@@ -6,6 +6,7 @@ extension Metrics {
         "hookhost_runs_total": "Function runs by function and outcome (ok, retry, failed, timeout, dead, skipped).",
         "hookhost_run_seconds": "Duration of function runs in seconds.",
         "hookhost_fetch_bytes_total": "Bytes of results downloaded.",
+        "hookhost_fetch_no_space_total": "Result downloads put off because the disk was too full (re-queued, no attempt spent).",
         "hookhost_jwks_fetches_total": "JWKS fetches by outcome (ok, error).",
         "hookhost_dead_letters_total": "Deliveries dead-lettered, by function (\"\" when none ran), since start.",
         "hookhost_queue_depth": "Unfinished deliveries, waiting retries included.",
