@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -250,3 +251,36 @@ def test_a_full_disk_puts_the_download_off_without_spending_an_attempt(make_host
         run = fns.wait_run(r.msg_id, attempt=1, timeout=30)
         assert run.env["HOOKHOST_ATTEMPT"] == "1" and run.stdin_json()["result"]["bytes"] == 1000
         wait_state(host, r.msg_id, "done", attempt=1)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_the_function_user_gets_its_result_and_its_directory(api):
+    """With HOOKHOST_FUNCTION_USER the result and then its directory are handed to that user (by
+    descriptor, never by path: ResultHandoverTests covers a link swapped in); the function reads it
+    as that user."""
+    import shutil
+    import tempfile
+    from hostlib import Functions, Host
+    root = Path(tempfile.mkdtemp(prefix="hookhost-e2e-result-user-", dir="/tmp"))
+    root.chmod(0o755)  # pytest's tmp tree is 0700: the function user could not reach its handler
+    fns = Functions(root)
+    fns.dir.chmod(0o755)
+    fns.out.chmod(0o777)
+    fns.add_script("video.generated", """#!/bin/sh
+d="$OUT/$HOOKHOST_DELIVERY_ID"
+echo "$(id -u) $(stat -c %u "$HOOKHOST_RESULT_PATH") $(stat -c %u "$(dirname "$HOOKHOST_RESULT_PATH")")" > "$d.owners"
+wc -c < "$HOOKHOST_RESULT_PATH" > "$d.size"
+touch "$d.done"
+""")
+    host = Host(root / "host", functions=fns)
+    try:
+        host.start(["--function-user", "65534:65534", "--fetch-hosts", f"127.0.0.1:{api.other}"],
+                   {"HOOKHOST_API_BASE": f"http://127.0.0.1:{api.main}", "GEMINI_API_KEY": API_KEY})
+        r = host.send(event_body("video.generated", {"video_uri": "files/ok-4321"}), type_="video.generated")
+        assert r.status == 202, r
+        wait_until((fns.out / f"{r.msg_id}.done").exists, 20, what="the function to run")
+        assert (fns.out / f"{r.msg_id}.owners").read_text().split() == ["65534", "65534", "65534"]
+        assert (fns.out / f"{r.msg_id}.size").read_text().strip() == "4321"
+    finally:
+        host.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -164,8 +164,7 @@ final class FetchStage: Sendable {
             _ = FileSystem.makeDirectories(dir)
             let result = try fetcher.fetch(request, into: dir)
             if let u = config.owner {
-                chown(dir, u.uid, u.gid)
-                chown(result.path, u.uid, u.gid)
+                try ResultHandover.handOver(directory: dir, fileName: request.fileName, uid: u.uid, gid: u.gid)
             }
             shortageStreak.store(0, ordering: .relaxed)
             metrics.add("hookhost_fetch_bytes_total", labels: [], Double(result.bytes))

@@ -15,7 +15,8 @@ final class ResultFile {
         }
         self.directory = directory
         tempPath = directory + "/." + name + ".part"
-        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // Never through a link: a name planted in the directory must not redirect the write.
+        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io("cannot create \(tempPath)", errno: errno) }
     }
 
