@@ -49,6 +49,7 @@ public final class Dispatcher: Sendable {
                 fetcher: (any Fetcher)? = nil, policy: FetchPolicy? = nil, fetchConfig: FetchStageConfig? = nil) {
         if let fetcher, let policy, let fetchConfig {
             fetch = FetchStage(store: spool, fetcher: fetcher, policy: policy, config: fetchConfig, retry: config.retry,
+                               shortageRetryDelay: config.shortageRetryDelay,
                                logger: logger, metrics: metrics, clock: clock, random: random)
         } else {
             fetch = nil

@@ -23,7 +23,8 @@ public struct FetchStageConfig: Sendable {
 /// Downloads results before functions run (CONTRACT §5), on threads of its own, so a slow
 /// download never holds a function slot and a function never waits behind another event's
 /// download. A download is the first step of an attempt: it counts as one when it fails
-/// transiently, and a final failure (404, a host not allowed) dead-letters with the reason.
+/// transiently, and a final failure (404, a host not allowed) dead-letters with the reason. A
+/// full disk is the host's shortage, not the delivery's: re-queued with backoff, no attempt spent.
 final class FetchStage: Sendable {
     /// Deliveries waiting for a free downloader are parked under this key.
     static let parkKey = "\u{0}fetch"
@@ -33,6 +34,12 @@ final class FetchStage: Sendable {
     private let policy: FetchPolicy
     private let config: FetchStageConfig
     private let retry: RetryPolicy
+    /// First delay after a download refused for lack of disk; doubles while the shortage lasts.
+    private let shortageRetryDelay: Double
+    /// Downloads refused in a row for lack of disk (reset by one that succeeds): the backoff.
+    private let shortageStreak = Atomic<Int>(0)
+    /// A full disk refuses every download with a result: one log line per interval, not per delivery.
+    private let shortageLog = Mutex(RateLimitedLog(interval: 10))
     private let logger: Logger
     private let metrics: Metrics
     private let clock: any WallClock
@@ -43,14 +50,18 @@ final class FetchStage: Sendable {
     private let threads = Mutex<[ThreadHandle]>([])
 
     init(store: any DeliveryStore, fetcher: any Fetcher, policy: FetchPolicy, config: FetchStageConfig, retry: RetryPolicy,
-         logger: Logger, metrics: Metrics, clock: any WallClock, random: @escaping @Sendable () -> Double) {
+         shortageRetryDelay: Double = 1, logger: Logger, metrics: Metrics, clock: any WallClock,
+         random: @escaping @Sendable () -> Double) {
         self.store = store
         self.fetcher = fetcher
         self.policy = policy
         self.config = config
         self.retry = retry
+        self.shortageRetryDelay = shortageRetryDelay
         self.logger = logger
         self.metrics = metrics
+        // Present from the start, so a dashboard sees 0 rather than no series until the first one.
+        metrics.add(FetchStage.noSpaceMetric, labels: [], 0)
         self.clock = clock
         self.random = random
     }
@@ -159,16 +170,19 @@ final class FetchStage: Sendable {
             _ = FileSystem.makeDirectories(dir)
             let result = try fetcher.fetch(request, into: dir)
             if let u = config.owner {
-                chown(dir, u.uid, u.gid)
-                chown(result.path, u.uid, u.gid)
+                try ResultHandover.handOver(directory: dir, fileName: request.fileName, uid: u.uid, gid: u.gid)
             }
+            shortageStreak.store(0, ordering: .relaxed)
             metrics.add("hookhost_fetch_bytes_total", labels: [], Double(result.bytes))
             var change = StateChange(id: job.id, state: .fetched, attempt: job.attempt, at: clock.now())
             change.result = result
             record(job, change)
             logger.info("fetched", ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
-                                    "function": .string(f.name), "uri": .string(result.uri), "bytes": .int(result.bytes),
-                                    "ms": .int(Int((monotonicNow() - started) * 1000))])
+                                    "function": .string(f.name), "uri": .string(URLRedaction.withoutQuery(result.uri)),
+                                    "bytes": .int(result.bytes), "ms": .int(Int((monotonicNow() - started) * 1000))])
+        } catch where error.isHostShortage {
+            FileSystem.removeTree(dir)
+            requeueAfterShortage(job, f, error)
         } catch {
             FileSystem.removeTree(dir)
             let now = clock.now()
@@ -187,6 +201,27 @@ final class FetchStage: Sendable {
                                                            "function": .string(f.name), "error": .string(change.error ?? "")]
             if change.state == .dead { logger.warn("dead", fields) } else { logger.info("retry_scheduled", fields) }
         }
+    }
+
+    /// Counts downloads put off for lack of disk (docs/reference.md, "Metrics").
+    static let noSpaceMetric = "hookhost_fetch_no_space_total"
+
+    /// The disk is too full for the result: not the delivery's fault, so it goes back to the queue
+    /// with backoff (from `shortageRetryDelay`, doubling while the shortage lasts, up to the retry
+    /// cap) and the attempt it started is given back, as for a function the host could not start.
+    private func requeueAfterShortage(_ job: Job, _ f: ResolvedFunction, _ error: FetchError) {
+        let streak = shortageStreak.add(1, ordering: .relaxed).newValue
+        let ceiling = min(retry.cap, shortageRetryDelay * Double(1 << min(streak - 1, 20)))
+        let delay = ceiling * (0.5 + 0.5 * random())
+        let now = clock.now()
+        let why = "result download: \(error.reason); re-queued without spending an attempt"
+        record(job, StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,
+                                error: why, function: f.name))
+        metrics.add(FetchStage.noSpaceMetric, labels: [])
+        guard let suppressed = shortageLog.withLock({ $0.shouldLog(now: monotonicNow()) }) else { return }
+        logger.warn("result download put off: disk full", ["id": .string(job.id), "type": .string(job.type), "function": .string(f.name),
+                                                           "error": .string(why), "in_s": .double(delay),
+                                                           "put_off_since_last_line": .int(suppressed)])
     }
 
     private func record(_ job: Job, _ change: StateChange) {

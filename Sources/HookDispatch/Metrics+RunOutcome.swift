@@ -1,5 +1,9 @@
 import HookSupport
 import HookFetch
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
 
 /// The metrics Dispatch owns: runs, their durations, dead letters and downloaded bytes.
 extension Metrics {
@@ -10,6 +14,7 @@ extension Metrics {
         describe("hookhost_dead_letters_total", "Deliveries dead-lettered, by function (\"\" when none ran), since start.")
         describe("hookhost_fetch_bytes_total", "Bytes of results downloaded.")
         add("hookhost_fetch_bytes_total", labels: [], 0)
+        describe(FetchStage.noSpaceMetric, "Result downloads put off because the disk was too full (re-queued, no attempt spent).")
     }
 
     /// Counts a run by its outcome and records its duration.

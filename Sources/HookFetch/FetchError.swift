@@ -1,10 +1,13 @@
+import Glibc
 import HookSupport
 import HookNet
 import HookHTTP
 import HookVerify
 import HookSpool
+
 /// Why a result could not be fetched. Each case says whether retrying can help (`isFinal`) and
-/// gives an operator a reason to act on. URLs in reasons are redacted (no query string).
+/// gives an operator a reason to act on. URLs in reasons are redacted (`URLRedaction`: no query
+/// string, which is where signed URLs carry their signature).
 public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The event's reference is not a form hookhost knows (PROTOCOL §5). Final.
     case invalidReference(String, why: String)
@@ -15,7 +18,7 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// More redirects than the limit. Final.
     case tooManyRedirects(limit: Int)
     /// 404 or 410: the file is gone (Files API files are kept 48 h). Final.
-    case notFound(url: String)
+    case notFound(status: Int, url: String)
     /// 401 or 403. `credential` is what was sent to that host. Final.
     case accessDenied(status: Int, url: String, credential: Credential, configured: Bool)
     /// Another 4xx the request will not outlive. Final.
@@ -28,8 +31,12 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     case network(String)
     /// The result is larger than the configured maximum. Final.
     case tooLarge(limit: Int)
-    /// Free disk space is below the expected size plus the safety margin; nothing was written. Transient.
+    /// Free disk space is below the expected size plus the safety margin; nothing was written.
+    /// Transient, and the host's shortage, not the delivery's (`isHostShortage`).
     case insufficientSpace(needed: Int, available: Int)
+    /// The disk filled (ENOSPC, EDQUOT) while saving: which operation on which path. Transient, and
+    /// the host's shortage (`isHostShortage`).
+    case diskFull(String)
     /// A credential the request needs is not configured (names the setting). Final.
     case missingCredential(setting: String)
     /// Local I/O failed (which operation, which path, errno text). Transient.
@@ -38,9 +45,23 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// True when retrying the same request cannot succeed: dead-letter with `reason`.
     public var isFinal: Bool {
         switch self {
-        case .rateLimited, .serverError, .network, .insufficientSpace, .local: false
+        case .rateLimited, .serverError, .network, .insufficientSpace, .diskFull, .local: false
         default: true
         }
+    }
+
+    /// The host, not the delivery, is short of something (disk): retry without spending an attempt.
+    public var isHostShortage: Bool {
+        switch self {
+        case .insufficientSpace, .diskFull: true
+        default: false
+        }
+    }
+
+    /// A failed local file operation: `.diskFull` when the disk is full, else `.local`.
+    static func io(_ what: String, errno code: Int32) -> FetchError {
+        let message = "\(what): \(String(cString: strerror(code)))"
+        return code == ENOSPC || code == EDQUOT ? .diskFull(message) : .local(message)
     }
 
     /// The server's requested delay before the next attempt, when it gave one.
@@ -54,24 +75,26 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What an operator reads in the dead letter or the log.
     public var reason: String {
         switch self {
-        case .invalidReference(let r, let why): "result reference \"\(r)\" is not usable: \(why)"
+        case .invalidReference(let r, let why): "result reference \"\(URLRedaction.withoutQuery(r))\" is not usable: \(why)"
         case .hostNotAllowed(let h, let redirect):
             "\(redirect ? "redirect to" : "result URL on") host \(h), which is not allowed; it was not requested (allow it with HOOKHOST_FETCH_HOSTS)"
-        case .badRedirect(let l): "redirect to an unusable location \"\(l)\""
+        case .badRedirect(let l): "redirect to an unusable location \"\(URLRedaction.withoutQuery(l))\""
         case .tooManyRedirects(let n): "more than \(n) redirects"
-        case .notFound(let u): "file not found or expired (files are kept 48 h): \(u)"
+        case .notFound(let s, let u): "HTTP \(s): file not found or expired (files are kept 48 h): \(URLRedaction.withoutQuery(u))"
         case .accessDenied(let s, let u, let c, let configured):
             switch c {
-            case .apiKey: configured ? "API key rejected (401/403): HTTP \(s) from \(u)" : "HTTP \(s) from \(u) and no API key is configured (GEMINI_API_KEY)"
-            case .gcsToken: "GCS token rejected (401/403): HTTP \(s) from \(u); check HOOKHOST_GCS_TOKEN_FILE"
-            case .none: "HTTP \(s) from \(u), a host hookhost sends no credential to"
+            case .apiKey: configured ? "API key rejected (401/403): HTTP \(s) from \(URLRedaction.withoutQuery(u))"
+                : "HTTP \(s) from \(URLRedaction.withoutQuery(u)) and no API key is configured (GEMINI_API_KEY)"
+            case .gcsToken: "GCS token rejected (401/403): HTTP \(s) from \(URLRedaction.withoutQuery(u)); check HOOKHOST_GCS_TOKEN_FILE"
+            case .none: "HTTP \(s) from \(URLRedaction.withoutQuery(u)), a host hookhost sends no credential to"
             }
-        case .rejected(let s, let u): "HTTP \(s) from \(u)"
+        case .rejected(let s, let u): "HTTP \(s) from \(URLRedaction.withoutQuery(u))"
         case .rateLimited(let d): "rate limited (429)" + (d.map { ", retry after \(Int($0)) s" } ?? "")
         case .serverError(let s, _): "server error (HTTP \(s))"
         case .network(let m): "network: \(m)"
         case .tooLarge(let n): "result larger than the \(n)-byte limit"
         case .insufficientSpace(let need, let avail): "not enough disk space: need \(need) bytes, \(avail) available"
+        case .diskFull(let m): "disk full: \(m)"
         case .missingCredential(let s): "\(s) is not set, and this result needs it"
         case .local(let m): m
         }

@@ -14,7 +14,7 @@ extension FetchPolicy {
                                 credentialConfigured: Bool, now: Double) -> FetchError {
         let delay = retryAfter.flatMap { retryAfterSeconds($0, now: now) }
         switch status {
-        case 404, 410: return .notFound(url: url.redacted)
+        case 404, 410: return .notFound(status: status, url: url.redacted)
         case 401, 403: return .accessDenied(status: status, url: url.redacted, credential: credential, configured: credentialConfigured)
         case 429: return .rateLimited(retryAfter: delay)
         case 408, 500...599: return .serverError(status: status, retryAfter: delay)

@@ -57,10 +57,7 @@ public struct FetchURL: Sendable, Equatable, CustomStringConvertible {
     public var origin: String { "\(scheme)://\(host):\(port)" }
 
     /// For logs and error reasons: no query, since signed URLs carry their signature there.
-    public var redacted: String {
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return "\(scheme)://\(authority)\(path)"
-    }
+    public var redacted: String { URLRedaction.withoutQuery(string) }
 
     public var description: String { redacted }
 

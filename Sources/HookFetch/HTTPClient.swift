@@ -43,7 +43,7 @@ public struct ClientResponse: Sendable {
 public struct ClientError: Error, CustomStringConvertible {
     public let url: String
     public let message: String
-    public var description: String { "\(url): \(message)" }
+    public var description: String { "\(URLRedaction.withoutQuery(url)): \(message)" }
 }
 
 /// Blocking HTTP over libcurl. C pointers stay inside this type.

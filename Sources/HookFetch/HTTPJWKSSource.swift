@@ -14,7 +14,7 @@ public struct HTTPJWKSSource: JWKSSource {
     public init(url: String) { self.url = url }
 
     /// Without the query: a key in it would otherwise reach logs and `/readyz`.
-    public var location: String { FetchURL(url)?.redacted ?? url }
+    public var location: String { URLRedaction.withoutQuery(url) }
     public var pollInterval: Double? { nil }
     public func changed() -> Bool { false }
 

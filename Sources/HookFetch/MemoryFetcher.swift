@@ -35,7 +35,7 @@ public final class MemoryFetcher: Fetcher {
         let answer: Answer = state.withLock { s in
             s.calls.append(request.uri)
             guard var queue = s.scripts[request.uri], let first = queue.first else {
-                return .failure(.notFound(url: request.url.redacted))
+                return .failure(.notFound(status: 404, url: request.url.redacted))
             }
             if queue.count > 1 { queue.removeFirst(); s.scripts[request.uri] = queue }
             return first

@@ -16,12 +16,13 @@ final class ResultFile {
     /// Creates the directory if needed and a fresh, empty temp file for `name`.
     init(directory: String, name: String) throws(FetchError) {
         guard FileSystem.makeDirectories(directory) else {
-            throw .local("cannot create result directory \(directory): \(String(cString: strerror(errno)))")
+            throw .io("cannot create result directory \(directory)", errno: errno)
         }
         self.directory = directory
         tempPath = directory + "/." + name + ".part"
-        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .local("cannot create \(tempPath): \(String(cString: strerror(errno)))") }
+        // Never through a link: a name planted in the directory must not redirect the write.
+        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io("cannot create \(tempPath)", errno: errno) }
     }
 
     deinit {
@@ -35,7 +36,7 @@ final class ResultFile {
         while done < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .local("cannot write \(tempPath): \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw .io("cannot write \(tempPath)", errno: n < 0 ? errno : ENOSPC) }
             done += n
         }
     }
@@ -59,7 +60,7 @@ final class ResultFile {
         let path = directory + "/" + name
         let closed = close(fd)
         fd = -1
-        guard closed == 0 else { throw .local("cannot close \(tempPath): \(String(cString: strerror(errno)))") }
+        guard closed == 0 else { throw .io("cannot close \(tempPath)", errno: errno) }
         guard rename(tempPath, path) == 0 else { throw .local("cannot rename \(tempPath) to \(path): \(String(cString: strerror(errno)))") }
         committed = true
         return path

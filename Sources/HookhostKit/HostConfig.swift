@@ -79,7 +79,7 @@ public struct HostConfig: Sendable {
             // fails at the first JWT delivery (no host, a bad port), or that carries credentials
             // into logs and /readyz (user-info), is refused at start.
             guard let u = FetchURL(v) else {
-                throw bad("HOOKHOST_JWKS_URL", "expected an http:// or https:// URL with a host (no user-info, spaces or non-ASCII), got \"\(v.prefix(200))\"")
+                throw bad("HOOKHOST_JWKS_URL", "expected an http:// or https:// URL with a host (no user-info, spaces or non-ASCII), got \"\(URLRedaction.withoutQuery(String(v.prefix(200))))\"")
             }
             c.jwksURL = u.string },
         .path("HOOKHOST_JWKS_FILE", \.jwksFile, "a local JWKS instead of the URL (offline use, tests)"),

@@ -151,7 +151,7 @@ import Testing
     @Test func notFoundIsFinalWithTheReason() throws {
         do { _ = try fetch("files/missing"); Issue.record("expected 404") } catch {
             #expect(error.isFinal)
-            #expect(error.reason.hasPrefix("file not found or expired (files are kept 48 h)"))
+            #expect(error.reason.hasPrefix("HTTP 404: file not found or expired (files are kept 48 h)"))
         }
         #expect(entries(dir).isEmpty)
     }

@@ -138,8 +138,8 @@ final class RecordingLauncher: ProcessLauncher {
 @Suite struct DispatcherFetchTests {
     /// One delivery through a dispatcher with a memory store, a scripted fetcher and a recording
     /// launcher; returns the final state once it is finished (or after ~5 s).
-    func run(type: String, data: String, fetcher: MemoryFetcher, launcher: RecordingLauncher,
-             sidecar: String? = nil) throws -> (DeliveryInfo?, String) {
+    func run(type: String, data: String, fetcher: any Fetcher, launcher: RecordingLauncher,
+             sidecar: String? = nil, metrics: Metrics = Metrics(), owner: FunctionUser? = nil) throws -> (DeliveryInfo?, String) {
         let dir = makeTempDir("dfetch")
         _ = FileSystem.makeDirectories(dir + "/fn")
         writeFile(dir + "/fn/" + type, "#!/bin/sh\n", mode: 0o755)
@@ -148,9 +148,10 @@ final class RecordingLauncher: ProcessLauncher {
         var config = testDispatcherConfig(root: dir, workers: 2)
         config.retry = RetryPolicy(base: 0.01, cap: 0.02, maxAttempts: 2)
         let policy = try FetchPolicy(apiBase: "http://127.0.0.1:9", gcsBase: "http://127.0.0.1:9", fetchHosts: [])
+        var fetchConfig = FetchStageConfig(resultsRoot: dir + "/results")
+        fetchConfig.owner = owner
         let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
-                           logger: quietLogger, metrics: Metrics(), fetcher: fetcher, policy: policy,
-                           fetchConfig: FetchStageConfig(resultsRoot: dir + "/results"))
+                           logger: quietLogger, metrics: metrics, fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)
         let body = #"{"type":"\#(type)","data":\#(data)}"#
         #expect(admitSync(store, "m1", type: type, body: body) == .accepted)
         d.start()
@@ -212,5 +213,90 @@ final class RecordingLauncher: ProcessLauncher {
         let (i2, d2) = try run(type: "video.generated", data: #"{"video_uri":"files/w"}"#, fetcher: off, launcher: l2, sidecar: #"{"fetch": false}"#)
         defer { FileSystem.removeTree(d2) }
         #expect(i2?.state == .done && off.calls.isEmpty && l2.stdins.first?["result"] == .null)
+    }
+
+    @Test func aFullDiskPutsTheDownloadOffWithoutSpendingAnAttempt() throws {
+        let fetcher = MemoryFetcher()
+        // More refusals than the two attempts allowed: before, the third would have dead-lettered it.
+        let full = FetchError.insufficientSpace(needed: 64 << 20, available: 4096)
+        fetcher.script("files/big", [.failure(full), .failure(.diskFull("cannot write x: No space left on device")), .failure(full),
+                                     .bytes([7, 7], contentType: nil)])
+        let launcher = RecordingLauncher()
+        let metrics = Metrics()
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/big"}"#, fetcher: fetcher,
+                                  launcher: launcher, metrics: metrics)
+        defer { FileSystem.removeTree(dir) }
+        #expect(info?.state == .done && info?.attempt == 1)
+        #expect(fetcher.calls.count == 4)
+        #expect(launcher.envs.first?.contains("HOOKHOST_ATTEMPT=1") == true)
+        #expect(metrics.render().contains("hookhost_fetch_no_space_total 3\n"))
+    }
+
+    /// A fetcher whose file is swapped for a symlink to a root-owned file before the host hands it
+    /// over: what a function user owning the results directory could do between two chowns.
+    final class SwappingFetcher: Fetcher {
+        let inner = MemoryFetcher()
+        let target: String
+        init(target: String) {
+            self.target = target
+            inner.script("files/swap", [.bytes([1], contentType: nil)])
+        }
+        func fetch(_ request: FetchRequest, into directory: String) throws(FetchError) -> FetchedResult {
+            let r = try inner.fetch(request, into: directory)
+            unlink(r.path)
+            symlink(target, r.path)
+            return r
+        }
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "chown needs root"))
+    func aSymlinkSwappedInForTheResultIsNeverFollowed() throws {
+        let root = makeTempDir("swap")
+        defer { FileSystem.removeTree(root) }
+        writeFile(root + "/precious", "root only\n", mode: 0o600)
+        let launcher = RecordingLauncher()
+        let nobody = FunctionUser(uid: 65534, gid: 65534, spelling: "nobody")
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/swap"}"#,
+                                  fetcher: SwappingFetcher(target: root + "/precious"), launcher: launcher, owner: nobody)
+        defer { FileSystem.removeTree(dir) }
+        var st = stat()
+        #expect(stat(root + "/precious", &st) == 0 && st.st_uid == 0, "the link's target was handed to the function user")
+        #expect(info?.state == .dead && info?.lastError?.contains("symbolic link") == true, "\(String(describing: info?.lastError))")
+        #expect(launcher.stdins.isEmpty)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "chown needs root"))
+    func theResultAndItsDirectoryBelongToTheFunctionUser() throws {
+        let fetcher = MemoryFetcher()
+        fetcher.script("files/mine", [.bytes([1, 2], contentType: nil)])
+        // Looks at the result while the function would run: deleted after it.
+        final class OwnerCheckingLauncher: ProcessLauncher {
+            let seen = Mutex<[UInt32]>([])
+            func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
+                let path = spec.environment.first { $0.hasPrefix("HOOKHOST_RESULT_PATH=") }.map { String($0.dropFirst(21)) } ?? ""
+                var f = stat(), d = stat()
+                if lstat(path, &f) == 0, lstat(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]), &d) == 0 {
+                    seen.withLock { $0 = [f.st_uid, d.st_uid] }
+                }
+                return ProcessResult(termination: .exited(0), stdout: [], stdoutTruncated: false, stderrTail: [], duration: 0, pid: nil)
+            }
+        }
+        let launcher = OwnerCheckingLauncher()
+        let store = MemoryDeliveryStore()
+        let dir = makeTempDir("owner")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeFile(dir + "/fn/video.generated", "#!/bin/sh\n", mode: 0o755)
+        var fetchConfig = FetchStageConfig(resultsRoot: dir + "/results")
+        fetchConfig.owner = FunctionUser(uid: 65534, gid: 65534, spelling: "nobody")
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher,
+                           config: testDispatcherConfig(root: dir, workers: 1), logger: quietLogger, metrics: Metrics(), fetcher: fetcher,
+                           policy: try FetchPolicy(apiBase: "http://127.0.0.1:9", gcsBase: "http://127.0.0.1:9", fetchHosts: []),
+                           fetchConfig: fetchConfig)
+        #expect(admitSync(store, "m1", type: "video.generated", body: #"{"type":"video.generated","data":{"video_uri":"files/mine"}}"#) == .accepted)
+        d.start()
+        #expect(eventually { store.info("m1")?.state == .done })
+        d.drain(grace: 2)
+        #expect(launcher.seen.withLock { $0 } == [65534, 65534])
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import HookhostKit
 @testable import HookSupport
@@ -69,10 +70,10 @@ import Testing
         func c(_ s: Int, _ ra: String? = nil, _ cred: Credential = .apiKey, configured: Bool = true) -> FetchError {
             FetchPolicy.classify(status: s, retryAfter: ra, url: u, credential: cred, credentialConfigured: configured, now: 1000)
         }
-        #expect(c(404) == .notFound(url: "https://api.test/download/v1beta/files/a:download"))
-        #expect(c(404).reason.hasPrefix("file not found or expired (files are kept 48 h)"))
+        #expect(c(404) == .notFound(status: 404, url: "https://api.test/download/v1beta/files/a:download"))
+        #expect(c(404).reason.hasPrefix("HTTP 404: file not found or expired (files are kept 48 h)"))
         #expect(!c(404).reason.contains("secret"))
-        #expect(c(410).isFinal)
+        #expect(c(410).isFinal && c(410).reason.hasPrefix("HTTP 410: file not found or expired"))
         #expect(c(401).reason.hasPrefix("API key rejected (401/403)"))
         #expect(c(403).isFinal)
         #expect(c(403, nil, .apiKey, configured: false).reason.contains("GEMINI_API_KEY"))
@@ -90,13 +91,36 @@ import Testing
 
     @Test func finalityOfEveryError() {
         let transient: [FetchError] = [.rateLimited(retryAfter: nil), .serverError(status: 500, retryAfter: nil), .network("x"),
-                                       .insufficientSpace(needed: 1, available: 0), .local("x")]
+                                       .insufficientSpace(needed: 1, available: 0), .diskFull("x"), .local("x")]
         let final: [FetchError] = [.invalidReference("x", why: "y"), .hostNotAllowed(host: "h", viaRedirect: true),
-                                   .badRedirect(location: "x"), .tooManyRedirects(limit: 5), .notFound(url: "u"),
+                                   .badRedirect(location: "x"), .tooManyRedirects(limit: 5), .notFound(status: 410, url: "u"),
                                    .accessDenied(status: 401, url: "u", credential: .apiKey, configured: true),
                                    .rejected(status: 400, url: "u"), .tooLarge(limit: 1), .missingCredential(setting: "S")]
         #expect(transient.allSatisfy { !$0.isFinal })
         #expect(final.allSatisfy { $0.isFinal })
+        // Only a full disk is the host's shortage (no attempt spent); the rest are the delivery's.
+        #expect((transient + final).filter(\.isHostShortage) == [.insufficientSpace(needed: 1, available: 0), .diskFull("x")])
+    }
+
+    @Test func aFullDiskWhileSavingIsAShortageOtherIOErrorsAreNot() {
+        #expect(FetchError.io("cannot write /r/.f.part", errno: ENOSPC) == .diskFull("cannot write /r/.f.part: No space left on device"))
+        #expect(FetchError.io("cannot write /r/.f.part", errno: EDQUOT).isHostShortage)
+        #expect(FetchError.io("cannot write /r/.f.part", errno: EIO) == .local("cannot write /r/.f.part: Input/output error"))
+    }
+
+    @Test func reasonsNeverCarryAURLsQuery() {
+        let signed = "https://storage.test/b/o.mp4?X-Goog-Signature=secret&X-Goog-Credential=secret"
+        let errors: [FetchError] = [
+            .invalidReference("https://storage.test/b/o .mp4?X-Goog-Signature=secret", why: "not a well-formed http(s) URL"),
+            .badRedirect(location: "ftp://storage.test/o?sig=secret"),
+            .notFound(status: 404, url: signed), .rejected(status: 400, url: signed),
+            .accessDenied(status: 403, url: signed, credential: .none, configured: false),
+            .accessDenied(status: 403, url: signed, credential: .apiKey, configured: true),
+        ]
+        for e in errors {
+            #expect(!e.reason.contains("secret") && !e.reason.contains("?"), "\(e.reason)")
+            #expect(e.reason.contains("storage.test/"), "\(e.reason)")
+        }
     }
 
     @Test func retryAfterSecondsOrDate() {

@@ -21,7 +21,7 @@ import Testing
         #expect(try SmallFile.read(r.path, limit: 10) == bytes("hi\n"))
         #expect(try f.fetch(req, into: dir).bytes == 3)
         #expect(f.calls == ["files/a", "files/a", "files/a"])
-        #expect(throws: FetchError.notFound(url: "https://generativelanguage.googleapis.com/download/v1beta/files/b:download")) {
+        #expect(throws: FetchError.notFound(status: 404, url: "https://generativelanguage.googleapis.com/download/v1beta/files/b:download")) {
             try f.fetch(try FetchPolicy.gemini.request(for: "files/b"), into: dir)
         }
     }
