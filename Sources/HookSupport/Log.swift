@@ -26,17 +26,24 @@ public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByInteger
     public init(integerLiteral i: Int) { self = .int(i) }
 }
 
-/// JSON-lines logger on stderr. One write(2) per line so concurrent lines never interleave.
+/// JSON-lines logger on stderr. Lines go whole through the descriptor's `LogSink`, so concurrent
+/// lines never interleave and logging never waits for a slow reader.
 public final class Logger: Sendable {
     private let minLevel: Atomic<Int>
     private let clock: any WallClock
-    private let fd: Int32
+    private let sink: LogSink
 
     public init(level: LogLevel = .info, clock: any WallClock = SystemClock(), fd: Int32 = 2) {
         self.minLevel = Atomic(level.rawValue)
         self.clock = clock
-        self.fd = fd
+        self.sink = LogSink.shared(fd: fd)
     }
+
+    /// Lines this logger's descriptor lost because nobody read them fast enough.
+    public var droppedLines: Int { sink.droppedLines }
+
+    /// Waits (bounded) until the lines logged so far are written; before the process exits.
+    public func flush() { sink.flush() }
 
     public var level: LogLevel {
         get { LogLevel(rawValue: minLevel.load(ordering: .relaxed)) ?? .info }
@@ -65,14 +72,7 @@ public final class Logger: Sendable {
         w.endObject()
         var line = w.bytes
         line.append(0x0A)
-        line.withUnsafeBytes { buf in
-            var off = 0
-            while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-                off += n
-            }
-        }
+        sink.enqueue(line)
     }
 
     public func debug(_ msg: String, _ f: KeyValuePairs<String, LogValue> = [:]) { log(.debug, msg, f) }

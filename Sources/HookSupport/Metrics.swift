@@ -10,6 +10,8 @@ public final class Metrics: Sendable {
         var help: [String: String] = [:]
         /// Pre-registered families counted by index (the hot path: no label rendering, no hashing).
         var indexed: [(name: String, label: String, values: [String], counts: [Double])] = []
+        /// Counters kept elsewhere (a component's own atomic), read at scrape time.
+        var sampled: [(name: String, read: @Sendable () -> Double)] = []
     }
     /// Upper bounds of every histogram's buckets, in seconds.
     static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
@@ -44,6 +46,11 @@ public final class Metrics: Sendable {
         }
     }
 
+    /// A counter kept by its owner (e.g. an atomic in a lower layer), read at scrape time.
+    public func sampledCounter(_ name: String, _ read: @escaping @Sendable () -> Double) {
+        state.withLock { $0.sampled.append((name, read)) }
+    }
+
     fileprivate func addIndexed(family: Int, value: Int) {
         state.withLock { $0.indexed[family].counts[value] += 1 }
     }
@@ -70,6 +77,7 @@ public final class Metrics: Sendable {
             for f in s.indexed {
                 for (v, n) in zip(f.values, f.counts) { counters[f.name, default: [:]][Metrics.render([(f.label, v)]), default: 0] += n }
             }
+            for f in s.sampled { counters[f.name, default: [:]][""] = f.read() }
             for name in counters.keys.sorted() {
                 out += Metrics.header(name, "counter", help)
                 for (labels, v) in counters[name]!.sorted(by: { $0.key < $1.key }) { out += "\(name)\(labels) \(Metrics.number(v))\n" }

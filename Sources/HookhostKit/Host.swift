@@ -83,6 +83,8 @@ public final class Host: Sendable {
                 + (jwksRef.withLock { $0 }.map { Host.jwksGauges($0.status) } ?? [])
         })
         OperatorGauges.describe(in: metrics)
+        metrics.describe("hookhost_log_lines_dropped_total", "Log lines dropped because stderr was not read fast enough (the host never waits for its log).")
+        metrics.sampledCounter("hookhost_log_lines_dropped_total") { [logger] in Double(logger.droppedLines) }
         let jwks = try startJWKS(metrics: metrics)
         jwksRef.withLock { $0 = jwks }
         lifecycle.started("jwks refresher") { jwks.stop() }

@@ -38,6 +38,8 @@ public struct HostConfig: Sendable {
     public var gcsBase = "https://storage.googleapis.com"
     public var gcsTokenFile: String?
     public var logLevel = LogLevel.info
+    /// Bytes of log lines kept while stderr is not read; beyond, lines are dropped and counted.
+    public var logBuffer = LogSink.defaultCapacity
     /// Event-loop threads for HTTP (not in the contract's table; `HOOKHOST_HTTP_THREADS`).
     public var httpThreads = min(HostConfig.cpuCount, 4)
     /// Functions run as this user (`HOOKHOST_FUNCTION_USER`); nil: as the host's user.
@@ -123,6 +125,8 @@ public struct HostConfig: Sendable {
         Setting("HOOKHOST_LOG", meaning: "debug, info, warn or error; JSON lines on stderr", default: "info") { c, v throws(ConfigError) in
             guard let l = LogLevel(name: v) else { throw bad("HOOKHOST_LOG", "expected debug, info, warn or error, got \"\(v)\"") }
             c.logLevel = l },
+        .count("HOOKHOST_LOG_BUFFER", \.logBuffer, .count(4096, 1 << 30),
+               "bytes of log lines kept while stderr is not read; beyond, lines are dropped and counted (the host never waits for its log)"),
         .count("HOOKHOST_HTTP_THREADS", \.httpThreads, .count(1, 64), "HTTP event-loop threads", default: "number of cores, at most 4"),
         Setting("HOOKHOST_FUNCTION_USER", meaning: "run functions as this user (name or uid:gid); needs root or CAP_SETUID/CAP_SETGID/CAP_KILL") { c, v throws(ConfigError) in
             c.functionUser = v.isEmpty ? nil : try FunctionUser.resolve(v).get() },

@@ -33,6 +33,7 @@ enum ServeCommand {
     static func run(_ args: [String]) throws -> Int32 {
         if asksForHelp(args) { throw UsageError.helpRequest }
         let config = try HostConfig.load(environment: environment(), arguments: args)
+        LogSink.shared(fd: 2).setCapacity(config.logBuffer)
         let logger = Logger(level: config.logLevel)
         scrubSecretFlags(args)  // the host warns about them once it is up
         return try Host(config: config, logger: logger).run()

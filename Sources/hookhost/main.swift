@@ -9,4 +9,6 @@ import HookFetch
 import HookDispatch
 
 tuneMalloc()
-exit(CLI.main(Array(CommandLine.arguments.dropFirst())))
+let code = CLI.main(Array(CommandLine.arguments.dropFirst()))
+LogSink.shared(fd: 2).flush()  // log lines are written by a thread of their own
+exit(code)

@@ -3,8 +3,12 @@ settings and sidecars, malformed control requests, handler output the spool coul
 and connections that try to exhaust the host. Every wait is bounded; only 127.0.0.1 is used."""
 from __future__ import annotations
 
+import http.client
 import json
+import os
+import re
 import resource
+import signal
 import socket
 import subprocess
 import time
@@ -12,7 +16,7 @@ import time
 import pytest
 
 from durability_lib import listed, show, wait_state
-from hostlib import RawConn, build_request, control_request, event_body, hookhost_bin, new_id, signed_headers, wait_until
+from hostlib import Host, RawConn, build_request, control_request, event_body, hookhost_bin, http_request, new_id, signed_headers, wait_until
 
 ABSURD = ["1e999", "1e17", "-5", '"ten"', "0"]
 FIELDS = ["timeout", "max_concurrency", "max_attempts"]
@@ -276,3 +280,34 @@ def test_stalled_partial_uploads_do_not_block_small_deliveries(host, fns):
     finally:
         for c in stalled:
             c.sock.close()
+
+
+def test_a_log_pipe_nobody_reads_never_stalls_acknowledgements(tmp_path):
+    """stderr is a pipe nobody reads: every delivery still gets its 202, and the lines that did not
+    fit are dropped and counted (the host never waits for its log)."""
+    host = Host(tmp_path)
+    argv = [str(hookhost_bin()), "serve"] + host.default_args() + ["--log-buffer", "65536"]
+    proc = subprocess.Popen(argv, env=host.base_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        host.proc = proc
+        host.wait_ready()
+        conn = http.client.HTTPConnection("127.0.0.1", host.port, timeout=10)
+        n = 10_000
+        accepted = 0
+        for i in range(n):
+            body = event_body("ping", {"i": i})
+            msg_id = f"msg_pipe_{i}"
+            conn.request("POST", "/webhooks", body=body, headers=signed_headers(host.secrets[0], msg_id, body))
+            r = conn.getresponse()
+            r.read()
+            accepted += r.status == 202
+        assert accepted == n
+        metrics = http_request(host.port, "GET", "/metrics").body.decode()
+        dropped = re.search(r"^hookhost_log_lines_dropped_total (\d+)$", metrics, re.M)
+        assert dropped and int(dropped.group(1)) > 0, metrics[-2000:]
+        assert re.search(r'^hookhost_deliveries_total\{outcome="accepted"\} 10000$', metrics, re.M)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stderr.close()
