@@ -7,6 +7,7 @@ gen_deliveries.py) and the JWKS that verifies them:
 The RS256 tokens are made with `cryptography` (an independent signer). RSA signing is slow in
 Python, so TOKENS distinct tokens are reused round-robin; they carry no body hash, so each still
 verifies against its delivery's body and the host does the full RS256 verification every time.
+The host must run with `--jwt-allow-reuse true` (by default a token is good for one webhook-id).
 
 usage: gen_jwt_deliveries.py N OUT_FILE JWKS_FILE [TOKENS]   (needs the e2e venv: cryptography)
 """

@@ -123,7 +123,7 @@ struct DeliveryIndex {
             ids.remember(id, at: at)
         case .forget(let id):
             _ = remove(id)
-        case .noop:
+        case .noop, .token:  // tokens go to the replay memory, not the index
             break
         }
     }

@@ -20,8 +20,9 @@ extension Spool {
     }
 
     /// Rewrites the log with only what is still needed: live deliveries (their original frames,
-    /// copied) and remembered ids. Appends go on meanwhile; only the final step, which copies
-    /// what was appended since the snapshot and swaps the files, holds the file lock (briefly).
+    /// copied), remembered ids and the JWTs still bound to a delivery. Appends go on meanwhile;
+    /// only the final step, which copies what was appended since the snapshot and swaps the
+    /// files, holds the file lock (briefly).
     func compact() {
         let started = monotonicNow()
         // 1. Snapshot what is live and where the log ends now. Lock order everywhere: file, then index.
@@ -42,6 +43,9 @@ extension Spool {
             }
             // Ids remembered only for dedup: written from the snapshot's id table, one at a time.
             try index.forEachRememberedOnly { (id, at) throws(SpoolError) in _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
+            // JWTs still bound to their delivery. Taken after `cut`: a binding whose record lies
+            // before it was made before its record was queued, so it is in this list.
+            for use in replayMemory.live() { _ = try out.append(SpoolRecord.token(use).encoded()) }
             // 3. Catch up with what was appended meanwhile, so that the step holding the file lock
             // has little left to copy.
             let tailBase = out.size

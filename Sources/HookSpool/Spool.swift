@@ -37,6 +37,10 @@ public final class Spool: DeliveryStore {
     let log: SpoolLog
     let board: DeliveryBoard
     let compacting = Atomic<Bool>(false)
+    /// Which webhook-id each JWT came with, until it expires: each new binding is a record in
+    /// the log, queued ahead of the delivery's own (so durable before its 202), rebuilt at start
+    /// and rewritten by compaction.
+    public let replayMemory: ReplayMemory
 
     /// Opens (creating) the spool in `config.directory` and rebuilds the index from the log.
     public init(config: SpoolConfig, clock: any WallClock = SystemClock(), logger: Logger) throws(SpoolError) {
@@ -45,16 +49,26 @@ public final class Spool: DeliveryStore {
         self.logger = logger
         log = try SpoolLog(directory: config.directory, minFreeBytes: config.minFreeBytes, readOnly: config.readOnly, logger: logger)
         board = DeliveryBoard(clock: clock)
+        let log = log
+        // Lazy: the delivery's record, queued right behind, makes the write urgent.
+        replayMemory = ReplayMemory(clock: clock, persist: { use in
+            log.append(SpoolRecord.token(use).encoded(), lazy: true, inline: true, done: { _ in })
+        })
         // Records go straight into the index as they are read: never the whole log in memory.
         var index = DeliveryIndex()
-        let scan = try log.scan { offset, length, record in index.load(record, at: SpoolRef(offset: offset, length: length)) }
+        let memory = replayMemory, started = clock.now()
+        let scan = try log.scan { offset, length, record in
+            if case .token(let use) = record { memory.load(use, now: started) }
+            index.load(record, at: SpoolRef(offset: offset, length: length))
+        }
         if scan.skippedBytes > 0 {
             logger.warn("spool: skipped damaged or torn bytes", ["bytes": .int(scan.skippedBytes), "file": .string(log.path)])
         }
         let r = board.load(index, retention: config.retention, dedupTTL: config.dedupTTL)
         hh_malloc_trim()  // the read windows and decoded records were many and short-lived
         logger.info("spool: recovered", ["deliveries": .int(r.deliveries), "unfinished": .int(r.unfinished),
-                                         "interrupted": .int(r.interrupted), "dead": .int(r.dead), "remembered_ids": .int(r.remembered)])
+                                         "interrupted": .int(r.interrupted), "dead": .int(r.dead), "remembered_ids": .int(r.remembered),
+                                         "jwt_tokens": .int(replayMemory.count)])
     }
 
     /// Starts the writer (see `SpoolLog.start`); returns whether it runs at raised priority.
@@ -68,7 +82,7 @@ public final class Spool: DeliveryStore {
 
     private func housekeeping() {
         // Give memory freed by pruning back to the system, so RSS follows what is remembered.
-        if board.prune(retention: config.retention, dedupTTL: config.dedupTTL) > 0 { hh_malloc_trim() }
+        if board.prune(retention: config.retention, dedupTTL: config.dedupTTL) + replayMemory.prune() > 0 { hh_malloc_trim() }
         compactIfNeeded()
     }
 

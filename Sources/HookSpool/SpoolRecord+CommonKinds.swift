@@ -3,15 +3,21 @@ import HookNet
 import HookHTTP
 import HookVerify
 extension SpoolRecord {
-    /// The two kinds a large log is made of (`seen` and `d`), read straight from the layout
-    /// `encoded()` writes, without building a JSON tree: recovery decodes a million of them. Any
-    /// byte out of that layout (an escape in a string, another field order) gives nil and the
-    /// caller parses the metadata in full, so this only ever agrees with the parser.
+    /// The kinds a large log is made of (`seen`, `d`, and `tok` with JWT deliveries), read
+    /// straight from the layout `encoded()` writes, without building a JSON tree: recovery
+    /// decodes a million of them. Any byte out of that layout (an escape in a string, another
+    /// field order) gives nil and the caller parses the metadata in full, so this only ever
+    /// agrees with the parser.
     static func decodeCommon(meta: ArraySlice<UInt8>, body: [UInt8], bodies: Bool) -> SpoolRecord? {
         var c = MetaCursor(meta)
         if c.take(#"{"k":"seen","id":"#) {
             guard let id = c.string(), c.take(#","at":"#), let at = c.number(), c.take("}"), c.atEnd else { return nil }
             return .seen(id: id, at: at)
+        }
+        if c.take(#"{"k":"tok","h":"#) {
+            guard let h = c.string().flatMap({ Base64.decode($0) }), h.count == 32, c.take(#","id":"#), let id = c.string(),
+                  c.take(#","until":"#), let until = c.number(), c.take("}"), c.atEnd else { return nil }
+            return .token(TokenUse(digest: TokenDigest(h), id: id, until: until))
         }
         guard c.take(#"{"k":"d","id":"#), let id = c.string(), c.take(#","type":"#), let type = c.string(),
               c.take(#","at":"#), let at = c.number(), c.take(#","vb":"#), let vbText = c.string(),

@@ -17,6 +17,8 @@ public enum SpoolRecord: Sendable, Equatable {
     case seen(id: String, at: Double)
     /// The delivery was purged by an operator.
     case forget(id: String)
+    /// A JWT bound to the delivery it first came with (the replay memory), until it expires.
+    case token(TokenUse)
     /// Written by the disk probe; carries nothing.
     case noop
 
@@ -45,6 +47,9 @@ public enum SpoolRecord: Sendable, Equatable {
             meta.field("k", "seen"); meta.field("id", id); meta.key("at"); meta.double(at)
         case .forget(let id):
             meta.field("k", "forget"); meta.field("id", id)
+        case .token(let u):
+            meta.field("k", "tok"); meta.field("h", Base64.encode(u.digest.bytes, urlSafe: true)); meta.field("id", u.id)
+            meta.key("until"); meta.double(u.until)
         case .noop:
             meta.field("k", "noop")
         }
@@ -97,6 +102,10 @@ public enum SpoolRecord: Sendable, Equatable {
             return .seen(id: id, at: at)
         case "forget":
             return meta["id"]?.stringValue.map { .forget(id: $0) }
+        case "tok":
+            guard let h = meta["h"]?.stringValue.flatMap({ Base64.decode($0) }), h.count == 32, let id = meta["id"]?.stringValue,
+                  let until = meta["until"]?.doubleValue else { return nil }
+            return .token(TokenUse(digest: TokenDigest(h), id: id, until: until))
         case "noop":
             return .noop
         default:

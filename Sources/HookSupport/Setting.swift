@@ -67,6 +67,18 @@ extension Setting {
         }
     }
 
+    /// `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`, in any case), into `path`: a typo
+    /// must not pass for either, since such settings switch checks on and off.
+    public static func boolean(_ name: String, _ path: WritableKeyPath<Root, Bool> & Sendable, _ meaning: String) -> Setting {
+        Setting(name, meaning: meaning, show: { $0[keyPath: path] ? "true" : "false" }) { root, v throws(ConfigError) in
+            switch v.trimmingSpaces.lowercased() {
+            case "true", "1", "yes", "on": root[keyPath: path] = true
+            case "false", "0", "no", "off": root[keyPath: path] = false
+            default: throw ConfigError(setting: name, message: "expected true or false, got \"\(v.prefix(40))\"")
+            }
+        }
+    }
+
     /// A file or directory path. Empty is refused, not taken as the working directory: an unset
     /// variable in a compose file (`HOOKHOST_DATA=${DATA}`) would otherwise put the spool in the
     /// cwd, or run whatever executables sit there.

@@ -6,12 +6,19 @@ import HookHTTP
 public struct CompactJWS: Sendable {
     /// `kid` from the header (safe characters only).
     public let keyID: String
+    /// `typ` from the header, if present (always a string).
+    public let type: String?
     /// The payload (claims) bytes exactly as encoded in the token.
     public let claimsBytes: [UInt8]
     public let claims: JSON
     /// `b64header.b64payload`, the bytes the signature covers.
     public let signingInput: [UInt8]
     public let signature: [UInt8]
+
+    /// What identifies the token for the replay memory: the SHA-256 of what was signed and the
+    /// signature. The encoding is canonical (strict base64url) and RS256 signatures are
+    /// deterministic, so one token has one digest, and a captured token cannot be respelled.
+    public var digest: TokenDigest { TokenDigest(Crypto.sha256(signingInput + [UInt8(ascii: ".")] + signature)) }
 
     /// Tokens are a few hundred bytes; far larger ones are refused before any decoding.
     public static let maxBytes = 8192
@@ -33,10 +40,15 @@ public struct CompactJWS: Sendable {
         guard header["crit"] == nil else { throw .criticalExtension }
         guard let kid = header["kid"]?.stringValue else { throw .missingKeyID }
         guard KeyID.isSafe(kid) else { throw .unsafeKeyID }
+        var type: String?
+        if let typ = header["typ"] {
+            guard let t = typ.stringValue else { throw .typeNotAllowed("(not a string)") }
+            type = t
+        }
         guard let claimsBytes = Base64URL.decode(bytes: parts[1]) else { throw .malformedBase64(segment: "payload") }
         guard !parts[2].isEmpty, let signature = Base64URL.decode(bytes: parts[2]) else { throw .malformedBase64(segment: "signature") }
         let claims = try object(claimsBytes, segment: "payload", maxDepth: JSONParser.maxDepth)
-        return CompactJWS(keyID: kid, claimsBytes: claimsBytes, claims: claims,
+        return CompactJWS(keyID: kid, type: type, claimsBytes: claimsBytes, claims: claims,
                           signingInput: Array(bytes[..<(parts[0].count + 1 + parts[1].count)]), signature: signature)
     }
 

@@ -2,15 +2,42 @@ import HookSupport
 import HookNet
 import HookHTTP
 /// The claim checks of a JWT delivery (PROTOCOL §3). Pure: time is passed in.
+///
+/// A token is a licence for one delivery for a bounded time: by default it must carry `exp`
+/// (no further than `maxLifetime` from `iat`, or from now) or a recent `iat`. Each rule can be
+/// relaxed by a setting; the defaults are the safe ones.
 public struct JWTClaimsPolicy: Sendable {
     /// When set, `aud` (a string, or an array of strings) must contain it.
     public var audience: String?
-    /// Seconds of clock skew allowed on `exp` and `nbf`.
+    /// When set, `iss` must equal it.
+    public var issuer: String?
+    /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
     public var leeway: Double = 60
+    /// The longest a token may be valid: `exp - iat`, or `exp - now` without `iat`.
+    public var maxLifetime: Double = 3600
+    /// Refuse a token with neither `exp` nor `iat` (it would verify for ever).
+    public var requireExpiry = true
+    /// Without `exp`, how old `iat` may be (`HOOKHOST_TOLERANCE`, as for `webhook-timestamp`).
+    public var issuedWithin: Double = 300
+    /// How long a token without `exp` or `iat` (only with `requireExpiry` off) is remembered
+    /// against reuse (`HOOKHOST_DEDUP_TTL`, as long as a webhook-id).
+    public var untimedMemory: Double = 259_200
+    /// Accepted header `typ` values, compared case-insensitively without an `application/`
+    /// prefix (RFC 7515 §4.1.9); a token without `typ` passes. Empty: any.
+    public var acceptedTypes: [String] = ["JWT"]
 
     public init(audience: String? = nil, leeway: Double = 60) {
         self.audience = audience
         self.leeway = leeway
+    }
+
+    /// A policy without the lifetime rules (exp/iat optional, any lifetime): for tests of the
+    /// other checks, and for what an operator gets with every relaxing setting.
+    public static func lenient(audience: String? = nil) -> JWTClaimsPolicy {
+        var p = JWTClaimsPolicy(audience: audience)
+        p.requireExpiry = false
+        p.maxLifetime = .infinity
+        return p
     }
 
     /// Claims that, when present, carry the SHA-256 of the raw body (hex, base64 or base64url).
@@ -18,19 +45,30 @@ public struct JWTClaimsPolicy: Sendable {
     public static let bodyHashClaims = ["body_sha256", "body_hash", "payload_sha256", "payload_hash", "sha256"]
     /// Claims that, when present, carry the event: its `type` (a string) or the whole body (an object).
     public static let eventClaims = ["event", "event_type", "type"]
+    /// A claim that, when it is an object, carries the body's `data`.
+    public static let dataClaim = "data"
 
-    /// Checks `exp`, `nbf`, `aud` and any claim that binds the body. Times are finite numbers
-    /// (`1e999` would be a token that never expires); strings compare code point for code point
-    /// (RFC 7519 §2: no normalization; Swift's `==` would take U+212A KELVIN SIGN for "K").
-    public func check(_ claims: JSON, body: [UInt8], now: Double) throws(JWTError) {
-        if let exp = claims["exp"] {
-            guard let t = exp.doubleValue, t.isFinite else { throw .invalidTimeClaim("exp") }
-            if now > t + leeway { throw .expired }
-        }
-        if let nbf = claims["nbf"] {
-            guard let t = nbf.doubleValue, t.isFinite else { throw .invalidTimeClaim("nbf") }
-            if now < t - leeway { throw .notYetValid }
-        }
+    /// The header's `typ`, when present, must name a JWT (or an accepted type).
+    public func checkType(_ type: String?) throws(JWTError) {
+        guard let type, !acceptedTypes.isEmpty else { return }
+        let t = JWTClaimsPolicy.mediaType(type)
+        if !acceptedTypes.contains(where: { JWTClaimsPolicy.mediaType($0) == t }) { throw .typeNotAllowed(type) }
+    }
+
+    /// `application/JWT` → `jwt`: RFC 7515 §4.1.9 lets the prefix go and compares case-insensitively.
+    static func mediaType(_ s: String) -> String {
+        let lower = String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }, as: UTF8.self)
+        return lower.hasPrefix("application/") ? String(lower.dropFirst(12)) : lower
+    }
+
+    /// Checks the time claims, `aud`, `iss` and any claim that binds the body; returns until when
+    /// the token could verify (so until when it must be remembered against reuse). Times are
+    /// finite numbers (`1e999` would be a token that never expires); strings compare code point
+    /// for code point (RFC 7519 §2: no normalization; Swift's `==` would take U+212A KELVIN SIGN
+    /// for "K").
+    @discardableResult
+    public func check(_ claims: JSON, body: [UInt8], now: Double) throws(JWTError) -> Double {
+        let validUntil = try checkTimes(claims, now: now)
         if let audience {
             switch claims["aud"] {
             case nil: throw .missingAudience
@@ -40,10 +78,43 @@ public struct JWTClaimsPolicy: Sendable {
             default: throw .audienceMismatch
             }
         }
+        if let issuer {
+            guard let iss = claims["iss"] else { throw .missingIssuer }
+            guard let s = iss.stringValue, JWTClaimsPolicy.sameText(s, issuer) else { throw .issuerMismatch }
+        }
         try checkBodyBinding(claims, body: body)
+        return validUntil
     }
 
-    /// A hash or event claim must match the body; without such claims the body is used as is.
+    /// `exp`, `nbf` and `iat`, and the lifetime they give the token; returns its end.
+    func checkTimes(_ claims: JSON, now: Double) throws(JWTError) -> Double {
+        func time(_ name: String) throws(JWTError) -> Double? {
+            guard let v = claims[name] else { return nil }
+            guard let t = v.doubleValue, t.isFinite else { throw .invalidTimeClaim(name) }
+            return t
+        }
+        let exp = try time("exp"), nbf = try time("nbf"), iat = try time("iat")
+        if let exp, now > exp + leeway { throw .expired }
+        if let nbf, now < nbf - leeway { throw .notYetValid }
+        // A future iat would stretch both rules below: the lifetime and the age of a token without exp.
+        if let iat, iat > now + leeway { throw .issuedInFuture }
+        if let exp {
+            let lifetime = iat.map { exp - $0 } ?? exp - now
+            // Without iat the sender's clock may run ahead of ours by the leeway.
+            if lifetime > maxLifetime + (iat == nil ? leeway : 0) {
+                throw .lifetimeTooLong(seconds: lifetime, limit: maxLifetime, fromIssue: iat != nil)
+            }
+            return exp + leeway
+        }
+        if let iat {
+            if requireExpiry && now > iat + issuedWithin { throw .issuedTooLongAgo(tolerance: issuedWithin) }
+            return requireExpiry ? iat + issuedWithin : now + untimedMemory
+        }
+        if requireExpiry { throw .missingExpiry }
+        return now + untimedMemory
+    }
+
+    /// A hash, event or `data` claim must match the body; without such claims the body is used as is.
     func checkBodyBinding(_ claims: JSON, body: [UInt8]) throws(JWTError) {
         var digest: [UInt8]?
         for name in JWTClaimsPolicy.bodyHashClaims {
@@ -64,6 +135,14 @@ public struct JWTClaimsPolicy: Sendable {
                 guard let bodyType = event["type"]?.stringValue, JWTClaimsPolicy.sameText(bodyType, type) else { throw .bodyMismatch(claim: name) }
             case .object: if !JWTClaimsPolicy.sameJSON(v, event) { throw .bodyMismatch(claim: name) }
             default: throw .bodyMismatch(claim: name)
+            }
+        }
+        // `data` as an object is the event's payload: the body must carry exactly that (other
+        // shapes are some other claim of that name, left alone).
+        if let v = claims[JWTClaimsPolicy.dataClaim], v.isObject {
+            let event = parsed ?? ((try? JSONParser.parse(body)) ?? .null)
+            guard let bodyData = event["data"], JWTClaimsPolicy.sameJSON(v, bodyData) else {
+                throw .bodyMismatch(claim: JWTClaimsPolicy.dataClaim)
             }
         }
     }

@@ -12,13 +12,16 @@ public enum JWTSigner {
         return input + "." + Base64URL.encode(key.signRS256(Array(input.utf8)))
     }
 
-    /// Claims for one delivery: `iat`, `exp` (+5 min), `aud` when given, and the body's SHA-256.
+    /// Claims for one delivery: `iat`, `exp` (+5 min), `aud` when given, the body's SHA-256 and
+    /// a random `jti`: the same body sent twice in one second under two ids is two tokens, each
+    /// good for one delivery (the host refuses a token reused for another webhook-id).
     public static func claims(now: Double, audience: String?, body: [UInt8]) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.field("iss", "hookhost send")
         if let audience { w.field("aud", audience) }
         w.field("iat", Int(now)); w.field("exp", Int(now) + 300)
+        w.field("jti", Base64URL.encode(Crypto.randomBytes(12)))
         w.field("body_sha256", hexString(Crypto.sha256(body)))
         w.endObject()
         return w.bytes

@@ -24,15 +24,24 @@ public struct JWTVerifier: Sendable {
             }
         }
         guard let sig = m.signature else { throw .segmentCount(0) }
-        return (id, try CompactJWS.parse(sig))
+        let token = try CompactJWS.parse(sig)
+        // Before any key is looked up: another kind of token needs no JWKS fetch to be refused.
+        try claims.checkType(token.type)
+        return (id, token)
     }
 
     /// Checks the signature with `key`, then the claims against the body.
     public func verify(_ token: CompactJWS, id: String, key: RSAPublicKey, message m: WebhookMessage) throws(JWTError) -> VerifiedDelivery {
+        try verifyForUse(token, id: id, key: key, message: m).delivery
+    }
+
+    /// `verify`, and the use of the token to remember against replays (until it expires).
+    public func verifyForUse(_ token: CompactJWS, id: String, key: RSAPublicKey, message m: WebhookMessage) throws(JWTError)
+        -> (delivery: VerifiedDelivery, use: TokenUse) {
         guard key.verifyRS256(signature: token.signature, message: token.signingInput) else { throw .badSignature }
-        try claims.check(token.claims, body: m.body, now: clock.now())
-        return VerifiedDelivery(id: id, timestamp: m.timestamp, verifiedBy: .jwt,
-                                jwt: JWTIdentity(keyID: token.keyID, claims: token.claimsBytes))
+        let until = try claims.check(token.claims, body: m.body, now: clock.now())
+        let d = VerifiedDelivery(id: id, timestamp: m.timestamp, verifiedBy: .jwt, jwt: JWTIdentity(keyID: token.keyID, claims: token.claimsBytes))
+        return (d, TokenUse(digest: token.digest, id: id, until: until))
     }
 
     /// Both steps with a key found synchronously (tests, tools).

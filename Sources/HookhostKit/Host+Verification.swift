@@ -45,6 +45,19 @@ extension Host {
         return jwks
     }
 
+    /// JWT checks that are off, said once at start: without an audience any token Gemini signs
+    /// (for anyone's dynamic webhook) verifies here, and each relaxing setting has its risk.
+    func warnAboutJWTChecks() {
+        if config.audience == nil {
+            logger.warn("HOOKHOST_AUDIENCE is not set: a JWT Gemini signed for any other webhook verifies here too; set it to the aud your dynamic webhooks carry")
+        }
+        var relaxed: [String] = []
+        if !config.jwtClaims.requireExpiry { relaxed.append("HOOKHOST_JWT_REQUIRE_EXPIRY=false (a token without exp or iat verifies for ever)") }
+        if config.jwtAllowReuse { relaxed.append("HOOKHOST_JWT_ALLOW_REUSE=true (a token verifies with any number of webhook-ids)") }
+        if config.jwtClaims.acceptedTypes.isEmpty { relaxed.append("HOOKHOST_JWT_TYPES=* (any typ)") }
+        if !relaxed.isEmpty { logger.warn("JWT checks relaxed", ["settings": .string(relaxed.joined(separator: "; "))]) }
+    }
+
     /// `hookhost_jwks_keys`, `hookhost_jwks_failing` (1 while fetches fail and the last good keys
     /// are used) and `hookhost_jwks_age_seconds` (-1: never fetched).
     static func jwksGauges(_ s: JWKSStatus) -> [(String, Double)] {

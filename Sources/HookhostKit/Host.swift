@@ -117,9 +117,11 @@ public final class Host: Sendable {
         let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics,
                                     fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)
 
-        let jwtVerifier = JWTVerifier(claims: JWTClaimsPolicy(audience: config.audience), tolerance: config.tolerance)
+        let jwtVerifier = JWTVerifier(claims: config.jwtClaimsPolicy, tolerance: config.tolerance)
         let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
-                                            jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks, logger: logger))
+                                            jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks,
+                                                                  replay: config.jwtAllowReuse ? nil : spool.replayMemory, logger: logger))
+        warnAboutJWTChecks()
         let config = self.config, logger = self.logger
         func makeEndpoint(serving surface: DeliveryEndpoint.Surface) -> DeliveryEndpoint {
             DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,

@@ -17,6 +17,17 @@ extension HostConfig {
         return c
     }
 
+    /// The claim checks of JWT deliveries: the JWT settings, with the audience, the iat tolerance
+    /// (`HOOKHOST_TOLERANCE`, as for webhook-timestamp) and how long a token without exp or iat
+    /// is remembered (`HOOKHOST_DEDUP_TTL`, as long as a webhook-id).
+    public var jwtClaimsPolicy: JWTClaimsPolicy {
+        var p = jwtClaims
+        p.audience = audience
+        p.issuedWithin = tolerance
+        p.untimedMemory = spool.dedupTTL
+        return p
+    }
+
     /// The workers. `hostEnvironment` is what a sidecar's `pass_env` may pick from; the host's
     /// own `HOOKHOST_*` variables are never among it.
     public func dispatcherConfig(dataDir: String, baseEnvironment: [String], hostEnvironment: [String: String]) -> DispatcherConfig {

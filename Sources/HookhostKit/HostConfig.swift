@@ -20,6 +20,11 @@ public struct HostConfig: Sendable {
     public var jwksFile: String?
     public var jwks = JWKSCacheConfig()
     public var audience: String?
+    /// The JWT claim rules; at start the audience, the iat tolerance and how long an untimed token
+    /// is remembered come from `audience`, `tolerance` and the dedup TTL (`jwtClaimsPolicy`).
+    public var jwtClaims = JWTClaimsPolicy()
+    /// A JWT may authorize deliveries with different webhook-ids (no replay memory).
+    public var jwtAllowReuse = false
     public var tolerance: Double = 300
     public var data = "./data"
     public var functions = "./Functions/bin"
@@ -86,11 +91,25 @@ public struct HostConfig: Sendable {
             c.jwksURL = u.string },
         .path("HOOKHOST_JWKS_FILE", \.jwksFile, "a local JWKS instead of the URL (offline use, tests)"),
         .seconds("HOOKHOST_JWKS_MIN_REFRESH", \.jwks.minRefresh, .seconds(max: 86_400, allowZero: true), "seconds between two JWKS fetches triggered by unknown kids"),
-        Setting("HOOKHOST_AUDIENCE", meaning: "when set, a JWT's aud must contain it") { c, v throws(ConfigError) in
+        Setting("HOOKHOST_AUDIENCE", meaning: "when set, a JWT's aud must contain it (unset: a warning at start; tokens Gemini signed for anyone verify)") { c, v throws(ConfigError) in
             // An empty value (an unset variable in a compose file) would turn the aud check off unnoticed.
             guard !v.isEmpty else { throw bad("HOOKHOST_AUDIENCE", "is empty; give the audience your webhooks carry in aud (unset it to skip the aud check)") }
             c.audience = v },
         .seconds("HOOKHOST_TOLERANCE", \.tolerance, .seconds(max: 86_400), "seconds of allowed webhook-timestamp skew"),
+        Setting("HOOKHOST_JWT_ISSUER", meaning: "when set, a JWT's iss must equal it") { c, v throws(ConfigError) in
+            guard !v.isEmpty else { throw bad("HOOKHOST_JWT_ISSUER", "is empty; give the iss your webhooks carry (unset it to skip the iss check)") }
+            c.jwtClaims.issuer = v },
+        .seconds("HOOKHOST_JWT_MAX_LIFETIME", \.jwtClaims.maxLifetime, .seconds(max: 365 * 86_400),
+                 "seconds a JWT may be valid: exp - iat (exp - now without iat); longer-lived tokens get 401"),
+        .boolean("HOOKHOST_JWT_REQUIRE_EXPIRY", \.jwtClaims.requireExpiry,
+                 "a JWT needs exp, or an iat within HOOKHOST_TOLERANCE; false: tokens without either verify (risk: for ever)"),
+        .boolean("HOOKHOST_JWT_ALLOW_REUSE", \.jwtAllowReuse,
+                 "true: one JWT may authorize deliveries with different webhook-ids (risk: a captured token replays with new ids)"),
+        Setting("HOOKHOST_JWT_TYPES", meaning: "typ values a JWT header may carry (comma-separated, case-insensitive; * for any); no typ always passes",
+                show: { $0.jwtClaims.acceptedTypes.isEmpty ? "*" : $0.jwtClaims.acceptedTypes.joined(separator: ",") }) { c, v throws(ConfigError) in
+            let list = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+            guard !list.isEmpty else { throw bad("HOOKHOST_JWT_TYPES", "is empty; give typ values separated by commas, or * for any") }
+            c.jwtClaims.acceptedTypes = list == ["*"] ? [] : list },
         .path("HOOKHOST_DATA", \.data, "spool, results, work directories, control socket"),
         .path("HOOKHOST_FUNCTIONS", \.functions, "directory of handler executables"),
         .count("HOOKHOST_WORKERS", \.dispatch.workers, .count(1, 1024), "functions running at once (sidecars limit each function further)",

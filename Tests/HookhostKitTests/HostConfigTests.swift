@@ -104,7 +104,8 @@ import Testing
         let numeric = ["HOOKHOST_JWKS_MIN_REFRESH", "HOOKHOST_TOLERANCE", "HOOKHOST_WORKERS", "HOOKHOST_MAX_ATTEMPTS",
                        "HOOKHOST_FUNCTION_TIMEOUT", "HOOKHOST_MAX_BODY", "HOOKHOST_READ_TIMEOUT", "HOOKHOST_IDLE_TIMEOUT",
                        "HOOKHOST_RETRY_BASE", "HOOKHOST_RETRY_CAP", "HOOKHOST_DEDUP_TTL", "HOOKHOST_RETENTION",
-                       "HOOKHOST_QUEUE_MAX", "HOOKHOST_SHUTDOWN_GRACE", "HOOKHOST_RETRY_LATER_FOR", "HOOKHOST_KEEP_RESULTS", "HOOKHOST_HTTP_THREADS", "HOOKHOST_FETCHERS", "HOOKHOST_LOG_BUFFER"]
+                       "HOOKHOST_QUEUE_MAX", "HOOKHOST_SHUTDOWN_GRACE", "HOOKHOST_RETRY_LATER_FOR", "HOOKHOST_KEEP_RESULTS", "HOOKHOST_HTTP_THREADS", "HOOKHOST_FETCHERS",
+                       "HOOKHOST_JWT_MAX_LIFETIME", "HOOKHOST_LOG_BUFFER"]
         #expect(Set(numeric) == Set(HostConfig.ranges.keys))
         #expect(numeric.allSatisfy { HostConfig.settingNames.contains($0) })
     }
@@ -116,6 +117,32 @@ import Testing
         #expect(try HostConfig.load(environment: [:], arguments: ["--workers", " 4 "]).dispatch.workers == 4)
         #expect(throws: ConfigError.self) { try HostConfig.load(environment: [:], arguments: ["--workers", "4.0"]) }
         #expect(throws: ConfigError.self) { try HostConfig.load(environment: [:], arguments: ["--max-body", "\(64 << 20)"]) }
+    }
+
+    @Test func theJWTClaimsPolicyComesFromTheSettings() throws {
+        let c = try HostConfig.load(environment: [
+            "HOOKHOST_AUDIENCE": "a", "HOOKHOST_JWT_ISSUER": "https://i", "HOOKHOST_JWT_MAX_LIFETIME": "600",
+            "HOOKHOST_JWT_REQUIRE_EXPIRY": "false", "HOOKHOST_JWT_TYPES": "JWT, at+jwt", "HOOKHOST_TOLERANCE": "120",
+            "HOOKHOST_DEDUP_TTL": "1000",
+        ], arguments: [])
+        let p = c.jwtClaimsPolicy
+        #expect(p.audience == "a" && p.issuer == "https://i" && p.maxLifetime == 600 && !p.requireExpiry)
+        #expect(p.acceptedTypes == ["JWT", "at+jwt"] && p.issuedWithin == 120 && p.untimedMemory == 1000)
+        let d = HostConfig().jwtClaimsPolicy
+        #expect(d.requireExpiry && d.maxLifetime == 3600 && d.acceptedTypes == ["JWT"] && d.issuer == nil)
+        #expect(!HostConfig().jwtAllowReuse)
+    }
+
+    @Test func jwtRelaxingSettingsTakeOnlyClearBooleans() throws {
+        #expect(try HostConfig.load(environment: ["HOOKHOST_JWT_ALLOW_REUSE": "true"], arguments: []).jwtAllowReuse)
+        #expect(try HostConfig.load(environment: [:], arguments: ["--jwt-allow-reuse", "YES"]).jwtAllowReuse)
+        #expect(try HostConfig.load(environment: [:], arguments: ["--jwt-require-expiry=0"]).jwtClaims.requireExpiry == false)
+        #expect(try HostConfig.load(environment: ["HOOKHOST_JWT_TYPES": "*"], arguments: []).jwtClaims.acceptedTypes == [])
+        for (name, value) in [("HOOKHOST_JWT_ALLOW_REUSE", "ture"), ("HOOKHOST_JWT_REQUIRE_EXPIRY", ""),
+                              ("HOOKHOST_JWT_MAX_LIFETIME", "0"), ("HOOKHOST_JWT_MAX_LIFETIME", "1e999"),
+                              ("HOOKHOST_JWT_ISSUER", ""), ("HOOKHOST_JWT_TYPES", " , ")] {
+            #expect(throws: ConfigError.self, "\(name)=\(value)") { try HostConfig.load(environment: [name: value], arguments: []) }
+        }
     }
 }
 

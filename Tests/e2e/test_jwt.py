@@ -32,8 +32,9 @@ class SigningKey:
 
     def token(self, body: bytes, kid: str | None = None, **claims) -> str:
         now = int(time.time())
+        # A unique jti: the same body twice in one second is two tokens (each good for one delivery).
         payload = {"iss": "https://generativelanguage.googleapis.com", "iat": now, "exp": now + 300,
-                   "body_sha256": hashlib.sha256(body).hexdigest(), **claims}
+                   "jti": pysecrets.token_hex(8), "body_sha256": hashlib.sha256(body).hexdigest(), **claims}
         return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": kid or self.kid})
 
 

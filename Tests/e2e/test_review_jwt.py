@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import signal
 import socket
 import threading
@@ -43,8 +44,19 @@ class Key:
         return si.decode() + "." + b64u(self.key.sign(si, padding.PKCS1v15(), hashes.SHA256()))
 
     def token(self, claims: dict | bytes, kid: str | None = None) -> str:
-        payload = claims if isinstance(claims, bytes) else json.dumps(claims).encode()
+        """Claims given as a dict get iat, exp (+5 min) and a unique jti unless they set them: a
+        token is good for one delivery for a bounded time. Bytes are signed exactly as given."""
+        payload = claims if isinstance(claims, bytes) else json.dumps({**times(), **claims}).encode()
         return self.raw(json.dumps({"alg": "RS256", "kid": kid or self.kid}).encode(), payload)
+
+
+def times() -> dict:
+    now = int(time.time())
+    return {"iat": now, "exp": now + 300, "jti": os.urandom(8).hex()}
+
+
+def times_json() -> bytes:
+    return json.dumps(times()).encode()
 
 
 _KEYS: dict[str, Key] = {}
@@ -168,10 +180,12 @@ def test_time_claims_must_be_finite_numbers(make_host, fns, tmp_path):
         assert r.status == 401, (claims, r)
         assert "not a number" in r.json()["error"] or "expired" in r.json()["error"], (claims, r.json())
     # Spellings of ordinary finite numbers still work.
-    for claims in (b'{"exp":%d.0}' % (time.time() + 300), b'{"exp":%de0}' % (time.time() + 300),
-                   b'{"exp":99999999999999999999999}'):
+    for claims in (b'{"exp":%d.0}' % (time.time() + 300), b'{"exp":%de0}' % (time.time() + 300)):
         r = post(host, k.token(claims))
         assert r.status == 202, (claims, r)
+    # A finite exp centuries away is read as such, and is a token that never expires all the same.
+    r = post(host, k.token(b'{"exp":99999999999999999999999}'))
+    assert r.status == 401 and "HOOKHOST_JWT_MAX_LIFETIME" in r.json()["error"], r
 
 
 def test_audience_is_compared_code_point_for_code_point(make_host, fns, tmp_path):
@@ -189,9 +203,10 @@ def test_event_claim_numbers_must_match_exactly(make_host, fns, tmp_path):
     """An `event` object claim binds the body; numbers compared as Doubles let a replayed token
     carry a body whose large integers (or overflowing exponents) differ from the signed ones."""
     k = key()
-    host = file_host(make_host, fns, tmp_path, [k.jwk()])
+    # The token is sent with several bodies under several ids: allowed here, to test the binding.
+    host = file_host(make_host, fns, tmp_path, [k.jwk()], extra=["--jwt-allow-reuse", "true"])
     signed = {"type": "ping", "data": {"n": 9007199254740993, "big": 1}}
-    claims = json.dumps({"event": signed}).encode().replace(b'"big": 1', b'"big": 1e400')
+    claims = json.dumps({**times(), "event": signed}).encode().replace(b'"big": 1', b'"big": 1e400')
     tok = k.token(claims)
     same = json.dumps(signed).encode().replace(b'"big": 1', b'"big": 1e400')
     assert post(host, tok, body=same).status == 202
@@ -240,7 +255,7 @@ def test_token_syntax_attacks_are_refused(make_host, fns, tmp_path):
         r = post(host, tok)
         assert r.status == 401, (name, r)
     # The escaped spelling of "RS256" is the same JSON string: accepted, as by every JOSE library.
-    assert post(host, k.raw(b'{"alg":"RS\\u0032\\u0035\\u0036","kid":"k1"}', b"{}")).status == 202
+    assert post(host, k.raw(b'{"alg":"RS\\u0032\\u0035\\u0036","kid":"k1"}', times_json())).status == 202
     assert host.running
 
 
