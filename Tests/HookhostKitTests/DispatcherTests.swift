@@ -54,12 +54,61 @@ final class RefusingLauncher: ProcessLauncher {
         #expect(launcher.attempts.withLock { $0 } == ["1", "1", "1"])
     }
 
+    @Test func aShortageBetweenNotReadyAnswersKeepsWhenNotReadyBegan() throws {
+        // exit 75, then a spawn refused for want of descriptors, then a run: the refusal is no
+        // answer of the function, so the third start still knows when "not ready" began.
+        let dir = makeTempDir("disp")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeFile(dir + "/fn/_default", "#!/bin/sh\n", mode: 0o755)
+        let spool = MemoryDeliveryStore()
+        let launcher = ScriptedLauncher([.exit(75), .refuse(EMFILE), .exit(0)]) { spool.info("m1")?.retryLaterSince }
+        var config = testDispatcherConfig(root: dir, workers: 1)
+        config.retry = RetryPolicy(base: 0.01, cap: 0.05, maxAttempts: 1)
+        config.shortageRetryDelay = 0.01
+        let d = Dispatcher(spool: spool, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
+                           logger: quietLogger, metrics: Metrics())
+        #expect(admitSync(spool, "m1") == .accepted)
+        d.start()
+        #expect(eventually { spool.info("m1")?.state == .done })
+        d.drain(grace: 2)
+        let seen = launcher.seen
+        #expect(seen.count == 3 && seen[0] == nil && seen[1] != nil && seen[2] == seen[1], "\(seen)")
+    }
+
     @Test(arguments: [ENOENT, EACCES])
     func otherSpawnErrorsAreFailedAttempts(_ code: Int32) throws {
         let launcher = RefusingLauncher(failing: [code])
         let info = try runOne(launcher)
         #expect(info?.state == .dead)
         #expect(launcher.attempts.withLock { $0 } == ["1"])
+    }
+}
+
+/// Answers each start with the next step of a script (the last one repeats), noting what
+/// `probe` says at each start.
+final class ScriptedLauncher: ProcessLauncher {
+    enum Step: Sendable { case exit(Int32), refuse(Int32) }
+    private let steps: Mutex<[Step]>
+    private let probe: @Sendable () -> Double?
+    private let seenAtStart = Mutex<[Double?]>([])
+
+    init(_ steps: [Step], probe: @escaping @Sendable () -> Double?) {
+        self.steps = Mutex(steps)
+        self.probe = probe
+    }
+
+    var seen: [Double?] { seenAtStart.withLock { $0 } }
+
+    func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
+        let value = probe()
+        seenAtStart.withLock { $0.append(value) }
+        let step = steps.withLock { s in s.count > 1 ? s.removeFirst() : s[0] }
+        switch step {
+        case .refuse(let e): throw SpawnError(executable: spec.executable, code: e)
+        case .exit(let code):
+            return ProcessResult(termination: .exited(code), stdout: [], stdoutTruncated: false, stderrTail: [], duration: 0, pid: nil)
+        }
     }
 }
 
