@@ -161,6 +161,68 @@ final class TimedLauncher: ProcessLauncher {
     }
 }
 
+@Suite struct DispatcherWaitingTests {
+    /// Issue 18 (6): 2 000 deliveries wait for a function with `max_concurrency: 2`. Each freed
+    /// slot made every waiting one due again — handed out, refused, parked — so the drain cost
+    /// grew with the square of the backlog. Each must be handed out once, and wait at most once.
+    @Test func aFreedSlotGoesToOneWaitingDelivery() throws {
+        let dir = makeTempDir("herd")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "slow", sidecar: #"{"max_concurrency": 2}"#)
+        let store = MemoryDeliveryStore()
+        let launcher = TimedLauncher(seconds: [:])
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: testDispatcherConfig(root: dir, workers: 4),
+                           logger: quietLogger, metrics: Metrics())
+        let n = 2000
+        for i in 0..<n { #expect(admitSync(store, "s\(i)", type: "slow") == .accepted) }
+        d.start()
+        #expect(eventually(6000) { store.queueDepth == 0 })
+        d.drain(grace: 2)
+        #expect(store.list(state: .done).count == n)
+        #expect(store.handOuts == n)  // it was 326 481
+        #expect(launcher.peak["slow"] == 2)
+    }
+
+    /// Deliveries wait for `slow` (max_concurrency 1) while its first run is held; meanwhile one
+    /// of them is purged and `change` alters the functions directory. When the run ends, the
+    /// slot goes from waiting delivery to waiting delivery until every one is finished: none is
+    /// left waiting for a slot that nobody will give back.
+    func drainAfter(_ change: (String) -> Void, expect state: DeliveryState) throws {
+        let dir = makeTempDir("slots")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "slow", sidecar: #"{"max_concurrency": 1}"#)
+        let store = MemoryDeliveryStore()
+        let launcher = GateLauncher(first: "w0")
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: testDispatcherConfig(root: dir, workers: 2),
+                           logger: quietLogger, metrics: Metrics())
+        #expect(admitSync(store, "w0", type: "slow") == .accepted)
+        d.start()
+        #expect(eventually { launcher.started == ["w0"] })
+        for i in 1...5 { #expect(admitSync(store, "w\(i)", type: "slow") == .accepted) }
+        #expect(eventually { d.waitingForSlot("slow") == 5 })
+        #expect(store.forget("w1"))
+        change(dir + "/fn")
+        launcher.letGo()
+        #expect(eventually { (2...5).allSatisfy { store.info("w\($0)")?.state == state } })
+        d.drain(grace: 2)
+        #expect(d.waitingForSlot("slow") == 0)
+    }
+
+    @Test func aPurgedWaitingDeliveryPassesTheSlotOn() throws {
+        try drainAfter({ _ in }, expect: .done)
+    }
+
+    @Test func waitingDeliveriesWhoseFunctionIsGoneAreSkipped() throws {
+        try drainAfter({ unlink($0 + "/slow"); unlink($0 + "/slow.json") }, expect: .skipped)
+    }
+
+    @Test func waitingDeliveriesRunWhenTheLimitIsLifted() throws {
+        try drainAfter({ unlink($0 + "/slow.json") }, expect: .done)
+    }
+}
+
 /// Records the stdin of every run; exits with the codes given in order (then 0).
 final class RecordingLauncher: ProcessLauncher {
     private let state = Mutex<(stdins: [[UInt8]], envs: [[String]], codes: [Int32])>(([], [], []))
