@@ -129,6 +129,15 @@ static inline int hh_exited_nowait(pid_t pid, int *code, int *sig) {
     return 1;
 }
 
+/// An exited child not reaped yet, left unreaped: its pid, 0 when no child has exited, -1 with
+/// errno (ECHILD: no children at all). Which zombie the kernel names first is its choice.
+static inline pid_t hh_exited_child_nowait(void) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    return info.si_pid;
+}
+
 /// fork + exec as another user, for what posix_spawn cannot do (change uid/gid). The child runs
 /// only async-signal-safe steps, mirroring the posix_spawn path: own process group, default
 /// signal dispositions and an empty mask, the three pipes as 0/1/2, every other descriptor

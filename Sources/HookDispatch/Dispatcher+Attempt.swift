@@ -78,8 +78,10 @@ extension Dispatcher {
         let delay = ceiling * (0.5 + 0.5 * random())
         let now = clock.now()
         let why = "\(error.description); re-queued without spending an attempt"
-        spool.finish(StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,
-                                 error: why, function: f.name))
+        var change = StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,
+                                 error: why, function: f.name)
+        change.retryLaterSince = job.retryLaterSince  // the function gave no answer: a "not ready" run goes on
+        spool.finish(change)
         logger.warn("cannot start function: host short of resources", ["id": .string(job.id), "type": .string(type), "function": .string(f.name),
                                                                        "error": .string(why), "in_s": .double(delay)])
     }

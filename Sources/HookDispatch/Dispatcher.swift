@@ -19,11 +19,14 @@ public final class Dispatcher: Sendable {
     let metrics: Metrics
     let clock: any WallClock
     let random: @Sendable () -> Double
-    private let slots = Mutex<[String: Int]>([:])
+    /// Concurrency slots, and the deliveries waiting for one.
+    private let slots = Mutex(SlotTable())
     let activeRuns = ActiveRuns()
     private let busyWorkers = Atomic<Int>(0)
     private let liveWorkers = Atomic<Int>(0)
     let stopSpawning = Atomic<Bool>(false)
+    /// Cleared when the drain begins: a delivery handed over with a freed slot is not started.
+    let taking = Atomic<Bool>(true)
     /// Joined by `drain`.
     let workerThreads = Mutex<[ThreadHandle]>([])
     /// Spawns refused in a row for lack of resources (reset by a successful start): the backoff.
@@ -37,8 +40,15 @@ public final class Dispatcher: Sendable {
         /// No function; `notExecutable` names candidates that exist without +x.
         case skip(notExecutable: [String])
         case invalid
-        /// The function is at its concurrency limit: park under its name until a slot frees.
-        case wait(String, limit: Int)
+        /// The function is at its concurrency limit: the delivery waits in the slot table, and a
+        /// slot given back is handed over with it.
+        case waiting
+    }
+
+    /// A waiting delivery handed over together with the slot of `function` it now holds.
+    struct HandOver: Sendable {
+        let id: String
+        let function: String
     }
 
     /// `fetcher`/`policy`/`fetchConfig`: result downloads (CONTRACT §5); without them functions
@@ -75,14 +85,17 @@ public final class Dispatcher: Sendable {
             liveWorkers.add(1, ordering: .relaxed)
             let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
                 spool.joinWorkers()
-                while let due = spool.nextDue() {
-                    if handOffToFetch(due) { continue }
-                    let claim = claim(due)
-                    if case .wait(let name, let limit) = claim {
-                        // The run holding the slot may end (and release) before this park.
-                        spool.park(due.id, under: name, unlessFreed: { slots.withLock { $0[name, default: 0] < limit } })
+                // Waiting deliveries handed to this worker with the slot its runs gave back: this
+                // worker is free for them now, and a slot that travelled through the due queue
+                // could be lost with a delivery purged there.
+                var handedOver: [HandOver] = []
+                while let (due, held) = next(&handedOver) {
+                    if handOffToFetch(due) {
+                        if let held { handedOver += giveBack(held) }
                         continue
                     }
+                    let claim = claim(due, holding: held, handedOver: &handedOver)
+                    if case .waiting = claim { continue }
                     // A delivery that will only be skipped needs no `running` record and no body,
                     // and takes so little time that nothing else waits for another worker.
                     guard claim.runs else {
@@ -90,11 +103,10 @@ public final class Dispatcher: Sendable {
                         continue
                     }
                     spool.busy {
-                        guard let started = spool.start(due.id, forRun: true) else {
-                            return release(claim)  // purged meanwhile, or its body is unreadable (dead-lettered)
-                        }
-                        process(Job(started), claim)
+                        // Nil: purged meanwhile, or its body is unreadable (dead-lettered).
+                        if let started = spool.start(due.id, forRun: true) { process(Job(started), claim) }
                     }
+                    handedOver += release(claim)
                 }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
@@ -127,19 +139,39 @@ public final class Dispatcher: Sendable {
     /// Functions running right now.
     public var running: Int { busyWorkers.load(ordering: .relaxed) }
 
-    /// Resolves the function and takes a concurrency slot (or says to wait for one).
-    func claim(_ d: DeliveryInfo) -> Claim {
-        let type = EventType.canonical(d.type)
-        guard EventType.isValid(type) else { return .invalid }
-        let r = functions.resolve(type)
-        guard let f = r.function else { return .skip(notExecutable: r.notExecutable) }
-        let limit = f.settings.maxConcurrency ?? Int.max
-        let ok = slots.withLock { s -> Bool in
-            guard s[f.name, default: 0] < limit else { return false }
-            s[f.name, default: 0] += 1
-            return true
+    /// Deliveries waiting for a slot of `function`.
+    func waitingForSlot(_ function: String) -> Int { slots.withLock { $0.waitingCount(function) } }
+
+    /// The next delivery for this worker, and the slot it already holds: one handed over first,
+    /// then the due queue. Nil once the drain began.
+    private func next(_ handedOver: inout [HandOver]) -> (DeliveryInfo, held: String?)? {
+        while !handedOver.isEmpty {
+            let h = handedOver.removeFirst()
+            // Draining: it stays unstarted on disk (the next start runs it); slots no longer matter.
+            guard taking.load(ordering: .relaxed) else { handedOver = []; break }
+            // Purged, replayed or run by another worker since it began waiting: the slot moves on.
+            guard let d = spool.info(h.id), d.isDue(now: clock.now()) else {
+                handedOver += giveBack(h.function)
+                continue
+            }
+            return (d, h.function)
         }
-        return ok ? .run(f) : .wait(f.name, limit: limit)
+        return spool.nextDue().map { ($0, nil) }
+    }
+
+    /// Resolves the function and takes a concurrency slot — or keeps `held`, a slot of that
+    /// function handed over with the delivery — or queues it for the next slot given back
+    /// (`.waiting`). A held slot the delivery does not use (its function changed, or it is
+    /// skipped) is given back, and what that hands over joins `handedOver`.
+    func claim(_ d: DeliveryInfo, holding held: String?, handedOver: inout [HandOver]) -> Claim {
+        let type = EventType.canonical(d.type)
+        let r = EventType.isValid(type) ? functions.resolve(type) : nil
+        if let held, r?.function?.name != held { handedOver += giveBack(held) }
+        guard let r else { return .invalid }
+        guard let f = r.function else { return .skip(notExecutable: r.notExecutable) }
+        if held == f.name { return .run(f) }
+        let limit = f.settings.maxConcurrency ?? Int.max
+        return slots.withLock { $0.claim(f.name, limit: limit, for: d.id) } ? .run(f) : .waiting
     }
 
     private func process(_ job: Job, _ claim: Claim) {
@@ -147,7 +179,7 @@ public final class Dispatcher: Sendable {
         defer { busyWorkers.subtract(1, ordering: .relaxed) }
         let type = EventType.canonical(job.type)
         switch claim {
-        case .skip, .invalid, .wait:
+        case .skip, .invalid, .waiting:
             var why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
             var unusable: [String] = []
             if case .skip(let names) = claim { unusable = names }
@@ -160,16 +192,22 @@ public final class Dispatcher: Sendable {
             metrics.run(function: "", outcome: .skipped, seconds: nil)
             logger.info("skipped", ["id": .string(job.id), "type": .string(type), "reason": .string(why)])
         case .run(let f):
-            defer { release(claim) }
             run(job, type: type, function: f)
         }
     }
 
-    /// Gives back a claim's concurrency slot and lets the deliveries parked for it try again.
-    private func release(_ claim: Claim) {
-        guard case .run(let f) = claim else { return }
-        slots.withLock { $0[f.name, default: 1] -= 1 }
-        spool.release(f.name)
+    /// Gives back a claim's concurrency slot; returns the waiting delivery it went to, if any.
+    private func release(_ claim: Claim) -> [HandOver] {
+        guard case .run(let f) = claim else { return [] }
+        return giveBack(f.name)
+    }
+
+    /// Gives back a slot of `function`: to the delivery that waited longest (returned, for the
+    /// calling worker to run), and if the limit was raised, more waiting ones become due again.
+    private func giveBack(_ function: String) -> [HandOver] {
+        let (handOver, due) = slots.withLock { $0.release(function) }
+        for id in due { spool.requeue(id) }
+        return handOver.map { [HandOver(id: $0, function: function)] } ?? []
     }
 }
 

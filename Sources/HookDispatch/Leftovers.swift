@@ -23,11 +23,15 @@ package enum Leftovers {
     /// (bounded) until they have exited, and returns their pids.
     package static func kill(workRoot: String, wait: Double = 3) -> [Int32] {
         let me = getpid()
+        // /proc may number processes for an outer pid namespace; kill takes ours, and a process
+        // outside our namespace is not ours to kill.
+        let view = ProcNamespace.current()
         var killed: [(pid: Int32, pidfd: Int32)] = []
         for name in (try? DirectoryEntries.names("/proc")) ?? [] {
-            guard let pid = Int32(name), pid != me, pid > 1,
+            guard let procPid = Int32(name), procPid != view.selfPid,
                   let environ = try? SmallFile.read("/proc/\(name)/environ", limit: 8 << 20),
-                  belongs(environ: environ, workRoot: workRoot) else { continue }
+                  belongs(environ: environ, workRoot: workRoot),
+                  let pid = view.localPid(procPid: procPid), pid != me, pid > 1 else { continue }
             // The pidfd first: it names this process even if the pid is reused, and becomes
             // readable when the process exits — something to wait on instead of polling /proc.
             let pidfd = hh_pidfd_open(pid)

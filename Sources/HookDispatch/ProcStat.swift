@@ -50,6 +50,20 @@ struct ProcStat: Sendable, Equatable {
         return out
     }
 
+    /// The `NSpid:` line of a `/proc/<pid>/status` file: the process's pid in each pid namespace,
+    /// from the one /proc belongs to down to the process's own. nil when the line is missing
+    /// (kernels before 4.1) or malformed.
+    static func nsPids(status: [UInt8]) -> [Int32]? {
+        let key = Array("NSpid:".utf8)
+        for line in status.split(separator: UInt8(ascii: "\n")) where line.starts(with: key) {
+            let pids = pidList(Array(line.dropFirst(key.count)))
+            // Only digits and blanks may follow the key: anything else is not a list of pids.
+            let blanksAndDigits = line.dropFirst(key.count).allSatisfy { $0 == 0x20 || $0 == 0x09 || ($0 >= 0x30 && $0 <= 0x39) }
+            return blanksAndDigits && !pids.isEmpty && !pids.contains(Int32.max) ? pids : nil
+        }
+        return nil
+    }
+
     /// Just the ppid, straight from the bytes: the cheap filter before a full parse.
     static func parentPid(_ line: ArraySlice<UInt8>) -> Int32? {
         let space = UInt8(ascii: " ")

@@ -20,6 +20,8 @@ public final class Reaper: Sendable {
     /// (one host has one Reaper; tests run several dispatchers side by side).
     private static let owned = Mutex<[Int32: String]>([:])
     private let host: Int32
+    /// How /proc numbers our children; it may belong to an outer pid namespace.
+    private let proc: ProcNamespace
     private let logger: Logger
     /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
     private let dirty = Atomic<Bool>(false)
@@ -29,7 +31,15 @@ public final class Reaper: Sendable {
 
     public init(logger: Logger) {
         self.host = getpid()
+        self.proc = ProcNamespace.current()
         self.logger = logger
+        if let inProc = proc.selfPid {
+            if proc.levels > 1 {
+                logger.info("reaper: /proc belongs to an outer pid namespace; its pids are translated", ["host_pid_in_proc": .int(Int(inProc))])
+            }
+        } else {
+            logger.warn("reaper: /proc does not show this process; processes functions detach are reaped when they exit but not killed")
+        }
     }
 
     /// Makes the host the reaper of its descendants' orphans (automatic for PID 1).
@@ -71,9 +81,11 @@ public final class Reaper: Sendable {
         for _ in 0..<5 {
             let plan = Reaper.owned.withLock { o -> SweepPlan in
                 let running = Set(o.values)
-                let plan = SweepPlan.make(processes: Reaper.children(of: host), host: host, owned: Set(o.keys), final: final) { pid in
+                let kids = Reaper.children(in: proc, host: host)
+                let procPids = Dictionary(kids.map { ($0.stat.pid, $0.procPid) }, uniquingKeysWith: { a, _ in a })
+                let plan = SweepPlan.make(processes: kids.map(\.stat), host: host, owned: Set(o.keys), final: final) { pid in
                     // environ is bounded by ARG_MAX-sized limits; a cut copy could hide the id, so read it all.
-                    guard let env = FileSystem.read("/proc/\(pid)/environ", limit: 8 << 20),
+                    guard let procPid = procPids[pid], let env = FileSystem.read("/proc/\(procPid)/environ", limit: 8 << 20),
                           let id = environValue(env, "HOOKHOST_DELIVERY_ID"), running.contains(id) else { return nil }
                     return id
                 }
@@ -100,7 +112,31 @@ public final class Reaper: Sendable {
             }
             if plan.kill.isEmpty { break }
         }
+        reaped += reapUnseenZombies()
         return (reaped, killed)
+    }
+
+    /// Reaps dead children the /proc pass did not see (/proc missing, of another namespace, or a
+    /// child that died after it was read), asking the kernel instead. `waitid(WNOWAIT)` names
+    /// one without reaping it; only one that is not a function leader is reaped: a leader's
+    /// exit status belongs to its supervisor, which reaps it in `release`. The lock makes the
+    /// look and the reap one step: leaders are registered and reaped only under it, so the pid
+    /// looked at is still the same child when it is reaped. The kernel names the same zombie
+    /// until it is reaped, so a leader waiting for its supervisor ends the pass; what stands
+    /// behind it goes in a later sweep.
+    private func reapUnseenZombies() -> Int {
+        Reaper.owned.withLock { o in
+            var reaped = 0
+            // Bounded: each turn reaps one child, and a host has only so many.
+            for _ in 0..<4096 {
+                let pid = hh_exited_child_nowait()
+                guard pid > 0, o[pid] == nil else { break }
+                var st: Int32 = 0
+                guard waitpid(pid, &st, WNOHANG) == pid else { break }
+                reaped += 1
+            }
+            return reaped
+        }
     }
 
     /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every `interval`
@@ -134,22 +170,33 @@ public final class Reaper: Sendable {
         periodic.withLock { $0.take() }?.join()
     }
 
-    /// Children of `parent`, from /proc (unreadable or vanished entries are skipped). Runs after
-    /// every function (coalesced), under the lock workers need to spawn: the kernel's per-thread
-    /// child lists name just our children (a handful) where a scan of /proc reads every process
-    /// on the machine; the scan remains for kernels without them (CONFIG_PROC_CHILDREN). A list
-    /// read while children come and go may miss one; the next sweep (at most `interval` later)
-    /// finds it.
-    static func children(of parent: Int32) -> [ProcStat] {
+    /// Children of this process (`host`: its pid here), from /proc (unreadable or vanished entries
+    /// are skipped): each one's stat with `pid` and `ppid` in our own numbers (`pgrp` stays in
+    /// /proc's), and its pid in /proc. Runs after every function (coalesced), under the lock
+    /// workers need to spawn: the kernel's per-thread child lists name just our children (a
+    /// handful) where a scan of /proc reads every process on the machine; the scan remains for
+    /// kernels without them (CONFIG_PROC_CHILDREN). A list read while children come and go may
+    /// miss one; the next sweep (at most `interval` later) finds it.
+    static func children(in view: ProcNamespace, host: Int32) -> [(stat: ProcStat, procPid: Int32)] {
+        guard let me = view.selfPid else { return [] }
         var reader = StatReader()
-        guard let pids = childList(of: parent) else {
+        let found: [ProcStat]
+        if let pids = childList(of: me) {
+            found = pids.compactMap { reader.stat(of: String($0), parent: me) }
+        } else {
             guard let names = try? DirectoryEntries.names("/proc") else { return [] }
-            return names.compactMap { name in
+            found = names.compactMap { name in
                 guard let first = name.utf8.first, first >= 0x30 && first <= 0x39 else { return nil }
-                return reader.stat(of: name, parent: parent)
+                return reader.stat(of: name, parent: me)
             }
         }
-        return pids.compactMap { reader.stat(of: String($0), parent: parent) }
+        return found.compactMap { stat in
+            guard let local = view.localPid(procPid: stat.pid) else { return nil }
+            var ours = stat
+            ours.pid = local
+            ours.ppid = host
+            return (ours, stat.pid)
+        }
     }
 
     /// The pids in `/proc/<parent>/task/*/children` (a child belongs to the thread that started

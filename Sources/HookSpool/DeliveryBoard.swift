@@ -24,6 +24,8 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     private var wakeTickets = 0
     /// Wake-ups sent by `wakeOneIfNeeded` (tests count them through `wakeUps`).
     private var wakesSent = 0
+    /// Deliveries `nextDue` handed out, the same one again counted again (tests read `handOuts`).
+    private var handedOut = 0
 
     init(clock: any WallClock) { self.clock = clock }
 
@@ -103,8 +105,10 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
                 while let id = queue.pop(now: now) {
                     // Queue entries may be stale (replayed, purged, rescheduled): the index decides.
                     guard let d = index[id] else { continue }
-                    if d.state == .received || d.state == .fetched { return d }
-                    if d.state == .retryScheduled && (d.nextAt ?? 0) <= now { return d }
+                    if d.isDue(now: now) {
+                        handedOut += 1
+                        return d
+                    }
                 }
                 free -= 1
                 sleeping += 1
@@ -118,6 +122,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     }
 
     var wakeUps: Int { monitor.locked { wakesSent } }
+    var handOuts: Int { monitor.locked { handedOut } }
     var sleepers: Int { monitor.locked { sleeping } }
 
     /// Counts the calling worker as one more (free) consumer of `nextDue`.

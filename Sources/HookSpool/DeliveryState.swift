@@ -52,6 +52,11 @@ public struct DeliveryInfo: Sendable {
     /// Attempt history is bounded: a delivery retried for days keeps its latest 20 attempts.
     static let maxEarlierAttempts = 19
 
+    /// Whether a worker may take it now: new, downloaded, or a retry whose time has come.
+    package func isDue(now: Double) -> Bool {
+        state == .received || state == .fetched || (state == .retryScheduled && (nextAt ?? 0) <= now)
+    }
+
     /// Where the delivery's last state record now is; an attempt's end it replaces joins the history.
     mutating func setLastState(_ ref: SpoolRef, endsAttempt: Bool) {
         if lastIsAttempt, let old = lastState, old != ref {

@@ -75,7 +75,7 @@ public protocol DeliveryStore: AnyObject, Sendable {
     /// release that ran between the caller's "no slot" and this park found nothing to release;
     /// without the second look the delivery would wait for the next release, which may never come.
     func park(_ id: String, under key: String, unlessFreed freed: () -> Bool)
-    /// Makes the deliveries parked under `key` due again (a slot of that function freed up).
+    /// Makes the deliveries parked under `key` due again (a downloader freed up).
     func release(_ key: String)
     /// Marks a handed-out delivery running with its next attempt. `forRun` (a function will run):
     /// the start is recorded — `waitUntilRecorded()` on the result before the function starts —
@@ -128,6 +128,9 @@ extension DeliveryStore {
 
     /// Keeps a handed-out delivery aside until `release(key)`, whatever happens meanwhile.
     public func park(_ id: String, under key: String) { park(id, under: key, unlessFreed: { false }) }
+
+    /// Makes a handed-out delivery due again at once (a park whose wait is already over).
+    public func requeue(_ id: String) { park(id, under: "", unlessFreed: { true }) }
 
     /// Starts a delivery for a run and returns once the start is durable.
     public func start(_ id: String) -> StartedDelivery? {

@@ -46,6 +46,8 @@ public final class MemoryDeliveryStore: DeliveryStore {
 
     public func remembers(_ id: String) -> Bool { board.remembers(id) }
     public func nextDue() -> DeliveryInfo? { board.nextDue() }
+    /// Deliveries `nextDue` has handed out (one handed out twice counts twice).
+    var handOuts: Int { board.handOuts }
     public func joinWorkers() { board.joinWorkers() }
     public func busy<T>(_ body: () -> T) -> T { board.busy(body) }
     public func park(_ id: String, under key: String, unlessFreed freed: () -> Bool) { board.park(id, under: key, unlessFreed: freed) }

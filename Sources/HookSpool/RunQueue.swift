@@ -44,16 +44,17 @@ struct RunQueue {
 }
 
 /// FIFO of delivery ids ready to run, amortised O(1) at both ends.
-struct ReadyQueue {
+package struct ReadyQueue {
+    package init() {}
     private var items: [String] = []
     private var head = 0
 
-    var isEmpty: Bool { head == items.count }
-    var count: Int { items.count - head }
+    package var isEmpty: Bool { head == items.count }
+    package var count: Int { items.count - head }
 
-    mutating func push(_ id: String) { items.append(id) }
+    package mutating func push(_ id: String) { items.append(id) }
 
-    mutating func pop() -> String? {
+    package mutating func pop() -> String? {
         guard head < items.count else { return nil }
         let id = items[head]
         head += 1

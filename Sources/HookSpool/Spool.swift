@@ -142,6 +142,9 @@ public final class Spool: DeliveryStore {
         var change = StateChange(id: d.id, state: d.state, attempt: d.attempt, at: d.updatedAt)
         change.attemptBase = d.attemptBase
         change.result = d.result
+        // A host stopped during the run recovers from this record: without it, when the function
+        // began answering "try again later" would be forgotten and `retry_later_for` start afresh.
+        change.retryLaterSince = d.retryLaterSince
         let gate = RecordGate()
         // Noted as placed, before the gate opens: the run's later records must find this one as
         // the last state.

@@ -35,7 +35,8 @@ public final class ThreadHandle: Sendable {
     }
 }
 
-/// Starts an OS thread running `body`, first setting its nice value when given (best effort).
+/// Starts an OS thread running `body` with every process signal blocked, first setting its nice
+/// value when given (best effort).
 /// Used for event loops, the spool writer and workers, which block in syscalls and so must not
 /// sit on Swift's cooperative pool. Keep the handle to `join()` it at shutdown; discarding it
 /// detaches the thread.
@@ -54,6 +55,12 @@ public func startThread(name: String, nice: Int32? = nil, _ body: @escaping @Sen
     var tid = pthread_t()
     let rc = pthread_create(&tid, nil, { raw in
         let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        // Process signals (SIGTERM, SIGHUP…) are for the thread that waits for them: a background
+        // thread started before that thread blocked them (the log writer) would otherwise inherit
+        // an open mask and die by a signal's default action.
+        var all = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, nil)
         _ = hh_set_thread_name(String(box.name.prefix(15)))
         box.body()
         return nil

@@ -61,12 +61,61 @@ final class RefusingLauncher: ProcessLauncher {
         #expect(launcher.attempts.withLock { $0 } == ["1", "1", "1"])
     }
 
+    @Test func aShortageBetweenNotReadyAnswersKeepsWhenNotReadyBegan() throws {
+        // exit 75, then a spawn refused for want of descriptors, then a run: the refusal is no
+        // answer of the function, so the third start still knows when "not ready" began.
+        let dir = makeTempDir("disp")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeFile(dir + "/fn/_default", "#!/bin/sh\n", mode: 0o755)
+        let spool = MemoryDeliveryStore()
+        let launcher = ScriptedLauncher([.exit(75), .refuse(EMFILE), .exit(0)]) { spool.info("m1")?.retryLaterSince }
+        var config = testDispatcherConfig(root: dir, workers: 1)
+        config.retry = RetryPolicy(base: 0.01, cap: 0.05, maxAttempts: 1)
+        config.shortageRetryDelay = 0.01
+        let d = Dispatcher(spool: spool, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
+                           logger: quietLogger, metrics: Metrics())
+        #expect(admitSync(spool, "m1") == .accepted)
+        d.start()
+        #expect(eventually { spool.info("m1")?.state == .done })
+        d.drain(grace: 2)
+        let seen = launcher.seen
+        #expect(seen.count == 3 && seen[0] == nil && seen[1] != nil && seen[2] == seen[1], "\(seen)")
+    }
+
     @Test(arguments: [ENOENT, EACCES])
     func otherSpawnErrorsAreFailedAttempts(_ code: Int32) throws {
         let launcher = RefusingLauncher(failing: [code])
         let info = try runOne(launcher)
         #expect(info?.state == .dead)
         #expect(launcher.attempts.withLock { $0 } == ["1"])
+    }
+}
+
+/// Answers each start with the next step of a script (the last one repeats), noting what
+/// `probe` says at each start.
+final class ScriptedLauncher: ProcessLauncher {
+    enum Step: Sendable { case exit(Int32), refuse(Int32) }
+    private let steps: Mutex<[Step]>
+    private let probe: @Sendable () -> Double?
+    private let seenAtStart = Mutex<[Double?]>([])
+
+    init(_ steps: [Step], probe: @escaping @Sendable () -> Double?) {
+        self.steps = Mutex(steps)
+        self.probe = probe
+    }
+
+    var seen: [Double?] { seenAtStart.withLock { $0 } }
+
+    func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
+        let value = probe()
+        seenAtStart.withLock { $0.append(value) }
+        let step = steps.withLock { s in s.count > 1 ? s.removeFirst() : s[0] }
+        switch step {
+        case .refuse(let e): throw SpawnError(executable: spec.executable, code: e)
+        case .exit(let code):
+            return ProcessResult(termination: .exited(code), stdout: [], stdoutTruncated: false, stderrTail: [], duration: 0, pid: nil)
+        }
     }
 }
 
@@ -116,6 +165,68 @@ final class TimedLauncher: ProcessLauncher {
         let order = launcher.finished
         #expect(order.lastIndex(of: "fast")! < order.lastIndex(of: "slow")!)
         #expect(store.list().allSatisfy { $0.attempt == 1 })
+    }
+}
+
+@Suite struct DispatcherWaitingTests {
+    /// Issue 18 (6): 2 000 deliveries wait for a function with `max_concurrency: 2`. Each freed
+    /// slot made every waiting one due again — handed out, refused, parked — so the drain cost
+    /// grew with the square of the backlog. Each must be handed out once, and wait at most once.
+    @Test func aFreedSlotGoesToOneWaitingDelivery() throws {
+        let dir = makeTempDir("herd")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "slow", sidecar: #"{"max_concurrency": 2}"#)
+        let store = MemoryDeliveryStore()
+        let launcher = TimedLauncher(seconds: [:])
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: testDispatcherConfig(root: dir, workers: 4),
+                           logger: quietLogger, metrics: Metrics())
+        let n = 2000
+        for i in 0..<n { #expect(admitSync(store, "s\(i)", type: "slow") == .accepted) }
+        d.start()
+        #expect(eventually(6000) { store.queueDepth == 0 })
+        d.drain(grace: 2)
+        #expect(store.list(state: .done).count == n)
+        #expect(store.handOuts == n)  // it was 326 481
+        #expect(launcher.peak["slow"] == 2)
+    }
+
+    /// Deliveries wait for `slow` (max_concurrency 1) while its first run is held; meanwhile one
+    /// of them is purged and `change` alters the functions directory. When the run ends, the
+    /// slot goes from waiting delivery to waiting delivery until every one is finished: none is
+    /// left waiting for a slot that nobody will give back.
+    func drainAfter(_ change: (String) -> Void, expect state: DeliveryState) throws {
+        let dir = makeTempDir("slots")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "slow", sidecar: #"{"max_concurrency": 1}"#)
+        let store = MemoryDeliveryStore()
+        let launcher = GateLauncher(first: "w0")
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: testDispatcherConfig(root: dir, workers: 2),
+                           logger: quietLogger, metrics: Metrics())
+        #expect(admitSync(store, "w0", type: "slow") == .accepted)
+        d.start()
+        #expect(eventually { launcher.started == ["w0"] })
+        for i in 1...5 { #expect(admitSync(store, "w\(i)", type: "slow") == .accepted) }
+        #expect(eventually { d.waitingForSlot("slow") == 5 })
+        #expect(store.forget("w1"))
+        change(dir + "/fn")
+        launcher.letGo()
+        #expect(eventually { (2...5).allSatisfy { store.info("w\($0)")?.state == state } })
+        d.drain(grace: 2)
+        #expect(d.waitingForSlot("slow") == 0)
+    }
+
+    @Test func aPurgedWaitingDeliveryPassesTheSlotOn() throws {
+        try drainAfter({ _ in }, expect: .done)
+    }
+
+    @Test func waitingDeliveriesWhoseFunctionIsGoneAreSkipped() throws {
+        try drainAfter({ unlink($0 + "/slow"); unlink($0 + "/slow.json") }, expect: .skipped)
+    }
+
+    @Test func waitingDeliveriesRunWhenTheLimitIsLifted() throws {
+        try drainAfter({ unlink($0 + "/slow.json") }, expect: .done)
     }
 }
 

@@ -24,7 +24,17 @@ import Testing
         defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, 0) }
         guard let pids = Reaper.childList(of: getpid()) else { return }  // kernel without the files: the /proc scan is used
         #expect(pids.contains(pid))
-        #expect(Reaper.children(of: getpid()).contains { $0.pid == pid })
+        #expect(Reaper.children(in: ProcNamespace.current(), host: getpid()).contains { $0.stat.pid == pid && $0.stat.ppid == getpid() })
+    }
+
+    @Test func nsPidListsThePidInEachNamespace() {
+        let status = Array("Name:\tsleep\nTgid:\t4242\nNSpid:\t4242\t17\t1\nNSpgid:\t4242\t17\t1\n".utf8)
+        #expect(ProcStat.nsPids(status: status) == [4242, 17, 1])
+        #expect(ProcStat.nsPids(status: Array("NSpid:\t9\n".utf8)) == [9])
+        #expect(ProcStat.nsPids(status: Array("Name:\tx\nPid:\t9\n".utf8)) == nil)  // kernels before 4.1
+        for bad in ["NSpid:\n", "NSpid:\t12x\t3\n", "NSpid:\t99999999999\n"] {
+            #expect(ProcStat.nsPids(status: Array(bad.utf8)) == nil, "\(bad)")
+        }
     }
 
     @Test func parsesAPlainLine() {

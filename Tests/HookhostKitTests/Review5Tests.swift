@@ -66,11 +66,12 @@ final class GateLauncher: ProcessLauncher {
 }
 
 @Suite struct Review5Tests {
-    /// A worker finds the function at its `max_concurrency` and parks the delivery; if the run
-    /// holding the slot ends (and releases the function's parked deliveries) between that check
-    /// and the park, the release found nothing and the delivery stayed parked for good — until
-    /// another delivery of the same function happened to run, or a restart.
-    @Test func aSlotFreedBetweenTheCheckAndTheParkIsNotLost() throws {
+    /// A worker finds the function at its `max_concurrency`; the run holding the slot ends. The
+    /// delivery gets the slot whether the run ends before or after it began waiting. (It used to
+    /// park in the store after a separate look at the slots, and a release between the two was
+    /// lost; now waiting and giving back are one step in the dispatcher's slot table, and the
+    /// store's park and release are not used for function slots at all.)
+    @Test func aSlotFreedWhileADeliveryWaitsGoesToIt() throws {
         let dir = makeTempDir("r5park")
         defer { FileSystem.removeTree(dir) }
         _ = FileSystem.makeDirectories(dir + "/fn")
@@ -80,22 +81,15 @@ final class GateLauncher: ProcessLauncher {
         let launcher = GateLauncher(first: "d1")
         let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
                            logger: quietLogger, metrics: Metrics())
-        let once = Mutex(false)
-        store.beforePark.withLock {
-            $0 = { [store, launcher] _, key in
-                guard key == "ping", !once.withLock({ let was = $0; $0 = true; return was }) else { return }
-                // The run holding the slot ends now, and its release goes by before the park.
-                launcher.letGo()
-                _ = eventually { store.released.withLock { $0.contains("ping") } }
-            }
-        }
         #expect(admitSync(store, "d1", type: "ping") == .accepted)
         d.start()
         #expect(eventually { launcher.started == ["d1"] })
         #expect(admitSync(store, "d2", type: "ping") == .accepted)
+        #expect(eventually { d.waitingForSlot("ping") == 1 })
+        launcher.letGo()
         #expect(eventually { store.info("d2")?.state == .done })
         d.drain(grace: 2)
         #expect(store.info("d1")?.state == .done)
-        #expect(store.info("d2")?.state == .done)
+        #expect(store.released.withLock { $0 }.isEmpty)
     }
 }

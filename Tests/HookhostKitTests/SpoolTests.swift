@@ -219,6 +219,34 @@ func take(_ s: any DeliveryStore) -> Job? {
         #expect(again.attempt == 2)
     }
 
+    @Test func notReadySinceSurvivesARunInterruptedByAStop() throws {
+        // Issue 18 (5): the host stops while the run after an exit 75 is going; recovery reads
+        // that run's start record, which must still say when "not ready" began.
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let clock = ManualClock(1000)
+        let s = try openSpool(dir, clock: clock)
+        #expect(admitSync(s, "m1") == .accepted)
+        let j = try #require(take(s))
+        var later = StateChange(id: j.id, state: .retryScheduled, attempt: j.attempt, at: 1000, nextAt: 1000, error: "exited with status 75")
+        later.retryLaterSince = 990
+        s.finish(later)
+        let next = try #require(take(s))
+        #expect(next.attempt == 2 && next.retryLaterSince == 990)
+        s.stopWriter(); s.stopTaking()  // "crash" while running
+        let r = try openSpool(dir, clock: clock)
+        #expect(r.list().first?.retryLaterSince == 990)
+        let again = try #require(take(r))
+        #expect(again.attempt == 3 && again.retryLaterSince == 990)
+    }
+
+    @Test func aStartRecordWrittenBeforeNotReadySinceWasKeptStillLoads() throws {
+        // Records of older hosts have no "rl": they load, not ready since unknown.
+        let meta = try JSONParser.parse(bytes(#"{"k":"s","id":"m1","st":"running","a":2,"t":1000.5,"b":1}"#))
+        let change = try #require(StateChange(meta: meta))
+        #expect(change.state == .running && change.attempt == 2 && change.attemptBase == 1 && change.retryLaterSince == nil)
+    }
+
     @Test func retriesWaitForTheirTimeAndSurviveRestart() throws {
         let dir = makeTempDir("spool")
         defer { FileSystem.removeTree(dir) }

@@ -212,3 +212,52 @@ def test_as_pid_1_it_reaps_everything_and_sigterm_stops_it(make_host, fns):
     finally:
         for c, _ in children_of(hookhost):
             kill_quietly(c)
+
+
+def unshare_refusal(*flags: str) -> str | None:
+    """Why `unshare --pid --fork [flags]` cannot run here, or None when it can."""
+    if not shutil.which("unshare"):
+        return "unshare is not installed"
+    argv = ["unshare", "--pid", "--fork", *flags, "--", "true"]
+    p = subprocess.run(argv, capture_output=True, timeout=10)
+    return None if p.returncode == 0 else f"{' '.join(argv[:-2])} is not permitted: " + p.stderr.decode(errors="replace").strip()[-200:]
+
+
+# The host's own /proc, but its child lists hidden (an empty directory over /proc/<host>/task):
+# the reaper cannot find its children there and must still reap the dead ones. (No /proc at all
+# is no case: the Swift runtime reads the host's own arguments from /proc/self/cmdline.)
+HIDDEN_CHILDREN = ["--mount", "--mount-proc", "--", "sh", "-c", 'mount --bind "$0" /proc/$$/task && exec "$@"']
+
+
+@pytest.mark.parametrize("kind,proc", [("bg", "outer"), ("detach", "outer"), ("bg", "hidden")])
+def test_as_pid_1_without_its_own_proc_it_leaves_no_zombies(make_host, fns, kind, proc):
+    # Issue 18 (1): `unshare --pid --fork hookhost serve`, no --mount-proc, so /proc is the outer
+    # namespace's and its pid numbers are not the host's. Each function leaves a process behind;
+    # the host kills it and must reap it too, or it stays a zombie for ever.
+    reason = unshare_refusal(*(["--mount", "--mount-proc"] if proc == "hidden" else []))
+    if reason:
+        pytest.skip(reason)
+    escape = {"bg": "(sleep 100 </dev/null >/dev/null 2>&1 &)",
+              "detach": "(setsid sleep 100 </dev/null >/dev/null 2>&1 &)"}[kind]
+    # Not the recorder: it reads /proc/$$, which names another process here.
+    fns.add_script("ping", f'#!/bin/sh\n{escape}\ntouch "$OUT/$HOOKHOST_DELIVERY_ID.done"\n')
+    host = make_host(start=False)
+    # "outer": /proc is the machine's, whose numbers are not the host's.
+    empty = fns.out / "empty"
+    empty.mkdir()
+    host.start(wrapper=["unshare", "--pid", "--fork"] + (HIDDEN_CHILDREN + [str(empty)] if proc == "hidden" else ["--"]))
+    wait_until(lambda: children_of(host.pid), 5, what="unshare to start the host")
+    hookhost = children_of(host.pid)[0][0]
+    try:
+        with open(f"/proc/{hookhost}/status") as f:
+            assert any(ln.split() == ["NSpid:", str(hookhost), "1"] for ln in f), "the host is not PID 1 in its namespace"
+        ids = [host.send(event_body("ping")).msg_id for _ in range(3)]
+        for i in ids:
+            wait_until((fns.out / f"{i}.done").exists, 10, what=f"the function to run for {i}")
+        wait_until(lambda: not children_of(hookhost), 5,
+                   what=f"no process (zombie or not) left under the host (PID 1): {children_of(hookhost)}")
+        assert pid_alive(hookhost), host.log_tail()
+    finally:
+        for c, _ in children_of(hookhost):
+            kill_quietly(c)
+        kill_quietly(hookhost)

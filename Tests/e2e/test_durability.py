@@ -633,6 +633,42 @@ def test_exit_75_spends_no_attempt_and_is_bounded_by_retry_later_for(make_host, 
     assert "exit 75" in d["error"] and "retry_later_for" in d["error"], d
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill9", "sigterm"])
+def test_retry_later_for_counts_across_restarts(make_host, fns, sig):
+    """Issue 18 (5): the host stops while a run of an exit-75 function is going; the run's start
+    record must keep when "not ready" began, or every restart starts the bound afresh and the
+    delivery is retried for ever. Each cycle: a run answers 75, the next one starts, the host is
+    stopped (its run cut short: nothing recorded) and started again."""
+    fns.add("later", code=75, extra="sleep 1", sidecar={"retry_later_for": 3})
+    host = make_host(extra_args=FAST_RETRY)
+    r = host.send(event_body("later"), type_="later")
+    assert r.status == 202, r
+
+    def started() -> int:
+        return max((a for _, a, _ in fns.runs_of(r.msg_id)), default=0)
+
+    def dead() -> bool:
+        d = listed(host).get(r.msg_id)
+        return d is not None and d["state"] == "dead"
+
+    killed, restarts = 0, 0
+    for _ in range(8):
+        wait_until(lambda: started() > killed or dead(), 15, what="a run after the restart")
+        k = started()
+        wait_until(lambda: fns.ran(r.msg_id, k) or dead(), 15, what=f"run {k} to answer 75")
+        wait_until(lambda: started() > k or dead(), 15, what="the next run to start")
+        if dead():
+            break
+        killed = started()
+        host.restart(sig=sig)
+        restarts += 1
+    assert dead(), f"still not dead-lettered after {restarts} restarts: {listed(host).get(r.msg_id)}"
+    assert restarts >= 1
+    doc, _ = show(host, r.msg_id)
+    err = json.dumps(doc)
+    assert "exit 75" in err and "retry_later_for: 3 s" in err, doc
+
+
 # =============================================================================================
 # 5. The same commands while the server is stopped (lock-based direct mode)
 
