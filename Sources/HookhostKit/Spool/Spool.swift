@@ -41,6 +41,7 @@ public final class Spool: DeliveryStore {
         self.logger = logger
         log = try SpoolLog(directory: config.directory, minFreeBytes: config.minFreeBytes, readOnly: config.readOnly, logger: logger)
         board = DeliveryBoard(clock: clock)
+        if !config.readOnly { removeUnfinishedCompaction() }
         // Records go straight into the index as they are read: never the whole log in memory.
         var index = DeliveryIndex()
         let scan = try log.scan { offset, length, record in index.load(record, at: SpoolRef(offset: offset, length: length)) }
