@@ -34,6 +34,13 @@ public final class Host: Sendable {
         guard table.exists else {
             throw ConfigError(setting: "HOOKHOST_FUNCTIONS (--functions)", message: "functions directory \(config.functions) does not exist")
         }
+        var identities: FunctionIdentities?
+        if let range = config.functionUIDs {
+            let made = try Host.functionIdentities(range, table: table)
+            logger.info("functions run as uids of their own", ["range": .string(range.description), "functions": .int(made.assigned.count)])
+            identities = made
+        }
+        let switchesUser = config.functionUser != nil || identities != nil
         for name in table.notExecutable() {
             logger.warn("function file is not executable (chmod +x); its deliveries are skipped or go to the next match", ["file": .string(name)])
         }
@@ -79,7 +86,7 @@ public final class Host: Sendable {
         jwksRef.withLock { $0 = jwks }
         lifecycle.started("jwks refresher") { jwks.stop() }
         let dispatcherConfig = config.dispatcherConfig(dataDir: dataDir, baseEnvironment: Host.functionBaseEnvironment(),
-                                                       hostEnvironment: FileSystem.environment())
+                                                       hostEnvironment: FileSystem.environment(), identities: identities)
         let leftovers = Leftovers.kill(workRoot: dataDir + "/work")
         if !leftovers.isEmpty {
             logger.warn("killed functions a previous run of this host left running (their deliveries run again)",
@@ -87,7 +94,7 @@ public final class Host: Sendable {
         }
         FileSystem.removeTree(dataDir + "/work")  // scratch dirs of runs interrupted by a crash
         _ = FileSystem.makeDirectories(dataDir + "/work")
-        if config.functionUser != nil { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }
+        if switchesUser { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }
         let reaper = Reaper(logger: logger)
         reaper.startPeriodic()
         lifecycle.started("reaper") {
@@ -100,9 +107,9 @@ public final class Host: Sendable {
             lifecycle.shutdown()
             throw error
         }
-        let fetchConfig = config.fetchStageConfig(dataDir: dataDir)
+        let fetchConfig = config.fetchStageConfig(dataDir: dataDir, identities: identities)
         _ = FileSystem.makeDirectories(fetchConfig.resultsRoot)
-        if config.functionUser != nil { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
+        if switchesUser { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
         let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: config.geminiAPIKey, gcsTokenFile: config.gcsTokenFile))
         let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics,
                                     fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)

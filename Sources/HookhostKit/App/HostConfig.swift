@@ -40,6 +40,8 @@ public struct HostConfig: Sendable {
     public var httpThreads = min(HostConfig.cpuCount, 4)
     /// Functions run as this user (`HOOKHOST_FUNCTION_USER`); nil: as the host's user.
     public var functionUser: FunctionUser?
+    /// Each function runs as a uid of its own from this range (`HOOKHOST_FUNCTION_UIDS`).
+    public var functionUIDs: FunctionUIDRange?
     /// PEM certificate chain and key (`HOOKHOST_TLS_CERT`/`_KEY`): both set, the listener speaks HTTPS.
     public var tlsCert: String?
     public var tlsKey: String?
@@ -108,6 +110,7 @@ public struct HostConfig: Sendable {
             c.logLevel = l }),
         ("HOOKHOST_HTTP_THREADS", { c, v throws(ConfigError) in c.httpThreads = try integer("HOOKHOST_HTTP_THREADS", v) }),
         ("HOOKHOST_FUNCTION_USER", { c, v throws(ConfigError) in c.functionUser = v.isEmpty ? nil : try FunctionUser.resolve(v).get() }),
+        ("HOOKHOST_FUNCTION_UIDS", { c, v throws(ConfigError) in c.functionUIDs = v.isEmpty ? nil : try FunctionUIDRange.parse(v).get() }),
         ("HOOKHOST_TLS_CERT", { c, v throws(ConfigError) in c.tlsCert = try filePath("HOOKHOST_TLS_CERT", v) }),
         ("HOOKHOST_TLS_KEY", { c, v throws(ConfigError) in c.tlsKey = try filePath("HOOKHOST_TLS_KEY", v) }),
     ]
@@ -150,6 +153,11 @@ public struct HostConfig: Sendable {
             }
             if secretSettings.contains(variable) && !c.secretFlagsUsed.contains(name) { c.secretFlagsUsed.append(name) }
             i += 1
+        }
+        if c.functionUser != nil && c.functionUIDs != nil {
+            // Which one would win is not obvious, and guessing wrong shares a uid between functions.
+            throw ConfigError(setting: "HOOKHOST_FUNCTION_UIDS (--function-uids)",
+                              message: "set either HOOKHOST_FUNCTION_USER (one user for all functions) or HOOKHOST_FUNCTION_UIDS (a uid per function), not both; an empty value unsets one")
         }
         return c
     }

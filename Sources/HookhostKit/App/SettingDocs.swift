@@ -48,7 +48,8 @@ extension HostConfig {
         "HOOKHOST_GCS_TOKEN_FILE": .init(defaultText: "—", meaning: "file holding a bearer token for gs:// downloads (read on each use)"),
         "HOOKHOST_LOG": .init(defaultText: "info", meaning: "debug, info, warn or error; JSON lines on stderr"),
         "HOOKHOST_HTTP_THREADS": .init(defaultText: "number of cores, at most 4", meaning: "HTTP event-loop threads"),
-        "HOOKHOST_FUNCTION_USER": .init(defaultText: "—", meaning: "run functions as this user (name or uid:gid); needs root or CAP_SETUID/CAP_SETGID/CAP_KILL"),
+        "HOOKHOST_FUNCTION_USER": .init(defaultText: "—", meaning: "run every function as this one user (name or uid:gid): they cannot read the host, but can read each other; needs root or CAP_SETUID/CAP_SETGID/CAP_KILL"),
+        "HOOKHOST_FUNCTION_UIDS": .init(defaultText: "—", meaning: "FIRST-LAST (1 … 2147483647, at least 2 ids): each function runs as a uid (and gid) of its own from this range, so functions cannot read each other either (see Isolation); not with HOOKHOST_FUNCTION_USER"),
     ]
 
     /// The documented range of a setting, as the reference writes it (nil: not numeric).
