@@ -31,9 +31,19 @@ extension Dispatcher {
     /// Starts the invocation and waits for it. Nil when nothing is to be recorded for this
     /// attempt: shutting down, or re-queued after a resource shortage.
     private func launch(_ inv: Invocation, job: Job, type: String, function f: ResolvedFunction) -> RunClassifier.Attempt? {
+        var user = config.functionUser
+        if let identities = config.functionIdentities {
+            // Never the host's own user instead: a function without a uid of its own does not run.
+            guard let u = identities.user(for: f.name) else {
+                let why = "no free uid in \(FunctionUIDRange.setting) (\(identities.range)) for function \(f.name); widen the range or restart the host to free the uids of removed functions"
+                logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(why)])
+                return RunClassifier.notStarted(why)
+            }
+            user = u
+        }
         // The work root exists after the first run: one mkdir, not one per path component.
         if mkdir(inv.workDir, 0o700) != 0 { _ = FileSystem.makeDirectories(inv.workDir) }
-        if let u = config.functionUser { chown(inv.workDir, u.uid, u.gid) }
+        if let u = user { chown(inv.workDir, u.uid, u.gid) }
         // Usually left empty: one rmdir, and the walk only for what a function left in it.
         defer { if rmdir(inv.workDir) != 0 { FileSystem.removeTree(inv.workDir) } }
         var spec = ProcessSpec(executable: inv.executable, environment: inv.environment, workingDirectory: inv.workDir,
@@ -42,6 +52,7 @@ extension Dispatcher {
         spec.onStart = { pid in runs.add(pid, job.id) }
         spec.onExit = { pid in runs.remove(pid) }
         spec.delivery = job.id
+        spec.user = user
         if stopSpawning.load(ordering: .relaxed) {
             // Shutting down past the grace period: leave it `running`; the next start reruns it.
             logger.info("not started: shutting down", ["id": .string(job.id), "function": .string(f.name)])

@@ -18,6 +18,8 @@ public struct DispatcherConfig: Sendable {
     public var nice: Int32? = 5
     /// Owner of the per-run scratch directories: the user functions run as (nil: the host's).
     public var functionUser: FunctionUser?
+    /// A uid per function (`HOOKHOST_FUNCTION_UIDS`); when set, `functionUser` is nil.
+    public var functionIdentities: FunctionIdentities?
     /// First delay before re-running a delivery whose function could not start for lack of
     /// descriptors, processes or memory; doubles (jittered) while the shortage lasts, up to the
     /// retry cap. Such a delivery spends no attempt.

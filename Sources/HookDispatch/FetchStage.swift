@@ -17,6 +17,8 @@ public struct FetchStageConfig: Sendable {
     public var keepResults: Double = 0
     /// The user functions run as: result files are handed to it (nil: the host's own).
     public var owner: FunctionUser?
+    /// A uid per function (`HOOKHOST_FUNCTION_UIDS`): a result belongs to the function it is for.
+    public var identities: FunctionIdentities?
     public init(resultsRoot: String) { self.resultsRoot = resultsRoot }
 }
 
@@ -73,7 +75,12 @@ final class FetchStage: Sendable {
             return false
         }
         guard let r = d.result else { return true }
-        return access(r.path, F_OK) != 0
+        if access(r.path, F_OK) != 0 { return true }
+        // Kept from an earlier life in which this function had another uid (see
+        // FunctionIdentities): downloaded again, for the uid it has now.
+        var st = stat()
+        if let u = config.identities?.user(for: f.name), lstat(directory(for: d.id), &st) == 0, st.st_uid != u.uid { return true }
+        return false
     }
 
     /// Takes a downloader, or false when all are busy (then park the delivery under `parkKey`).
@@ -169,7 +176,7 @@ final class FetchStage: Sendable {
             FileSystem.removeTree(dir)  // what an interrupted earlier attempt left
             _ = FileSystem.makeDirectories(dir)
             let result = try fetcher.fetch(request, into: dir)
-            if let u = config.owner {
+            if let u = config.identities?.user(for: f.name) ?? config.owner {
                 try ResultHandover.handOver(directory: dir, fileName: request.fileName, uid: u.uid, gid: u.gid)
             }
             shortageStreak.store(0, ordering: .relaxed)

@@ -46,12 +46,17 @@ public struct FunctionTable: Sendable {
 
     /// Every executable in the directory (for `hookhost functions`).
     public func all() -> [ResolvedFunction] {
-        let names = ((try? DirectoryEntries.names(directory)) ?? []).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".json") }
-        return names.sorted().compactMap { name in
-            guard name == "_default" || EventType.isValid(name) else { return nil }
+        routableNames().compactMap { name in
             guard let f = resolve(name == "_default" ? "_default" : name), f.name == name else { return nil }
             return f
         }
+    }
+
+    /// The names in the directory a type could be routed to (`_default` or a valid type name),
+    /// executable or not, sorted.
+    public func routableNames() -> [String] {
+        let names = ((try? DirectoryEntries.names(directory)) ?? []).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".json") }
+        return names.filter { $0 == "_default" || EventType.isValid($0) }.sorted()
     }
 
     /// Whether the directory exists.

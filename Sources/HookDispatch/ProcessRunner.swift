@@ -29,6 +29,9 @@ public struct ProcessSpec: Sendable {
     /// The delivery this run belongs to: a process it detaches is spared by the reaper while the
     /// run lasts (found by `HOOKHOST_DELIVERY_ID` in its environment).
     public var delivery = ""
+    /// The user this run is started as, instead of the launcher's (a function's own uid under
+    /// `HOOKHOST_FUNCTION_UIDS`).
+    public var user: FunctionUser?
 
     public init(executable: String, environment: [String], workingDirectory: String? = nil, stdin: [UInt8] = [], timeout: Double) {
         self.executable = executable
@@ -105,7 +108,7 @@ public struct PosixProcessLauncher: ProcessLauncher {
         defer { for p in argv + envp { free(p) } }
         let spawn = { () throws(SpawnError) -> Int32 in
             var pid: pid_t = 0
-            let rc = self.user.map { u in
+            let rc = (spec.user ?? self.user).map { u in
                 hh_fork_exec_as(spec.executable, argv, envp, inPipe[0], outPipe[1], errPipe[1], spec.workingDirectory, u.uid, u.gid, &pid)
             } ?? self.posixSpawn(spec, argv, envp, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1], pid: &pid)
             guard rc == 0 else { throw SpawnError(executable: spec.executable, code: rc) }

@@ -6,6 +6,20 @@ import HookHTTP
 import HookVerify
 
 extension Spool {
+    /// A compaction cut short by a crash leaves its replacement log behind, as large as the live
+    /// part of the log. It is never the only copy of anything (the log is replaced only by
+    /// renaming a complete, synced replacement over it), so it is removed at start.
+    func removeUnfinishedCompaction() {
+        let leftover = log.replacementPath
+        var st = stat()
+        guard lstat(leftover, &st) == 0 else { return }
+        if unlink(leftover) == 0 {
+            logger.warn("spool: removed the replacement log of a compaction a crash interrupted", ["file": .string(leftover), "bytes": .int(Int(st.st_size))])
+        } else {
+            logger.error("spool: cannot remove the replacement log of an interrupted compaction", ["file": .string(leftover), "error": .string(String(cString: strerror(errno)))])
+        }
+    }
+
     func compactIfNeeded() {
         let size = log.atEnd { $0 }
         guard size > config.compactMinBytes else { return }

@@ -54,6 +54,7 @@ public final class Spool: DeliveryStore {
         replayMemory = ReplayMemory(clock: clock, persist: { use in
             log.append(SpoolRecord.token(use).encoded(), lazy: true, inline: true, done: { _ in })
         })
+        if !config.readOnly { removeUnfinishedCompaction() }
         // Records go straight into the index as they are read: never the whole log in memory.
         var index = DeliveryIndex()
         let memory = replayMemory, started = clock.now()

@@ -155,9 +155,12 @@ final class SpoolFile {
         return out
     }
 
+    /// Where a replacement log is written before it is renamed over the log.
+    var replacementPath: String { path + ".compact" }
+
     /// Starts a replacement log next to the current one (for compaction).
     func beginReplacement() throws(SpoolError) -> SpoolReplacement {
-        let tmp = path + ".compact"
+        let tmp = replacementPath
         let nfd = hh_open3(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard nfd >= 0 else { throw SpoolError("open", path: tmp) }
         return SpoolReplacement(fd: nfd, path: tmp)

@@ -44,6 +44,7 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
     private let minFreeBytes: Int64
 
     var path: String { file.path }
+    var replacementPath: String { file.replacementPath }
 
     init(directory: String, minFreeBytes: Int64, readOnly: Bool = false, logger: Logger) throws(SpoolError) {
         file = try SpoolFile(directory: directory, readOnly: readOnly)

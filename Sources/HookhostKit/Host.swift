@@ -41,6 +41,13 @@ public final class Host: Sendable {
         guard table.exists else {
             throw ConfigError(setting: "HOOKHOST_FUNCTIONS (--functions)", message: "functions directory \(config.functions) does not exist")
         }
+        var identities: FunctionIdentities?
+        if let range = config.functionUIDs {
+            let made = try Host.functionIdentities(range, table: table)
+            logger.info("functions run as uids of their own", ["range": .string(range.description), "functions": .int(made.assigned.count)])
+            identities = made
+        }
+        let switchesUser = config.functionUser != nil || identities != nil
         for name in table.notExecutable() {
             logger.warn("function file is not executable (chmod +x); its deliveries are skipped or go to the next match", ["file": .string(name)])
         }
@@ -89,7 +96,7 @@ public final class Host: Sendable {
         jwksRef.withLock { $0 = jwks }
         lifecycle.started("jwks refresher") { jwks.stop() }
         let dispatcherConfig = config.dispatcherConfig(dataDir: dataDir, baseEnvironment: Host.functionBaseEnvironment(),
-                                                       hostEnvironment: FileSystem.environment())
+                                                       hostEnvironment: FileSystem.environment(), identities: identities)
         let leftovers = Leftovers.kill(workRoot: dataDir + "/work")
         if !leftovers.isEmpty {
             logger.warn("killed functions a previous run of this host left running (their deliveries run again)",
@@ -97,7 +104,7 @@ public final class Host: Sendable {
         }
         FileSystem.removeTree(dataDir + "/work")  // scratch dirs of runs interrupted by a crash
         _ = FileSystem.makeDirectories(dataDir + "/work")
-        if config.functionUser != nil { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }
+        if switchesUser { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }
         let reaper = Reaper(logger: logger)
         reaper.startPeriodic()
         lifecycle.started("reaper") {
@@ -110,9 +117,9 @@ public final class Host: Sendable {
             lifecycle.shutdown()
             throw error
         }
-        let fetchConfig = config.fetchStageConfig(dataDir: dataDir)
+        let fetchConfig = config.fetchStageConfig(dataDir: dataDir, identities: identities)
         _ = FileSystem.makeDirectories(fetchConfig.resultsRoot)
-        if config.functionUser != nil { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
+        if switchesUser { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
         let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: config.geminiAPIKey, gcsTokenFile: config.gcsTokenFile))
         let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics,
                                     fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)
@@ -149,17 +156,27 @@ public final class Host: Sendable {
             throw ConfigError(setting: "RLIMIT_NOFILE (ulimit -n)", message: "cannot create the HTTP event loops: \(error); raise the descriptor limit")
         }
 
+        // The admin listener and the control socket are made before anything is served: a host
+        // whose /readyz, /metrics or `hookhost deliveries` would answer nowhere does not start.
+        var adminServer: HTTPServer?
+        if let adminFD, let adminEndpoint, let admin = config.adminListen {
+            do { adminServer = try HTTPServer(listeners: [adminFD], loops: 1, config: HTTPServerConfig(), responder: adminEndpoint, logger: logger) } catch {
+                lifecycle.shutdown()
+                throw ConfigError(setting: "HOOKHOST_ADMIN_LISTEN (--admin-listen)", message: "cannot serve \(admin): \(error)")
+            }
+        }
         let controlPath = ControlSocketPath.full(dataDir)
-        var controlServer: HTTPServer?
-        // Bound through a short alias of the data directory when its path is too long for sun_path.
-        let bound = Result { try ControlSocketPath.withShortPath(dataDir) { try Listener.open(.unix(path: $0)).fd } }
-        switch bound {
-        case .success(let cfd):
+        let controlServer: HTTPServer
+        do {
+            // Bound through a short alias of the data directory when its path is too long for sun_path.
+            let cfd = try ControlSocketPath.withShortPath(dataDir) { try Listener.open(.unix(path: $0)).fd }
             chmod(controlPath, 0o600)
-            controlServer = try? HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
-                                       responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
-        case .failure(let e):
-            logger.warn("control socket unavailable; `hookhost deliveries` needs the server stopped", ["path": .string(controlPath), "error": .string("\(e)")])
+            controlServer = try HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
+                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
+        } catch {
+            lifecycle.shutdown()
+            throw ConfigError(setting: "HOOKHOST_DATA (--data)",
+                              message: "cannot create the control socket \(controlPath) (`hookhost deliveries` talks to the running host through it): \(error)")
         }
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
@@ -167,15 +184,12 @@ public final class Host: Sendable {
         server.start(nice: writerBoosted ? nil : 5)
         lifecycle.started("http server") { server.stop(); server.join() }
         if !writerBoosted { logger.debug("spool writer priority not raised (no CAP_SYS_NICE); HTTP loops run at nice 5") }
-        if let adminFD, let adminEndpoint,
-           let adminServer = try? HTTPServer(listeners: [adminFD], loops: 1, config: HTTPServerConfig(), responder: adminEndpoint, logger: logger) {
+        if let adminServer {
             adminServer.start()
             lifecycle.started("admin listener") { adminServer.stop(); adminServer.join() }
         }
-        if let controlServer {
-            controlServer.start()
-            lifecycle.started("control socket") { controlServer.stop(); controlServer.join(); unlink(controlPath) }
-        }
+        controlServer.start()
+        lifecycle.started("control socket") { controlServer.stop(); controlServer.join(); unlink(controlPath) }
         // After the servers, so it is drained before they stop: deliveries and /readyz keep their
         // 503 answers while running functions finish.
         dispatcher.start()

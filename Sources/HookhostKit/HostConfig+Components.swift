@@ -29,21 +29,25 @@ extension HostConfig {
     }
 
     /// The workers. `hostEnvironment` is what a sidecar's `pass_env` may pick from; the host's
-    /// own `HOOKHOST_*` variables are never among it.
-    public func dispatcherConfig(dataDir: String, baseEnvironment: [String], hostEnvironment: [String: String]) -> DispatcherConfig {
+    /// own `HOOKHOST_*` variables are never among it. `identities`: the uids of
+    /// `HOOKHOST_FUNCTION_UIDS`, one instance shared with the downloads.
+    public func dispatcherConfig(dataDir: String, baseEnvironment: [String], hostEnvironment: [String: String],
+                                 identities: FunctionIdentities? = nil) -> DispatcherConfig {
         var c = dispatch
         c.workRoot = dataDir + "/work"
         c.baseEnvironment = baseEnvironment
         c.functionUser = functionUser
+        c.functionIdentities = identities
         c.passableEnvironment = hostEnvironment.filter { !Invocation.isHostOnly($0.key) }
         return c
     }
 
     /// Result downloads into `dataDir/results`.
-    public func fetchStageConfig(dataDir: String) -> FetchStageConfig {
+    public func fetchStageConfig(dataDir: String, identities: FunctionIdentities? = nil) -> FetchStageConfig {
         var c = fetch
         c.resultsRoot = dataDir + "/results"
         c.owner = functionUser
+        c.identities = identities
         return c
     }
 

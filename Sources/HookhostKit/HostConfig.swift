@@ -49,6 +49,8 @@ public struct HostConfig: Sendable {
     public var httpThreads = min(HostConfig.cpuCount, 4)
     /// Functions run as this user (`HOOKHOST_FUNCTION_USER`); nil: as the host's user.
     public var functionUser: FunctionUser?
+    /// Each function runs as a uid of its own from this range (`HOOKHOST_FUNCTION_UIDS`).
+    public var functionUIDs: FunctionUIDRange?
     /// PEM certificate chain and key (`HOOKHOST_TLS_CERT`/`_KEY`): both set, the listener speaks HTTPS.
     public var tlsCert: String?
     public var tlsKey: String?
@@ -147,8 +149,10 @@ public struct HostConfig: Sendable {
         .count("HOOKHOST_LOG_BUFFER", \.logBuffer, .count(4096, 1 << 30),
                "bytes of log lines kept while stderr is not read; beyond, lines are dropped and counted (the host never waits for its log)"),
         .count("HOOKHOST_HTTP_THREADS", \.httpThreads, .count(1, 64), "HTTP event-loop threads", default: "number of cores, at most 4"),
-        Setting("HOOKHOST_FUNCTION_USER", meaning: "run functions as this user (name or uid:gid); needs root or CAP_SETUID/CAP_SETGID/CAP_KILL") { c, v throws(ConfigError) in
+        Setting("HOOKHOST_FUNCTION_USER", meaning: "run every function as this one user (name or uid:gid): they cannot read the host, but can read each other; needs root or CAP_SETUID/CAP_SETGID/CAP_KILL") { c, v throws(ConfigError) in
             c.functionUser = v.isEmpty ? nil : try FunctionUser.resolve(v).get() },
+        Setting("HOOKHOST_FUNCTION_UIDS", meaning: "FIRST-LAST (1 … 2147483647, at least 2 ids): each function runs as a uid (and gid) of its own from this range, so functions cannot read each other either (see Isolation); not with HOOKHOST_FUNCTION_USER") { c, v throws(ConfigError) in
+            c.functionUIDs = v.isEmpty ? nil : try FunctionUIDRange.parse(v).get() },
         .path("HOOKHOST_TLS_CERT", \.tlsCert, "PEM certificate chain; with HOOKHOST_TLS_KEY the listener speaks HTTPS (re-read on SIGHUP)"),
         .path("HOOKHOST_TLS_KEY", \.tlsKey, "PEM private key for HOOKHOST_TLS_CERT"),
     ])
@@ -163,6 +167,11 @@ public struct HostConfig: Sendable {
     public static func load(environment: [String: String], arguments: [String]) throws(ConfigError) -> HostConfig {
         var c = HostConfig()
         c.secretFlagsUsed = try table.load(into: &c, environment: environment, arguments: arguments, command: "serve")
+        if c.functionUser != nil && c.functionUIDs != nil {
+            // Which one would win is not obvious, and guessing wrong shares a uid between functions.
+            throw ConfigError(setting: "HOOKHOST_FUNCTION_UIDS (--function-uids)",
+                              message: "set either HOOKHOST_FUNCTION_USER (one user for all functions) or HOOKHOST_FUNCTION_UIDS (a uid per function), not both; an empty value unsets one")
+        }
         return c
     }
 

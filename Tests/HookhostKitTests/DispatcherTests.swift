@@ -411,3 +411,43 @@ final class RecordingLauncher: ProcessLauncher {
         #expect(launcher.seen.withLock { $0 } == [65534, 65534])
     }
 }
+
+/// Records the user each function was started as (by event type).
+final class UserRecordingLauncher: ProcessLauncher {
+    let users = Mutex<[String: UInt32]>([:])
+    func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
+        let type = spec.environment.first { $0.hasPrefix("HOOKHOST_EVENT_TYPE=") }.map { String($0.dropFirst(20)) } ?? "?"
+        users.withLock { $0[type] = spec.user?.uid ?? UInt32.max }
+        return ProcessResult(termination: .exited(0), stdout: [], stdoutTruncated: false, stderrTail: [], duration: 0, pid: nil)
+    }
+}
+
+@Suite struct DispatcherFunctionUIDTests {
+    @Test func eachFunctionStartsAsItsOwnUidAndOneWithoutAFreeUidDoesNotRun() throws {
+        let dir = makeTempDir("duids")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        for name in ["a", "b", "c"] { writeNoopFunction(dir + "/fn", name) }
+        let store = MemoryDeliveryStore()
+        var config = testDispatcherConfig(root: dir, workers: 2)
+        config.retry = RetryPolicy(base: 0.01, cap: 0.02, maxAttempts: 1)
+        // Two ids, both given out at start to a and b: c has none.
+        let identities = FunctionIdentities(range: FunctionUIDRange(first: 7, last: 8), names: ["a", "b"])
+        config.functionIdentities = identities
+        let launcher = UserRecordingLauncher()
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
+                           logger: quietLogger, metrics: Metrics())
+        for name in ["a", "b", "c"] {
+            #expect(admitSync(store, "m-" + name, type: name, body: #"{"type":"\#(name)"}"#) == .accepted)
+        }
+        d.start()
+        for _ in 0..<500 where !store.list().allSatisfy({ !$0.state.isUnfinished }) { usleep(10_000) }
+        d.drain(grace: 2)
+        let users = launcher.users.withLock { $0 }
+        #expect(users == ["a": identities.assigned["a"]!, "b": identities.assigned["b"]!])
+        #expect(Set(users.values) == [7, 8])
+        let c = store.info("m-c")
+        #expect(c?.state == .dead)
+        #expect(c?.lastError?.contains("no free uid in HOOKHOST_FUNCTION_UIDS") == true)
+    }
+}

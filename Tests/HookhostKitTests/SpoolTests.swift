@@ -170,6 +170,20 @@ func take(_ s: any DeliveryStore) -> Job? {
         #expect(ids.sorted() == ["same-0", "same-1", "same-2", "same-3"])
     }
 
+    @Test func aReplacementLogLeftByAnInterruptedCompactionIsRemovedAtOpen() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        writeFile(dir + "/spool.log.compact", String(repeating: "x", count: 4096))
+        _ = try Spool(config: SpoolConfig(directory: dir), logger: quietLogger)
+        #expect(access(dir + "/spool.log.compact", F_OK) != 0)
+        // Read-only (inspecting a stopped host's spool) changes nothing on disk.
+        writeFile(dir + "/spool.log.compact", "x")
+        var ro = SpoolConfig(directory: dir)
+        ro.readOnly = true
+        _ = try Spool(config: ro, logger: quietLogger)
+        #expect(access(dir + "/spool.log.compact", F_OK) == 0)
+    }
+
     @Test func copiesWaitingForTheFirstWriteAreAnsweredOnceEach() throws {
         let dir = makeTempDir("spool")
         defer { FileSystem.removeTree(dir) }

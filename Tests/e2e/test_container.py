@@ -11,6 +11,7 @@ HOOKHOST_CONTAINER_TESTS=0 to skip on purpose.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -96,7 +97,7 @@ class Container:
         self.functions.mkdir()
         self.out = tmp / "out"
         self.out.mkdir()
-        os.chmod(self.out, 0o777)  # written by hookfn inside
+        os.chmod(self.out, 0o777)  # written by the functions' uids inside
         self.image = image
 
     def add_function(self, name: str, body: str):
@@ -136,24 +137,33 @@ def container(image, tmp_path):
         c.cleanup()
 
 
-def test_image_runs_deliveries_as_hookfn_and_stops_cleanly_on_sigterm(container):
+def image_uid(name: str) -> int:
+    """The uid the image's HOOKHOST_FUNCTION_UIDS=40000-59999 gives a function (docs/reference.md, Isolation)."""
+    return 40000 + int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % 20000
+
+
+def test_image_runs_each_function_as_its_own_uid_and_stops_cleanly_on_sigterm(container):
     c = container
     # stdin first; the user file, written last (renamed into place), says the run is complete.
-    c.add_function("whoami.test", 'cat > "/out/$HOOKHOST_DELIVERY_ID.json"\n'
-                   'id -un > "/out/.$HOOKHOST_DELIVERY_ID.tmp" && mv "/out/.$HOOKHOST_DELIVERY_ID.tmp" "/out/$HOOKHOST_DELIVERY_ID.user"\n')
+    for name in ("whoami.test", "other.test"):
+        c.add_function(name, 'cat > "/out/$HOOKHOST_DELIVERY_ID.json"\n'
+                       'id -u > "/out/.$HOOKHOST_DELIVERY_ID.tmp" && mv "/out/.$HOOKHOST_DELIVERY_ID.tmp" "/out/$HOOKHOST_DELIVERY_ID.user"\n')
     c.run()
 
     ids = []
-    for _ in range(5):
-        msg_id, r = c.send("whoami.test")
+    for i in range(6):
+        name = "whoami.test" if i % 2 == 0 else "other.test"
+        msg_id, r = c.send(name)
         assert r.status == 202, r
-        ids.append(msg_id)
-    for msg_id in ids:
+        ids.append((msg_id, name))
+    for msg_id, name in ids:
         f = c.out / f"{msg_id}.user"
         wait_until(f.exists, 20, what=f"function run for {msg_id}")
-        assert f.read_text().strip() == "hookfn"
+        assert int(f.read_text()) == image_uid(name)
         stdin = json.loads((c.out / f"{msg_id}.json").read_text())
-        assert stdin["delivery"]["id"] == msg_id and stdin["type"] == "whoami.test"
+        assert stdin["delivery"]["id"] == msg_id and stdin["type"] == name
+    assert image_uid("whoami.test") != image_uid("other.test")
+    ids = [i for i, _ in ids]
     # A retry of a delivered id is a duplicate.
     assert c.send("whoami.test", ids[0])[1].status == 200
 
