@@ -1,4 +1,10 @@
 import Synchronization
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 /// Which uid each function runs as under `HOOKHOST_FUNCTION_UIDS`; its gid is the same number.
 ///

@@ -1,3 +1,9 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 /// `HOOKHOST_FUNCTION_UIDS`: the ids functions run as, one uid (and the gid of the same number)
 /// per function, so one function cannot read another's `/proc/<pid>/environ` (its `pass_env`
 /// secrets), signal it or ptrace it. `FIRST-LAST`, both inclusive.

@@ -185,7 +185,8 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
         nextID += 1
         let c = Connection(id: id, transport: transport, http: HTTPConnection(settings: settings, now: monotonicNow()))
         connections[id] = c
-        epoll.add(fd, c.interest, tag: id)
+        // The transport's descriptor, as every later modify/remove uses (the same socket for TCP and TLS).
+        epoll.add(transport.fd, c.interest, tag: id)
     }
 
     /// At the connection cap, a new client is worth more than the one idle the longest: keep-alive

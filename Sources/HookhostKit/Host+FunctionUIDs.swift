@@ -1,4 +1,11 @@
 import Glibc
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
+import HookDispatch
 
 extension Host {
     /// The uids of `HOOKHOST_FUNCTION_UIDS`, placed for the functions in `table` now; a range

@@ -101,6 +101,13 @@ import Testing
         ix.prune(now: 500, retention: 10, dedupTTL: 100)
         #expect(!ix.remembers("done") && ix.remembers("dead"))  // dead letters keep their id
     }
+
+    @Test func typeFilterMatchesTheFamily() {
+        #expect(DeliveryIndex.type("batch.succeeded", matches: "batch"))
+        #expect(DeliveryIndex.type("batch", matches: "batch"))
+        #expect(!DeliveryIndex.type("batches.x", matches: "batch"))
+        #expect(!DeliveryIndex.type("batch", matches: "batch.succeeded"))
+    }
 }
 
 @Suite struct ExactKeyTests {

@@ -141,6 +141,61 @@ final class TimedLauncher: ProcessLauncher {
     var finished: [String] { state.withLock { $0.finished } }
 }
 
+/// A `MemoryDeliveryStore` with a hook that runs first in `park`: it opens the window between a
+/// worker's "no slot" and its `park`, which a test cannot otherwise hit on demand.
+final class ParkWindowStore: DeliveryStore, @unchecked Sendable {  // safe: `inner` is Sendable, the hook and log are Mutexes
+    let inner = MemoryDeliveryStore()
+    let beforePark = Mutex<(@Sendable (String, String) -> Void)?>(nil)
+    let released = Mutex<[String]>([])
+
+    var clock: any WallClock { inner.clock }
+    func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8],
+               completion: @escaping @Sendable (AdmitResult) -> Void) {
+        inner.admit(id: id, type: type, verifiedBy: verifiedBy, jwt: jwt, body: body, completion: completion)
+    }
+    func remembers(_ id: String) -> Bool { inner.remembers(id) }
+    func nextDue() -> DeliveryInfo? { inner.nextDue() }
+    func joinWorkers() { inner.joinWorkers() }
+    func busy<T>(_ body: () -> T) -> T { inner.busy(body) }
+    func park(_ id: String, under key: String, unlessFreed freed: () -> Bool) {
+        if let hook = beforePark.withLock({ $0 }) { hook(id, key) }
+        inner.park(id, under: key, unlessFreed: freed)
+    }
+    func release(_ key: String) {
+        inner.release(key)
+        released.withLock { $0.append(key) }
+    }
+    func start(_ id: String, forRun: Bool) -> StartedDelivery? { inner.start(id, forRun: forRun) }
+    func startFetch(_ id: String) -> StartedDelivery? { inner.startFetch(id) }
+    @discardableResult func finish(_ change: StateChange, waitForDisk: Bool) -> Bool { inner.finish(change, waitForDisk: waitForDisk) }
+    func stopTaking() { inner.stopTaking() }
+    var queueDepth: Int { inner.queueDepth }
+    var deadCount: Int { inner.deadCount }
+    var isWritable: Bool { inner.isWritable }
+    func info(_ id: String) -> DeliveryInfo? { inner.info(id) }
+    func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { inner.list(state: state, type: type) }
+    func unfinishedSummary() -> UnfinishedSummary { inner.unfinishedSummary() }
+    func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? { inner.show(id) }
+    func attempts(_ id: String) -> [StateChange] { inner.attempts(id) }
+    func forget(_ id: String) -> Bool { inner.forget(id) }
+}
+
+/// Holds the run of `first` until `letGo()`; every other run ends at once.
+final class GateLauncher: ProcessLauncher {
+    let first: String
+    private let state = Mutex<(started: [String], go: Bool)>(([], false))
+    init(first: String) { self.first = first }
+
+    func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult {
+        let id = spec.delivery
+        state.withLock { $0.started.append(id) }
+        if id == first { for _ in 0..<1000 where !state.withLock({ $0.go }) { usleep(5_000) } }
+        return ProcessResult(termination: .exited(0), stdout: [], stdoutTruncated: false, stderrTail: [], duration: 0, pid: nil)
+    }
+    func letGo() { state.withLock { $0.go = true } }
+    var started: [String] { state.withLock { $0.started } }
+}
+
 @Suite struct DispatcherParkingTests {
     @Test func aFunctionAtItsLimitParksOnlyItsOwnDeliveries() throws {
         let dir = makeTempDir("park")
@@ -165,6 +220,33 @@ final class TimedLauncher: ProcessLauncher {
         let order = launcher.finished
         #expect(order.lastIndex(of: "fast")! < order.lastIndex(of: "slow")!)
         #expect(store.list().allSatisfy { $0.attempt == 1 })
+    }
+
+    /// A worker finds the function at its `max_concurrency`; the run holding the slot ends. The
+    /// delivery gets the slot whether the run ends before or after it began waiting. (It used to
+    /// park in the store after a separate look at the slots, and a release between the two was
+    /// lost; now waiting and giving back are one step in the dispatcher's slot table, and the
+    /// store's park and release are not used for function slots at all.)
+    @Test func aSlotFreedWhileADeliveryWaitsGoesToIt() throws {
+        let dir = makeTempDir("r5park")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "ping", sidecar: #"{"max_concurrency": 1}"#)
+        let store = ParkWindowStore()
+        let config = testDispatcherConfig(root: dir, workers: 2)
+        let launcher = GateLauncher(first: "d1")
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
+                           logger: quietLogger, metrics: Metrics())
+        #expect(admitSync(store, "d1", type: "ping") == .accepted)
+        d.start()
+        #expect(eventually { launcher.started == ["d1"] })
+        #expect(admitSync(store, "d2", type: "ping") == .accepted)
+        #expect(eventually { d.waitingForSlot("ping") == 1 })
+        launcher.letGo()
+        #expect(eventually { store.info("d2")?.state == .done })
+        d.drain(grace: 2)
+        #expect(store.info("d1")?.state == .done)
+        #expect(store.released.withLock { $0 }.isEmpty)
     }
 }
 
@@ -449,5 +531,70 @@ final class UserRecordingLauncher: ProcessLauncher {
         let c = store.info("m-c")
         #expect(c?.state == .dead)
         #expect(c?.lastError?.contains("no free uid in HOOKHOST_FUNCTION_UIDS") == true)
+    }
+}
+
+/// Shutdown is polite and free: running functions get SIGTERM at once, SIGKILL after the grace
+/// period; a run cut short records nothing (it resumes at the next start without spending an
+/// attempt), a run that answers in time is recorded.
+@Suite(.serialized) struct DispatcherDrainTests {
+    /// Starts one delivery of a function with `script`, waits until it wrote `started`, drains
+    /// with `steps`; returns the delivery's state afterwards and how long the drain took.
+    func drainWhileRunning(_ script: String, _ steps: [TeardownStep]) throws -> (DeliveryInfo?, Double, String) {
+        let dir = makeTempDir("drain")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeFile(dir + "/fn/_default", "#!/bin/sh\nOUT=\(dir)\n" + script, mode: 0o755)
+        let spool = MemoryDeliveryStore()
+        var config = testDispatcherConfig(root: dir, workers: 1, environment: ["PATH=/usr/bin:/bin"])
+        config.retry = RetryPolicy(base: 0.01, cap: 0.05, maxAttempts: 1)
+        let d = Dispatcher(spool: spool, table: FunctionTable(directory: dir + "/fn"), config: config, logger: quietLogger, metrics: Metrics())
+        #expect(admitSync(spool, "m1") == .accepted)
+        d.start()
+        // Up to 30 s for the function to start: the whole unit suite runs in parallel on 2 cores.
+        for _ in 0..<3000 where access(dir + "/started", F_OK) != 0 { usleep(10_000) }
+        #expect(access(dir + "/started", F_OK) == 0)
+        usleep(50_000)  // past the trap's installation
+        let t0 = monotonicNow()
+        d.drain(steps)
+        let took = monotonicNow() - t0
+        let marker = (try? SmallFile.read(dir + "/term", limit: 100)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return (spool.info("m1"), took, marker)
+    }
+
+    @Test func aFunctionThatFinishesOnSIGTERMIsRecordedAndTheDrainDoesNotWaitTheGrace() throws {
+        let (info, took, marker) = try drainWhileRunning("""
+            trap 'echo term > "$OUT/term"; echo "{\\"stopped\\":true}"; exit 0' TERM
+            touch "$OUT/started"
+            while :; do sleep 0.05; done
+            """, TeardownStep.shutdown(grace: 5))
+        #expect(marker == "term\n")
+        #expect(info?.state == .done)
+        #expect(took < 3, "the drain waited \(took) s for a function that had finished")
+    }
+
+    @Test func aFunctionKilledBySIGTERMSpendsNoAttempt() throws {
+        // Default disposition: SIGTERM ends it. With one attempt allowed, a failed attempt would
+        // be a dead letter; cut short by shutdown, it stays running and resumes at the next start.
+        let (info, took, _) = try drainWhileRunning("touch \"$OUT/started\"\nsleep 30\n", TeardownStep.shutdown(grace: 5))
+        #expect(info?.state == .running, "\(info?.lastError ?? "-")")
+        #expect(took < 3)
+    }
+
+    @Test func aFunctionIgnoringSIGTERMIsKilledAfterTheGrace() throws {
+        let (info, took, _) = try drainWhileRunning("trap '' TERM\ntouch \"$OUT/started\"\nsleep 30\n",
+                                                    [.signal(SIGTERM), .wait(0.5), .signal(SIGKILL)])
+        #expect(info?.state == .running)
+        #expect(took >= 0.5 && took < 4, "drain took \(took) s")
+    }
+
+    @Test func cutShortMeansAnythingButADeliberateAnswer() {
+        #expect(!Dispatcher.cutShortByShutdown(.exited(0)))
+        #expect(!Dispatcher.cutShortByShutdown(.exited(65)))
+        #expect(!Dispatcher.cutShortByShutdown(.exited(75)))
+        #expect(Dispatcher.cutShortByShutdown(.exited(1)))
+        #expect(Dispatcher.cutShortByShutdown(.exited(143)))
+        #expect(Dispatcher.cutShortByShutdown(.signaled(SIGTERM)))
+        #expect(Dispatcher.cutShortByShutdown(.timedOut))
     }
 }

@@ -175,28 +175,3 @@ import Testing
         #expect(try RSAPublicKey(modulus: n, exponent: [0x01, 0x00, 0x01]).bits == 2048)
     }
 }
-
-@Suite struct Base64URLTests {
-    @Test func strictDecoding() {
-        #expect(Base64URL.decode("") == [])
-        #expect(Base64URL.decode("-_8") == [0xFB, 0xFF])
-        #expect(Base64URL.decode("+/8") == nil)          // standard alphabet
-        #expect(Base64URL.decode("-_8=") == nil)         // padding
-        #expect(Base64URL.decode("QQ") == [0x41])
-        #expect(Base64URL.decode("QR") == nil)           // unused bits set: not the canonical spelling
-        #expect(Base64URL.decode("QUI") == [0x41, 0x42])
-        #expect(Base64URL.decode("QUJ") == nil)
-        #expect(Base64URL.decode("QUJDR") == nil)        // length 5: impossible
-        #expect(Base64URL.decode("QU JD") == nil)
-    }
-
-    @Test func roundTripsEveryLengthAndAgreesWithTheGeneralDecoder() {
-        var g = SystemRandomNumberGenerator()
-        for n in 0..<100 {
-            let b = (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
-            let text = Base64URL.encode(b)
-            #expect(Base64URL.decode(text) == b)
-            #expect(Base64URL.decode(bytes: ArraySlice(Array(text.utf8))) == Base64.decode(text))
-        }
-    }
-}

@@ -11,102 +11,6 @@ import Testing
 @testable import HookFetch
 @testable import HookDispatch
 
-@Suite struct SpoolRecordTests {
-    @Test func roundTripsEveryKind() {
-        var change = StateChange(id: "a", state: .retryScheduled, attempt: 2, at: 10.5, nextAt: 20, error: "exited with status 1",
-                                 function: "batch", exitCode: 1, durationMs: 7, output: bytes(#"{"x":[1,2]}"#), stderrTail: "tail\n")
-        change.attemptBase = 1
-        let records: [SpoolRecord] = [
-            .delivery(id: "a", type: "batch.succeeded", receivedAt: 1.25, verifiedBy: .hmac, body: bytes("{\"type\":\"x\"}\n\0\u{1}")),
-            .state(change), .seen(id: "b", at: 3), .forget(id: "c"), .noop,
-        ]
-        let image = records.flatMap { $0.encoded() }
-        let scan = SpoolScanner.scan(image)
-        #expect(scan.records.map(\.record) == records)
-        #expect(scan.skippedBytes == 0)
-        #expect(scan.validEnd == Int64(image.count))
-    }
-
-    /// The meta of an encoded frame and its body, as `decode` splits them.
-    static func metaAndBody(_ r: SpoolRecord) -> (ArraySlice<UInt8>, [UInt8]) {
-        let f = r.encoded()
-        let payload = f[SpoolRecord.headerSize...]
-        let metaLen = Int(readLE(payload, at: payload.startIndex))
-        let metaStart = payload.startIndex + 4
-        return (payload[metaStart..<(metaStart + metaLen)], Array(payload[(metaStart + metaLen)...]))
-    }
-
-    @Test func commonKindsAreReadWithoutTheParserAndAgreeWithIt() {
-        let jwt = JWTIdentity(keyID: "k1", claims: bytes(#"{"sub":"x","n":[1,2]}"#))
-        let plain: [SpoolRecord] = [
-            .seen(id: "a", at: 1733100000.123456), .seen(id: "e\u{301}-ü-🙂", at: 0.5), .seen(id: "x", at: 1e21),
-            .delivery(id: "d1", type: "batch.succeeded", receivedAt: 1733100000.25, verifiedBy: .hmac, body: bytes("{}")),
-            .delivery(id: "d2", type: "video.generated", receivedAt: 2, verifiedBy: .jwt, body: bytes(#"{"a":1}"#), jwt: jwt),
-        ]
-        for r in plain {
-            let (meta, body) = Self.metaAndBody(r)
-            #expect(SpoolRecord.decodeCommon(meta: meta, body: body, bodies: true) == r)
-            #expect(SpoolScanner.scan(r.encoded()).records.map(\.record) == [r])
-        }
-        // Escapes, control characters and other kinds go to the parser, which still reads them.
-        let others: [SpoolRecord] = [.seen(id: "quo\"te", at: 1), .seen(id: "back\\slash", at: 1), .seen(id: "tab\t", at: 1),
-                                     .delivery(id: "n\nl", type: "t", receivedAt: 1, verifiedBy: .hmac, body: []),
-                                     .forget(id: "a"), .noop, .state(StateChange(id: "a", state: .done, attempt: 1, at: 3))]
-        for r in others {
-            let (meta, body) = Self.metaAndBody(r)
-            #expect(SpoolRecord.decodeCommon(meta: meta, body: body, bodies: true) == nil)
-            #expect(SpoolScanner.scan(r.encoded()).records.map(\.record) == [r])
-        }
-    }
-
-    @Test func metaNumbersFollowJSONGrammar() {
-        for (text, want) in [("0", 0.0), ("-0", -0.0), ("12.5", 12.5), ("1e3", 1000), ("1E+2", 100), ("2.5e-1", 0.25)] as [(String, Double)] {
-            var c = MetaCursor(ArraySlice(Array(text.utf8)))
-            #expect(c.number() == want, "\(text)")
-            #expect(c.atEnd)
-        }
-        for text in ["+5", ".5", "01", "1.", "1e", "-", "e5", "1.e3"] {
-            var c = MetaCursor(ArraySlice(Array(text.utf8)))
-            let n = c.number()
-            #expect(n == nil || !c.atEnd, "\(text) must not read as a whole number")
-        }
-    }
-
-    @Test func crc32cHardwareAndTableAgree() {
-        #expect(CRC32C.checksum(bytes("123456789")) == 0xE306_9283)  // the standard check value
-        #expect(CRC32C.tableChecksum(bytes("123456789")) == 0xE306_9283)
-        var g = SystemRandomNumberGenerator()
-        let data = (0..<300).map { _ in UInt8.random(in: 0...255, using: &g) }
-        for n in [0, 1, 7, 8, 9, 63, 64, 65, 299] {
-            for start in [0, 1, 3] where start + n <= data.count {
-                let slice = data[start..<(start + n)]
-                let seed = UInt32.random(in: 0...UInt32.max, using: &g)
-                #expect(CRC32C.checksum(slice, seed: seed) == CRC32C.tableChecksum(slice, seed: seed))
-                #expect(CRC32C.checksum(Array(slice)) == CRC32C.tableChecksum(slice))
-            }
-        }
-    }
-
-    @Test func tornTailIsIgnored() {
-        let a = SpoolRecord.seen(id: "a", at: 1).encoded(), b = SpoolRecord.seen(id: "b", at: 2).encoded()
-        for cut in 1..<b.count {
-            let scan = SpoolScanner.scan(a + b.prefix(cut))
-            #expect(scan.records.map(\.record) == [.seen(id: "a", at: 1)])
-            #expect(scan.validEnd == Int64(a.count))
-        }
-    }
-
-    @Test func corruptRecordInTheMiddleDoesNotHideLaterOnes() {
-        let a = SpoolRecord.seen(id: "a", at: 1).encoded()
-        var b = SpoolRecord.seen(id: "b", at: 2).encoded()
-        let c = SpoolRecord.seen(id: "c", at: 3).encoded()
-        b[b.count - 3] ^= 0xFF
-        let scan = SpoolScanner.scan(a + b + c)
-        #expect(scan.records.map(\.record) == [.seen(id: "a", at: 1), .seen(id: "c", at: 3)])
-        #expect(scan.skippedBytes == b.count)
-    }
-}
-
 /// Waits for an asynchronous admit.
 func admitSync(_ spool: any DeliveryStore, _ id: String, type: String = "batch.succeeded", body: String = #"{"type":"batch.succeeded"}"#) -> AdmitResult {
     let sem = DispatchSemaphore(value: 0)
@@ -471,6 +375,92 @@ func take(_ s: any DeliveryStore) -> Job? {
         r.stopTaking(); r.stopWriter()
         let q = try openSpool(dir)
         #expect(Set(q.list().map(\.id)) == ["a", "ghost", "c"])
+    }
+
+    // `deliveries show` lists every attempt: the spool keeps the records of how attempts ended
+    // (bounded), through replays, compaction and restarts.
+    @Test func everyAttemptSurvivesReplayCompactionAndRestart() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "x") == .accepted)
+        for _ in 0..<2 {
+            let j = try #require(take(s))
+            s.finish(StateChange(id: j.id, state: .retryScheduled, attempt: j.attempt, at: 10, nextAt: 0, error: "exit 1", exitCode: 1, durationMs: 5))
+        }
+        let j3 = try #require(take(s))
+        s.finish(StateChange(id: j3.id, state: .dead, attempt: j3.attempt, at: 20, error: "no attempts left", exitCode: 1))
+        #expect(s.replay("x"))  // a replay record is not an attempt
+        let j4 = try #require(take(s))
+        // Now, not at 30: a done delivery older than the retention is pruned on the restart below.
+        s.finish(StateChange(id: j4.id, state: .done, attempt: j4.attempt, at: SystemClock().now(), exitCode: 0))
+        #expect(s.attempts("x").map(\.attempt) == [1, 2, 3, 4])
+        s.compact()
+        #expect(s.attempts("x").map(\.state) == [.retryScheduled, .retryScheduled, .dead, .done])
+        s.stopTaking(); s.stopWriter()
+        let r = try openSpool(dir)
+        #expect(r.attempts("x").map(\.attempt) == [1, 2, 3, 4])
+        #expect(r.attempts("x")[2].error == "no attempts left")
+    }
+
+    @Test func historyIsBounded() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "y") == .accepted)
+        for _ in 0..<30 {
+            let j = try #require(take(s))
+            s.finish(StateChange(id: j.id, state: .retryScheduled, attempt: j.attempt, at: 0, nextAt: 0))
+        }
+        #expect(s.attempts("y").map(\.attempt) == Array(11...30))
+        let m = MemoryDeliveryStore()
+        #expect(admitSync(m, "y") == .accepted)
+        for _ in 0..<30 {
+            let j = try #require(take(m))
+            m.finish(StateChange(id: j.id, state: .retryScheduled, attempt: j.attempt, at: 0, nextAt: 0))
+        }
+        #expect(m.attempts("y").map(\.attempt) == Array(11...30))
+    }
+
+    // The key id and claims of a JWT delivery travel from admission through the spool to stdin.
+    @Test func spoolHandsTheIdentityToTheRunAndToShow() throws {
+        let dir = makeTempDir("jwtid")
+        defer { FileSystem.removeTree(dir) }
+        for store in [try openSpool(dir) as any DeliveryStore, MemoryDeliveryStore()] {
+            let done = Mutex<AdmitResult?>(nil)
+            let sem = DispatchSemaphore(value: 0)
+            store.admit(id: "j1", type: "t", verifiedBy: .jwt, jwt: sampleJWTIdentity, body: bytes(#"{"type":"t"}"#)) { r in
+                done.withLock { $0 = r }; sem.signal()
+            }
+            sem.wait()
+            #expect(done.withLock { $0 } == .accepted)
+            #expect(store.show("j1")?.jwt == sampleJWTIdentity)
+            let job = try #require(take(store))
+            #expect(job.verifiedBy == .jwt && job.jwt == sampleJWTIdentity)
+            if let s = store as? Spool { s.stopWriter() }
+        }
+    }
+
+    @Test func aReadOnlySpoolReadsWhatIsThereAndCreatesNothing() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        var config = SpoolConfig(directory: dir)
+        config.readOnly = true
+        #expect(throws: SpoolError.self) { try Spool(config: config, logger: quietLogger) }
+        #expect(access(dir + "/spool.log", F_OK) != 0, "a read-only open created the log")
+
+        let s = try openSpool(dir)
+        #expect(admitSync(s, "m1") == .accepted)
+        s.stopWriter(); s.stopTaking()
+        let log = dir + "/spool.log"
+        var before = stat()
+        stat(log, &before)
+        let r = try Spool(config: config, logger: quietLogger)
+        #expect(r.list().map(\.id) == ["m1"])
+        #expect(r.show("m1") != nil)
+        var after = stat()
+        stat(log, &after)
+        #expect(after.st_size == before.st_size)
     }
 }
 

@@ -59,3 +59,18 @@ func eventually(_ tries: Int = 500, _ cond: () -> Bool) -> Bool {
     for _ in 0..<tries where !cond() { usleep(10_000) }
     return cond()
 }
+
+/// Deterministic generator so a failure names a reproducible seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A JWT delivery's key id and claims (nested, non-ASCII), as the spool and stdin must carry them.
+let sampleJWTIdentity = JWTIdentity(keyID: "key-1", claims: bytes(#"{"iss":"https://x","deep":[[[{"a":"\u00e9"}]]]}"#))

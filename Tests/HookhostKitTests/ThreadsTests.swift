@@ -2,6 +2,13 @@ import Glibc
 import Synchronization
 import Testing
 @testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
+@testable import HookhostKit
 
 @Suite struct ThreadsTests {
     @Test func startedThreadsBlockProcessSignalsWhateverTheStarterHad() {

@@ -584,3 +584,46 @@ def control_request(host: "Host", raw: bytes, timeout: float = 10.0) -> bytes:
         return out
     finally:
         s.close()
+
+
+def raw_request(method: str, path: str, body: bytes = b"", headers: dict | None = None) -> bytes:
+    """Like build_request, but header values are sent as UTF-8 (http.client only speaks latin-1)."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    if body or method == "POST":
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+
+
+def post_utf8(host: Host, msg_id: str, body: bytes):
+    """A signed delivery whose webhook-id (any text: "é", ".", "-h") goes out as UTF-8."""
+    h = signed_headers(host.secrets[0], msg_id, body)
+    h["Content-Type"] = "application/json"
+    with RawConn(host.port) as c:
+        c.send(raw_request("POST", host.path, body, h))
+        return c.read_response()
+
+
+def serve_briefly(args: list[str], env: dict, cwd: Path, wrapper: list[str] = (), settle: float = 2.0):
+    """Starts `hookhost serve ARGS`; returns (returncode or None if it was still running after
+    `settle` seconds and had to be stopped, stderr text)."""
+    p = subprocess.Popen(list(wrapper) + [str(hookhost_bin()), "serve", *args], env=env, cwd=cwd,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        rc = p.wait(timeout=settle)
+    except subprocess.TimeoutExpired:
+        rc = None
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+    return rc, p.stderr.read().decode(errors="replace")
+
+
+def base_env() -> dict:
+    """A minimal environment for a `hookhost serve` started without the Host helper."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": "/tmp"}

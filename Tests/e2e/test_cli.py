@@ -5,7 +5,9 @@ import socket
 import subprocess
 import time
 
-from hostlib import Host, free_port, hookhost_bin, new_id, new_secret, run_cli, wait_until
+import pytest
+
+from hostlib import Host, base_env, free_port, hookhost_bin, new_id, new_secret, run_cli, serve_briefly, wait_until
 
 
 def serve_expecting_exit(tmp_path, args, env=None, timeout=10):
@@ -177,3 +179,59 @@ def test_functions_command_lists_the_executables(fns, tmp_path):
     assert p.returncode == 0, out
     for name in ("batch.succeeded", "batch", "_default"):
         assert name in out, out
+
+
+# Found by a hostile review of an earlier build: the docstrings below describe each defect as it
+# was found and where its cause was, not what the host does now.
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_empty_data_setting_is_refused_and_never_empties_the_working_directorys_work(tmp_path, fns, how):
+    """Data loss. `HOOKHOST_DATA=` (an unset variable in a compose file: `HOOKHOST_DATA=${DATA}`)
+    or `--data ""` is accepted and means the current directory: the host writes `spool.log` and
+    `lock` there and — at start-up, `FileSystem.removeTree(dataDir + "/work")` — deletes the
+    operator's `./work` directory and everything in it. Expected: exit 2 naming HOOKHOST_DATA,
+    nothing deleted. Cause: App/HostConfig.swift (HOOKHOST_DATA accepts ""), App/Host.swift
+    (removeTree of DATA/work at start)."""
+    cwd = tmp_path / "project"
+    (cwd / "work").mkdir(parents=True)
+    precious = cwd / "work" / "notes.txt"
+    precious.write_text("the operator's own file\n")
+    env = base_env()
+    args = ["--listen", "127.0.0.1:0", "--functions", str(fns.dir), "--shutdown-grace", "0"]
+    if how == "env":
+        env["HOOKHOST_DATA"] = ""
+    else:
+        args += ["--data", ""]
+    rc, err = serve_briefly(args, env, cwd)
+    assert precious.exists(), "hookhost deleted ./work/notes.txt from its working directory"
+    assert rc == 2 and "HOOKHOST_DATA" in err, (rc, err[-300:])
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_empty_functions_setting_is_refused(tmp_path, how):
+    """Wrong answer. `HOOKHOST_FUNCTIONS=` / `--functions ""` is accepted and means the working
+    directory: any executable there named like an event type (or `_default`) is run with
+    deliveries on stdin. README: "a missing functions directory … exits with code 2".
+    Cause: App/HostConfig.swift (HOOKHOST_FUNCTIONS accepts ""), FileSystem.absolute("") = cwd."""
+    cwd = tmp_path / "somewhere"
+    cwd.mkdir()
+    env = base_env()
+    args = ["--listen", "127.0.0.1:0", "--data", str(tmp_path / "d"), "--shutdown-grace", "0"]
+    if how == "env":
+        env["HOOKHOST_FUNCTIONS"] = ""
+    else:
+        args += ["--functions", ""]
+    rc, err = serve_briefly(args, env, cwd)
+    assert rc == 2 and "HOOKHOST_FUNCTIONS" in err, (rc, err[-300:])
+
+
+@pytest.mark.parametrize("ts", ["\u0661\u0662\u0663", "\u00bd", ""])
+def test_send_refuses_a_timestamp_that_is_not_ascii_digits(tmp_path, ts):
+    """Cosmetic. `send --timestamp` is checked with `Character.isNumber`, which is true for
+    Arabic-Indic digits and `½`, and `allSatisfy` is true for an empty string: the CLI goes on
+    to sign and send a header every receiver refuses (401), instead of exit 2 naming the option.
+    Cause: Sources/hookhost/SendCommand.swift:run."""
+    p = subprocess.run([str(hookhost_bin()), "send", "http://127.0.0.1:9/webhooks", "--type", "ping",
+                        "--secret", "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=", "--timestamp", ts],
+                       env=base_env(), capture_output=True, timeout=30)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 2 and "--timestamp" in err, (p.returncode, err)

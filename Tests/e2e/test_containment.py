@@ -261,3 +261,87 @@ def test_as_pid_1_without_its_own_proc_it_leaves_no_zombies(make_host, fns, kind
         for c, _ in children_of(hookhost):
             kill_quietly(c)
         kill_quietly(hookhost)
+
+
+# Found by a hostile review of an earlier build: the docstrings below describe each defect as it
+# was found and where its cause was, not what the host does now.
+SLOW_SERIAL = """#!/bin/sh
+cat > /dev/null
+echo $$ > "$OUT/$HOOKHOST_DELIVERY_ID.$HOOKHOST_ATTEMPT.pid"
+echo "start $HOOKHOST_ATTEMPT" >> "$OUT/serial.log"
+sleep 6
+echo "end $HOOKHOST_ATTEMPT" >> "$OUT/serial.log"
+"""
+
+
+def test_after_kill9_a_function_never_runs_next_to_its_own_rerun(make_host, fns):
+    """Wrong answer (containment / concurrency). When the host is SIGKILLed, the function it was
+    running (its own process group, started by posix_spawn without a parent-death signal) keeps
+    running, re-parented to init. On restart the delivery runs again (`attempt + 1`, as
+    documented) *while attempt 1 is still running*: two copies of one delivery run at once
+    despite the sidecar's `max_concurrency: 1`, and CONTRACT §4 "Nothing a function starts
+    outlives it" does not hold for the function itself. Expected: the old run is gone before the
+    rerun starts. Cause: Dispatch/ProcessRunner.swift (no PR_SET_PDEATHSIG / no cleanup of a
+    previous life's runs at start in App/Host.swift)."""
+    fns.add_script("serial", SLOW_SERIAL, sidecar={"max_concurrency": 1})
+    host = make_host()
+    r = host.send(event_body("serial"), type_="serial")
+    assert r.status == 202
+    pidfile = fns.out / f"{r.msg_id}.1.pid"
+    wait_until(pidfile.exists, 10, what="attempt 1 to start")
+    pid1 = int(pidfile.read_text().strip())
+    try:
+        host.kill9()
+        host.start()
+        wait_until((fns.out / f"{r.msg_id}.2.pid").exists, 10, what="attempt 2 to start")
+        overlap = pid_alive(pid1)
+        assert not overlap, ("attempt 1 (pid %d) is still running while attempt 2 started; log: %s"
+                             % (pid1, (fns.out / "serial.log").read_text().split("\n")))
+    finally:
+        try:
+            os.killpg(pid1, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+PEEK_CMDLINE = """#!/bin/sh
+cat > /dev/null
+id -u > "$OUT/$HOOKHOST_DELIVERY_ID.uid"
+tr '\\0' ' ' < /proc/$PPID/cmdline > "$OUT/$HOOKHOST_DELIVERY_ID.cmdline" 2>&1
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_secrets_given_as_flags_are_not_readable_by_functions():
+    """Secret exposure. Every setting has a `serve` flag (CONTRACT §2 names `--gemini-api-key`;
+    `--secrets` works the same way), and the host keeps its argv as it was: every function —
+    even one running as `HOOKHOST_FUNCTION_USER`, which README says "cannot read the host's
+    /proc/<pid>/environ … or a 0600 secrets file" — reads the webhook secret and the API key in
+    plain text from the world-readable `/proc/$PPID/cmdline` (so does every local user, `ps`).
+    Expected: the host scrubs secret values from its argv after parsing (or refuses secrets
+    as flags). Cause: Sources/hookhost/ServeCommand.swift / App/HostConfig.swift:load."""
+    d = Path(tempfile.mkdtemp(prefix="hookhost-review-", dir="/tmp"))
+    d.chmod(0o755)
+    host = None
+    try:
+        fns = Functions(d)
+        fns.dir.chmod(0o755)
+        fns.out.chmod(0o777)
+        fns.add_script("peek", PEEK_CMDLINE)
+        host = Host(d / "host", functions=fns)
+        api_key = "AIza-review-canary-key"
+        host.start(["--secrets", host.secrets[0], "--gemini-api-key", api_key, "--function-user", "65534:65534"],
+                   env={"HOOKHOST_SECRETS": None})
+        r = host.send(event_body("peek"), type_="peek")
+        assert r.status == 202
+        out = fns.out / f"{r.msg_id}.cmdline"
+        wait_until(lambda: out.exists() and out.stat().st_size > 0, 10, what="the function to read the cmdline")
+        time.sleep(0.2)
+        seen = out.read_text(errors="replace")
+        assert (fns.out / f"{r.msg_id}.uid").read_text().strip() == "65534"
+        assert host.secrets[0] not in seen, "the function read the webhook secret from /proc/<host>/cmdline"
+        assert api_key not in seen, "the function read GEMINI_API_KEY from /proc/<host>/cmdline"
+    finally:
+        if host is not None:
+            host.stop()
+        shutil.rmtree(d, ignore_errors=True)

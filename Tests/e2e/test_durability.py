@@ -19,7 +19,7 @@ import pytest
 
 from durability_lib import (APPEND_HANDLER, GATED, POLITE, SLEEPER, Load, Reaper, deliveries, deliveries_json, fill, gauge, listed,
                             lazyfs, read_pairs, send_quietly, show, tmpfs, wait_drained, wait_state)
-from hostlib import RawConn, build_request, event_body, new_id, pid_alive, signed_headers, wait_until
+from hostlib import RawConn, build_request, event_body, http_request, new_id, pid_alive, signed_headers, wait_until
 
 SEED = int(os.environ.get("HOOKHOST_E2E_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
 
@@ -959,3 +959,68 @@ def test_id_accepted_again_after_dedup_ttl_survives_kill9(make_host, fns, reaper
     last_attempt = max(a for _, a, _ in fns.runs_of(reused))
     doc = fns.read_run(reused, last_attempt).stdin_json()
     assert doc["event"]["data"].get("second") is True, doc
+
+
+def test_spool_log_is_not_extended_on_every_restart(host):
+    sizes = []
+    for i in range(6):
+        r = host.send(type_="ping")
+        assert r.status == 202, r
+        host.restart()
+        sizes.append(os.path.getsize(host.data / "spool.log"))
+    assert len(set(sizes)) == 1, sizes
+
+
+def test_skipped_record_is_written_when_the_host_stops_right_after(host):
+    # No function for this type: the delivery is skipped, a lazy bookkeeping record.
+    ids = []
+    for _ in range(5):
+        r = host.send(type_="nohandler.review3")
+        assert r.status == 202, r
+        ids.append(r.msg_id)
+    for i in ids:
+        wait_state(host, i, "skipped", timeout=10)
+    assert host.stop() == 0
+    host.start()
+    recovered = [r for r in host.log_records() if r.get("msg") == "spool: recovered"]
+    assert recovered and recovered[0].get("unfinished") == 0, recovered
+    for i in ids:
+        wait_state(host, i, "skipped", timeout=10)
+
+
+def _listed_ids(host) -> set:
+    p = host.cli("deliveries", "list", "--data", str(host.data), "--json")
+    assert p.returncode == 0, p.stderr
+    v = json.loads(p.stdout)
+    return {d["id"] for d in (v["deliveries"] if isinstance(v, dict) else v)}
+
+
+def test_junk_in_the_allocated_zeros_is_cut_and_later_appends_survive(host):
+    first = [host.send(type_="ping").msg_id for _ in range(3)]
+    host.stop()
+    log = host.data / "spool.log"
+    size = os.path.getsize(log)
+    assert size >= 1 << 20, size  # allocated ahead
+    with open(log, "r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\x48\x48\x4b\x31garbage-from-a-torn-write" * 10)
+    host.start()
+    later = [host.send(type_="ping").msg_id for _ in range(3)]
+    host.stop()
+    assert _listed_ids(host) == set(first + later)
+    host.start()
+    assert http_request(host.port, "GET", "/healthz").status == 200
+    host.stop()
+    assert _listed_ids(host) == set(first + later)
+
+
+def test_a_log_of_only_zeros_is_an_empty_log(host):
+    host.stop()
+    log = host.data / "spool.log"
+    with open(log, "wb") as f:
+        f.truncate(8 << 20)
+    host.start()
+    ids = [host.send(type_="ping").msg_id for _ in range(2)]
+    host.stop()
+    assert _listed_ids(host) == set(ids)
+    assert "skipped damaged" not in host.all_logs()

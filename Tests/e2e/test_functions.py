@@ -2,13 +2,15 @@
 retries, timeouts — with real /bin/sh fixture handlers."""
 import json
 import os
+import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from hostlib import (CANARY_VALUE, CANARY_VAR, event_body, expected_stdin, kill_quietly,
+from durability_lib import show, wait_state
+from hostlib import (CANARY_VALUE, CANARY_VAR, event_body, expected_stdin, hookhost_bin, kill_quietly,
                      normalize_received_at, pid_alive, wait_until)
 
 NO_FETCH = {"fetch": False}
@@ -347,3 +349,100 @@ def test_handler_with_large_output_does_not_deadlock(host, fns):
     fns.wait_run(r.msg_id, timeout=15)
     assert_no_run(fns, r.msg_id, attempt=2, seconds=1.5)
     assert host.running
+
+
+# Found by a hostile review of an earlier build: the docstrings below describe each defect as it
+# was found and where its cause was, not what the host does now.
+def test_fifo_sidecar_does_not_stall_every_worker(make_host, fns):
+    """Resource exhaustion. A sidecar `<fn>.json` that is a FIFO (a named pipe left by a
+    config-management tool, or a `mkfifo` typo) is opened with a blocking `open(O_RDONLY)` in
+    `SmallFile.read` from `FunctionTable.resolve` on a worker thread: each delivery for that
+    function parks a worker forever, so with 2 workers no other function ever runs again, every
+    delivery stays `received`, `hookhost functions` hangs, and shutdown waits the whole grace
+    period. Expected: the sidecar is unusable (not a regular file), the delivery fails naming
+    it, and other functions keep running. Cause: Support/SmallFile.swift:read (no O_NONBLOCK /
+    S_ISREG check), Dispatch/FunctionTable.swift:resolve."""
+    fns.add("ping")
+    fns.add("piped")
+    side = fns.dir / "piped.json"
+    side.unlink()
+    os.mkfifo(side)
+    host = make_host(extra_args=["--workers", "2", "--max-attempts", "1", "--shutdown-grace", "1"])
+    try:
+        for i in range(2):
+            assert host.send(event_body("piped", {"i": i}), type_="piped").status == 202
+        time.sleep(1)
+        r = host.send(event_body("ping"), type_="ping")
+        assert r.status == 202
+        ran = True
+        try:
+            fns.wait_run(r.msg_id, timeout=10)
+        except TimeoutError:
+            ran = False
+        assert ran, "one FIFO sidecar stalled every worker: an unrelated function never ran"
+        p = subprocess.run(["timeout", "10", str(hookhost_bin()), "functions", "--functions", str(fns.dir)],
+                           capture_output=True, timeout=30)
+        assert p.returncode != 124, "`hookhost functions` hangs on a FIFO sidecar"
+    finally:
+        # Unblock whatever is stuck in open(): a writer appears, then goes away (EOF).
+        for _ in range(20):
+            try:
+                fd = os.open(side, os.O_RDWR | os.O_NONBLOCK)
+                os.close(fd)
+            except OSError:
+                break
+            time.sleep(0.05)
+
+
+TRUNCATED = """#!/bin/sh
+cat > /dev/null
+python3 -c '
+import sys
+pad = 1048576 - len(b"{\\"a\\":\\"\\"}")
+sys.stdout.write("{\\"a\\":\\"" + "x" * pad + "\\"}")
+sys.stdout.write(" and then this is not JSON any more")
+'
+"""
+
+
+def test_stdout_cut_at_the_limit_is_not_stored_as_output(make_host, fns):
+    """Wrong answer. stdout is kept only up to 1 MiB (`ProcessSpec.stdoutLimit`); when the first
+    1 MiB happens to be a complete JSON object, the cut copy is stored as the delivery's output
+    although the function's stdout was not one JSON object (README: "A function's stdout is
+    stored … when it is one JSON object … anything else is dropped"). `ProcessResult.
+    stdoutTruncated` is computed but never looked at. Cause: Dispatch/Dispatcher.swift:run
+    (`output = Dispatcher.jsonObjectOutput(r.stdout)` ignores `r.stdoutTruncated`)."""
+    fns.add_script("chatty", TRUNCATED)
+    host = make_host()
+    r = host.send(event_body("chatty"), type_="chatty")
+    assert r.status == 202
+    wait_state(host, r.msg_id, "done", timeout=30)
+    out = show(host, r.msg_id)[0]["last"]["output"]
+    assert out is None, f"a cut-off stdout was stored as output ({len(json.dumps(out))} bytes)"
+
+
+NON_UTF8_NAME = """#!/bin/sh
+cat > /dev/null
+touch "$(printf 'report-\\377.txt')"
+echo "$HOOKHOST_WORK_DIR" > "$OUT/$HOOKHOST_DELIVERY_ID.workdir-path"
+"""
+
+
+def test_work_dir_is_removed_even_with_a_non_utf8_file_name(make_host, fns):
+    """Resource exhaustion (disk). A function that leaves a file whose name is not UTF-8 in its
+    `HOOKHOST_WORK_DIR` (a download named by the remote side, a tar extract) makes the work dir
+    outlive the run: `DirectoryEntries.names` decodes d_name with `String(cString:)`, which
+    repairs the invalid byte to U+FFFD, so `unlink` gets a name that does not exist and `rmdir`
+    fails. One leaked directory per run until the next restart. Cause: Support/
+    DirectoryEntries.swift:names (String names) used by Support/FileSystem.swift:removeTree."""
+    fns.add_script("untidy", NON_UTF8_NAME, env={"OUT": str(fns.out)})
+    host = make_host()
+    r = host.send(event_body("untidy"), type_="untidy")
+    assert r.status == 202
+    wait_state(host, r.msg_id, "done", timeout=15)
+    work = Path((fns.out / f"{r.msg_id}.workdir-path").read_text().strip())
+    try:
+        wait_until(lambda: not work.exists(), 5, what="the work dir to be removed")
+    except TimeoutError:
+        left = [os.fsencode(p.name) for p in work.iterdir()]
+        raise AssertionError(f"work dir {work} left behind after the run, holding {left}")

@@ -1,9 +1,11 @@
 """The HTTP surface (CONTRACT §3): status codes, framing, limits, keep-alive, slow clients."""
+import json
+import socket
 import time
 
 import pytest
 
-from hostlib import RawConn, build_request, event_body, new_id, signed_headers
+from hostlib import RawConn, build_request, event_body, new_id, signed_headers, wait_until
 
 
 def signed(host, body, msg_id=None):
@@ -276,3 +278,134 @@ def test_many_idle_connections_do_not_block_a_new_client(host, fns):
     finally:
         for c in conns:
             c.close()
+
+
+# Found by a hostile review of an earlier build: the docstrings below describe each defect as it
+# was found and where its cause was, not what the host does now.
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/webhooks?x=1"])
+def test_a_delivery_path_that_can_never_receive_is_refused_or_works(make_host, fns, path):
+    """Wrong answer. `--path /healthz` (or `/readyz`, `/metrics`) is accepted, but the probe
+    check runs first, so every delivery is answered `405 use GET`; `--path '/webhooks?x=1'` is
+    accepted, but the query is stripped before matching, so every delivery is `404`. The host
+    starts, looks healthy, and never accepts a webhook. Expected: exit 2 naming HOOKHOST_PATH,
+    or deliveries on that path are accepted. Cause: App/HostConfig.swift (HOOKHOST_PATH only
+    checks a leading / and no spaces), App/DeliveryEndpoint.swift:respond."""
+    fns.add("ping")
+    host = make_host(start=False, path=path)
+    host.start(wait=False)
+
+    def up():
+        if host.proc.poll() is not None:
+            return True
+        try:
+            socket.create_connection(("127.0.0.1", host.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    wait_until(up, 10, what="the host to listen or exit")
+    if host.proc.poll() is not None:
+        assert host.proc.returncode == 2 and "HOOKHOST_PATH" in host.log_text(), host.log_tail()
+        return
+    r = host.send(event_body("ping"), type_="ping")
+    assert r.status == 202, f"host started with --path {path} but a signed delivery there gets {r}"
+
+
+def test_absolute_form_request_target_is_served(host):
+    """Cosmetic. RFC 9112 §3.2.2: a server MUST accept the absolute-form request target
+    (`GET http://127.0.0.1/healthz HTTP/1.1`); hookhost answers 404 because the target is
+    compared as a path. Cause: HTTP/HTTPRequest.swift:path."""
+    with RawConn(host.port) as c:
+        c.send(b"GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        r = c.read_response()
+    assert r is not None and r.status == 200, r
+
+
+def signed_request(host, body: bytes, msg_id: str | None = None, extra: dict | None = None) -> bytes:
+    h = signed_headers(host.secrets[0], msg_id or new_id(), body)
+    h.update(extra or {})
+    return build_request("POST", "/webhooks", body, h)
+
+
+def read_all(conn: RawConn, n: int, timeout: float = 10) -> list:
+    out = []
+    for _ in range(n):
+        r = conn.read_response(timeout=timeout)
+        if r is None:
+            break
+        out.append(r)
+    return out
+
+
+def test_request_and_fin_in_one_send_gets_its_answer_then_close(host):
+    req = signed_request(host, event_body("ping"))
+    with RawConn(host.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.send(req)
+        c.sock.shutdown(socket.SHUT_WR)
+        r = c.read_response()
+        assert r is not None and r.status == 202, r
+        assert c.closed_by_peer(5)
+
+
+def test_pipelined_requests_and_fin_split_at_odd_places_all_answered_in_order(host):
+    ids = [new_id() for _ in range(4)]
+    reqs = [signed_request(host, event_body("ping"), i) for i in ids]
+    # a duplicate of the first, and a malformed-JSON duplicate of the second, pipelined too
+    reqs.append(signed_request(host, event_body("ping"), ids[0]))
+    blob = b"".join(reqs)
+    with RawConn(host.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        cuts = [1, 17, len(reqs[0]) - 1, len(reqs[0]) + 3, len(blob) // 2, len(blob) - 2]
+        prev = 0
+        for cut in cuts + [len(blob)]:
+            c.send(blob[prev:cut])
+            prev = cut
+            time.sleep(0.02)
+        c.sock.shutdown(socket.SHUT_WR)
+        rs = read_all(c, len(reqs))
+        assert [r.status for r in rs] == [202, 202, 202, 202, 200], [(r.status, r.body) for r in rs]
+        assert [json.loads(r.body)["id"] for r in rs] == ids + [ids[0]]
+        assert c.closed_by_peer(5)
+
+
+def test_request_larger_than_one_read_then_a_pipelined_one(host):
+    big = event_body("ping", {"pad": "x" * (200 * 1024)})
+    a, b = new_id(), new_id()
+    blob = signed_request(host, big, a) + signed_request(host, event_body("ping"), b)
+    with RawConn(host.port) as c:
+        c.send(blob)
+        rs = read_all(c, 2)
+        assert [(r.status, json.loads(r.body)["id"]) for r in rs] == [(202, a), (202, b)], rs
+        # still keep-alive
+        c.send(signed_request(host, event_body("ping"), a))
+        r = c.read_response()
+        assert r.status == 200 and json.loads(r.body)["status"] == "duplicate"
+
+
+def test_header_count_at_the_limit_and_one_over(host):
+    body = event_body("ping")
+    h = signed_headers(host.secrets[0], new_id(), body)
+    base = build_request("POST", "/webhooks", body, h)
+    n_base = base.split(b"\r\n\r\n", 1)[0].count(b"\r\n")  # header lines in it
+    for extra, want in ((100 - n_base, 202), (101 - n_base, 431)):
+        h2 = dict(h)
+        h2["webhook-id"] = new_id()
+        h2.update(signed_headers(host.secrets[0], h2["webhook-id"], body))
+        for i in range(extra):
+            h2[f"x-pad-{i}"] = "y"
+        with RawConn(host.port) as c:
+            c.send(build_request("POST", "/webhooks", body, h2))
+            r = c.read_response()
+            assert r.status == want, (extra, r.status, r.body)
+
+
+def test_odd_request_lines_are_refused(host):
+    for line, want in ((b"POST  /webhooks HTTP/1.1", 400), (b"POST /webhooks  HTTP/1.1", 400),
+                       (b"POST /webhooks HTTP/1.10", 505), (b"POST\t/webhooks HTTP/1.1", 400),
+                       (b"POST /webhooks HTTP/1.1 ", 400), (b" /webhooks HTTP/1.1", 400),
+                       (b"POST  HTTP/1.1", 400), (b"POST /web\rhooks HTTP/1.1", 400)):
+        with RawConn(host.port) as c:
+            c.send(line + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            r = c.read_response()
+            assert r is not None and r.status == want, (line, r and r.status)

@@ -1,21 +1,25 @@
 """Results fetched before the function runs (CONTRACT §5, README "Results"): a real local stand-in
 for the files/batches API (Tests/fetch/fetch_server.py) on two loopback ports; the host downloads,
 the function finds the file on disk, credentials go only where they belong, failures are retried
-or dead-lettered with a reason. Every wait is bounded; only 127.0.0.1."""
+or dead-lettered with a reason; hostile references, redirects and servers never take a download
+outside the allowlist or fill the data disk. Every wait is bounded; only 127.0.0.1."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from durability_lib import listed, wait_state
-from hostlib import event_body, wait_until
+from durability_lib import listed, tmpfs, wait_state
+from hostlib import control_request, event_body, wait_until
 
 SERVER = Path(__file__).resolve().parents[1] / "fetch" / "fetch_server.py"
 API_KEY = "test-api-key-do-not-leak"
@@ -195,92 +199,5 @@ def test_keep_results_leaves_the_file_after_done(make_host, fns, api):
     assert path.exists()
 
 
-def test_logs_and_reasons_never_show_a_signed_urls_query(rhost, fns, api):
-    """A signed URL's query carries its signature: the `fetched` line and a dead letter's reason
-    show the URL without it. The function still gets the URL as the event gave it."""
-    fns.add("video.generated", extra=KEEP)
-    signed = f"http://127.0.0.1:{api.other}/files/ok-300?X-Goog-Signature=SIGOK123&X-Goog-Expires=900"
-    r = rhost.send(event_body("video.generated", {"video_uri": signed}), type_="video.generated")
-    run = fns.wait_run(r.msg_id, timeout=20)
-    assert run.stdin_json()["result"]["uri"] == signed
-    fetched = [e for e in rhost.log_records() if e.get("msg") == "fetched" and e.get("id") == r.msg_id]
-    assert len(fetched) == 1 and fetched[0]["uri"] == f"http://127.0.0.1:{api.other}/files/ok-300", fetched
-
-    gone = f"http://127.0.0.1:{api.other}/files/missing?X-Goog-Signature=SIGGONE456"
-    r2 = rhost.send(event_body("video.generated", {"video_uri": gone}), type_="video.generated")
-    d = wait_state(rhost, r2.msg_id, "dead", timeout=20)
-    assert d["error"].startswith("result download: HTTP 404: file not found or expired"), d
-    assert f"127.0.0.1:{api.other}/files/missing" in d["error"], d
-    for text in (d["error"], rhost.log_text()):
-        assert "SIGOK123" not in text and "SIGGONE456" not in text
-
-
-def test_a_full_disk_puts_the_download_off_without_spending_an_attempt(make_host, fns, api):
-    """A full disk is the host's shortage, not the delivery's: the download is put off with
-    backoff, no attempt is spent (more put-offs than max_attempts and still not dead), each one is
-    counted, the log says so once per interval, and once there is room the function runs as
-    attempt 1. DATA/results is a 1 MB tmpfs: any result plus the 64 MB margin does not fit."""
-    from contextlib import ExitStack
-    from durability_lib import gauge, tmpfs
-    fns.add("video.generated", extra=KEEP)
-    host = make_host(start=False)
-    results = host.data / "results"
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(tmpfs(results, "1m"))
-        except OSError as e:
-            pytest.skip(f"cannot mount a tmpfs here: {e}")
-        host.start(["--max-attempts", "2", "--retry-base", "0.2", "--retry-cap", "0.5",
-                    "--fetch-hosts", f"127.0.0.1:{api.other}"],
-                   {"HOOKHOST_API_BASE": f"http://127.0.0.1:{api.main}", "GEMINI_API_KEY": API_KEY})
-        stack.callback(host.stop)  # before the unmount (callbacks run last in, first out)
-        r = host.send(event_body("video.generated", {"video_uri": "files/ok-1000"}), type_="video.generated")
-        assert r.status == 202, r
-        def put_off_often():
-            v = gauge(host, "hookhost_fetch_no_space_total") or 0
-            return v if v >= 4 else None
-        put_off = wait_until(put_off_often, 30, interval=0.1, what="four downloads put off for lack of disk")
-        d = listed(host)[r.msg_id]
-        assert d["state"] in ("retry_scheduled", "fetching"), d
-        assert not fns.ran(r.msg_id)
-        lines = [e for e in host.log_records() if e.get("msg") == "result download put off: disk full"]
-        assert 1 <= len(lines) < put_off, lines
-        assert "not enough disk space" in lines[0]["error"] and "without spending an attempt" in lines[0]["error"], lines[0]
-
-        subprocess.run(["mount", "-o", "remount,size=100m", str(results)], check=True, capture_output=True, timeout=20)
-        run = fns.wait_run(r.msg_id, attempt=1, timeout=30)
-        assert run.env["HOOKHOST_ATTEMPT"] == "1" and run.stdin_json()["result"]["bytes"] == 1000
-        wait_state(host, r.msg_id, "done", attempt=1)
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
-def test_the_function_user_gets_its_result_and_its_directory(api):
-    """With HOOKHOST_FUNCTION_USER the result and then its directory are handed to that user (by
-    descriptor, never by path: ResultHandoverTests covers a link swapped in); the function reads it
-    as that user."""
-    import shutil
-    import tempfile
-    from hostlib import Functions, Host
-    root = Path(tempfile.mkdtemp(prefix="hookhost-e2e-result-user-", dir="/tmp"))
-    root.chmod(0o755)  # pytest's tmp tree is 0700: the function user could not reach its handler
-    fns = Functions(root)
-    fns.dir.chmod(0o755)
-    fns.out.chmod(0o777)
-    fns.add_script("video.generated", """#!/bin/sh
-d="$OUT/$HOOKHOST_DELIVERY_ID"
-echo "$(id -u) $(stat -c %u "$HOOKHOST_RESULT_PATH") $(stat -c %u "$(dirname "$HOOKHOST_RESULT_PATH")")" > "$d.owners"
-wc -c < "$HOOKHOST_RESULT_PATH" > "$d.size"
-touch "$d.done"
-""")
-    host = Host(root / "host", functions=fns)
-    try:
-        host.start(["--function-user", "65534:65534", "--fetch-hosts", f"127.0.0.1:{api.other}"],
-                   {"HOOKHOST_API_BASE": f"http://127.0.0.1:{api.main}", "GEMINI_API_KEY": API_KEY})
-        r = host.send(event_body("video.generated", {"video_uri": "files/ok-4321"}), type_="video.generated")
-        assert r.status == 202, r
-        wait_until((fns.out / f"{r.msg_id}.done").exists, 20, what="the function to run")
-        assert (fns.out / f"{r.msg_id}.owners").read_text().split() == ["65534", "65534", "65534"]
-        assert (fns.out / f"{r.msg_id}.size").read_text().strip() == "4321"
-    finally:
-        host.stop()
-        shutil.rmtree(root, ignore_errors=True)
+from hostlib import (Host, RawConn, base_env, build_request, control_request, event_body, free_port, hookhost_bin, http_request,
+                     new_id, serve_briefly, signed_headers, wait_until)

@@ -1,10 +1,12 @@
 """Signature verification, dedup and rotation (CONTRACT §3, PROTOCOL §2), driven over HTTP."""
 import base64
+import os
+import signal
 import time
 
 import pytest
 
-from hostlib import event_body, new_id, new_secret, sign, signed_headers, tamper_middle
+from hostlib import RawConn, build_request, event_body, new_id, new_secret, post_utf8, sign, signed_headers, tamper_middle
 
 # PROTOCOL §6 vectors: they pin the *test's* signer (standardwebhooks) to the spec, so a pass below
 # means the host agrees with an independent implementation, not merely with itself.
@@ -321,3 +323,77 @@ def test_non_canonical_base64_signature_is_401(host, fns, variant):
     assert host.post_raw(body, h).status == 202
     metrics = host.request("GET", "/metrics").body.decode()
     assert 'hookhost_deliveries_total{outcome="unauthorized"} 1' in metrics, metrics
+
+
+# Found by a hostile review of an earlier build: the docstrings below describe each defect as it
+# was found and where its cause was, not what the host does now.
+def fnv_shard(s: str, shards: int = 64) -> int:
+    h = 2166136261
+    for b in s.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % shards
+
+
+def test_canonically_equivalent_but_different_ids_are_two_deliveries(make_host, fns):
+    """Data loss. `webhook-id`s "…caf\\u00e9" and "…cafe\\u0301" are different byte strings (each
+    correctly signed), but Swift `String` equality is Unicode canonical equivalence, and the dedup
+    index is a `[String: …]` dictionary (Spool/ShardedDictionary.swift, sharded by an FNV hash of
+    the UTF-8 bytes). When both ids land in the same shard the second delivery is answered
+    `200 duplicate` and never runs — whether it is dropped depends on the hash of the id.
+    Cause: Spool/ShardedDictionary.swift + DeliveryIndex keyed by String; key by the id's bytes."""
+    fns.add("ping")
+    host = make_host()
+    n = next(n for n in range(10_000) if fnv_shard(f"id-{n}-caf\u00e9") == fnv_shard(f"id-{n}-cafe\u0301"))
+    a, b = f"id-{n}-caf\u00e9", f"id-{n}-cafe\u0301"
+    assert a.encode() != b.encode()
+    r1 = post_utf8(host, a, event_body("ping", {"n": 1}))
+    r2 = post_utf8(host, b, event_body("ping", {"n": 2}))
+    assert r1.status == 202, r1
+    assert r2.status == 202, f"a different webhook-id was answered as a duplicate and will never run: {r2}"
+
+
+def test_sighup_with_a_pipe_secrets_file_keeps_the_secrets(make_host, fns):
+    """Wrong answer / availability. `--secrets-file <(vault read …)` (bash process substitution:
+    a pipe at /dev/fd/N) works at start; the first SIGHUP re-reads the drained pipe, gets zero
+    secrets, *accepts* that ("secrets reloaded","count":0 at info level) and from then on every
+    delivery is `401 no HMAC secrets configured` until a restart. The same happens when a
+    regular secrets file is caught empty mid-rewrite. README: "A bad file keeps the old secrets";
+    expected here: refuse a non-regular file at start (exit 2 naming HOOKHOST_SECRETS_FILE) or
+    keep the secrets across the reload. Cause: App/SecretsStore.swift:reload (an empty list is
+    taken as valid)."""
+    fns.add("ping")
+    host = make_host(start=False)
+    r_fd, w_fd = os.pipe()
+    os.write(w_fd, (host.secrets[0] + "\n").encode())
+    os.close(w_fd)
+    try:
+        try:
+            host.start(["--secrets-file", f"/dev/fd/{r_fd}"], env={"HOOKHOST_SECRETS": None}, pass_fds=[r_fd])
+        except Exception:
+            assert host.proc.returncode == 2 and "HOOKHOST_SECRETS_FILE" in host.log_text(), host.log_tail()
+            return
+    finally:
+        os.close(r_fd)
+    assert host.send(event_body("ping"), type_="ping").status == 202
+    os.kill(host.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    r = host.send(event_body("ping"), type_="ping")
+    assert r.status == 202, f"after SIGHUP: {r}"
+
+
+def test_remembered_id_still_needs_a_valid_signature(host):
+    msg_id = new_id()
+    assert host.send(event_body("ping"), msg_id=msg_id).status == 202
+    body = b"not json"
+    # bad signature, no signature, stale timestamp: 401, not "duplicate"
+    bad = signed_headers(host.secrets[0], msg_id, b"other body")
+    assert host.post_raw(body, bad).status == 401
+    assert host.post_raw(body, {"webhook-id": msg_id}).status == 401
+    old = signed_headers(host.secrets[0], msg_id, body, ts=int(time.time()) - 3600)
+    assert host.post_raw(body, old).status == 401
+    # the id header twice: 401 even though the first copy is remembered
+    h = signed_headers(host.secrets[0], msg_id, body)
+    raw = build_request("POST", "/webhooks", body, h).replace(b"\r\n\r\n", f"\r\nwebhook-id: {msg_id}\r\n\r\n".encode(), 1)
+    with RawConn(host.port) as c:
+        c.send(raw)
+        assert c.read_response().status == 401

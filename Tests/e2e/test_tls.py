@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import shutil
 import signal
 import socket
@@ -227,3 +228,34 @@ def test_tls_configuration_errors_exit_2_naming_the_setting(make_host, tmp_path,
     h.start(args, wait=False)
     assert h.proc.wait(timeout=10) == 2
     assert "HOOKHOST_TLS_CERT" in h.log_text()
+
+
+def test_tls_garbage_stalls_and_broken_key_reload_leave_the_host_serving(make_host, fns, tmp_path):
+    fns.add("tls.test")
+    h, ctx, cert, key = start_tls(make_host, tmp_path, extra=["--read-timeout", "2"])
+    socks = []
+    for i in range(40):  # stalled handshakes
+        s = socket.create_connection(("127.0.0.1", h.port), timeout=5)
+        if i % 4 == 0:
+            s.sendall(os.urandom(300))
+        elif i % 4 == 1:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        elif i % 4 == 2:
+            s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # truncated ClientHello
+        socks.append(s)
+    # a client that closes mid-handshake
+    for _ in range(10):
+        s = socket.create_connection(("127.0.0.1", h.port), timeout=5)
+        s.sendall(b"\x16\x03\x01\x00\x05\x01\x00")
+        s.close()
+    r = https(h.port, ctx, "GET", "/healthz")
+    assert r[0] == 200 if isinstance(r, tuple) else r.status == 200, r
+    key.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    os.kill(h.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    assert h.running
+    r = https(h.port, ctx, "GET", "/healthz")
+    assert r[0] == 200 if isinstance(r, tuple) else r.status == 200, r
+    for s in socks:
+        s.close()
+    assert h.running

@@ -12,7 +12,7 @@ import Testing
 
 /// Housekeeping (pruning, the compaction check) walks the whole index: it runs on a thread of its
 /// own, so appends and their fsyncs — the acknowledgements — go on while it does.
-@Suite struct HousekeepingTests {
+@Suite struct SpoolLogTests {
     @Test func appendsAreDurableWhileHousekeepingRuns() throws {
         let dir = makeTempDir("keeper")
         defer { FileSystem.removeTree(dir) }

@@ -12,7 +12,7 @@ import Testing
 
 /// The due queue wakes a sleeping worker only when no free one will come for the delivery, and
 /// a worker running a function (busy) never holds up what falls due behind it.
-@Suite struct WorkerWakeTests {
+@Suite struct DeliveryBoardTests {
     private func accept(_ b: DeliveryBoard, _ id: String) {
         b.accepted(id: id, type: "ping", at: 0, verifiedBy: .hmac, body: SpoolRef(offset: 0, length: 1))
     }
