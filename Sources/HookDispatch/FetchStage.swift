@@ -50,6 +50,8 @@ final class FetchStage: Sendable {
     private let queue = Monitor()
     private let pending = Mutex<(jobs: [(Job, ResolvedFunction)], stopping: Bool)>(([], false))
     private let threads = Mutex<[ThreadHandle]>([])
+    /// Deletes kept results once their time is up (only when results are kept).
+    private let janitor = Mutex<BackgroundLoop?>(nil)
 
     init(store: any DeliveryStore, fetcher: any Fetcher, policy: FetchPolicy, config: FetchStageConfig, retry: RetryPolicy,
          shortageRetryDelay: Double = 1, logger: Logger, metrics: Metrics, clock: any WallClock,
@@ -104,8 +106,7 @@ final class FetchStage: Sendable {
     /// Hands a delivery in `fetching` (its downloader reserved) to the download threads.
     func submit(_ job: Job, function f: ResolvedFunction) {
         pending.withLock { $0.jobs.append((job, f)) }
-        // Broadcast: the janitor waits on the same condition and must not swallow the wake-up.
-        queue.locked { queue.broadcast() }
+        queue.locked { queue.signal() }
     }
 
     func start() {
@@ -122,17 +123,12 @@ final class FetchStage: Sendable {
         }
         guard config.keepResults > 0 else { return }
         // Kept results expire: look once a minute (or at the keep time, if shorter).
-        let janitor = startThread(name: "fetch-janitor", nice: 5) { [self] in
-            while true {
-                let stop = queue.locked { () -> Bool in
-                    if !pending.withLock({ $0.stopping }) { queue.wait(seconds: min(60, config.keepResults)) }
-                    return pending.withLock { $0.stopping }
-                }
-                if stop { return }
-                sweep(unfinished: store.list().filter { $0.state.isUnfinished }, keepFor: config.keepResults)
-            }
+        let keep = config.keepResults
+        let janitor = BackgroundLoop(name: "fetch-janitor", nice: 5, every: { min(60, keep) }) { [self] _ in
+            sweep(unfinished: store.list().filter { $0.state.isUnfinished }, keepFor: keep)
         }
-        threads.withLock { $0.append(janitor) }
+        self.janitor.withLock { $0 = janitor }
+        janitor.start()
     }
 
     /// Stops taking downloads and waits (until `deadline`) for those under way; one still running
@@ -140,6 +136,7 @@ final class FetchStage: Sendable {
     func stop(until deadline: Double) {
         pending.withLock { $0.stopping = true }
         queue.locked { queue.broadcast() }
+        janitor.withLock { $0 }?.stop()
         for t in threads.withLock({ $0 }) { _ = t.join(until: deadline) }
     }
 

@@ -13,7 +13,7 @@ import HookFetch
 /// launcher registers each function leader here; any *other* child of the host is an orphan:
 /// reaped when dead, SIGKILLed (then reaped) when alive, unless its environment names a delivery
 /// whose function is still running (a detached helper lives until its function ends).
-public final class Reaper: Sendable {
+public final class Reaper: Service {
     /// Function leaders by pid → their delivery id. Held across spawn + register so a sweep can
     /// never see a fresh leader that is not registered yet and take it for an orphan.
     /// Shared by every Reaper of the process: another one's leader is not an orphan either
@@ -23,11 +23,11 @@ public final class Reaper: Sendable {
     /// How /proc numbers our children; it may belong to an outer pid namespace.
     private let proc: ProcNamespace
     private let logger: Logger
-    /// A function ended since the last sweep; the sweeping thread waits on `wakeup` for it.
+    /// A function ended since the last sweep (the sweeping loop has been poked for it).
     private let dirty = Atomic<Bool>(false)
-    private let wakeup = Monitor()
-    private let stopping = Atomic<Bool>(false)
-    private let periodic = Mutex<ThreadHandle?>(nil)
+    /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every second regardless.
+    private let loop = Mutex<BackgroundLoop?>(nil)
+    private static let coalesce = 0.05
 
     public init(logger: Logger) {
         self.host = getpid()
@@ -69,7 +69,7 @@ public final class Reaper: Sendable {
         // functions ending hundreds of times a second, a signal (and the lock) per release only
         // cut its coalescing pause short to wait again.
         if !dirty.exchange(true, ordering: .acquiringAndReleasing) {
-            wakeup.locked { wakeup.signal() }
+            loop.withLock { $0 }?.poke()
         }
     }
 
@@ -139,35 +139,23 @@ public final class Reaper: Sendable {
         }
     }
 
-    /// Sweeps soon after a function ends (at most every `coalesce` seconds) and every `interval`
-    /// seconds regardless, until `stopPeriodic()`.
-    public func startPeriodic(interval: Double = 1, coalesce: Double = 0.05) {
-        let thread = startThread(name: "reaper") { [self] in
-            while true {
-                let stop = wakeup.locked { () -> Bool in
-                    if !dirty.load(ordering: .relaxed) && !stopping.load(ordering: .relaxed) { wakeup.wait(seconds: interval) }
-                    dirty.store(false, ordering: .relaxed)
-                    return stopping.load(ordering: .relaxed)
-                }
-                if stop { return }
-                sweep()
-                // Coalesce: functions ending meanwhile only set `dirty`; a stop ends the pause.
-                let until = monotonicNow() + coalesce
-                wakeup.locked {
-                    while !stopping.load(ordering: .relaxed), case let left = until - monotonicNow(), left > 0 { wakeup.wait(seconds: left) }
-                }
-            }
+    /// Starts sweeping soon after a function ends and every second regardless.
+    public func start() {
+        let l = BackgroundLoop(name: "reaper", every: { 1 }) { [self] loop in
+            dirty.store(false, ordering: .relaxed)
+            sweep()
+            // Coalesce: functions ending meanwhile only set `dirty` and poke; a stop ends the pause.
+            loop.pause(Reaper.coalesce)
         }
-        periodic.withLock { $0 = thread }
+        loop.withLock { $0 = l }
+        l.start()
     }
 
-    /// Stops the periodic sweeps and waits for the thread to exit (shutdown; `sweep(final:)` follows).
-    public func stopPeriodic() {
-        wakeup.locked {
-            stopping.store(true, ordering: .relaxed)
-            wakeup.broadcast()
-        }
-        periodic.withLock { $0.take() }?.join()
+    /// Stops the periodic sweeps, joins their thread, then sweeps a last time: nothing a
+    /// function started outlives the host.
+    public func stop() {
+        loop.withLock { $0 }?.stop()
+        sweep(final: true)
     }
 
     /// Children of this process (`host`: its pid here), from /proc (unreadable or vanished entries

@@ -33,13 +33,15 @@ final class BackgroundSHA256 {
     }
 
     private let ring = Ring()
+    /// The hashing thread, joined by `finish` (it must not outlive the download it hashes).
+    private let hasher: ThreadHandle
     private var head = 0
     private var finished = false
     private var fill = 0
 
     init() {
         let ring = ring
-        _ = startThread(name: "hh-sha256") {
+        hasher = startThread(name: "hh-sha256") {
             var hash = SHA256Stream()
             var tail = 0
             while true {
@@ -80,6 +82,7 @@ final class BackgroundSHA256 {
         ring.lengths[head] = -1
         ring.filled.signal()
         ring.done.wait()
+        hasher.join()
         return ring.digest
     }
 

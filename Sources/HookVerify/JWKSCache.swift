@@ -17,7 +17,7 @@ public struct JWKSStatus: Sendable {
 /// The keys for JWT deliveries, from a `JWKSSource`, kept fresh by a background thread. A lookup
 /// never blocks: a known kid answers at once; an unknown one waits for at most one fetch (rate
 /// limited by `minRefresh`) that runs on the refresher thread, which then calls back.
-public final class JWKSCache: Sendable {
+public final class JWKSCache: Service {
     private struct Waiter {
         let kid: String
         let completion: @Sendable (Result<RSAPublicKey, AuthenticationError>) -> Void
@@ -29,11 +29,10 @@ public final class JWKSCache: Sendable {
     private let logger: Logger
     private let metrics: Metrics?
     private let state: Mutex<(JWKSState, [Waiter])> = Mutex((JWKSState(), []))
-    private let wakeup = Monitor()
-    private let stopping = Atomic<Bool>(false)
     /// Set when the host starts draining: why a lookup that would wait for a fetch is refused.
     private let drainReason = Mutex<String?>(nil)
-    private let thread = Mutex<ThreadHandle?>(nil)
+    /// The refresher: wakes when the next fetch is due, or when a lookup or reload asks for one.
+    private let loop = Mutex<BackgroundLoop?>(nil)
 
     public init(source: any JWKSSource, config: JWKSCacheConfig, clock: any WallClock = SystemClock(), logger: Logger, metrics: Metrics? = nil) {
         self.source = source
@@ -62,7 +61,7 @@ public final class JWKSCache: Sendable {
         switch decision {
         case .found(let k)?: completion(.success(k))
         case .unknown(let why)?: completion(.failure(.jwt(.unknownKeyID(kid, detail: why))))
-        case .wait?: wakeup.locked { wakeup.signal() }
+        case .wait?: loop.withLock { $0 }?.poke()
         case nil: completion(.failure(.busy(refusal)))
         }
     }
@@ -77,7 +76,7 @@ public final class JWKSCache: Sendable {
     /// Asks for a fetch now (SIGHUP), whatever the rate limit.
     public func reload() {
         state.withLock { $0.0.wanted = true }
-        wakeup.locked { wakeup.signal() }
+        loop.withLock { $0 }?.poke()
     }
 
     public var status: JWKSStatus {
@@ -90,33 +89,24 @@ public final class JWKSCache: Sendable {
 
     /// Starts the refresher thread.
     public func start() {
-        let t = startThread(name: "jwks-refresh") { [self] in
-            while !stopping.load(ordering: .relaxed) {
-                let due = wakeup.locked { () -> Bool in
-                    if stopping.load(ordering: .relaxed) { return false }
-                    let now = clock.now()
-                    var next = state.withLock { $0.0.nextFetchAt(config) } ?? .infinity
-                    if next <= now { return true }
-                    if let poll = source.pollInterval { next = min(next, now + poll) }
-                    wakeup.wait(seconds: min(next - now, 3600))
-                    return false
-                }
-                if stopping.load(ordering: .relaxed) { return }
-                let polledChange = !due && source.pollInterval != nil && state.withLock({ $0.0.loadedAt != nil }) && source.changed()
-                let dueNow = due || state.withLock { ($0.0.nextFetchAt(config) ?? .infinity) <= clock.now() }
-                if dueNow || polledChange { refresh() }
-            }
+        let l = BackgroundLoop(name: "jwks-refresh", every: { [self] in
+            // Until the next fetch is due, or the next look at a polled source.
+            let now = clock.now()
+            var next = state.withLock { $0.0.nextFetchAt(config) } ?? .infinity
+            if let poll = source.pollInterval { next = min(next, now + poll) }
+            return min(next - now, 3600)
+        }) { [self] _ in
+            let due = state.withLock { ($0.0.nextFetchAt(config) ?? .infinity) <= clock.now() }
+            let polledChange = !due && source.pollInterval != nil && state.withLock({ $0.0.loadedAt != nil }) && source.changed()
+            if due || polledChange { refresh() }
         }
-        thread.withLock { $0 = t }
+        loop.withLock { $0 = l }
+        l.start()
     }
 
     /// Stops the refresher and waits for it; deliveries still waiting are refused.
     public func stop() {
-        wakeup.locked {
-            stopping.store(true, ordering: .relaxed)
-            wakeup.broadcast()
-        }
-        thread.withLock { $0.take() }?.join()
+        loop.withLock { $0 }?.stop()
         refuseWaiters("shutting down")
     }
 

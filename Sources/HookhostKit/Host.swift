@@ -20,16 +20,56 @@ public final class Host: Sendable {
     }
 
     /// Runs in the foreground. Returns the exit code: 0 after a clean drain, 1 on runtime failure;
-    /// configuration problems throw (exit 2).
+    /// configuration problems throw (exit 2), after stopping whatever had already started.
     public func run() throws(ConfigError) -> Int32 {
-        // Signals are taken synchronously by the main thread (sigwait below). Block them before
-        // any thread exists: threads inherit the mask, and an unblocked thread would otherwise
-        // receive a second SIGTERM and die by its default action. Functions get a clean mask.
+        let signals = Host.takeSignals()
+        let ground = try prepare()
+        var services = ServiceGroup(logger: logger)
+        let running: Running
+        do { running = try start(on: ground, into: &services) } catch {
+            services.shutdown()
+            throw error
+        }
+        waitForSignals(signals, running)
+        logger.info("shutting down: draining", ["grace_s": .double(config.shutdownGrace), "running": .int(running.dispatcher.running)])
+        // Stop accepting first (503 + Retry-After, /readyz 503), then stop the rest in reverse start
+        // order: secrets watch, dispatcher (workers joined; runs that finish in time record their
+        // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
+        for endpoint in running.endpoints { endpoint.startDraining() }
+        running.jwks.startDraining("draining for shutdown; retry later")
+        services.shutdown()
+        logger.info("stopped", ["unfinished": .int(running.spool.queueDepth)])
+        withExtendedLifetime(ground.lock) {}  // held until the end: another host on this data directory must not start
+        return 0
+    }
+
+    /// Signals are taken synchronously by the main thread (`waitForSignals`). Blocked before any
+    /// thread exists: threads inherit the mask (and `startThread` blocks them again), and an
+    /// unblocked thread would otherwise receive a second SIGTERM and die by its default action.
+    /// Functions get a clean mask.
+    private static func takeSignals() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)  // a function closing stdin early must not kill the host
+        return set
+    }
+
+    /// What start-up checks and opens before any thread runs: nothing here needs stopping.
+    struct Ground {
+        let table: FunctionTable
+        let identities: FunctionIdentities?
+        let secrets: SecretsStore
+        let dataDir: String
+        let lock: DataLock
+        let listenFD: Int32
+        let port: UInt16
+        let adminFD: Int32?
+    }
+
+    /// Checks the settings against the machine and opens the data directory and the listeners.
+    private func prepare() throws(ConfigError) -> Ground {
         Host.raiseFileLimit()
         if let u = config.functionUser, !FunctionUser.mayRunFunctionsAsAnotherUser() {
             throw ConfigError(setting: "HOOKHOST_FUNCTION_USER (--function-user)",
@@ -47,7 +87,6 @@ public final class Host: Sendable {
             logger.info("functions run as uids of their own", ["range": .string(range.description), "functions": .int(made.assigned.count)])
             identities = made
         }
-        let switchesUser = config.functionUser != nil || identities != nil
         for name in table.notExecutable() {
             logger.warn("function file is not executable (chmod +x); its deliveries are skipped or go to the next match", ["file": .string(name)])
         }
@@ -60,7 +99,6 @@ public final class Host: Sendable {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot create \(config.data): \(String(cString: strerror(errno)))")
         }
         let lock = try DataLock.acquire(dataDir)
-        _ = lock
         let (listenFD, port): (Int32, UInt16)
         do { (listenFD, port) = try Listener.open(config.listen) } catch {
             throw ConfigError(setting: "HOOKHOST_LISTEN (--listen)", message: "cannot listen on \(config.listen): \(error)")
@@ -75,28 +113,121 @@ public final class Host: Sendable {
                 throw ConfigError(setting: "HOOKHOST_ADMIN_LISTEN (--admin-listen)", message: "cannot listen on \(admin): \(error)")
             }
         }
+        return Ground(table: table, identities: identities, secrets: secrets, dataDir: dataDir, lock: lock,
+                      listenFD: listenFD, port: port, adminFD: adminFD)
+    }
+
+    /// What runs once the host is up, for the signal loop and the drain.
+    struct Running {
         let spool: Spool
-        do { spool = try Spool(config: config.spoolConfig(dataDir: dataDir), logger: logger) } catch {
+        let jwks: JWKSCache
+        let secrets: SecretsStore
+        let dispatcher: Dispatcher
+        let endpoints: [DeliveryEndpoint]
+        let tls: TLSCertificates?
+    }
+
+    /// Starts every service in dependency order, each registered in `services` as soon as it
+    /// runs, so a step that fails leaves the caller able to stop exactly what started.
+    private func start(on g: Ground, into services: inout ServiceGroup) throws(ConfigError) -> Running {
+        let spool = try openSpool(g.dataDir)
+        let writerBoosted = spool.startWriter()
+        services.started("spool writer") { spool.stopWriter() }  // last: it flushes what the others recorded
+        let metrics = makeMetrics(spool: spool, dataDir: g.dataDir)
+        let jwks = try startJWKS(metrics: metrics.registry)
+        metrics.jwks.set(jwks)
+        services.started("jwks refresher") { jwks.stop() }
+        let reaper = try startReaper(dataDir: g.dataDir, switchesUser: config.functionUser != nil || g.identities != nil)
+        services.started("reaper") { reaper.stop() }
+        let dispatcher = try makeDispatcher(g, spool: spool, reaper: reaper, metrics: metrics.registry)
+
+        let jwtVerifier = JWTVerifier(claims: config.jwtClaimsPolicy, tolerance: config.tolerance)
+        let secrets = g.secrets
+        let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
+                                            jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks,
+                                                                  replay: config.jwtAllowReuse ? nil : spool.replayMemory, logger: logger))
+        warnAboutJWTChecks()
+        let config = self.config, logger = self.logger, table = g.table
+        func makeEndpoint(serving surface: DeliveryEndpoint.Surface) -> DeliveryEndpoint {
+            DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics.registry, logger: logger,
+                             functionsReady: { table.exists }, jwksStatus: { jwks.status },
+                             verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
+                             surface: surface)
+        }
+        let endpoint = makeEndpoint(serving: g.adminFD == nil ? .all : .deliveriesOnly)
+        let adminEndpoint = g.adminFD.map { _ in makeEndpoint(serving: .probesOnly) }
+        // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
+        // first JWT delivery, so /readyz can say whether anything verifies at all.
+        if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
+        let tls = try loadTLS()
+        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls)
+
+        // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
+        // little instead so the writer still gets a CPU as soon as its fsync returns.
+        servers.main.start(nice: writerBoosted ? nil : 5)
+        services.started("http server") { servers.main.stop(); servers.main.join() }
+        if !writerBoosted { logger.debug("spool writer priority not raised (no CAP_SYS_NICE); HTTP loops run at nice 5") }
+        if let admin = servers.admin {
+            admin.start()
+            services.started("admin listener") { admin.stop(); admin.join() }
+        }
+        servers.control.start()
+        let controlPath = ControlSocketPath.full(g.dataDir)
+        services.started("control socket") { servers.control.stop(); servers.control.join(); unlink(controlPath) }
+        // After the servers, so it is drained before they stop: deliveries and /readyz keep their
+        // 503 answers while running functions finish.
+        dispatcher.start()
+        services.started("dispatcher") { dispatcher.drain(grace: config.shutdownGrace) }
+        logger.info("listening", ["address": .string(config.listen.description(boundPort: g.port)), "path": .string(config.path), "functions": .string(table.directory), "tls": .bool(tls != nil),
+                                  "data": .string(g.dataDir), "workers": .int(config.dispatch.workers), "secrets": .int(secrets.count),
+                                  "max_connections": .int(servers.maxConnections)])
+        if !config.secretFlagsUsed.isEmpty {
+            logger.warn("secrets were given as flags, readable by every local user in the process's arguments until the host blanked them at start; use the environment (HOOKHOST_SECRETS, GEMINI_API_KEY) or HOOKHOST_SECRETS_FILE",
+                        ["flags": .string(config.secretFlagsUsed.joined(separator: ","))])
+        }
+        if config.secretsFile != nil { services.start("secrets watch", SecretsWatch(secrets: secrets)) }
+        return Running(spool: spool, jwks: jwks, secrets: secrets, dispatcher: dispatcher,
+                       endpoints: [endpoint] + (adminEndpoint.map { [$0] } ?? []), tls: tls)
+    }
+
+    /// SIGHUP reloads the secrets, the JWKS and the TLS files; SIGTERM or SIGINT returns.
+    private func waitForSignals(_ signals: sigset_t, _ running: Running) {
+        var set = signals
+        while true {
+            var sig: Int32 = 0
+            sigwait(&set, &sig)
+            guard sig == SIGHUP else { return }
+            logger.info("SIGHUP: reloading secrets and the JWKS")
+            running.secrets.reload(force: true)
+            running.jwks.reload()
+            reloadTLS(running.tls)
+        }
+    }
+
+    private func openSpool(_ dataDir: String) throws(ConfigError) -> Spool {
+        do { return try Spool(config: config.spoolConfig(dataDir: dataDir), logger: logger) } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot open the spool: \(error)")
         }
-        var lifecycle = Lifecycle(logger: logger)
-        let writerBoosted = spool.startWriter()
-        lifecycle.started("spool writer") { spool.stopWriter() }  // last: it flushes what the others recorded
+    }
 
-        let jwksRef = Mutex<JWKSCache?>(nil)  // the gauges read the cache, which counts its fetches in `metrics`
-        let metrics = Metrics(gauges: {
+    /// The registry and its scrape-time gauges (the JWKS cache is filled in once it exists: it
+    /// counts its fetches in the registry it is given).
+    private func makeMetrics(spool: Spool, dataDir: String) -> (registry: Metrics, jwks: Late<JWKSCache>) {
+        let jwksRef = Late<JWKSCache>()
+        let logger = self.logger
+        let metrics = Metrics(gauges: { [jwksRef] in
             [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))]
                 + OperatorGauges.sample(spool: spool, spoolLog: dataDir + "/spool.log", now: spool.clock.now())
-                + (jwksRef.withLock { $0 }.map { Host.jwksGauges($0.status) } ?? [])
+                + (jwksRef.get().map { Host.jwksGauges($0.status) } ?? [])
         })
         OperatorGauges.describe(in: metrics)
         metrics.describe("hookhost_log_lines_dropped_total", "Log lines dropped because stderr was not read fast enough (the host never waits for its log).")
-        metrics.sampledCounter("hookhost_log_lines_dropped_total") { [logger] in Double(logger.droppedLines) }
-        let jwks = try startJWKS(metrics: metrics)
-        jwksRef.withLock { $0 = jwks }
-        lifecycle.started("jwks refresher") { jwks.stop() }
-        let dispatcherConfig = config.dispatcherConfig(dataDir: dataDir, baseEnvironment: Host.functionBaseEnvironment(),
-                                                       hostEnvironment: FileSystem.environment(), identities: identities)
+        metrics.sampledCounter("hookhost_log_lines_dropped_total") { Double(logger.droppedLines) }
+        return (metrics, jwksRef)
+    }
+
+    /// Clears what a previous run left in DATA/work, then starts the reaper.
+    private func startReaper(dataDir: String, switchesUser: Bool) throws(ConfigError) -> Reaper {
         let leftovers = Leftovers.kill(workRoot: dataDir + "/work")
         if !leftovers.isEmpty {
             logger.warn("killed functions a previous run of this host left running (their deliveries run again)",
@@ -106,41 +237,29 @@ public final class Host: Sendable {
         _ = FileSystem.makeDirectories(dataDir + "/work")
         if switchesUser { Host.letOthersTraverse([dataDir, dataDir + "/work"]) }
         let reaper = Reaper(logger: logger)
-        reaper.startPeriodic()
-        lifecycle.started("reaper") {
-            reaper.stopPeriodic()
-            reaper.sweep(final: true)  // nothing a function started outlives the host
-        }
-        let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
-        let policy: FetchPolicy
-        do { policy = try FetchPolicy(apiBase: config.apiBase, gcsBase: config.gcsBase, fetchHosts: config.fetchHosts) } catch {
-            lifecycle.shutdown()
-            throw error
-        }
-        let fetchConfig = config.fetchStageConfig(dataDir: dataDir, identities: identities)
-        _ = FileSystem.makeDirectories(fetchConfig.resultsRoot)
-        if switchesUser { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
-        let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: config.geminiAPIKey, gcsTokenFile: config.gcsTokenFile))
-        let dispatcher = Dispatcher(spool: spool, table: table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics,
-                                    fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)
+        reaper.start()
+        return reaper
+    }
 
-        let jwtVerifier = JWTVerifier(claims: config.jwtClaimsPolicy, tolerance: config.tolerance)
-        let authenticator = SignatureRouter(hmac: HMACAuthenticator(verifier: { secrets.verifier }),
-                                            jwt: JWTAuthenticator(verifier: jwtVerifier, keys: jwks,
-                                                                  replay: config.jwtAllowReuse ? nil : spool.replayMemory, logger: logger))
-        warnAboutJWTChecks()
-        let config = self.config, logger = self.logger
-        func makeEndpoint(serving surface: DeliveryEndpoint.Surface) -> DeliveryEndpoint {
-            DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics, logger: logger,
-                             functionsReady: { table.exists }, jwksStatus: { jwks.status },
-                             verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
-                             surface: surface)
-        }
-        let endpoint = makeEndpoint(serving: adminFD == nil ? .all : .deliveriesOnly)
-        let adminEndpoint = adminFD.map { _ in makeEndpoint(serving: .probesOnly) }
-        // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
-        // first JWT delivery, so /readyz can say whether anything verifies at all.
-        if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
+    /// The workers and the result downloads (started later, after the servers).
+    private func makeDispatcher(_ g: Ground, spool: Spool, reaper: Reaper, metrics: Metrics) throws(ConfigError) -> Dispatcher {
+        let dispatcherConfig = config.dispatcherConfig(dataDir: g.dataDir, baseEnvironment: Host.functionBaseEnvironment(),
+                                                       hostEnvironment: FileSystem.environment(), identities: g.identities)
+        let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
+        let policy = try FetchPolicy(apiBase: config.apiBase, gcsBase: config.gcsBase, fetchHosts: config.fetchHosts)
+        let fetchConfig = config.fetchStageConfig(dataDir: g.dataDir, identities: g.identities)
+        _ = FileSystem.makeDirectories(fetchConfig.resultsRoot)
+        if config.functionUser != nil || g.identities != nil { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
+        let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: config.geminiAPIKey, gcsTokenFile: config.gcsTokenFile))
+        return Dispatcher(spool: spool, table: g.table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics,
+                          fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)
+    }
+
+    /// The public listener's server, the admin listener's and the control socket's, all made
+    /// before any is started: a host whose /readyz, /metrics or `hookhost deliveries` would
+    /// answer nowhere does not start.
+    private func makeServers(_ g: Ground, spool: Spool, endpoint: DeliveryEndpoint, adminEndpoint: DeliveryEndpoint?,
+                             tls: TLSCertificates?) throws(ConfigError) -> (main: HTTPServer, admin: HTTPServer?, control: HTTPServer, maxConnections: Int) {
         let fileLimit = FileBudget.currentLimit()
         let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.dispatch.workers,
                                                     fetchers: config.fetch.fetchers)
@@ -149,88 +268,36 @@ public final class Host: Sendable {
             logger.warn("the file descriptor limit leaves room for few connections; raise it (ulimit -n)",
                         ["limit": .int(fileLimit), "connections": .int(maxConnections)])
         }
-        let tls = try loadTLS()
         let server: HTTPServer
-        do { server = try HTTPServer(listeners: [listenFD], loops: config.httpThreads, config: httpConfig, tls: tls, responder: endpoint, logger: logger) } catch {
-            lifecycle.shutdown()
+        do { server = try HTTPServer(listeners: [g.listenFD], loops: config.httpThreads, config: httpConfig, tls: tls, responder: endpoint, logger: logger) } catch {
             throw ConfigError(setting: "RLIMIT_NOFILE (ulimit -n)", message: "cannot create the HTTP event loops: \(error); raise the descriptor limit")
         }
-
-        // The admin listener and the control socket are made before anything is served: a host
-        // whose /readyz, /metrics or `hookhost deliveries` would answer nowhere does not start.
         var adminServer: HTTPServer?
-        if let adminFD, let adminEndpoint, let admin = config.adminListen {
+        if let adminFD = g.adminFD, let adminEndpoint, let admin = config.adminListen {
             do { adminServer = try HTTPServer(listeners: [adminFD], loops: 1, config: HTTPServerConfig(), responder: adminEndpoint, logger: logger) } catch {
-                lifecycle.shutdown()
                 throw ConfigError(setting: "HOOKHOST_ADMIN_LISTEN (--admin-listen)", message: "cannot serve \(admin): \(error)")
             }
         }
-        let controlPath = ControlSocketPath.full(dataDir)
+        let controlPath = ControlSocketPath.full(g.dataDir)
         let controlServer: HTTPServer
         do {
             // Bound through a short alias of the data directory when its path is too long for sun_path.
-            let cfd = try ControlSocketPath.withShortPath(dataDir) { try Listener.open(.unix(path: $0)).fd }
+            let cfd = try ControlSocketPath.withShortPath(g.dataDir) { try Listener.open(.unix(path: $0)).fd }
             chmod(controlPath, 0o600)
             controlServer = try HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
-                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: table)), logger: logger)
+                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table)), logger: logger)
         } catch {
-            lifecycle.shutdown()
             throw ConfigError(setting: "HOOKHOST_DATA (--data)",
                               message: "cannot create the control socket \(controlPath) (`hookhost deliveries` talks to the running host through it): \(error)")
         }
-
-        // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
-        // little instead so the writer still gets a CPU as soon as its fsync returns.
-        server.start(nice: writerBoosted ? nil : 5)
-        lifecycle.started("http server") { server.stop(); server.join() }
-        if !writerBoosted { logger.debug("spool writer priority not raised (no CAP_SYS_NICE); HTTP loops run at nice 5") }
-        if let adminServer {
-            adminServer.start()
-            lifecycle.started("admin listener") { adminServer.stop(); adminServer.join() }
-        }
-        controlServer.start()
-        lifecycle.started("control socket") { controlServer.stop(); controlServer.join(); unlink(controlPath) }
-        // After the servers, so it is drained before they stop: deliveries and /readyz keep their
-        // 503 answers while running functions finish.
-        dispatcher.start()
-        lifecycle.started("dispatcher") { dispatcher.drain(grace: self.config.shutdownGrace) }
-        logger.info("listening", ["address": .string(config.listen.description(boundPort: port)), "path": .string(config.path), "functions": .string(table.directory), "tls": .bool(tls != nil),
-                                  "data": .string(dataDir), "workers": .int(config.dispatch.workers), "secrets": .int(secrets.count),
-                                  "max_connections": .int(httpConfig.maxConnectionsPerLoop * config.httpThreads)])
-
-        if !config.secretFlagsUsed.isEmpty {
-            logger.warn("secrets were given as flags, readable by every local user in the process's arguments until the host blanked them at start; use the environment (HOOKHOST_SECRETS, GEMINI_API_KEY) or HOOKHOST_SECRETS_FILE",
-                        ["flags": .string(config.secretFlagsUsed.joined(separator: ","))])
-        }
-        if config.secretsFile != nil {
-            let watch = SecretsWatch(secrets: secrets)
-            watch.start()
-            lifecycle.started("secrets watch") { watch.stop() }
-        }
-        while true {
-            var sig: Int32 = 0
-            sigwait(&set, &sig)
-            if sig == SIGHUP {
-                logger.info("SIGHUP: reloading secrets and the JWKS")
-                secrets.reload(force: true)
-                jwks.reload()
-                reloadTLS(tls)
-                continue
-            }
-            break
-        }
-        logger.info("shutting down: draining", ["grace_s": .double(config.shutdownGrace), "running": .int(dispatcher.running)])
-        // Stop accepting first (503 + Retry-After, /readyz 503), then stop the rest in reverse start
-        // order: secrets watch, dispatcher (workers joined; runs that finish in time record their
-        // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
-        endpoint.startDraining()
-        adminEndpoint?.startDraining()
-        jwks.startDraining("draining for shutdown; retry later")
-        lifecycle.shutdown()
-        logger.info("stopped", ["unfinished": .int(spool.queueDepth)])
-        return 0
+        return (server, adminServer, controlServer, httpConfig.maxConnectionsPerLoop * config.httpThreads)
     }
-
-
 }
 
+/// A value set once after the closures that read it were made (the metrics' gauges read the JWKS
+/// cache, which is made with those metrics).
+final class Late<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
+    func set(_ v: T) { value.withLock { $0 = v } }
+    func get() -> T? { value.withLock { $0 } }
+}
