@@ -6,7 +6,7 @@ import HookSpool
 /// Where results may be downloaded from and which credential goes where (CONTRACT §5). Pure:
 /// built from settings, answers questions about URLs, does no I/O.
 ///
-/// Allowed: the API base's origin, the GCS base's origin, and `HOOKHOST_FETCH_HOSTS` entries.
+/// Allowed: the API base's origin, the GCS base's origin, and the extra host patterns.
 /// The API key goes only to the API origin, the GCS token only to the GCS origin, and neither to a
 /// hop whose origin differs from the request's first URL (a redirect to another host, port or
 /// scheme drops the credential even when that host is allowed).
@@ -15,24 +15,33 @@ public struct FetchPolicy: Sendable, Equatable {
     public let gcsBase: FetchURL
     public let extraHosts: [HostPattern]
 
-    /// Validates the three settings; an error names the one at fault.
+    /// From values already checked (the app parses its settings into these).
+    public init(apiBase: FetchURL, gcsBase: FetchURL, extraHosts: [HostPattern]) {
+        self.apiBase = apiBase
+        self.gcsBase = gcsBase
+        self.extraHosts = extraHosts
+    }
+
+    /// Parses the three values; an error names the parameter at fault.
     public init(apiBase: String, gcsBase: String, fetchHosts: [String]) throws(ConfigError) {
-        guard let a = FetchURL(apiBase), !a.target.contains("?") else {
-            throw ConfigError(setting: "HOOKHOST_API_BASE", message: "expected an http(s) URL without query, got \"\(apiBase)\"")
+        guard let a = FetchPolicy.base(apiBase) else {
+            throw ConfigError(setting: "apiBase", message: "expected an http(s) URL without query, got \"\(apiBase)\"")
         }
-        guard let g = FetchURL(gcsBase), !g.target.contains("?") else {
-            throw ConfigError(setting: "HOOKHOST_GCS_BASE", message: "expected an http(s) URL without query, got \"\(gcsBase)\"")
+        guard let g = FetchPolicy.base(gcsBase) else {
+            throw ConfigError(setting: "gcsBase", message: "expected an http(s) URL without query, got \"\(gcsBase)\"")
         }
         var patterns: [HostPattern] = []
         for entry in fetchHosts {
-            guard let p = HostPattern(entry) else {
-                throw ConfigError(setting: "HOOKHOST_FETCH_HOSTS", message: "\"\(entry)\" is not host or host:port")
-            }
+            guard let p = HostPattern(entry) else { throw ConfigError(setting: "fetchHosts", message: "\"\(entry)\" is not host or host:port") }
             patterns.append(p)
         }
-        self.apiBase = a
-        self.gcsBase = g
-        self.extraHosts = patterns
+        self.init(apiBase: a, gcsBase: g, extraHosts: patterns)
+    }
+
+    /// A base URL results are fetched under: http(s), with a host, without a query.
+    public static func base(_ text: String) -> FetchURL? {
+        guard let u = FetchURL(text), !u.target.contains("?") else { return nil }
+        return u
     }
 
     /// The defaults of CONTRACT §2.

@@ -246,7 +246,7 @@ public final class Host: Sendable {
         let dispatcherConfig = config.dispatcherConfig(dataDir: g.dataDir, baseEnvironment: Host.functionBaseEnvironment(),
                                                        hostEnvironment: FileSystem.environment(), identities: g.identities)
         let launcher = PosixProcessLauncher(user: config.functionUser, reaper: reaper)
-        let policy = try FetchPolicy(apiBase: config.apiBase, gcsBase: config.gcsBase, fetchHosts: config.fetchHosts)
+        let policy = FetchPolicy(apiBase: config.apiBase, gcsBase: config.gcsBase, extraHosts: config.fetchHosts)
         let fetchConfig = config.fetchStageConfig(dataDir: g.dataDir, identities: g.identities)
         _ = FileSystem.makeDirectories(fetchConfig.resultsRoot)
         if config.functionUser != nil || g.identities != nil { Host.letOthersTraverse([fetchConfig.resultsRoot]) }

@@ -37,10 +37,10 @@ public struct HostConfig: Sendable {
     /// Result downloads; their directory is set at start.
     public var fetch = FetchStageConfig(resultsRoot: "")
     public var shutdownGrace: Double = 30
-    public var fetchHosts: [String] = []
+    public var fetchHosts: [HostPattern] = []
     public var geminiAPIKey: String?
-    public var apiBase = "https://generativelanguage.googleapis.com"
-    public var gcsBase = "https://storage.googleapis.com"
+    public var apiBase = FetchPolicy.gemini.apiBase
+    public var gcsBase = FetchPolicy.gemini.gcsBase
     public var gcsTokenFile: String?
     public var logLevel = LogLevel.info
     /// Bytes of log lines kept while stderr is not read; beyond, lines are dropped and counted.
@@ -133,15 +133,24 @@ public struct HostConfig: Sendable {
                  "seconds between SIGTERM and SIGKILL for functions running at shutdown"),
         .seconds("HOOKHOST_RETRY_LATER_FOR", \.dispatch.retryLaterFor, .seconds(max: 365 * 86_400),
                  "seconds a delivery may keep answering exit 75 before it is dead-lettered"),
-        Setting("HOOKHOST_FETCH_HOSTS", meaning: "extra hosts results may be downloaded from (comma-separated; host or host:port)") { c, v in
-            c.fetchHosts = v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } },
+        Setting("HOOKHOST_FETCH_HOSTS", meaning: "extra hosts results may be downloaded from (comma-separated; host or host:port)") { c, v throws(ConfigError) in
+            var patterns: [HostPattern] = []
+            for entry in v.split(separator: ",").map({ $0.trimmingSpaces }) where !entry.isEmpty {
+                guard let p = HostPattern(entry) else { throw bad("HOOKHOST_FETCH_HOSTS", "\"\(entry)\" is not host or host:port") }
+                patterns.append(p)
+            }
+            c.fetchHosts = patterns },
         .seconds("HOOKHOST_KEEP_RESULTS", \.fetch.keepResults, .seconds(max: 365 * 86_400, allowZero: true),
                  "seconds a downloaded result is kept after its delivery is done"),
         .count("HOOKHOST_FETCHERS", \.fetch.fetchers, .count(1, 64), "result downloads at once (threads of their own, separate from the workers)"),
         Setting("GEMINI_API_KEY", meaning: "sent as x-goog-api-key when downloading results from the API origin", secret: true) { c, v in
             c.geminiAPIKey = v.isEmpty ? nil : v },
-        Setting("HOOKHOST_API_BASE", meaning: "where files/… and batches/… are downloaded", show: { $0.apiBase }) { c, v in c.apiBase = v },
-        Setting("HOOKHOST_GCS_BASE", meaning: "where gs:// results are downloaded", show: { $0.gcsBase }) { c, v in c.gcsBase = v },
+        Setting("HOOKHOST_API_BASE", meaning: "where files/… and batches/… are downloaded", show: { HostConfig.showBase($0.apiBase) }) { c, v throws(ConfigError) in
+            guard let u = FetchPolicy.base(v) else { throw bad("HOOKHOST_API_BASE", "expected an http(s) URL without query, got \"\(URLRedaction.withoutQuery(v))\"") }
+            c.apiBase = u },
+        Setting("HOOKHOST_GCS_BASE", meaning: "where gs:// results are downloaded", show: { HostConfig.showBase($0.gcsBase) }) { c, v throws(ConfigError) in
+            guard let u = FetchPolicy.base(v) else { throw bad("HOOKHOST_GCS_BASE", "expected an http(s) URL without query, got \"\(URLRedaction.withoutQuery(v))\"") }
+            c.gcsBase = u },
         .path("HOOKHOST_GCS_TOKEN_FILE", \.gcsTokenFile, "file holding a bearer token for gs:// downloads (read on each use)"),
         Setting("HOOKHOST_LOG", meaning: "debug, info, warn or error; JSON lines on stderr", default: "info") { c, v throws(ConfigError) in
             guard let l = LogLevel(name: v) else { throw bad("HOOKHOST_LOG", "expected debug, info, warn or error, got \"\(v)\"") }
@@ -176,6 +185,9 @@ public struct HostConfig: Sendable {
     }
 
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
+
+    /// A base URL as operators wrote it: without the `/` a bare origin is given.
+    private static func showBase(_ u: FetchURL) -> String { u.target == "/" ? String(u.string.dropLast()) : u.string }
 
     /// The range of every numeric setting, by name.
     public static var ranges: [String: SettingRange] {

@@ -36,13 +36,25 @@ import Testing
         #expect(throws: ConfigError.self) { try FetchPolicy(apiBase: "https://a", gcsBase: "https://g", fetchHosts: [entry]) }
         if entry.isEmpty { return }
         do { _ = try FetchPolicy(apiBase: "https://a", gcsBase: "https://g", fetchHosts: [entry]) } catch {
+            #expect(error.setting == "fetchHosts")
+        }
+        // The app's settings table names the variable.
+        #expect(throws: ConfigError.self) { try HostConfig.load(environment: ["HOOKHOST_FETCH_HOSTS": "ok.test,\(entry)"], arguments: []) }
+        if entry.isEmpty { return }
+        do { _ = try HostConfig.load(environment: ["HOOKHOST_FETCH_HOSTS": "ok.test,\(entry)"], arguments: []) } catch {
             #expect(error.setting == "HOOKHOST_FETCH_HOSTS")
         }
     }
 
     @Test func badBasesNameTheSetting() {
-        #expect(throws: ConfigError(setting: "HOOKHOST_API_BASE", message: "expected an http(s) URL without query, got \"ftp://x\"")) {
+        #expect(throws: ConfigError(setting: "apiBase", message: "expected an http(s) URL without query, got \"ftp://x\"")) {
             try FetchPolicy(apiBase: "ftp://x", gcsBase: "https://g", fetchHosts: [])
+        }
+        #expect(throws: ConfigError(setting: "HOOKHOST_API_BASE", message: "expected an http(s) URL without query, got \"ftp://x\"")) {
+            try HostConfig.load(environment: ["HOOKHOST_API_BASE": "ftp://x"], arguments: [])
+        }
+        #expect(throws: ConfigError(setting: "HOOKHOST_GCS_BASE", message: "expected an http(s) URL without query, got \"https://g\"")) {
+            try HostConfig.load(environment: ["HOOKHOST_GCS_BASE": "https://g?x"], arguments: [])
         }
         #expect((try? FetchPolicy(apiBase: "https://a", gcsBase: "https://g?x", fetchHosts: [])) == nil)
     }
