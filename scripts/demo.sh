@@ -3,7 +3,7 @@
 # hookhost and the example functions, and runs `hookhost demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WITH_CONTAINERS=0 scripts/install-deps.sh  # the demo needs no podman
+WITH_TESTS=0 scripts/install-deps.sh  # the demo needs no test tools (no nginx, no podman)
 echo "== building hookhost" >&2
 swift build
 echo "== building the example functions into Functions/bin" >&2

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Installs the system packages hookhost builds, tests and benchmarks with (Debian 12).
 # Idempotent: a package already present is not reinstalled; safe to run on every CI start.
+#   WITH_TESTS=0       only what building and `hookhost demo` need (scripts/demo.sh)
+#   WITH_CONTAINERS=0  leaves out podman & co.; the container test then says it skipped
+#   WITH_BENCH=1       adds wrk and nginx for bench/
+# Services the packages bring (nginx) are not started: a policy-rc.d refuses it during the install.
 set -euo pipefail
-pkgs=(libcurl4-openssl-dev libssl-dev pkg-config python3 python3-venv curl fuse libfuse2)
+# Building and the demo: the C libraries hookhost links (OpenSSL) and opens (libcurl), pkg-config.
+pkgs=(libcurl4-openssl-dev libssl-dev pkg-config)
+if [ "${WITH_TESTS:-1}" = 1 ]; then
+  # The end-to-end suite: Python (a venv with pytest and independent signers from PyPI), curl,
+  # fuse (the power-cut tests' lazyfs), nginx (the load-balancer test), openssl (TLS test certificates).
+  pkgs+=(python3 python3-venv curl fuse libfuse2 nginx openssl)
+  # The container test (podman builds and runs the image; debootstrap makes its base once, cached
+  # in .build/container/). On by default; WITH_CONTAINERS=0 skips these and the test says why.
+  [ "${WITH_CONTAINERS:-1}" = 1 ] && pkgs+=(podman runc debootstrap uidmap slirp4netns libcap2-bin)
+fi
 [ "${WITH_BENCH:-0}" = 1 ] && pkgs+=(wrk nginx)
-# nginx for the load-balancer test; openssl CLI for the TLS test's certificates.
-pkgs+=(nginx openssl)
-# The container test (podman builds and runs the image; debootstrap makes its base once, cached
-# in .build/container/). On by default; WITH_CONTAINERS=0 skips these and the test says why.
-[ "${WITH_CONTAINERS:-1}" = 1 ] && pkgs+=(podman runc debootstrap uidmap slirp4netns libcap2-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,6 +24,15 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "installing: ${missing[*]}" >&2
+  # Debian starts a service when its package is installed (nginx on :80 under systemd); the tests
+  # and benchmarks start their own nginx on loopback ports, so refuse that for this install.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  trap '[ "$made_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d' EXIT
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

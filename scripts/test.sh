@@ -19,4 +19,5 @@ if [ ! -x .build/venv/bin/pytest ]; then
   python3 -m venv .build/venv
   .build/venv/bin/pip install -q -r Tests/e2e/requirements.txt
 fi
-HOOKHOST_BIN="$PWD/.build/debug/hookhost" .build/venv/bin/pytest -q -rs -x Tests/e2e "$@"  # -rs: every skip prints its reason
+# -rs: every skip prints its reason; no -x: the closing line counts what passed, failed and skipped
+HOOKHOST_BIN="$PWD/.build/debug/hookhost" .build/venv/bin/pytest -q -rs Tests/e2e "$@"

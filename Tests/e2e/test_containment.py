@@ -172,7 +172,11 @@ def test_unknown_function_user_refuses_to_start(tmp_path, fns):
 def test_function_user_without_privilege_refuses_to_start(open_dir):
     fns_dir = open_dir / "functions"
     fns_dir.mkdir(mode=0o755)
-    p = subprocess.run([str(hookhost_bin()), "serve", "--function-user", "1:1", "--functions", str(fns_dir),
+    # A copy another user can run: a fresh clone sits in root's 0700 home, out of uid 65534's reach.
+    binary = open_dir / "hookhost"
+    shutil.copy2(hookhost_bin(), binary)
+    binary.chmod(0o755)
+    p = subprocess.run([str(binary), "serve", "--function-user", "1:1", "--functions", str(fns_dir),
                         "--data", str(open_dir / "data"), "--listen", "127.0.0.1:0"],
                        user=65534, group=65534, extra_groups=[], env={"PATH": "/usr/bin:/bin"},
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=10)

@@ -122,12 +122,20 @@ def test_the_documented_signing_recipe_verifies(make_host, fns):
     text = REFERENCE.read_text()
     recipe = text.split("Make a test secret and sign by hand:", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     lines = recipe.splitlines()
-    assert lines[0].startswith("SECRET=")
-    script = "\n".join(lines[1:]).replace("localhost:8080", f"127.0.0.1:{host.port}")
-    p = subprocess.run(["bash", "-c", script], env={"SECRET": host.secrets[0], "PATH": "/usr/bin:/bin"},
-                       capture_output=True, timeout=20)
+    assert sum(ln.startswith("SECRET=") for ln in lines) == 1
+    script = "\n".join(ln for ln in lines if not ln.startswith("SECRET=")).replace("localhost:8080", f"127.0.0.1:{host.port}")
+    # Only what a fresh Debian has: an `xxd` (vim's, not installed by default) that fails if called.
+    stubs = host.root / "stub-bin"
+    stubs.mkdir()
+    (stubs / "xxd").write_text("#!/bin/sh\nexit 127\n")
+    (stubs / "xxd").chmod(0o755)
+    env = {"PATH": f"{stubs}:/usr/bin:/bin"}
+    p = subprocess.run(["bash", "-c", script], env={**env, "SECRET": host.secrets[0]}, capture_output=True, timeout=20)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["status"] == "accepted", p.stdout
+    # A secret that is not whsec_<base64> fails loudly, before anything is sent.
+    p = subprocess.run(["bash", "-c", script], env={**env, "SECRET": "whsec_"}, capture_output=True, timeout=20)
+    assert p.returncode != 0 and b"whsec_<base64>" in p.stderr, (p.returncode, p.stderr)
     # the fingerprint recipe gives what the host logs
     fp = subprocess.run(["bash", "-c", 'printf %s "${SECRET#whsec_}" | base64 -d | sha256sum | cut -c1-8'],
                         env={"SECRET": host.secrets[0], "PATH": "/usr/bin:/bin"}, capture_output=True).stdout.decode().strip()
