@@ -10,8 +10,8 @@ set -euo pipefail
 pkgs=(libcurl4-openssl-dev libssl-dev pkg-config)
 if [ "${WITH_TESTS:-1}" = 1 ]; then
   # The end-to-end suite: Python (a venv with pytest and independent signers from PyPI), curl,
-  # fuse (the power-cut tests' lazyfs), nginx (the load-balancer test), openssl (TLS test certificates).
-  pkgs+=(python3 python3-venv curl fuse libfuse2 nginx openssl)
+  # fuse (the power-cut tests' lazyfs), nginx and haproxy (the load-balancer tests), openssl (TLS test certificates).
+  pkgs+=(python3 python3-venv curl fuse libfuse2 nginx haproxy openssl)
   # The container test (podman builds and runs the image; debootstrap makes its base once, cached
   # in .build/container/). On by default; WITH_CONTAINERS=0 skips these and the test says why.
   [ "${WITH_CONTAINERS:-1}" = 1 ] && pkgs+=(podman runc debootstrap uidmap slirp4netns libcap2-bin)

@@ -47,7 +47,8 @@ class Balancer:
         if self.proc.poll() is not None:
             raise RuntimeError("nginx exited: " + self.proc.stderr.read().decode())
         try:
-            return self.get("/healthz")[0] == 200
+            # Only /webhooks is passed on: a GET there reaches a replica, which answers 405.
+            return self.get("/webhooks")[0] == 405
         except OSError:
             return False
 
@@ -201,3 +202,69 @@ def test_spread_stickiness_failover_and_rolling_restart(fleet):
     f.wait_ran(acked, timeout=60)
     print(f"rolling restart: {len(acked)} acknowledged, all ran; {len(other)} not acknowledged "
           f"(statuses {sorted(set(other))}), retried by the sender")
+
+
+def test_only_the_delivery_path_passes_the_balancer(fleet):
+    """/metrics, /readyz and /healthz stay off the public balancer: 404 from nginx itself."""
+    for path in ("/metrics", "/readyz", "/healthz", "/webhooks/../metrics", "/"):
+        assert fleet.lb.get(path)[0] == 404, path
+    assert fleet.lb.get("/webhooks")[0] == 405  # reached a replica
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(),
+                    reason="haproxy is not installed (scripts/install-deps.sh installs it)")
+def test_haproxy_starts_with_the_shipped_config_under_the_shipped_descriptor_limit(tmp_path):
+    """container/haproxy.cfg under containers.conf's nofile limit: it starts, hashes deliveries to a
+    replica, and passes nothing but the delivery path."""
+    limits = (REPO_ROOT / "container/containers.conf").read_text()
+    nofile = int(re.search(r'"nofile=(\d+):(\d+)"', limits).group(1))
+    secret = new_secret()
+    root = tmp_path / "r0"
+    root.mkdir()
+    fns = Functions(root)
+    fns.add("ping")
+    host = Host(root, functions=fns, secrets=[secret]).start()
+    try:
+        port = free_port()
+        conf = (REPO_ROOT / "container/haproxy.cfg").read_text()
+        conf = conf.replace("bind :8080", f"bind 127.0.0.1:{port}")
+        conf = re.sub(r"server hookhost-(\d) hookhost-\d:8080", lambda m: f"server hookhost-{m.group(1)} 127.0.0.1:{host.port}", conf)
+        cfg = tmp_path / "haproxy.cfg"
+        cfg.write_text(conf)
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        check = subprocess.run(["prlimit", f"--nofile={nofile}:{nofile}", "--", haproxy, "-c", "-f", str(cfg)],
+                               capture_output=True, timeout=20)
+        assert check.returncode == 0, check.stderr.decode() + check.stdout.decode()
+        proc = subprocess.Popen(["prlimit", f"--nofile={nofile}:{nofile}", "--", haproxy, "-db", "-f", str(cfg)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            def answer(path, method="GET", body=None, headers=None):
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                try:
+                    c.request(method, path, body=body, headers=headers or {})
+                    r = c.getresponse()
+                    return r.status, r.read()
+                finally:
+                    c.close()
+
+            def up():
+                if proc.poll() is not None:
+                    raise RuntimeError("haproxy exited: " + proc.stderr.read().decode()[-2000:])
+                try:
+                    return answer("/webhooks")[0] == 405
+                except OSError:
+                    return False
+            wait_until(up, 15, what="haproxy passing requests")
+            assert proc.poll() is None, "haproxy did not keep running under the shipped limit"
+            for path in ("/metrics", "/readyz", "/healthz"):
+                assert answer(path)[0] == 404, path
+            body = event_body("ping")
+            msg_id = new_id("hap")
+            status, _ = answer("/webhooks", "POST", body, signed_headers(secret, msg_id, body))
+            assert status == 202
+            fns.wait_run(msg_id)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    finally:
+        host.stop()
