@@ -6,11 +6,19 @@
 #
 # Cached: the rootfs tarball in .build/container/base.tar (CI caches .build/), the image in
 # podman's storage. Usage: container/local-base.sh [MIRROR]   (default: the machine's apt mirror)
+# BASE_FLAVOR=python adds python3 (the `with-python` image): localhost/hookhost-base:bookworm-python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/container/containers.conf}
-image=localhost/hookhost-base:bookworm
-cache=.build/container/base.tar
+flavor=${BASE_FLAVOR:-}
+extra=""
+case "$flavor" in
+  "") ;;
+  python) extra=",python3-minimal" ;;
+  *) echo "BASE_FLAVOR: expected nothing or python, got '$flavor'" >&2; exit 2 ;;
+esac
+image=localhost/hookhost-base:bookworm${flavor:+-$flavor}
+cache=.build/container/base${flavor:+-$flavor}.tar
 if podman image exists "$image"; then echo "$image exists" >&2; exit 0; fi
 if [ ! -s "$cache" ]; then
   mirror=${1:-}
@@ -23,7 +31,7 @@ if [ ! -s "$cache" ]; then
   root=$(mktemp -d /tmp/hookhost-rootfs.XXXXXX)
   trap 'rm -rf "$root"' EXIT
   echo "debootstrap bookworm from $mirror (a few minutes, once)" >&2
-  debootstrap --variant=minbase --include=libcurl4,libssl3,ca-certificates,libcap2-bin bookworm "$root" "$mirror" >&2
+  debootstrap --variant=minbase --include=libcurl4,libssl3,ca-certificates,libcap2-bin$extra bookworm "$root" "$mirror" >&2
   # What debian:bookworm-slim also drops: caches, docs, the apt lists.
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
   mkdir -p "$(dirname "$cache")"
