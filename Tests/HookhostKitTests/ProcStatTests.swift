@@ -16,17 +16,6 @@ import Testing
         #expect(ProcStat.pidList(Array("7".utf8)) == [7])
     }
 
-    @Test func theChildListNamesAChildOfThisProcess() {
-        var pid: pid_t = 0
-        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("5"), nil]
-        defer { for p in argv { free(p) } }
-        guard posix_spawn(&pid, "/bin/sleep", nil, nil, &argv, environ) == 0 else { return }
-        defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, 0) }
-        guard let pids = Reaper.childList(of: getpid()) else { return }  // kernel without the files: the /proc scan is used
-        #expect(pids.contains(pid))
-        #expect(Reaper.children(in: ProcNamespace.current(), host: getpid()).contains { $0.stat.pid == pid && $0.stat.ppid == getpid() })
-    }
-
     @Test func nsPidListsThePidInEachNamespace() {
         let status = Array("Name:\tsleep\nTgid:\t4242\nNSpid:\t4242\t17\t1\nNSpgid:\t4242\t17\t1\n".utf8)
         #expect(ProcStat.nsPids(status: status) == [4242, 17, 1])
@@ -71,28 +60,5 @@ import Testing
         #expect(environValue(env, "HOOKHOST_DELIVERY_ID") == "wh_1")
         #expect(environValue(env, "B") == nil)
         #expect(environValue([], "A") == nil)
-    }
-}
-
-@Suite struct SweepPlanTests {
-    let host: Int32 = 100
-    var procs: [ProcStat] {
-        [ProcStat(pid: 1, comm: "init", state: "S", ppid: 0, pgrp: 1),
-         ProcStat(pid: 200, comm: "leader", state: "S", ppid: host, pgrp: 200),          // owned function leader
-         ProcStat(pid: 201, comm: "leader", state: "Z", ppid: host, pgrp: 201),          // owned, exited: its supervisor reaps it
-         ProcStat(pid: 300, comm: "sleep", state: "Z", ppid: host, pgrp: 250),           // dead orphan
-         ProcStat(pid: 301, comm: "sleep", state: "S", ppid: host, pgrp: 301),           // live orphan, finished delivery
-         ProcStat(pid: 302, comm: "helper", state: "S", ppid: host, pgrp: 302),          // live orphan, running delivery
-         ProcStat(pid: 400, comm: "grandchild", state: "S", ppid: 200, pgrp: 200)]       // not ours (yet)
-    }
-
-    @Test func reapsZombiesKillsOrphansSparesRunningDeliveriesHelpers() {
-        let plan = SweepPlan.make(processes: procs, host: host, owned: [200, 201], final: false) { $0 == 302 ? "wh_running" : nil }
-        #expect(plan == SweepPlan(reap: [300], kill: [301], spared: [302]))
-    }
-
-    @Test func finalSweepSparesNothing() {
-        let plan = SweepPlan.make(processes: procs, host: host, owned: [200, 201], final: true) { _ in "wh_running" }
-        #expect(plan == SweepPlan(reap: [300], kill: [301, 302], spared: []))
     }
 }
