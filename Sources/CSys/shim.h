@@ -103,7 +103,7 @@ static inline int hh_fcntl_setfl_nonblock(int fd) { int f = fcntl(fd, F_GETFL); 
 static inline int hh_flock_try(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
 /* A directory handle for path lookups only (O_PATH is hidden without _GNU_SOURCE; glibc always has __O_PATH). */
 static inline int hh_open_dir_path(const char *p) { return open(p, __O_PATH | O_DIRECTORY | O_CLOEXEC); }
-// --- Process containment (ProcessRunner, Reaper) -----------------------------------------------
+// --- Process containment (PosixProcessLauncher, Reaper) -----------------------------------------
 #include <sys/prctl.h>
 #include <string.h>
 #include <grp.h>

@@ -34,12 +34,9 @@ extension FunctionTable {
     /// `#!` or `\x7fELF` at the start. Opened non-blocking and only after `stat` said it is a
     /// regular file, so a FIFO swapped in meanwhile cannot hang the caller.
     static func startsLikeProgram(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard let file = try? FD(opening: path, O_RDONLY | O_NONBLOCK) else { return false }
         var head = [UInt8](repeating: 0, count: 4)
-        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4) }
-        guard n >= 2 else { return false }
+        guard let n = try? file.read(into: &head), n >= 2 else { return false }
         return (head[0] == UInt8(ascii: "#") && head[1] == UInt8(ascii: "!")) || (n == 4 && head == [0x7F, 0x45, 0x4C, 0x46])
     }
 }

@@ -45,10 +45,7 @@ public final class MemoryFetcher: Fetcher {
             throw e
         case .bytes(let data, let type):
             let file = try ResultFile(directory: directory, name: request.fileName)
-            let failure: FetchError? = data.withUnsafeBytes { b in
-                do throws(FetchError) { try file.write(b); return nil } catch { return error }
-            }
-            if let failure { throw failure }
+            try file.write(data)
             let path = try file.commit(as: request.fileName)
             return FetchedResult(uri: request.uri, path: path, bytes: data.count, sha256: hexString(Crypto.sha256(data)), contentType: type)
         }

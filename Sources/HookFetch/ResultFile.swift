@@ -10,7 +10,7 @@ import HookSpool
 final class ResultFile {
     let directory: String
     let tempPath: String
-    private var fd: Int32
+    private var file: FD
     private var committed = false
 
     /// Creates the directory if needed and a fresh, empty temp file for `name`.
@@ -21,29 +21,28 @@ final class ResultFile {
         self.directory = directory
         tempPath = directory + "/." + name + ".part"
         // Never through a link: a name planted in the directory must not redirect the write.
-        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io("cannot create \(tempPath)", errno: errno) }
+        do { file = try FD(opening: tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644) } catch {
+            throw .io("cannot create \(tempPath)", errno: error.code)
+        }
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
         if !committed { unlink(tempPath) }
     }
 
     /// Appends all of `bytes` (write(2) may take fewer at a time).
     func write(_ bytes: UnsafeRawBufferPointer) throws(FetchError) {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .io("cannot write \(tempPath)", errno: n < 0 ? errno : ENOSPC) }
-            done += n
-        }
+        do { try file.writeAll(bytes) } catch { throw .io("cannot write \(tempPath)", errno: error.code) }
+    }
+
+    /// Appends all of `bytes`.
+    func write(_ bytes: [UInt8]) throws(FetchError) {
+        do { try file.writeAll(bytes) } catch { throw .io("cannot write \(tempPath)", errno: error.code) }
     }
 
     /// Empties the file (a resume answered with the whole body again).
     func truncate() throws(FetchError) {
-        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+        guard ftruncate(file.raw, 0) == 0, lseek(file.raw, 0, SEEK_SET) == 0 else {
             throw .local("cannot truncate \(tempPath): \(String(cString: strerror(errno)))")
         }
     }
@@ -51,16 +50,14 @@ final class ResultFile {
     /// Bytes an unprivileged writer can still use on this file's filesystem.
     func availableBytes() -> Int {
         var st = statvfs()
-        guard fstatvfs(fd, &st) == 0 else { return Int.max }  // unknown: let write(2) be the judge
+        guard fstatvfs(file.raw, &st) == 0 else { return Int.max }  // unknown: let write(2) be the judge
         return Int(st.f_bavail) * Int(st.f_frsize)
     }
 
     /// Closes the file and renames it to `name` in the same directory; returns the final path.
     func commit(as name: String) throws(FetchError) -> String {
         let path = directory + "/" + name
-        let closed = close(fd)
-        fd = -1
-        guard closed == 0 else { throw .io("cannot close \(tempPath)", errno: errno) }
+        do { try file.closeReportingErrors() } catch { throw .io("cannot close \(tempPath)", errno: error.code) }
         guard rename(tempPath, path) == 0 else { throw .local("cannot rename \(tempPath) to \(path): \(String(cString: strerror(errno)))") }
         committed = true
         return path

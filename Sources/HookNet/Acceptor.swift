@@ -21,24 +21,21 @@ package struct Acceptor {
     }
 
     package mutating func accept(_ listener: Int32) -> Outcome {
-        while true {
-            let fd = hh_accept4(listener)
-            if fd >= 0 {
-                var one: Int32 = 1
-                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                return .accepted(fd)
-            }
-            let e = errno
-            if e == EINTR { continue }
-            if (e == EMFILE || e == ENFILE) && spareFD >= 0 {
-                close(spareFD)
-                let victim = hh_accept4(listener)
-                if victim >= 0 { close(victim) }
-                spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-                return .exhausted(more: victim >= 0)
-            }
-            if e == EAGAIN || e == EWOULDBLOCK || e == ECONNABORTED { return .drained }
-            return .failed(e)
+        let fd = retryingEINTR { hh_accept4(listener) }
+        if fd >= 0 {
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            return .accepted(fd)
         }
+        let e = errno
+        if (e == EMFILE || e == ENFILE) && spareFD >= 0 {
+            close(spareFD)
+            let victim = hh_accept4(listener)
+            if victim >= 0 { close(victim) }
+            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            return .exhausted(more: victim >= 0)
+        }
+        if e == EAGAIN || e == EWOULDBLOCK || e == ECONNABORTED { return .drained }
+        return .failed(e)
     }
 }

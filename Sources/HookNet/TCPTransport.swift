@@ -9,25 +9,20 @@ final class TCPTransport: Transport {
     init(fd: Int32) { self.fd = fd }
 
     func read(into buffer: inout [UInt8]) -> TransportResult {
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { return .done(n) }
-            if n == 0 { return .endOfInput }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return .wouldBlock }
-            return .failed(reason: String(cString: strerror(errno)))
-        }
+        let count = buffer.count
+        let n = retryingEINTR { Glibc.read(fd, &buffer, count) }
+        if n > 0 { return .done(n) }
+        if n == 0 { return .endOfInput }
+        return TCPTransport.failure(Errno())
     }
 
     func write(_ bytes: [UInt8], from offset: Int) -> TransportResult {
-        while true {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n >= 0 { return .done(n) }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return .wouldBlock }
-            return .failed(reason: String(cString: strerror(errno)))
-        }
+        let n = retryingEINTR { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) } }
+        if n >= 0 { return .done(n) }
+        return TCPTransport.failure(Errno())
     }
+
+    private static func failure(_ e: Errno) -> TransportResult { e.wouldBlock ? .wouldBlock : .failed(reason: e.description) }
 
     var wantsWritable: Bool { false }
     var hasBufferedInput: Bool { false }

@@ -31,18 +31,16 @@ public enum SmallFile {
     /// until some writer appears, and a device may never end. (/proc entries are regular files.)
     public static func read(_ path: String, limit: Int) throws(SmallFileError) -> [UInt8] {
         // O_NONBLOCK: opening a FIFO for reading does not wait for a writer; fstat then refuses it.
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpen(path: path, code: errno) }
-        defer { close(fd) }
+        let file: FD
+        do { file = try FD(opening: path, O_RDONLY | O_NONBLOCK) } catch { throw .cannotOpen(path: path, code: error.code) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .readFailed(path: path, code: errno) }
+        guard fstat(file.raw, &st) == 0 else { throw .readFailed(path: path, code: errno) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw .notRegularFile(path: path, kind: kind(st.st_mode)) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 16384)
         while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw .readFailed(path: path, code: errno) }
+            let n: Int
+            do { n = try file.read(into: &buf) } catch { throw .readFailed(path: path, code: error.code) }
             if n == 0 { return out }
             // One byte over the limit is enough to know: stop reading (a /proc file can be endless).
             guard out.count + n <= limit else { throw .tooLarge(path: path, limit: limit) }

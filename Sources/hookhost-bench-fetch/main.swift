@@ -12,8 +12,8 @@ import HookFetch
 import HookDispatch
 
 func fail(_ message: String, _ code: Int32) -> Never {
-    var line = Array((message + "\n").utf8)
-    _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    let line = Array((message + "\n").utf8)
+    _ = write(2, line, line.count)
     exit(code)
 }
 

@@ -14,8 +14,8 @@ import HookFetch
 import HookDispatch
 
 func fail(_ message: String, _ code: Int32) -> Never {
-    var line = Array((message + "\n").utf8)
-    _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    let line = Array((message + "\n").utf8)
+    _ = write(2, line, line.count)
     exit(code)
 }
 
@@ -35,7 +35,7 @@ func id(_ i: Int) -> String {
 }
 func put(_ r: SpoolRecord) {
     let b = r.encoded()
-    _ = b.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, out) }
+    _ = fwrite(b, 1, b.count, out)
 }
 let body = Array(#"{"type":"bench.ping","version":"v1","timestamp":"2026-05-04T12:00:00Z","data":{"id":"batches/b1"}}"#.utf8)
 let seenOnly = ids - unfinished - finished

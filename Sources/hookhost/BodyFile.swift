@@ -17,21 +17,20 @@ enum BodyFile {
     /// The bytes of `path` (`-`: stdin); throws naming the file when it is unreadable or over `limit`.
     static func contents(of path: String, limit: Int = BodyFile.limit) throws(UsageError) -> [UInt8] {
         let name = path == "-" ? "stdin" : path
-        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw UsageError("--body: cannot read \(name): \(String(cString: strerror(errno)))") }
-        defer { if fd != 0 { close(fd) } }
+        // stdin through a duplicate, so closing ours leaves the process's own open.
+        let file = FD(path == "-" ? fcntl(0, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC))
+        guard file.isOpen else { throw UsageError("--body: cannot read \(name): \(Errno())") }
         let tooLarge = UsageError("--body: \(name) is larger than \(limit) bytes, the largest body a hookhost accepts; not sending it")
         var st = stat()
-        let regular = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        let regular = fstat(file.raw, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
         if regular && Int(st.st_size) > limit { throw tooLarge }
         // Read up to one byte past the limit: a pipe, or a file that grew, only shows its size that way.
         var out = [UInt8](repeating: 0, count: regular ? Int(st.st_size) + 1 : 1 << 16)
         var count = 0
         while count <= limit {
             if count == out.count { out += [UInt8](repeating: 0, count: min(out.count, limit + 1 - count)) }
-            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw UsageError("--body: cannot read \(name): \(String(cString: strerror(errno)))") }
+            let n: Int
+            do { n = try file.read(into: &out, from: count) } catch { throw UsageError("--body: cannot read \(name): \(error)") }
             if n == 0 { break }
             count += n
         }

@@ -81,8 +81,8 @@ enum CLI {
     }
 
     static func fail(_ message: String) {
-        var line = Array("hookhost: \(message)\n".utf8)
-        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        let line = Array("hookhost: \(message)\n".utf8)
+        _ = write(2, line, line.count)
     }
 }
 

@@ -43,7 +43,7 @@ enum DemoCommand {
             throw ConfigError(setting: "--functions", message: "\(functions) does not exist; build the examples with Functions/build.sh")
         }
         let (listen, base) = try address(a.options["--listen"])
-        let work = makeTempDirectory()
+        let work = try makeTempDirectory()
         let secret = WebhookSecret(key: Crypto.randomBytes(32))
         // Dynamic webhooks: a key pair made here, its JWKS as a local file.
         let jwtKey: RSAPrivateKey
@@ -213,10 +213,10 @@ enum DemoCommand {
         return port
     }
 
-    static func makeTempDirectory() -> String {
+    static func makeTempDirectory() throws -> String {
         var template = Array("/tmp/hookhost-demo-XXXXXX".utf8CString)
-        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        return String(cString: p!)
+        guard mkdtemp(&template) != nil else { throw RuntimeError("cannot create a directory under /tmp: \(Errno())") }
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Starts this same executable in the background with stdout/stderr going to `log`, with this
@@ -228,13 +228,11 @@ enum DemoCommand {
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let exe = "/proc/self/exe"
-        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
+        let argv = CStringArray([exe] + args)
         let env = environment().merging(overrides) { _, new in new }
-        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0.key + "=" + $0.value) } + [nil]
-        defer { for p in envp { free(p) } }
+        let envp = CStringArray(env.map { $0.key + "=" + $0.value })
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, nil, argv, envp)
+        let rc = posix_spawn(&pid, exe, &actions, nil, argv.pointers, envp.pointers)
         guard rc == 0 else { throw RuntimeError("cannot start the host: \(String(cString: strerror(rc)))") }
         return pid
     }

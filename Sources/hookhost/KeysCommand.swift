@@ -38,11 +38,11 @@ enum KeysCommand {
 
     /// Creates `path` (never replacing an existing file: a key pair someone uses must not vanish).
     static func write(_ path: String, _ text: String, mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw RuntimeError("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count, fsync(fd) == 0 else { throw RuntimeError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        let file: FD
+        do { file = try FD(opening: path, O_WRONLY | O_CREAT | O_EXCL, mode: mode) } catch { throw RuntimeError("cannot create \(path): \(error)") }
+        do {
+            try file.writeAll(Array(text.utf8))
+            guard fsync(file.raw) == 0 else { throw Errno() }
+        } catch { throw RuntimeError("cannot write \(path): \(error)") }
     }
 }

@@ -125,16 +125,6 @@ import Testing
     }
 }
 
-@Suite struct LeftoversTests {
-    @Test func aFunctionBelongsByItsWorkDir() {
-        let env = Array("PATH=/bin\0HOOKHOST_WORK_DIR=/data/work/abc.1\0HOOKHOST_ATTEMPT=1\0".utf8)
-        #expect(Leftovers.belongs(environ: env, workRoot: "/data/work"))
-        #expect(!Leftovers.belongs(environ: env, workRoot: "/data/wor"))
-        #expect(!Leftovers.belongs(environ: env, workRoot: "/other/work"))
-        #expect(!Leftovers.belongs(environ: Array("PATH=/bin\0".utf8), workRoot: "/data/work"))
-    }
-}
-
 @Suite struct DotSegmentTests {
     @Test func relativeRedirectsResolveWithoutDotSegments() {
         #expect(FetchURL.removingDotSegments("/a/b/../c") == "/a/c")

@@ -9,90 +9,14 @@ import Testing
 @testable import HookFetch
 @testable import HookDispatch
 
-@Suite struct ProcStatTests {
-    @Test func aChildrenFileIsAListOfPids() {
-        #expect(ProcStat.pidList(Array("12 345 6 ".utf8)) == [12, 345, 6])
-        #expect(ProcStat.pidList([]) == [])
-        #expect(ProcStat.pidList(Array("7".utf8)) == [7])
-    }
-
+@Suite struct ReaperTests {
     @Test func theChildListNamesAChildOfThisProcess() {
         var pid: pid_t = 0
-        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("5"), nil]
-        defer { for p in argv { free(p) } }
-        guard posix_spawn(&pid, "/bin/sleep", nil, nil, &argv, environ) == 0 else { return }
+        let argv = CStringArray(["/bin/sleep", "5"])
+        guard posix_spawn(&pid, "/bin/sleep", nil, nil, argv.pointers, environ) == 0 else { return }
         defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, 0) }
         guard let pids = Reaper.childList(of: getpid()) else { return }  // kernel without the files: the /proc scan is used
         #expect(pids.contains(pid))
         #expect(Reaper.children(in: ProcNamespace.current(), host: getpid()).contains { $0.stat.pid == pid && $0.stat.ppid == getpid() })
-    }
-
-    @Test func nsPidListsThePidInEachNamespace() {
-        let status = Array("Name:\tsleep\nTgid:\t4242\nNSpid:\t4242\t17\t1\nNSpgid:\t4242\t17\t1\n".utf8)
-        #expect(ProcStat.nsPids(status: status) == [4242, 17, 1])
-        #expect(ProcStat.nsPids(status: Array("NSpid:\t9\n".utf8)) == [9])
-        #expect(ProcStat.nsPids(status: Array("Name:\tx\nPid:\t9\n".utf8)) == nil)  // kernels before 4.1
-        for bad in ["NSpid:\n", "NSpid:\t12x\t3\n", "NSpid:\t99999999999\n"] {
-            #expect(ProcStat.nsPids(status: Array(bad.utf8)) == nil, "\(bad)")
-        }
-    }
-
-    @Test func parsesAPlainLine() {
-        let s = ProcStat(line: "4242 (sleep) S 17 4240 4240 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 123 0 0\n")
-        #expect(s == ProcStat(pid: 4242, comm: "sleep", state: "S", ppid: 17, pgrp: 4240))
-    }
-
-    @Test func commMayHoldSpacesAndParentheses() {
-        // A process may name itself anything up to 15 bytes, including ") Z 1 " to mislead a parser
-        // that stops at the first ')'.
-        let s = ProcStat(line: "77 (a) Z 1 (b c)) R 5 70 70 0 -1\n")
-        #expect(s == ProcStat(pid: 77, comm: "a) Z 1 (b c)", state: "R", ppid: 5, pgrp: 70))
-        #expect(s?.isZombie == false)
-        #expect(ProcStat(line: "9 ( ) Z 3 9")?.isZombie == true)
-    }
-
-    @Test func parentPidFastPathAgreesWithTheFullParse() {
-        for line in ["4242 (sleep) S 17 4240 4240 0", "77 (a) Z 1 (b c)) R 5 70 70 0 -1\n", "9 ( ) Z 3 9", "1 (x) S 0 1"] {
-            #expect(ProcStat.parentPid(ArraySlice(line.utf8)) == ProcStat(line: line)?.ppid, "\(line)")
-        }
-        for line in ["", "12 (y) S", "12 (y) S x1 1", "12 y S 1 1"] {
-            #expect(ProcStat.parentPid(ArraySlice(line.utf8)) == nil, "\(line)")
-        }
-    }
-
-    @Test func rejectsGarbage() {
-        for line in ["", "12", "12 (x", "x (y) S 1 1", "12 (y) S", "12 (y) SS 1 1", "12 (y) S one 1"] {
-            #expect(ProcStat(line: line) == nil, "\(line)")
-        }
-    }
-
-    @Test func environValueFindsTheExactName() {
-        let env = Array("A=1\0HOOKHOST_DELIVERY_ID_X=no\0HOOKHOST_DELIVERY_ID=wh_1\0".utf8)
-        #expect(environValue(env, "HOOKHOST_DELIVERY_ID") == "wh_1")
-        #expect(environValue(env, "B") == nil)
-        #expect(environValue([], "A") == nil)
-    }
-}
-
-@Suite struct SweepPlanTests {
-    let host: Int32 = 100
-    var procs: [ProcStat] {
-        [ProcStat(pid: 1, comm: "init", state: "S", ppid: 0, pgrp: 1),
-         ProcStat(pid: 200, comm: "leader", state: "S", ppid: host, pgrp: 200),          // owned function leader
-         ProcStat(pid: 201, comm: "leader", state: "Z", ppid: host, pgrp: 201),          // owned, exited: its supervisor reaps it
-         ProcStat(pid: 300, comm: "sleep", state: "Z", ppid: host, pgrp: 250),           // dead orphan
-         ProcStat(pid: 301, comm: "sleep", state: "S", ppid: host, pgrp: 301),           // live orphan, finished delivery
-         ProcStat(pid: 302, comm: "helper", state: "S", ppid: host, pgrp: 302),          // live orphan, running delivery
-         ProcStat(pid: 400, comm: "grandchild", state: "S", ppid: 200, pgrp: 200)]       // not ours (yet)
-    }
-
-    @Test func reapsZombiesKillsOrphansSparesRunningDeliveriesHelpers() {
-        let plan = SweepPlan.make(processes: procs, host: host, owned: [200, 201], final: false) { $0 == 302 ? "wh_running" : nil }
-        #expect(plan == SweepPlan(reap: [300], kill: [301], spared: [302]))
-    }
-
-    @Test func finalSweepSparesNothing() {
-        let plan = SweepPlan.make(processes: procs, host: host, owned: [200, 201], final: true) { _ in "wh_running" }
-        #expect(plan == SweepPlan(reap: [300], kill: [301, 302], spared: []))
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @testable import HookFetch
 @testable import HookDispatch
 
-@Suite struct ProcessRunnerTests {
+@Suite struct PosixProcessLauncherTests {
     let launcher = PosixProcessLauncher()
 
     func script(_ body: String) -> String {

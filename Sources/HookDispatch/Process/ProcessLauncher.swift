@@ -1,0 +1,4 @@
+/// Launches processes; a protocol so the dispatcher can be tested with a double.
+public protocol ProcessLauncher: Sendable {
+    func run(_ spec: ProcessSpec) throws(SpawnError) -> ProcessResult
+}
