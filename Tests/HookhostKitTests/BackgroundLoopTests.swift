@@ -1,6 +1,13 @@
 import Synchronization
 import Testing
 @testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
+@testable import HookhostKit
 
 @Suite struct BackgroundLoopTests {
     @Test func aPokeRunsATickAtOnceAndStopJoinsTheThread() {

@@ -2,6 +2,13 @@ import Glibc
 import Synchronization
 import Testing
 @testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
+@testable import HookhostKit
 
 /// Counts SIGUSR2 deliveries for `aReadInterruptedByASignalIsRetried`.
 private let interruptions = Atomic<Int>(0)

@@ -1,5 +1,12 @@
 import Testing
 @testable import HookDispatch
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookhostKit
 
 @Suite struct ProcessOutputTests {
     @Test func stdoutKeepsTheFirstBytesUpToItsLimitAndNotesTheRest() {

@@ -4,6 +4,11 @@ import Testing
 @testable import HookSupport
 @testable import HookNet
 @testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
+@testable import HookhostKit
 
 /// A transport whose bytes the test scripts. epoll needs a real descriptor, so readiness comes
 /// from one end of a socketpair (`fd`, what the reactor registers) whose other end (`peer`) the

@@ -2,6 +2,12 @@ import Synchronization
 import Testing
 @testable import HookSupport
 @testable import HookhostKit
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookDispatch
 
 private final class Recorder: Sendable {
     let events = Mutex<[String]>([])

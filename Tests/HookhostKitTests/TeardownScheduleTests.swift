@@ -1,6 +1,13 @@
 import Glibc
 import Testing
 @testable import HookDispatch
+@testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
+@testable import HookVerify
+@testable import HookSpool
+@testable import HookFetch
+@testable import HookhostKit
 
 @Suite struct TeardownScheduleTests {
     typealias Action = TeardownSchedule.Action

@@ -1,3 +1,9 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 /// The value of `name` in a `/proc/<pid>/environ` image (NUL-separated `NAME=value`), if present.
 func environValue(_ environ: [UInt8], _ name: String) -> String? {
     let prefix = Array((name + "=").utf8)

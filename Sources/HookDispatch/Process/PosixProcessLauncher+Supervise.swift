@@ -1,6 +1,11 @@
 import CSys
 import Glibc
 import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 extension PosixProcessLauncher {
     /// Pumps the run's bytes until its `TeardownSchedule` says it is over, signalling the group

@@ -1,6 +1,11 @@
 import CSys
 import Glibc
 import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 /// Starts each function in a new process group with only descriptors 0/1/2 and default signal
 /// dispositions: posix_spawn as the host's user, or fork + exec (`hh_fork_exec_as`) when

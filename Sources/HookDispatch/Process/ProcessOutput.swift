@@ -1,3 +1,9 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 /// What a run printed, within its limits: stdout up to `stdoutLimit` bytes (the rest is counted
 /// as truncation, never kept), and the last `stderrLimit` bytes of stderr (a crash's message is
 /// at the end). Pure: the pump hands it the bytes it read.

@@ -1,6 +1,11 @@
 import CSys
 import Glibc
 import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 /// Moves a run's bytes: `input` into the child's stdin, its stdout and stderr into `output`, all
 /// non-blocking behind one poll(2) that can also watch the leader's pidfd. It decides nothing:

@@ -1,3 +1,9 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 /// How a run ended and what it printed.
 public struct ProcessResult: Sendable {
     public enum Termination: Sendable, Equatable { case exited(Int32), signaled(Int32), timedOut }

@@ -1,4 +1,9 @@
 import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 /// What to run: the executable, its exact environment, stdin, and its limits.
 public struct ProcessSpec: Sendable {

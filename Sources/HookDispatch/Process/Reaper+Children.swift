@@ -1,5 +1,10 @@
 import Glibc
 import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 extension Reaper {
     /// Children of this process (`host`: its pid here), from /proc (unreadable or vanished entries

@@ -1,4 +1,10 @@
 import Glibc
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 /// The program could not be started (posix_spawn, fork or exec failed); `code` is the errno.
 public struct SpawnError: Error, Equatable, CustomStringConvertible {

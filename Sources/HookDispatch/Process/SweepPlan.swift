@@ -1,3 +1,9 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 /// What one sweep does with the host's children. Pure: decided from a process list.
 struct SweepPlan: Equatable {
     /// Dead already: reap them.

@@ -1,3 +1,9 @@
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 /// When a run's process group is signalled and when its supervision ends, decided from the clock
 /// and what has happened so far. No I/O: the supervisor asks it what to do next, does that, and
 /// tells it when the leader has exited.

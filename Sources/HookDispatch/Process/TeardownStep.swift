@@ -1,4 +1,10 @@
 import Glibc
+import HookSupport
+import HookNet
+import HookHTTP
+import HookVerify
+import HookSpool
+import HookFetch
 
 /// One step of ending a process group that overran its time: send a signal, or give it time.
 public enum TeardownStep: Sendable, Equatable {
