@@ -14,13 +14,15 @@ enum BodyFile {
     /// The largest body any hookhost accepts (the top of `HOOKHOST_MAX_BODY`'s range).
     static let limit = Int(HostConfig.ranges["HOOKHOST_MAX_BODY"]!.upper)
 
-    /// The bytes of `path` (`-`: stdin); throws naming the file when it is unreadable or over `limit`.
-    static func contents(of path: String, limit: Int = BodyFile.limit) throws(UsageError) -> [UInt8] {
+    /// The bytes of `path` (`-`: stdin); throws naming the file (and `option`, the flag that named
+    /// it) when it is unreadable or over `limit`.
+    static func contents(of path: String, limit: Int = BodyFile.limit, option: String = "--body") throws(UsageError) -> [UInt8] {
         let name = path == "-" ? "stdin" : path
         let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw UsageError("--body: cannot read \(name): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw UsageError("\(option): cannot read \(name): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
-        let tooLarge = UsageError("--body: \(name) is larger than \(limit) bytes, the largest body a hookhost accepts; not sending it")
+        let tooLarge = UsageError("\(option): \(name) is larger than \(limit) bytes, the largest body a hookhost accepts"
+                                  + (option == "--body" ? "; not sending it" : ""))
         var st = stat()
         let regular = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
         if regular && Int(st.st_size) > limit { throw tooLarge }
@@ -31,7 +33,7 @@ enum BodyFile {
             if count == out.count { out += [UInt8](repeating: 0, count: min(out.count, limit + 1 - count)) }
             let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw UsageError("--body: cannot read \(name): \(String(cString: strerror(errno)))") }
+            if n < 0 { throw UsageError("\(option): cannot read \(name): \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             count += n
         }
