@@ -32,6 +32,11 @@ public enum EventType {
         type == "batch.completed" ? "batch.succeeded" : type
     }
 
+    /// The event types Gemini sends (`batch.completed` is the legacy name of `batch.succeeded`).
+    public static let gemini = ["batch.succeeded", "batch.completed", "batch.failed", "batch.cancelled", "batch.expired",
+                                "interaction.requires_action", "interaction.completed", "interaction.failed",
+                                "interaction.cancelled", "video.generated"]
+
     /// Names to try, in order: exact, family (text before the first dot), `_default`.
     public static func candidates(_ type: String) -> [String] {
         var out = [type]

@@ -30,18 +30,24 @@ public struct FunctionTable: Sendable {
         for name in EventType.candidates(type) {
             let path = directory + "/" + name
             guard FunctionTable.isExecutableFile(path) else { continue }
-            var settings = FunctionSettings()
-            var sidecarError: String?
-            var bytes: [UInt8]?
-            do { bytes = try SmallFile.read(path + ".json", limit: FunctionTable.maxSidecarBytes) } catch {
-                if !error.isMissing { sidecarError = "\(name).json: \(error)" }  // missing: defaults
-            }
-            if let bytes {
-                do { settings = try FunctionSettings.parse(bytes) } catch { sidecarError = "\(name).json: \(error)" }
-            }
-            return ResolvedFunction(name: name, path: path, settings: settings, sidecarError: sidecarError)
+            return FunctionTable.function(at: path, name: name)
         }
         return nil
+    }
+
+    /// The function at `path` with its sidecar `path.json` (absent: defaults), as `resolve` finds
+    /// it; also for `hookhost run --function PATH`, which names the file instead of a type.
+    public static func function(at path: String, name: String) -> ResolvedFunction {
+        var settings = FunctionSettings()
+        var sidecarError: String?
+        var bytes: [UInt8]?
+        do { bytes = try SmallFile.read(path + ".json", limit: FunctionTable.maxSidecarBytes) } catch {
+            if !error.isMissing { sidecarError = "\(name).json: \(error)" }  // missing: defaults
+        }
+        if let bytes {
+            do { settings = try FunctionSettings.parse(bytes) } catch { sidecarError = "\(name).json: \(error)" }
+        }
+        return ResolvedFunction(name: name, path: path, settings: settings, sidecarError: sidecarError)
     }
 
     /// Every executable in the directory (for `hookhost functions`).
@@ -65,7 +71,7 @@ public struct FunctionTable: Sendable {
         return stat(directory, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    static func isExecutableFile(_ path: String) -> Bool {
+    public static func isExecutableFile(_ path: String) -> Bool {
         var st = stat()
         guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
         return access(path, X_OK) == 0

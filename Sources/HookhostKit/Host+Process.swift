@@ -27,7 +27,7 @@ extension Host {
     }
 
     /// PATH, HOME and LANG from the host (with defaults); nothing else is inherited.
-    static func functionBaseEnvironment() -> [String] {
+    package static func functionBaseEnvironment() -> [String] {
         ["PATH=" + (FileSystem.env("PATH") ?? "/usr/local/bin:/usr/bin:/bin"),
          "HOME=" + (FileSystem.env("HOME") ?? "/"),
          "LANG=" + (FileSystem.env("LANG") ?? "C.UTF-8")]

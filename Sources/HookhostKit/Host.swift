@@ -90,6 +90,9 @@ public final class Host: Sendable {
         for name in table.notExecutable() {
             logger.warn("function file is not executable (chmod +x); its deliveries are skipped or go to the next match", ["file": .string(name)])
         }
+        for m in table.misnamed() {
+            logger.warn(m.problem, ["file": .string(m.file), "did_you_mean": .string(m.meant)])
+        }
         let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
         if secrets.count == 0 {
             logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify")

@@ -15,6 +15,10 @@ enum CLI {
 
     usage:
       hookhost demo                      (one command: a host, the example functions, every event type)
+      hookhost demo --api-only DIR [--listen ADDR]   (only the stand-in files/batches API, serving DIR)
+      hookhost run [TYPE] --event FILE | --data JSON [--result FILE] [--functions DIR | --function PATH]
+                                         (run a function once, here, as the host would; exit 0 if ok)
+      hookhost new NAME --lang sh|python|swift [--functions DIR] [--dir DIR]   (a function skeleton)
       hookhost serve [--listen ADDR] [--secrets S] [--data DIR] [--functions DIR] [...]
       hookhost send URL --type T [--data JSON | --body FILE] [--secret whsec_… | --jwt-key PEM --kid K [--aud A]] [--id ID]
       hookhost keys new DIR              (an RSA-2048 key pair and JWKS for testing JWT deliveries)
@@ -39,6 +43,8 @@ enum CLI {
             case "deliveries": return try DeliveriesCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
             case "keys": return try KeysCommand.run(rest)
+            case "run": return try RunCommand.run(rest)
+            case "new": return try NewCommand.run(rest)
             case "help", "--help", "-h":
                 if rest.count > 1 { throw UsageError("help: unexpected argument \"\(rest[1])\"") }
                 return help(rest.first ?? "")
@@ -73,6 +79,8 @@ enum CLI {
         case "deliveries": print(DeliveriesCommand.help)
         case "demo": print(DemoCommand.help)
         case "keys": print(KeysCommand.help)
+        case "run": print(RunCommand.help)
+        case "new": print(NewCommand.help)
         // The settings table of docs/reference.md, generated from the code (a test compares them).
         case "settings": print(HostConfig.referenceTable)
         default: print(usage)

@@ -21,6 +21,8 @@ enum DemoCommand {
     delivery of every event type (plus a duplicate and a forged one), then JWT-signed dynamic
     deliveries checked against a local JWKS (plus one with an unknown kid), waits for the
     functions and prints what each did. --keep leaves the data directory and log in place.
+
+    \(DemoAPIOnly.help)
     """
 
     static let events: [(String, String)] = [
@@ -36,8 +38,10 @@ enum DemoCommand {
     ]
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["--functions", "--listen"], switches: ["--keep"])
+        let a = try Arguments(args, valued: ["--functions", "--listen", "--api-only", "--api-key"], switches: ["--keep"])
         try a.expectPositional(atMost: 0, "demo")
+        if a.options["--api-only"] != nil { return try DemoAPIOnly.run(a) }
+        if a.options["--api-key"] != nil { throw UsageError("--api-key goes with --api-only DIR") }
         let functions = FileSystem.absolute(a.options["--functions"] ?? "./Functions/bin")
         guard FunctionTable(directory: functions).exists else {
             throw ConfigError(setting: "--functions", message: "\(functions) does not exist; build the examples with Functions/build.sh")

@@ -14,11 +14,12 @@ enum FunctionsCommand {
 
     Lists the handler executables in the functions directory (HOOKHOST_FUNCTIONS, default
     ./Functions/bin) with their sidecar settings, and how common Gemini event types resolve.
+    Also names files that will never run: a program without execute permission (NOT EXECUTABLE)
+    and one whose name kept an extension, e.g. video.generated.py (MISNAMED: did you mean
+    video.generated?).
     """
 
-    static let knownTypes = ["batch.succeeded", "batch.completed", "batch.failed", "batch.cancelled", "batch.expired",
-                             "interaction.requires_action", "interaction.completed", "interaction.failed",
-                             "interaction.cancelled", "video.generated"]
+    static let knownTypes = EventType.gemini
 
     static func run(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, valued: ["--functions"], switches: ["--json"])
@@ -28,7 +29,10 @@ enum FunctionsCommand {
         guard !dir.isEmpty else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "is empty; give the functions directory") }
         let table = FunctionTable(directory: FileSystem.absolute(dir))
         guard table.exists else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(dir) does not exist") }
-        let all = table.all()
+        // A misnamed file (`video.generated.py`) is a "function" only for a type nobody sends:
+        // listed as the problem it is, not among the functions.
+        let misnamed = table.misnamed()
+        let all = table.all().filter { f in !misnamed.contains { $0.file == f.name } }
         if a.flags.contains("--json") {
             var w = JSONWriter()
             w.beginObject()
@@ -38,6 +42,11 @@ enum FunctionsCommand {
             for f in all { write(f, host: host, into: &w) }
             w.endArray()
             w.key("not_executable"); w.beginArray(); for n in table.notExecutable() { w.string(n) }; w.endArray()
+            w.key("misnamed"); w.beginArray()
+            for m in misnamed {
+                w.beginObject(); w.field("file", m.file); w.field("did_you_mean", m.meant); w.field("problem", m.problem); w.endObject()
+            }
+            w.endArray()
             w.key("routes"); w.beginObject()
             for t in knownTypes { w.field(t, optional: table.resolve(EventType.canonical(t))?.name) }
             w.endObject()
@@ -61,6 +70,9 @@ enum FunctionsCommand {
         }
         for name in table.notExecutable() {
             print("  \(name.padded(28)) NOT EXECUTABLE (chmod +x \(name)): its deliveries are skipped or go to the next match")
+        }
+        for m in misnamed {
+            print("  \(m.file.padded(28)) MISNAMED: \(m.problem)")
         }
         print("\nroutes:")
         for t in knownTypes {
