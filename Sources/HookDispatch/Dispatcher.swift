@@ -72,6 +72,9 @@ public final class Dispatcher: Sendable {
         self.logger = logger
         self.metrics = metrics
         metrics.describeDispatch()
+        let series = FunctionSeries(table: table, metrics: metrics)
+        series.refresh()
+        metrics.beforeRender { series.refresh() }
         self.clock = clock
         self.random = random
     }

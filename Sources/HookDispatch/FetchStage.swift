@@ -44,6 +44,8 @@ final class FetchStage: Sendable {
     private let shortageLog = Mutex(RateLimitedLog(interval: 10))
     private let logger: Logger
     private let metrics: Metrics
+    /// `hookhost_fetches_total` by `FetchOutcome`.
+    private let outcomes: IndexedCounter
     private let clock: any WallClock
     private let random: @Sendable () -> Double
     private let busy = Mutex<Int>(0)
@@ -66,6 +68,7 @@ final class FetchStage: Sendable {
         self.metrics = metrics
         // Present from the start, so a dashboard sees 0 rather than no series until the first one.
         metrics.add(FetchStage.noSpaceMetric, labels: [], 0)
+        outcomes = metrics.indexedCounter(FetchStage.outcomeMetric, label: "outcome", values: FetchOutcome.allCases.map(\.rawValue))
         self.clock = clock
         self.random = random
     }
@@ -178,6 +181,7 @@ final class FetchStage: Sendable {
             }
             shortageStreak.store(0, ordering: .relaxed)
             metrics.add("hookhost_fetch_bytes_total", labels: [], Double(result.bytes))
+            counted(.ok, since: started)
             var change = StateChange(id: job.id, state: .fetched, attempt: job.attempt, at: clock.now())
             change.result = result
             record(job, change)
@@ -186,9 +190,11 @@ final class FetchStage: Sendable {
                                     "bytes": .int(result.bytes), "ms": .int(Int((monotonicNow() - started) * 1000))])
         } catch where error.isHostShortage {
             FileSystem.removeTree(dir)
+            counted(.noSpace, since: started)
             requeueAfterShortage(job, f, error)
         } catch {
             FileSystem.removeTree(dir)
+            counted(error.isFinal ? .final : .failed, since: started)
             let now = clock.now()
             var change = StateChange(id: job.id, state: .dead, attempt: job.attempt, at: now, error: "result download: \(error.reason)",
                                      function: f.name)
@@ -201,6 +207,7 @@ final class FetchStage: Sendable {
             }
             record(job, change)
             metrics.run(function: f.name, outcome: change.state == .dead ? .dead : .failed, seconds: nil)
+            if change.state == .dead { metrics.deadLetter(function: f.name) }
             let fields: KeyValuePairs<String, LogValue> = ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
                                                            "function": .string(f.name), "error": .string(change.error ?? "")]
             if change.state == .dead { logger.warn("dead", fields) } else { logger.info("retry_scheduled", fields) }
@@ -209,6 +216,25 @@ final class FetchStage: Sendable {
 
     /// Counts downloads put off for lack of disk (docs/reference.md, "Metrics").
     static let noSpaceMetric = "hookhost_fetch_no_space_total"
+    /// Download durations, and downloads by outcome (docs/reference.md, "Metrics").
+    static let durationMetric = "hookhost_fetch_seconds"
+    static let outcomeMetric = "hookhost_fetches_total"
+
+    /// How a download ended, as `hookhost_fetches_total{outcome}` counts it.
+    enum FetchOutcome: String, CaseIterable {
+        case ok
+        /// Failed transiently (a timeout, a 5xx): the attempt is spent and retried while any are left.
+        case failed
+        /// Failed for good (a 404, a host not allowed): a dead letter at once.
+        case final
+        /// Put off for lack of disk: re-queued, no attempt spent.
+        case noSpace = "no_space"
+    }
+
+    private func counted(_ outcome: FetchOutcome, since started: Double) {
+        outcomes.add(outcome.rawValue)
+        metrics.observe(FetchStage.durationMetric, labels: [], monotonicNow() - started)
+    }
 
     /// The disk is too full for the result: not the delivery's fault, so it goes back to the queue
     /// with backoff (from `shortageRetryDelay`, doubling while the shortage lasts, up to the retry

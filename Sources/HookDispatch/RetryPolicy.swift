@@ -41,7 +41,7 @@ public struct RetryPolicy: Sendable {
 }
 
 /// How one run ended, as counted in `hookhost_runs_total{outcome}`.
-public enum RunOutcome: String, Sendable {
+public enum RunOutcome: String, Sendable, CaseIterable {
     case ok, retry, failed, timeout, dead, skipped
 
     /// Maps an exit status per the contract: 0 ok, 75 retry, 65 dead, anything else failed.

@@ -11,6 +11,9 @@ final class Connection {
     var interest: UInt32 = EpollFlags.input | EpollFlags.readHangUp
     /// Cleared when the reactor closes it; pending answers for it are then dropped.
     var isOpen = true
+    /// The remote address, asked of the kernel once, when the first request is dispatched (a
+    /// connection that never completes a request costs no extra system call).
+    lazy var peer: String? = PeerAddress.of(transport.fd)
 
     init(id: UInt64, transport: any Transport, http: HTTPConnection) {
         self.id = id

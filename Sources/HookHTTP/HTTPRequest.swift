@@ -11,6 +11,10 @@ public struct HTTPRequest: Sendable {
     public var versionMinor: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The connection's remote address (`203.0.113.7:51234`, `unix`), set by the server; nil when
+    /// unknown (a request built by hand, a client gone before it was asked). For logs: behind a
+    /// load balancer this is the balancer.
+    public var peer: String?
 
     public init(method: String, target: String, versionMinor: Int = 1,
                 headers: [(name: String, value: String)] = [], body: [UInt8] = []) {

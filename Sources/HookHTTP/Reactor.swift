@@ -278,8 +278,9 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             case .send(let bytes):
                 if c.out.isEmpty { c.out = bytes } else { c.out = Array(c.out[c.outOffset...]) + bytes; c.outOffset = 0 }
                 flush(c)
-            case .dispatch(let request):
+            case .dispatch(var request):
                 let id = c.id
+                request.peer = c.peer
                 responder.respond(to: request) { [self] response in self.deliver(id, response) }
             case .refused(let error):
                 logger.info("bad request", ["status": .int(error.status), "error": .string(error.message)])

@@ -12,6 +12,9 @@ public final class Metrics: Sendable {
         var indexed: [(name: String, label: String, values: [String], counts: [Double])] = []
         /// Counters kept elsewhere (a component's own atomic), read at scrape time.
         var sampled: [(name: String, read: @Sendable () -> Double)] = []
+        /// Run before each render, outside the lock: owners add series that must exist by then
+        /// (e.g. a function added to the directory since the last scrape, at zero).
+        var preparers: [@Sendable () -> Void] = []
     }
     /// Upper bounds of every histogram's buckets, in seconds.
     static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
@@ -51,6 +54,21 @@ public final class Metrics: Sendable {
         state.withLock { $0.sampled.append((name, read)) }
     }
 
+    /// Makes a histogram series exist with no observations (every bucket 0), so a rate over it
+    /// is 0 rather than missing before the first one. A series that exists is left as it is.
+    public func declareHistogram(_ name: String, labels: [(String, String)]) {
+        let key = Metrics.render(labels)
+        state.withLock { s in
+            if s.histograms[name]?[key] == nil { s.histograms[name, default: [:]][key] = (Array(repeating: 0, count: Metrics.buckets.count), 0, 0) }
+        }
+    }
+
+    /// Runs `prepare` before every render (on the scraping thread, without the registry's lock
+    /// held, so it may add series).
+    public func beforeRender(_ prepare: @escaping @Sendable () -> Void) {
+        state.withLock { $0.preparers.append(prepare) }
+    }
+
     fileprivate func addIndexed(family: Int, value: Int) {
         state.withLock { $0.indexed[family].counts[value] += 1 }
     }
@@ -69,6 +87,7 @@ public final class Metrics: Sendable {
 
     /// The exposition text.
     public func render() -> String {
+        for prepare in state.withLock({ $0.preparers }) { prepare() }
         var out = ""
         var help: [String: String] = [:]
         state.withLock { s in

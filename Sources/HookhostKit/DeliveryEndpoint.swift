@@ -90,7 +90,7 @@ public final class DeliveryEndpoint: HTTPResponder {
         if let j = jwksStatus() {
             w.key("jwks"); w.beginObject()
             w.field("source", j.location)
-            w.field("state", j.age == nil ? (j.failing ? "unavailable" : "not_fetched") : (j.failing ? "stale" : "ok"))
+            w.field("state", j.stateName)
             w.field("keys", j.keys)
             w.key("age_s"); if let a = j.age { w.int(Int(a)) } else { w.null() }
             w.field("error", optional: j.lastError)
@@ -100,7 +100,8 @@ public final class DeliveryEndpoint: HTTPResponder {
         return w.bytes
     }
 
-    private func readinessProblems() -> [String] {
+    /// Why the host is not ready (`/readyz` 503, `hookhost status`); empty when it is.
+    public func readinessProblems() -> [String] {
         var p: [String] = []
         if draining.load(ordering: .relaxed) { p.append("draining for shutdown") }
         if !spool.isWritable { p.append("spool is not writable") }
@@ -114,15 +115,16 @@ public final class DeliveryEndpoint: HTTPResponder {
         for name in [WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature]
         where request.headers.lazy.filter({ $0.name == name }).count > 1 {
             // Ambiguous: a load balancer hashing on one copy and us verifying another must not happen.
-            return unauthorized(respond, id, "\(name) header appears more than once")
+            return unauthorized(respond, id, "\(name) header appears more than once", peer: request.peer)
         }
+        let peer = request.peer
         let message = WebhookMessage(id: id, timestamp: request.header(WebhookHeader.timestamp),
                                      signature: request.header(WebhookHeader.signature), body: request.body)
         // A JWT whose key must be fetched answers later, from the fetcher's thread.
         authenticator.authenticate(message) { [self] result in
             switch result {
             case .success(let delivery): admit(delivery, request.body, respond)
-            case .failure(let error): refuse(respond, id, error)
+            case .failure(let error): refuse(respond, id, error, peer: peer)
             }
         }
     }
@@ -176,20 +178,22 @@ public final class DeliveryEndpoint: HTTPResponder {
         respond(.json(200, status("duplicate", id)))
     }
 
-    private func unauthorized(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String) {
+    /// Logged with the peer address: a flood of these from one address is someone probing, from
+    /// the sender's addresses a secret out of step.
+    private func unauthorized(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String, peer: String?) {
         outcomes.add("unauthorized")
-        logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(why)])
+        logger.warn("unauthorized", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(why), "peer": .string(peer ?? "unknown")])
         respond(.error(401, why))
     }
 
     /// A failed authentication: 401, or 503 when the key fetcher is overloaded.
-    private func refuse(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ error: AuthenticationError) {
+    private func refuse(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ error: AuthenticationError, peer: String?) {
         guard error.status == 401 else {
             outcomes.add("unavailable")
             logger.warn("unavailable", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(error.description)])
             return respond(.error(error.status, error.description, headers: [("Retry-After", "5")]))
         }
-        unauthorized(respond, id, error.description)
+        unauthorized(respond, id, error.description, peer: peer)
     }
 
     private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, _ why: String) {

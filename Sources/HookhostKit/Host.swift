@@ -133,6 +133,7 @@ public final class Host: Sendable {
     /// Starts every service in dependency order, each registered in `services` as soon as it
     /// runs, so a step that fails leaves the caller able to stop exactly what started.
     private func start(on g: Ground, into services: inout ServiceGroup) throws(ConfigError) -> Running {
+        let startedAt = SystemClock().now()
         let spool = try openSpool(g.dataDir)
         let writerBoosted = spool.startWriter()
         services.started("spool writer") { spool.stopWriter() }  // last: it flushes what the others recorded
@@ -159,11 +160,15 @@ public final class Host: Sendable {
         }
         let endpoint = makeEndpoint(serving: g.adminFD == nil ? .all : .deliveriesOnly)
         let adminEndpoint = g.adminFD.map { _ in makeEndpoint(serving: .probesOnly) }
+        metrics.readiness.set(endpoint)
+        let parts = StatusParts(spool: spool, table: table, secrets: secrets, jwks: jwks, endpoint: endpoint, startedAt: startedAt,
+                                listen: config.listen.description(boundPort: g.port), dataDir: g.dataDir)
         // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         let tls = try loadTLS()
-        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls)
+        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls,
+                                      status: { [self] in statusReport(parts) })
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
         // little instead so the writer still gets a CPU as soon as its fsync returns.
@@ -181,6 +186,10 @@ public final class Host: Sendable {
         // 503 answers while running functions finish.
         dispatcher.start()
         services.started("dispatcher") { dispatcher.drain(grace: config.shutdownGrace) }
+        // Once nothing can fail any more: a start refused for its configuration logs only why.
+        logFunctions(table)
+        logVerificationSources(secrets: secrets, jwks: jwks)
+        logFetchSources()
         logger.info("listening", ["address": .string(config.listen.description(boundPort: g.port)), "path": .string(config.path), "functions": .string(table.directory), "tls": .bool(tls != nil),
                                   "data": .string(g.dataDir), "workers": .int(config.dispatch.workers), "secrets": .int(secrets.count),
                                   "max_connections": .int(servers.maxConnections)])
@@ -214,19 +223,23 @@ public final class Host: Sendable {
     }
 
     /// The registry and its scrape-time gauges (the JWKS cache is filled in once it exists: it
-    /// counts its fetches in the registry it is given).
-    private func makeMetrics(spool: Spool, dataDir: String) -> (registry: Metrics, jwks: Late<JWKSCache>) {
+    /// counts its fetches in the registry it is given; so is the endpoint whose readiness
+    /// `hookhost_ready` reports).
+    private func makeMetrics(spool: Spool, dataDir: String) -> (registry: Metrics, jwks: Late<JWKSCache>, readiness: Late<DeliveryEndpoint>) {
         let jwksRef = Late<JWKSCache>()
+        let readiness = Late<DeliveryEndpoint>()
         let logger = self.logger
-        let metrics = Metrics(gauges: { [jwksRef] in
+        let metrics = Metrics(gauges: { [jwksRef, readiness] in
             [("hookhost_queue_depth", Double(spool.queueDepth)), ("hookhost_dead_letters", Double(spool.deadCount))]
                 + OperatorGauges.sample(spool: spool, spoolLog: dataDir + "/spool.log", now: spool.clock.now())
+                + OperatorGauges.disk(dataDir)
+                + (readiness.get().map { [("hookhost_ready", $0.readinessProblems().isEmpty ? 1 : 0)] } ?? [])
                 + (jwksRef.get().map { Host.jwksGauges($0.status) } ?? [])
         })
         OperatorGauges.describe(in: metrics)
         metrics.describe("hookhost_log_lines_dropped_total", "Log lines dropped because stderr was not read fast enough (the host never waits for its log).")
         metrics.sampledCounter("hookhost_log_lines_dropped_total") { Double(logger.droppedLines) }
-        return (metrics, jwksRef)
+        return (metrics, jwksRef, readiness)
     }
 
     /// Clears what a previous run left in DATA/work, then starts the reaper.
@@ -262,7 +275,7 @@ public final class Host: Sendable {
     /// before any is started: a host whose /readyz, /metrics or `hookhost deliveries` would
     /// answer nowhere does not start.
     private func makeServers(_ g: Ground, spool: Spool, endpoint: DeliveryEndpoint, adminEndpoint: DeliveryEndpoint?,
-                             tls: TLSCertificates?) throws(ConfigError) -> (main: HTTPServer, admin: HTTPServer?, control: HTTPServer, maxConnections: Int) {
+                             tls: TLSCertificates?, status: @escaping @Sendable () -> StatusReport) throws(ConfigError) -> (main: HTTPServer, admin: HTTPServer?, control: HTTPServer, maxConnections: Int) {
         let fileLimit = FileBudget.currentLimit()
         let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.dispatch.workers,
                                                     fetchers: config.fetch.fetchers)
@@ -288,7 +301,8 @@ public final class Host: Sendable {
             let cfd = try ControlSocketPath.withShortPath(g.dataDir) { try Listener.open(.unix(path: $0)).fd }
             chmod(controlPath, 0o600)
             controlServer = try HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
-                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table)), logger: logger)
+                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table), status: status),
+                                           logger: logger)
         } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)",
                               message: "cannot create the control socket \(controlPath) (`hookhost deliveries` talks to the running host through it): \(error)")

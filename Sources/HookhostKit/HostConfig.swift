@@ -187,7 +187,8 @@ public struct HostConfig: Sendable {
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
 
     /// A base URL as operators wrote it: without the `/` a bare origin is given.
-    private static func showBase(_ u: FetchURL) -> String { u.target == "/" ? String(u.string.dropLast()) : u.string }
+    /// A base URL as settings show it: without the lone `/` path the parser adds.
+    static func showBase(_ u: FetchURL) -> String { u.target == "/" ? String(u.string.dropLast()) : u.string }
 
     /// The range of every numeric setting, by name.
     public static var ranges: [String: SettingRange] {

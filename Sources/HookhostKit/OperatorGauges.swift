@@ -23,11 +23,23 @@ enum OperatorGauges {
         ("hookhost_jwks_keys", "Usable keys in the JWKS."),
         ("hookhost_jwks_failing", "1 while JWKS fetches fail and the last good keys are used."),
         ("hookhost_jwks_age_seconds", "Seconds since the last good JWKS fetch (-1 before the first)."),
+        ("hookhost_ready", "1 while the host is ready (/readyz answers 200), 0 while it is not (draining, spool not writable, functions directory missing, nothing to verify with)."),
+        ("hookhost_disk_free_bytes", "Bytes free for the host on the file system holding the data directory."),
+        ("hookhost_disk_size_bytes", "Size of the file system holding the data directory in bytes."),
     ]
 
     /// Registers the gauges' HELP texts.
     static func describe(in metrics: Metrics) {
         for (name, text) in help { metrics.describe(name, text) }
+    }
+
+    /// Free and total bytes of the data directory's file system (nothing when it cannot be asked):
+    /// the spool, results and work directories all live there.
+    static func disk(_ dataDir: String) -> [(String, Double)] {
+        var fs = statvfs()
+        guard statvfs(dataDir, &fs) == 0 else { return [] }
+        let unit = Double(fs.f_frsize)
+        return [("hookhost_disk_free_bytes", Double(fs.f_bavail) * unit), ("hookhost_disk_size_bytes", Double(fs.f_blocks) * unit)]
     }
 
     static func sample(spool: any DeliveryStore, spoolLog: String, now: Double) -> [(String, Double)] {

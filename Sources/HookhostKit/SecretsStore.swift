@@ -50,6 +50,9 @@ public final class SecretsStore: Sendable {
 
     public var count: Int { state.withLock { $0.verifier.secrets.count } }
 
+    /// The current secrets' fingerprints (never the secrets): for the start-up log and `hookhost status`.
+    public var fingerprints: [String] { state.withLock { $0.verifier.secrets.map(\.fingerprint) } }
+
     /// Re-reads the file if it changed (or always, when `force`). A bad file keeps the old secrets.
     public func reload(force: Bool = false) {
         guard let file else { return }

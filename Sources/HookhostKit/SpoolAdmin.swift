@@ -100,6 +100,16 @@ public struct SpoolAdmin: Sendable {
         return .success(SpoolAdmin.count("replayed", 1))
     }
 
+    /// The status with no host running: the spool and the functions directory, and that it is not running.
+    public func offlineStatus() -> StatusReport {
+        var r = StatusReport()
+        r.at = spool.clock.now()
+        r.problems = ["not running: no hookhost serve holds this data directory"]
+        r.addSpool(spool, now: r.at)
+        r.addFunctions(functions)
+        return r
+    }
+
     public func retryDead(type: String?) -> [UInt8] { SpoolAdmin.count("replayed", spool.retryDead(type: type)) }
     public func purgeDead(type: String?) -> [UInt8] { SpoolAdmin.count("purged", spool.purgeDead(type: type)) }
 
@@ -139,8 +149,14 @@ public enum AdminError: Error, Equatable {
 /// The control socket's HTTP API (unix socket in the data directory, mode 0600).
 public struct ControlEndpoint: HTTPResponder {
     public let admin: SpoolAdmin
+    /// The running host's status report; nil with the host stopped (the CLI's direct path), when
+    /// `/status` reports what the spool and the functions directory show.
+    public let status: (@Sendable () -> StatusReport)?
 
-    public init(admin: SpoolAdmin) { self.admin = admin }
+    public init(admin: SpoolAdmin, status: (@Sendable () -> StatusReport)? = nil) {
+        self.admin = admin
+        self.status = status
+    }
 
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         // Admin work reads and writes the spool (a purge may fsync once per delivery): never on
@@ -187,6 +203,8 @@ public struct ControlEndpoint: HTTPResponder {
             return .json(200, admin.retryDead(type: query["type"]))
         case ("POST", 2, "dead") where parts[1] == "purge":
             return .json(200, admin.purgeDead(type: query["type"]))
+        case ("GET", 1, "status"):
+            return .json(200, (status?() ?? admin.offlineStatus()).json)
         default:
             return .error(404, "unknown control request \(request.method) \(request.path)")
         }
@@ -199,6 +217,7 @@ public struct ControlEndpoint: HTTPResponder {
         case ("GET", 2, "deliveries"): []
         case ("POST", 3, "deliveries") where parts[2] == "replay": []
         case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]
+        case ("GET", 1, "status"): []
         default: nil
         }
     }

@@ -25,6 +25,7 @@ enum CLI {
       hookhost functions [--functions DIR] [--json]
       hookhost deliveries list [--state S] [--type T] [--json] [--data DIR]
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
+      hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)
       hookhost help COMMAND              (or COMMAND --help / -h)
       hookhost help settings             (every setting: flag, default, range, meaning)
 
@@ -41,6 +42,7 @@ enum CLI {
             case "send": return try SendCommand.run(rest)
             case "functions": return try FunctionsCommand.run(rest)
             case "deliveries": return try DeliveriesCommand.run(rest)
+            case "status": return try StatusCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
             case "keys": return try KeysCommand.run(rest)
             case "run": return try RunCommand.run(rest)
@@ -77,6 +79,7 @@ enum CLI {
         case "send": print(SendCommand.help)
         case "functions": print(FunctionsCommand.help)
         case "deliveries": print(DeliveriesCommand.help)
+        case "status": print(StatusCommand.help)
         case "demo": print(DemoCommand.help)
         case "keys": print(KeysCommand.help)
         case "run": print(RunCommand.help)

@@ -139,12 +139,14 @@ enum DeliveriesCommand {
 
     /// Sends the request to the running server, or serves it from the spool directly. A GET
     /// creates nothing: no lock file, no spool log.
-    static func perform(_ method: String, _ path: String, data: String) throws -> (Int, [UInt8]) {
+    /// `functions`: the table the stopped-host path reports on (`hookhost status`).
+    static func perform(_ method: String, _ path: String, data: String,
+                        functions: FunctionTable = FunctionTable(directory: "/nonexistent")) throws -> (Int, [UInt8]) {
         let readOnly = method == "GET"
         switch ServerProbe.check(data, create: !readOnly) {
         case .stopped(let lockFD):
             defer { if lockFD >= 0 { close(lockFD) } }
-            return try direct(method, path, data: data, readOnly: readOnly)
+            return try direct(method, path, data: data, readOnly: readOnly, functions: functions)
         case .unusable(let reason):
             throw RuntimeError(reason)
         case .running:
@@ -164,9 +166,14 @@ enum DeliveriesCommand {
         }
     }
 
-    static func direct(_ method: String, _ path: String, data: String, readOnly: Bool) throws -> (Int, [UInt8]) {
+    static func direct(_ method: String, _ path: String, data: String, readOnly: Bool,
+                       functions: FunctionTable = FunctionTable(directory: "/nonexistent")) throws -> (Int, [UInt8]) {
         if readOnly && access(data + "/spool.log", F_OK) != 0 && errno == ENOENT {
             // No server ever stored anything here; opening the spool would create its log.
+            if path == "/status" {
+                let r = ControlEndpoint(admin: SpoolAdmin(spool: MemoryDeliveryStore(), functions: functions)).answer(HTTPRequest(method: method, target: path))
+                return (r.status, r.body)
+            }
             return emptySpoolAnswer(path)
         }
         let logger = Logger(level: .warn)
@@ -179,7 +186,7 @@ enum DeliveriesCommand {
         // Reads need no writer thread; actions do (their records are appended through it).
         if !readOnly { spool.startWriter() }
         defer { if !readOnly { spool.stopWriter() } }  // returns once the writer flushed and exited
-        let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: FunctionTable(directory: "/nonexistent")))
+        let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: functions))
         let r = endpoint.answer(HTTPRequest(method: method, target: path))
         return (r.status, r.body)
     }

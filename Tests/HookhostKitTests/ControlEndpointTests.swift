@@ -36,6 +36,31 @@ import Testing
         #expect(endpoint.answer(HTTPRequest(method: p[0], target: p[1])).status == 200)
     }
 
+    @Test func statusWithoutAHostReportsTheSpoolAndSaysItIsNotRunning() throws {
+        let now = 1_800_000_000.0
+        let admin = SpoolAdmin(spool: StatusReportTests.store(now: now), functions: FunctionTable(directory: "/nonexistent"))
+        let r = ControlEndpoint(admin: admin).answer(HTTPRequest(method: "GET", target: "/status"))
+        #expect(r.status == 200)
+        let report = try #require(StatusReport(json: r.body))
+        #expect(!report.running && !report.ready)
+        #expect(report.problems == ["not running: no hookhost serve holds this data directory"])
+        #expect(report.deadLetterTotal == 3)
+        #expect(report.functions?.problems == ["functions directory /nonexistent does not exist"])
+        #expect(ControlEndpoint(admin: admin).answer(HTTPRequest(method: "GET", target: "/status?verbose=1")).status == 400)
+    }
+
+    @Test func statusFromTheRunningHostIsItsOwnReport() throws {
+        var mine = StatusReport()
+        mine.running = true
+        mine.version = "9.9.9"
+        let report = mine
+        let e = ControlEndpoint(admin: SpoolAdmin(spool: MemoryDeliveryStore(), functions: FunctionTable(directory: "/nonexistent")),
+                                status: { report })
+        let r = e.answer(HTTPRequest(method: "GET", target: "/status"))
+        #expect(try #require(StatusReport(json: r.body)).version == "9.9.9")
+        #expect(e.answer(HTTPRequest(method: "POST", target: "/status")).status == 404)
+    }
+
     @Test func anUnknownRequestIsStill404() {
         #expect(endpoint.answer(HTTPRequest(method: "GET", target: "/nothing?x=1")).status == 404)
     }

@@ -374,21 +374,36 @@ final class RecordingLauncher: ProcessLauncher {
     @Test func aFinalFetchErrorDeadLettersWithoutRunningTheFunction() throws {
         let fetcher = MemoryFetcher()  // nothing scripted: 404
         let launcher = RecordingLauncher()
-        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/gone"}"#, fetcher: fetcher, launcher: launcher)
+        let metrics = Metrics()
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/gone"}"#, fetcher: fetcher, launcher: launcher,
+                                  metrics: metrics)
         defer { FileSystem.removeTree(dir) }
         #expect(info?.state == .dead && info?.lastError?.contains("not found") == true)
         #expect(launcher.stdins.isEmpty)
+        // A dead letter like any other: counted for the function it was for.
+        let text = metrics.render()
+        #expect(text.contains("hookhost_dead_letters_total{function=\"video.generated\"} 1\n"))
+        #expect(text.contains("hookhost_fetches_total{outcome=\"final\"} 1\n"))
+        #expect(text.contains("hookhost_fetch_seconds_count 1\n"))
     }
 
     @Test func aTransientFetchErrorIsRetriedAsTheNextAttempt() throws {
         let fetcher = MemoryFetcher()
         fetcher.script("files/v", [.failure(.serverError(status: 503, retryAfter: nil)), .bytes([1, 2, 3], contentType: "video/mp4")])
         let launcher = RecordingLauncher()
-        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/v"}"#, fetcher: fetcher, launcher: launcher)
+        let metrics = Metrics()
+        let (info, dir) = try run(type: "video.generated", data: #"{"video_uri":"files/v"}"#, fetcher: fetcher, launcher: launcher,
+                                  metrics: metrics)
         defer { FileSystem.removeTree(dir) }
         #expect(info?.state == .done && info?.attempt == 2)
         #expect(fetcher.calls == ["files/v", "files/v"])
         #expect(launcher.stdins.count == 1)
+        let text = metrics.render()
+        for (outcome, n) in [("ok", 1), ("failed", 1), ("final", 0), ("no_space", 0)] {
+            #expect(text.contains("hookhost_fetches_total{outcome=\"\(outcome)\"} \(n)\n"), "\(outcome)")
+        }
+        #expect(text.contains("hookhost_fetch_seconds_count 2\n"))
+        #expect(text.contains("hookhost_dead_letters_total{function=\"video.generated\"} 0\n"))
     }
 
     @Test func aFunctionRetryReusesTheResultAndFetchFalseSkipsIt() throws {
@@ -423,6 +438,7 @@ final class RecordingLauncher: ProcessLauncher {
         #expect(fetcher.calls.count == 4)
         #expect(launcher.envs.first?.contains("HOOKHOST_ATTEMPT=1") == true)
         #expect(metrics.render().contains("hookhost_fetch_no_space_total 3\n"))
+        #expect(metrics.render().contains("hookhost_fetches_total{outcome=\"no_space\"} 3\n"))
     }
 
     /// A fetcher whose file is swapped for a symlink to a root-owned file before the host hands it

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import HookSupport
 @testable import HookNet
@@ -43,5 +44,25 @@ import Testing
         let m = Metrics(gauges: { [("g{a=\"1\"}", 1), ("g{a=\"2\"}", 2)] })
         m.describe("g", "A gauge.")
         #expect(m.render() == "# HELP g A gauge.\n# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 2\n")
+    }
+}
+
+@Suite struct MetricsZeroSeriesTests {
+    @Test func aDeclaredHistogramRendersAtZeroAndKeepsObservations() {
+        let m = Metrics()
+        m.declareHistogram("f_seconds", labels: [])
+        #expect(m.render().contains("f_seconds_bucket{le=\"+Inf\"} 0\n"))
+        #expect(m.render().contains("f_seconds_count 0\n"))
+        m.observe("f_seconds", labels: [], 0.2)
+        m.declareHistogram("f_seconds", labels: [])
+        #expect(m.render().contains("f_seconds_count 1\n"))
+    }
+
+    @Test func preparersRunBeforeEachRender() {
+        let m = Metrics()
+        let n = Mutex(0)
+        m.beforeRender { n.withLock { $0 += 1; m.add("late_total", labels: [("k", "v\($0)")], 0) } }
+        #expect(m.render().contains("late_total{k=\"v1\"} 0\n"))
+        #expect(m.render().contains("late_total{k=\"v2\"} 0\n"))
     }
 }
