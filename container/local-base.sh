@@ -14,7 +14,7 @@ flavor=${BASE_FLAVOR:-}
 extra=""
 case "$flavor" in
   "") ;;
-  python) extra=",python3-minimal" ;;
+  python) extra=",python3" ;;
   *) echo "BASE_FLAVOR: expected nothing or python, got '$flavor'" >&2; exit 2 ;;
 esac
 image=localhost/hookhost-base:bookworm${flavor:+-$flavor}
