@@ -99,8 +99,11 @@ extension Dispatcher {
 
     private func record(_ job: Job, _ type: String, _ f: ResolvedFunction, _ a: RunClassifier.Attempt, seconds: Double) {
         let now = clock.now()
-        let change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, retryLaterFor: config.retryLaterFor,
+        var change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, retryLaterFor: config.retryLaterFor,
                                           now: now, seconds: seconds, unit: random())
+        // The outcome record keeps the result the function read: `deliveries show` rebuilds its
+        // stdin from it once the file itself is gone.
+        change.result = job.result
         if job.result == nil {
             // Durable before in effect, but not waited for: this worker's next start record then
             // rides the same disk sync (one sync per run instead of two).

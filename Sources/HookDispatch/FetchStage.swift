@@ -184,6 +184,7 @@ final class FetchStage: Sendable {
             counted(.ok, since: started)
             var change = StateChange(id: job.id, state: .fetched, attempt: job.attempt, at: clock.now())
             change.result = result
+            change.result?.fetchMs = Int((monotonicNow() - started) * 1000)
             record(job, change)
             logger.info("fetched", ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
                                     "function": .string(f.name), "uri": .string(URLRedaction.withoutQuery(result.uri)),

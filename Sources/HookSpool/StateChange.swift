@@ -59,6 +59,7 @@ public struct StateChange: Sendable, Equatable {
             w.beginObject()
             w.field("uri", r.uri); w.field("path", r.path); w.field("bytes", r.bytes); w.field("sha256", r.sha256)
             w.field("ct", optional: r.contentType)
+            if let ms = r.fetchMs { w.field("ms", ms) }
             w.endObject()
         }
         if let stdoutHead { w.field("oh", stdoutHead) }
@@ -81,7 +82,7 @@ public struct StateChange: Sendable, Equatable {
         retryLaterSince = meta["rl"]?.doubleValue
         if let r = meta["r"], let uri = r["uri"]?.stringValue, let path = r["path"]?.stringValue,
            let bytes = r["bytes"]?.intValue, let sha = r["sha256"]?.stringValue {
-            result = FetchedResult(uri: uri, path: path, bytes: bytes, sha256: sha, contentType: r["ct"]?.stringValue)
+            result = FetchedResult(uri: uri, path: path, bytes: bytes, sha256: sha, contentType: r["ct"]?.stringValue, fetchMs: r["ms"]?.intValue)
         }
         stdoutHead = meta["oh"]?.stringValue
     }

@@ -40,10 +40,24 @@ public struct SpoolAdmin: Sendable {
         w.beginObject()
         w.key("delivery"); SpoolAdmin.writeSummary(d, into: &w)
         let parsed = (try? JSONParser.parse(body)) ?? .null
+        // The result the last run read (kept in its outcome record), else the one downloaded for
+        // the next run.
+        // A signed URL's query (its signature) is not shown, here as in logs.
+        var result = last?.result ?? d.result
+        if let uri = result?.uri { result?.uri = URLRedaction.withoutQuery(uri) }
         let stdin = FunctionInput.encode(id: d.id, attempt: max(d.attempt, 1), receivedAt: d.receivedAt, verifiedBy: d.verifiedBy, jwt: jwt,
                                          type: EventType.canonical(d.type), body: body,
-                                         userMetadata: FunctionInput.userMetadata(body: body, parsed: parsed), result: nil)
+                                         userMetadata: FunctionInput.userMetadata(body: body, parsed: parsed), result: result)
         w.key("stdin"); w.raw(stdin.dropLast())
+        w.key("download")
+        if let r = result {
+            w.beginObject()
+            w.field("uri", URLRedaction.withoutQuery(r.uri)); w.field("bytes", r.bytes); w.field("sha256", r.sha256)
+            w.key("ms"); if let ms = r.fetchMs { w.int(ms) } else { w.null() }
+            w.endObject()
+        } else {
+            w.null()
+        }
         w.key("last")
         if let s = last {
             w.beginObject()

@@ -36,9 +36,13 @@ enum DeliveriesOutput {
             var w = JSONWriter(); w.value(o.value)
             out += "\noutput (last attempt)\n  " + String(decoding: w.bytes, as: UTF8.self) + "\n"
         }
+        if let d = doc["download"], d != .null {
+            let ms = d["ms"]?.intValue.map { "\($0) ms" } ?? "time not recorded"
+            out += "\ndownload\n  \(d["uri"]?.stringValue ?? "?")  \(d["bytes"]?.intValue ?? 0) bytes  sha256 \(d["sha256"]?.stringValue ?? "?")  \(ms)\n"
+        }
         if let stdin = doc.member("stdin") {
             var w = JSONWriter(); w.value(stdin.value)
-            out += "\nstdin (the document the function reads, one line; exact bytes with --json)\n  "
+            out += "\nstdin (the document the function reads, one line; exact bytes with --json, a signed URL without its query)\n  "
                 + String(decoding: w.bytes, as: UTF8.self) + "\n"
         }
         return out

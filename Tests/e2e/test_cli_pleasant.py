@@ -54,7 +54,7 @@ attempts (3 kept)
 output (last attempt)
   {"ok":true}
 
-stdin (the document the function reads, one line; exact bytes with --json)
+stdin (the document the function reads, one line; exact bytes with --json, a signed URL without its query)
 """
 
 

@@ -201,3 +201,22 @@ def test_keep_results_leaves_the_file_after_done(make_host, fns, api):
 
 from hostlib import (Host, RawConn, base_env, build_request, control_request, event_body, free_port, hookhost_bin, http_request,
                      new_id, serve_briefly, signed_headers, wait_until)
+
+
+def test_deliveries_show_has_the_stdin_the_function_read_with_its_result(rhost, fns, api):
+    """`deliveries show` gives the document the function read — the result object included, not
+    null — and a line for the download (uri, bytes, sha256, time taken), after the file is gone."""
+    fns.add("batch.succeeded")
+    r = rhost.send(event_body("batch.succeeded", {"id": "batches/s1", "output_file_uri": "files/ok-3000"}), type_="batch.succeeded")
+    assert r.status == 202, r
+    run = fns.wait_run(r.msg_id, timeout=20)
+    wait_state(rhost, r.msg_id, "done")
+    assert results_dirs(rhost) == []
+    doc = json.loads(rhost.cli("deliveries", "show", r.msg_id, "--json", "--data", str(rhost.data)).stdout)
+    assert doc["stdin"]["result"] == run.stdin_json()["result"], (doc["stdin"], run.stdin_json())
+    d = doc["download"]
+    assert d["uri"] == "files/ok-3000" and d["bytes"] == 3000 and d["sha256"] == hashlib.sha256(pattern(3000)).hexdigest(), d
+    assert isinstance(d["ms"], int) and d["ms"] >= 0, d
+    text = rhost.cli("deliveries", "show", r.msg_id, "--data", str(rhost.data)).stdout.decode()
+    assert "download\n  files/ok-3000  3000 bytes  sha256 " in text, text
+    assert '"result":null' not in text.replace(" ", ""), text
