@@ -68,9 +68,10 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file`'s appends and size 
     // MARK: - Appending
 
     /// Queues a record; `placed` and then `done` run once it is durable (`done` alone once it
-    /// failed), both on the writer, after the file lock is released. A `lazy` record (nobody waits for it) is written with the next urgent batch or
-    /// within `lazyDelay`: every fdatasync costs the same whatever it carries, and one spent on
-    /// bookkeeping alone delays the acknowledgements queued behind it.
+    /// failed), both on the writer, after the file lock is released. A `lazy` record (nobody
+    /// waits for it) is written with the next urgent batch or within `lazyDelay`: every fdatasync
+    /// costs the same whatever it carries, and one spent on bookkeeping alone delays the
+    /// acknowledgements queued behind it.
     func append(_ bytes: [UInt8], placed: Placed? = nil, lazy: Bool = false, inline: Bool = false, done: @escaping Done) {
         writer.locked {
             queue.append(Append(bytes: bytes, placed: placed, done: done, inline: inline))
