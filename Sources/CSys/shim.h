@@ -26,6 +26,7 @@ extern int accept4(int, struct sockaddr *, socklen_t *, int);
 extern int pipe2(int pipefd[2], int flags);
 extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *, const char *);
 extern int pthread_setname_np(pthread_t, const char *);
+extern int pthread_getname_np(pthread_t, char *, size_t);
 extern int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *);
 
 // Glibc's Swift overlay hides these or imports them awkwardly; thin wrappers keep pointers here.
@@ -69,6 +70,16 @@ static inline int hh_epoll_mod(int ep, int fd, uint32_t events, uint64_t data) {
 }
 static inline int hh_epoll_del(int ep, int fd) { return epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL); }
 static inline int hh_set_thread_name(const char *n) { return pthread_setname_np(pthread_self(), n); }
+static inline int hh_get_thread_name(char *buf, size_t len) { return pthread_getname_np(pthread_self(), buf, len); }
+/// A reader/writer lock that lets a waiting writer in before new readers.
+static inline int hh_rwlock_init_writer_first(pthread_rwlock_t *l) {
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(l, &a);
+    pthread_rwlockattr_destroy(&a);
+    return rc;
+}
 /// Joins `t` if it ends before the CLOCK_MONOTONIC time `deadline` (seconds); ETIMEDOUT otherwise.
 static inline int hh_thread_join_until(pthread_t t, double deadline) {
     struct timespec ts = { .tv_sec = (time_t)deadline, .tv_nsec = (long)((deadline - (double)(time_t)deadline) * 1e9) };

@@ -3,10 +3,11 @@ import Synchronization
 import HookSupport
 import HookNet
 
-/// What other threads hand an event loop — an answer for one of its connections, or a connection
-/// another loop accepted for it — and the eventfd that wakes the loop for them.
+/// What other threads hand an event loop — an answer for one of its connections, work to run
+/// there (`HTTPReply.onLoop`), or a connection another loop accepted for it — and the eventfd that
+/// wakes the loop for them.
 final class LoopMailbox: Sendable {
-    enum Mail: Sendable { case answer(UInt64, HTTPResponse), adopt(Int32) }
+    enum Mail: Sendable { case answer(UInt64, HTTPResponse), run(@Sendable () -> Void), adopt(Int32) }
 
     /// The eventfd the loop's epoll watches; lives as long as the loop.
     let wakeFD: Int32
@@ -15,7 +16,8 @@ final class LoopMailbox: Sendable {
     init(wakeFD: Int32) { self.wakeFD = wakeFD }
 
     /// Queues `mail` (from any thread). One wake-up per batch: the loop takes everything each
-    /// time it wakes. After `close`, a connection offered is closed here: nobody would serve it.
+    /// time it wakes. After `close`, a connection offered is closed here (nobody would serve it)
+    /// and work runs here: it counts and logs what happened, answered or not.
     func post(_ mail: Mail) {
         let (wasEmpty, refused) = box.withLock { b -> (Bool, Bool) in
             if b.closed { return (false, true) }
@@ -23,8 +25,17 @@ final class LoopMailbox: Sendable {
             b.items.append(mail)
             return (empty, false)
         }
-        if refused, case .adopt(let fd) = mail { Glibc.close(fd) }
+        if refused { LoopMailbox.discard(mail) }
         if wasEmpty { wake() }
+    }
+
+    /// Mail nobody will take: connections closed, work still done.
+    private static func discard(_ mail: Mail) {
+        switch mail {
+        case .adopt(let fd): Glibc.close(fd)
+        case .run(let work): work()
+        case .answer: break
+        }
     }
 
     /// Wakes the loop without mail (stop requests).
@@ -44,14 +55,14 @@ final class LoopMailbox: Sendable {
         }
     }
 
-    /// Refuses mail from now on and closes the connections still waiting in it; answers left
-    /// are dropped with their connections.
+    /// Refuses mail from now on, closes the connections still waiting in it and runs the work
+    /// left; answers left are dropped with their connections.
     func close() {
         let left = box.withLock { b in
             b.closed = true
             defer { b.items.removeAll() }
             return b.items
         }
-        for case .adopt(let fd) in left { Glibc.close(fd) }
+        for mail in left { LoopMailbox.discard(mail) }
     }
 }

@@ -119,6 +119,12 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
         mailbox.post(.answer(id, response))
     }
 
+    /// Runs `work` on the loop thread: now when already there, else through the mailbox.
+    private func onLoop(_ work: @escaping @Sendable () -> Void) {
+        if pthread_equal(pthread_self(), thread) != 0 { return work() }
+        mailbox.post(.run(work))
+    }
+
     /// Takes over a connection another loop accepted (from any thread).
     fileprivate func adopt(_ fd: Int32) { mailbox.post(.adopt(fd)) }
 
@@ -126,6 +132,7 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
         for mail in mailbox.take() {
             switch mail {
             case .answer(let id, let response): answer(id, response)
+            case .run(let work): work()
             case .adopt(let fd): register(fd)
             }
         }
@@ -281,7 +288,8 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
             case .dispatch(var request):
                 let id = c.id
                 request.peer = c.peer
-                responder.respond(to: request) { [self] response in self.deliver(id, response) }
+                let reply = HTTPReply(send: { [self] response in deliver(id, response) }, onLoop: { [self] work in onLoop(work) })
+                responder.respond(to: request, reply: reply)
             case .refused(let error):
                 logger.info("bad request", ["status": .int(error.status), "error": .string(error.message)])
                 responder.refused(error)

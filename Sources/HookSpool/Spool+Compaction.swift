@@ -76,8 +76,8 @@ extension Spool {
                 board.withIndex { index in
                     index.remap { r in
                         if r.offset >= cut { return SpoolRef(offset: r.offset - cut + tailBase, length: r.length) }
-                        // Every live position was copied in step 2 (the index is updated under the
-                        // file lock, so the snapshot saw every record below `cut`).
+                        // Every live position was copied in step 2 (`atEnd` waited until the index
+                        // knew every record below `cut`, so the snapshot saw them all).
                         return SpoolRef(offset: moved[r.offset] ?? r.offset, length: r.length)
                     }
                 }

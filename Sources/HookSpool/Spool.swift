@@ -99,8 +99,9 @@ public final class Spool: DeliveryStore {
         let now = clock.now()
         let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body, jwt: jwt).encoded()
         let board = board
-        // Answered from the writer itself (inline): the completion only posts the answer to its
-        // HTTP loop, and a hop through the completion thread cost a context switch per batch.
+        // Answered from the writer itself (inline): the completion only hands the outcome to its
+        // owner (the HTTP loop's mailbox), and a hop through the completion thread cost a context
+        // switch per batch.
         log.append(record, placed: { ref in
             board.accepted(id: id, type: type, at: now, verifiedBy: verifiedBy, body: ref)
         }, inline: true, done: { result in
@@ -136,9 +137,8 @@ public final class Spool: DeliveryStore {
     }
 
     /// Records the state `d` was just put in (running or fetching) and reads its body. The record
-    /// is queued, not waited for: the body is read meanwhile (that read waits for the disk sync
-    /// in progress anyway, usually the one carrying this record), and the caller waits on the
-    /// returned gate before anything of the run happens.
+    /// is queued, not waited for: the body is read meanwhile (without waiting for the disk sync
+    /// in progress), and the caller waits on the returned gate before anything of the run happens.
     private func begin(_ d: DeliveryInfo) -> StartedDelivery? {
         var change = StateChange(id: d.id, state: d.state, attempt: d.attempt, at: d.updatedAt)
         change.attemptBase = d.attemptBase
@@ -185,8 +185,8 @@ public final class Spool: DeliveryStore {
         }
     }
 
-    /// Notes where a state record of `id` landed as it is placed: under the file lock, so a
-    /// compaction cannot move the record between its write and the index learning its position.
+    /// Notes where a state record of `id` landed as it is placed (compaction waits for placing in
+    /// progress, so it cannot move the record between its write and the index learning its position).
     private func notePosition(_ id: String, endsAttempt: Bool) -> SpoolLog.Placed {
         let board = board
         return { ref in board.setLastState(id, ref, endsAttempt: endsAttempt) }

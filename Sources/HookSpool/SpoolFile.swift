@@ -6,7 +6,9 @@ import HookHTTP
 import HookVerify
 
 /// The append-only log file: positional appends with fdatasync, reads by offset, and atomic
-/// replacement for compaction. Not thread-safe; `Spool` serialises access.
+/// replacement for compaction. Not thread-safe; `SpoolLog` serialises access (appends and
+/// the append position under its file lock; the descriptor, which only `install` changes, also
+/// under its swap lock, which reads share).
 final class SpoolFile {
     let path: String
     let directory: String
@@ -23,6 +25,9 @@ final class SpoolFile {
     static let preallocationChunk: Int64 = 8 << 20
     /// Free space below which the log is not allocated ahead.
     static let preallocationHeadroom: Int64 = 4 * preallocationChunk
+    /// Test seam: runs just before each append's fdatasync (on the appending thread), so a test
+    /// can hold a sync in progress.
+    var beforeSync: (@Sendable () -> Void)?
     /// Zeros allowed after the last non-zero byte before a scan ignores the rest: no record ends
     /// in this many zero bytes (they end in a JSON `}` or a body that is JSON).
     static let zeroTailMargin: Int64 = 64 << 10
@@ -95,6 +100,7 @@ final class SpoolFile {
             }
             written += n
         }
+        beforeSync?()
         guard fdatasync(fd) == 0 else {
             let e = SpoolError("fdatasync", path: path)
             discardFailedAppend()
@@ -166,10 +172,10 @@ final class SpoolFile {
         return SpoolReplacement(fd: nfd, path: tmp)
     }
 
-    /// Makes the replacement durable and atomically puts it in place of the log. Once the rename
-    /// happened the new file is the log, whatever follows: appends must go to it. A failed
-    /// directory fsync after that is returned, not thrown, for the caller to report.
-    func install(_ r: SpoolReplacement) throws(SpoolError) -> SpoolError? {
+    /// Makes the replacement durable (if it is not yet) and atomically puts it in place of the
+    /// log. Once the rename happened the new file is the log, whatever follows: appends must go
+    /// to it. The rename itself is durable only after `syncDirectory`.
+    func install(_ r: SpoolReplacement) throws(SpoolError) {
         try r.sync()
         guard rename(r.path, path) == 0 else { throw SpoolError("rename", path: r.path) }
         close(fd)
@@ -177,9 +183,9 @@ final class SpoolFile {
         size = r.size
         allocatedEnd = r.size
         r.installed = true
-        do { try SpoolFile.fsyncDirectory(directory) } catch { return error }
-        return nil
     }
+
+    func syncDirectory() throws(SpoolError) { try SpoolFile.fsyncDirectory(directory) }
 
     static func fsyncDirectory(_ dir: String) throws(SpoolError) {
         let dfd = hh_open3(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
@@ -195,6 +201,8 @@ final class SpoolReplacement {
     let path: String
     private(set) var size: Int64 = 0
     private var buffer: [UInt8] = []
+    /// Nothing was appended since the last `sync`.
+    private var synced = false
     var installed = false
 
     init(fd: Int32, path: String) {
@@ -206,6 +214,7 @@ final class SpoolReplacement {
     /// Appends bytes; returns the offset they will have in the new log.
     func append(_ bytes: some Collection<UInt8>) throws(SpoolError) -> Int64 {
         let at = size
+        synced = false
         buffer.append(contentsOf: bytes)
         size += Int64(bytes.count)
         if buffer.count >= 1 << 20 { try flush() }
@@ -222,10 +231,12 @@ final class SpoolReplacement {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Writes out the buffer and fsyncs.
+    /// Writes out the buffer and fsyncs (nothing to do when nothing was appended since the last time).
     func sync() throws(SpoolError) {
+        guard !synced else { return }
         try flush()
         guard fsync(fd) == 0 else { throw SpoolError("fsync", path: path) }
+        synced = true
     }
 
     /// Discards an unfinished replacement.

@@ -7,11 +7,14 @@ import HookHTTP
 import HookVerify
 
 /// The spool's log file behind one writer thread: appends from any thread are batched into one
-/// write + fdatasync (group commit). For each record, `placed` runs under the file lock, so the
-/// index learns a record's position before compaction can snapshot the file; `done` runs after
-/// it, never under the file lock: on the writer itself for `inline` appends (short: open a gate,
-/// post an HTTP answer), else on the completion thread, so a long one cannot stall the next fsync.
-final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`, the queue and flags by `writer`, `keeperStopping` by `keeper`, completions by `completions`
+/// write + fdatasync (group commit). The writer only writes: for each durable record `placed`
+/// (the index learns its position) and then `done` run after the file lock is released — on the
+/// writer itself for `inline` appends (short: open a gate, hand an answer to its owner's loop),
+/// else on the completion thread, so a long one cannot stall the next fsync. Compaction, which
+/// must see every record below its cut in the index, waits for the placing in progress instead.
+/// Reads never wait for an fdatasync: they take only the swap lock, which compaction's final
+/// step holds to change the descriptor and the positions together.
+final class SpoolLog: @unchecked Sendable {  // safe: `file`'s appends and size are guarded by `io`, its descriptor by `io` and `swap` (reads share `swap`); `placing` by `placement`, the queue and flags by `writer`, `keeperStopping` by `keeper`, completions by `completions`
     typealias Placed = @Sendable (SpoolRef) -> Void
     typealias Done = @Sendable (Result<SpoolRef, SpoolError>) -> Void
     private struct Append {
@@ -23,7 +26,14 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         let inline: Bool
     }
 
+    /// Held across each append's write + fdatasync, and by compaction's snapshot and install.
     private let io = Monitor()
+    /// Reads hold it shared; `install` exclusively while it swaps the file and remaps positions.
+    private let swap = ReadWriteLock()
+    /// Whether the writer is telling the index where the last batch landed (after releasing
+    /// `io`): the index does not know those records yet.
+    private let placement = Monitor()
+    private var placing = false
     private let file: SpoolFile
     private let writer = Monitor()
     private var queue: [Append] = []
@@ -57,10 +67,11 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
 
     // MARK: - Appending
 
-    /// Queues a record; `placed` (under the file lock) and `done` (after it) run once it is durable
-    /// or failed. A `lazy` record (nobody waits for it) is written with the next urgent batch or
-    /// within `lazyDelay`: every fdatasync costs the same whatever it carries, and one spent on
-    /// bookkeeping alone delays the acknowledgements queued behind it.
+    /// Queues a record; `placed` and then `done` run once it is durable (`done` alone once it
+    /// failed), both on the writer, after the file lock is released. A `lazy` record (nobody
+    /// waits for it) is written with the next urgent batch or within `lazyDelay`: every fdatasync
+    /// costs the same whatever it carries, and one spent on bookkeeping alone delays the
+    /// acknowledgements queued behind it.
     func append(_ bytes: [UInt8], placed: Placed? = nil, lazy: Bool = false, inline: Bool = false, done: @escaping Done) {
         writer.locked {
             queue.append(Append(bytes: bytes, placed: placed, done: done, inline: inline))
@@ -152,22 +163,33 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
         var all: [UInt8] = []
         all.reserveCapacity(batch.reduce(0) { $0 + $1.bytes.count })
         for item in batch { all += item.bytes }
-        let result: Result<[SpoolRef], SpoolError> = io.locked {
+        let result: Result<Int64, SpoolError> = io.locked {
             do throws(SpoolError) {
-                var offset = try file.append(all)
-                var refs: [SpoolRef] = []
-                refs.reserveCapacity(batch.count)
-                for item in batch {
-                    let ref = SpoolRef(offset: offset, length: item.bytes.count)
-                    item.placed?(ref)
-                    refs.append(ref)
-                    offset += Int64(item.bytes.count)
-                }
-                return .success(refs)
+                let start = try file.append(all)
+                // Before `io` is released: compaction, which takes `io` next, must wait until the
+                // index knows these records.
+                placement.locked { placing = true }
+                return .success(start)
             } catch { return .failure(error) }
         }
         switch result {
-        case .success(let refs):
+        case .success(let start):
+            // The index learns the positions outside `io`: the board's lock is taken by every
+            // admission and worker, and holding the file lock meanwhile made reads and compaction
+            // wait for them too.
+            var offset = start
+            var refs: [SpoolRef] = []
+            refs.reserveCapacity(batch.count)
+            for item in batch {
+                let ref = SpoolRef(offset: offset, length: item.bytes.count)
+                item.placed?(ref)
+                refs.append(ref)
+                offset += Int64(item.bytes.count)
+            }
+            placement.locked {
+                placing = false
+                placement.broadcast()
+            }
             // Success does not by itself clear a disk fault: a small record may still fit into
             // space the file already had. The probe decides (free space + write).
             for (item, ref) in zip(batch, refs) where item.inline { item.done(.success(ref)) }
@@ -209,18 +231,21 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
 
     // MARK: - Reading
 
-    /// The bytes of one record. `current` re-resolves the position under the file lock: a
-    /// compaction may have moved the record since the caller looked it up.
+    /// The bytes of one record. `current` re-resolves the position under the swap lock: a
+    /// compaction may have moved the record since the caller looked it up. No wait for an
+    /// fdatasync in progress: a position the index knows was written and synced before it
+    /// learned it.
     func read(_ current: () -> SpoolRef?) throws(SpoolError) -> [UInt8] {
-        try io.locked { () throws(SpoolError) -> [UInt8] in
+        try swap.reading { () throws(SpoolError) -> [UInt8] in
             guard let ref = current() else { throw SpoolError("read", path: file.path, code: ENOENT) }
             return try file.read(at: ref.offset, count: ref.length)
         }
     }
 
-    /// Reads several records at once, under one lock so compaction cannot move them in between.
+    /// Reads several records at once, under one hold of the swap lock so compaction cannot move
+    /// them in between.
     func readAll(_ current: () -> [SpoolRef]) throws(SpoolError) -> [[UInt8]] {
-        try io.locked { () throws(SpoolError) -> [[UInt8]] in
+        try swap.reading { () throws(SpoolError) -> [[UInt8]] in
             var out: [[UInt8]] = []
             for ref in current() { out.append(try file.read(at: ref.offset, count: ref.length)) }
             return out
@@ -229,8 +254,20 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
 
     // MARK: - Compaction support
 
-    /// Where the log ends now; runs `body` under the file lock (so nothing is appended meanwhile).
-    func atEnd<T>(_ body: (Int64) -> T) -> T { io.locked { body(file.size) } }
+    /// Where the log ends now; runs `body` under the file lock (so nothing is appended meanwhile)
+    /// once the index knows where every record before that end is.
+    func atEnd<T>(_ body: (Int64) -> T) -> T {
+        io.locked {
+            awaitPlacement()
+            return body(file.size)
+        }
+    }
+
+    /// Under `io`: waits until the writer has placed its last batch. It places without `io`, and
+    /// with `io` held no new batch can start, so this ends.
+    private func awaitPlacement() {
+        placement.locked { while placing { placement.wait(seconds: 1) } }
+    }
 
     /// Reads below a position seen through `atEnd`: those bytes never change and only `install`
     /// swaps the descriptor, so no lock is needed.
@@ -238,18 +275,29 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file` is guarded by `io`,
 
     func beginReplacement() throws(SpoolError) -> SpoolReplacement { try file.beginReplacement() }
 
-    /// Holding the file lock: copies what was appended after `copied` into `out`, installs it as
-    /// the log, then lets `remap` move index positions (still under the lock).
+    /// Holding the file lock, once every record is placed: copies what was appended after
+    /// `copied` into `out` and syncs it; then, holding the swap lock too (reads wait only for the
+    /// rename and the remapping, never for a sync), installs it as the log and lets `remap` move
+    /// index positions.
     func install(_ out: SpoolReplacement, tailFrom copied: Int64, remap: () -> Void) throws(SpoolError) {
         try io.locked { () throws(SpoolError) in
+            awaitPlacement()
             let rest = Int(file.size - copied)
             if rest > 0 { _ = try out.append(try file.read(at: copied, count: rest)) }
-            if let e = try file.install(out) {
-                logger.warn("spool: compacted log installed but the directory fsync failed", ["error": .string(e.description)])
+            try out.sync()
+            try swap.writing { () throws(SpoolError) in
+                try file.install(out)
+                remap()
             }
-            remap()
+            // Still under `io`: nothing is appended to the new file before its name is durable.
+            do throws(SpoolError) { try file.syncDirectory() } catch {
+                logger.warn("spool: compacted log installed but the directory fsync failed", ["error": .string(error.description)])
+            }
         }
     }
+
+    /// Test seam: `hook` runs on the writer just before each fdatasync.
+    func setBeforeSync(_ hook: @escaping @Sendable () -> Void) { io.locked { file.beforeSync = hook } }
 }
 
 /// Runs completions in order on one thread of their own.

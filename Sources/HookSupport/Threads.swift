@@ -7,6 +7,14 @@ import Synchronization
 @discardableResult
 public func setCurrentThreadNice(_ nice: Int32) -> Bool { hh_set_thread_nice(nice) == 0 }
 
+/// The calling thread's name as `startThread` set it (at most 15 bytes); tests use it to tell
+/// which thread ran a piece of work.
+public func currentThreadName() -> String {
+    var buf = [CChar](repeating: 0, count: 16)
+    guard hh_get_thread_name(&buf, buf.count) == 0 else { return "" }
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 /// A started OS thread. `join()` waits for it to return; a handle dropped without joining
 /// detaches the thread (its resources are freed when it ends), so fire-and-forget use stays safe.
 public final class ThreadHandle: Sendable {

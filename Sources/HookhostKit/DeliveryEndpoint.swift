@@ -50,6 +50,11 @@ public final class DeliveryEndpoint: HTTPResponder {
     public func startDraining() { draining.store(true, ordering: .relaxed) }
 
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        self.respond(to: request, reply: HTTPReply(send: respond))
+    }
+
+    public func respond(to request: HTTPRequest, reply: HTTPReply) {
+        let respond = reply.send
         let isProbe = request.path == "/healthz" || request.path == "/readyz" || request.path == "/metrics"
         if isProbe ? surface == .deliveriesOnly : surface == .probesOnly {
             return respond(.error(404, "no such endpoint on this listener"))
@@ -62,7 +67,7 @@ public final class DeliveryEndpoint: HTTPResponder {
             guard request.method == "POST" else {
                 return respond(.error(405, "use POST to deliver webhooks", headers: [("Allow", "POST")]))
             }
-            receive(request, respond)
+            receive(request, reply)
         case "/healthz":
             respond(.json(200, Array(#"{"status":"ok"}"#.utf8)))
         case "/readyz":
@@ -110,7 +115,8 @@ public final class DeliveryEndpoint: HTTPResponder {
         return p
     }
 
-    private func receive(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    private func receive(_ request: HTTPRequest, _ reply: HTTPReply) {
+        let respond = reply.send
         let id = request.header(WebhookHeader.id)
         for name in [WebhookHeader.id, WebhookHeader.timestamp, WebhookHeader.signature]
         where request.headers.lazy.filter({ $0.name == name }).count > 1 {
@@ -123,13 +129,14 @@ public final class DeliveryEndpoint: HTTPResponder {
         // A JWT whose key must be fetched answers later, from the fetcher's thread.
         authenticator.authenticate(message) { [self] result in
             switch result {
-            case .success(let delivery): admit(delivery, request.body, respond)
+            case .success(let delivery): admit(delivery, request.body, reply)
             case .failure(let error): refuse(respond, id, error, peer: peer)
             }
         }
     }
 
-    private func admit(_ delivery: VerifiedDelivery, _ body: [UInt8], _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    private func admit(_ delivery: VerifiedDelivery, _ body: [UInt8], _ reply: HTTPReply) {
+        let respond = reply.send
         let id_ = delivery.id
         guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
             return invalid(respond, id_, "webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
@@ -149,33 +156,36 @@ public final class DeliveryEndpoint: HTTPResponder {
             outcomes.add("unavailable")
             return respond(.error(503, "draining for shutdown; retry later", headers: [("Retry-After", "5")]))
         }
-        let outcomes = self.outcomes, logger = self.logger
-        spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, body: body) { result in
-            switch result {
-            case .accepted:
-                // The answer first: this runs on the spool's writer thread, between fdatasyncs.
-                respond(.json(202, DeliveryEndpoint.status("accepted", id_)))
-                outcomes.add("accepted")
-                logger.info("received", ["id": .string(id_), "type": .string(type), "bytes": .int(body.count),
-                                          "verified_by": .string(delivery.verifiedBy.rawValue)])
-            case .duplicate:
-                DeliveryEndpoint.duplicate(respond, id_, type: type, outcomes: outcomes, logger: logger)
-            case .unavailable(let why):
-                outcomes.add("unavailable")
-                logger.warn("unavailable", ["id": .string(id_), "reason": .string(why)])
-                respond(.error(503, why, headers: [("Retry-After", "10")]))
-            }
+        spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, body: body) { [self] result in
+            // Usually called on the spool's writer, between two fdatasyncs: it only hands the
+            // outcome to the connection's loop, which answers, counts and logs it.
+            reply.onLoop { [self] in admitted(result, delivery, type: type, bytes: body.count, respond) }
+        }
+    }
+
+    /// On the connection's loop: answers the outcome of an admission, counts and logs it.
+    private func admitted(_ result: AdmitResult, _ delivery: VerifiedDelivery, type: String, bytes: Int, _ respond: @Sendable (HTTPResponse) -> Void) {
+        let id = delivery.id
+        switch result {
+        case .accepted:
+            // The answer first: the client waits for it, not for the log line.
+            respond(.json(202, DeliveryEndpoint.status("accepted", id)))
+            outcomes.add("accepted")
+            logger.info("received", ["id": .string(id), "type": .string(type), "bytes": .int(bytes),
+                                      "verified_by": .string(delivery.verifiedBy.rawValue)])
+        case .duplicate:
+            duplicate(respond, id, type: type)
+        case .unavailable(let why):
+            outcomes.add("unavailable")
+            logger.warn("unavailable", ["id": .string(id), "reason": .string(why)])
+            respond(.error(503, why, headers: [("Retry-After", "10")]))
         }
     }
 
     private func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?) {
-        DeliveryEndpoint.duplicate(respond, id, type: type, outcomes: outcomes, logger: logger)
-    }
-
-    private static func duplicate(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String, type: String?, outcomes: IndexedCounter, logger: Logger) {
         outcomes.add("duplicate")
         if let type { logger.info("duplicate", ["id": .string(id), "type": .string(type)]) } else { logger.info("duplicate", ["id": .string(id)]) }
-        respond(.json(200, status("duplicate", id)))
+        respond(.json(200, DeliveryEndpoint.status("duplicate", id)))
     }
 
     /// Logged with the peer address: a flood of these from one address is someone probing, from

@@ -462,6 +462,77 @@ func take(_ s: any DeliveryStore) -> Job? {
         stat(log, &after)
         #expect(after.st_size == before.st_size)
     }
+
+    /// Compactions racing admissions, state changes and reads: the writer tells the index where
+    /// records landed after releasing the file lock, and reads take no file lock. Every
+    /// acknowledged record stays readable with its own bytes, during the race, after it and
+    /// after a restart.
+    @Test func compactionRacingAppendsAndReadsLosesNothing() throws {
+        let dir = makeTempDir("spool")
+        defer { FileSystem.removeTree(dir) }
+        let s = try openSpool(dir)
+        let total = 600, compactions = 6
+        @Sendable func body(_ i: Int) -> [UInt8] { bytes(#"{"type":"t","i":\#(i),"pad":"\#(String(repeating: "x", count: i % 97))"}"#) }
+        @Sendable func number(_ id: String) -> Int { Int(id.dropFirst())! }
+        let accepted = Mutex<[Int]>([]), outputs = Mutex<[String: [UInt8]]>([:]), problems = Mutex<Set<String>>([])
+        let stopReading = Mutex(false)
+
+        let appenders = (0..<2).map { k in
+            startThread(name: "test-admit-\(k)") {
+                for i in stride(from: k, to: total, by: 2) {
+                    let r = admitSync(s, "d\(i)", body: String(decoding: body(i), as: UTF8.self))
+                    if r == .accepted { accepted.withLock { $0.append(i) } } else { problems.withLock { _ = $0.insert("d\(i): \(r)") } }
+                }
+            }
+        }
+        // Runs half of the deliveries, finishing them alternately with and without waiting for the disk.
+        let worker = startThread(name: "test-worker") {
+            for n in 0..<(total / 2) {
+                guard let j = take(s) else { return }
+                if j.body != body(number(j.id)) { problems.withLock { _ = $0.insert("\(j.id): the run got other bytes") } }
+                let output = bytes(#"{"ran":"\#(j.id)"}"#)
+                s.finish(StateChange(id: j.id, state: .done, attempt: j.attempt, at: SystemClock().now(), output: output), waitForDisk: n % 2 == 0)
+                outputs.withLock { $0[j.id] = output }
+            }
+        }
+        let reader = startThread(name: "test-reader") {
+            var k = 0
+            for _ in 0..<1_000_000 where !stopReading.withLock({ $0 }) {
+                let seen = accepted.withLock { $0 }
+                guard !seen.isEmpty else { usleep(1_000); continue }
+                let i = seen[k % seen.count]
+                k += 1
+                if s.show("d\(i)")?.body != body(i) { problems.withLock { _ = $0.insert("d\(i): read other bytes") } }
+            }
+        }
+        // Each compaction once more deliveries are in, so they fall among the admissions whatever the speed.
+        let compactor = startThread(name: "test-compact") {
+            for c in 1...compactions {
+                _ = eventually(1_000) { accepted.withLock { $0.count } >= c * total / (compactions + 1) }
+                s.compact()
+            }
+        }
+        for t in appenders { t.join() }
+        compactor.join()
+        if !worker.join(until: monotonicNow() + 60) {
+            problems.withLock { _ = $0.insert("the worker did not get its deliveries") }
+            s.stopTaking()
+            worker.join()
+        }
+        stopReading.withLock { $0 = true }
+        reader.join()
+        s.stopTaking(); s.stopWriter()
+        #expect(problems.withLock { $0.sorted() } == [])
+
+        let ids = accepted.withLock { $0 }, ran = outputs.withLock { $0 }
+        #expect(ids.count == total && ran.count == total / 2)
+        for store in [s, try openSpool(dir)] {
+            #expect(store.list().count == total)
+            for i in ids where store.show("d\(i)")?.body != body(i) { Issue.record("d\(i): body lost or misplaced") }
+            for (id, output) in ran where store.show(id)?.last?.output != output { Issue.record("\(id): last state lost or misplaced") }
+            if store !== s { store.stopTaking(); store.stopWriter() }
+        }
+    }
 }
 
 @Suite struct ShardedDictionaryTests {
