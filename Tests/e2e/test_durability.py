@@ -740,8 +740,9 @@ def test_scheduled_retry_survives_restart(make_host, fns):
 # 7. SIGTERM: drain, finish the running function, exit 0
 
 def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
-    # The running function gets SIGTERM at once (polite shutdown); it finishes and exits 0.
-    fns.add_script("slow", POLITE.format(ticks=300))
+    # The running function gets SIGTERM at once (polite shutdown); it notes it and finishes once
+    # `hold` is removed (a function that ended at once let the host exit before /readyz was asked).
+    fns.add_script("slow", POLITE.format(ticks=300).replace("""trap 'touch "$d.term"; finish' TERM""", """trap 'touch "$d.term"' TERM"""))
     (fns.out / "hold").touch()
     grace = 20
     args = ["--shutdown-grace", str(grace), "--workers", "1"]
@@ -774,6 +775,8 @@ def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
         assert late.status == 503, late
         assert late.headers.get("retry-after", "").strip().isdigit(), late.headers
 
+    wait_until((fns.out / f"{msg_id}.1.term").exists, 10, what="the function to get SIGTERM")
+    (fns.out / "hold").unlink()  # now the function finishes, within the grace period
     rc = host.proc.wait(timeout=grace + 15)
     assert rc == 0, host.log_tail()
     assert (fns.out / f"{msg_id}.1.done").exists(), "the running function did not finish"
@@ -781,7 +784,6 @@ def test_sigterm_drains_and_finishes_running_function(make_host, fns, reaper):
     assert not (fns.out / f"{queued}.1.started").exists(), "a queued delivery started while draining"
     assert listed(host)[queued]["state"] == "received"
 
-    (fns.out / "hold").unlink()
     host.start(args)
     wait_until((fns.out / f"{queued}.1.done").exists, 20, what="the queued delivery to run after the restart")
     wait_drained(host, timeout=15)
