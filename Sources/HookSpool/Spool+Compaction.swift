@@ -27,10 +27,12 @@ extension Spool {
         // pruned deliveries): a log of live deliveries would be copied for nothing.
         guard size > board.liveBytes * 2,
               compacting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
-        startThread(name: "spool-compact", nice: 5) { [self] in
+        let t = startThread(name: "spool-compact", nice: 5) { [self] in
             compact()
             compacting.store(false, ordering: .releasing)
         }
+        // Joined by `stopWriter` (a compaction under way finishes before the log closes).
+        compactor.withLock { $0 = t }
     }
 
     /// Rewrites the log with only what is still needed: live deliveries (their original frames,

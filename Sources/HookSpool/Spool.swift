@@ -37,6 +37,8 @@ public final class Spool: DeliveryStore {
     let log: SpoolLog
     let board: DeliveryBoard
     let compacting = Atomic<Bool>(false)
+    /// The last compaction's thread, joined at stop.
+    let compactor = Mutex<ThreadHandle?>(nil)
     /// Which webhook-id each JWT came with, until it expires: each new binding is a record in
     /// the log, queued ahead of the delivery's own (so durable before its 202), rebuilt at start
     /// and rewritten by compaction.
@@ -79,7 +81,11 @@ public final class Spool: DeliveryStore {
     }
 
     /// Writes what is queued and stops the writer; returns once it has.
-    public func stopWriter() { log.stop() }
+    public func stopWriter() {
+        log.stopHousekeeping()  // no compaction starts after this
+        compactor.withLock { $0.take() }?.join()
+        log.stop()
+    }
 
     private func housekeeping() {
         // Give memory freed by pruning back to the system, so RSS follows what is remembered.

@@ -14,7 +14,7 @@ import HookVerify
 /// must see every record below its cut in the index, waits for the placing in progress instead.
 /// Reads never wait for an fdatasync: they take only the swap lock, which compaction's final
 /// step holds to change the descriptor and the positions together.
-final class SpoolLog: @unchecked Sendable {  // safe: `file`'s appends and size are guarded by `io`, its descriptor by `io` and `swap` (reads share `swap`); `placing` by `placement`, the queue and flags by `writer`, `keeperStopping` by `keeper`, completions by `completions`
+final class SpoolLog: @unchecked Sendable {  // safe: `file`'s appends and size are guarded by `io`, its descriptor by `io` and `swap` (reads share `swap`); `placing` by `placement`, the queue and flags by `writer`, completions by `completions`
     typealias Placed = @Sendable (SpoolRef) -> Void
     typealias Done = @Sendable (Result<SpoolRef, SpoolError>) -> Void
     private struct Append {
@@ -44,9 +44,8 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file`'s appends and size 
     private var stopping = false
     private let writerThread = Mutex<ThreadHandle?>(nil)
     /// Wakes the housekeeping thread every second (and at stop).
-    private let keeper = Monitor()
-    private var keeperStopping = false
-    private let keeperThread = Mutex<ThreadHandle?>(nil)
+    /// Housekeeping: looks every second whether it is due (every `interval`, every 2 s while the log fails).
+    private let keeper = Mutex<BackgroundLoop?>(nil)
     private var healthy = true
     private let completions = CompletionQueue()
     private let logger: Logger
@@ -98,8 +97,16 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file`'s appends and size 
     @discardableResult
     func start(housekeepingEvery interval: Double = 30, housekeeping: @escaping @Sendable () -> Void) -> Bool {
         completions.start()
-        let keeper = startThread(name: "spool-keeper", nice: 5) { [self] in keeperLoop(interval, housekeeping) }
-        keeperThread.withLock { $0 = keeper }
+        let last = Mutex<Double>(monotonicNow())
+        let keeper = BackgroundLoop(name: "spool-keeper", nice: 5, every: { 1 }) { [self] _ in
+            let now = monotonicNow(), isHealthy = isWritable
+            guard now - last.withLock({ $0 }) >= (isHealthy ? interval : min(interval, 2)) else { return }
+            last.withLock { $0 = now }
+            if !isHealthy { probe() }
+            housekeeping()
+        }
+        self.keeper.withLock { $0 = keeper }
+        keeper.start()
         let sem = DispatchSemaphore(value: 0)
         let boosted = Atomic<Bool>(false)
         let thread = startThread(name: "spool-writer") { [self] in
@@ -112,36 +119,19 @@ final class SpoolLog: @unchecked Sendable {  // safe: `file`'s appends and size 
         return boosted.load(ordering: .relaxed)
     }
 
+    /// Stops housekeeping and joins its thread (compaction starts from housekeeping).
+    func stopHousekeeping() { keeper.withLock { $0 }?.stop() }
+
     /// Stops housekeeping, writes what is queued, then stops the writer and completion threads;
     /// joins all three.
     func stop() {
-        keeper.locked {
-            keeperStopping = true
-            keeper.broadcast()
-        }
-        keeperThread.withLock { $0.take() }?.join()
+        keeper.withLock { $0 }?.stop()
         writer.locked {
             stopping = true
             writer.broadcast()
         }
         writerThread.withLock { $0.take() }?.join()
         completions.stopAndWait()
-    }
-
-    private func keeperLoop(_ interval: Double, _ housekeeping: @Sendable () -> Void) {
-        var lastHousekeeping = monotonicNow()
-        while true {
-            let stop = keeper.locked { () -> Bool in
-                if !keeperStopping { keeper.wait(seconds: 1) }
-                return keeperStopping
-            }
-            if stop { return }
-            let now = monotonicNow(), isHealthy = isWritable
-            guard now - lastHousekeeping >= (isHealthy ? interval : min(interval, 2)) else { continue }
-            lastHousekeeping = now
-            if !isHealthy { probe() }
-            housekeeping()
-        }
     }
 
     private func writerLoop() {
