@@ -221,7 +221,7 @@ public final class Host: Sendable {
                 + (jwksRef.get().map { Host.jwksGauges($0.status) } ?? [])
         })
         OperatorGauges.describe(in: metrics)
-        metrics.describe("hookhost_log_lines_dropped_total", "Log lines dropped because stderr was not read fast enough (the host never waits for its log).")
+        metrics.describe("hookhost_log_lines_dropped_total", "Log lines dropped because stderr was not read fast enough (the host never waits for its log) or refused them (a closed pipe, a full disk).")
         metrics.sampledCounter("hookhost_log_lines_dropped_total") { Double(logger.droppedLines) }
         return (metrics, jwksRef)
     }
