@@ -112,7 +112,8 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
     /// made non-blocking (a pipe shared with a parent that set O_NONBLOCK) is waited for as a
     /// blocking one would be — this thread is the one that may wait. Any other error (EPIPE,
     /// EBADF, ENOSPC) loses the rest of the batch, which is counted, never silently gone.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int {
+    @discardableResult
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int {
         bytes.withUnsafeBytes { buf -> Int in
             var off = 0
             while off < buf.count {

@@ -80,9 +80,10 @@ enum CLI {
         return 0
     }
 
+    /// The failure is the last line on stderr: log lines still in the log buffer go first.
     static func fail(_ message: String) {
-        var line = Array("hookhost: \(message)\n".utf8)
-        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        LogSink.shared(fd: 2).flush()
+        _ = LogSink.writeAll(2, Array("hookhost: \(message)\n".utf8))
     }
 }
 
