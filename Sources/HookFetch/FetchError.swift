@@ -72,10 +72,17 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A reference as a reason shows it: redacted, and cut short (it comes from the event, up
+    /// to a whole body long, and the reason is kept with the delivery and listed).
+    static func shown(_ text: String) -> String {
+        let r = URLRedaction.withoutQuery(text)
+        return r.count > 200 ? r.prefix(200) + "…" : r
+    }
+
     /// What an operator reads in the dead letter or the log.
     public var reason: String {
         switch self {
-        case .invalidReference(let r, let why): "result reference \"\(URLRedaction.withoutQuery(r))\" is not usable: \(why)"
+        case .invalidReference(let r, let why): "result reference \"\(FetchError.shown(r))\" is not usable: \(why)"
         case .hostNotAllowed(let h, let redirect):
             "\(redirect ? "redirect to" : "result URL on") host \(h), which is not allowed; it was not requested (allow it with HOOKHOST_FETCH_HOSTS)"
         case .badRedirect(let l): "redirect to an unusable location \"\(URLRedaction.withoutQuery(l))\""
