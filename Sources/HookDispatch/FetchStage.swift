@@ -124,12 +124,17 @@ final class FetchStage: Sendable {
         guard config.keepResults > 0 else { return }
         // Kept results expire: look once a minute (or at the keep time, if shorter).
         let keep = config.keepResults
-        let janitor = BackgroundLoop(name: "fetch-janitor", nice: 5, every: { min(60, keep) }) { [self] _ in
+        let janitor = BackgroundLoop(name: "fetch-janitor", nice: 5, every: { FetchStage.janitorInterval(keep: keep) }) { [self] _ in
             sweep(unfinished: store.list().filter { $0.state.isUnfinished }, keepFor: keep)
         }
         self.janitor.withLock { $0 = janitor }
         janitor.start()
     }
+
+    /// Seconds between two looks for expired results: the keep time, from 1 s to a minute.
+    /// `HOOKHOST_KEEP_RESULTS` may be any positive number, and 1e-300 made the janitor list the
+    /// results directory without pause (a core at 100 %).
+    static func janitorInterval(keep: Double) -> Double { max(1, min(60, keep)) }
 
     /// Stops taking downloads and waits (until `deadline`) for those under way; one still running
     /// then leaves its delivery `fetching`, which the next start treats as interrupted.
