@@ -56,6 +56,7 @@ extension Host {
         if config.jwtAllowReuse { relaxed.append("HOOKHOST_JWT_ALLOW_REUSE=true (a token verifies with any number of webhook-ids)") }
         if config.jwtClaims.acceptedTypes.isEmpty { relaxed.append("HOOKHOST_JWT_TYPES=* (any typ)") }
         if !relaxed.isEmpty { logger.warn("JWT checks relaxed", ["settings": .string(relaxed.joined(separator: "; "))]) }
+        if let w = config.dedupShorterThanReplayWarning { logger.warn(w) }
     }
 
     /// `hookhost_jwks_keys`, `hookhost_jwks_failing` (1 while fetches fail and the last good keys

@@ -171,3 +171,19 @@ import Testing
         #expect(HostConfig.secretSettings == ["HOOKHOST_SECRETS", "GEMINI_API_KEY"])
     }
 }
+
+extension HostConfigTests {
+    /// A dedup TTL shorter than a delivery stays verifiable let a captured delivery run twice: sent
+    /// again under its id once the id was forgotten, it was no duplicate (a JWT is bound to its id
+    /// for its lifetime, so the same id passes). Said at start; the defaults are safe.
+    @Test func aDedupTTLShorterThanTheReplayWindowIsWarnedAbout() throws {
+        #expect(try HostConfig.load(environment: [:], arguments: []).dedupShorterThanReplayWarning == nil)
+        let short = try HostConfig.load(environment: [:], arguments: ["--dedup-ttl", "600"])
+        let w = try #require(short.dedupShorterThanReplayWarning)
+        #expect(w.contains("HOOKHOST_DEDUP_TTL (600 s)") && w.contains("HOOKHOST_JWT_MAX_LIFETIME 3600 s") && w.contains("at least 3720"))
+        let both = try HostConfig.load(environment: [:], arguments: ["--dedup-ttl", "600", "--jwt-max-lifetime", "300"])
+        #expect(both.dedupShorterThanReplayWarning == nil)
+        let hmac = try HostConfig.load(environment: [:], arguments: ["--dedup-ttl", "600", "--jwt-max-lifetime", "300", "--tolerance", "900"])
+        #expect(hmac.dedupShorterThanReplayWarning?.contains("HOOKHOST_TOLERANCE 900 s") == true)
+    }
+}
