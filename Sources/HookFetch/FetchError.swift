@@ -31,6 +31,9 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     case network(String)
     /// The result is larger than the configured maximum. Final.
     case tooLarge(limit: Int)
+    /// The result and the safety margin need more than the whole filesystem of the results
+    /// directory holds: no wait for free space can help. Final (more space, then replay).
+    case exceedsDisk(needed: Int, total: Int)
     /// Free disk space is below the expected size plus the safety margin; nothing was written.
     /// Transient, and the host's shortage, not the delivery's (`isHostShortage`).
     case insufficientSpace(needed: Int, available: Int)
@@ -100,6 +103,8 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
         case .serverError(let s, _): "server error (HTTP \(s))"
         case .network(let m): "network: \(m)"
         case .tooLarge(let n): "result larger than the \(n)-byte limit"
+        case .exceedsDisk(let need, let total):
+            "result needs \(need) bytes with the margin kept free for the spool, more than its filesystem holds in all (\(total) bytes); give the results directory more space, then replay"
         case .insufficientSpace(let need, let avail): "not enough disk space: need \(need) bytes, \(avail) available"
         case .diskFull(let m): "disk full: \(m)"
         case .missingCredential(let s): "\(s) is not set, and this result needs it"
