@@ -66,6 +66,7 @@ public final class Host: Sendable {
         let listenFD: Int32
         let port: UInt16
         let adminFD: Int32?
+        let tls: TLSCertificates?
     }
 
     /// Checks the settings against the machine and opens the data directory and the listeners.
@@ -90,6 +91,11 @@ public final class Host: Sendable {
         for name in table.notExecutable() {
             logger.warn("function file is not executable (chmod +x); its deliveries are skipped or go to the next match", ["file": .string(name)])
         }
+        // Files a typo can break, read before anything is opened or changed: recovering a large
+        // spool takes a while, and leftover functions are killed and the work directory cleared
+        // once it is open — none of which a start that fails on a key file should cost.
+        let tls = try loadTLS()
+        try checkJWKSFile()
         let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
         if secrets.count == 0 {
             logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify")
@@ -114,7 +120,7 @@ public final class Host: Sendable {
             }
         }
         return Ground(table: table, identities: identities, secrets: secrets, dataDir: dataDir, lock: lock,
-                      listenFD: listenFD, port: port, adminFD: adminFD)
+                      listenFD: listenFD, port: port, adminFD: adminFD, tls: tls)
     }
 
     /// What runs once the host is up, for the signal loop and the drain.
@@ -159,7 +165,7 @@ public final class Host: Sendable {
         // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
-        let tls = try loadTLS()
+        let tls = g.tls
         let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls)
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
