@@ -96,11 +96,11 @@ public struct HostConfig: Sendable {
         Setting("HOOKHOST_AUDIENCE", meaning: "when set, a JWT's aud must contain it (unset: a warning at start; tokens Gemini signed for anyone verify)") { c, v throws(ConfigError) in
             // An empty value (an unset variable in a compose file) would turn the aud check off unnoticed.
             guard !v.isEmpty else { throw bad("HOOKHOST_AUDIENCE", "is empty; give the audience your webhooks carry in aud (unset it to skip the aud check)") }
-            c.audience = v },
+            c.audience = try exactClaim("HOOKHOST_AUDIENCE", v) },
         .seconds("HOOKHOST_TOLERANCE", \.tolerance, .seconds(max: 86_400), "seconds of allowed webhook-timestamp skew"),
         Setting("HOOKHOST_JWT_ISSUER", meaning: "when set, a JWT's iss must equal it") { c, v throws(ConfigError) in
             guard !v.isEmpty else { throw bad("HOOKHOST_JWT_ISSUER", "is empty; give the iss your webhooks carry (unset it to skip the iss check)") }
-            c.jwtClaims.issuer = v },
+            c.jwtClaims.issuer = try exactClaim("HOOKHOST_JWT_ISSUER", v) },
         .seconds("HOOKHOST_JWT_MAX_LIFETIME", \.jwtClaims.maxLifetime, .seconds(max: 365 * 86_400),
                  "seconds a JWT may be valid: exp - iat (exp - now without iat); longer-lived tokens get 401"),
         .boolean("HOOKHOST_JWT_REQUIRE_EXPIRY", \.jwtClaims.requireExpiry,
@@ -185,6 +185,16 @@ public struct HostConfig: Sendable {
     }
 
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
+
+    /// A value a claim must equal byte for byte. Spaces or a line break around it (a value read
+    /// from a file with its newline) would make every JWT fail with a mismatch nobody can see in
+    /// the message, so they are refused rather than compared — or silently trimmed.
+    static func exactClaim(_ setting: String, _ v: String) throws(ConfigError) -> String {
+        guard v.trimmingSpaces == v else {
+            throw bad(setting, "has spaces or a line break around it (\"\(v.prefix(80).debugDescription.dropFirst().dropLast())\"); JWT claims are compared exactly, so no token would match")
+        }
+        return v
+    }
 
     /// A base URL as operators wrote it: without the `/` a bare origin is given.
     private static func showBase(_ u: FetchURL) -> String { u.target == "/" ? String(u.string.dropLast()) : u.string }

@@ -187,3 +187,21 @@ extension HostConfigTests {
         #expect(hmac.dedupShorterThanReplayWarning?.contains("HOOKHOST_TOLERANCE 900 s") == true)
     }
 }
+
+extension HostConfigTests {
+    /// `HOOKHOST_AUDIENCE="$(cat aud)"` keeps no newline, but a value mounted from a file or a
+    /// config map often does: every JWT then failed "aud does not match", with nothing visible.
+    @Test(arguments: ["HOOKHOST_AUDIENCE", "HOOKHOST_JWT_ISSUER"])
+    func aClaimValueWithSpaceAroundItIsRefusedNamingIt(_ name: String) throws {
+        for v in ["https://example.com/hook\n", " https://example.com/hook", "x\t"] {
+            do {
+                _ = try HostConfig.load(environment: [name: v], arguments: [])
+                Issue.record("\(name)=\(v.debugDescription) accepted")
+            } catch {
+                #expect(error.setting == name && error.message.contains("line break"))
+            }
+        }
+        let ok = try HostConfig.load(environment: [name: "https://example.com/a b"], arguments: [])
+        #expect((name == "HOOKHOST_AUDIENCE" ? ok.audience : ok.jwtClaims.issuer) == "https://example.com/a b")
+    }
+}
