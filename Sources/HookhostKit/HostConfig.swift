@@ -77,7 +77,7 @@ public struct HostConfig: Sendable {
             if v.isEmpty { c.adminListen = nil; return }
             guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.adminListen = a },
-        Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; no space, ? or #",
+        Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; visible ASCII without ? or #",
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
         Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",
                 secret: true) { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") },
@@ -240,7 +240,11 @@ public struct HostConfig: Sendable {
     /// The delivery path: compared with the request's path after its query is cut off, so a
     /// `?` or `#` in it, or a probe's path, would make a host that never accepts a delivery.
     static func deliveryPath(_ v: String) throws(ConfigError) -> String {
-        guard v.hasPrefix("/"), !v.contains(" ") else { throw bad("HOOKHOST_PATH", "must start with / and contain no spaces") }
+        // A request line carries the path as visible ASCII: a line break left from a file, a tab
+        // or a raw non-ASCII character would make a path no request ever has.
+        guard v.hasPrefix("/"), v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw bad("HOOKHOST_PATH", "must start with / and hold only visible ASCII (no spaces, line breaks or raw non-ASCII; percent-encode those), got \(v.prefix(80).debugDescription)")
+        }
         guard !v.contains("?"), !v.contains("#") else {
             throw bad("HOOKHOST_PATH", "must not contain ? or # (requests are matched on their path, without a query), got \"\(v)\"")
         }

@@ -52,7 +52,8 @@ import Testing
         }
     }
 
-    @Test(arguments: ["/healthz", "/readyz", "/metrics", "/webhooks?x=1", "/hooks#a", "webhooks", "/a b"])
+    // A line break (a value read from a file), a tab or raw UTF-8 gave a path no request has.
+    @Test(arguments: ["/healthz", "/readyz", "/metrics", "/webhooks?x=1", "/hooks#a", "webhooks", "/a b", "/webhooks\n", "/web\thooks", "/hoöks", "/x\u{7F}"])
     func aDeliveryPathThatCanNeverMatchIsRefused(_ path: String) {
         do { _ = try HostConfig.load(environment: ["HOOKHOST_PATH": path], arguments: []); Issue.record("\(path) accepted") } catch {
             #expect(error.setting == "HOOKHOST_PATH")
