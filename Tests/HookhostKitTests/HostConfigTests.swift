@@ -50,6 +50,12 @@ import Testing
         do { _ = try HostConfig.load(environment: [:], arguments: [flag + "="]); Issue.record("\(flag)= accepted") } catch {
             #expect(error.setting.contains(name))
         }
+        // A value read from a file with its newline: `/data\n` was created as a directory of its own.
+        for v in ["/tmp/x\n", "/tmp/x\r\n", "/tmp/\tx"] {
+            do { _ = try HostConfig.load(environment: [name: v], arguments: []); Issue.record("\(name)=\(v.debugDescription) accepted") } catch {
+                #expect(error.setting == name && error.message.contains("line break"))
+            }
+        }
     }
 
     // A line break (a value read from a file), a tab or raw UTF-8 gave a path no request has.
