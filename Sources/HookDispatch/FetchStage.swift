@@ -220,8 +220,7 @@ final class FetchStage: Sendable {
     /// cap) and the attempt it started is given back, as for a function the host could not start.
     private func requeueAfterShortage(_ job: Job, _ f: ResolvedFunction, _ error: FetchError) {
         let streak = shortageStreak.add(1, ordering: .relaxed).newValue
-        let ceiling = min(retry.cap, shortageRetryDelay * Double(1 << min(streak - 1, 20)))
-        let delay = ceiling * (0.5 + 0.5 * random())
+        let delay = retry.shortageDelay(streak: streak, first: shortageRetryDelay, unit: random())
         let now = clock.now()
         let why = "result download: \(error.reason); re-queued without spending an attempt"
         record(job, StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,
