@@ -76,6 +76,9 @@ public final class Host: Sendable {
             throw ConfigError(setting: "HOOKHOST_FUNCTION_USER (--function-user)",
                               message: "running functions as \(u) needs the host to start as root or with CAP_SETUID, CAP_SETGID and CAP_KILL")
         }
+        if let u = config.functionUser, let problem = Host.functionUserProblem(u, hostUID: geteuid(), hostGID: getegid()) {
+            throw ConfigError(setting: "HOOKHOST_FUNCTION_USER (--function-user)", message: problem)
+        }
         // Orphans of functions (setsid, double forks) come to us, not init: the reaper kills them.
         if !Reaper.becomeSubreaper() { logger.warn("cannot become a child subreaper; processes functions detach may outlive them") }
         let table = FunctionTable(directory: FileSystem.absolute(config.functions))
