@@ -187,7 +187,7 @@ final class FetchStage: Sendable {
             change.result = result
             record(job, change)
             logger.info("fetched", ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
-                                    "function": .string(f.name), "uri": .string(URLRedaction.withoutQuery(result.uri)),
+                                    "function": .string(f.name), "uri": .string(FetchError.shown(result.uri)),
                                     "bytes": .int(result.bytes), "ms": .int(Int((monotonicNow() - started) * 1000))])
         } catch where error.isHostShortage {
             FileSystem.removeTree(dir)
