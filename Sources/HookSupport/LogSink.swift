@@ -83,12 +83,13 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
                 }
                 return (b, noted)
             }
-            var lost = LogSink.writeAll(fd, batch)
+            let unwritten = LogSink.writeAll(fd, batch)
             batch.removeAll(keepingCapacity: false)
             // Lines lost are the end of the batch, so the note (its last line) went with them: its
             // count is owed again, and the note itself is no log line.
-            if lost > 0 && noted > 0 { lost -= 1 }
-            let owed = lost > 0 ? lost + noted : 0
+            let noteLost = unwritten > 0 && noted > 0
+            let lost = unwritten - (noteLost ? 1 : 0)
+            let owed = lost + (noteLost ? noted : 0)
             if lost > 0 { dropped.add(lost, ordering: .relaxed) }
             monitor.locked {
                 lostSinceNote += owed
