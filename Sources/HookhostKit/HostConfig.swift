@@ -71,11 +71,11 @@ public struct HostConfig: Sendable {
     public static let table = SettingsTable<HostConfig>([
         Setting("HOOKHOST_LISTEN", meaning: "address to listen on: host:port, [v6]:port or unix:/path",
                 show: { $0.listen.description }) { c, v throws(ConfigError) in
-            guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
+            guard let a = SocketAddress(parsing: try Setting<HostConfig>.withoutControlCharacters("HOOKHOST_LISTEN", v)) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.listen = a },
         Setting("HOOKHOST_ADMIN_LISTEN", meaning: "a separate address for /metrics, /readyz and /healthz (then not served on the main listener)") { c, v throws(ConfigError) in
             if v.isEmpty { c.adminListen = nil; return }
-            guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
+            guard let a = SocketAddress(parsing: try Setting<HostConfig>.withoutControlCharacters("HOOKHOST_ADMIN_LISTEN", v)) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.adminListen = a },
         Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; visible ASCII without ? or #",
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },

@@ -212,3 +212,15 @@ extension HostConfigTests {
         #expect((name == "HOOKHOST_AUDIENCE" ? ok.audience : ok.jwtClaims.issuer) == "https://example.com/a b")
     }
 }
+
+extension HostConfigTests {
+    /// `HOOKHOST_LISTEN=$'unix:/run/hook.sock\n'` bound a socket whose name ends in a newline.
+    @Test(arguments: ["HOOKHOST_LISTEN", "HOOKHOST_ADMIN_LISTEN"])
+    func anAddressWithALineBreakIsRefused(_ name: String) {
+        for v in ["unix:/tmp/h.sock\n", "127.0.0.1:8080\r\n"] {
+            do { _ = try HostConfig.load(environment: [name: v], arguments: []); Issue.record("\(name)=\(v.debugDescription) accepted") } catch {
+                #expect(error.setting == name && error.message.contains("line break"))
+            }
+        }
+    }
+}
