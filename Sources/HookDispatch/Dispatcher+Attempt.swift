@@ -85,8 +85,7 @@ extension Dispatcher {
     /// goes back to the queue with backoff and the same attempt number (the attempt never ran).
     private func requeueAfterShortage(_ job: Job, _ type: String, _ f: ResolvedFunction, _ error: SpawnError) {
         let streak = shortageStreak.add(1, ordering: .relaxed).newValue
-        let ceiling = min(config.retry.cap, config.shortageRetryDelay * Double(1 << min(streak - 1, 20)))
-        let delay = ceiling * (0.5 + 0.5 * random())
+        let delay = config.retry.shortageDelay(streak: streak, first: config.shortageRetryDelay, unit: random())
         let now = clock.now()
         let why = "\(error.description); re-queued without spending an attempt"
         var change = StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,

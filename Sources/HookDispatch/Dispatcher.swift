@@ -33,6 +33,9 @@ public final class Dispatcher: Sendable {
     let shortageStreak = Atomic<Int>(0)
     /// Result downloads; nil when fetching is off (no fetcher configured).
     let fetch: FetchStage?
+    /// Looks every second whether a function deliveries wait for was removed or allowed more
+    /// runs at once (`unblockWaiting`); stopped by the drain.
+    let slotWatch = Mutex<BackgroundLoop?>(nil)
 
     /// What a worker does with a due delivery.
     enum Claim: Sendable {
@@ -84,6 +87,9 @@ public final class Dispatcher: Sendable {
         if let fetch {
             fetch.start()
         }
+        let watch = BackgroundLoop(name: "slot-watch", every: { 1 }) { [self] _ in unblockWaiting() }
+        slotWatch.withLock { $0 = watch }
+        watch.start()
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
@@ -196,6 +202,21 @@ public final class Dispatcher: Sendable {
             logger.info("skipped", ["id": .string(job.id), "type": .string(type), "reason": .string(why)])
         case .run(let f):
             run(job, type: type, function: f)
+        }
+    }
+
+    /// Waiting deliveries whose function was removed or had its `max_concurrency` raised since
+    /// they began waiting are made due again (see `SlotTable.unblock`). A sidecar edit or a
+    /// removed file otherwise took effect for them only when a running delivery of the old
+    /// function ended — with a long run, minutes or hours later.
+    func unblockWaiting() {
+        for name in slots.withLock({ $0.waitedFor }) {
+            guard taking.load(ordering: .relaxed) else { return }
+            // Function names are the types they run (or `_default`): resolving the name finds the
+            // function itself while it exists.
+            let f = EventType.isValid(name) ? functions.resolve(name).function : nil
+            let limit: Int? = f?.name == name ? (f?.settings.maxConcurrency ?? Int.max) : nil
+            for id in slots.withLock({ $0.unblock(name, limit: limit) }) { spool.requeue(id) }
         }
     }
 

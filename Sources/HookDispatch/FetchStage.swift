@@ -127,12 +127,17 @@ final class FetchStage: Sendable {
         guard config.keepResults > 0 else { return }
         // Kept results expire: look once a minute (or at the keep time, if shorter).
         let keep = config.keepResults
-        let janitor = BackgroundLoop(name: "fetch-janitor", nice: 5, every: { min(60, keep) }) { [self] _ in
+        let janitor = BackgroundLoop(name: "fetch-janitor", nice: 5, every: { FetchStage.janitorInterval(keep: keep) }) { [self] _ in
             sweep(unfinished: store.list().filter { $0.state.isUnfinished }, keepFor: keep)
         }
         self.janitor.withLock { $0 = janitor }
         janitor.start()
     }
+
+    /// Seconds between two looks for expired results: the keep time, from 1 s to a minute.
+    /// `HOOKHOST_KEEP_RESULTS` may be any positive number, and 1e-300 made the janitor list the
+    /// results directory without pause (a core at 100 %).
+    static func janitorInterval(keep: Double) -> Double { max(1, min(60, keep)) }
 
     /// Stops taking downloads and waits (until `deadline`) for those under way; one still running
     /// then leaves its delivery `fetching`, which the next start treats as interrupted.
@@ -187,7 +192,7 @@ final class FetchStage: Sendable {
             change.result?.fetchMs = Int((monotonicNow() - started) * 1000)
             record(job, change)
             logger.info("fetched", ["id": .string(job.id), "type": .string(job.type), "attempt": .int(job.attempt),
-                                    "function": .string(f.name), "uri": .string(URLRedaction.withoutQuery(result.uri)),
+                                    "function": .string(f.name), "uri": .string(FetchError.shown(result.uri)),
                                     "bytes": .int(result.bytes), "ms": .int(Int((monotonicNow() - started) * 1000))])
         } catch where error.isHostShortage {
             FileSystem.removeTree(dir)
@@ -242,8 +247,7 @@ final class FetchStage: Sendable {
     /// cap) and the attempt it started is given back, as for a function the host could not start.
     private func requeueAfterShortage(_ job: Job, _ f: ResolvedFunction, _ error: FetchError) {
         let streak = shortageStreak.add(1, ordering: .relaxed).newValue
-        let ceiling = min(retry.cap, shortageRetryDelay * Double(1 << min(streak - 1, 20)))
-        let delay = ceiling * (0.5 + 0.5 * random())
+        let delay = retry.shortageDelay(streak: streak, first: shortageRetryDelay, unit: random())
         let now = clock.now()
         let why = "result download: \(error.reason); re-queued without spending an attempt"
         record(job, StateChange(id: job.id, state: .retryScheduled, attempt: job.attempt - 1, at: now, nextAt: now + delay,

@@ -27,6 +27,15 @@ public struct RetryPolicy: Sendable {
         ceiling(afterAttempt: attempt) * min(max(unit, 0), 1)
     }
 
+    /// The delay before trying again after the host ran short (disk, descriptors, processes) for
+    /// the `streak`-th time in a row: from `first`, doubling, up to the cap — but never below
+    /// `first`, whatever the cap: `HOOKHOST_RETRY_CAP=1e-300` (in range) made a shortage, which
+    /// spends no attempt, a busy loop. Jittered in [ceiling/2, ceiling].
+    public func shortageDelay(streak: Int, first: Double, unit: Double) -> Double {
+        let ceiling = max(first, min(cap, first * Double(1 << min(max(streak - 1, 0), 20))))
+        return ceiling * (0.5 + 0.5 * min(max(unit, 0), 1))
+    }
+
     /// What follows a finished attempt.
     public func next(outcome: RunOutcome, attemptsInBudget: Int, maxAttempts override: Int?, now: Double, unit: Double) -> (DeliveryState, Double?) {
         switch outcome {

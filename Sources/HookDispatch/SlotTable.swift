@@ -10,8 +10,9 @@ import HookFetch
 /// (each one handed out, refused and put back) cost N per run. Pure: names and ids only.
 ///
 /// No slot stays free while deliveries wait for it: waiting starts only when every slot is taken,
-/// and a slot given back goes to the next one waiting. The exception is a raised limit; the next
-/// release then makes as many waiting deliveries due again as there are free slots.
+/// and a slot given back goes to the next one waiting. The exception is a raised limit (or a
+/// function gone): `unblock`, which the dispatcher calls for waited-for functions every second,
+/// makes as many waiting deliveries due again as there are free slots (or all of them).
 struct SlotTable {
     private var inUse: [String: Int] = [:]
     /// The limit each function had at its latest claim (a sidecar may change it).
@@ -49,6 +50,28 @@ struct SlotTable {
         }
         inUse[name] = used == 0 ? nil : used
         return (handOver, due)
+    }
+
+    /// Functions some delivery waits for.
+    var waitedFor: [String] { Array(waiting.keys) }
+
+    /// Waiting deliveries of `name` that need not wait any longer, taken off its queue: all of
+    /// them when the function is gone (`limit` nil: they are resolved again), else as many as
+    /// `limit` leaves slots free (a raised `max_concurrency`). They hold no slot: the caller makes
+    /// them due, and each claims one as any due delivery does. Without this they waited for a
+    /// slot of the old function to be given back — as long as its longest run.
+    mutating func unblock(_ name: String, limit: Int?) -> [String] {
+        guard var queue = waiting.removeValue(forKey: name) else { return [] }
+        var out: [String] = []
+        if let limit {
+            let limit = max(1, limit)
+            limits[name] = limit
+            while inUse[name, default: 0] + out.count < limit, let id = queue.pop() { out.append(id) }
+        } else {
+            while let id = queue.pop() { out.append(id) }
+        }
+        if !queue.isEmpty { waiting[name] = queue }
+        return out
     }
 
     /// Slots of `name` taken now.

@@ -63,9 +63,11 @@ final class DownloadSink: TransferSink {
             let remaining = head.contentLength
             if let r = remaining, written + r > limits.maxBytes { return abort(.tooLarge(limit: limits.maxBytes)) }
             // Refuse before the first byte: the expected size plus a margin must fit.
-            let needed = (remaining ?? 0) + limits.diskMargin
-            let available = file.availableBytes()
-            if available < needed { return abort(.insufficientSpace(needed: needed, available: available)) }
+            let needed = written + (remaining ?? 0) + limits.diskMargin
+            let (available, total) = file.space()
+            // Larger than the whole disk: put off for lack of space, it would be put off for ever.
+            if needed > total { return abort(.exceedsDisk(needed: needed, total: total)) }
+            if available < needed - written { return abort(.insufficientSpace(needed: needed - written, available: available)) }
         } catch {
             return abort(error)
         }
@@ -81,12 +83,22 @@ final class DownloadSink: TransferSink {
         // A body without a length (or a lying one) was only checked against the margin at its
         // start: look again every few MB, so a download can never fill the disk the spool needs.
         if (written + body.count) / DownloadSink.spaceCheckEvery != written / DownloadSink.spaceCheckEvery {
-            let available = file.availableBytes()
+            let (available, total) = file.space()
+            if written + body.count + limits.diskMargin > total {
+                return abort(.exceedsDisk(needed: written + body.count + limits.diskMargin, total: total))
+            }
             if available < limits.diskMargin + body.count {
                 return abort(.insufficientSpace(needed: limits.diskMargin + body.count, available: available))
             }
         }
-        do throws(FetchError) { try file.write(body) } catch { return abort(error) }
+        do throws(FetchError) { try file.write(body) } catch {
+            // A body without a length that fills the disk: whether waiting can help depends on
+            // whether it would fit an empty one.
+            if case .diskFull = error, case let needed = written + body.count + limits.diskMargin, case let total = file.space().total, needed > total {
+                return abort(.exceedsDisk(needed: needed, total: total))
+            }
+            return abort(error)
+        }
         hash.update(body)
         written += body.count
         return true

@@ -31,6 +31,9 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
     case network(String)
     /// The result is larger than the configured maximum. Final.
     case tooLarge(limit: Int)
+    /// The result and the safety margin need more than the whole filesystem of the results
+    /// directory holds: no wait for free space can help. Final (more space, then replay).
+    case exceedsDisk(needed: Int, total: Int)
     /// Free disk space is below the expected size plus the safety margin; nothing was written.
     /// Transient, and the host's shortage, not the delivery's (`isHostShortage`).
     case insufficientSpace(needed: Int, available: Int)
@@ -72,27 +75,36 @@ public enum FetchError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A reference or URL as a reason shows it: redacted, and cut short (it comes from the event
+    /// or a redirect, up to a whole body long, and the reason is kept with the delivery and listed).
+    package static func shown(_ text: String) -> String {
+        let r = URLRedaction.withoutQuery(text)
+        return r.count > 200 ? r.prefix(200) + "…" : r
+    }
+
     /// What an operator reads in the dead letter or the log.
     public var reason: String {
         switch self {
-        case .invalidReference(let r, let why): "result reference \"\(URLRedaction.withoutQuery(r))\" is not usable: \(why)"
+        case .invalidReference(let r, let why): "result reference \"\(FetchError.shown(r))\" is not usable: \(why)"
         case .hostNotAllowed(let h, let redirect):
-            "\(redirect ? "redirect to" : "result URL on") host \(h), which is not allowed; it was not requested (allow it with HOOKHOST_FETCH_HOSTS)"
-        case .badRedirect(let l): "redirect to an unusable location \"\(URLRedaction.withoutQuery(l))\""
+            "\(redirect ? "redirect to" : "result URL on") host \(FetchError.shown(h)), which is not allowed; it was not requested (allow it with HOOKHOST_FETCH_HOSTS)"
+        case .badRedirect(let l): "redirect to an unusable location \"\(FetchError.shown(l))\""
         case .tooManyRedirects(let n): "more than \(n) redirects"
-        case .notFound(let s, let u): "HTTP \(s): file not found or expired (files are kept 48 h): \(URLRedaction.withoutQuery(u))"
+        case .notFound(let s, let u): "HTTP \(s): file not found or expired (files are kept 48 h): \(FetchError.shown(u))"
         case .accessDenied(let s, let u, let c, let configured):
             switch c {
-            case .apiKey: configured ? "API key rejected (401/403): HTTP \(s) from \(URLRedaction.withoutQuery(u))"
-                : "HTTP \(s) from \(URLRedaction.withoutQuery(u)) and no API key is configured (GEMINI_API_KEY)"
-            case .gcsToken: "GCS token rejected (401/403): HTTP \(s) from \(URLRedaction.withoutQuery(u)); check HOOKHOST_GCS_TOKEN_FILE"
-            case .none: "HTTP \(s) from \(URLRedaction.withoutQuery(u)), a host hookhost sends no credential to"
+            case .apiKey: configured ? "API key rejected (401/403): HTTP \(s) from \(FetchError.shown(u))"
+                : "HTTP \(s) from \(FetchError.shown(u)) and no API key is configured (GEMINI_API_KEY)"
+            case .gcsToken: "GCS token rejected (401/403): HTTP \(s) from \(FetchError.shown(u)); check HOOKHOST_GCS_TOKEN_FILE"
+            case .none: "HTTP \(s) from \(FetchError.shown(u)), a host hookhost sends no credential to"
             }
-        case .rejected(let s, let u): "HTTP \(s) from \(URLRedaction.withoutQuery(u))"
+        case .rejected(let s, let u): "HTTP \(s) from \(FetchError.shown(u))"
         case .rateLimited(let d): "rate limited (429)" + (d.map { ", retry after \(Int($0)) s" } ?? "")
         case .serverError(let s, _): "server error (HTTP \(s))"
         case .network(let m): "network: \(m)"
         case .tooLarge(let n): "result larger than the \(n)-byte limit"
+        case .exceedsDisk(let need, let total):
+            "result needs \(need) bytes with the margin kept free for the spool, more than its filesystem holds in all (\(total) bytes); give the results directory more space, then replay"
         case .insufficientSpace(let need, let avail): "not enough disk space: need \(need) bytes, \(avail) available"
         case .diskFull(let m): "disk full: \(m)"
         case .missingCredential(let s): "\(s) is not set, and this result needs it"

@@ -47,11 +47,12 @@ final class ResultFile {
         }
     }
 
-    /// Bytes an unprivileged writer can still use on this file's filesystem.
-    func availableBytes() -> Int {
+    /// What this file's filesystem has free for an unprivileged writer, and holds in all.
+    func space() -> (available: Int, total: Int) {
         var st = statvfs()
-        guard fstatvfs(file.raw, &st) == 0 else { return Int.max }  // unknown: let write(2) be the judge
-        return Int(st.f_bavail) * Int(st.f_frsize)
+        guard fstatvfs(file.raw, &st) == 0 else { return (Int.max, Int.max) }  // unknown: let write(2) be the judge
+        let (total, overflow) = Int(st.f_blocks).multipliedReportingOverflow(by: Int(st.f_frsize))
+        return (Int(st.f_bavail) * Int(st.f_frsize), overflow ? Int.max : total)
     }
 
     /// Closes the file and renames it to `name` in the same directory; returns the final path.

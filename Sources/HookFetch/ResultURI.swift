@@ -51,7 +51,9 @@ public enum ResultURI: Sendable, Equatable {
     private static func id(_ s: String, _ raw: String) throws(FetchError) -> String {
         guard !s.isEmpty, s.count <= 256, s != ".", s != "..",
               s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw .invalidReference(raw, why: "\"\(s)\" is not a resource id")
+            // Shown redacted like the reference: `files/abc?key=…` is not an id, and its query must
+            // not reach the dead letter through this part of the reason either.
+            throw .invalidReference(raw, why: "\"\(FetchError.shown(s))\" is not a resource id")
         }
         return s
     }

@@ -36,7 +36,7 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
     /// Sets how many bytes of unwritten lines are kept before new ones are dropped.
     public func setCapacity(_ bytes: Int) { monitor.locked { capacity = bytes } }
 
-    /// Lines dropped since start because the buffer was full.
+    /// Lines dropped since start: the buffer was full, or the descriptor refused them (EPIPE, ENOSPC).
     public var droppedLines: Int { dropped.load(ordering: .relaxed) }
 
     /// Queues one whole line (never blocks on the descriptor).
@@ -71,20 +71,28 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
 
     private func run() {
         while true {
-            var batch = monitor.locked { () -> [UInt8] in
+            var (batch, noted) = monitor.locked { () -> ([UInt8], Int) in
                 while pending.isEmpty { monitor.wait(seconds: 3600) }
                 writing = true
                 var b: [UInt8] = []
                 swap(&b, &pending)
-                if lostSinceNote > 0 {
-                    b += LogSink.lossNote(lostSinceNote)
+                let noted = lostSinceNote
+                if noted > 0 {
+                    b += LogSink.lossNote(noted)
                     lostSinceNote = 0
                 }
-                return b
+                return (b, noted)
             }
-            LogSink.writeAll(fd, batch)
+            let unwritten = LogSink.writeAll(fd, batch)
             batch.removeAll(keepingCapacity: false)
+            // Lines lost are the end of the batch, so the note (its last line) went with them: its
+            // count is owed again, and the note itself is no log line.
+            let noteLost = unwritten > 0 && noted > 0
+            let lost = unwritten - (noteLost ? 1 : 0)
+            let owed = lost + (noteLost ? noted : 0)
+            if lost > 0 { dropped.add(lost, ordering: .relaxed) }
             monitor.locked {
+                lostSinceNote += owed
                 writing = false
                 monitor.broadcast()  // flush() waits for this
             }
@@ -101,14 +109,26 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
         return w.bytes + [0x0A]
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buf in
+    /// Writes all of `bytes`; returns how many lines could not be written. A descriptor someone
+    /// made non-blocking (a pipe shared with a parent that set O_NONBLOCK) is waited for as a
+    /// blocking one would be — this thread is the one that may wait. Any other error (EPIPE,
+    /// EBADF, ENOSPC) loses the rest of the batch, which is counted, never silently gone.
+    @discardableResult
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { buf -> Int in
             var off = 0
             while off < buf.count {
                 let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-                off += n
+                if n > 0 { off += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    // Room, or an error the next write reports (a reader gone: EPIPE).
+                    if poll(&p, 1, -1) >= 0 || errno == EINTR { continue }
+                }
+                return buf[off...].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             }
+            return 0
         }
     }
 }

@@ -97,6 +97,17 @@ extension Setting {
 
     private static func nonEmptyPath(_ name: String, _ v: String) throws(ConfigError) -> String {
         guard !v.isEmpty else { throw ConfigError(setting: name, message: "is empty; give a path (unset it to use the default)") }
+        // `/data\n` (a value read from a file with its newline) would be created as a directory of
+        // its own: the spool of the next, corrected start would be elsewhere, empty.
+        return try withoutControlCharacters(name, v)
+    }
+
+    /// `v`, unless it holds a line break or another control character: such a value is a file's
+    /// newline or a paste gone wrong, never a name (a path, a unix socket) anybody meant.
+    public static func withoutControlCharacters(_ name: String, _ v: String) throws(ConfigError) -> String {
+        guard v.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {
+            throw ConfigError(setting: name, message: "holds a line break or another control character (\(v.prefix(80).debugDescription)); give the value alone")
+        }
         return v
     }
 }

@@ -23,4 +23,16 @@ extension Host {
         if let problem = check.problem(range) { throw ConfigError(setting: setting, message: problem) }
         return FunctionIdentities(range: range, names: names)
     }
+
+    /// Why `HOOKHOST_FUNCTION_USER` isolates nothing here, or nil. Root, or the host's own uid,
+    /// can read the host's environment and spool; gid 0 or the host's gid can read what is
+    /// group-readable by root or by the host. Such a user was accepted, and the operator was
+    /// told functions "cannot read the host".
+    static func functionUserProblem(_ u: FunctionUser, hostUID: UInt32, hostGID: UInt32) -> String? {
+        if u.uid == 0 { return "\(u) is root: functions would read everything the host can; give an unprivileged user" }
+        if u.uid == hostUID { return "\(u) is the host's own uid: functions would read its environment and spool; give another user" }
+        if u.gid == 0 { return "\(u) has gid 0 (root's group): functions could read files of that group; give a user with a group of its own" }
+        if u.gid == hostGID { return "\(u) has the host's own gid \(hostGID): functions could read the host's group files; give a user with another group" }
+        return nil
+    }
 }

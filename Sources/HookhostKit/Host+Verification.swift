@@ -32,6 +32,16 @@ extension Host {
         }
     }
 
+    /// A `HOOKHOST_JWKS_FILE` that cannot be read or is no JWKS, as the configuration error the
+    /// cache's first load would give (checked at start, before the spool is opened).
+    func checkJWKSFile() throws(ConfigError) {
+        guard let file = config.jwksFile else { return }
+        let setting = "HOOKHOST_JWKS_FILE (--jwks-file)"
+        let doc: JWKSDocument
+        do { doc = try FileJWKSSource(path: FileSystem.absolute(file)).fetch() } catch { throw ConfigError(setting: setting, message: error.message) }
+        do { _ = try JWKSet.parse(doc.bytes) } catch { throw ConfigError(setting: setting, message: error.message) }
+    }
+
     /// The JWKS cache for JWT deliveries, its refresher started. A JWKS file is read now (a bad
     /// one is a configuration error); the URL is fetched on the first JWT delivery, so a host
     /// that only gets HMAC deliveries never calls it.
@@ -56,6 +66,7 @@ extension Host {
         if config.jwtAllowReuse { relaxed.append("HOOKHOST_JWT_ALLOW_REUSE=true (a token verifies with any number of webhook-ids)") }
         if config.jwtClaims.acceptedTypes.isEmpty { relaxed.append("HOOKHOST_JWT_TYPES=* (any typ)") }
         if !relaxed.isEmpty { logger.warn("JWT checks relaxed", ["settings": .string(relaxed.joined(separator: "; "))]) }
+        if let w = config.dedupShorterThanReplayWarning { logger.warn(w) }
     }
 
     /// `hookhost_jwks_keys`, `hookhost_jwks_failing` (1 while fetches fail and the last good keys

@@ -66,6 +66,7 @@ public final class Host: Sendable {
         let listenFD: Int32
         let port: UInt16
         let adminFD: Int32?
+        let tls: TLSCertificates?
     }
 
     /// Checks the settings against the machine and opens the data directory and the listeners.
@@ -74,6 +75,9 @@ public final class Host: Sendable {
         if let u = config.functionUser, !FunctionUser.mayRunFunctionsAsAnotherUser() {
             throw ConfigError(setting: "HOOKHOST_FUNCTION_USER (--function-user)",
                               message: "running functions as \(u) needs the host to start as root or with CAP_SETUID, CAP_SETGID and CAP_KILL")
+        }
+        if let u = config.functionUser, let problem = Host.functionUserProblem(u, hostUID: geteuid(), hostGID: getegid()) {
+            throw ConfigError(setting: "HOOKHOST_FUNCTION_USER (--function-user)", message: problem)
         }
         // Orphans of functions (setsid, double forks) come to us, not init: the reaper kills them.
         if !Reaper.becomeSubreaper() { logger.warn("cannot become a child subreaper; processes functions detach may outlive them") }
@@ -93,6 +97,11 @@ public final class Host: Sendable {
         for m in table.misnamed() {
             logger.warn(m.problem, ["file": .string(m.file), "did_you_mean": .string(m.meant)])
         }
+        // Files a typo can break, read before anything is opened or changed: recovering a large
+        // spool takes a while, and leftover functions are killed and the work directory cleared
+        // once it is open — none of which a start that fails on a key file should cost.
+        let tls = try loadTLS()
+        try checkJWKSFile()
         let secrets = try SecretsStore(fixed: config.secrets, file: config.secretsFile, tolerance: config.tolerance, logger: logger)
         if secrets.count == 0 {
             logger.warn("no HMAC secrets configured: only dynamic (JWT) deliveries can verify")
@@ -117,7 +126,7 @@ public final class Host: Sendable {
             }
         }
         return Ground(table: table, identities: identities, secrets: secrets, dataDir: dataDir, lock: lock,
-                      listenFD: listenFD, port: port, adminFD: adminFD)
+                      listenFD: listenFD, port: port, adminFD: adminFD, tls: tls)
     }
 
     /// What runs once the host is up, for the signal loop and the drain.
@@ -166,7 +175,7 @@ public final class Host: Sendable {
         // Without secrets only JWT deliveries can verify: fetch the keys now rather than on the
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
-        let tls = try loadTLS()
+        let tls = g.tls
         let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls,
                                       status: { [self] in statusReport(parts) })
 
@@ -237,7 +246,7 @@ public final class Host: Sendable {
                 + (jwksRef.get().map { Host.jwksGauges($0.status) } ?? [])
         })
         OperatorGauges.describe(in: metrics)
-        metrics.describe("hookhost_log_lines_dropped_total", "Log lines dropped because stderr was not read fast enough (the host never waits for its log).")
+        metrics.describe("hookhost_log_lines_dropped_total", "Log lines dropped because stderr was not read fast enough (the host never waits for its log) or refused them (a closed pipe, a full disk).")
         metrics.sampledCounter("hookhost_log_lines_dropped_total") { Double(logger.droppedLines) }
         return (metrics, jwksRef, readiness)
     }

@@ -28,6 +28,22 @@ extension HostConfig {
         return p
     }
 
+    /// How long a captured delivery still verifies when sent again: a webhook signature within
+    /// `HOOKHOST_TOLERANCE` of its timestamp, a JWT until its `exp` (at most
+    /// `HOOKHOST_JWT_MAX_LIFETIME` away, plus the leeway on either side).
+    public var replayableFor: Double { max(tolerance, jwtClaims.maxLifetime + 2 * jwtClaims.leeway) }
+
+    /// Said at start when ids are forgotten before deliveries stop verifying: sent again under its
+    /// id after that, a delivery is no duplicate any more and runs again.
+    public var dedupShorterThanReplayWarning: String? {
+        guard spool.dedupTTL < replayableFor else { return nil }
+        return "HOOKHOST_DEDUP_TTL (\(SettingRange.format(spool.dedupTTL)) s) is shorter than a delivery still verifies when sent again "
+            + "(HOOKHOST_TOLERANCE \(SettingRange.format(tolerance)) s for webhook signatures, HOOKHOST_JWT_MAX_LIFETIME "
+            + "\(SettingRange.format(jwtClaims.maxLifetime)) s plus \(SettingRange.format(2 * jwtClaims.leeway)) s leeway for JWTs): "
+            + "a delivery replayed under its id once the id is forgotten runs again; raise HOOKHOST_DEDUP_TTL to at least "
+            + "\(SettingRange.format(replayableFor.rounded(.up))) or lower the others"
+    }
+
     /// The workers. `hostEnvironment` is what a sidecar's `pass_env` may pick from; the host's
     /// own `HOOKHOST_*` variables are never among it. `identities`: the uids of
     /// `HOOKHOST_FUNCTION_UIDS`, one instance shared with the downloads.

@@ -71,13 +71,13 @@ public struct HostConfig: Sendable {
     public static let table = SettingsTable<HostConfig>([
         Setting("HOOKHOST_LISTEN", meaning: "address to listen on: host:port, [v6]:port or unix:/path",
                 show: { $0.listen.description }) { c, v throws(ConfigError) in
-            guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
+            guard let a = SocketAddress(parsing: try Setting<HostConfig>.withoutControlCharacters("HOOKHOST_LISTEN", v)) else { throw bad("HOOKHOST_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.listen = a },
         Setting("HOOKHOST_ADMIN_LISTEN", meaning: "a separate address for /metrics, /readyz and /healthz (then not served on the main listener)") { c, v throws(ConfigError) in
             if v.isEmpty { c.adminListen = nil; return }
-            guard let a = SocketAddress(parsing: v) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
+            guard let a = SocketAddress(parsing: try Setting<HostConfig>.withoutControlCharacters("HOOKHOST_ADMIN_LISTEN", v)) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.adminListen = a },
-        Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; no space, ? or #",
+        Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; visible ASCII without ? or #",
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
         Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",
                 secret: true) { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") },
@@ -96,11 +96,11 @@ public struct HostConfig: Sendable {
         Setting("HOOKHOST_AUDIENCE", meaning: "when set, a JWT's aud must contain it (unset: a warning at start; tokens Gemini signed for anyone verify)") { c, v throws(ConfigError) in
             // An empty value (an unset variable in a compose file) would turn the aud check off unnoticed.
             guard !v.isEmpty else { throw bad("HOOKHOST_AUDIENCE", "is empty; give the audience your webhooks carry in aud (unset it to skip the aud check)") }
-            c.audience = v },
+            c.audience = try exactClaim("HOOKHOST_AUDIENCE", v) },
         .seconds("HOOKHOST_TOLERANCE", \.tolerance, .seconds(max: 86_400), "seconds of allowed webhook-timestamp skew"),
         Setting("HOOKHOST_JWT_ISSUER", meaning: "when set, a JWT's iss must equal it") { c, v throws(ConfigError) in
             guard !v.isEmpty else { throw bad("HOOKHOST_JWT_ISSUER", "is empty; give the iss your webhooks carry (unset it to skip the iss check)") }
-            c.jwtClaims.issuer = v },
+            c.jwtClaims.issuer = try exactClaim("HOOKHOST_JWT_ISSUER", v) },
         .seconds("HOOKHOST_JWT_MAX_LIFETIME", \.jwtClaims.maxLifetime, .seconds(max: 365 * 86_400),
                  "seconds a JWT may be valid: exp - iat (exp - now without iat); longer-lived tokens get 401"),
         .boolean("HOOKHOST_JWT_REQUIRE_EXPIRY", \.jwtClaims.requireExpiry,
@@ -186,6 +186,16 @@ public struct HostConfig: Sendable {
 
     private static func bad(_ s: String, _ m: String) -> ConfigError { ConfigError(setting: s, message: m) }
 
+    /// A value a claim must equal byte for byte. Spaces or a line break around it (a value read
+    /// from a file with its newline) would make every JWT fail with a mismatch nobody can see in
+    /// the message, so they are refused rather than compared — or silently trimmed.
+    static func exactClaim(_ setting: String, _ v: String) throws(ConfigError) -> String {
+        guard v.trimmingSpaces == v else {
+            throw bad(setting, "has spaces or a line break around it (\"\(v.prefix(80).debugDescription.dropFirst().dropLast())\"); JWT claims are compared exactly, so no token would match")
+        }
+        return v
+    }
+
     /// A base URL as operators wrote it: without the `/` a bare origin is given.
     /// A base URL as settings show it: without the lone `/` path the parser adds.
     static func showBase(_ u: FetchURL) -> String { u.target == "/" ? String(u.string.dropLast()) : u.string }
@@ -231,7 +241,11 @@ public struct HostConfig: Sendable {
     /// The delivery path: compared with the request's path after its query is cut off, so a
     /// `?` or `#` in it, or a probe's path, would make a host that never accepts a delivery.
     static func deliveryPath(_ v: String) throws(ConfigError) -> String {
-        guard v.hasPrefix("/"), !v.contains(" ") else { throw bad("HOOKHOST_PATH", "must start with / and contain no spaces") }
+        // A request line carries the path as visible ASCII: a line break left from a file, a tab
+        // or a raw non-ASCII character would make a path no request ever has.
+        guard v.hasPrefix("/"), v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw bad("HOOKHOST_PATH", "must start with / and hold only visible ASCII (no spaces, line breaks or raw non-ASCII; percent-encode those), got \(v.prefix(80).debugDescription)")
+        }
         guard !v.contains("?"), !v.contains("#") else {
             throw bad("HOOKHOST_PATH", "must not contain ? or # (requests are matched on their path, without a query), got \"\(v)\"")
         }

@@ -91,9 +91,10 @@ enum CLI {
         return 0
     }
 
+    /// The failure is the last line on stderr: log lines still in the log buffer go first.
     static func fail(_ message: String) {
-        let line = Array("hookhost: \(message)\n".utf8)
-        _ = write(2, line, line.count)
+        LogSink.shared(fd: 2).flush()
+        _ = LogSink.writeAll(2, Array("hookhost: \(message)\n".utf8))
     }
 }
 

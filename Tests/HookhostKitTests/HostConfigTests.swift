@@ -50,9 +50,16 @@ import Testing
         do { _ = try HostConfig.load(environment: [:], arguments: [flag + "="]); Issue.record("\(flag)= accepted") } catch {
             #expect(error.setting.contains(name))
         }
+        // A value read from a file with its newline: `/data\n` was created as a directory of its own.
+        for v in ["/tmp/x\n", "/tmp/x\r\n", "/tmp/\tx"] {
+            do { _ = try HostConfig.load(environment: [name: v], arguments: []); Issue.record("\(name)=\(v.debugDescription) accepted") } catch {
+                #expect(error.setting == name && error.message.contains("line break"))
+            }
+        }
     }
 
-    @Test(arguments: ["/healthz", "/readyz", "/metrics", "/webhooks?x=1", "/hooks#a", "webhooks", "/a b"])
+    // A line break (a value read from a file), a tab or raw UTF-8 gave a path no request has.
+    @Test(arguments: ["/healthz", "/readyz", "/metrics", "/webhooks?x=1", "/hooks#a", "webhooks", "/a b", "/webhooks\n", "/web\thooks", "/hoöks", "/x\u{7F}"])
     func aDeliveryPathThatCanNeverMatchIsRefused(_ path: String) {
         do { _ = try HostConfig.load(environment: ["HOOKHOST_PATH": path], arguments: []); Issue.record("\(path) accepted") } catch {
             #expect(error.setting == "HOOKHOST_PATH")
@@ -169,5 +176,51 @@ import Testing
         #expect(Set(names).count == names.count)
         #expect(Set(HostConfig.table.settings.map(\.flag)).count == names.count)
         #expect(HostConfig.secretSettings == ["HOOKHOST_SECRETS", "GEMINI_API_KEY"])
+    }
+}
+
+extension HostConfigTests {
+    /// A dedup TTL shorter than a delivery stays verifiable let a captured delivery run twice: sent
+    /// again under its id once the id was forgotten, it was no duplicate (a JWT is bound to its id
+    /// for its lifetime, so the same id passes). Said at start; the defaults are safe.
+    @Test func aDedupTTLShorterThanTheReplayWindowIsWarnedAbout() throws {
+        #expect(try HostConfig.load(environment: [:], arguments: []).dedupShorterThanReplayWarning == nil)
+        let short = try HostConfig.load(environment: [:], arguments: ["--dedup-ttl", "600"])
+        let w = try #require(short.dedupShorterThanReplayWarning)
+        #expect(w.contains("HOOKHOST_DEDUP_TTL (600 s)") && w.contains("HOOKHOST_JWT_MAX_LIFETIME 3600 s") && w.contains("at least 3720"))
+        let both = try HostConfig.load(environment: [:], arguments: ["--dedup-ttl", "600", "--jwt-max-lifetime", "300"])
+        #expect(both.dedupShorterThanReplayWarning == nil)
+        let hmac = try HostConfig.load(environment: [:], arguments: ["--dedup-ttl", "600", "--jwt-max-lifetime", "300", "--tolerance", "900"])
+        #expect(hmac.dedupShorterThanReplayWarning?.contains("HOOKHOST_TOLERANCE 900 s") == true)
+    }
+}
+
+extension HostConfigTests {
+    /// `HOOKHOST_AUDIENCE="$(cat aud)"` keeps no newline, but a value mounted from a file or a
+    /// config map often does: every JWT then failed "aud does not match", with nothing visible.
+    @Test(arguments: ["HOOKHOST_AUDIENCE", "HOOKHOST_JWT_ISSUER"])
+    func aClaimValueWithSpaceAroundItIsRefusedNamingIt(_ name: String) throws {
+        for v in ["https://example.com/hook\n", " https://example.com/hook", "x\t"] {
+            do {
+                _ = try HostConfig.load(environment: [name: v], arguments: [])
+                Issue.record("\(name)=\(v.debugDescription) accepted")
+            } catch {
+                #expect(error.setting == name && error.message.contains("line break"))
+            }
+        }
+        let ok = try HostConfig.load(environment: [name: "https://example.com/a b"], arguments: [])
+        #expect((name == "HOOKHOST_AUDIENCE" ? ok.audience : ok.jwtClaims.issuer) == "https://example.com/a b")
+    }
+}
+
+extension HostConfigTests {
+    /// `HOOKHOST_LISTEN=$'unix:/run/hook.sock\n'` bound a socket whose name ends in a newline.
+    @Test(arguments: ["HOOKHOST_LISTEN", "HOOKHOST_ADMIN_LISTEN"])
+    func anAddressWithALineBreakIsRefused(_ name: String) {
+        for v in ["unix:/tmp/h.sock\n", "127.0.0.1:8080\r\n"] {
+            do { _ = try HostConfig.load(environment: [name: v], arguments: []); Issue.record("\(name)=\(v.debugDescription) accepted") } catch {
+                #expect(error.setting == name && error.message.contains("line break"))
+            }
+        }
     }
 }

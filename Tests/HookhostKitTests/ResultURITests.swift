@@ -75,3 +75,27 @@ import Testing
         #expect(try ResultURI(parsing: "gs://b/dir/").fileName == "dir")
     }
 }
+
+extension ResultURITests {
+    /// A reference that is not an id had its text repeated, unredacted, in the reason: the query
+    /// of `files/abc?key=…` reached the dead letter, `deliveries show` and the log.
+    @Test(arguments: ["files/abc?key=SECRET", "abc?sig=SECRET", "batches/x#SECRET", "files/a b?token=SECRET"])
+    func aReasonNeverCarriesTheQueryOfAnId(_ ref: String) {
+        do {
+            _ = try ResultURI(parsing: ref)
+            Issue.record("\(ref) parsed")
+        } catch {
+            #expect(!error.reason.contains("SECRET"), "\(error.reason)")
+        }
+    }
+
+    @Test func aReasonShowsAHugeReferenceCutShort() {
+        let ref = "files/" + String(repeating: "a", count: 100_000) + "!"
+        do {
+            _ = try ResultURI(parsing: ref)
+            Issue.record("parsed")
+        } catch {
+            #expect(error.reason.utf8.count < 1000)
+        }
+    }
+}

@@ -27,3 +27,20 @@ import Testing
         #expect(RunOutcome(exitCode: 0) == .ok && RunOutcome(exitCode: 75) == .retry && RunOutcome(exitCode: 65) == .dead && RunOutcome(exitCode: 1) == .failed)
     }
 }
+
+extension RetryPolicyTests {
+    /// A shortage spends no attempt, so its delay is all that keeps it from a busy loop: with
+    /// `HOOKHOST_RETRY_CAP=1e-300` (in range) it was capped to nothing.
+    @Test func aShortageWaitsAtLeastItsFirstDelayWhateverTheCap() {
+        let tiny = RetryPolicy(base: 1, cap: 1e-300, maxAttempts: 3)
+        for streak in [1, 2, 30] {
+            #expect(tiny.shortageDelay(streak: streak, first: 1, unit: 0) == 0.5)
+            #expect(tiny.shortageDelay(streak: streak, first: 1, unit: 1) == 1)
+        }
+        let usual = RetryPolicy(base: 5, cap: 60, maxAttempts: 3)
+        #expect(usual.shortageDelay(streak: 1, first: 1, unit: 1) == 1)
+        #expect(usual.shortageDelay(streak: 4, first: 1, unit: 1) == 8)
+        #expect(usual.shortageDelay(streak: 40, first: 1, unit: 1) == 60)
+        #expect(usual.shortageDelay(streak: 40, first: 1, unit: 0) == 30)
+    }
+}

@@ -81,3 +81,29 @@ import Testing
         #expect(got == [true])
     }
 }
+
+extension SlotTableTests {
+    @Test func aRaisedLimitUnblocksAsManyAsItFreesAndNoMore() {
+        var t = SlotTable()
+        _ = claims(&t, "f", limit: 1, ["a", "b", "c", "d", "e"])
+        #expect(t.waitedFor == ["f"])
+        #expect(t.unblock("f", limit: 1).isEmpty)  // unchanged: nothing to do
+        #expect(t.unblock("f", limit: 3) == ["b", "c"])  // a holds one of the three
+        #expect(t.waitingCount("f") == 2 && t.taken("f") == 1)
+        // The unblocked hold no slot: they claim as any due delivery does.
+        #expect(claims(&t, "f", limit: 3, ["b", "c"]) == [true, true])
+        #expect(t.unblock("f", limit: 3).isEmpty)
+        #expect(release(&t, "f") == ["d"])
+    }
+
+    @Test func aFunctionGoneUnblocksEveryoneWaitingForIt() {
+        var t = SlotTable()
+        _ = claims(&t, "f", limit: 1, ["a", "b", "c"])
+        _ = claims(&t, "g", limit: 1, ["x", "y"])
+        #expect(t.unblock("f", limit: nil) == ["b", "c"])
+        #expect(t.waitingCount("f") == 0 && t.waitingCount("g") == 1)
+        #expect(t.waitedFor == ["g"])
+        #expect(release(&t, "f") == ["-"])  // a's slot comes back with nobody left to take it
+        #expect(t.taken("f") == 0)
+    }
+}

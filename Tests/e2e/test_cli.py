@@ -78,6 +78,34 @@ def test_port_in_use_exits_2(tmp_path):
     assert_config_error(rc, lines, "listen", str(port))
 
 
+def test_a_start_up_failure_after_log_lines_is_the_last_line_of_stderr(tmp_path):
+    """A configuration error found once the host has logged (a bad JWKS file is read after the
+    spool is open) must still be what stderr ends with: the message was written straight to the
+    descriptor while earlier log lines still sat in the log buffer, and came out before them now
+    and then (6 runs in 100), leaving a warning as the last line an operator sees."""
+    bad = tmp_path / "bad-jwks.json"
+    bad.write_text('{"keys":[')
+    for i in range(30):
+        rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, **{"--data": str(tmp_path / f"data{i}"),
+                                                                         "--jwks-file": str(bad)}))
+        assert rc == 2, (rc, lines)
+        assert lines[-1].startswith("hookhost: configuration error: HOOKHOST_JWKS_FILE"), (i, lines)
+
+
+@pytest.mark.parametrize("bad", ["tls", "jwks"])
+def test_a_bad_key_file_exits_2_with_one_line_before_the_spool_is_touched(tmp_path, bad):
+    """A TLS pair or a JWKS file that does not load was found only after the spool was opened and
+    recovered (minutes for a large one), leftover functions killed and DATA/work cleared, the
+    failure line coming after several log lines. It is a configuration error like any other: one
+    line, and the data directory is not touched."""
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key\n")
+    extra = {"--tls-cert": str(junk), "--tls-key": str(junk)} if bad == "tls" else {"--jwks-file": str(junk)}
+    rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, **extra))
+    assert_config_error(rc, lines, "tls" if bad == "tls" else "jwks")
+    assert not (tmp_path / "data").exists()
+
+
 def test_unparseable_listen_address_exits_2(tmp_path):
     rc, lines = serve_expecting_exit(tmp_path, good_args(tmp_path, **{"--listen": "not-an-address"}))
     assert_config_error(rc, lines, "listen")

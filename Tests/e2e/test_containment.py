@@ -168,6 +168,21 @@ def test_unknown_function_user_refuses_to_start(tmp_path, fns):
     assert "HOOKHOST_FUNCTION_USER" in host.log_text()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the host must be allowed to switch users for the check to be reached")
+@pytest.mark.parametrize("user", ["root", "0:0", "65534:0"])
+def test_a_function_user_with_the_rights_of_root_refuses_to_start(tmp_path, fns, user):
+    """`--function-user root` (or 0:0, or gid 0) started a host whose functions ran as root,
+    reading its secrets and spool, while the setting promises they cannot read the host."""
+    host = Host(tmp_path, functions=fns)
+    host.start(extra_args=["--function-user", user], wait=False)
+    try:
+        assert host.proc.wait(timeout=10) == 2
+    finally:
+        if host.proc.poll() is None:
+            host.stop()
+    assert "HOOKHOST_FUNCTION_USER" in host.log_text() and ("root" in host.log_text() or "gid 0" in host.log_text())
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start the host as another user")
 def test_function_user_without_privilege_refuses_to_start(open_dir):
     fns_dir = open_dir / "functions"

@@ -314,6 +314,34 @@ def test_a_log_pipe_nobody_reads_never_stalls_acknowledgements(tmp_path):
         proc.stderr.close()
 
 
+def test_closed_standard_descriptors_never_send_the_log_into_data_files(tmp_path, fns):
+    """Started with stdin, stdout and stderr closed (`<&- >&- 2>&-`, a supervisor that closes what
+    it does not use), the host's first files took descriptors 0-2: its log lines were written into
+    DATA/lock (or the spool log). They must go nowhere instead, and the host must work as usual."""
+    fns.add("ping")
+    host = Host(tmp_path, functions=fns)
+    argv = [str(hookhost_bin()), "serve"] + host.default_args()
+
+    def close_standard():
+        for fd in (0, 1, 2):
+            os.close(fd)
+
+    proc = subprocess.Popen(argv, env=host.base_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=close_standard)
+    try:
+        host.proc = proc
+        host.wait_ready()
+        r = host.send(type_="ping")
+        assert r.status == 202, r
+        fns.wait_run(r.msg_id)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    for f in host.data.rglob("*"):
+        if f.is_file():
+            assert b'"level":' not in f.read_bytes(), f"log lines written into {f}"
+
+
 # Found by a hostile review of an earlier build: the docstrings below describe each defect as it
 # was found and where its cause was, not what the host does now.
 def rss_mb(pid: int) -> float:
