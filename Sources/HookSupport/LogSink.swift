@@ -5,7 +5,7 @@ import Synchronization
 /// thread that logs never waits for the descriptor — the acknowledgement path logs, and a stderr
 /// pipe nobody reads would otherwise stall every 202. When the buffer is full a line is dropped
 /// and counted (`droppedLines`); once the writer catches up it says how many were lost.
-public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing` and `lostSinceNote` are guarded by `monitor`
+public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`, `asleep`, `capacity` and `lostSinceNote` are guarded by `monitor`
     /// Bytes of unwritten lines kept before new ones are dropped, unless set.
     public static let defaultCapacity = 4 << 20
     private let fd: Int32
@@ -13,6 +13,12 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
     private let monitor = Monitor()
     private var pending: [UInt8] = []
     private var writing = false
+    /// The writer is in its long sleep (nothing came for `linger`): the next line wakes it. While
+    /// it lingers, lines are not signalled — it picks them up within `linger`, one write for many
+    /// lines: a wake-up per line cost the acknowledgement path a context switch each.
+    private var asleep = true
+    /// How long the writer waits for more lines after writing, before it sleeps until woken.
+    static let linger = 0.005
     private var lostSinceNote = 0
     private let dropped = Atomic<Int>(0)
 
@@ -46,9 +52,11 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
                 lostSinceNote += 1
                 return false
             }
-            let wasIdle = pending.isEmpty
             pending += line
-            if wasIdle { monitor.signal() }
+            if asleep {
+                asleep = false
+                monitor.signal()
+            }
             return true
         }
         if !queued { dropped.add(1, ordering: .relaxed) }
@@ -60,6 +68,7 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
     public func flush(seconds: Double = 2) -> Bool {
         let deadline = monotonicNow() + seconds
         return monitor.locked { () -> Bool in
+            monitor.broadcast()  // no lingering: write now
             while !pending.isEmpty || writing {
                 let left = deadline - monotonicNow()
                 if left <= 0 { return false }
@@ -72,7 +81,12 @@ public final class LogSink: @unchecked Sendable {  // safe: `pending`, `writing`
     private func run() {
         while true {
             var (batch, noted) = monitor.locked { () -> ([UInt8], Int) in
-                while pending.isEmpty { monitor.wait(seconds: 3600) }
+                if pending.isEmpty { monitor.wait(seconds: LogSink.linger) }
+                while pending.isEmpty {
+                    asleep = true
+                    monitor.wait(seconds: 3600)
+                }
+                asleep = false
                 writing = true
                 var b: [UInt8] = []
                 swap(&b, &pending)
