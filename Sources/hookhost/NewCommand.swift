@@ -89,7 +89,7 @@ enum NewCommand {
     /// into place (a host serving from the directory never sees half a file, and nothing is
     /// overwritten). Returns whether the directory had to be made.
     static func installScript(name: String, lang: Language, into dir: String) throws -> Bool {
-        for existing in [name, name + ".json"] where access(dir + "/" + existing, F_OK) == 0 {
+        for existing in [name, name + ".json"] where exists(dir + "/" + existing) {
             throw RuntimeError("\(dir)/\(existing) already exists; nothing written (remove it, or choose another name)")
         }
         var made = false
@@ -207,7 +207,7 @@ enum NewCommand {
     static func targetName(_ name: String) -> String { name.replacingAll(".", "-") }
 
     static func writePackage(name: String, at dir: String, functions: String) throws {
-        if access(dir, F_OK) == 0 { throw RuntimeError("\(dir) already exists; nothing written (remove it, or give --dir DIR)") }
+        if exists(dir) { throw RuntimeError("\(dir) already exists; nothing written (remove it, or give --dir DIR)") }
         let target = targetName(name)
         guard makeDirectories(dir + "/Sources/" + target) else {
             throw RuntimeError("cannot create \(dir)/Sources/\(target): \(String(cString: strerror(errno)))")
@@ -312,6 +312,13 @@ enum NewCommand {
     }
 
     // MARK: helpers
+
+    /// Whether anything is at `path`, a dangling symlink included (`access` follows the link, and
+    /// writing through one would put the files wherever it points).
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
 
     /// `mkdir -p` with mode 0755 (less the umask), as `build.sh` makes it: the host, and a
     /// function user, must be able to reach files in a functions directory this makes.

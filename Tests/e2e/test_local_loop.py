@@ -353,3 +353,20 @@ def test_interrupting_run_stops_the_function_it_started(fns, tmp_path):
     assert p.returncode == 1, (out, err)
     assert b"killed by signal 15" in out and b"stopped by an interrupt" in out, out
     assert not pid_alive(pid), "the function must not outlive hookhost run"
+
+
+def test_new_never_writes_through_a_dangling_symlink(tmp_path):
+    """A dangling symlink is something at the target: new names it and writes nothing (not the
+    sidecar, and not the package wherever the link points)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ping").symlink_to(tmp_path / "gone")
+    p = subprocess.run([str(hookhost_bin()), "new", "ping", "--lang", "sh", "--functions", str(bin_dir)], capture_output=True)
+    assert p.returncode == 1 and "already exists" in p.stderr.decode(), out_of(p)
+    assert sorted(x.name for x in bin_dir.iterdir()) == ["ping"], out_of(p)
+    (tmp_path / "ping").symlink_to(tmp_path / "elsewhere")
+    p = subprocess.run([str(hookhost_bin()), "new", "ping", "--lang", "swift", "--functions", str(bin_dir)], cwd=tmp_path,
+                       capture_output=True)
+    assert p.returncode == 1 and "already exists" in p.stderr.decode(), out_of(p)
+    assert not (tmp_path / "elsewhere").exists(), out_of(p)
+
