@@ -27,7 +27,7 @@ public final class DeliveryEndpoint: HTTPResponder {
     public enum Surface: Sendable { case all, deliveriesOnly, probesOnly }
     private let surface: Surface
 
-    static let maxIDLength = 256
+    public static let maxIDLength = 256
 
     public init(path: String, authenticator: any Authenticator, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
                 functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil },

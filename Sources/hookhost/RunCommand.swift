@@ -55,6 +55,14 @@ enum RunCommand {
         let (type, body) = try event(a, maxBody: host.http.limits.maxBodyBytes)
         let id = a.options["--id"] ?? "local_" + hexString(Crypto.randomBytes(8))
         guard !id.isEmpty else { throw UsageError("--id must not be empty") }
+        // The host answers 400 to such a webhook-id (and its HTTP parser to a control character),
+        // so a function is never handed one; testing with it would prove nothing.
+        guard id.utf8.count <= DeliveryEndpoint.maxIDLength else {
+            throw UsageError("--id is \(id.utf8.count) bytes; the host refuses a webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
+        }
+        guard id.utf8.allSatisfy({ ($0 >= 0x20 || $0 == 0x09) && $0 != 0x7F }) else {
+            throw UsageError("--id contains a control character; the host never receives such a webhook-id")
+        }
         var attempt = 1
         if let text = a.options["--attempt"] {
             guard let n = Int(text), n >= 1, n <= 1_000_000 else { throw UsageError("--attempt must be a whole number from 1 to 1000000, got \"\(text)\"") }
@@ -95,9 +103,14 @@ enum RunCommand {
         for n in notes { print("note: " + n) }
         print("")
         RunCommand.takeInterrupts()
-        let report = LocalRun.run(delivery, function: f, config: config,
+        // As in the host: orphans the function detaches (setsid, a double fork) are re-parented
+        // to us and killed once it has ended, instead of outliving `hookhost run`.
+        let reaper: Reaper? = Reaper.becomeSubreaper() ? Reaper(logger: Logger(level: .error)) : nil
+        let report = LocalRun.run(delivery, function: f, config: config, launcher: PosixProcessLauncher(reaper: reaper),
                                   onStart: { pid in RunCommand.group.store(pid, ordering: .relaxed) },
                                   onExit: { _ in RunCommand.group.store(0, ordering: .relaxed) })
+        let swept = reaper?.sweep(final: true).killed ?? 0
+        if swept > 0 { print("note: killed \(swept) process\(swept == 1 ? "" : "es") the function left running (the host kills them too)\n") }
         print(render(report, f, host: host), terminator: "")
         return report.outcome == .ok ? 0 : 1
     }
@@ -153,7 +166,12 @@ enum RunCommand {
             guard a.options["--functions"] == nil else { throw UsageError("use either --functions DIR or --function PATH") }
             let abs = FileSystem.absolute(path)
             guard FunctionTable.isExecutableFile(abs) else {
-                throw UsageError("--function: \(path) is not an executable file" + (access(abs, F_OK) == 0 ? " (chmod +x \(path))" : ""))
+                // chmod +x only helps a regular file; a directory or a FIFO never runs.
+                var st = stat()
+                let why = stat(abs, &st) != 0 ? ": \(String(cString: strerror(errno)))"
+                    : (st.st_mode & S_IFMT) == S_IFDIR ? " (it is a directory)"
+                    : (st.st_mode & S_IFMT) != S_IFREG ? " (it is not a regular file)" : " (chmod +x \(path))"
+                throw UsageError("--function: \(path) is not an executable file" + why)
             }
             return .found(FunctionTable.function(at: abs, name: lastComponent(abs)), why: "named by --function", notes: [])
         }

@@ -355,6 +355,31 @@ def test_interrupting_run_stops_the_function_it_started(fns, tmp_path):
     assert not pid_alive(pid), "the function must not outlive hookhost run"
 
 
+def test_run_kills_what_the_function_detached_as_the_host_does(fns):
+    """A function that setsid-detaches a child and exits: the host (a child subreaper) kills the
+    orphan once the function has ended; hookhost run must too, not leave it running."""
+    fns.add_script("ping", '#!/bin/sh\ncat >/dev/null\n'
+                   'setsid sh -c \'echo $$ > "$OUT/orphan.tmp" && mv "$OUT/orphan.tmp" "$OUT/orphan"; exec sleep 120\' '
+                   '</dev/null >/dev/null 2>&1 &\n'
+                   'i=0; while [ ! -s "$OUT/orphan" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\necho "{}"\n')
+    p = run_local("ping", "--data", "{}", "--functions", str(fns.dir))
+    pid = int((fns.out / "orphan").read_text().strip())
+    try:
+        assert p.returncode == 0, out_of(p)
+        assert not pid_alive(pid), "a process the function detached outlived hookhost run"
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("bad", ["x" * 257, "a\nb", "a\x1bb"], ids=["257-bytes", "newline", "escape"])
+def test_run_refuses_a_delivery_id_the_host_never_accepts(fns, bad):
+    fns.add_script("ping", '#!/bin/sh\ncat >/dev/null\necho "{}"\n')
+    p = run_local("ping", "--data", "{}", "--functions", str(fns.dir), "--id", bad)
+    assert p.returncode == 2 and "--id" in p.stderr.decode(), out_of(p)
+    assert "outcome" not in p.stdout.decode(), out_of(p)
+
+
 def test_new_never_writes_through_a_dangling_symlink(tmp_path):
     """A dangling symlink is something at the target: new names it and writes nothing (not the
     sidecar, and not the package wherever the link points)."""
@@ -370,3 +395,8 @@ def test_new_never_writes_through_a_dangling_symlink(tmp_path):
     assert p.returncode == 1 and "already exists" in p.stderr.decode(), out_of(p)
     assert not (tmp_path / "elsewhere").exists(), out_of(p)
 
+
+def test_run_says_why_a_directory_is_no_function(tmp_path):
+    (tmp_path / "fn").mkdir()
+    p = run_local("ping", "--data", "{}", "--function", str(tmp_path / "fn"))
+    assert p.returncode == 2 and "is a directory" in p.stderr.decode() and "chmod" not in p.stderr.decode(), out_of(p)
