@@ -21,7 +21,8 @@ enum RunCommand {
     same stdin document, environment (PATH, HOME, LANG, HOOKHOST_EVENT_TYPE, HOOKHOST_DELIVERY_ID,
     HOOKHOST_ATTEMPT, HOOKHOST_WORK_DIR, HOOKHOST_RESULT_PATH, the sidecar's env and pass_env),
     private scratch directory as the working directory, timeout (the sidecar's, else
-    HOOKHOST_FUNCTION_TIMEOUT) and process-group teardown, and the same reading of its exit code.
+    HOOKHOST_FUNCTION_TIMEOUT) and process-group teardown (what it detaches is killed when it
+    ends), and the same reading of its exit code.
     No host, no signature, no spool, no retries; it runs as you (HOOKHOST_FUNCTION_USER and
     HOOKHOST_FUNCTION_UIDS are not applied).
 
@@ -38,7 +39,8 @@ enum RunCommand {
       --functions DIR   where to find the function (default HOOKHOST_FUNCTIONS, else ./Functions/bin):
                         the exact type, then its family, then _default, as the host picks
       --function PATH   run this executable instead (its sidecar: PATH.json)
-      --id ID           delivery.id (default: a fresh local_… id)
+      --id ID           delivery.id (default: a fresh local_… id; at most 256 bytes, no control
+                        characters, as the host admits a webhook-id)
       --attempt N       delivery.attempt (default 1)
 
     Prints the function chosen and why, the outcome, exit code, duration, stdout (indented when
