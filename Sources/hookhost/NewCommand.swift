@@ -54,7 +54,9 @@ enum NewCommand {
         if lang != .swift, a.options["--dir"] != nil { throw UsageError("--dir is for --lang swift (a script goes into the functions directory)") }
         let functionsOption = a.options["--functions"] ?? environment()["HOOKHOST_FUNCTIONS"] ?? "./Functions/bin"
         guard !functionsOption.isEmpty else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "is empty; give the functions directory") }
-        let functions = FileSystem.absolute(functionsOption)
+        // As serve refuses it; and written into build.sh, a line break would end its comment and
+        // make the rest of the path a command.
+        let functions = FileSystem.absolute(try Setting<HostConfig>.withoutControlCharacters("HOOKHOST_FUNCTIONS (--functions)", functionsOption))
         let families = Set(EventType.gemini.map { String($0.prefix { $0 != "." }) })
         if name != "_default", !EventType.gemini.contains(name), !families.contains(name) {
             print("note: Gemini sends no event type or family named \(name) (its types: \(EventType.gemini.filter { $0 != "batch.completed" }.joined(separator: ", "))); fine for your own types")
@@ -70,7 +72,7 @@ enum NewCommand {
             print("wrote \(functions)/\(name) and \(functions)/\(name).json" + (made ? " (made \(functions))" : ""))
             print("try it:  hookhost run \(runType) --data '\(sampleData)'\(functionsFlag)")
         case .swift:
-            let dir = FileSystem.absolute(a.options["--dir"] ?? "./" + targetName(name))
+            let dir = FileSystem.absolute(try Setting<HostConfig>.withoutControlCharacters("--dir", a.options["--dir"] ?? "./" + targetName(name)))
             if a.options["--dir"] == nil && parent(of: dir) == functions {
                 throw UsageError("new: the package would go into the functions directory itself; give --dir DIR elsewhere")
             }

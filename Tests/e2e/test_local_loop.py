@@ -400,3 +400,15 @@ def test_run_says_why_a_directory_is_no_function(tmp_path):
     (tmp_path / "fn").mkdir()
     p = run_local("ping", "--data", "{}", "--function", str(tmp_path / "fn"))
     assert p.returncode == 2 and "is a directory" in p.stderr.decode() and "chmod" not in p.stderr.decode(), out_of(p)
+
+
+def test_new_refuses_a_functions_directory_with_a_line_break(tmp_path):
+    """build.sh names the functions directory in a comment: a line break in it would end the
+    comment and run the rest as a command. serve refuses such a HOOKHOST_FUNCTIONS; so does new."""
+    evil = f"{tmp_path}/fx\ntouch {tmp_path}/PWNED\n"
+    for lang in ("swift", "sh"):
+        p = subprocess.run([str(hookhost_bin()), "new", "ping", "--lang", lang, "--functions", evil], cwd=tmp_path, capture_output=True)
+        assert p.returncode == 2 and "control character" in p.stderr.decode(), out_of(p)
+    assert not (tmp_path / "ping").exists()
+    p = subprocess.run([str(hookhost_bin()), "new", "ping", "--lang", "swift", "--dir", "pkg\n"], cwd=tmp_path, capture_output=True)
+    assert p.returncode == 2 and "control character" in p.stderr.decode(), out_of(p)
