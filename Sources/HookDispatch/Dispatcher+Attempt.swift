@@ -43,7 +43,13 @@ extension Dispatcher {
         }
         // The work root exists after the first run: one mkdir, not one per path component.
         if mkdir(inv.workDir, 0o700) != 0 { _ = FileSystem.makeDirectories(inv.workDir) }
-        if let u = user { chown(inv.workDir, u.uid, u.gid) }
+        if let u = user {
+            // By descriptor, never following a link: the directory changes hands on the open one.
+            let dir = FD(open(inv.workDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
+            if !dir.isOpen || fchown(dir.raw, u.uid, u.gid) != 0 {
+                logger.warn("cannot hand the work directory to the function user", ["dir": .string(inv.workDir), "error": .string(Errno().description)])
+            }
+        }
         // Usually left empty: one rmdir, and the walk only for what a function left in it.
         defer { if rmdir(inv.workDir) != 0 { FileSystem.removeTree(inv.workDir) } }
         var spec = ProcessSpec(executable: inv.executable, environment: inv.environment, workingDirectory: inv.workDir,

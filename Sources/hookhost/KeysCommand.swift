@@ -39,8 +39,12 @@ enum KeysCommand {
     /// Creates `path` (never replacing an existing file: a key pair someone uses must not vanish).
     static func write(_ path: String, _ text: String, mode: mode_t) throws {
         let file: FD
-        do { file = try FD(opening: path, O_WRONLY | O_CREAT | O_EXCL, mode: mode) } catch { throw RuntimeError("cannot create \(path): \(error)") }
+        do { file = try FD(opening: path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode) } catch {
+            throw RuntimeError("cannot create \(path): \(error)")
+        }
         do {
+            // Exactly `mode`, whatever the umask, on the descriptor (the path could be swapped).
+            guard fchmod(file.raw, mode) == 0 else { throw Errno() }
             try file.writeAll(Array(text.utf8))
             guard fsync(file.raw) == 0 else { throw Errno() }
         } catch { throw RuntimeError("cannot write \(path): \(error)") }

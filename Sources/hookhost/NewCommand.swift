@@ -110,7 +110,6 @@ enum NewCommand {
         unlink(tmp)
         try KeysCommand.write(tmp, text, mode: mode)
         defer { unlink(tmp) }
-        chmod(tmp, mode)  // exact, whatever the umask
         guard link(tmp, path) == 0 else { throw RuntimeError("cannot create \(path): \(String(cString: strerror(errno)))") }
     }
 
@@ -218,7 +217,6 @@ enum NewCommand {
         try KeysCommand.write(dir + "/Sources/\(target)/main.swift", swiftMain(name), mode: 0o644)
         try KeysCommand.write(dir + "/\(name).json", sidecar(timeout: 60), mode: 0o644)
         try KeysCommand.write(dir + "/build.sh", buildScript(name: name, target: target, functions: functions), mode: 0o755)
-        chmod(dir + "/build.sh", 0o755)
         try KeysCommand.write(dir + "/.gitignore", "/.build/\n", mode: 0o644)
     }
 
