@@ -42,8 +42,6 @@ public final class Logger: Sendable {
     /// Lines this logger's descriptor lost because nobody read them fast enough.
     public var droppedLines: Int { sink.droppedLines }
 
-    /// Waits (bounded) until the lines logged so far are written; before the process exits.
-    public func flush() { sink.flush() }
 
     public var level: LogLevel {
         get { LogLevel(rawValue: minLevel.load(ordering: .relaxed)) ?? .info }
