@@ -112,7 +112,7 @@ extension Dispatcher {
         if job.result == nil {
             // Durable before in effect, but not waited for: this worker's next start record then
             // rides the same disk sync (one sync per run instead of two).
-            spool.finishInBackground(change)
+            spool.finish(change, .background)
         } else {
             // The downloaded result goes only once the outcome that no longer needs it is durable.
             spool.finish(change)

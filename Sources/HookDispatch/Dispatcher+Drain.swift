@@ -19,7 +19,7 @@ extension Dispatcher {
     func drain(_ steps: [TeardownStep]) {
         taking.store(false, ordering: .relaxed)
         slotWatch.withLock { $0 }?.stop()
-        spool.stopTaking()
+        queue.stop()
         // Downloads stop being handed out at once; one under way finishes or is left `fetching`.
         fetch?.stop(until: monotonicNow())
         // From here on no new function starts: a worker that took a delivery leaves it

@@ -9,7 +9,10 @@ import HookFetch
 
 /// Runs due deliveries' functions on a fixed pool of worker threads and records each outcome.
 public final class Dispatcher: Sendable {
-    let spool: any DeliveryStore
+    let spool: any DeliveryStorage
+    /// Due deliveries, fed by the store: the workers take from it, and a delivery waiting for a
+    /// downloader waits in it.
+    let queue: WorkQueue
     let table: FunctionTable
     /// The table's answers, remembered until the directory changes (workers resolve every delivery).
     let functions: FunctionResolver
@@ -56,12 +59,14 @@ public final class Dispatcher: Sendable {
 
     /// `fetcher`/`policy`/`fetchConfig`: result downloads (CONTRACT §5); without them functions
     /// get `result: null`.
-    public init(spool: any DeliveryStore, table: FunctionTable, launcher: any ProcessLauncher = PosixProcessLauncher(), config: DispatcherConfig,
+    public init(spool: any DeliveryStorage, table: FunctionTable, launcher: any ProcessLauncher = PosixProcessLauncher(), config: DispatcherConfig,
                 logger: Logger, metrics: Metrics, clock: any WallClock = SystemClock(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 fetcher: (any Fetcher)? = nil, policy: FetchPolicy? = nil, fetchConfig: FetchStageConfig? = nil) {
+        let queue = WorkQueue(clock: clock)
+        self.queue = queue
         if let fetcher, let policy, let fetchConfig {
-            fetch = FetchStage(store: spool, fetcher: fetcher, policy: policy, config: fetchConfig, retry: config.retry,
+            fetch = FetchStage(store: spool, queue: queue, fetcher: fetcher, policy: policy, config: fetchConfig, retry: config.retry,
                                shortageRetryDelay: config.shortageRetryDelay,
                                logger: logger, metrics: metrics, clock: clock, random: random)
         } else {
@@ -80,6 +85,7 @@ public final class Dispatcher: Sendable {
         metrics.beforeRender { series.refresh() }
         self.clock = clock
         self.random = random
+        spool.feed(into: queue)
     }
 
     /// Starts the worker threads (and the download threads).
@@ -93,7 +99,7 @@ public final class Dispatcher: Sendable {
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
-                spool.joinWorkers()
+                queue.joinWorkers()
                 // Waiting deliveries handed to this worker with the slot its runs gave back: this
                 // worker is free for them now, and a slot that travelled through the due queue
                 // could be lost with a delivery purged there.
@@ -111,7 +117,7 @@ public final class Dispatcher: Sendable {
                         if let started = spool.start(due.id, forRun: false) { process(Job(started), claim) }
                         continue
                     }
-                    spool.busy {
+                    queue.busy {
                         // Nil: purged meanwhile, or its body is unreadable (dead-lettered).
                         if let started = spool.start(due.id, forRun: true) { process(Job(started), claim) }
                     }
@@ -128,16 +134,16 @@ public final class Dispatcher: Sendable {
     private func handOffToFetch(_ d: DeliveryInfo) -> Bool {
         // Most types carry no result: decide that before resolving the function (stat calls and
         // a sidecar read), which `claim` does again for every delivery that is not handed off.
-        guard let fetch, d.state != .fetched, ResultLocator.mayCarryResult(type: d.type) else { return false }
-        let type = EventType.canonical(d.type)
+        guard let fetch, d.state != .fetched, d.head?.result != nil else { return false }
+        let type = d.type
         guard EventType.isValid(type), let f = functions.resolve(type).function, fetch.needsFetch(d, function: f) else { return false }
         guard fetch.tryReserve() else {
             // A download may end (and release) between `tryReserve` and this park.
-            spool.park(d.id, under: FetchStage.parkKey, unlessFreed: { fetch.hasFreeDownloader })
+            queue.park(d.id, under: FetchStage.parkKey, unlessFreed: { fetch.hasFreeDownloader })
             return true
         }
         // Waits for the fetching record to be durable: long enough that others should not wait.
-        guard let started = spool.busy({ spool.startFetch(d.id) }) else {
+        guard let started = queue.busy({ spool.startFetch(d.id) }) else {
             fetch.unreserve()  // purged meanwhile, or its body is unreadable (dead-lettered)
             return true
         }
@@ -165,7 +171,11 @@ public final class Dispatcher: Sendable {
             }
             return (d, h.function)
         }
-        return spool.nextDue().map { ($0, nil) }
+        // Entries may be stale (purged, replayed, rescheduled meanwhile): the store decides.
+        while let id = queue.next() {
+            if let d = spool.info(id), d.isDue(now: clock.now()) { return (d, nil) }
+        }
+        return nil
     }
 
     /// Resolves the function and takes a concurrency slot — or keeps `held`, a slot of that
@@ -173,7 +183,7 @@ public final class Dispatcher: Sendable {
     /// (`.waiting`). A held slot the delivery does not use (its function changed, or it is
     /// skipped) is given back, and what that hands over joins `handedOver`.
     func claim(_ d: DeliveryInfo, holding held: String?, handedOver: inout [HandOver]) -> Claim {
-        let type = EventType.canonical(d.type)
+        let type = d.type
         let r = EventType.isValid(type) ? functions.resolve(type) : nil
         if let held, r?.function?.name != held { handedOver += giveBack(held) }
         guard let r else { return .invalid }
@@ -186,7 +196,7 @@ public final class Dispatcher: Sendable {
     private func process(_ job: Job, _ claim: Claim) {
         busyWorkers.add(1, ordering: .relaxed)
         defer { busyWorkers.subtract(1, ordering: .relaxed) }
-        let type = EventType.canonical(job.type)
+        let type = job.type
         switch claim {
         case .skip, .invalid, .waiting:
             var why = claim.isInvalid ? "event type is not a plain dotted name" : "no function for \(type) (nor its family or _default)"
@@ -197,7 +207,7 @@ public final class Dispatcher: Sendable {
                 logger.warn("function file is not executable", ["type": .string(type), "files": .string(unusable.joined(separator: ","))])
             }
             // Not waiting for the disk: redoing a skip after a crash costs nothing.
-            spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why), waitForDisk: false)
+            spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why), .lazy)
             metrics.run(function: "", outcome: .skipped, seconds: nil)
             logger.info("skipped", ["id": .string(job.id), "type": .string(type), "reason": .string(why)])
         case .run(let f):
@@ -216,7 +226,7 @@ public final class Dispatcher: Sendable {
             // function itself while it exists.
             let f = EventType.isValid(name) ? functions.resolve(name).function : nil
             let limit: Int? = f?.name == name ? (f?.settings.maxConcurrency ?? Int.max) : nil
-            for id in slots.withLock({ $0.unblock(name, limit: limit) }) { spool.requeue(id) }
+            for id in slots.withLock({ $0.unblock(name, limit: limit) }) { queue.requeue(id) }
         }
     }
 
@@ -230,7 +240,7 @@ public final class Dispatcher: Sendable {
     /// calling worker to run), and if the limit was raised, more waiting ones become due again.
     private func giveBack(_ function: String) -> [HandOver] {
         let (handOver, due) = slots.withLock { $0.release(function) }
-        for id in due { spool.requeue(id) }
+        for id in due { queue.requeue(id) }
         return handOver.map { [HandOver(id: $0, function: function)] } ?? []
     }
 }

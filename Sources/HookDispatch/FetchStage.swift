@@ -31,7 +31,9 @@ final class FetchStage: Sendable {
     /// Deliveries waiting for a free downloader are parked under this key.
     static let parkKey = "\u{0}fetch"
 
-    private let store: any DeliveryStore
+    private let store: any DeliveryStorage
+    /// Deliveries waiting for a free downloader wait here (see `parkKey`).
+    private let workQueue: WorkQueue
     private let fetcher: any Fetcher
     private let policy: FetchPolicy
     private let config: FetchStageConfig
@@ -55,10 +57,11 @@ final class FetchStage: Sendable {
     /// Deletes kept results once their time is up (only when results are kept).
     private let janitor = Mutex<BackgroundLoop?>(nil)
 
-    init(store: any DeliveryStore, fetcher: any Fetcher, policy: FetchPolicy, config: FetchStageConfig, retry: RetryPolicy,
+    init(store: any DeliveryStorage, queue: WorkQueue, fetcher: any Fetcher, policy: FetchPolicy, config: FetchStageConfig, retry: RetryPolicy,
          shortageRetryDelay: Double = 1, logger: Logger, metrics: Metrics, clock: any WallClock,
          random: @escaping @Sendable () -> Double) {
         self.store = store
+        self.workQueue = queue
         self.fetcher = fetcher
         self.policy = policy
         self.config = config
@@ -76,7 +79,7 @@ final class FetchStage: Sendable {
     /// Whether `d`, about to run `f`, must download its result first: its type carries one, the
     /// sidecar does not turn fetching off, and it has none on disk yet (a retry reuses it).
     func needsFetch(_ d: DeliveryInfo, function f: ResolvedFunction) -> Bool {
-        guard d.state != .fetched, f.sidecarError == nil, f.settings.fetch != false, ResultLocator.mayCarryResult(type: d.type) else {
+        guard d.state != .fetched, f.sidecarError == nil, f.settings.fetch != false, d.head?.result != nil else {
             return false
         }
         guard let r = d.result else { return true }
@@ -103,7 +106,7 @@ final class FetchStage: Sendable {
     /// Gives back a downloader taken with `tryReserve` and lets parked deliveries try again.
     func unreserve() {
         busy.withLock { $0 -= 1 }
-        store.release(FetchStage.parkKey)
+        workQueue.release(FetchStage.parkKey)
     }
 
     /// Hands a delivery in `fetching` (its downloader reserved) to the download threads.
@@ -168,8 +171,7 @@ final class FetchStage: Sendable {
 
     private func download(_ job: Job, function f: ResolvedFunction) {
         let started = monotonicNow()
-        let parsed = (try? JSONParser.parse(job.body)) ?? .null
-        guard let reference = ResultLocator.reference(type: job.type, event: parsed) else {
+        guard let reference = job.head.result else {
             // Nothing to download after all (a succeeded batch without a file or an id): the
             // function runs without a result, in this attempt.
             record(job, StateChange(id: job.id, state: .fetched, attempt: job.attempt, at: clock.now()))

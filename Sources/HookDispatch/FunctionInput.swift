@@ -9,9 +9,7 @@ public enum FunctionInput {
     /// Where an event's user_metadata is: `data.user_metadata`, then top-level `user_metadata`.
     /// Returns its raw bytes (ranges are absolute in `body`) so the function gets them as sent.
     public static func userMetadata(body: [UInt8], parsed: JSON) -> ArraySlice<UInt8>? {
-        if let m = parsed["data"]?.member("user_metadata"), m.value != .null { return body[m.valueRange] }
-        if let m = parsed.member("user_metadata"), m.value != .null { return body[m.valueRange] }
-        return nil
+        DeliveryHead.userMetadataRange(in: parsed).map { body[$0] }
     }
 
     /// The stdin bytes, compact, ending with a newline. `jwt` adds `delivery.key_id` and
@@ -32,6 +30,7 @@ public enum FunctionInput {
             // Verified to be one JSON object when the delivery was admitted.
             w.key("claims"); w.raw(trimmingJSONWhitespace(jwt.claims))
         }
+
         w.endObject()
         w.field("type", type)
         // The JSON value byte for byte; whitespace around it is not part of it and a trailing

@@ -22,10 +22,8 @@ package struct Invocation: Sendable, Equatable {
     static func build(job: Job, type: String, function f: ResolvedFunction, config: DispatcherConfig,
                       result: FetchedResult? = nil) -> Invocation {
         let workDir = config.workRoot + "/" + Invocation.directoryName(for: job.id) + ".\(job.attempt)"
-        let parsed = (try? JSONParser.parse(job.body)) ?? .null
         let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy, jwt: job.jwt,
-                                         type: type, body: job.body,
-                                         userMetadata: FunctionInput.userMetadata(body: job.body, parsed: parsed), result: result)
+                                         type: type, body: job.body, userMetadata: job.head.userMetadata?[...], result: result)
         var refused: [String] = []
         var env: [String] = []
         // Later entries win: pass_env, then the sidecar's explicit env, then the host's own.

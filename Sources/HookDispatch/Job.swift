@@ -21,6 +21,8 @@ struct Job: Sendable {
     /// The result downloaded for it (this attempt or an earlier one), if any.
     let result: FetchedResult?
     let body: [UInt8]
+    /// What admission read from the body.
+    let head: DeliveryHead
     /// Opens once the attempt's start record is on disk (nil when there is none to wait for).
     let recorded: RecordGate?
 
@@ -37,6 +39,7 @@ struct Job: Sendable {
         retryLaterSince = d.retryLaterSince
         result = d.result
         body = started.body
+        head = started.head ?? d.head ?? DeliveryHead()
         recorded = started.recorded
     }
 }

@@ -109,6 +109,8 @@ extension Job {
         retryLaterSince = nil
         result = d.result
         body = d.body
+        // Read here as admission would have.
+        head = DeliveryHead.derive(body: d.body)?.head ?? DeliveryHead()
         recorded = nil
     }
 }

@@ -2,40 +2,34 @@ import HookSupport
 import HookNet
 import HookHTTP
 import HookVerify
-/// The locked core both delivery stores share: the index, the run queue, the copies of ids still
-/// being written, and the blocking hand-out of due deliveries. It does no I/O; the store around
-/// it decides what is persisted and calls in once that is done.
+/// The locked core both delivery stores share: the index, the copies of ids still being written,
+/// and the feed of due ids to the scheduler. It does no I/O; the store around it decides what is
+/// persisted and calls in once that is done.
 final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field is guarded by `monitor`
     let clock: any WallClock
     private let monitor = Monitor()
     private var index = DeliveryIndex()
-    private var queue = RunQueue()
     /// Ids whose first copy is being written, with the copies that arrived meanwhile.
     private var pending: [ExactKey: [@Sendable (AdmitResult) -> Void]] = [:]
-    private var stopped = false
-    /// Workers awake and free to take what falls due, counting those already woken for it; a
-    /// worker running a function is not free (`busy`). While one is free, a new delivery wakes
-    /// nobody: every wake-up is a context switch, and a free worker comes back for it anyway.
-    /// Consumers that never registered (`joinWorkers`) make it ≤ 0: they are woken every time.
-    private var free = 0
-    /// Workers sleeping in `nextDue`.
-    private var sleeping = 0
-    /// Wake-ups sent and counted in `free` that no sleeper has taken yet.
-    private var wakeTickets = 0
-    /// Wake-ups sent by `wakeOneIfNeeded` (tests count them through `wakeUps`).
-    private var wakesSent = 0
-    /// Deliveries `nextDue` handed out, the same one again counted again (tests read `handOuts`).
-    private var handedOut = 0
+    /// The scheduler due ids go to; until one is attached they wait in `backlog`, in order.
+    private var feed: (any DueFeed)?
+    private var backlog: [(id: String, at: Double?)] = []
 
     init(clock: any WallClock) { self.clock = clock }
 
-    /// Under the lock: something fell due; wakes a sleeper unless a free worker will see it.
-    private func wakeOneIfNeeded() {
-        guard free <= 0, sleeping > wakeTickets else { return }
-        free += 1
-        wakeTickets += 1
-        wakesSent += 1
-        monitor.signal()
+    /// Under the lock: `id` is due (now, or at `at`).
+    private func fall(_ id: String, at: Double? = nil) {
+        guard let feed else { return backlog.append((id, at)) }
+        if let at { feed.due(id, at: at) } else { feed.due(id) }
+    }
+
+    /// Sends due ids to `feed` from now on, first those that fell due before.
+    func attach(_ feed: any DueFeed) {
+        monitor.locked {
+            self.feed = feed
+            for (id, at) in backlog { fall(id, at: at) }
+            backlog = []
+        }
     }
 
     // MARK: - Loading
@@ -49,9 +43,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
             let now = clock.now()
             index.prune(now: now, retention: retention, dedupTTL: dedupTTL)
             let (order, interrupted) = index.finishLoading(now: now)
-            for d in order {
-                if d.state == .retryScheduled { queue.schedule(d.id, at: d.nextAt ?? now) } else { queue.push(d.id) }
-            }
+            for d in order { fall(d.id, at: d.state == .retryScheduled ? d.nextAt ?? now : nil) }
             return (index.count, index.unfinished, interrupted, index.dead, index.rememberedCount)
         }
     }
@@ -79,11 +71,10 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     }
 
     /// The first copy is stored at `body`: the delivery becomes known and due.
-    func accepted(id: String, type: String, at: Double, verifiedBy: VerifiedBy, body: SpoolRef) {
+    func accepted(id: String, type: String, at: Double, verifiedBy: VerifiedBy, head: DeliveryHead? = nil, body: SpoolRef) {
         monitor.locked {
-            index.accept(id: id, type: type, at: at, verifiedBy: verifiedBy, body: body)
-            queue.push(id)
-            wakeOneIfNeeded()
+            index.accept(id: id, type: type, at: at, verifiedBy: verifiedBy, head: head, body: body)
+            fall(id)
         }
     }
 
@@ -96,58 +87,6 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     }
 
     // MARK: - Running
-
-    /// Blocks until a delivery is due and returns it; nil once stopped.
-    func nextDue() -> DeliveryInfo? {
-        monitor.locked {
-            while !stopped {
-                let now = clock.now()
-                while let id = queue.pop(now: now) {
-                    // Queue entries may be stale (replayed, purged, rescheduled): the index decides.
-                    guard let d = index[id] else { continue }
-                    if d.isDue(now: now) {
-                        handedOut += 1
-                        return d
-                    }
-                }
-                free -= 1
-                sleeping += 1
-                monitor.wait(seconds: min(1, max(0.001, (queue.nextTimer ?? now + 1) - now)))
-                sleeping -= 1
-                // Woken for something (already counted free), or by a timeout or broadcast.
-                if wakeTickets > 0 { wakeTickets -= 1 } else { free += 1 }
-            }
-            return nil
-        }
-    }
-
-    var wakeUps: Int { monitor.locked { wakesSent } }
-    var handOuts: Int { monitor.locked { handedOut } }
-    var sleepers: Int { monitor.locked { sleeping } }
-
-    /// Counts the calling worker as one more (free) consumer of `nextDue`.
-    func joinWorkers() { monitor.locked { free += 1 } }
-
-    /// Runs `body` (a function run: long) with the calling worker counted as busy, first waking
-    /// another worker if deliveries are waiting.
-    func busy<T>(_ body: () -> T) -> T {
-        monitor.locked {
-            free -= 1
-            if queue.hasReady { wakeOneIfNeeded() }
-        }
-        defer { monitor.locked { free += 1 } }
-        return body()
-    }
-
-    /// `freed` is asked under the lock `release` takes: a slot given back before it is seen here;
-    /// one given back after, by a `release` that then finds the delivery parked.
-    func park(_ id: String, under key: String, unlessFreed freed: () -> Bool = { false }) {
-        monitor.locked { if freed() { queue.push(id) } else { queue.park(id, under: key) } }
-    }
-
-    func release(_ key: String) {
-        monitor.locked { if queue.release(key) { monitor.broadcast() } }
-    }
 
     /// Marks a handed-out delivery running (attempt + 1); nil if it is gone or no longer due.
     func markRunning(_ id: String) -> DeliveryInfo? {
@@ -171,15 +110,22 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
 
     /// Applies a transition and queues what follows; returns the change as it must be recorded
     /// (attempt-budget base filled in), nil if the delivery is unknown.
-    func apply(_ change: StateChange) -> StateChange? {
+    func apply(_ change: StateChange, head: DeliveryHead? = nil) -> StateChange? {
         monitor.locked {
             var change = change
-            guard let d = index.apply(&change) else { return nil }
-            if d.state == .retryScheduled { queue.schedule(d.id, at: d.nextAt ?? clock.now()); monitor.broadcast() }
-            if d.state == .received || d.state == .fetched { queue.push(d.id); monitor.broadcast() }
+            guard var d = index.apply(&change) else { return nil }
+            if let head, d.head == nil, d.state.isUnfinished {
+                index.setHead(d.id, head)
+                d.head = head
+            }
+            if d.state == .retryScheduled { fall(d.id, at: d.nextAt ?? clock.now()) }
+            if d.state == .received || d.state == .fetched { fall(d.id) }
             return change
         }
     }
+
+    func setHead(_ id: String, _ head: DeliveryHead) { monitor.locked { index.setHead(id, head) } }
+    var headless: [String] { monitor.locked { index.headless } }
 
     func setLastState(_ id: String, _ ref: SpoolRef, endsAttempt: Bool) { monitor.locked { index.setLastState(id, ref, endsAttempt: endsAttempt) } }
 
@@ -196,8 +142,6 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         }
         return n
     }
-
-    func stop() { monitor.locked { stopped = true; monitor.broadcast() } }
 
     // MARK: - Queries
 

@@ -35,8 +35,10 @@ extension DeliveryIndex {
     }
 
     /// `type` is `filter` or in the family `filter.*`.
-    static func type(_ type: String, matches filter: String) -> Bool {
-        type == filter || (type.utf8.count > filter.utf8.count && type.hasPrefix(filter) && type.utf8.dropFirst(filter.utf8.count).first == UInt8(ascii: "."))
+    /// Types are stored canonical: the legacy name a filter may use means the same type.
+    static func type(_ type: String, matches given: String) -> Bool {
+        let filter = EventType.canonical(given)
+        return type == filter || (type.utf8.count > filter.utf8.count && type.hasPrefix(filter) && type.utf8.dropFirst(filter.utf8.count).first == UInt8(ascii: "."))
     }
 
     /// Bytes of the log still needed: every delivery's frame, last state and attempt history,

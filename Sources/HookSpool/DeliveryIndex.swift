@@ -76,7 +76,8 @@ struct DeliveryIndex {
     /// The compact form of a finished delivery, nil if it has anything a compact record has no
     /// room for (then it stays whole: exactness beats a few bytes for a rare case).
     private mutating func compact(_ d: DeliveryInfo) -> FinishedDelivery? {
-        guard d.state == .done || d.state == .skipped, d.lastError == nil, d.result == nil, d.nextAt == nil,
+        // A pipeline's steps stay whole: their chain is what `deliveries list --root` shows.
+        guard d.state == .done || d.state == .skipped, d.lastError == nil, d.result == nil, d.nextAt == nil, d.head?.chain == nil,
               d.retryLaterSince == nil, d.earlierAttempts.isEmpty,
               let attempt = Int32(exactly: d.attempt), let base = Int32(exactly: d.attemptBase),
               let bodyLength = UInt32(exactly: d.body.length), let lastLength = UInt32(exactly: d.lastState?.length ?? 0)
@@ -109,11 +110,13 @@ struct DeliveryIndex {
     /// `finishLoading` once every record is in.
     mutating func load(_ record: SpoolRecord, at ref: SpoolRef) {
         switch record {
-        case .delivery(let id, let type, let at, let vb, _, _):
+        case .delivery(let id, let type, let at, let vb, _, _, let head):
             // A later record for the same id is a new delivery accepted after the old one's
-            // dedup TTL ran out: it replaces the old one entirely.
+            // dedup TTL ran out: it replaces the old one entirely. Records older than heads
+            // hold the type as sent.
             ids.remember(id, at: at)
-            store(DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: vb, updatedAt: at, body: ref))
+            store(DeliveryInfo(id: id, type: shared(head == nil ? EventType.canonical(type) : type), receivedAt: at, verifiedBy: vb,
+                               updatedAt: at, body: ref, head: head))
         case .state(let change):
             guard var d = self[change.id] else { return }
             d.apply(change)
@@ -151,11 +154,21 @@ struct DeliveryIndex {
     // MARK: - Changes while running
 
     /// Records a new delivery (durable at `body`).
-    mutating func accept(id: String, type: String, at: Double, verifiedBy: VerifiedBy, body: SpoolRef) {
+    mutating func accept(id: String, type: String, at: Double, verifiedBy: VerifiedBy, head: DeliveryHead? = nil, body: SpoolRef) {
         ids.remember(id, at: at)
-        store(DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: verifiedBy, updatedAt: at, body: body))
+        store(DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: verifiedBy, updatedAt: at, body: body, head: head))
         unfinished += 1
     }
+
+    /// Gives a delivery the head read back from its record (loaded without one, or compact).
+    mutating func setHead(_ id: String, _ head: DeliveryHead) {
+        guard var d = self[id] else { return }
+        d.head = head
+        store(d)
+    }
+
+    /// Unfinished deliveries without a head: loaded from records written before heads existed.
+    var headless: [String] { active.values.filter { $0.head == nil && $0.state.isUnfinished }.map(\.id) }
 
     /// Marks a due delivery running with the next attempt number (a `fetched` one continues the
     /// attempt its download started); nil if it is gone or no longer due (an operator purged or

@@ -49,6 +49,9 @@ public struct DeliveryInfo: Sendable {
     /// `lastState` they are the history `show` prints. Empty — no allocation — for a delivery
     /// whose first attempt was its last, the common case that may be kept for weeks.
     var earlierAttempts: [SpoolRef] = []
+    /// What admission read from the body (user_metadata, job, result, chain). Kept while the
+    /// delivery is whole; the compact form of a finished one drops it (a replay reads it back).
+    public var head: DeliveryHead? = nil
     /// Attempt history is bounded: a delivery retried for days keeps its latest 20 attempts.
     static let maxEarlierAttempts = 19
 

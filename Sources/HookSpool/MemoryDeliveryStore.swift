@@ -6,13 +6,15 @@ import HookVerify
 
 /// A `DeliveryStore` that keeps everything in memory: the same index, queue and dedup rules as
 /// the spool, without a file. For tests of what sits on top (dispatch, admin), and tools.
-public final class MemoryDeliveryStore: DeliveryStore {
+public final class MemoryDeliveryStore: DeliveryStore, DeliveryQueries {
     public let clock: any WallClock
     private let board: DeliveryBoard
     private let queueMax: Int
     /// Bodies and last state changes by delivery id; `nextRef` hands out fake log positions so
     /// arrival order is kept.
     private let stored = Mutex<(bodies: [ExactKey: [UInt8]], jwts: [ExactKey: JWTIdentity], last: [ExactKey: StateChange], attempts: [ExactKey: [StateChange]], nextRef: Int64)>(([:], [:], [:], [:], 0))
+    /// Heads as admitted: a replayed delivery kept compact gets its head back from here (the spool reads its record).
+    private let heads = Mutex<[ExactKey: DeliveryHead]>([:])
     /// While false, admits answer 503 (a full disk, for tests).
     public let writable = Atomic<Bool>(true)
 
@@ -22,7 +24,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
         board = DeliveryBoard(clock: clock)
     }
 
-    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, head: DeliveryHead, body: [UInt8], completion: @escaping @Sendable (AdmitResult) -> Void) {
         switch board.beginAdmit(id, queueMax: queueMax, completion: completion) {
         case .answered(let r): return completion(r)
         case .waitingForFirstCopy: return
@@ -36,7 +38,8 @@ public final class MemoryDeliveryStore: DeliveryStore {
                 s.nextRef += 1
                 return SpoolRef(offset: s.nextRef, length: body.count)
             }
-            board.accepted(id: id, type: type, at: clock.now(), verifiedBy: verifiedBy, body: ref)
+            heads.withLock { $0[ExactKey(id)] = head }
+            board.accepted(id: id, type: type, at: clock.now(), verifiedBy: verifiedBy, head: head, body: ref)
             outcome = .accepted
         } else {
             outcome = .unavailable("store not writable")
@@ -45,14 +48,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
     }
 
     public func remembers(_ id: String) -> Bool { board.remembers(id) }
-    public func nextDue() -> DeliveryInfo? { board.nextDue() }
-    /// Deliveries `nextDue` has handed out (one handed out twice counts twice).
-    var handOuts: Int { board.handOuts }
-    public func joinWorkers() { board.joinWorkers() }
-    public func busy<T>(_ body: () -> T) -> T { board.busy(body) }
-    public func park(_ id: String, under key: String, unlessFreed freed: () -> Bool) { board.park(id, under: key, unlessFreed: freed) }
-    public func release(_ key: String) { board.release(key) }
-    public func stopTaking() { board.stop() }
+    public func feed(into feed: any DueFeed) { board.attach(feed) }
 
     public func startFetch(_ id: String) -> StartedDelivery? {
         guard let d = board.markFetching(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
@@ -65,8 +61,9 @@ public final class MemoryDeliveryStore: DeliveryStore {
     }
 
     @discardableResult
-    public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
-        guard let change = board.apply(change) else { return false }
+    public func finish(_ change: StateChange, _ mode: FinishMode) -> Bool {
+        let head = change.state == .received ? heads.withLock { $0[ExactKey(change.id)] } : nil
+        guard let change = board.apply(change, head: head) else { return false }
         stored.withLock { s in
             let key = ExactKey(change.id)
             s.last[key] = change
@@ -99,6 +96,7 @@ public final class MemoryDeliveryStore: DeliveryStore {
             let key = ExactKey(id)
             s.bodies[key] = nil; s.jwts[key] = nil; s.last[key] = nil; s.attempts[key] = nil
         }
+        heads.withLock { $0[ExactKey(id)] = nil }
         return true
     }
 }

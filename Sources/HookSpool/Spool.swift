@@ -30,7 +30,7 @@ public struct SpoolConfig: Sendable {
 /// The durable delivery store: a group-committed append-only log (`SpoolLog`) and the in-memory
 /// index and run queue rebuilt from it (`DeliveryBoard`). Everything acknowledged is on disk
 /// before `admit` reports `.accepted`.
-public final class Spool: DeliveryStore {
+public final class Spool: DeliveryStore, DeliveryQueries {
     public let config: SpoolConfig
     public let clock: any WallClock
     let logger: Logger
@@ -68,6 +68,10 @@ public final class Spool: DeliveryStore {
             logger.warn("spool: skipped damaged or torn bytes", ["bytes": .int(scan.skippedBytes), "file": .string(log.path)])
         }
         let r = board.load(index, retention: config.retention, dedupTTL: config.dedupTTL)
+        // Records written before heads existed: each unfinished one's body is read once, here.
+        for id in board.headless {
+            if let (_, _, head) = try? readRecord(id) { board.setHead(id, head) }
+        }
         hh_malloc_trim()  // the read windows and decoded records were many and short-lived
         logger.info("spool: recovered", ["deliveries": .int(r.deliveries), "unfinished": .int(r.unfinished),
                                          "interrupted": .int(r.interrupted), "dead": .int(r.dead), "remembered_ids": .int(r.remembered),
@@ -95,7 +99,7 @@ public final class Spool: DeliveryStore {
 
     // MARK: - Intake
 
-    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, body: [UInt8],
+    public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, head: DeliveryHead, body: [UInt8],
                       completion: @escaping @Sendable (AdmitResult) -> Void) {
         switch board.beginAdmit(id, queueMax: config.queueMax, completion: completion) {
         case .answered(let r): return completion(r)
@@ -103,13 +107,13 @@ public final class Spool: DeliveryStore {
         case .write: break
         }
         let now = clock.now()
-        let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body, jwt: jwt).encoded()
+        let record = SpoolRecord.delivery(id: id, type: type, receivedAt: now, verifiedBy: verifiedBy, body: body, jwt: jwt, head: head).encoded()
         let board = board
         // Answered from the writer itself (inline): the completion only hands the outcome to its
         // owner (the HTTP loop's mailbox), and a hop through the completion thread cost a context
         // switch per batch.
         log.append(record, placed: { ref in
-            board.accepted(id: id, type: type, at: now, verifiedBy: verifiedBy, body: ref)
+            board.accepted(id: id, type: type, at: now, verifiedBy: verifiedBy, head: head, body: ref)
         }, inline: true, done: { result in
             switch result {
             case .success: board.endAdmit(id, .accepted, completion: completion)
@@ -121,12 +125,7 @@ public final class Spool: DeliveryStore {
     // MARK: - Running
 
     public func remembers(_ id: String) -> Bool { board.remembers(id) }
-    public func nextDue() -> DeliveryInfo? { board.nextDue() }
-    public func joinWorkers() { board.joinWorkers() }
-    public func busy<T>(_ body: () -> T) -> T { board.busy(body) }
-    public func park(_ id: String, under key: String, unlessFreed freed: () -> Bool) { board.park(id, under: key, unlessFreed: freed) }
-    public func release(_ key: String) { board.release(key) }
-    public func stopTaking() { board.stop() }
+    public func feed(into feed: any DueFeed) { board.attach(feed) }
 
     public func start(_ id: String, forRun: Bool) -> StartedDelivery? {
         guard let d = board.markRunning(id) else { return nil }
@@ -156,18 +155,19 @@ public final class Spool: DeliveryStore {
         // Noted as placed, before the gate opens: the run's later records must find this one as
         // the last state.
         log.append(SpoolRecord.state(change).encoded(), placed: notePosition(d.id, endsAttempt: false), inline: true) { _ in gate.open() }
-        guard let (body, jwt) = try? readBody(d.id) else {
+        guard let (body, jwt, head) = try? readRecord(d.id) else {
             logger.error("spool: delivery body unreadable; dead-lettering", ["id": .string(d.id)])
             finish(StateChange(id: d.id, state: .dead, attempt: d.attempt, at: clock.now(), error: "body unreadable from spool"))
             return nil
         }
-        return StartedDelivery(info: d, body: body, jwt: jwt, recorded: gate)
+        return StartedDelivery(info: d, body: body, jwt: jwt, head: head, recorded: gate)
     }
 
     @discardableResult
-    public func finish(_ change: StateChange, waitForDisk: Bool) -> Bool {
+    public func finish(_ change: StateChange, _ mode: FinishMode) -> Bool {
         let id = change.id
-        if !waitForDisk {
+        if mode == .background { return finishInBackground(change) }
+        if mode == .lazy {
             guard let change = board.apply(change) else { return false }
             let bytes = SpoolRecord.state(change).encoded()
             log.append(bytes, placed: notePosition(id, endsAttempt: change.endsAttempt), lazy: true, inline: true, done: { _ in })
@@ -176,16 +176,19 @@ public final class Spool: DeliveryStore {
         // Durable first, then in effect: a change that makes the delivery due again (fetched,
         // a replay, a retry) must be in the log before whatever a worker records next for it.
         guard let completed = board.complete(change) else { return false }
+        // A replayed delivery kept compact lost its head: the router needs it back.
+        let head = change.state == .received ? headFromDisk(id) : nil
         // Noted as placed, before a worker can write a later one.
         let result = log.appendSync(SpoolRecord.state(completed).encoded(), placed: notePosition(id, endsAttempt: completed.endsAttempt))
-        Spool.takeEffect(completed, written: result, board: board, logger: logger)
+        Spool.takeEffect(completed, written: result, board: board, logger: logger, head: head)
         return true
     }
 
     /// A completed change whose record was written (or failed to be): in effect now either way —
     /// a failed one is redone after a restart, as the log line says.
-    private static func takeEffect(_ completed: StateChange, written: Result<SpoolRef, SpoolError>, board: DeliveryBoard, logger: Logger) {
-        _ = board.apply(completed)
+    static func takeEffect(_ completed: StateChange, written: Result<SpoolRef, SpoolError>, board: DeliveryBoard, logger: Logger,
+                                   head: DeliveryHead? = nil) {
+        _ = board.apply(completed, head: head)
         if case .failure(let e) = written {
             logger.error("spool: state change not persisted (it will be redone after a restart)", ["id": .string(completed.id), "error": .string(e.description)])
         }
@@ -193,20 +196,21 @@ public final class Spool: DeliveryStore {
 
     /// Notes where a state record of `id` landed as it is placed (compaction waits for placing in
     /// progress, so it cannot move the record between its write and the index learning its position).
-    private func notePosition(_ id: String, endsAttempt: Bool) -> SpoolLog.Placed {
+    func notePosition(_ id: String, endsAttempt: Bool) -> SpoolLog.Placed {
         let board = board
         return { ref in board.setLastState(id, ref, endsAttempt: endsAttempt) }
     }
 
-    public func finishInBackground(_ change: StateChange) {
-        // As in `finish(_:waitForDisk: true)`, only the wait moves to the completion thread: the
+    private func finishInBackground(_ change: StateChange) -> Bool {
+        // As in `finish(_:.durable)`, only the wait moves to the completion thread: the
         // delivery stays `running` in memory until its record is durable, so nothing can make it
         // due again (or record a later change for it) before then.
-        guard let completed = board.complete(change) else { return }
+        guard let completed = board.complete(change) else { return false }
         let board = board, logger = logger
         log.append(SpoolRecord.state(completed).encoded(), placed: notePosition(change.id, endsAttempt: completed.endsAttempt)) { result in
             Spool.takeEffect(completed, written: result, board: board, logger: logger)
         }
+        return true
     }
 
     // MARK: - Inspection and operator actions
@@ -243,10 +247,23 @@ public final class Spool: DeliveryStore {
 
     /// The body and JWT identity from the delivery's record (kept on disk, not in the index).
     private func readBody(_ id: String) throws(SpoolError) -> ([UInt8], JWTIdentity?) {
+        let (body, jwt, _) = try readRecord(id)
+        return (body, jwt)
+    }
+
+    /// The delivery's record: body, JWT identity and head (read from the body for a record
+    /// written before heads existed: the one time such a body is parsed after admission).
+    private func readRecord(_ id: String) throws(SpoolError) -> ([UInt8], JWTIdentity?, DeliveryHead) {
         let frame = try log.read { board.info(id)?.body }
-        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(let rid, _, _, _, let body, let jwt) = rec, rid == id else {
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(let rid, _, _, _, let body, let jwt, let head) = rec, rid == id else {
             throw SpoolError("decode", path: log.path, code: EIO)
         }
-        return (body, jwt)
+        return (body, jwt, head ?? DeliveryHead.derive(body: body)?.head ?? DeliveryHead())
+    }
+
+    /// The head of a delivery that has none in memory (its compact form dropped it), from disk.
+    func headFromDisk(_ id: String) -> DeliveryHead? {
+        guard board.info(id)?.head == nil else { return nil }
+        return try? readRecord(id).2
     }
 }

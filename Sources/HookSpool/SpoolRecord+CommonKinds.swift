@@ -30,8 +30,30 @@ extension SpoolRecord {
                 jwt = JWTIdentity(keyID: kid, claims: claims)
             }
         }
+        var head: DeliveryHead?
+        if c.take(#","h":1"#) {
+            var h = DeliveryHead()
+            if c.take(#","um":"#) {
+                guard let um = c.string().flatMap({ Base64.decode($0) }) else { return nil }
+                h.userMetadata = um
+            }
+            if c.take(#","job":"#) {
+                guard let job = c.string() else { return nil }
+                h.job = job
+            }
+            if c.take(#","res":"#) {
+                guard let res = c.string() else { return nil }
+                h.result = res
+            }
+            if c.take(#","par":"#) {
+                guard let parent = c.string(), c.take(#","root":"#), let root = c.string(), c.take(#","dep":"#),
+                      let depth = c.number(), depth >= 0, depth <= 1_000, depth == depth.rounded() else { return nil }
+                h.chain = DeliveryHead.Chain(parent: parent, root: root, depth: Int(depth))
+            }
+            head = h
+        }
         guard c.take("}"), c.atEnd else { return nil }
-        return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt)
+        return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt, head: head)
     }
 }
 

@@ -9,8 +9,10 @@ import HookVerify
 /// A torn or corrupted frame fails the CRC and is skipped on recovery.
 public enum SpoolRecord: Sendable, Equatable {
     /// A new delivery, with the raw body exactly as received (and the JWT key and claims it was
-    /// verified with, if any).
-    case delivery(id: String, type: String, receivedAt: Double, verifiedBy: VerifiedBy, body: [UInt8], jwt: JWTIdentity? = nil)
+    /// verified with, if any, and what admission read from the body: nil in records written
+    /// before heads existed).
+    case delivery(id: String, type: String, receivedAt: Double, verifiedBy: VerifiedBy, body: [UInt8], jwt: JWTIdentity? = nil,
+                  head: DeliveryHead? = nil)
     /// A state change.
     case state(StateChange)
     /// An id remembered only for dedup (its delivery was pruned).
@@ -32,7 +34,7 @@ public enum SpoolRecord: Sendable, Equatable {
         var body: [UInt8] = []
         meta.beginObject()
         switch self {
-        case .delivery(let id, let type, let at, let vb, let b, let jwt):
+        case .delivery(let id, let type, let at, let vb, let b, let jwt, let head):
             meta.field("k", "d"); meta.field("id", id); meta.field("type", type)
             meta.key("at"); meta.double(at); meta.field("vb", vb.rawValue)
             if let jwt {
@@ -40,6 +42,7 @@ public enum SpoolRecord: Sendable, Equatable {
                 // metadata stays shallow, plain ASCII JSON that recovery always parses.
                 meta.field("kid", jwt.keyID); meta.field("cl", Base64.encode(jwt.claims, urlSafe: true))
             }
+            head?.write(into: &meta)
             body = b
         case .state(let s):
             s.write(into: &meta)
@@ -94,7 +97,7 @@ public enum SpoolRecord: Sendable, Equatable {
             if bodies, let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
                 jwt = JWTIdentity(keyID: kid, claims: claims)
             }
-            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt)
+            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt, head: DeliveryHead(meta: meta))
         case "s":
             return StateChange(meta: meta).map { .state($0) }
         case "seen":

@@ -7,13 +7,19 @@ public struct WebhookMessage: Sendable {
     public var id: String?
     public var timestamp: String?
     public var signature: String?
-    public var body: [UInt8]
+    /// The raw body, parsed at most once by whoever needs it as JSON first.
+    public var parsedBody: ParsedBody
+    public var body: [UInt8] { parsedBody.bytes }
 
     public init(id: String?, timestamp: String?, signature: String?, body: [UInt8]) {
+        self.init(id: id, timestamp: timestamp, signature: signature, parsedBody: ParsedBody(body))
+    }
+
+    public init(id: String?, timestamp: String?, signature: String?, parsedBody: ParsedBody) {
         self.id = id
         self.timestamp = timestamp
         self.signature = signature
-        self.body = body
+        self.parsedBody = parsedBody
     }
 }
 

@@ -68,6 +68,12 @@ public struct JWTClaimsPolicy: Sendable {
     /// for "K").
     @discardableResult
     public func check(_ claims: JSON, body: [UInt8], now: Double) throws(JWTError) -> Double {
+        try check(claims, body: ParsedBody(body), now: now)
+    }
+
+    /// As `check(_:body:now:)`, with a body that is parsed at most once for all who need it.
+    @discardableResult
+    public func check(_ claims: JSON, body: ParsedBody, now: Double) throws(JWTError) -> Double {
         let validUntil = try checkTimes(claims, now: now)
         if let audience {
             switch claims["aud"] {
@@ -115,7 +121,8 @@ public struct JWTClaimsPolicy: Sendable {
     }
 
     /// A hash, event or `data` claim must match the body; without such claims the body is used as is.
-    func checkBodyBinding(_ claims: JSON, body: [UInt8]) throws(JWTError) {
+    func checkBodyBinding(_ claims: JSON, body parsedBody: ParsedBody) throws(JWTError) {
+        let body = parsedBody.bytes
         var digest: [UInt8]?
         for name in JWTClaimsPolicy.bodyHashClaims {
             guard let v = claims[name] else { continue }
@@ -125,11 +132,9 @@ public struct JWTClaimsPolicy: Sendable {
                 throw .bodyMismatch(claim: name)
             }
         }
-        var parsed: JSON?
         for name in JWTClaimsPolicy.eventClaims {
             guard let v = claims[name] else { continue }
-            let event = parsed ?? ((try? JSONParser.parse(body)) ?? .null)
-            parsed = event
+            let event = parsedBody.value ?? .null
             switch v {
             case .string(let type):
                 guard let bodyType = event["type"]?.stringValue, JWTClaimsPolicy.sameText(bodyType, type) else { throw .bodyMismatch(claim: name) }
@@ -140,7 +145,7 @@ public struct JWTClaimsPolicy: Sendable {
         // `data` as an object is the event's payload: the body must carry exactly that (other
         // shapes are some other claim of that name, left alone).
         if let v = claims[JWTClaimsPolicy.dataClaim], v.isObject {
-            let event = parsed ?? ((try? JSONParser.parse(body)) ?? .null)
+            let event = parsedBody.value ?? .null
             guard let bodyData = event["data"], JWTClaimsPolicy.sameJSON(v, bodyData) else {
                 throw .bodyMismatch(claim: JWTClaimsPolicy.dataClaim)
             }

@@ -39,7 +39,7 @@ public struct JWTVerifier: Sendable {
     public func verifyForUse(_ token: CompactJWS, id: String, key: RSAPublicKey, message m: WebhookMessage) throws(JWTError)
         -> (delivery: VerifiedDelivery, use: TokenUse) {
         guard key.verifyRS256(signature: token.signature, message: token.signingInput) else { throw .badSignature }
-        let until = try claims.check(token.claims, body: m.body, now: clock.now())
+        let until = try claims.check(token.claims, body: m.parsedBody, now: clock.now())
         let d = VerifiedDelivery(id: id, timestamp: m.timestamp, verifiedBy: .jwt, jwt: JWTIdentity(keyID: token.keyID, claims: token.claimsBytes))
         return (d, TokenUse(digest: token.digest, id: id, until: until))
     }

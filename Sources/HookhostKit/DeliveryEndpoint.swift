@@ -12,7 +12,7 @@ import HookDispatch
 public final class DeliveryEndpoint: HTTPResponder {
     private let path: String
     private let authenticator: any Authenticator
-    private let spool: any DeliveryStore
+    private let spool: any DeliveryStorage
     private let metrics: Metrics
     /// hookhost_deliveries_total by outcome: counted on every request.
     private let outcomes: IndexedCounter
@@ -29,7 +29,7 @@ public final class DeliveryEndpoint: HTTPResponder {
 
     public static let maxIDLength = 256
 
-    public init(path: String, authenticator: any Authenticator, spool: any DeliveryStore, metrics: Metrics, logger: Logger,
+    public init(path: String, authenticator: any Authenticator, spool: any DeliveryStorage, metrics: Metrics, logger: Logger,
                 functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil },
                 verificationProblem: @escaping @Sendable () -> String? = { nil }, surface: Surface = .all) {
         self.surface = surface
@@ -124,18 +124,21 @@ public final class DeliveryEndpoint: HTTPResponder {
             return unauthorized(respond, id, "\(name) header appears more than once", peer: request.peer)
         }
         let peer = request.peer
+        // Parsed at most once, by a JWT check that binds the body or else by admission.
+        let body = ParsedBody(request.body)
         let message = WebhookMessage(id: id, timestamp: request.header(WebhookHeader.timestamp),
-                                     signature: request.header(WebhookHeader.signature), body: request.body)
+                                     signature: request.header(WebhookHeader.signature), parsedBody: body)
         // A JWT whose key must be fetched answers later, from the fetcher's thread.
         authenticator.authenticate(message) { [self] result in
             switch result {
-            case .success(let delivery): admit(delivery, request.body, reply)
+            case .success(let delivery): admit(delivery, body, reply)
             case .failure(let error): refuse(respond, id, error, peer: peer)
             }
         }
     }
 
-    private func admit(_ delivery: VerifiedDelivery, _ body: [UInt8], _ reply: HTTPReply) {
+    private func admit(_ delivery: VerifiedDelivery, _ parsedBody: ParsedBody, _ reply: HTTPReply) {
+        let body = parsedBody.bytes
         let respond = reply.send
         let id_ = delivery.id
         guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
@@ -144,19 +147,23 @@ public final class DeliveryEndpoint: HTTPResponder {
         // A redelivery of a remembered id needs no parsing: the answer is the same whatever it carries.
         if spool.remembers(id_) { return duplicate(respond, id_, type: nil) }
         let event: JSON
-        do { event = try JSONParser.parse(body) } catch {
-            return invalid(respond, id_, "body is not JSON: \(error)")
+        switch parsedBody.json {
+        case .success(let e): event = e
+        case .failure(let error): return invalid(respond, id_, "body is not JSON: \(error)")
         }
         guard event.isObject else { return invalid(respond, id_, "body is not a JSON object") }
-        guard let type = event["type"]?.stringValue else { return invalid(respond, id_, "body has no string \"type\"") }
-        guard EventType.isValid(EventType.canonical(type)) else {
+        guard let sent = event["type"]?.stringValue else { return invalid(respond, id_, "body has no string \"type\"") }
+        // Stored canonical: nothing after admission canonicalises again.
+        let type = EventType.canonical(sent)
+        guard EventType.isValid(type) else {
             return invalid(respond, id_, "event type is not a plain dotted name of at most \(EventType.maxLength) bytes")
         }
+        let head = DeliveryHead.derive(type: type, event: event, body: body)
         if draining.load(ordering: .relaxed) {
             outcomes.add("unavailable")
             return respond(.error(503, "draining for shutdown; retry later", headers: [("Retry-After", "5")]))
         }
-        spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, body: body) { [self] result in
+        spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, head: head, body: body) { [self] result in
             // Usually called on the spool's writer, between two fdatasyncs: it only hands the
             // outcome to the connection's loop, which answers, counts and logs it.
             reply.onLoop { [self] in admitted(result, delivery, type: type, bytes: body.count, respond) }

@@ -42,7 +42,7 @@ enum OperatorGauges {
         return [("hookhost_disk_free_bytes", Double(fs.f_bavail) * unit), ("hookhost_disk_size_bytes", Double(fs.f_blocks) * unit)]
     }
 
-    static func sample(spool: any DeliveryStore, spoolLog: String, now: Double) -> [(String, Double)] {
+    static func sample(spool: any DeliveryQueries, spoolLog: String, now: Double) -> [(String, Double)] {
         let u = spool.unfinishedSummary()
         var st = stat()
         let bytes = stat(spoolLog, &st) == 0 ? Double(st.st_size) : 0

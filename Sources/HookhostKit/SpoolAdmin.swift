@@ -9,10 +9,10 @@ import HookDispatch
 /// Operator views and actions on a spool, as JSON: shared by the control socket (server running)
 /// and the CLI's direct path (server stopped), so both give identical answers.
 public struct SpoolAdmin: Sendable {
-    public let spool: any DeliveryStore
+    public let spool: any DeliveryStorage
     public let functions: FunctionTable
 
-    public init(spool: any DeliveryStore, functions: FunctionTable) {
+    public init(spool: any DeliveryStorage, functions: FunctionTable) {
         self.spool = spool
         self.functions = functions
     }
@@ -39,15 +39,15 @@ public struct SpoolAdmin: Sendable {
         var w = JSONWriter(reserve: body.count * 2 + 512)
         w.beginObject()
         w.key("delivery"); SpoolAdmin.writeSummary(d, into: &w)
-        let parsed = (try? JSONParser.parse(body)) ?? .null
+        // A finished delivery kept compact has no head in memory: read from the body for this view.
+        let head = d.head ?? DeliveryHead.derive(body: body)?.head
         // The result the last run read (kept in its outcome record), else the one downloaded for
         // the next run.
         // A signed URL's query (its signature) is not shown, here as in logs.
         var result = last?.result ?? d.result
         if let uri = result?.uri { result?.uri = URLRedaction.withoutQuery(uri) }
         let stdin = FunctionInput.encode(id: d.id, attempt: max(d.attempt, 1), receivedAt: d.receivedAt, verifiedBy: d.verifiedBy, jwt: jwt,
-                                         type: EventType.canonical(d.type), body: body,
-                                         userMetadata: FunctionInput.userMetadata(body: body, parsed: parsed), result: result)
+                                         type: d.type, body: body, userMetadata: head?.userMetadata?[...], result: result)
         w.key("stdin"); w.raw(stdin.dropLast())
         w.key("download")
         if let r = result {

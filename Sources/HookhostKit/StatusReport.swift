@@ -115,7 +115,7 @@ extension StatusReport {
 
     /// Queue, dead letters and latest errors, from the spool (works on a spool opened read-only,
     /// with no host running).
-    public mutating func addSpool(_ spool: any DeliveryStore, now: Double) {
+    public mutating func addSpool(_ spool: any DeliveryQueries, now: Double) {
         let u = spool.unfinishedSummary()
         queue = Queue(depth: spool.queueDepth, received: u.received, running: u.running, retryScheduled: u.retryScheduled,
                       oldestAgeSeconds: u.oldestReceivedAt.map { Int(max(0, (now - $0).rounded())) })

@@ -22,7 +22,7 @@ import Testing
         return box.withLock { $0! }
     }
 
-    func endpoint(_ auth: any Authenticator, _ store: any DeliveryStore) -> DeliveryEndpoint {
+    func endpoint(_ auth: any Authenticator, _ store: any DeliveryStorage) -> DeliveryEndpoint {
         DeliveryEndpoint(path: "/webhooks", authenticator: auth, spool: store, metrics: Metrics(), logger: quietLogger, functionsReady: { true })
     }
 

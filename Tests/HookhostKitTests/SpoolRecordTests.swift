@@ -114,7 +114,7 @@ import Testing
     static func same(_ a: SpoolRecord, _ b: SpoolRecord) -> Bool {
         guard a == b else { return false }
         switch (a, b) {
-        case (.delivery(_, _, let x, _, _, _), .delivery(_, _, let y, _, _, _)): return x.bitPattern == y.bitPattern
+        case (.delivery(_, _, let x, _, _, _, _), .delivery(_, _, let y, _, _, _, _)): return x.bitPattern == y.bitPattern
         case (.seen(_, let x), .seen(_, let y)): return x.bitPattern == y.bitPattern
         default: return true
         }

@@ -70,7 +70,7 @@ func take(_ s: any DeliveryStore) -> Job? {
         s.stopTaking(); s.stopWriter()
         // Exactly one record per id reached the disk.
         let scan = SpoolScanner.scan(FileSystem.read(dir + "/spool.log") ?? [])
-        let ids = scan.records.compactMap { r -> String? in if case .delivery(let id, _, _, _, _, _) = r.record { return id }; return nil }
+        let ids = scan.records.compactMap { r -> String? in if case .delivery(let id, _, _, _, _, _, _) = r.record { return id }; return nil }
         #expect(ids.sorted() == ["same-0", "same-1", "same-2", "same-3"])
     }
 
@@ -426,7 +426,7 @@ func take(_ s: any DeliveryStore) -> Job? {
     @Test func spoolHandsTheIdentityToTheRunAndToShow() throws {
         let dir = makeTempDir("jwtid")
         defer { FileSystem.removeTree(dir) }
-        for store in [try openSpool(dir) as any DeliveryStore, MemoryDeliveryStore()] {
+        for store in [try openSpool(dir) as any DeliveryStorage, MemoryDeliveryStore()] {
             let done = Mutex<AdmitResult?>(nil)
             let sem = DispatchSemaphore(value: 0)
             store.admit(id: "j1", type: "t", verifiedBy: .jwt, jwt: sampleJWTIdentity, body: bytes(#"{"type":"t"}"#)) { r in
@@ -491,7 +491,7 @@ func take(_ s: any DeliveryStore) -> Job? {
                 guard let j = take(s) else { return }
                 if j.body != body(number(j.id)) { problems.withLock { _ = $0.insert("\(j.id): the run got other bytes") } }
                 let output = bytes(#"{"ran":"\#(j.id)"}"#)
-                s.finish(StateChange(id: j.id, state: .done, attempt: j.attempt, at: SystemClock().now(), output: output), waitForDisk: n % 2 == 0)
+                s.finish(StateChange(id: j.id, state: .done, attempt: j.attempt, at: SystemClock().now(), output: output), n % 2 == 0 ? .durable : .lazy)
                 outputs.withLock { $0[j.id] = output }
             }
         }
@@ -551,4 +551,33 @@ func take(_ s: any DeliveryStore) -> Job? {
         let sum: Int = d.values.reduce(0, +)
         #expect(sum == 139)
     }
+}
+
+/// Tests take due deliveries as the dispatcher's workers do: from a `WorkQueue` the store feeds.
+/// One queue per store, kept (with the store) for the test process's life.
+private let testQueues = Mutex<[(store: AnyObject, queue: WorkQueue)]>([])
+
+extension DeliveryStore {
+    /// The work queue this store feeds in tests (attached on first use).
+    var testQueue: WorkQueue {
+        testQueues.withLock { list in
+            if let q = list.first(where: { $0.store === self })?.queue { return q }
+            let q = WorkQueue(clock: clock)
+            list.append((self, q))
+            feed(into: q)
+            return q
+        }
+    }
+
+    /// Blocks until a delivery is due and returns it (it is no longer queued); nil after `stopTaking()`.
+    func nextDue() -> DeliveryInfo? {
+        let q = testQueue
+        while let id = q.next() {
+            if let d = info(id), d.isDue(now: clock.now()) { return d }
+        }
+        return nil
+    }
+
+    /// Makes `nextDue` return nil.
+    func stopTaking() { testQueues.withLock { $0.first(where: { $0.store === self })?.queue }?.stop() }
 }

@@ -12,34 +12,28 @@ import Testing
 
 /// The due queue wakes a sleeping worker only when no free one will come for the delivery, and
 /// a worker running a function (busy) never holds up what falls due behind it.
-@Suite struct DeliveryBoardTests {
-    private func accept(_ b: DeliveryBoard, _ id: String) {
-        b.accepted(id: id, type: "ping", at: 0, verifiedBy: .hmac, body: SpoolRef(offset: 0, length: 1))
-    }
+@Suite struct WorkQueueTests {
+    private func accept(_ b: WorkQueue, _ id: String) { b.due(id) }
 
-    /// Two worker threads taking from `b` (registered, each due delivery marked running, then
-    /// handed to `handle`) until `b.stop()`.
-    private func twoWorkers(_ b: DeliveryBoard, _ handle: @escaping @Sendable (DeliveryInfo) -> Void) -> [ThreadHandle] {
+    /// Two worker threads taking from `b` (registered, each due id handed to `handle`) until `b.stop()`.
+    private func twoWorkers(_ b: WorkQueue, _ handle: @escaping @Sendable (String) -> Void) -> [ThreadHandle] {
         (0..<2).map { i in
             startThread(name: "t\(i)") {
                 b.joinWorkers()
-                while let d = b.nextDue() {
-                    _ = b.markRunning(d.id)
-                    handle(d)
-                }
+                while let id = b.next() { handle(id) }
             }
         }
     }
 
     @Test func aBurstWakesOneSleeperAndItTakesEverything() {
-        let b = DeliveryBoard(clock: SystemClock())
+        let b = WorkQueue(clock: SystemClock())
         let taken = Mutex<[String]>([])
         let burstDone = Mutex(false)
         let threads = twoWorkers(b) { d in
-            taken.withLock { $0.append(d.id) }
+            taken.withLock { $0.append(d) }
             // Awake and free until the burst is in: on a loaded machine the taker could
             // otherwise empty the queue, sleep and be woken again mid-burst (a flake).
-            if d.id == "d0" { _ = eventually { burstDone.withLock { $0 } } }
+            if d == "d0" { _ = eventually { burstDone.withLock { $0 } } }
         }
         #expect(eventually { b.sleepers == 2 })
         for i in 0..<50 { accept(b, "d\(i)") }
@@ -52,13 +46,13 @@ import Testing
     }
 
     @Test func aBusyWorkerHandsWhatIsDueToAnother() {
-        let b = DeliveryBoard(clock: SystemClock())
+        let b = WorkQueue(clock: SystemClock())
         let release = Mutex(false), second = Mutex<String?>(nil)
         let threads = twoWorkers(b) { d in
-            if d.id == "long" {
+            if d == "long" {
                 b.busy { _ = eventually { release.withLock { $0 } } }
             } else {
-                second.withLock { $0 = d.id }
+                second.withLock { $0 = d }
             }
         }
         #expect(eventually { b.sleepers == 2 })

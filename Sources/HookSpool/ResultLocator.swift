@@ -2,7 +2,6 @@ import HookSupport
 import HookNet
 import HookHTTP
 import HookVerify
-import HookSpool
 /// Finds the result an event points at (CONTRACT §5). Pure: event type and parsed body in,
 /// a reference string out.
 public enum ResultLocator {

@@ -2,8 +2,6 @@ import HookSupport
 import HookNet
 import HookHTTP
 import HookVerify
-import HookSpool
-import HookFetch
 /// Rules for event-type names, which become file names in the functions directory.
 public enum EventType {
     public static let maxLength = 128

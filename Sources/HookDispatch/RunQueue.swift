@@ -2,6 +2,8 @@ import HookSupport
 import HookNet
 import HookHTTP
 import HookVerify
+import HookSpool
+import HookFetch
 /// Which deliveries are due: a FIFO of ready ids, a timer heap of scheduled retries, and lists of
 /// deliveries parked per key (a function at its concurrency limit) until that key is released.
 /// Pure: ids only, time passed in. Entries may be stale; the index is the truth and callers
