@@ -14,7 +14,8 @@ extension Dispatcher {
     func run(_ job: Job, type: String, function f: ResolvedFunction) {
         logger.info("started", ["id": .string(job.id), "type": .string(type), "attempt": .int(job.attempt), "function": .string(f.name)])
         let started = monotonicNow()
-        let attempt: RunClassifier.Attempt
+        var attempt: RunClassifier.Attempt
+        var children: [ChildDelivery] = []
         if let sidecarError = f.sidecarError {
             attempt = RunClassifier.notStarted("sidecar unusable: \(sidecarError)")
         } else {
@@ -22,22 +23,23 @@ extension Dispatcher {
             for name in inv.refusedPassEnv {
                 logger.warn("pass_env: refusing a host-only variable", ["function": .string(f.name), "variable": .string(name)])
             }
-            guard let a = launch(inv, job: job, type: type, function: f) else { return }
+            guard let (a, emitted) = launch(inv, job: job, type: type, function: f) else { return }
             attempt = a
+            children = emitted
         }
-        record(job, type, f, attempt, seconds: monotonicNow() - started)
+        record(job, type, f, attempt, children, seconds: monotonicNow() - started)
     }
 
     /// Starts the invocation and waits for it. Nil when nothing is to be recorded for this
     /// attempt: shutting down, or re-queued after a resource shortage.
-    private func launch(_ inv: Invocation, job: Job, type: String, function f: ResolvedFunction) -> RunClassifier.Attempt? {
+    private func launch(_ inv: Invocation, job: Job, type: String, function f: ResolvedFunction) -> (RunClassifier.Attempt, [ChildDelivery])? {
         var user = config.functionUser
         if let identities = config.functionIdentities {
             // Never the host's own user instead: a function without a uid of its own does not run.
             guard let u = identities.user(for: f.name) else {
                 let why = "no free uid in \(FunctionUIDRange.setting) (\(identities.range)) for function \(f.name); widen the range or restart the host to free the uids of removed functions"
                 logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(why)])
-                return RunClassifier.notStarted(why)
+                return (RunClassifier.notStarted(why), [])
             }
             user = u
         }
@@ -76,14 +78,54 @@ extension Dispatcher {
                 logger.info("interrupted by shutdown; resumes at the next start", ["id": .string(job.id), "function": .string(f.name)])
                 return nil
             }
-            return RunClassifier.classify(r, timeout: inv.timeout)
+            var a = RunClassifier.classify(r, timeout: inv.timeout)
+            guard a.outcome == .ok else { return (a, []) }
+            // Only a run that succeeded emits; read before the work directory goes.
+            switch emitted(by: job, in: inv.workDir, writer: user?.uid ?? getuid()) {
+            case .success(let children): return (a, children)
+            case .failure(let e):
+                a.outcome = .failed
+                a.failure = e.description
+                return (a, [])
+            }
         } catch where error.isResourceShortage {
             requeueAfterShortage(job, type, f, error)
             return nil
         } catch {
             logger.error("cannot start function", ["id": .string(job.id), "function": .string(f.name), "error": .string(error.description)])
-            return RunClassifier.notStarted(error.description)
+            return (RunClassifier.notStarted(error.description), [])
         }
+    }
+
+    /// `hookhost_emitted_total` by type. Functions name the types: past `maxEmittedTypeSeries`
+    /// distinct ones, the rest count as `other` (a series per type would otherwise be unbounded).
+    private func countEmitted(_ children: [ChildDelivery]) {
+        var byType: [String: Int] = [:]
+        for c in children { byType[c.type, default: 0] += 1 }
+        for (type, n) in byType {
+            let label = emittedTypes.withLock { seen in
+                if seen.contains(type) { return type }
+                guard seen.count < Dispatcher.maxEmittedTypeSeries else { return "other" }
+                seen.insert(type)
+                return type
+            }
+            metrics.add("hookhost_emitted_total", labels: [("type", label)], Double(n))
+        }
+    }
+
+    /// The events the run wrote to `HOOKHOST_EMIT`, checked whole; none when it wrote no file.
+    private func emitted(by job: Job, in workDir: String, writer: uid_t) -> Result<[ChildDelivery], EmitError> {
+        let bytes: [UInt8]
+        do {
+            bytes = try SmallFile.read(workDir + "/" + EmitFile.name, limit: EmitLimits.maxFileBytes, writtenBy: writer)
+        } catch where error.isMissing {
+            return .success([])
+        } catch {
+            if case .tooLarge = error { return .failure(EmitError(line: nil, message: "the file is larger than \(EmitLimits.maxFileBytes >> 20) MiB")) }
+            if case .cannotOpen(_, let code) = error, code == ELOOP { return .failure(EmitError(line: nil, message: "\(EmitFile.name) is a symbolic link")) }
+            return .failure(EmitError(line: nil, message: error.description))
+        }
+        return Result { () throws(EmitError) in try EmitFile.parse(bytes, parentID: job.id, parentHead: job.head, limits: config.emit) }
     }
 
 
@@ -102,14 +144,21 @@ extension Dispatcher {
                                                                        "error": .string(why), "in_s": .double(delay)])
     }
 
-    private func record(_ job: Job, _ type: String, _ f: ResolvedFunction, _ a: RunClassifier.Attempt, seconds: Double) {
+    private func record(_ job: Job, _ type: String, _ f: ResolvedFunction, _ a: RunClassifier.Attempt, _ children: [ChildDelivery], seconds: Double) {
         let now = clock.now()
         var change = RunClassifier.change(for: job, function: f, attempt: a, retry: config.retry, retryLaterFor: config.retryLaterFor,
                                           now: now, seconds: seconds, unit: random())
         // The outcome record keeps the result the function read: `deliveries show` rebuilds its
         // stdin from it once the file itself is gone.
         change.result = job.result
-        if job.result == nil {
+        if !children.isEmpty {
+            // The children and the parent's `done` in one durable write: both or neither.
+            spool.finish(change, .durable, emitting: children)
+            countEmitted(children)
+            logger.info("emitted", ["id": .string(job.id), "function": .string(f.name), "events": .int(children.count),
+                                    "depth": .int(children[0].head.chain?.depth ?? 1)])
+            if job.result != nil { fetch?.discard(job.id) }
+        } else if job.result == nil {
             // Durable before in effect, but not waited for: this worker's next start record then
             // rides the same disk sync (one sync per run instead of two).
             spool.finish(change, .background)

@@ -39,6 +39,9 @@ public final class Dispatcher: Sendable {
     /// Looks every second whether a function deliveries wait for was removed or allowed more
     /// runs at once (`unblockWaiting`); stopped by the drain.
     let slotWatch = Mutex<BackgroundLoop?>(nil)
+    /// Event types counted in `hookhost_emitted_total` so far (bounded: see `countEmitted`).
+    let emittedTypes = Mutex<Set<String>>([])
+    static let maxEmittedTypeSeries = 200
 
     /// What a worker does with a due delivery.
     enum Claim: Sendable {

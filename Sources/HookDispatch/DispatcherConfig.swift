@@ -30,6 +30,8 @@ public struct DispatcherConfig: Sendable {
     /// Host variables a sidecar's `pass_env` may hand to its function, captured once at start
     /// (never `HOOKHOST_*`: those hold the host's settings and webhook secrets).
     public var passableEnvironment: [String: String] = [:]
+    /// What one run may emit (`HOOKHOST_MAX_EMIT`, `HOOKHOST_MAX_DEPTH`).
+    public var emit = EmitLimits()
     public init(workRoot: String, baseEnvironment: [String]) {
         self.workRoot = workRoot
         self.baseEnvironment = baseEnvironment

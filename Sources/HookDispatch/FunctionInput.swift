@@ -14,7 +14,9 @@ public enum FunctionInput {
 
     /// The stdin bytes, compact, ending with a newline. `jwt` adds `delivery.key_id` and
     /// `delivery.claims` (JWT deliveries only).
+    /// `chain` adds `delivery.parent`, `delivery.root` and `delivery.depth` (emitted events only).
     public static func encode(id: String, attempt: Int, receivedAt: Double, verifiedBy: VerifiedBy, jwt: JWTIdentity? = nil,
+                              chain: DeliveryHead.Chain? = nil,
                               type: String, body: [UInt8], userMetadata: ArraySlice<UInt8>?, result: FetchedResult?) -> [UInt8] {
         var w = JSONWriter(reserve: body.count + 256)
         w.beginObject()
@@ -30,7 +32,9 @@ public enum FunctionInput {
             // Verified to be one JSON object when the delivery was admitted.
             w.key("claims"); w.raw(trimmingJSONWhitespace(jwt.claims))
         }
-
+        if let chain {
+            w.field("parent", chain.parent); w.field("root", chain.root); w.field("depth", chain.depth)
+        }
         w.endObject()
         w.field("type", type)
         // The JSON value byte for byte; whitespace around it is not part of it and a trailing

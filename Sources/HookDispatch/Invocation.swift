@@ -23,7 +23,7 @@ package struct Invocation: Sendable, Equatable {
                       result: FetchedResult? = nil) -> Invocation {
         let workDir = config.workRoot + "/" + Invocation.directoryName(for: job.id) + ".\(job.attempt)"
         let stdin = FunctionInput.encode(id: job.id, attempt: job.attempt, receivedAt: job.receivedAt, verifiedBy: job.verifiedBy, jwt: job.jwt,
-                                         type: type, body: job.body, userMetadata: job.head.userMetadata?[...], result: result)
+                                         chain: job.head.chain, type: type, body: job.body, userMetadata: job.head.userMetadata?[...], result: result)
         var refused: [String] = []
         var env: [String] = []
         // Later entries win: pass_env, then the sidecar's explicit env, then the host's own.
@@ -34,7 +34,7 @@ package struct Invocation: Sendable, Equatable {
         env += f.settings.env.map { "\($0.0)=\($0.1)" }
         env += config.baseEnvironment
         env += ["HOOKHOST_EVENT_TYPE=\(type)", "HOOKHOST_DELIVERY_ID=\(job.id)", "HOOKHOST_ATTEMPT=\(job.attempt)",
-                "HOOKHOST_WORK_DIR=\(workDir)"]
+                "HOOKHOST_WORK_DIR=\(workDir)", "HOOKHOST_EMIT=\(workDir)/\(EmitFile.name)"]
         if let result { env.append("HOOKHOST_RESULT_PATH=\(result.path)") }
         return Invocation(executable: f.path, environment: dedupeEnvironment(env), workDir: workDir, stdin: stdin,
                           timeout: f.settings.timeout ?? config.functionTimeout, refusedPassEnv: refused)

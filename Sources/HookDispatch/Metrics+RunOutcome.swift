@@ -22,6 +22,7 @@ extension Metrics {
         describe(FetchStage.durationMetric, "Duration of result downloads in seconds, whatever their outcome.")
         declareHistogram(FetchStage.durationMetric, labels: [])
         describe(FetchStage.outcomeMetric, "Result downloads by outcome (ok, failed, final, no_space).")
+        describe("hookhost_emitted_total", "Events emitted by functions (HOOKHOST_EMIT) and stored, by type (past 200 types: other).")
     }
 
     /// Counts a run by its outcome and records its duration.

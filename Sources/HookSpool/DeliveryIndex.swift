@@ -128,6 +128,8 @@ struct DeliveryIndex {
             _ = remove(id)
         case .noop, .token:  // tokens go to the replay memory, not the index
             break
+        case .batch(let inner):
+            for n in inner { load(n.record, at: SpoolRef(offset: ref.offset + Int64(n.offset), length: n.length)) }
         }
     }
 

@@ -12,6 +12,19 @@ public enum AdmitResult: Sendable, Equatable {
     case unavailable(String)
 }
 
+/// An event a function's run emitted, ready to be stored as a delivery of its own.
+public struct ChildDelivery: Sendable, Equatable {
+    public var id: String
+    public var type: String
+    public var body: [UInt8]
+    /// Carries the chain (parent, root, depth).
+    public var head: DeliveryHead
+
+    public init(id: String, type: String, body: [UInt8], head: DeliveryHead) {
+        self.id = id; self.type = type; self.body = body; self.head = head
+    }
+}
+
 /// Counts of the unfinished deliveries, for the operator gauges.
 public struct UnfinishedSummary: Sendable, Equatable {
     public var running = 0
@@ -88,8 +101,11 @@ public protocol DeliveryStore: AnyObject, Sendable {
     /// Marks a due delivery as downloading its result — an attempt starts — durably, and reads
     /// its body. Nil when it is gone or no longer due, or its body is unreadable (dead-lettered).
     func startFetch(_ id: String) -> StartedDelivery?
-    /// Records a transition and schedules what follows (see `FinishMode`). False if unknown.
-    @discardableResult func finish(_ change: StateChange, _ mode: FinishMode) -> Bool
+    /// Records a transition and schedules what follows (see `FinishMode`), and stores `children`
+    /// (events the run emitted) in the same write: after a crash either the change and every
+    /// child are there, or none of them. Children whose id is remembered already are left out
+    /// (a parent run again yields the same ids). False if unknown.
+    @discardableResult func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool
     /// Deletes a delivery for good (its id stays remembered for dedup). False if unknown or not stored.
     func forget(_ id: String) -> Bool
     /// One delivery's summary, or nil.
@@ -140,7 +156,10 @@ extension DeliveryStore {
     }
 
     /// Records a transition, durably.
-    @discardableResult public func finish(_ change: StateChange) -> Bool { finish(change, .durable) }
+    @discardableResult public func finish(_ change: StateChange) -> Bool { finish(change, .durable, emitting: []) }
+
+    /// Records a transition (see `FinishMode`).
+    @discardableResult public func finish(_ change: StateChange, _ mode: FinishMode) -> Bool { finish(change, mode, emitting: []) }
 
     /// Queues a finished or dead delivery again with a fresh attempt budget. False if unknown or
     /// still unfinished.

@@ -61,7 +61,11 @@ public final class MemoryDeliveryStore: DeliveryStore, DeliveryQueries {
     }
 
     @discardableResult
-    public func finish(_ change: StateChange, _ mode: FinishMode) -> Bool {
+    public func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool {
+        guard board.info(change.id) != nil else { return false }
+        for c in children {
+            admit(id: c.id, type: c.type, verifiedBy: .parent, jwt: nil, head: c.head, body: c.body) { _ in }
+        }
         let head = change.state == .received ? heads.withLock { $0[ExactKey(change.id)] } : nil
         guard let change = board.apply(change, head: head) else { return false }
         stored.withLock { s in

@@ -51,10 +51,11 @@ extension Spool {
             var moved: [Int64: Int64] = [:]
             moved.reserveCapacity(live.count * 2)
             for (body, state, earlier) in live {
-                moved[body.offset] = try out.append(try log.readStable(at: body.offset, count: body.length))
+                // A record inside a batch (an emitted event, its parent's outcome) moves out on its own.
+                moved[body.offset] = try out.append(SpoolRecord.standalone(try log.readStable(at: body.offset, count: body.length)))
                 // The attempt history too: `show` prints every attempt kept, not only the last.
                 for s in earlier + (state.map { [$0] } ?? []) where s.offset < cut {
-                    moved[s.offset] = try out.append(try log.readStable(at: s.offset, count: s.length))
+                    moved[s.offset] = try out.append(SpoolRecord.standalone(try log.readStable(at: s.offset, count: s.length)))
                 }
             }
             // Ids remembered only for dedup: written from the snapshot's id table, one at a time.

@@ -164,7 +164,8 @@ public final class Spool: DeliveryStore, DeliveryQueries {
     }
 
     @discardableResult
-    public func finish(_ change: StateChange, _ mode: FinishMode) -> Bool {
+    public func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool {
+        if !children.isEmpty { return commit(change, emitting: children) }
         let id = change.id
         if mode == .background { return finishInBackground(change) }
         if mode == .lazy {
@@ -231,7 +232,7 @@ public final class Spool: DeliveryStore, DeliveryQueries {
 
     /// The state change a record frame holds, if it is one and belongs to `id`.
     private static func stateChange(in frame: [UInt8], for id: String) -> StateChange? {
-        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .state(let s) = rec, s.id == id else { return nil }
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame, nested: true), case .state(let s) = rec, s.id == id else { return nil }
         return s
     }
 
@@ -255,7 +256,7 @@ public final class Spool: DeliveryStore, DeliveryQueries {
     /// written before heads existed: the one time such a body is parsed after admission).
     private func readRecord(_ id: String) throws(SpoolError) -> ([UInt8], JWTIdentity?, DeliveryHead) {
         let frame = try log.read { board.info(id)?.body }
-        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame), case .delivery(let rid, _, _, _, let body, let jwt, let head) = rec, rid == id else {
+        guard let (_, rec) = SpoolScanner.frame(at: 0, in: frame, nested: true), case .delivery(let rid, _, _, _, let body, let jwt, let head) = rec, rid == id else {
             throw SpoolError("decode", path: log.path, code: EIO)
         }
         return (body, jwt, head ?? DeliveryHead.derive(body: body)?.head ?? DeliveryHead())

@@ -23,13 +23,73 @@ public enum SpoolRecord: Sendable, Equatable {
     case token(TokenUse)
     /// Written by the disk probe; carries nothing.
     case noop
+    /// Records committed together: one frame, one CRC, so after a crash either all of them are
+    /// there or none (a parent's `done` with the events its run emitted). Each inner record is a
+    /// whole frame of its own inside the body, so a reference to it reads like any other record.
+    case batch([Nested])
+
+    /// A record inside a batch, at `offset` bytes from the start of the batch's frame.
+    public struct Nested: Sendable, Equatable {
+        public var offset: Int
+        public var length: Int
+        public var record: SpoolRecord
+    }
+
+    /// A batch of `records` (no batches among them), with where each one lands in its frame.
+    static func batch(of records: [SpoolRecord]) -> SpoolRecord {
+        let meta = batchMeta(count: records.count)
+        var at = headerSize + 4 + meta.count
+        return .batch(records.map { r in
+            let n = r.encoded().count
+            defer { at += n }
+            return Nested(offset: at, length: n, record: r)
+        })
+    }
+
+    static func batchMeta(count: Int) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject(); w.field("k", "b"); w.field("n", count); w.endObject()
+        return w.bytes
+    }
 
     static let magic: UInt32 = 0x314B_4848  // "HHK1"
+    /// A frame inside a batch: the scanner's resync looks for `magic` only, so a damaged batch
+    /// never yields part of its records.
+    static let nestedMagic: UInt32 = 0x624B_4848  // "HHKb"
     static let headerSize = 12
     static let maxPayload = 64 << 20
 
     /// The framed bytes for the log.
-    public func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] { encoded(magic: SpoolRecord.magic) }
+
+    /// The frame with `magic` (`nestedMagic` inside a batch; the CRC does not cover the magic,
+    /// so compaction turns a nested frame it copies out into a plain one by changing only that).
+    func encoded(magic: UInt32) -> [UInt8] {
+        var out = encodedPlain()
+        if magic != SpoolRecord.magic { SpoolRecord.setMagic(magic, in: &out) }
+        return out
+    }
+
+    /// A frame read at a reference, as a record of the log's own (nested ones lose their batch's magic).
+    static func standalone(_ frame: [UInt8]) -> [UInt8] {
+        guard frame.count >= 4, readLE(frame[...], at: 0) == nestedMagic else { return frame }
+        var f = frame
+        setMagic(magic, in: &f)
+        return f
+    }
+
+    static func setMagic(_ magic: UInt32, in frame: inout [UInt8]) {
+        var m: [UInt8] = []
+        appendLE(magic, to: &m)
+        frame.replaceSubrange(0..<4, with: m)
+    }
+
+    private func encodedPlain() -> [UInt8] {
+        if case .batch(let inner) = self {
+            var body: [UInt8] = []
+            for n in inner { body += n.record.encoded(magic: SpoolRecord.nestedMagic) }
+            return SpoolRecord.frame(meta: SpoolRecord.batchMeta(count: inner.count), body: body)
+        }
         var meta = JSONWriter(reserve: 128)
         var body: [UInt8] = []
         meta.beginObject()
@@ -55,12 +115,19 @@ public enum SpoolRecord: Sendable, Equatable {
             meta.key("until"); meta.double(u.until)
         case .noop:
             meta.field("k", "noop")
+        case .batch:
+            break  // framed above
         }
         meta.endObject()
+        return SpoolRecord.frame(meta: meta.bytes, body: body)
+    }
+
+    /// `magic | length | crc | metaLength | meta | body`.
+    static func frame(meta: [UInt8], body: [UInt8]) -> [UInt8] {
         var payload: [UInt8] = []
-        payload.reserveCapacity(4 + meta.bytes.count + body.count)
-        appendLE(UInt32(meta.bytes.count), to: &payload)
-        payload += meta.bytes
+        payload.reserveCapacity(4 + meta.count + body.count)
+        appendLE(UInt32(meta.count), to: &payload)
+        payload += meta
         payload += body
         var frame: [UInt8] = []
         frame.reserveCapacity(SpoolRecord.headerSize + payload.count)
@@ -80,9 +147,31 @@ public enum SpoolRecord: Sendable, Equatable {
         let metaLen = Int(readLE(payload, at: payload.startIndex))
         let metaStart = payload.startIndex + 4
         guard metaLen <= payload.count - 4 else { return nil }
-        let body = bodies ? Array(payload[(metaStart + metaLen)...]) : []
         let meta = payload[metaStart..<(metaStart + metaLen)]
+        if meta.starts(with: #"{"k":"b","#.utf8) {
+            return decodeBatch(meta: meta, body: payload[(metaStart + metaLen)...], bodies: bodies)
+        }
+        let body = bodies ? Array(payload[(metaStart + metaLen)...]) : []
         return decodeCommon(meta: meta, body: body, bodies: bodies) ?? decodeParsed(meta: Array(meta), body: body, bodies: bodies)
+    }
+
+    /// The inner frames of a batch (each checked like any frame); nil if any is damaged or a
+    /// batch itself, or the count disagrees: the batch's own CRC passed, so that is not a torn
+    /// write but a record this version does not understand.
+    static func decodeBatch(meta: ArraySlice<UInt8>, body: ArraySlice<UInt8>, bodies: Bool) -> SpoolRecord? {
+        guard let m = try? JSONParser.parse(Array(meta)), let n = m["n"]?.intValue, n >= 0 else { return nil }
+        let bytes = Array(body)
+        let base = headerSize + 4 + meta.count
+        var inner: [Nested] = []
+        var pos = 0
+        while pos < bytes.count {
+            guard readLE(bytes[...], at: pos) == nestedMagic, let (len, rec) = SpoolScanner.frame(at: pos, in: bytes, bodies: bodies, nested: true)
+            else { return nil }
+            if case .batch = rec { return nil }
+            inner.append(Nested(offset: base + pos, length: headerSize + len, record: rec))
+            pos += headerSize + len
+        }
+        return inner.count == n ? .batch(inner) : nil
     }
 
     /// Any record, through the JSON parser (what `decodeCommon` must always agree with).

@@ -76,9 +76,12 @@ public enum SpoolScanner {
         return result
     }
 
-    /// Decodes the frame at `pos` if its magic, length and CRC are all right.
-    static func frame(at pos: Int, in bytes: [UInt8], bodies: Bool = true) -> (Int, SpoolRecord)? {
-        guard readLE(bytes[...], at: pos) == SpoolRecord.magic else { return nil }
+    /// Decodes the frame at `pos` if its magic, length and CRC are all right. `nested`: also a
+    /// frame inside a batch (read where a reference points, never found by scanning the log: a
+    /// torn batch must not give up some of its records).
+    static func frame(at pos: Int, in bytes: [UInt8], bodies: Bool = true, nested: Bool = false) -> (Int, SpoolRecord)? {
+        let magic = readLE(bytes[...], at: pos)
+        guard magic == SpoolRecord.magic || (nested && magic == SpoolRecord.nestedMagic) else { return nil }
         let len = Int(readLE(bytes[...], at: pos + 4))
         guard len <= SpoolRecord.maxPayload, pos + SpoolRecord.headerSize + len <= bytes.count else { return nil }
         let crc = readLE(bytes[...], at: pos + 8)

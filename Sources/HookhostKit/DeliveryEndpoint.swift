@@ -144,6 +144,9 @@ public final class DeliveryEndpoint: HTTPResponder {
         guard id_.utf8.count <= DeliveryEndpoint.maxIDLength else {
             return invalid(respond, id_, "webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
         }
+        guard !EmitFile.isChildID(id_) else {
+            return invalid(respond, id_, "webhook-id ending in ~e<number> is reserved for events emitted by functions")
+        }
         // A redelivery of a remembered id needs no parsing: the answer is the same whatever it carries.
         if spool.remembers(id_) { return duplicate(respond, id_, type: nil) }
         let event: JSON

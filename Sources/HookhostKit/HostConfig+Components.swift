@@ -55,6 +55,8 @@ extension HostConfig {
         c.functionUser = functionUser
         c.functionIdentities = identities
         c.passableEnvironment = hostEnvironment.filter { !Invocation.isHostOnly($0.key) }
+        // An emitted event is a delivery like any other: no larger than one from outside.
+        c.emit.maxEventBytes = http.limits.maxBodyBytes
         return c
     }
 

@@ -73,6 +73,10 @@ extension HostConfig {
         .count("HOOKHOST_QUEUE_MAX", \.spool.queueMax, .count(1, 100_000_000), "unfinished deliveries before new ones get 503"),
         .seconds("HOOKHOST_SHUTDOWN_GRACE", \.shutdownGrace, .seconds(max: 3600, allowZero: true),
                  "seconds between SIGTERM and SIGKILL for functions running at shutdown"),
+        .count("HOOKHOST_MAX_EMIT", \.dispatch.emit.maxEvents, .count(1, 100_000),
+               "events one run may emit (HOOKHOST_EMIT); more fails the run and emits none"),
+        .count("HOOKHOST_MAX_DEPTH", \.dispatch.emit.maxDepth, .count(1, 64),
+               "generations of emitted events below an outside delivery; a deeper one fails its parent's run"),
         .seconds("HOOKHOST_RETRY_LATER_FOR", \.dispatch.retryLaterFor, .seconds(max: 365 * 86_400),
                  "seconds a delivery may keep answering exit 75 before it is dead-lettered"),
         Setting("HOOKHOST_FETCH_HOSTS", meaning: "extra hosts results may be downloaded from (comma-separated; host or host:port)") { c, v throws(ConfigError) in

@@ -47,7 +47,7 @@ public struct SpoolAdmin: Sendable {
         var result = last?.result ?? d.result
         if let uri = result?.uri { result?.uri = URLRedaction.withoutQuery(uri) }
         let stdin = FunctionInput.encode(id: d.id, attempt: max(d.attempt, 1), receivedAt: d.receivedAt, verifiedBy: d.verifiedBy, jwt: jwt,
-                                         type: d.type, body: body, userMetadata: head?.userMetadata?[...], result: result)
+                                         chain: head?.chain, type: d.type, body: body, userMetadata: head?.userMetadata?[...], result: result)
         w.key("stdin"); w.raw(stdin.dropLast())
         w.key("download")
         if let r = result {

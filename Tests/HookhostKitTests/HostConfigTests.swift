@@ -112,7 +112,7 @@ import Testing
                        "HOOKHOST_FUNCTION_TIMEOUT", "HOOKHOST_MAX_BODY", "HOOKHOST_READ_TIMEOUT", "HOOKHOST_IDLE_TIMEOUT",
                        "HOOKHOST_RETRY_BASE", "HOOKHOST_RETRY_CAP", "HOOKHOST_DEDUP_TTL", "HOOKHOST_RETENTION",
                        "HOOKHOST_QUEUE_MAX", "HOOKHOST_SHUTDOWN_GRACE", "HOOKHOST_RETRY_LATER_FOR", "HOOKHOST_KEEP_RESULTS", "HOOKHOST_HTTP_THREADS", "HOOKHOST_FETCHERS",
-                       "HOOKHOST_JWT_MAX_LIFETIME", "HOOKHOST_LOG_BUFFER"]
+                       "HOOKHOST_JWT_MAX_LIFETIME", "HOOKHOST_LOG_BUFFER", "HOOKHOST_MAX_EMIT", "HOOKHOST_MAX_DEPTH"]
         #expect(Set(numeric) == Set(HostConfig.ranges.keys))
         #expect(numeric.allSatisfy { HostConfig.settingNames.contains($0) })
     }

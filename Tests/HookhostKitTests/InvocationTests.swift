@@ -31,7 +31,8 @@ import Testing
         config.functionTimeout = 300
         let inv = Invocation.build(job: Self.job(), type: "batch.succeeded", function: Self.function(s), config: config)
         #expect(inv.environment == ["GEMINI_API_KEY=k", "KEY=v", "HOOKHOST_ATTEMPT=1", "PATH=/usr/bin", "HOME=/", "LANG=C.UTF-8",
-                                    "HOOKHOST_EVENT_TYPE=batch.succeeded", "HOOKHOST_DELIVERY_ID=wh_1", "HOOKHOST_WORK_DIR=\(inv.workDir)"])
+                                    "HOOKHOST_EVENT_TYPE=batch.succeeded", "HOOKHOST_DELIVERY_ID=wh_1", "HOOKHOST_WORK_DIR=\(inv.workDir)",
+                                    "HOOKHOST_EMIT=\(inv.workDir)/emit.jsonl"])
         #expect(inv.refusedPassEnv == ["HOOKHOST_SECRETS"])
         #expect(inv.workDir.hasPrefix("/data/work/") && inv.workDir.hasSuffix(".1"))
         #expect(inv.timeout == 300 && inv.executable == "/fn/batch")
