@@ -35,11 +35,12 @@ public struct RouteTable: Sendable, Equatable {
                 continue
             }
             let s = Specificity(keys: r.match.count, level: level)
-            if best == nil || s > best! {
+            if let b = best, s < b { continue }
+            if s == best {
+                winners.append((r, values))
+            } else {
                 best = s
                 winners = [(r, values)]
-            } else if s == best {
-                winners.append((r, values))
             }
         }
         guard let best, let first = winners.first else { return .none }
