@@ -48,6 +48,8 @@ public final class Dispatcher: Sendable {
         case run(ResolvedFunction)
         /// No function; `notExecutable` names candidates that exist without +x.
         case skip(notExecutable: [String])
+        /// Routes tie (`functions`, sorted): the attempt fails saying `why`.
+        case conflict(functions: [String], why: String)
         case invalid
         /// The function is at its concurrency limit: the delivery waits in the slot table, and a
         /// slot given back is handed over with it.
@@ -139,7 +141,8 @@ public final class Dispatcher: Sendable {
         // a sidecar read), which `claim` does again for every delivery that is not handed off.
         guard let fetch, d.state != .fetched, d.head?.result != nil else { return false }
         let type = d.type
-        guard EventType.isValid(type), let f = functions.resolve(type).function, fetch.needsFetch(d, function: f) else { return false }
+        guard EventType.isValid(type), let f = functions.route(type: type, userMetadata: routingMetadata(d)).function,
+              fetch.needsFetch(d, function: f) else { return false }
         guard fetch.tryReserve() else {
             // A download may end (and release) between `tryReserve` and this park.
             queue.park(d.id, under: FetchStage.parkKey, unlessFreed: { fetch.hasFreeDownloader })
@@ -187,10 +190,15 @@ public final class Dispatcher: Sendable {
     /// skipped) is given back, and what that hands over joins `handedOver`.
     func claim(_ d: DeliveryInfo, holding held: String?, handedOver: inout [HandOver]) -> Claim {
         let type = d.type
-        let r = EventType.isValid(type) ? functions.resolve(type) : nil
+        let r = EventType.isValid(type) ? functions.route(type: type, userMetadata: routingMetadata(d)) : nil
         if let held, r?.function?.name != held { handedOver += giveBack(held) }
-        guard let r else { return .invalid }
-        guard let f = r.function else { return .skip(notExecutable: r.notExecutable) }
+        let f: ResolvedFunction
+        switch r {
+        case nil: return .invalid
+        case .noFunction(let notExecutable): return .skip(notExecutable: notExecutable)
+        case .conflict(let names, let why): return .conflict(functions: names, why: why)
+        case .run(let g, _): f = g
+        }
         if held == f.name { return .run(f) }
         let limit = f.settings.maxConcurrency ?? Int.max
         return slots.withLock { $0.claim(f.name, limit: limit, for: d.id) } ? .run(f) : .waiting
@@ -213,6 +221,8 @@ public final class Dispatcher: Sendable {
             spool.finish(StateChange(id: job.id, state: .skipped, attempt: job.attempt, at: clock.now(), error: why), .lazy)
             metrics.run(function: "", outcome: .skipped, seconds: nil)
             logger.info("skipped", ["id": .string(job.id), "type": .string(type), "reason": .string(why)])
+        case .conflict(let names, let why):
+            failRouteConflict(job, type: type, functions: names, why: why)
         case .run(let f):
             run(job, type: type, function: f)
         }
@@ -225,10 +235,7 @@ public final class Dispatcher: Sendable {
     func unblockWaiting() {
         for name in slots.withLock({ $0.waitedFor }) {
             guard taking.load(ordering: .relaxed) else { return }
-            // Function names are the types they run (or `_default`): resolving the name finds the
-            // function itself while it exists.
-            let f = EventType.isValid(name) ? functions.resolve(name).function : nil
-            let limit: Int? = f?.name == name ? (f?.settings.maxConcurrency ?? Int.max) : nil
+            let limit: Int? = functions.function(named: name).map { $0.settings.maxConcurrency ?? Int.max }
             for id in slots.withLock({ $0.unblock(name, limit: limit) }) { queue.requeue(id) }
         }
     }

@@ -40,6 +40,13 @@ struct FileStamp: Sendable, Equatable {
 /// use. So a hit costs one stat of the directory (plus one per existing candidate file) instead
 /// of a stat, access and open per candidate — and a change still takes effect at once.
 ///
+/// Routes (`on`/`match` in a sidecar) can send a type to any function, so `route` first checks
+/// the directory read as routes (`DirectoryRoutes`), remembered the same way and checked on each
+/// use against the stamps of every sidecar and its function — an in-place edit can add `on` to
+/// any of them, a chmod +x bring one in — and, once a sidecar declares a route, of every function
+/// file (a chmod takes a route away). A directory without declared routes costs two stats per
+/// sidecar more than the look-up by name; one without sidecars, none.
+///
 /// Timestamps have a granularity (a kernel tick, or a second on some filesystems): a change in
 /// the same tick as the look-up could leave every stamp equal. So an answer is remembered only
 /// once all its stamps are `settle` seconds old; until then every use looks up afresh.
@@ -56,10 +63,20 @@ final class FunctionResolver: Sendable {
         let stamp: FileStamp?
     }
 
+    /// The directory read as routes, and the files it depends on (stamped before they were read).
+    struct RoutesEntry: Sendable {
+        let directory: FileStamp
+        let files: [Dependency]
+        let routes: DirectoryRoutes
+    }
+
     let table: FunctionTable
     private let settle: Double
     private let clock: any WallClock
     private let cache = Mutex<[String: Entry]>([:])
+    private let routesCache = Mutex<RoutesEntry?>(nil)
+    /// Reads of the whole directory as routes (for tests: a remembered one is not read again).
+    let routeReads = Atomic<Int>(0)
     /// Look-ups answered from the cache (for tests).
     let hits = Atomic<Int>(0)
     /// Types remembered at most; past that the cache starts over (types are signed senders' names).
@@ -71,10 +88,66 @@ final class FunctionResolver: Sendable {
         self.clock = clock
     }
 
-    /// The resolution of `type` (canonical and valid).
-    func resolve(_ type: String) -> Resolution {
+    /// The function for a delivery of `type` (canonical and valid) carrying `userMetadata`.
+    func route(type: String, userMetadata: JSON?) -> RouteDecision {
         // The directory first: whatever changes after this stat changes its stamp (or a file's).
         let dir = FileStamp.of(table.directory)?.asDirectory
+        let routes = directoryRoutes(dir)
+        if routes.declared { return routes.decide(type: type, userMetadata: userMetadata) }
+        let byName = RouteDecision.byName(resolve(type, directory: dir), type: type)
+        guard case .noFunction(let names) = byName else { return byName }
+        // A routed function without +x is no candidate by name, yet it is the one that was meant.
+        let routed = routes.notExecutable.filter { $0.declared && $0.level(for: type) != nil }.map(\.function)
+        return .noFunction(notExecutable: names + routed.filter { !names.contains($0) })
+    }
+
+    /// The executable function called `name`, as it is now (nil: none, or not executable): for
+    /// deliveries waiting for a slot of it, whatever types it takes.
+    func function(named name: String) -> ResolvedFunction? {
+        let dir = FileStamp.of(table.directory)?.asDirectory
+        let routes = directoryRoutes(dir)
+        if routes.declared { return routes.functions[name] }
+        // Without routes a function's name is the type it runs: resolving it finds the function.
+        guard EventType.isValid(name) else { return nil }
+        let f = resolve(name, directory: dir).function
+        return f?.name == name ? f : nil
+    }
+
+    /// The directory read as routes: remembered while its listing, every sidecar and (with
+    /// declared routes) every function file keep their stamps.
+    private func directoryRoutes(_ dir: FileStamp?) -> DirectoryRoutes {
+        if let dir, let e = routesCache.withLock({ $0 }), e.directory == dir, e.files.allSatisfy({ FileStamp.of($0.path) == $0.stamp }) {
+            return e.routes
+        }
+        routeReads.add(1, ordering: .relaxed)
+        let listing = table.listing()
+        // Stamped before they are read: a change meanwhile leaves a newer stamp than remembered.
+        // Without declared routes only a sidecar can bring one: edited, or its program made
+        // executable. With them, any function file added to or taken from the table counts.
+        let withSidecar = Set(listing.sidecars)
+        let paths = listing.sidecars.flatMap { [table.directory + "/" + $0 + ".json", table.directory + "/" + $0] }
+        let others = listing.names.filter { !withSidecar.contains($0) }.map { table.directory + "/" + $0 }
+        let stamps = (paths + others).map { Dependency(path: $0, stamp: FileStamp.of($0)) }
+        let routes = table.directoryRoutes(listing)
+        let files = routes.declared ? stamps : Array(stamps.prefix(paths.count))
+        let entry = dir.map { RoutesEntry(directory: $0, files: files, routes: routes) }
+        routesCache.withLock { c in
+            if let entry, FunctionResolver.isSettled([entry.directory] + entry.files.compactMap(\.stamp), now: clock.now(), settle: settle) {
+                c = entry
+            } else {
+                c = nil
+            }
+        }
+        return routes
+    }
+
+    /// The resolution of `type` (canonical and valid) by name alone: exact, family, `_default`.
+    func resolve(_ type: String) -> Resolution {
+        resolve(type, directory: FileStamp.of(table.directory)?.asDirectory)
+    }
+
+    /// `directory`: the directory's stamp, taken before anything else is looked at.
+    private func resolve(_ type: String, directory dir: FileStamp?) -> Resolution {
         if let dir, let e = cache.withLock({ $0[type] }), FunctionResolver.stillValid(e, directory: dir, current: FileStamp.of) {
             hits.add(1, ordering: .relaxed)
             return e.resolution
@@ -101,8 +174,11 @@ final class FunctionResolver: Sendable {
 
     /// Whether every stamp is old enough that a later change cannot carry the same time.
     static func isSettled(_ e: Entry, now: Double, settle: Double) -> Bool {
-        let stamps = [e.directory] + e.files.compactMap(\.stamp)
-        return stamps.allSatisfy { s in now - max(s.mtime, s.ctime) >= settle }
+        isSettled([e.directory] + e.files.compactMap(\.stamp), now: now, settle: settle)
+    }
+
+    static func isSettled(_ stamps: [FileStamp], now: Double, settle: Double) -> Bool {
+        stamps.allSatisfy { s in now - max(s.mtime, s.ctime) >= settle }
     }
 }
 

@@ -14,6 +14,8 @@ public struct FunctionSettings: Sendable, Equatable {
     public var env: [(String, String)] = []
     /// Host variables handed to this function only (CONTRACT §4 `pass_env`).
     public var passEnv: [String] = []
+    /// `on` and `match`: which deliveries the function takes besides (or instead of) its name.
+    public var route = RouteSpec()
     /// Keys the host does not know; reported (log, `hookhost functions`), not fatal, so a sidecar
     /// written for a newer host still runs.
     public var unknownKeys: [String] = []
@@ -31,17 +33,15 @@ public struct FunctionSettings: Sendable, Equatable {
     public static func == (a: FunctionSettings, b: FunctionSettings) -> Bool {
         a.timeout == b.timeout && a.maxConcurrency == b.maxConcurrency && a.maxAttempts == b.maxAttempts
             && a.retryLaterFor == b.retryLaterFor && a.fetch == b.fetch && a.passEnv == b.passEnv && a.unknownKeys == b.unknownKeys
+            && a.route == b.route
             && a.env.map { "\($0.0)=\($0.1)" } == b.env.map { "\($0.0)=\($0.1)" }
     }
 
     /// Parses a sidecar; the error names the field that is wrong and its allowed range.
     public static func parse(_ bytes: [UInt8]) throws(ConfigError) -> FunctionSettings {
-        let json: JSON
-        do { json = try JSONParser.parse(bytes) } catch {
-            throw ConfigError(setting: "sidecar", message: "not valid JSON: \(error)")
-        }
-        guard case .object(let members) = json else { throw ConfigError(setting: "sidecar", message: "must be a JSON object") }
+        let members = try object(bytes)
         var s = FunctionSettings()
+        s.route = try parseRoute(members)
         for m in members {
             switch m.key {
             case "timeout": s.timeout = try number(m)
@@ -59,6 +59,7 @@ public struct FunctionSettings: Sendable, Equatable {
                     }
                     s.env.append((v.key, str))
                 }
+            case "on", "match": break  // parsed above
             case "pass_env":
                 guard case .array(let items) = m.value else { throw ConfigError(setting: "sidecar pass_env", message: "must be an array of variable names") }
                 for item in items {
@@ -72,6 +73,29 @@ public struct FunctionSettings: Sendable, Equatable {
             }
         }
         return s
+    }
+
+    /// Only `on` and `match`: a sidecar unusable for another field still says where the function
+    /// belongs, so its deliveries reach it (and fail naming the sidecar) instead of another function.
+    public static func parseRoute(_ bytes: [UInt8]) throws(ConfigError) -> RouteSpec {
+        try parseRoute(try object(bytes))
+    }
+
+    private static func parseRoute(_ members: [JSONMember]) throws(ConfigError) -> RouteSpec {
+        var spec = RouteSpec()
+        // The last of a repeated key wins, as for the other fields.
+        if let on = members.last(where: { $0.key == "on" }) { spec.on = try RouteSpec.parseOn(on.value) }
+        if let match = members.last(where: { $0.key == "match" }) { spec.match = try RouteSpec.parseMatch(match.value) }
+        return spec
+    }
+
+    private static func object(_ bytes: [UInt8]) throws(ConfigError) -> [JSONMember] {
+        let json: JSON
+        do { json = try JSONParser.parse(bytes) } catch {
+            throw ConfigError(setting: "sidecar", message: "not valid JSON: \(error)")
+        }
+        guard case .object(let members) = json else { throw ConfigError(setting: "sidecar", message: "must be a JSON object") }
+        return members
     }
 
     private static func number(_ m: JSONMember) throws(ConfigError) -> Double {

@@ -8,7 +8,8 @@ import HookFetch
 
 /// A resolved handler: the executable and its sidecar settings.
 public struct ResolvedFunction: Sendable, Equatable {
-    /// The file name the type matched (`batch.succeeded`, `batch`, `_default`).
+    /// The function's file name: the type or family it is named for (`batch.succeeded`, `batch`),
+    /// `_default`, or any other name when its sidecar routes deliveries to it (`nightly-eval`).
     public let name: String
     public let path: String
     public let settings: FunctionSettings
@@ -45,7 +46,14 @@ public struct FunctionTable: Sendable {
             if !error.isMissing { sidecarError = "\(name).json: \(error)" }  // missing: defaults
         }
         if let bytes {
-            do { settings = try FunctionSettings.parse(bytes) } catch { sidecarError = "\(name).json: \(error)" }
+            do { settings = try FunctionSettings.parse(bytes) } catch {
+                sidecarError = "\(name).json: \(error)"
+                settings.route = (try? FunctionSettings.parseRoute(bytes)) ?? RouteSpec()
+            }
+        }
+        if name == "_default" && !settings.route.isEmpty {
+            sidecarError = sidecarError ?? "_default.json: on/match: _default takes every event nothing else takes; give a routed function another name"
+            settings.route = RouteSpec()
         }
         return ResolvedFunction(name: name, path: path, settings: settings, sidecarError: sidecarError)
     }

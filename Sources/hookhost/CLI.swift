@@ -23,6 +23,7 @@ enum CLI {
       hookhost send URL --type T [--data JSON | --body FILE] [--secret whsec_… | --jwt-key PEM --kid K [--aud A]] [--id ID]
       hookhost keys new DIR              (an RSA-2048 key pair and JWKS for testing JWT deliveries)
       hookhost functions [--functions DIR] [--json]
+      hookhost functions route --type T [--metadata JSON]   (which function a delivery would run, and why)
       hookhost deliveries list [--state S] [--type T] [--json] [--data DIR]
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
       hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)

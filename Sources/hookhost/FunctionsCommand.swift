@@ -11,36 +11,52 @@ import HookDispatch
 enum FunctionsCommand {
     static let help = """
     hookhost functions [--functions DIR] [--json]
+    hookhost functions route --type T [--metadata JSON] [--functions DIR] [--json]
 
     Lists the handler executables in the functions directory (HOOKHOST_FUNCTIONS, default
-    ./Functions/bin) with their sidecar settings, and how common Gemini event types resolve.
-    Also names files that will never run: a program without execute permission (NOT EXECUTABLE)
-    and one whose name kept an extension, e.g. video.generated.py (MISNAMED: did you mean
-    video.generated?).
+    ./Functions/bin) with their sidecar settings and routes (on, match), and how common Gemini
+    event types resolve. Also names files that will never run: a program without execute
+    permission (NOT EXECUTABLE), one whose name kept an extension, e.g. video.generated.py
+    (MISNAMED: did you mean video.generated?), and routes that can tie for a delivery, which
+    then fails naming both (ROUTE CONFLICT).
+
+    route: which function a delivery of type T with user_metadata JSON (an object) would run,
+    and why; or the conflict, or "skipped: no function". Exit 0 when a function runs, 1 when
+    none does (skipped, a conflict, an unusable sidecar).
     """
 
     static let knownTypes = EventType.gemini
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["--functions"], switches: ["--json"])
-        try a.expectPositional(atMost: 0, "functions")
+        let a = try Arguments(args, valued: ["--functions", "--type", "--metadata"], switches: ["--json"])
+        let routing = a.positional.first == "route"
+        try a.expectPositional(atMost: routing ? 1 : 0, "functions")
+        if !routing, let option = ["--type", "--metadata"].first(where: { a.options[$0] != nil }) {
+            throw UsageError("functions: \(option) belongs to `hookhost functions route`")
+        }
         let dir = a.options["--functions"] ?? environment()["HOOKHOST_FUNCTIONS"] ?? "./Functions/bin"
         // Empty would mean the working directory, as `serve` refuses it.
         guard !dir.isEmpty else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "is empty; give the functions directory") }
         let table = FunctionTable(directory: FileSystem.absolute(dir))
         guard table.exists else { throw ConfigError(setting: "HOOKHOST_FUNCTIONS", message: "functions directory \(dir) does not exist") }
+        if routing {
+            return try route(table: table, typeOption: a.options["--type"], metadataOption: a.options["--metadata"], json: a.flags.contains("--json"))
+        }
         // A misnamed file (`video.generated.py`) is a "function" only for a type nobody sends:
         // listed as the problem it is, not among the functions.
         let misnamed = table.misnamed()
         let all = table.all().filter { f in !misnamed.contains { $0.file == f.name } }
+        let routes = table.directoryRoutes()
+        let conflicts = routes.table.conflicts()
         if a.flags.contains("--json") {
             var w = JSONWriter()
             w.beginObject()
             w.field("directory", table.directory)
             w.key("functions"); w.beginArray()
             let host = hostDefaults()
-            for f in all { write(f, host: host, into: &w) }
+            for f in all { write(f, host: host, conflicts: conflicts, into: &w) }
             w.endArray()
+            w.key("route_conflicts"); w.beginArray(); for c in conflicts { writeConflict(c, into: &w) }; w.endArray()
             w.key("not_executable"); w.beginArray(); for n in table.notExecutable() { w.string(n) }; w.endArray()
             w.key("misnamed"); w.beginArray()
             for m in misnamed {
@@ -48,7 +64,7 @@ enum FunctionsCommand {
             }
             w.endArray()
             w.key("routes"); w.beginObject()
-            for t in knownTypes { w.field(t, optional: table.resolve(EventType.canonical(t))?.name) }
+            for t in knownTypes { w.field(t, optional: routes.decide(type: EventType.canonical(t), userMetadata: nil).function?.name) }
             w.endObject()
             w.endObject()
             print(w.string)
@@ -64,8 +80,10 @@ enum FunctionsCommand {
             if !e.fromSidecar.isEmpty { s += " (sidecar: \(e.fromSidecar.joined(separator: ",")))" }
             if !f.settings.env.isEmpty { s += " env=" + f.settings.env.map(\.0).joined(separator: ",") }
             if !f.settings.passEnv.isEmpty { s += " pass_env=" + f.settings.passEnv.joined(separator: ",") }
+            s += routeSummary(f.settings.route)
             if !f.settings.unknownKeys.isEmpty { s += "  SIDECAR WARNING: unknown keys " + f.settings.unknownKeys.joined(separator: ", ") }
             if let e = f.sidecarError { s += "  SIDECAR ERROR (its deliveries fail until fixed): \(e)" }
+            for c in conflicts where c.functions.contains(f.name) { s += "  ROUTE CONFLICT: \(c.problem)" }
             print(s)
         }
         for name in table.notExecutable() {
@@ -74,9 +92,14 @@ enum FunctionsCommand {
         for m in misnamed {
             print("  \(m.file.padded(28)) MISNAMED: \(m.problem)")
         }
-        print("\nroutes:")
+        print("\nroutes: (no user_metadata; with it: hookhost functions route --type T --metadata JSON)")
         for t in knownTypes {
-            let target = table.resolve(EventType.canonical(t))?.name ?? "(skipped)"
+            let target: String
+            switch routes.decide(type: EventType.canonical(t), userMetadata: nil) {
+            case .run(let f, _): target = f.name
+            case .conflict(let names, _): target = "ROUTE CONFLICT: " + names.joined(separator: ", ")
+            case .noFunction: target = "(skipped)"
+            }
             print("  \(t.padded(28)) → \(target)")
         }
         return 0
@@ -91,7 +114,7 @@ enum FunctionsCommand {
         }
     }
 
-    static func write(_ f: ResolvedFunction, host: HostConfig, into w: inout JSONWriter) {
+    static func write(_ f: ResolvedFunction, host: HostConfig, conflicts: [RouteConflict], into w: inout JSONWriter) {
         w.beginObject()
         w.field("name", f.name)
         w.field("path", f.path)
@@ -104,6 +127,10 @@ enum FunctionsCommand {
         w.key("pass_env"); w.beginArray(); for k in f.settings.passEnv { w.string(k) }; w.endArray()
         w.key("unknown_keys"); w.beginArray(); for k in f.settings.unknownKeys { w.string(k) }; w.endArray()
         w.field("sidecar_error", optional: f.sidecarError)
+        writeRoute(f.settings.route, into: &w)
+        w.key("route_conflicts"); w.beginArray()
+        for c in conflicts where c.functions.contains(f.name) { w.string(c.problem) }
+        w.endArray()
         let e = EffectiveSettings(f.settings, host: host)
         w.key("effective"); w.beginObject()
         w.key("timeout"); w.double(e.timeout)

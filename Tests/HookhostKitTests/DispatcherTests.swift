@@ -273,6 +273,64 @@ final class GateLauncher: ProcessLauncher {
     }
 }
 
+/// Deliveries routed by the functions' `on`: a tie fails the attempt naming both, and a routed
+/// function (named for no type) still gets its waiting deliveries going when its limit changes.
+@Suite struct DispatcherRoutingTests {
+    @Test func aRouteConflictFailsTheAttemptNamingBothUntilDead() throws {
+        let dir = makeTempDir("rconf")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "a", sidecar: #"{"on": "ping"}"#)
+        writeNoopFunction(dir + "/fn", "b", sidecar: #"{"on": "ping"}"#)
+        let store = MemoryDeliveryStore()
+        let launcher = TimedLauncher(seconds: [:])
+        var config = testDispatcherConfig(root: dir, workers: 1)
+        config.retry = RetryPolicy(base: 0.01, cap: 0.02, maxAttempts: 2)
+        let metrics = Metrics()
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: config,
+                           logger: quietLogger, metrics: metrics)
+        #expect(admitSync(store, "m1", type: "ping", body: #"{"type":"ping"}"#) == .accepted)
+        d.start()
+        #expect(eventually { store.info("m1")?.state == .dead })
+        d.drain(grace: 2)
+        let info = store.info("m1")
+        #expect(info?.attempt == 2)  // each attempt spent, as a failed run's
+        #expect(info?.lastError == "route conflict: a and b both match ping with 0 keys; make one more specific; no attempts left")
+        #expect(info?.function == nil)
+        #expect(launcher.finished.isEmpty)
+        #expect(metrics.render().contains(#"hookhost_runs_total{function="",outcome="failed"} 2"#))
+    }
+
+    func waitingForRouted(_ change: (String) -> Void, expect state: DeliveryState) throws {
+        let dir = makeTempDir("rslots")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "slow-one", sidecar: #"{"on": "slow", "max_concurrency": 1}"#)
+        let store = MemoryDeliveryStore()
+        let launcher = GateLauncher(first: "w0")
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher, config: testDispatcherConfig(root: dir, workers: 2),
+                           logger: quietLogger, metrics: Metrics())
+        #expect(admitSync(store, "w0", type: "slow") == .accepted)
+        d.start()
+        #expect(eventually { launcher.started == ["w0"] })
+        for i in 1...3 { #expect(admitSync(store, "w\(i)", type: "slow") == .accepted) }
+        #expect(eventually { d.waitingForSlot("slow-one") == 3 })
+        change(dir + "/fn")
+        // The held run is not let go: only the slot watch can move the waiting deliveries.
+        #expect(eventually { (1...3).allSatisfy { store.info("w\($0)")?.state == state } })
+        launcher.letGo()
+        d.drain(grace: 2)
+    }
+
+    @Test func waitingDeliveriesOfARoutedFunctionRunWhenItsLimitIsLifted() throws {
+        try waitingForRouted({ writeFile($0 + "/slow-one.json", #"{"on": "slow", "max_concurrency": 4}"#) }, expect: .done)
+    }
+
+    @Test func waitingDeliveriesOfARemovedRoutedFunctionAreSkipped() throws {
+        try waitingForRouted({ unlink($0 + "/slow-one"); unlink($0 + "/slow-one.json") }, expect: .skipped)
+    }
+}
+
 /// Records the stdin of every run; exits with the codes given in order (then 0).
 final class RecordingLauncher: ProcessLauncher {
     private let state = Mutex<(stdins: [[UInt8]], envs: [[String]], codes: [Int32])>(([], [], []))

@@ -72,6 +72,135 @@ import Testing
         #expect(r.resolve("ping").function?.name == "ping")
     }
 
+    // MARK: - Routes
+
+    /// Sets a file's times an hour back, so a later in-place edit cannot carry the same stamp.
+    func ageFile(_ path: String) {
+        var times = [timespec(tv_sec: time(nil) - 3600, tv_nsec: 0), timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)]
+        _ = utimensat(AT_FDCWD, path, &times, 0)
+    }
+
+    func meta(_ text: String) -> JSON { try! JSONParser.parse(text) }
+
+    static let nightly = #"{"on": ["batch.succeeded"], "match": {"job_group": "nightly-eval"}}"#
+
+    @Test func aRoutedFunctionTakesWhatItMatchesAndTheNameTheRest() {
+        let dir = makeTempDir("routes")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "nightly-eval", sidecar: Self.nightly)
+        writeNoopFunction(dir, "batch.succeeded")
+        age(dir)
+        let r = resolver(dir)
+        let d = r.route(type: "batch.succeeded", userMetadata: meta(#"{"job_group": "nightly-eval"}"#))
+        #expect(d.function?.name == "nightly-eval")
+        #expect(d == .run(d.function!, why: "nightly-eval: on batch.succeeded, matched job_group=nightly-eval (1 key)"))
+        #expect(r.route(type: "batch.succeeded", userMetadata: meta(#"{"job_group": "weekly"}"#)).function?.name == "batch.succeeded")
+        #expect(r.route(type: "batch.succeeded", userMetadata: nil).function?.name == "batch.succeeded")
+        // Remembered: the directory is read as routes once while nothing changes.
+        #expect(r.routeReads.load(ordering: .relaxed) == 1)
+        #expect(r.function(named: "nightly-eval")?.settings.route.on == ["batch.succeeded"])
+        #expect(r.function(named: "nightly") == nil)
+    }
+
+    @Test func aRouteAddedLaterAppliesAtOnce() {
+        let dir = makeTempDir("routes")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "batch")
+        age(dir)
+        let r = resolver(dir)
+        let m = meta(#"{"job_group": "nightly-eval"}"#)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "batch")
+        writeNoopFunction(dir, "nightly-eval", sidecar: Self.nightly)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "nightly-eval")
+        unlink(dir + "/nightly-eval")
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "batch")
+    }
+
+    @Test func aSidecarEditedInPlaceToRouteIsSeen() {
+        let dir = makeTempDir("routes")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "batch")
+        writeNoopFunction(dir, "nightly-eval", sidecar: #"{"timeout": 5}"#)
+        ageFile(dir + "/nightly-eval.json")
+        age(dir)
+        let r = resolver(dir)
+        let m = meta(#"{"job_group": "nightly-eval"}"#)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "batch")
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "batch")
+        #expect(r.routeReads.load(ordering: .relaxed) == 1)
+        // Rewritten in place: the directory's listing does not change, the sidecar's stamp does.
+        writeFile(dir + "/nightly-eval.json", Self.nightly)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "nightly-eval")
+        ageFile(dir + "/nightly-eval.json")
+        writeFile(dir + "/nightly-eval.json", #"{"on": "batch.succeeded", "match": {"job_group": "other"}}"#)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "batch")
+    }
+
+    @Test func aChmodTakesARouteAwayAndGivesItBack() {
+        let dir = makeTempDir("routes")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "batch")
+        writeNoopFunction(dir, "nightly-eval", sidecar: Self.nightly)
+        age(dir)
+        let r = resolver(dir)
+        let m = meta(#"{"job_group": "nightly-eval"}"#)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "nightly-eval")
+        chmod(dir + "/nightly-eval", 0o644)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "batch")
+        #expect(r.function(named: "nightly-eval") == nil)
+        chmod(dir + "/nightly-eval", 0o755)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "nightly-eval")
+        // The only routed function made executable again after the directory had none.
+        chmod(dir + "/nightly-eval", 0o644)
+        unlink(dir + "/batch")
+        #expect(r.route(type: "batch.succeeded", userMetadata: m) == .noFunction(notExecutable: ["nightly-eval"]))
+        chmod(dir + "/nightly-eval", 0o755)
+        #expect(r.route(type: "batch.succeeded", userMetadata: m).function?.name == "nightly-eval")
+    }
+
+    @Test func aTieIsAConflictAndDefaultCannotRoute() {
+        let dir = makeTempDir("routes")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "a", sidecar: #"{"on": "ping"}"#)
+        writeNoopFunction(dir, "b", sidecar: #"{"on": ["ping", "pong"]}"#)
+        writeNoopFunction(dir, "_default", sidecar: #"{"on": "pong"}"#)
+        let r = resolver(dir)
+        #expect(r.route(type: "ping", userMetadata: nil) == .conflict(["a", "b"], why: "a and b both match ping with 0 keys; make one more specific"))
+        // `_default` keeps taking what nothing else takes; its `on` makes its sidecar unusable.
+        let d = r.route(type: "other", userMetadata: nil).function
+        #expect(d?.name == "_default")
+        #expect(d?.sidecarError?.contains("_default") == true)
+        #expect(r.route(type: "pong", userMetadata: nil).function?.name == "b")
+        #expect(FunctionTable(directory: dir).directoryRoutes().table.conflicts() == [RouteConflict(functions: ["a", "b"], type: "ping", keys: 0)])
+    }
+
+    @Test func anUnusableSidecarKeepsItsRoute() {
+        let dir = makeTempDir("routes")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "batch")
+        writeNoopFunction(dir, "nightly-eval", sidecar: #"{"on": "batch.succeeded", "match": {"job_group": "nightly-eval"}, "timeout": -1}"#)
+        let f = resolver(dir).route(type: "batch.succeeded", userMetadata: meta(#"{"job_group": "nightly-eval"}"#)).function
+        // Its deliveries fail naming the sidecar, rather than running another function.
+        #expect(f?.name == "nightly-eval")
+        #expect(f?.sidecarError?.contains("timeout") == true)
+    }
+
+    @Test func withoutRoutesTheByNameLookUpIsKept() {
+        let dir = makeTempDir("routes")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "batch", sidecar: #"{"timeout": 5}"#)
+        writeNoopFunction(dir, "ping")
+        age(dir)
+        let r = resolver(dir)
+        #expect(r.route(type: "batch.failed", userMetadata: nil) == .run(r.resolve("batch.failed").function!, why: "batch: family of batch.failed"))
+        #expect(r.route(type: "ping", userMetadata: nil).function?.name == "ping")
+        #expect(r.route(type: "ping", userMetadata: nil).function?.name == "ping")
+        #expect(r.routeReads.load(ordering: .relaxed) == 1)
+        #expect(r.hits.load(ordering: .relaxed) >= 2)
+        #expect(r.function(named: "batch")?.settings.timeout == 5)
+        #expect(r.function(named: "nope") == nil)
+    }
+
     // MARK: - The rules, from literals
 
     func stamp(_ t: Double, ino: UInt64 = 1) -> FileStamp { FileStamp(dev: 1, ino: ino, mode: 0o100755, size: 10, mtime: t, ctime: t) }

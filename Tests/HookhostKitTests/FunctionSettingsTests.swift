@@ -36,6 +36,81 @@ import Testing
         #expect(s.passEnv == ["GEMINI_API_KEY"])
         #expect(throws: ConfigError.self) { try FunctionSettings.parse(Array(#"{"pass_env": ["A=B"]}"#.utf8)) }
     }
+
+    // MARK: - on and match
+
+    func parse(_ text: String) throws(ConfigError) -> FunctionSettings { try FunctionSettings.parse(Array(text.utf8)) }
+
+    @Test func onTakesATypeOrFamilyOrAListOfThem() throws {
+        #expect(try parse(#"{"on": "batch.succeeded"}"#).route.on == ["batch.succeeded"])
+        #expect(try parse(#"{"on": ["batch.succeeded", "interaction", "batch.succeeded", "app.retry"]}"#).route.on
+                == ["batch.succeeded", "interaction", "app.retry"])
+        #expect(try parse(#"{"timeout": 5}"#).route.isEmpty)
+        let m = try parse(#"{"match": {"job_group": "nightly-eval", "tenant.region": ["eu", "us", "eu"], "n": 1, "ok": true, "x": null}}"#).route
+        #expect(m.on == nil)
+        #expect(m.match.map(\.path) == ["job_group", "tenant.region", "n", "ok", "x"])
+        #expect(m.match[1].segments == ["tenant", "region"])
+        #expect(m.match[1].values == [.string("eu"), .string("us")])
+    }
+
+    /// Each bad `on`/`match`, with the field and the words its error must name.
+    static let badRoutes: [(String, String, String)] = {
+        let keys = (0...32).map { "\"k\($0)\": 1" }.joined(separator: ", ")
+        let values = (0...64).map(String.init).joined(separator: ", ")
+        let types = (0...64).map { "\"t\($0)\"" }.joined(separator: ", ")
+        let longPath = String(repeating: "a", count: 257)
+        let deepPath = (0...16).map { "s\($0)" }.joined(separator: ".")
+        let deepValue = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        return [
+            (#"{"on": 42}"#, "sidecar on", "event type or family"),
+            (#"{"on": []}"#, "sidecar on", "at least one"),
+            (#"{"on": ["batch/succeeded"]}"#, "sidecar on", "batch/succeeded"),
+            (#"{"on": ["batch..x"]}"#, "sidecar on", "plain dotted name"),
+            (#"{"on": ["_default"]}"#, "sidecar on", "_default"),
+            (#"{"on": "batch.completed"}"#, "sidecar on", "batch.succeeded"),
+            (#"{"on": [\#(types)]}"#, "sidecar on", "at most 64"),
+            (#"{"match": "nightly"}"#, "sidecar match", "object"),
+            (#"{"match": {}}"#, "sidecar match", "at least one key"),
+            (#"{"match": {\#(keys)}}"#, "sidecar match", "at most 32"),
+            (#"{"match": {"n": [\#(values)]}}"#, "sidecar match", "at most 64"),
+            (#"{"match": {"n": []}}"#, "sidecar match", "empty"),
+            (#"{"match": {"\#(longPath)": 1}}"#, "sidecar match", "256 bytes"),
+            (#"{"match": {"\#(deepPath)": 1}}"#, "sidecar match", "at most 16"),
+            (#"{"match": {"a..b": 1}}"#, "sidecar match", "empty segment"),
+            (#"{"match": {".a": 1}}"#, "sidecar match", "empty segment"),
+            (#"{"match": {"": 1}}"#, "sidecar match", "empty segment"),
+            (#"{"match": {"a\u0001": 1}}"#, "sidecar match", "control character"),
+            (#"{"match": {"g": 1, "g": 2}}"#, "sidecar match", "twice"),
+            (#"{"match": {"g": {"x": 1}}}"#, "sidecar match", "g: {\"x\":1} is not a string"),
+            (#"{"match": {"g": [["x"]]}}"#, "sidecar match", "is not a string"),
+            (#"{"match": {"g": \#(deepValue)}}"#, "sidecar match", "is not a string"),
+            (#"{"match": {"g": 1e999}}"#, "sidecar match", "g: 1e999 is out of range"),
+            (#"{"match": {"g": [1, -1e309]}}"#, "sidecar match", "out of range"),
+            (#"{"match": {"g": 1e-400}}"#, "sidecar match", "out of range"),
+            (#"{"match": {"g": "\#(String(repeating: "x", count: 1025))"}}"#, "sidecar match", "1024 bytes"),
+            (#"{"match": {"g": 1.\#(String(repeating: "0", count: 1100))}}"#, "sidecar match", "1024 bytes"),
+            (String(repeating: #"{"a":"#, count: 200) + "1" + String(repeating: "}", count: 200), "sidecar", "nesting deeper"),
+        ]
+    }()
+
+    @Test func badOnAndMatchAreRefusedNamingTheField() {
+        for (text, setting, words) in FunctionSettingsTests.badRoutes {
+            do {
+                let s = try parse(text)
+                Issue.record("accepted: \(text.prefix(80)) → \(s.route)")
+            } catch {
+                #expect(error.setting == setting, "\(text.prefix(80))")
+                #expect(error.message.contains(words), "\(text.prefix(80)): \(error.message)")
+            }
+        }
+    }
+
+    @Test func theRouteSurvivesAnUnusableOtherField() throws {
+        let bytes = Array(#"{"on": "batch.succeeded", "match": {"g": "x"}, "timeout": -1}"#.utf8)
+        #expect(throws: ConfigError.self) { try FunctionSettings.parse(bytes) }
+        let route = try FunctionSettings.parseRoute(bytes)
+        #expect(route.on == ["batch.succeeded"] && route.match.map(\.path) == ["g"])
+    }
 }
 
 @Suite struct SettingRangeTests {

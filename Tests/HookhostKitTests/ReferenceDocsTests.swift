@@ -44,7 +44,17 @@ import Testing
             #expect(doc.contains("`\(key)`"), "sidecar key \(key) missing")
             #expect(doc.contains(range.expectation), "sidecar range of \(key) missing: \(range.expectation)")
         }
-        for key in ["fetch", "env", "pass_env"] { #expect(doc.contains("`\(key)`")) }
+        for key in ["fetch", "env", "pass_env", "on", "match"] { #expect(doc.contains("`\(key)`")) }
+    }
+
+    @Test func theRouteBoundsAreTheOnesInTheReference() {
+        // Lines wrap anywhere: compared with every run of spaces and line breaks as one space.
+        let doc = Self.read("docs/reference.md").split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        for phrase in ["at most \(RouteSpec.maxOn), each a plain dotted name", "most \(RouteSpec.maxKeys) keys, \(RouteSpec.maxValues) values per list",
+                       "paths of at most \(RouteSpec.maxPathBytes) bytes and \(RouteSpec.maxSegments) segments",
+                       "values of at most \(RouteSpec.maxValueBytes) bytes", "`hookhost functions route --type T"] {
+            #expect(doc.contains(phrase), "docs/reference.md lacks: \(phrase)")
+        }
     }
 
     @Test func theReadmeLinksTheReferenceAndNotTheUnshippedContract() {

@@ -75,7 +75,7 @@ def test_handler_environment_is_exactly_the_contract(host, fns):
     assert r.status == 202, r
     run = fns.wait_run(r.msg_id)
     env = run.env
-    expected_keys = {"HOOKHOST_EVENT_TYPE", "HOOKHOST_DELIVERY_ID", "HOOKHOST_ATTEMPT", "HOOKHOST_WORK_DIR",
+    expected_keys = {"HOOKHOST_EVENT_TYPE", "HOOKHOST_DELIVERY_ID", "HOOKHOST_ATTEMPT", "HOOKHOST_WORK_DIR", "HOOKHOST_EMIT",
                      "PATH", "HOME", "LANG", "OUT", "GREETING", "EMPTY"}
     assert set(env) == expected_keys, f"extra: {set(env) - expected_keys}, missing: {expected_keys - set(env)}"
     assert env["HOOKHOST_EVENT_TYPE"] == "ping"
@@ -84,6 +84,7 @@ def test_handler_environment_is_exactly_the_contract(host, fns):
     assert env["OUT"] == str(fns.out)
     assert env["GREETING"] == "hello world" and env["EMPTY"] == ""
     assert env["PATH"]
+    assert env["HOOKHOST_EMIT"] == env["HOOKHOST_WORK_DIR"] + "/emit.jsonl"
     assert run.workdir_ok, "HOOKHOST_WORK_DIR must be an existing writable directory"
     values = "\n".join(env.values())
     assert CANARY_VALUE not in values and CANARY_VAR not in env
