@@ -66,7 +66,9 @@ enum DemoCommand {
         let pid = try spawnHost(["serve", "--listen", listen.description, "--data", work + "/data",
                                  "--functions", functions, "--jwks-file", work + "/jwks.json", "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
                                 environment: ["HOOKHOST_SECRETS": secret.encoded, "GEMINI_API_KEY": DemoAPI.apiKey,
-                                              "HOOKHOST_API_BASE": "http://127.0.0.1:\(apiPort)"], log: work + "/host.log")
+                                              "HOOKHOST_API_BASE": "http://127.0.0.1:\(apiPort)",
+                                              // The functions that call the API (pass_env) reach the stand-in too.
+                                              "GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:\(apiPort)"], log: work + "/host.log")
         defer {
             kill(pid, SIGTERM)
             var st: Int32 = 0
