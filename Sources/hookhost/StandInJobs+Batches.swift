@@ -5,7 +5,7 @@ import HookVerify
 import HookFetch
 
 /// One created batch: what was asked, and its output once it succeeded.
-struct Batch: Sendable {
+struct StandInBatch: Sendable {
     let id: String
     let model: String
     let displayName: String?
@@ -60,10 +60,14 @@ extension StandInJobs {
         }
         let config = doc.at("batch.webhookConfig")
         let uris = config?["uris"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        // curl would also take file:// and others; a webhook is an HTTP(S) URL.
+        if let odd = uris.first(where: { !($0.hasPrefix("http://") || $0.hasPrefix("https://")) }) {
+            return Self.failure(400, "INVALID_ARGUMENT", "webhookConfig.uris: \(odd) is not an http(s) URL")
+        }
         let metadata = config?["user_metadata"] ?? config?["userMetadata"]
         let id = newID("b")
         let fullModel = model.contains("/") ? model : "models/" + model
-        let created: Batch? = state.withLock { s in
+        let created: StandInBatch? = state.withLock { s in
             guard s.batches.count < Self.maxJobs else { return nil }
             var entries: [String] = []
             var failed = 0
@@ -75,7 +79,7 @@ extension StandInJobs {
                 if fails { s.failedKeys.insert(key); failed += 1 }
                 entries.append(Self.entry(key: item.key, fails: fails, model: fullModel, inline: inline))
             }
-            let batch = Batch(id: id, model: fullModel, displayName: doc.at("batch.displayName")?.stringValue,
+            let batch = StandInBatch(id: id, model: fullModel, displayName: doc.at("batch.displayName")?.stringValue,
                               inputConfig: input, inline: inline, webhookURIs: uris, userMetadata: metadata,
                               createTime: Self.now(), endTime: nil, entries: entries, failed: failed)
             s.batches[id] = batch
@@ -106,7 +110,7 @@ extension StandInJobs {
 
     /// Marks the batch succeeded and reports it to its webhooks.
     func finish(_ id: String) {
-        guard let batch = state.withLock({ s -> Batch? in
+        guard let batch = state.withLock({ s -> StandInBatch? in
             s.batches[id]?.endTime = Self.now()
             return s.batches[id]
         }) else { return }
@@ -153,7 +157,7 @@ extension StandInJobs {
 
     /// The batch resource as `GET batches/{id}` answers it: a long-running operation whose
     /// `metadata` is the `GenerateContentBatch` (what the SDK's `_BatchJob_from_mldev` reads).
-    static func resource(_ batch: Batch) -> [UInt8] {
+    static func resource(_ batch: StandInBatch) -> [UInt8] {
         let succeeded = batch.succeeded
         var w = JSONWriter()
         w.beginObject()
@@ -184,7 +188,7 @@ extension StandInJobs {
         return w.bytes
     }
 
-    private static func output(_ batch: Batch, into w: inout JSONWriter) {
+    private static func output(_ batch: StandInBatch, into w: inout JSONWriter) {
         w.beginObject()
         w.field("@type", "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput")
         if batch.inline {

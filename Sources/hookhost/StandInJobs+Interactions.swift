@@ -2,7 +2,7 @@ import HookSupport
 import HookHTTP
 
 /// One interaction of the stand-in: waiting for the answer to one function call, then completed.
-struct Interaction: Sendable {
+struct StandInInteraction: Sendable {
     let id: String
     var status: String
     let model: String
@@ -23,7 +23,7 @@ extension StandInJobs {
     /// with one pending `function_call` (as after `interaction.requires_action`).
     func interaction(id: String) -> HTTPResponse {
         guard Self.isSafeID(id) else { return Self.failure(400, "INVALID_ARGUMENT", "\"\(id)\" is not an interaction id") }
-        let found: Interaction? = state.withLock { s in
+        let found: StandInInteraction? = state.withLock { s in
             if let known = s.interactions[id] { return known }
             guard s.interactions.count < Self.maxJobs else { return nil }
             let now = Self.now()
@@ -32,7 +32,7 @@ extension StandInJobs {
                 #"{"type":"user_input","content":[{"type":"text","text":"What is 2 + 40? Use the add tool."}]}"#,
                 #"{"type":"function_call","id":"\#(callID)","name":"\#(Self.pendingCall.name)","arguments":\#(Self.pendingCall.arguments)}"#,
             ]
-            let fresh = Interaction(id: id, status: "requires_action", model: "gemini-2.5-flash", created: now, updated: now,
+            let fresh = StandInInteraction(id: id, status: "requires_action", model: "gemini-2.5-flash", created: now, updated: now,
                                     previousID: nil, steps: steps, callID: callID)
             s.interactions[id] = fresh
             return fresh
@@ -59,7 +59,7 @@ extension StandInJobs {
             return Self.failure(400, "INVALID_ARGUMENT", "input holds no function_result step")
         }
         let id = newID("i")
-        let outcome: Result<Interaction, HTTPResponseError> = state.withLock { s in
+        let outcome: Result<StandInInteraction, HTTPResponseError> = state.withLock { s in
             guard var previous = s.interactions[previousID] else {
                 return .failure(HTTPResponseError(Self.failure(404, "NOT_FOUND", "interaction \(previousID) not found")))
             }
@@ -84,7 +84,7 @@ extension StandInJobs {
             previous.status = "completed"
             previous.updated = now
             s.interactions[previousID] = previous
-            let next = Interaction(id: id, status: "completed", model: previous.model, created: now, updated: now,
+            let next = StandInInteraction(id: id, status: "completed", model: previous.model, created: now, updated: now,
                                    previousID: previousID, steps: answered, callID: nil)
             s.interactions[id] = next
             return .success(next)
@@ -99,7 +99,7 @@ extension StandInJobs {
     }
 
     /// The Interaction resource as the API returns it.
-    static func document(_ interaction: Interaction) -> [UInt8] {
+    static func document(_ interaction: StandInInteraction) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.field("id", interaction.id)

@@ -36,10 +36,10 @@ final class StandInJobs: Sendable {
     let state = Mutex(State())
 
     struct State: Sendable {
-        var batches: [String: Batch] = [:]
+        var batches: [String: StandInBatch] = [:]
         /// Keys that failed once: the same key in a later batch succeeds, so a resubmission ends the loop.
         var failedKeys: Set<String> = []
-        var interactions: [String: Interaction] = [:]
+        var interactions: [String: StandInInteraction] = [:]
         var serial = 0
     }
 

@@ -379,6 +379,9 @@ def test_google_genai_drives_the_stand_in(tmp_path, stand_in, receiver, webhook_
         client.interactions.create(model="gemini-2.5-flash", previous_interaction_id="sdk1",
                                    input=[{"type": "function_result", "call_id": call.id, "result": {"sum": 42}}])
     assert "not waiting for a function result" in str(refused.value)
+    with pytest.raises(Exception) as odd:
+        client.batches.create(model="gemini-2.5-flash", src=requests[:1], config={"webhook_config": {"uris": ["file:///etc/passwd"]}})
+    assert "not an http(s) URL" in str(odd.value)
 
 
 # --- through the host: needs the host's emitting (HOOKHOST_EMIT) and routes ----------------------
