@@ -4,6 +4,9 @@
 import PackageDescription
 
 let hookEvent: Target.Dependency = .product(name: "HookEvent", package: "hookhost")
+// The Gemini calls (and the done-records) the pipeline examples share: a library target here, not
+// part of HookEvent, so a function that calls no API does not link URLSession.
+let geminiClient: Target.Dependency = "GeminiClient"
 
 let package = Package(
     name: "hookhost-functions",
@@ -15,5 +18,8 @@ let package = Package(
         .executableTarget(name: "batch-succeeded", dependencies: [hookEvent]),
         .executableTarget(name: "video-generated", dependencies: [hookEvent]),
         .executableTarget(name: "interaction", dependencies: [hookEvent]),
+        .target(name: "GeminiClient", dependencies: [hookEvent]),
+        .executableTarget(name: "batch-retry", dependencies: [hookEvent, geminiClient]),
+        .executableTarget(name: "interaction-requires-action", dependencies: [hookEvent, geminiClient]),
     ]
 )

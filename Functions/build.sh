@@ -14,6 +14,11 @@ swift_functions=(
     "batch-succeeded:batch.succeeded"
     "video-generated:video.generated"
     "interaction:interaction"
+    "batch-retry:app.batch.retry"
+    "interaction-requires-action:interaction.requires_action"
+    # Routes: the batch handler again, chosen by user_metadata.job_group (see their sidecars).
+    "batch-succeeded:nightly-eval"
+    "batch-succeeded:backfill"
 )
 
 # Copy to a temporary name in DIR, then rename: hookhost picks functions up while running, so it

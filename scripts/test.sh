@@ -17,7 +17,8 @@ export HOOKHOST_EXAMPLES="$PWD/Functions/bin"
 echo "== end-to-end (pytest)" >&2
 if [ ! -x .build/venv/bin/pytest ]; then
   python3 -m venv .build/venv
-  .build/venv/bin/pip install -q -r Tests/e2e/requirements.txt
 fi
+# Every run: a venv made before a requirement was added gets it (pip does nothing when all are there).
+.build/venv/bin/pip install -q -r Tests/e2e/requirements.txt
 # -rs: every skip prints its reason; no -x: the closing line counts what passed, failed and skipped
 HOOKHOST_BIN="$PWD/.build/debug/hookhost" .build/venv/bin/pytest -q -rs Tests/e2e "$@"

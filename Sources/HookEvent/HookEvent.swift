@@ -44,26 +44,40 @@ extension HookInput {
         public var attempt: Int
         /// When hookhost accepted the delivery (RFC 3339, UTC).
         public var receivedAt: String
-        /// `hmac` (static secret) or `jwt` (dynamic webhook).
+        /// `hmac` (static secret), `jwt` (dynamic webhook) or `parent` (an event another function
+        /// emitted; see `parent`, `root`, `depth`).
         public var verifiedBy: String
         /// JWT deliveries only: the `kid` of the key that signed the token; `nil` for `hmac`.
         public var keyID: String?
         /// JWT deliveries only: the verified claims object as sent; `nil` for `hmac`.
         public var claims: [String: JSONValue]?
+        /// Emitted events only: the id of the delivery whose function emitted this one; `nil` for webhooks.
+        public var parent: String?
+        /// Emitted events only: the id of the webhook delivery the chain started with.
+        public var root: String?
+        /// Emitted events only: 1 for an event a webhook's function emitted, +1 per step after; `nil` for webhooks.
+        public var depth: Int?
 
         /// Creates a delivery.
         public init(id: String, attempt: Int = 1, receivedAt: String, verifiedBy: String = "hmac",
-                    keyID: String? = nil, claims: [String: JSONValue]? = nil) {
+                    keyID: String? = nil, claims: [String: JSONValue]? = nil,
+                    parent: String? = nil, root: String? = nil, depth: Int? = nil) {
             self.id = id
             self.attempt = attempt
             self.receivedAt = receivedAt
             self.verifiedBy = verifiedBy
             self.keyID = keyID
             self.claims = claims
+            self.parent = parent
+            self.root = root
+            self.depth = depth
         }
 
+        /// Whether another function emitted this event (it did not come from Gemini).
+        public var isEmitted: Bool { parent != nil }
+
         enum CodingKeys: String, CodingKey {
-            case id, attempt, claims
+            case id, attempt, claims, parent, root, depth
             case receivedAt = "received_at"
             case verifiedBy = "verified_by"
             case keyID = "key_id"

@@ -13,11 +13,19 @@ import HookDispatch
 /// results exactly as it would from Google, with no network and no key.
 enum DemoAPIOnly {
     static let help = """
-    hookhost demo --api-only DIR [--listen HOST:PORT] [--api-key KEY]
+    hookhost demo --api-only DIR [--listen HOST:PORT] [--api-key KEY] [--webhook URL]
 
     Serves DIR the way the Gemini API serves results, until SIGTERM or Ctrl-C:
       files/<id>    GET /download/v1beta/files/<id>:download?alt=media → DIR/files/<id>, else DIR/<id>
       batches/<id>  GET /v1beta/batches/<id> → DIR/batches/<id>.json, else DIR/batches/<id>
+    and stands in for batch jobs and interactions (as google-genai calls them; kept in memory):
+      POST /v1/models/<model>:batchGenerateContent   creates a batch (inline requests, or an input
+                    file from DIR); it succeeds a moment later (every 9th request fails with 429
+                    the first time its key is seen) and a batch.succeeded signed with the first
+                    of HOOKHOST_SECRETS goes to its webhookConfig.uris, else to --webhook
+      GET  /v1/batches/<id>, /download/v1beta/files/batch-<id>:download   the batch, its output
+      GET  /v1/interactions/<id>    requires_action with one pending function call (add)
+      POST /v1/interactions         previous_interaction_id + a function_result answers it
     Prints the base URL first (HOOKHOST_API_BASE=http://…), then one line per request. --listen
     defaults to a free 127.0.0.1 port. With --api-key, a request without that x-goog-api-key is
     answered 401 as the real API would (give the host the same GEMINI_API_KEY); without it any key
@@ -27,6 +35,17 @@ enum DemoAPIOnly {
     static func run(_ a: Arguments) throws -> Int32 {
         for flag in ["--functions"] where a.options[flag] != nil { throw UsageError("\(flag) does not go with --api-only") }
         if a.flags.contains("--keep") { throw UsageError("--keep does not go with --api-only") }
+        let webhook = a.options["--webhook"]
+        if let webhook, !(webhook.hasPrefix("http://") || webhook.hasPrefix("https://")) {
+            throw ConfigError(setting: "--webhook", message: "expected an http:// or https:// URL, got \"\(webhook)\"")
+        }
+        // From the environment, as `hookhost send` takes it: a flag would show in /proc/<pid>/cmdline.
+        let secret: WebhookSecret?
+        if let text = environment()["HOOKHOST_SECRETS"]?.split(whereSeparator: { $0 == " " || $0 == "," }).first {
+            do { secret = try WebhookSecret(String(text)) } catch { throw ConfigError(setting: "HOOKHOST_SECRETS", message: "\(error)") }
+        } else {
+            secret = nil
+        }
         guard let dirOption = a.options["--api-only"], !dirOption.isEmpty else { throw UsageError("--api-only needs a directory") }
         let dir = FileSystem.absolute(dirOption)
         var st = stat()
@@ -55,11 +74,13 @@ enum DemoAPIOnly {
         let server: HTTPServer
         do {
             server = try HTTPServer(listeners: [fd], loops: 1, config: HTTPServerConfig(),
-                                    responder: StandInAPI(root: dir, apiKey: a.options["--api-key"]), logger: Logger(level: .error))
+                                    responder: StandInAPI(root: dir, apiKey: a.options["--api-key"], secret: secret, webhook: webhook),
+                                    logger: Logger(level: .error))
         } catch { throw RuntimeError("cannot start the stand-in API: \(error)") }
         server.start()
         say("HOOKHOST_API_BASE=\(base)")
         say("stand-in Gemini API serving \(dir) (files/<id> → files/<id> or <id>; batches/<id> → batches/<id>.json); Ctrl-C stops it")
+        if secret == nil { say("no HOOKHOST_SECRETS: created batches succeed, but no batch.succeeded is sent") }
         var sig: Int32 = 0
         while sigwait(&signals, &sig) != 0 {}
         server.stop()
@@ -82,6 +103,21 @@ enum DemoAPIOnly {
 struct StandInAPI: HTTPResponder {
     let root: String
     let apiKey: String?
+    /// Created batches and interactions; input files are read from `root` like downloads.
+    let jobs: StandInJobs
+
+    init(root: String, apiKey: String?, secret: WebhookSecret?, webhook: String?) {
+        self.root = root
+        self.apiKey = apiKey
+        jobs = StandInJobs(secret: secret, projectWebhook: webhook, readFile: { id in
+            for file in [root + "/files/" + id, root + "/" + id] {
+                var st = stat()
+                guard stat(file, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                return try? SmallFile.read(file, limit: StandInAPI.maxBytes)
+            }
+            return nil
+        }, log: { DemoAPIOnly.say($0) })
+    }
 
     static let maxBytes = 256 << 20
 
@@ -98,16 +134,17 @@ struct StandInAPI: HTTPResponder {
     }
 
     func answer(_ request: HTTPRequest) -> Answer {
-        guard request.method == "GET" || request.method == "HEAD" else { return failure(405, "method not allowed") }
         if let apiKey, request.header("x-goog-api-key") != apiKey { return failure(401, "API key not valid") }
+        if let response = jobs.answer(request) { return Answer(response: response, note: nil) }
+        guard request.method == "GET" || request.method == "HEAD" else { return failure(405, "method not allowed") }
         let path = request.path
         let candidates: [String]
         if path.hasPrefix("/download/v1beta/files/"), path.hasSuffix(":download") {
             let id = String(path.dropFirst("/download/v1beta/files/".count).dropLast(":download".count))
             guard StandInAPI.isSafeID(id) else { return failure(400, "\"\(id)\" is not a file id") }
             candidates = [root + "/files/" + id, root + "/" + id]
-        } else if path.hasPrefix("/v1beta/batches/") {
-            let id = String(path.dropFirst("/v1beta/batches/".count))
+        } else if path.hasPrefix("/v1beta/batches/") || path.hasPrefix("/v1/batches/") {
+            let id = String(path.dropFirst(path.hasPrefix("/v1/") ? "/v1/batches/".count : "/v1beta/batches/".count))
             guard StandInAPI.isSafeID(id) else { return failure(400, "\"\(id)\" is not a batch id") }
             candidates = [root + "/batches/" + id + ".json", root + "/batches/" + id]
         } else {

@@ -38,10 +38,10 @@ enum DemoCommand {
     ]
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, valued: ["--functions", "--listen", "--api-only", "--api-key"], switches: ["--keep"])
+        let a = try Arguments(args, valued: ["--functions", "--listen", "--api-only", "--api-key", "--webhook"], switches: ["--keep"])
         try a.expectPositional(atMost: 0, "demo")
         if a.options["--api-only"] != nil { return try DemoAPIOnly.run(a) }
-        if a.options["--api-key"] != nil { throw UsageError("--api-key goes with --api-only DIR") }
+        for flag in ["--api-key", "--webhook"] where a.options[flag] != nil { throw UsageError("\(flag) goes with --api-only DIR") }
         let functions = FileSystem.absolute(a.options["--functions"] ?? "./Functions/bin")
         guard FunctionTable(directory: functions).exists else {
             throw ConfigError(setting: "--functions", message: "\(functions) does not exist; build the examples with Functions/build.sh")
@@ -57,7 +57,7 @@ enum DemoCommand {
         let url = base + "/webhooks"
         // The stand-in for the Gemini API the results are downloaded from (in this process).
         let (apiFD, apiPort) = try Listener.open(.inet(host: "127.0.0.1", port: 0))
-        let api = try HTTPServer(listeners: [apiFD], loops: 1, config: HTTPServerConfig(), responder: DemoAPI(), logger: Logger(level: .error))
+        let api = try HTTPServer(listeners: [apiFD], loops: 1, config: HTTPServerConfig(), responder: DemoAPI(secret: secret, webhook: url), logger: Logger(level: .error))
         api.start()
         defer { api.stop(); api.join() }
         print("stand-in Gemini API (batch output, videos) on 127.0.0.1:\(apiPort)")
@@ -66,7 +66,9 @@ enum DemoCommand {
         let pid = try spawnHost(["serve", "--listen", listen.description, "--data", work + "/data",
                                  "--functions", functions, "--jwks-file", work + "/jwks.json", "--retry-base", "1", "--retry-cap", "2", "--max-attempts", "2"],
                                 environment: ["HOOKHOST_SECRETS": secret.encoded, "GEMINI_API_KEY": DemoAPI.apiKey,
-                                              "HOOKHOST_API_BASE": "http://127.0.0.1:\(apiPort)"], log: work + "/host.log")
+                                              "HOOKHOST_API_BASE": "http://127.0.0.1:\(apiPort)",
+                                              // The functions that call the API (pass_env) reach the stand-in too.
+                                              "GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:\(apiPort)"], log: work + "/host.log")
         defer {
             kill(pid, SIGTERM)
             var st: Int32 = 0

@@ -27,16 +27,22 @@ struct BatchTally {
         let position: Int
         let code: String
         let message: String?
+        /// The request that failed, when the output holds it (Vertex-style `request` members, or an
+        /// inline batch's `inputConfig`): what a retry resubmits.
+        var request: Any? = nil
     }
 
     /// Counts one entry; `null` members count as absent.
-    mutating func add(_ entry: [String: Any], position: Int, onFailure: (Failure) throws -> Void) rethrows {
+    mutating func add(_ entry: [String: Any], position: Int, request: (String?) -> Any? = { _ in nil },
+                      onFailure: (Failure) throws -> Void) rethrows {
         if let error = entry["error"], !(error is NSNull) {
             failed += 1
             let code = Self.code(of: error)
             count(code)
             let message = (error as? [String: Any])?["message"] as? String
-            try onFailure(Failure(key: Self.key(of: entry), position: position, code: code, message: message))
+            let key = Self.key(of: entry)
+            let original = entry["request"].flatMap { $0 is NSNull ? nil : $0 } ?? request(key)
+            try onFailure(Failure(key: key, position: position, code: code, message: message, request: original))
         } else if let response = entry["response"], !(response is NSNull) {
             succeeded += 1
         } else {

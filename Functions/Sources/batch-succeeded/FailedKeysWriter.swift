@@ -1,7 +1,8 @@
 import Foundation
 import HookEvent
 
-/// Appends one JSON line per failed entry — `{"code":…,"key":…,"line":…,"message":…}` — through a
+/// Appends one JSON line per failed entry — `{"code":…,"key":…,"line":…,"message":…}`, plus
+/// `"request"` when the failed request is known — through a
 /// stdio buffer, so a batch with a million failures is written as it is read, not held in memory.
 final class FailedKeysWriter {
     let path: String
@@ -25,8 +26,12 @@ final class FailedKeysWriter {
 
     func write(_ failure: BatchTally.Failure) throws {
         let message = failure.message.map { String($0.prefix(Self.maxMessage)) }
-        let line: [String: JSONValue] = ["key": .from(failure.key), "line": .from(failure.position),
+        var line: [String: JSONValue] = ["key": .from(failure.key), "line": .from(failure.position),
                                          "code": .string(failure.code), "message": .from(message)]
+        if let request = failure.request {
+            let data = try JSONSerialization.data(withJSONObject: request, options: [.fragmentsAllowed])
+            line["request"] = try JSONDecoder().decode(JSONValue.self, from: data)
+        }
         var data = try encoder.encode(line)
         data.append(0x0A)
         let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }

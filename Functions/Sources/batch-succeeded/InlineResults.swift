@@ -8,10 +8,24 @@ import Foundation
 enum InlineResults {
     /// The entries and the document's size; `entries` is `nil` when the document is not JSON or
     /// has no `inlinedResponses` list (malformed input).
-    static func read(at path: String) throws -> (entries: [Any]?, bytes: Int) {
+    /// `requests` maps `metadata.key` to the request as submitted (`inputConfig.requests.requests`,
+    /// when the resource echoes its input), for a retry to resubmit.
+    static func read(at path: String) throws -> (entries: [Any]?, requests: [String: Any], bytes: Int) {
         let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        guard let resource = try? JSONSerialization.jsonObject(with: data) else { return (nil, data.count) }
-        return (find(in: resource), data.count)
+        guard let resource = try? JSONSerialization.jsonObject(with: data) else { return (nil, [:], data.count) }
+        return (find(in: resource), requests(in: resource), data.count)
+    }
+
+    private static func requests(in resource: Any) -> [String: Any] {
+        guard let metadata = (resource as? [String: Any])?["metadata"] as? [String: Any] ?? resource as? [String: Any],
+              let input = metadata["inputConfig"] as? [String: Any],
+              let list = (input["requests"] as? [String: Any])?["requests"] as? [Any] else { return [:] }
+        var byKey: [String: Any] = [:]
+        for case let item as [String: Any] in list {
+            guard let key = BatchTally.key(of: item), let request = item["request"], byKey[key] == nil else { continue }
+            byKey[key] = request
+        }
+        return byKey
     }
 
     private static func find(in value: Any) -> [Any]? {

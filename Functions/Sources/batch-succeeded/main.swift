@@ -3,7 +3,9 @@
 //   summary.json        entries, succeeded, failed (by error code), bytes read, where it came from
 //   failed_keys.jsonl   one line per request that did not succeed: key, line, error code, message
 //
-// and prints the summary on stdout (stored by hookhost as the delivery's output).
+// and prints the summary on stdout (stored by hookhost as the delivery's output). Each failed key
+// whose error is transient becomes an `app.batch.retry` event (HOOKHOST_EMIT), which the
+// app.batch.retry function resubmits.
 //
 // The result is the output JSONL — `{"key":…,"response":{…}}` or `{"key":…,"error":{…}}` per
 // line, possibly gigabytes, so it is streamed a line at a time — or, for inline batches
@@ -23,14 +25,19 @@ guard let result = input.result else {
 
 let directory = SummaryDirectory(base: outputBase(), name: input.delivery.fileName)
 
+let batchName = input.event.data.id.map { $0.hasPrefix("batches/") ? $0 : "batches/" + $0 }
+
 if let earlier = directory.existingSummary() {
-    // Done by an earlier run of this delivery: answer the same, change nothing.
+    // Done by an earlier run of this delivery: answer the same, change nothing — but emit again,
+    // as hookhost takes a run's events only when it exits 0, and that run may not have.
     HookOutput.log("batch.succeeded: \(directory.path) exists; delivery \(input.delivery.id) was already summarised")
-    emit(earlier)
+    RetryEvents.emit(from: directory, batch: batchName, metadata: input.metadata)
+    printSummary(earlier)
     exit(HookExit.success)
 }
 
 var partial: String?
+var answer = Data()
 do {
     let dir = try wrapOutput { try directory.makePartial() }
     partial = dir
@@ -45,7 +52,7 @@ do {
 
     var summary = tally.summary
     summary["delivery"] = .string(input.delivery.id)
-    summary["batch"] = .from(input.event.data.id.map { $0.hasPrefix("batches/") ? $0 : "batches/" + $0 })
+    summary["batch"] = .from(batchName)
     summary["source"] = isInline ? "inline" : "file"
     summary["uri"] = .string(result.uri)
     summary["bytes"] = .from(bytes)
@@ -55,10 +62,10 @@ do {
     try wrapOutput { try SummaryDirectory.writeSynced(line, to: dir + "/summary.json") }
 
     if try wrapOutput({ try directory.publish(dir) }) {
-        emit(line)
+        answer = line
     } else if let winner = directory.existingSummary() {
         // A concurrent run of the same delivery published first; its summary is the answer.
-        emit(winner)
+        answer = winner
     } else {
         throw BatchError.output(OutputError(path: directory.path, reason: "exists but has no summary.json"))
     }
@@ -69,6 +76,8 @@ do {
     if let partial { directory.discard(partial) }
     HookExit.fail("batch.succeeded: \(error)", code: 1)
 }
+RetryEvents.emit(from: directory, batch: batchName, metadata: input.metadata)
+printSummary(answer)
 
 /// `BATCH_SUMMARY_DIR` (set it in the sidecar's `env`), else the private `HOOKHOST_WORK_DIR`.
 func outputBase() -> String {
@@ -104,7 +113,7 @@ func tallyJSONL(at path: String, failures: FailedKeysWriter) throws -> (BatchTal
 
 /// Counts the `inlinedResponses` of a batch resource.
 func tallyInline(at path: String, failures: FailedKeysWriter) throws -> (BatchTally, Int) {
-    let read: (entries: [Any]?, bytes: Int)
+    let read: (entries: [Any]?, requests: [String: Any], bytes: Int)
     do { read = try InlineResults.read(at: path) } catch { throw BatchError.unreadable("cannot read the result: \(error)") }
     guard let entries = read.entries else {
         throw BatchError.malformed("\(path) is not a batch resource with inlinedResponses")
@@ -114,7 +123,9 @@ func tallyInline(at path: String, failures: FailedKeysWriter) throws -> (BatchTa
         guard let entry = item as? [String: Any] else {
             throw BatchError.malformed("inlinedResponses[\(index)] of \(path) is not a JSON object")
         }
-        try wrapOutput { try tally.add(entry, position: index + 1, onFailure: failures.write) }
+        try wrapOutput {
+            try tally.add(entry, position: index + 1, request: { $0.flatMap { read.requests[$0] } }, onFailure: failures.write)
+        }
     }
     return (tally, read.bytes)
 }
@@ -133,7 +144,7 @@ func encodeLine(_ object: [String: JSONValue]) throws -> Data {
     return line
 }
 
-func emit(_ line: Data) {
+func printSummary(_ line: Data) {
     do { try FileHandle.standardOutput.write(contentsOf: line) } catch {
         HookOutput.log("batch.succeeded: cannot write stdout: \(error)")
     }
