@@ -147,6 +147,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
 
     func info(_ id: String) -> DeliveryInfo? { monitor.locked { index[id] } }
     func remembers(_ id: String) -> Bool { monitor.locked { index.remembers(id) } }
+    func chain(root: String) -> [DeliveryInfo] { monitor.locked { index.chain(root: root) } }
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { monitor.locked { index.list(state: state, type: type) } }
     var unfinished: Int { monitor.locked { index.unfinished } }
     func unfinishedSummary() -> UnfinishedSummary { monitor.locked { index.unfinishedSummary() } }

@@ -35,11 +35,19 @@ extension DeliveryIndex {
     }
 
     /// `type` is `filter` or in the family `filter.*`.
-    /// Types are stored canonical: the legacy name a filter may use means the same type.
-    static func type(_ type: String, matches given: String) -> Bool {
-        let filter = EventType.canonical(given)
-        return type == filter || (type.utf8.count > filter.utf8.count && type.hasPrefix(filter) && type.utf8.dropFirst(filter.utf8.count).first == UInt8(ascii: "."))
+    /// `root` and the deliveries whose chain began with it (emitted ones are always whole), by
+    /// depth, then arrival.
+    func chain(root: String) -> [DeliveryInfo] {
+        var out = active.values.filter { $0.head?.chain?.root == root }
+        out.sort { a, b in
+            let (da, db) = (a.head?.chain?.depth ?? 0, b.head?.chain?.depth ?? 0)
+            return da != db ? da < db : DeliveryIndex.arrivalOrder(a, b)
+        }
+        if let r = self[root] { out.insert(r, at: 0) }
+        return out
     }
+
+    static func type(_ type: String, matches given: String) -> Bool { EventType.type(type, matches: given) }
 
     /// Bytes of the log still needed: every delivery's frame, last state and attempt history,
     /// and a small record per id remembered only for dedup.

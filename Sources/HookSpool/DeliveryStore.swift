@@ -133,6 +133,8 @@ public protocol DeliveryQueries: AnyObject, Sendable {
     func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)?
     /// The records of how its attempts ended, oldest first (the latest 20); empty if unknown.
     func attempts(_ id: String) -> [StateChange]
+    /// A pipeline: `root` (if known) and every event emitted below it, by depth, then arrival.
+    func chain(root: String) -> [DeliveryInfo]
 }
 
 /// Both sides: what the host's components are handed (each uses the part it needs).

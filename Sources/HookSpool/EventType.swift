@@ -25,6 +25,12 @@ public enum EventType {
         return !previousDot
     }
 
+    /// Whether a stored (canonical) type is `given` or in its family. Types are stored canonical: the legacy name a filter may use means the same type.
+    public static func type(_ type: String, matches given: String) -> Bool {
+        let filter = EventType.canonical(given)
+        return type == filter || (type.utf8.count > filter.utf8.count && type.hasPrefix(filter) && type.utf8.dropFirst(filter.utf8.count).first == UInt8(ascii: "."))
+    }
+
     /// The type handlers see: legacy `batch.completed` is `batch.succeeded`.
     public static func canonical(_ type: String) -> String {
         type == "batch.completed" ? "batch.succeeded" : type

@@ -222,6 +222,7 @@ public final class Spool: DeliveryStore, DeliveryQueries {
     public func info(_ id: String) -> DeliveryInfo? { board.info(id) }
     public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
     public func unfinishedSummary() -> UnfinishedSummary { board.unfinishedSummary() }
+    public func chain(root: String) -> [DeliveryInfo] { board.chain(root: root) }
 
     public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }

@@ -54,7 +54,8 @@ public struct ControlEndpoint: HTTPResponder {
             if query["limit"] != nil && (limit ?? -1) < 0 { return .error(400, "limit must be a whole number ≥ 0, not \(query["limit"]!)") }
             let since = query["since"].flatMap { Double($0) }
             if query["since"] != nil && !(since?.isFinite ?? false) { return .error(400, "since must be seconds since the epoch, not \(query["since"]!)") }
-            return .json(200, admin.list(state: state, type: query["type"], since: since, limit: limit))
+            if let root = query["root"], root.isEmpty { return .error(400, "root must name a delivery id") }
+            return .json(200, admin.list(state: state, type: query["type"], since: since, limit: limit, root: query["root"]))
         case ("GET", 2, "deliveries"):
             if let body = admin.show(parts[1]) { return .json(200, body) }
             return .error(404, "no delivery \(parts[1])")
@@ -78,7 +79,7 @@ public struct ControlEndpoint: HTTPResponder {
     /// The query parameters a request takes; nil for a request that does not exist (404).
     static func parameters(method: String, parts: [String]) -> Set<String>? {
         switch (method, parts.count, parts.first) {
-        case ("GET", 1, "deliveries"): ["state", "type", "since", "limit"]
+        case ("GET", 1, "deliveries"): ["state", "type", "since", "limit", "root"]
         case ("GET", 2, "deliveries"): []
         case ("POST", 3, "deliveries") where parts[2] == "replay": []
         case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]

@@ -19,8 +19,12 @@ public struct SpoolAdmin: Sendable {
 
     /// `{"deliveries":[…]}` filtered by state, type (and its family), arrival time (`since`,
     /// seconds since the epoch, inclusive), oldest first; `limit` keeps the newest `limit` of them.
-    public func list(state: DeliveryState?, type: String?, since: Double? = nil, limit: Int? = nil) -> [UInt8] {
-        var items = spool.list(state: state, type: type)
+    /// `root`: only that delivery's pipeline (itself and what was emitted below it), by depth.
+    public func list(state: DeliveryState?, type: String?, since: Double? = nil, limit: Int? = nil, root: String? = nil) -> [UInt8] {
+        var items = root.map { spool.chain(root: $0) } ?? spool.list(state: state, type: type)
+        if root != nil {
+            items.removeAll { (state != nil && $0.state != state) || (type != nil && !EventType.type($0.type, matches: type!)) }
+        }
         if let since { items.removeAll { $0.receivedAt < since } }
         if let limit, items.count > limit { items.removeFirst(items.count - limit) }
         var w = JSONWriter()
@@ -75,6 +79,12 @@ public struct SpoolAdmin: Sendable {
         w.key("attempts")
         w.beginArray()
         for a in spool.attempts(id) { SpoolAdmin.writeAttempt(a, into: &w) }
+        w.endArray()
+        // The pipeline around it: where it came from, and what its runs emitted.
+        w.field("parent", optional: d.head?.chain?.parent)
+        w.key("children")
+        w.beginArray()
+        for c in spool.chain(root: d.head?.chain?.root ?? id) where c.head?.chain?.parent == id { SpoolAdmin.writeSummary(c, into: &w) }
         w.endArray()
         w.endObject()
         return w.bytes
@@ -145,6 +155,9 @@ public struct SpoolAdmin: Sendable {
         w.field("function", optional: d.function)
         w.field("error", optional: d.lastError)
         w.field("verified_by", d.verifiedBy.rawValue)
+        if let c = d.head?.chain {
+            w.field("parent", c.parent); w.field("root", c.root); w.field("depth", c.depth)
+        }
         w.endObject()
     }
 }

@@ -12,7 +12,7 @@ import HookDispatch
 /// socket when there is one, else directly (holding the data-directory lock).
 enum DeliveriesCommand {
     static let help = """
-    hookhost deliveries list [--state S] [--type T] [--since WHEN] [--limit N] [--json]
+    hookhost deliveries list [--state S] [--type T] [--since WHEN] [--limit N] [--root ID] [--json]
     hookhost deliveries show [--json] [--] ID
     hookhost deliveries replay [--json] [--] ID
     hookhost deliveries retry-dead [--type T] [--json]
@@ -23,6 +23,8 @@ enum DeliveriesCommand {
       --since WHEN   received at or after WHEN: a duration back from now (90s, 15m, 2h, 7d)
                      or a UTC time (2026-05-01, 2026-05-01T10:00:00Z)
       --limit N      only the newest N (still printed oldest first)
+      --root ID      a whole pipeline: ID and every event emitted below it, each step indented
+                     under the one that emitted it (by depth)
       --dry-run      purge: list what would be purged, and how many; purge nothing
                      (with --json: the dead letters as `list --json` prints them)
       --json         the control API's JSON instead of text (show: summary, stdin, last, attempts)
@@ -37,7 +39,7 @@ enum DeliveriesCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         // After `show`/`replay` comes an id, and `-h` or `--x` are valid ones.
-        let a = try Arguments(args, valued: ["--state", "--type", "--data", "--since", "--limit"], switches: ["--json", "--dead", "--dry-run"],
+        let a = try Arguments(args, valued: ["--state", "--type", "--data", "--since", "--limit", "--root"], switches: ["--json", "--dead", "--dry-run"],
                               takesAnyText: { $0.count == 1 && ($0[0] == "show" || $0[0] == "replay") })
         let sub = a.positional.first ?? "list"
         let dataSetting = a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data"
@@ -58,6 +60,10 @@ enum DeliveriesCommand {
             if let s = a.options["--state"] { q.append("state=" + ControlEndpoint.percentEncode(s)) }
             if let type { q.append("type=" + ControlEndpoint.percentEncode(type)) }
             if let since = a.options["--since"] { q.append("since=" + String(try TimeArgument.since(since, now: now))) }
+            if let root = a.options["--root"] {
+                guard !root.isEmpty else { throw UsageError("--root takes a delivery id (the first of a pipeline)") }
+                q.append("root=" + ControlEndpoint.percentEncode(root))
+            }
             if let limit = a.options["--limit"] {
                 guard let n = Int(limit), n >= 0 else { throw UsageError("--limit takes a whole number ≥ 0, not \"\(limit)\"") }
                 q.append("limit=\(n)")
@@ -96,7 +102,7 @@ enum DeliveriesCommand {
 
     /// Options that only some subcommands take are refused elsewhere, not ignored.
     static func checkOptions(_ a: Arguments, for sub: String) throws(UsageError) {
-        let only: [(String, Set<String>)] = [("--state", ["list"]), ("--since", ["list"]), ("--limit", ["list"]),
+        let only: [(String, Set<String>)] = [("--state", ["list"]), ("--since", ["list"]), ("--limit", ["list"]), ("--root", ["list"]),
                                              ("--type", ["list", "retry-dead", "purge"]), ("--dry-run", ["purge"]), ("--dead", ["purge"])]
         for (option, subs) in only where (a.options[option] != nil || a.flags.contains(option)) && !subs.contains(sub) {
             throw UsageError("\(option) is not an option of deliveries \(sub)")

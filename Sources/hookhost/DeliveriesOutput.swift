@@ -23,8 +23,16 @@ enum DeliveriesOutput {
         rows.append(("updated", s("updated_at") ?? "?"))
         if let n = s("next_at") { rows.append(("next retry", "\(n) (\(relative(n, now: now)))")) }
         rows.append(("verified by", s("verified_by") ?? "?"))
+        if let p = s("parent") { rows.append(("parent", p)) }
+        if let r = s("root"), r != s("parent") { rows.append(("root", r)) }
         if let e = s("error") { rows.append(("error", e)) }
         out += table(rows, indent: "  ")
+
+        if case .array(let children)? = doc["children"], !children.isEmpty {
+            out += "\nchildren (\(children.count) emitted by its runs)\n"
+            out += table(children.map { c in (c["id"]?.stringValue ?? "?", "\(c["state"]?.stringValue ?? "?")  \(c["type"]?.stringValue ?? "?")") },
+                         indent: "  ")
+        }
 
         var attempts: [JSON] = []
         if case .array(let a)? = doc["attempts"] { attempts = a }
@@ -109,7 +117,9 @@ enum DeliveriesOutput {
             let next = d["next_at"]?.stringValue.map { relative($0, now: now) } ?? "-"
             // The error is the last column, cut so a row stays one line.
             let error = String(s("error").split(separator: "\n").first ?? "").prefix(60)
-            rows.append([s("id"), s("type"), s("state"), String(d["attempt"]?.intValue ?? 0), s("received_at"), next, String(error)])
+            // A pipeline (`--root`) shows each step under the one that emitted it.
+            let indent = String(repeating: "  ", count: d["depth"]?.intValue ?? 0)
+            rows.append([indent + s("id"), s("type"), s("state"), String(d["attempt"]?.intValue ?? 0), s("received_at"), next, String(error)])
         }
         let widths = (0..<header.count - 1).map { c in rows.map { $0[c].count }.max() ?? 0 }
         var out = ""
