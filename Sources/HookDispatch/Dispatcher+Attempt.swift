@@ -81,7 +81,7 @@ extension Dispatcher {
             var a = RunClassifier.classify(r, timeout: inv.timeout)
             guard a.outcome == .ok else { return (a, []) }
             // Only a run that succeeded emits; read before the work directory goes.
-            switch emitted(by: job, in: inv.workDir, writer: user?.uid ?? getuid()) {
+            switch Dispatcher.emitted(by: job, in: inv.workDir, writer: user?.uid ?? getuid(), limits: config.emit) {
             case .success(let children): return (a, children)
             case .failure(let e):
                 a.outcome = .failed
@@ -114,7 +114,7 @@ extension Dispatcher {
     }
 
     /// The events the run wrote to `HOOKHOST_EMIT`, checked whole; none when it wrote no file.
-    private func emitted(by job: Job, in workDir: String, writer: uid_t) -> Result<[ChildDelivery], EmitError> {
+    static func emitted(by job: Job, in workDir: String, writer: uid_t, limits: EmitLimits) -> Result<[ChildDelivery], EmitError> {
         let bytes: [UInt8]
         do {
             bytes = try SmallFile.read(workDir + "/" + EmitFile.name, limit: EmitLimits.maxFileBytes, writtenBy: writer)
@@ -125,7 +125,7 @@ extension Dispatcher {
             if case .cannotOpen(_, let code) = error, code == ELOOP { return .failure(EmitError(line: nil, message: "\(EmitFile.name) is a symbolic link")) }
             return .failure(EmitError(line: nil, message: error.description))
         }
-        return Result { () throws(EmitError) in try EmitFile.parse(bytes, parentID: job.id, parentHead: job.head, limits: config.emit) }
+        return Result { () throws(EmitError) in try EmitFile.parse(bytes, parentID: job.id, parentHead: job.head, limits: limits) }
     }
 
 

@@ -50,6 +50,8 @@ package enum LocalRun {
         package var environment: [String] = []
         /// `pass_env` names refused because they are the host's own.
         package var refusedPassEnv: [String] = []
+        /// The events the run wrote to `HOOKHOST_EMIT` (ok runs only), as the host would store them.
+        package var emitted: [ChildDelivery] = []
     }
 
     /// Runs `function` once for `delivery` and waits for it. `config` supplies what the host's
@@ -71,10 +73,20 @@ package enum LocalRun {
         spec.onExit = onExit
         spec.delivery = delivery.id
         var r: Report
+        var emitted: [ChildDelivery] = []
         let started = monotonicNow()
         do {
             let result = try launcher.run(spec)
-            r = report(RunClassifier.classify(result, timeout: inv.timeout))
+            var a = RunClassifier.classify(result, timeout: inv.timeout)
+            if a.outcome == .ok {
+                // As the host reads them: a bad line fails the run, nothing is emitted.
+                switch Dispatcher.emitted(by: Job(local: delivery), in: inv.workDir, writer: getuid(), limits: config.emit) {
+                case .success(let children): emitted = children
+                case .failure(let e): a.outcome = .failed; a.failure = e.description
+                }
+            }
+            r = report(a)
+            r.emitted = emitted
             r.stdout = result.stdout
             r.stdoutTruncated = result.stdoutTruncated
             r.environment = inv.environment

@@ -57,7 +57,7 @@ extension RunCommand {
         case none(String)
     }
 
-    static func function(for type: String, _ a: Arguments) throws -> Choice {
+    static func function(for type: String, userMetadata: JSON?, _ a: Arguments) throws -> Choice {
         if let path = a.options["--function"] {
             guard a.options["--functions"] == nil else { throw UsageError("use either --functions DIR or --function PATH") }
             let abs = FileSystem.absolute(path)
@@ -78,20 +78,17 @@ extension RunCommand {
         let candidates = EventType.candidates(type)
         var problems = table.notExecutable(candidatesOf: type).map { "\($0) is not executable (chmod +x \($0)): the host routes past it" }
         problems += table.misnamed(candidatesOf: type).map(\.problem)
-        guard let f = table.resolve(type) else {
+        switch table.route(type: type, userMetadata: userMetadata) {
+        case .run(let f, let why):
+            return .found(f, why: why, notes: problems)
+        case .conflict(_, let why):
+            return .none("route conflict: \(why): the host would fail the delivery's attempts until it is dead")
+        case .noFunction:
             var out = "no function for \(type) in \(table.directory): the host would acknowledge the delivery and record it skipped\n"
-            out += "  looked for: \(candidates.joined(separator: ", "))\n"
+            out += "  looked for: \(candidates.joined(separator: ", ")) and routes (`on`/`match` in sidecars)\n"
             for p in problems { out += "  \(p)\n" }
             return .none(out.trimmingNewlines)
         }
-        let passed = candidates.prefix { $0 != f.name }
-        let why: String
-        switch f.name {
-        case type: why = "exact match for \(type)"
-        case "_default": why = "_default: no function named \(passed.joined(separator: " or "))"
-        default: why = "family of \(type): no function named \(type)"
-        }
-        return .found(f, why: why, notes: problems)
     }
 
     // MARK: the result

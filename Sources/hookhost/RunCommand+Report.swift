@@ -66,6 +66,11 @@ extension RunCommand {
             out += indent(DeliveriesOutput.quoted(String(decoding: r.stdout, as: UTF8.self), lines: 40), by: "  ") + "\n"
         }
         if r.stdoutTruncated { out += "  (cut at the host's 1 MiB stdout limit)\n" }
+        if !r.emitted.isEmpty {
+            out += "\nemitted (\(r.emitted.count) \(r.emitted.count == 1 ? "event" : "events") the host would store with this run's done, then run like deliveries):\n"
+            for c in r.emitted.prefix(20) { out += "  \(c.id)  \(c.type)  " + String(decoding: c.body.prefix(200), as: UTF8.self) + "\n" }
+            if r.emitted.count > 20 { out += "  … and \(r.emitted.count - 20) more\n" }
+        }
         if r.stderrTail.isEmpty {
             out += "\nstderr: (empty)\n"
         } else {

@@ -18,11 +18,12 @@ enum RunCommand {
                  [--functions DIR | --function PATH] [--id ID] [--attempt N]
 
     Runs the function for an event once, here, as the host would run it for that delivery: the
-    same stdin document, environment (PATH, HOME, LANG, HOOKHOST_EVENT_TYPE, HOOKHOST_DELIVERY_ID,
-    HOOKHOST_ATTEMPT, HOOKHOST_WORK_DIR, HOOKHOST_RESULT_PATH, the sidecar's env and pass_env),
+    same choice of function (by type and routes on user_metadata), stdin document, environment
+    (PATH, HOME, LANG, HOOKHOST_EVENT_TYPE, HOOKHOST_DELIVERY_ID, HOOKHOST_ATTEMPT,
+    HOOKHOST_WORK_DIR, HOOKHOST_EMIT, HOOKHOST_RESULT_PATH, the sidecar's env and pass_env),
     private scratch directory as the working directory, timeout (the sidecar's, else
     HOOKHOST_FUNCTION_TIMEOUT) and process-group teardown (what it detaches is killed when it
-    ends), and the same reading of its exit code.
+    ends), and the same reading of its exit code and of the events it emits (listed, not run).
     No host, no signature, no spool, no retries; it runs as you (HOOKHOST_FUNCTION_USER and
     HOOKHOST_FUNCTION_UIDS are not applied).
 
@@ -70,7 +71,9 @@ enum RunCommand {
             guard let n = Int(text), n >= 1, n <= 1_000_000 else { throw UsageError("--attempt must be a whole number from 1 to 1000000, got \"\(text)\"") }
             attempt = n
         }
-        let choice = try function(for: type, a)
+        // Routed as the host routes it: by its type and the user_metadata admission would keep.
+        let head = DeliveryHead.derive(body: body)?.head ?? DeliveryHead()
+        let choice = try function(for: type, userMetadata: head.userMetadataJSON, a)
         let f: ResolvedFunction
         switch choice {
         case .found(let found, _, _): f = found
@@ -78,8 +81,7 @@ enum RunCommand {
         }
         var notes: [String] = []
         if case .found(_, _, let n) = choice { notes = n }
-        let parsed = (try? JSONParser.parse(body)) ?? .null
-        let named = ResultLocator.reference(type: type, event: parsed)
+        let named = head.result
         let fetch = EffectiveSettings(f.settings, host: host).fetch
         var result: FetchedResult?
         if let path = a.options["--result"] {

@@ -186,3 +186,19 @@ def test_chains_are_visible_in_show_and_list_root(host, fns):
     doc = deliveries_json(host, "list", "--root", "v", "--json")["deliveries"]
     assert [d["id"] for d in doc] == ["v", "v~e1", "v~e2", "v~e1~e1", "v~e2~e1"]
     assert deliveries(host, "list", "--root", "", check=False).returncode == 2
+
+
+def test_hookhost_run_routes_by_metadata_and_lists_what_would_be_emitted(fns, tmp_path):
+    from hostlib import run_cli
+    fns.add("batch.succeeded", extra=emitter(json.dumps({"type": "app.general", "data": {}})), sidecar=NO_FETCH)
+    fns.add("nightly", extra=emitter(json.dumps({"type": "app.nightly", "data": {"k": 1}})),
+            sidecar={"on": ["batch.succeeded"], "match": {"job_group": "nightly"}, "fetch": False})
+    p = run_cli("run", "batch.succeeded", "--functions", str(fns.dir), "--id", "L1",
+                "--data", json.dumps({"id": "batches/1", "user_metadata": {"job_group": "nightly"}}))
+    out = p.stdout.decode()
+    assert p.returncode == 0, out + p.stderr.decode()
+    assert "function  nightly  (nightly: on batch.succeeded, matched job_group=nightly (1 key))" in out, out
+    assert "emitted (1 event the host would store" in out and "L1~e1  app.nightly" in out, out
+    bad = fns.add("ping", extra=emitter('{"type":"video.x"}'))
+    p = run_cli("run", "ping", "--functions", str(fns.dir), "--data", "{}")
+    assert p.returncode == 1 and "line 1: type video.x is in the video family" in p.stdout.decode(), p.stdout.decode()

@@ -59,11 +59,19 @@ public struct RouteTable: Sendable, Equatable {
 
     /// "nightly-eval: on batch.succeeded, matched job_group=nightly-eval (1 key)".
     static func why(_ r: Route, values: [MatchValue], type: String, level: RouteLevel, missedKeys: Int) -> String {
+        let family = String(type[..<(type.firstIndex(of: ".") ?? type.endIndex)])
+        // Chosen by name alone, as before routes existed: said as it always was.
+        if !r.declared && missedKeys == 0 {
+            switch level {
+            case .exact: return "exact match for \(type)"
+            case .family: return "family of \(type): no function named \(type)"
+            case .fallback: return "_default: no function named \(family == type ? type : "\(type) or \(family)")"
+            }
+        }
         var s = r.function + ": "
         switch level {
         case .exact: s += "on \(type)"
         case .family:
-            let family = String(type[..<(type.firstIndex(of: ".") ?? type.endIndex)])
             s += r.function == family ? "family of \(type)" : "on \(family), the family of \(type)"
         case .fallback: s += "nothing more specific takes \(type)"
         }
