@@ -89,6 +89,10 @@ enum DemoCommand {
             let (status, body) = try post(url, secret: secret, id: id, type: type, data: data)
             print("  \(type.padded(28)) → \(status) \(body)")
         }
+        let routedID = "demo_routed_" + run
+        ids.append(routedID)
+        let (routedStatus, routedBody) = try post(url, secret: secret, id: routedID, type: routedBatch.type, data: routedBatch.data)
+        print("  \("(job_group nightly-eval)".padded(28)) → \(routedStatus) \(routedBody)")
         let (dupStatus, dupBody) = try post(url, secret: secret, id: ids[0], type: events[0].0, data: events[0].1)
         print("  \("(same id again)".padded(28)) → \(dupStatus) \(dupBody)")
         let forged = WebhookSecret(key: Crypto.randomBytes(32))
@@ -128,6 +132,7 @@ enum DemoCommand {
             print(line)
             if let se = last?["stderr"]?.stringValue, !se.isEmpty { print("      stderr: " + se.trimmingNewlines.replacingAll("\n", "\n              ")) }
         }
+        try printPipeline(sock, root: ids[0], known: Set(ids), host: host)
         print("\nmetrics: " + metricsSummary(base))
         return 0
     }
