@@ -97,6 +97,9 @@ public final class Host: Sendable {
         for m in table.misnamed() {
             logger.warn(m.problem, ["file": .string(m.file), "did_you_mean": .string(m.meant)])
         }
+        for c in table.directoryRoutes().table.conflicts() {
+            logger.warn("route conflict", ["functions": .string(c.functions.joined(separator: ",")), "problem": .string(c.problem)])
+        }
         // Files a typo can break, read before anything is opened or changed: recovering a large
         // spool takes a while, and leftover functions are killed and the work directory cleared
         // once it is open — none of which a start that fails on a key file should cost.

@@ -162,6 +162,7 @@ extension StatusReport {
         for name in table.notExecutable() {
             f.problems.append("\(name): not executable (chmod +x \(name)); its deliveries are skipped or go to the next match")
         }
+        for c in table.directoryRoutes().table.conflicts() { f.problems.append("ROUTE CONFLICT: \(c.problem)") }
         functions = f
     }
 

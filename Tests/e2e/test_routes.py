@@ -141,6 +141,10 @@ def test_a_route_conflict_fails_the_delivery_naming_both_until_dead(make_host, f
     assert fns.runs() == []
     assert any(rec.get("msg") == "route conflict; retry scheduled" and rec.get("functions") == "a,b"
                for rec in host.log_records()), host.log_tail()
+    # Said at start, and by `hookhost status`, before any delivery hits it.
+    assert any(rec.get("msg") == "route conflict" and rec.get("functions") == "a,b" for rec in host.log_records()), host.log_tail()
+    st = host.cli("status", "--data", str(host.data)).stdout.decode()
+    assert "ROUTE CONFLICT: a and b can both match app.report" in st, st
 
 
 def test_a_route_added_while_a_delivery_is_queued_takes_it(make_host, fns):
