@@ -91,6 +91,7 @@ public final class Dispatcher: Sendable {
         self.clock = clock
         self.random = random
         spool.feed(into: queue)
+        spool.watchDeadLetters(DeadLetterEvents(functions: functions, logger: logger))
     }
 
     /// Starts the worker threads (and the download threads).
@@ -197,7 +198,10 @@ public final class Dispatcher: Sendable {
         case nil: return .invalid
         case .noFunction(let notExecutable): return .skip(notExecutable: notExecutable)
         case .conflict(let names, let why): return .conflict(functions: names, why: why)
-        case .run(let g, _): f = g
+        case .run(let g, _):
+            // The host's own events go to a function that takes them, never to the catch-all.
+            if g.name == "_default" && DeadLetterEvents.isHostEvent(type) { return .skip(notExecutable: []) }
+            f = g
         }
         if held == f.name { return .run(f) }
         let limit = f.settings.maxConcurrency ?? Int.max

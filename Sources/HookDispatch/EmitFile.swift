@@ -71,15 +71,20 @@ public enum EmitFile {
     /// not use such ids (see `isChildID`).
     public static func childID(parent: String, line: Int) -> String { "\(parent)\(separator)\(line)" }
 
+    /// The id of the `hookhost.dead` event of `parent`'s death at `attempt`: one per death, the
+    /// same if the commit is redone.
+    public static func deadEventID(parent: String, attempt: Int) -> String { "\(parent)~d\(attempt)" }
+
     /// Between a parent's id and a child's line number: no `/`, so ids stay usable as file names.
     public static let separator = "~e"
 
-    /// Whether `id` has the shape of a child's id (`…~e<line>`): refused for outside deliveries,
-    /// so none can take the id a child will have and be mistaken for it.
+    /// Whether `id` has the shape of a child's id (`…~e<line>`, or `…~d<attempt>` for a
+    /// `hookhost.dead` event): refused for outside deliveries, so none can take the id a child
+    /// will have and be mistaken for it.
     public static func isChildID(_ id: String) -> Bool {
         guard let tilde = id.utf8.lastIndex(of: UInt8(ascii: "~")) else { return false }
         let tail = id.utf8[id.utf8.index(after: tilde)...]
-        guard tail.first == UInt8(ascii: "e"), tail.count > 1 else { return false }
+        guard tail.first == UInt8(ascii: "e") || tail.first == UInt8(ascii: "d"), tail.count > 1 else { return false }
         return tail.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 

@@ -19,9 +19,11 @@ public struct ChildDelivery: Sendable, Equatable {
     public var body: [UInt8]
     /// Carries the chain (parent, root, depth).
     public var head: DeliveryHead
+    /// `parent` for what a function emitted, `host` for the host's own events.
+    public var verifiedBy: VerifiedBy
 
-    public init(id: String, type: String, body: [UInt8], head: DeliveryHead) {
-        self.id = id; self.type = type; self.body = body; self.head = head
+    public init(id: String, type: String, body: [UInt8], head: DeliveryHead, verifiedBy: VerifiedBy = .parent) {
+        self.id = id; self.type = type; self.body = body; self.head = head; self.verifiedBy = verifiedBy
     }
 }
 
@@ -92,6 +94,8 @@ public protocol DeliveryStore: AnyObject, Sendable {
     func remembers(_ id: String) -> Bool
     /// Sends the ids of due deliveries to `feed` from now on, those already due first.
     func feed(into feed: any DueFeed)
+    /// Asks `watch` for an event to commit with every dead letter from now on.
+    func watchDeadLetters(_ watch: any DeadLetterWatch)
     /// Marks a due delivery running with its next attempt. `forRun` (a function will run):
     /// the start is recorded — `waitUntilRecorded()` on the result before the function starts —
     /// and the body read; without it (the delivery is only skipped) neither: redoing a skip after

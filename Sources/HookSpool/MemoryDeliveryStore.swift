@@ -49,6 +49,8 @@ public final class MemoryDeliveryStore: DeliveryStore, DeliveryQueries {
 
     public func remembers(_ id: String) -> Bool { board.remembers(id) }
     public func feed(into feed: any DueFeed) { board.attach(feed) }
+    public func watchDeadLetters(_ watch: any DeadLetterWatch) { deadLetterWatch.withLock { $0 = watch } }
+    private let deadLetterWatch = Mutex<(any DeadLetterWatch)?>(nil)
 
     public func startFetch(_ id: String) -> StartedDelivery? {
         guard let d = board.markFetching(id), let (body, jwt) = stored.withLock({ s in s.bodies[ExactKey(id)].map { ($0, s.jwts[ExactKey(id)]) } }) else { return nil }
@@ -62,9 +64,11 @@ public final class MemoryDeliveryStore: DeliveryStore, DeliveryQueries {
 
     @discardableResult
     public func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool {
-        guard board.info(change.id) != nil else { return false }
+        guard let d = board.info(change.id) else { return false }
+        var children = children
+        if change.state == .dead, d.state != .dead, let e = deadLetterWatch.withLock({ $0 })?.deadEvent(for: d, change: change) { children.append(e) }
         for c in children {
-            admit(id: c.id, type: c.type, verifiedBy: .parent, jwt: nil, head: c.head, body: c.body) { _ in }
+            admit(id: c.id, type: c.type, verifiedBy: c.verifiedBy, jwt: nil, head: c.head, body: c.body) { _ in }
         }
         let head = change.state == .received ? heads.withLock { $0[ExactKey(change.id)] } : nil
         guard let change = board.apply(change, head: head) else { return false }

@@ -21,7 +21,7 @@ extension Spool {
         }
         let now = clock.now()
         var records = taken.map { c in
-            SpoolRecord.delivery(id: c.id, type: c.type, receivedAt: now, verifiedBy: .parent, body: c.body, head: c.head)
+            SpoolRecord.delivery(id: c.id, type: c.type, receivedAt: now, verifiedBy: c.verifiedBy, body: c.body, head: c.head)
         }
         records.append(.state(completed))
         guard case .batch(let inner) = SpoolRecord.batch(of: records) else { return false }
@@ -29,7 +29,7 @@ extension Spool {
         let parentPlaced = notePosition(change.id, endsAttempt: completed.endsAttempt)
         let result = log.appendSync(SpoolRecord.batch(inner).encoded(), placed: { ref in
             for (c, n) in zip(taken_, inner) {
-                board.accepted(id: c.id, type: c.type, at: now, verifiedBy: .parent, head: c.head,
+                board.accepted(id: c.id, type: c.type, at: now, verifiedBy: c.verifiedBy, head: c.head,
                                body: SpoolRef(offset: ref.offset + Int64(n.offset), length: n.length))
             }
             let last = inner[inner.count - 1]

@@ -43,6 +43,8 @@ public final class Spool: DeliveryStore, DeliveryQueries {
     /// the log, queued ahead of the delivery's own (so durable before its 202), rebuilt at start
     /// and rewritten by compaction.
     public let replayMemory: ReplayMemory
+    /// Asked for the `hookhost.dead` event of each dead letter (set by the dispatcher).
+    let deadLetterWatch = Mutex<(any DeadLetterWatch)?>(nil)
 
     /// Opens (creating) the spool in `config.directory` and rebuilds the index from the log.
     public init(config: SpoolConfig, clock: any WallClock = SystemClock(), logger: Logger) throws(SpoolError) {
@@ -126,6 +128,14 @@ public final class Spool: DeliveryStore, DeliveryQueries {
 
     public func remembers(_ id: String) -> Bool { board.remembers(id) }
     public func feed(into feed: any DueFeed) { board.attach(feed) }
+    public func watchDeadLetters(_ watch: any DeadLetterWatch) { deadLetterWatch.withLock { $0 = watch } }
+
+    /// The event reporting `change` if it makes a dead letter (see `DeadLetterWatch`).
+    func deadEvent(_ change: StateChange) -> [ChildDelivery] {
+        guard change.state == .dead, let watch = deadLetterWatch.withLock({ $0 }), let d = board.info(change.id), d.state != .dead,
+              let e = watch.deadEvent(for: d, change: change) else { return [] }
+        return [e]
+    }
 
     public func start(_ id: String, forRun: Bool) -> StartedDelivery? {
         guard let d = board.markRunning(id) else { return nil }
@@ -165,6 +175,7 @@ public final class Spool: DeliveryStore, DeliveryQueries {
 
     @discardableResult
     public func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool {
+        let children = children + deadEvent(change)
         if !children.isEmpty { return commit(change, emitting: children) }
         let id = change.id
         if mode == .background { return finishInBackground(change) }

@@ -145,7 +145,7 @@ public final class DeliveryEndpoint: HTTPResponder {
             return invalid(respond, id_, "webhook-id longer than \(DeliveryEndpoint.maxIDLength) bytes")
         }
         guard !EmitFile.isChildID(id_) else {
-            return invalid(respond, id_, "webhook-id ending in ~e<number> is reserved for events emitted by functions")
+            return invalid(respond, id_, "webhook-id ending in ~e<number> or ~d<number> is reserved for events emitted by functions and the host")
         }
         // A redelivery of a remembered id needs no parsing: the answer is the same whatever it carries.
         if spool.remembers(id_) { return duplicate(respond, id_, type: nil) }
@@ -160,6 +160,9 @@ public final class DeliveryEndpoint: HTTPResponder {
         let type = EventType.canonical(sent)
         guard EventType.isValid(type) else {
             return invalid(respond, id_, "event type is not a plain dotted name of at most \(EventType.maxLength) bytes")
+        }
+        guard !DeadLetterEvents.isHostEvent(type) else {
+            return invalid(respond, id_, "event type \(type) is the host's own (hookhost.*); no sender may use it")
         }
         let head = DeliveryHead.derive(type: type, event: event, body: body)
         if draining.load(ordering: .relaxed) {
