@@ -1,10 +1,10 @@
-"""Emitted events under crashes (issue 20, "Show"; README "Pipelines"): a parent's children and its
+"""Emitted events under crashes (issue 20, "Show"): a parent's children and its
 `done` are one spool record, so after a kill -9 or a power cut either the parent is done and every
 child is stored, or neither and the parent runs again, emitting the same ids.
 
 How it is checked, from outside the host:
-- Every function run appends "<id> <attempt>" to a log in the test's `out` directory (O_APPEND, one
-  write, as its last act). That directory is not the data directory: a kill -9 does not touch it
+- Every function run appends "<id> <attempt>" to a log in the test's `out` directory at its end
+  (O_APPEND, one write). That directory is not the data directory: a kill -9 does not touch it
   and the power cut (lazyfs) only wipes the data directory's unsynced bytes, so the logs hold every
   run that happened, without an fsync of their own.
 - After every kill or cut, with the host down, `hookhost deliveries list --json --data DIR` reads
