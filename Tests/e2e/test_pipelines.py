@@ -202,3 +202,14 @@ def test_hookhost_run_routes_by_metadata_and_lists_what_would_be_emitted(fns, tm
     bad = fns.add("ping", extra=emitter('{"type":"video.x"}'))
     p = run_cli("run", "ping", "--functions", str(fns.dir), "--data", "{}")
     assert p.returncode == 1 and "line 1: type video.x is in the video family" in p.stdout.decode(), p.stdout.decode()
+
+
+def test_emitted_events_are_routed_by_their_user_metadata(host, fns):
+    lines = "\n".join([json.dumps({"type": "app.step", "data": {}}),  # inherits job_group nightly
+                       json.dumps({"type": "app.step", "data": {}, "user_metadata": {"job_group": "other"}})])
+    fns.add("ping", extra=emitter(lines))
+    fns.add("app.step")
+    fns.add("nightly-step", sidecar={"on": ["app.step"], "match": {"job_group": "nightly"}})
+    host.send(event_body("ping", {"user_metadata": {"job_group": "nightly"}}), msg_id="rt")
+    assert fns.wait_run("rt~e1").function == "nightly-step"
+    assert fns.wait_run("rt~e2").function == "app.step"
