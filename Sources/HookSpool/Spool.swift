@@ -242,11 +242,6 @@ public final class Spool: DeliveryStore, DeliveryQueries {
         return frames.compactMap { Spool.stateChange(in: $0, for: id) }
     }
 
-    public func forget(_ id: String) -> Bool {
-        guard info(id) != nil, case .success = log.appendSync(SpoolRecord.forget(id: id).encoded()) else { return false }
-        return board.forget(id)
-    }
-
     /// The body and JWT identity from the delivery's record (kept on disk, not in the index).
     private func readBody(_ id: String) throws(SpoolError) -> ([UInt8], JWTIdentity?) {
         let (body, jwt, _) = try readRecord(id)
