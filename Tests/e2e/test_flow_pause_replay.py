@@ -260,3 +260,21 @@ def test_bad_filters_are_usage_errors(make_host, fns):
     # --id is the positional ID spelt out
     assert deliveries_json(host, "replay", "--id", dead, "--json") == {"replayed": 1}
     wait_until(lambda: runs(fns.out)[dead] == 2, 20, what="the replay by --id")
+
+
+def test_an_unreadable_pause_file_refuses_the_start_and_is_named(make_host, fns):
+    fns.add_script("job", APPEND)
+    host = make_host(start=False)
+    (host.data / "paused.json").write_text('{"paused":[{"function":"job"}]}')
+    host.start(wait=False)
+    assert host.proc.wait(timeout=20) == 2
+    log = host.log_text()
+    assert "paused.json" in log and "since" in log and "delete it" in log, log
+    listing = functions_cli(host)
+    assert b"PAUSE FILE ERROR" in listing.stdout, listing.stdout
+    p = functions_cli(host, "resume", "job", check=False)
+    assert p.returncode == 1 and b"paused.json" in p.stderr, p
+    (host.data / "paused.json").unlink()
+    host.start()
+    r = host.send(event_body("job"), type_="job")
+    wait_state(host, r.msg_id, "done")
