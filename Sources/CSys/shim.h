@@ -110,6 +110,7 @@ static inline int hh_spawn_addchdir(posix_spawn_file_actions_t *fa, const char *
 }
 static const short HH_SPAWN_FLAGS = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 static inline int hh_open3(const char *p, int flags, int mode) { return open(p, flags, mode); }
+static inline int hh_openat3(int dir, const char *name, int flags, int mode) { return openat(dir, name, flags, mode); }
 static inline int hh_fcntl_setfl_nonblock(int fd) { int f = fcntl(fd, F_GETFL); return fcntl(fd, F_SETFL, f | O_NONBLOCK); }
 static inline int hh_flock_try(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
 /* A directory handle for path lookups only (O_PATH is hidden without _GNU_SOURCE; glibc always has __O_PATH). */

@@ -42,6 +42,11 @@ public final class Dispatcher: Sendable {
     /// Event types counted in `hookhost_emitted_total` so far (bounded: see `countEmitted`).
     let emittedTypes = Mutex<Set<String>>([])
     static let maxEmittedTypeSeries = 200
+    /// Paused functions: their deliveries wait in `queue` under `pauseKey` until resumed.
+    let pauses: FunctionPauses
+    /// Held shared from the last look at `pauses` to the start of a run or download, and once
+    /// exclusively by `pause`: when `pause` returns, no run of the function is about to start.
+    let startGate = ReadWriteLock()
 
     /// What a worker does with a due delivery.
     enum Claim: Sendable {
@@ -52,7 +57,8 @@ public final class Dispatcher: Sendable {
         case conflict(functions: [String], why: String)
         case invalid
         /// The function is at its concurrency limit: the delivery waits in the slot table, and a
-        /// slot given back is handed over with it.
+        /// slot given back is handed over with it. Or the function is paused: it waits in the
+        /// queue until resumed.
         case waiting
     }
 
@@ -67,7 +73,8 @@ public final class Dispatcher: Sendable {
     public init(spool: any DeliveryStorage, table: FunctionTable, launcher: any ProcessLauncher = PosixProcessLauncher(), config: DispatcherConfig,
                 logger: Logger, metrics: Metrics, clock: any WallClock = SystemClock(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                fetcher: (any Fetcher)? = nil, policy: FetchPolicy? = nil, fetchConfig: FetchStageConfig? = nil) {
+                fetcher: (any Fetcher)? = nil, policy: FetchPolicy? = nil, fetchConfig: FetchStageConfig? = nil,
+                pauses: FunctionPauses = FunctionPauses()) {
         let queue = WorkQueue(clock: clock)
         self.queue = queue
         if let fetcher, let policy, let fetchConfig {
@@ -90,6 +97,8 @@ public final class Dispatcher: Sendable {
         metrics.beforeRender { series.refresh() }
         self.clock = clock
         self.random = random
+        self.pauses = pauses
+        watchPauses()
         spool.feed(into: queue)
         spool.watchDeadLetters(DeadLetterEvents(functions: functions, logger: logger))
     }
@@ -124,8 +133,11 @@ public final class Dispatcher: Sendable {
                         continue
                     }
                     queue.busy {
-                        // Nil: purged meanwhile, or its body is unreadable (dead-lettered).
-                        if let started = spool.start(due.id, forRun: true) { process(Job(started), claim) }
+                        // Nil: paused since `claim` (and parked), purged meanwhile, or its body is
+                        // unreadable (dead-lettered).
+                        if let started = startUnlessPaused(due.id, function: claim.function, { spool.start(due.id, forRun: true) }) {
+                            process(Job(started), claim)
+                        }
                     }
                     handedOver += release(claim)
                 }
@@ -144,14 +156,16 @@ public final class Dispatcher: Sendable {
         let type = d.type
         guard EventType.isValid(type), let f = functions.route(type: type, userMetadata: routingMetadata(d)).function,
               fetch.needsFetch(d, function: f) else { return false }
+        // A download starts an attempt: a paused function's delivery waits (`claim` parks it).
+        if pauses.isPaused(f.name) { return false }
         guard fetch.tryReserve() else {
             // A download may end (and release) between `tryReserve` and this park.
             queue.park(d.id, under: FetchStage.parkKey, unlessFreed: { fetch.hasFreeDownloader })
             return true
         }
         // Waits for the fetching record to be durable: long enough that others should not wait.
-        guard let started = queue.busy({ spool.startFetch(d.id) }) else {
-            fetch.unreserve()  // purged meanwhile, or its body is unreadable (dead-lettered)
+        guard let started = queue.busy({ startUnlessPaused(d.id, function: f.name) { spool.startFetch(d.id) } }) else {
+            fetch.unreserve()  // paused (and parked), purged meanwhile, or its body is unreadable (dead-lettered)
             return true
         }
         fetch.submit(Job(started), function: f)
@@ -202,6 +216,12 @@ public final class Dispatcher: Sendable {
             // The host's own events go to a function that takes them, never to the catch-all.
             if g.name == "_default" && DeadLetterEvents.isHostEvent(type) { return .skip(notExecutable: []) }
             f = g
+        }
+        // Paused: it waits holding neither a worker nor a slot, and spends no attempt.
+        if pauses.isPaused(f.name) {
+            if held == f.name { handedOver += giveBack(f.name) }
+            parkWhilePaused(d.id, function: f.name)
+            return .waiting
         }
         if held == f.name { return .run(f) }
         let limit = f.settings.maxConcurrency ?? Int.max
@@ -262,5 +282,7 @@ public final class Dispatcher: Sendable {
 extension Dispatcher.Claim {
     var isInvalid: Bool { if case .invalid = self { return true }; return false }
     var runs: Bool { if case .run = self { return true }; return false }
+    /// The function a run is for ("" when none runs).
+    var function: String { if case .run(let f) = self { return f.name }; return "" }
 }
 

@@ -41,6 +41,9 @@ struct RunQueue {
         return true
     }
 
+    /// Deliveries parked under `key` now.
+    func parkedCount(_ key: String) -> Int { parked[key]?.count ?? 0 }
+
     /// Deliveries parked now (all keys).
     var parkedCount: Int { parked.values.reduce(0) { $0 + $1.count } }
 }

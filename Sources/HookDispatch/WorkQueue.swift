@@ -105,6 +105,9 @@ public final class WorkQueue: DueFeed, @unchecked Sendable {  // safe: every mut
         monitor.locked { if queue.release(key) { monitor.broadcast() } }
     }
 
+    /// Ids parked under `key` now (some may have gone stale meanwhile).
+    func parkedCount(under key: String) -> Int { monitor.locked { queue.parkedCount(key) } }
+
     /// Makes a taken id due again at once.
     func requeue(_ id: String) { due(id) }
 

@@ -110,8 +110,15 @@ public protocol DeliveryStore: AnyObject, Sendable {
     /// child are there, or none of them. Children whose id is remembered already are left out
     /// (a parent run again yields the same ids). False if unknown.
     @discardableResult func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool
-    /// Deletes a delivery for good (its id stays remembered for dedup). False if unknown or not stored.
-    func forget(_ id: String) -> Bool
+    /// Queues finished or dead deliveries again, each with a fresh attempt budget, in one durable
+    /// write: after a crash either every one of them is queued or none is. They become due like
+    /// any delivery (the scheduler's limits apply: a replay of thousands does not start them at
+    /// once). Unknown and unfinished ids are left out; returns how many were queued. Throws when
+    /// the write failed — then none is.
+    func replay(_ ids: [String]) throws(SpoolError) -> Int
+    /// Deletes deliveries for good in one durable write (their ids stay remembered for dedup);
+    /// unknown ids are left out. Returns how many went; throws when the write failed (none did).
+    func forget(_ ids: [String]) throws(SpoolError) -> Int
     /// One delivery's summary, or nil.
     func info(_ id: String) -> DeliveryInfo?
     /// The time stamps on records come from here.
@@ -168,12 +175,19 @@ extension DeliveryStore {
     @discardableResult public func finish(_ change: StateChange, _ mode: FinishMode) -> Bool { finish(change, mode, emitting: []) }
 
     /// Queues a finished or dead delivery again with a fresh attempt budget. False if unknown or
-    /// still unfinished.
-    public func replay(_ id: String) -> Bool {
-        guard let d = info(id), !d.state.isUnfinished else { return false }
-        var change = StateChange(id: id, state: .received, attempt: d.attempt, at: clock.now(), error: nil)
+    /// still unfinished, or the write failed.
+    public func replay(_ id: String) -> Bool { (try? replay([id])) == 1 }
+
+    /// Deletes a delivery for good (its id stays remembered for dedup). False if unknown or not stored.
+    public func forget(_ id: String) -> Bool { (try? forget([id])) == 1 }
+
+    /// The state change that queues a finished delivery again: attempts so far become the base
+    /// its fresh budget counts from. Nil for one still unfinished (it runs anyway).
+    func replayChange(_ d: DeliveryInfo, at now: Double) -> StateChange? {
+        guard !d.state.isUnfinished else { return nil }
+        var change = StateChange(id: d.id, state: .received, attempt: d.attempt, at: now, error: nil)
         change.attemptBase = d.attempt
-        return finish(change)
+        return change
     }
 }
 
@@ -186,13 +200,14 @@ extension DeliveryQueries {
 }
 
 extension DeliveryQueries where Self: DeliveryStore {
-    /// Replays every dead delivery (of one type); returns how many.
+    /// Replays every dead delivery (of one type) in one write; returns how many (0 when the write failed).
     public func retryDead(type: String? = nil) -> Int {
-        list(state: .dead, type: type).reduce(0) { $0 + (replay($1.id) ? 1 : 0) }
+        (try? replay(list(state: .dead, type: type).map(\.id))) ?? 0
     }
 
-    /// Deletes dead deliveries (of one type) for good; their ids stay remembered for dedup.
+    /// Deletes dead deliveries (of one type) for good in one write; their ids stay remembered for
+    /// dedup. Returns how many (0 when the write failed).
     public func purgeDead(type: String? = nil) -> Int {
-        list(state: .dead, type: type).reduce(0) { $0 + (forget($1.id) ? 1 : 0) }
+        (try? forget(list(state: .dead, type: type).map(\.id))) ?? 0
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import HookSupport
 import HookNet
@@ -99,13 +100,25 @@ public final class MemoryDeliveryStore: DeliveryStore, DeliveryQueries {
 
     public func attempts(_ id: String) -> [StateChange] { stored.withLock { $0.attempts[ExactKey(id)] ?? [] } }
 
-    public func forget(_ id: String) -> Bool {
-        guard board.forget(id) else { return false }
-        stored.withLock { s in
-            let key = ExactKey(id)
-            s.bodies[key] = nil; s.jwts[key] = nil; s.last[key] = nil; s.attempts[key] = nil
+    public func replay(_ ids: [String]) throws(SpoolError) -> Int {
+        guard writable.load(ordering: .relaxed) else { throw SpoolError("write", path: "memory store", code: EIO) }
+        let now = clock.now()
+        return ids.reduce(0) { n, id in
+            guard let d = board.info(id), let change = replayChange(d, at: now) else { return n }
+            return n + (finish(change) ? 1 : 0)
         }
-        heads.withLock { $0[ExactKey(id)] = nil }
-        return true
+    }
+
+    public func forget(_ ids: [String]) throws(SpoolError) -> Int {
+        guard writable.load(ordering: .relaxed) else { throw SpoolError("write", path: "memory store", code: EIO) }
+        return ids.reduce(0) { n, id in
+            guard board.forget(id) else { return n }
+            stored.withLock { s in
+                let key = ExactKey(id)
+                s.bodies[key] = nil; s.jwts[key] = nil; s.last[key] = nil; s.attempts[key] = nil
+            }
+            heads.withLock { $0[ExactKey(id)] = nil }
+            return n + 1
+        }
     }
 }

@@ -33,10 +33,6 @@ extension Spool {
         return frames.compactMap { Spool.stateChange(in: $0, for: id) }
     }
 
-    public func forget(_ id: String) -> Bool {
-        guard info(id) != nil, case .success = log.appendSync(SpoolRecord.forget(id: id).encoded()) else { return false }
-        return board.forget(id)
-    }
 
     /// The body and JWT identity from the delivery's record (kept on disk, not in the index).
     func readBody(_ id: String) throws(SpoolError) -> ([UInt8], JWTIdentity?) {

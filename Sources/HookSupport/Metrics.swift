@@ -12,6 +12,8 @@ public final class Metrics: Sendable {
         var indexed: [(name: String, label: String, values: [String], counts: [Double])] = []
         /// Counters kept elsewhere (a component's own atomic), read at scrape time.
         var sampled: [(name: String, read: @Sendable () -> Double)] = []
+        /// Gauges a component samples itself at scrape time, rendered with `gauges`.
+        var sampledGauges: [@Sendable () -> [(String, Double)]] = []
         /// Run before each render, outside the lock: owners add series that must exist by then
         /// (e.g. a function added to the directory since the last scrape, at zero).
         var preparers: [@Sendable () -> Void] = []
@@ -52,6 +54,12 @@ public final class Metrics: Sendable {
     /// A counter kept by its owner (e.g. an atomic in a lower layer), read at scrape time.
     public func sampledCounter(_ name: String, _ read: @escaping @Sendable () -> Double) {
         state.withLock { $0.sampled.append((name, read)) }
+    }
+
+    /// Gauges (`name{labels}` → value) that `read` samples at each scrape, for a component made
+    /// after the registry (the owner of `gauges` need not know them).
+    public func sampledGauges(_ read: @escaping @Sendable () -> [(String, Double)]) {
+        state.withLock { $0.sampledGauges.append(read) }
     }
 
     /// Makes a histogram series exist with no observations (every bucket 0), so a rate over it
@@ -114,12 +122,21 @@ public final class Metrics: Sendable {
                 }
             }
         }
-        // A gauge's name may carry labels (`name{k="v"}`): one HELP/TYPE per family, before its first sample.
-        var seen: Set<String> = []
-        for (name, v) in gauges() {
-            let family = String(name.prefix { $0 != "{" })
-            if seen.insert(family).inserted { out += Metrics.header(family, "gauge", help) }
-            out += "\(name) \(Metrics.number(v))\n"
+        // A gauge's name may carry labels (`name{k="v"}`): one HELP/TYPE per family, before its
+        // samples, which stay together (the format requires it) even when two samplers add to one
+        // family; within a family, in the order sampled.
+        var families: [String] = []
+        var samples: [String: [(String, Double)]] = [:]
+        for read in [gauges] + state.withLock({ $0.sampledGauges }) {
+            for (name, v) in read() {
+                let family = String(name.prefix { $0 != "{" })
+                if samples[family] == nil { families.append(family) }
+                samples[family, default: []].append((name, v))
+            }
+        }
+        for family in families {
+            out += Metrics.header(family, "gauge", help)
+            for (name, v) in samples[family]! { out += "\(name) \(Metrics.number(v))\n" }
         }
         return out
     }

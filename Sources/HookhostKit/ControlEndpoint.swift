@@ -46,29 +46,34 @@ public struct ControlEndpoint: HTTPResponder {
             let known = allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")
             return .error(400, "unknown query parameter \(unknown) for \(request.method) \(request.path) (known: \(known))")
         }
+        let filter: DeliveryFilter
+        switch ControlEndpoint.filter(query) {
+        case .success(let f): filter = f
+        case .failure(let e): return .error(400, e.message)
+        }
         switch (request.method, parts.count, parts.first) {
         case ("GET", 1, "deliveries"):
-            let state = query["state"].flatMap(DeliveryState.init(rawValue:))
-            if query["state"] != nil && state == nil { return .error(400, "unknown state \(query["state"]!)") }
             let limit = query["limit"].flatMap { Int($0) }
             if query["limit"] != nil && (limit ?? -1) < 0 { return .error(400, "limit must be a whole number ≥ 0, not \(query["limit"]!)") }
-            let since = query["since"].flatMap { Double($0) }
-            if query["since"] != nil && !(since?.isFinite ?? false) { return .error(400, "since must be seconds since the epoch, not \(query["since"]!)") }
             if let root = query["root"], root.isEmpty { return .error(400, "root must name a delivery id") }
-            return .json(200, admin.list(state: state, type: query["type"], since: since, limit: limit, root: query["root"]))
+            return .json(200, admin.list(filter, limit: limit, root: query["root"]))
         case ("GET", 2, "deliveries"):
             if let body = admin.show(parts[1]) { return .json(200, body) }
             return .error(404, "no delivery \(parts[1])")
         case ("POST", 3, "deliveries") where parts[2] == "replay":
-            switch admin.replay(parts[1]) {
-            case .success(let b): return .json(200, b)
-            case .failure(.notFound(let id)): return .error(404, "no delivery \(id)")
-            case .failure(.conflict(let m)): return .error(409, m)
-            }
+            return ControlEndpoint.answer(admin.replay(parts[1]))
+        case ("POST", 2, "deliveries") where parts[1] == "replay":
+            return ControlEndpoint.answer(admin.replay(filter))
+        case ("POST", 2, "deliveries") where parts[1] == "purge":
+            return ControlEndpoint.answer(admin.purge(filter))
         case ("POST", 2, "dead") where parts[1] == "retry":
-            return .json(200, admin.retryDead(type: query["type"]))
+            return ControlEndpoint.answer(admin.retryDead(type: query["type"]))
         case ("POST", 2, "dead") where parts[1] == "purge":
-            return .json(200, admin.purgeDead(type: query["type"]))
+            return ControlEndpoint.answer(admin.purgeDead(type: query["type"]))
+        case ("POST", 3, "functions") where parts[2] == "pause":
+            return ControlEndpoint.answer(admin.pause(parts[1]))
+        case ("POST", 3, "functions") where parts[2] == "resume":
+            return ControlEndpoint.answer(admin.resume(parts[1]))
         case ("GET", 1, "status"):
             return .json(200, (status?() ?? admin.offlineStatus()).json)
         default:
@@ -76,13 +81,51 @@ public struct ControlEndpoint: HTTPResponder {
         }
     }
 
+    /// An action's answer: its JSON, or the error as the status that says what went wrong.
+    static func answer(_ result: Result<[UInt8], AdminError>) -> HTTPResponse {
+        switch result {
+        case .success(let b): .json(200, b)
+        case .failure(.notFound(let id)): .error(404, "no delivery \(id)")
+        case .failure(.noFunction(let m)): .error(404, m)
+        case .failure(.conflict(let m)): .error(409, m)
+        case .failure(.invalid(let m)): .error(400, m)
+        case .failure(.unavailable(let m)): .error(503, m)
+        }
+    }
+
+    /// The filter parameters (`state`, `type`, `function`, `since`, `until`) of a request; a
+    /// value that is not understood is an error, never a filter dropped (which would widen it).
+    static func filter(_ query: [String: String]) -> Result<DeliveryFilter, ControlRequestError> {
+        var f = DeliveryFilter(type: query["type"], function: query["function"])
+        if let s = query["state"] {
+            guard let state = DeliveryState(rawValue: s) else { return .failure(ControlRequestError(message: "unknown state \(s)")) }
+            f.state = state
+        }
+        for (name, value) in [("since", query["since"]), ("until", query["until"])] {
+            guard let value else { continue }
+            guard let t = Double(value), t.isFinite else {
+                return .failure(ControlRequestError(message: "\(name) must be seconds since the epoch, not \(value)"))
+            }
+            if name == "since" { f.since = t } else { f.until = t }
+        }
+        if let since = f.since, let until = f.until, until <= since {
+            return .failure(ControlRequestError(message: "until must be later than since"))
+        }
+        if f.function?.isEmpty == true { return .failure(ControlRequestError(message: "function must name a function")) }
+        if f.type?.isEmpty == true { return .failure(ControlRequestError(message: "type must name an event type or family")) }
+        return .success(f)
+    }
+
     /// The query parameters a request takes; nil for a request that does not exist (404).
     static func parameters(method: String, parts: [String]) -> Set<String>? {
-        switch (method, parts.count, parts.first) {
-        case ("GET", 1, "deliveries"): ["state", "type", "since", "limit", "root"]
+        let filters: Set<String> = ["state", "type", "function", "since", "until"]
+        return switch (method, parts.count, parts.first) {
+        case ("GET", 1, "deliveries"): filters.union(["limit", "root"])
         case ("GET", 2, "deliveries"): []
         case ("POST", 3, "deliveries") where parts[2] == "replay": []
+        case ("POST", 2, "deliveries") where parts[1] == "replay" || parts[1] == "purge": filters
         case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]
+        case ("POST", 3, "functions") where parts[2] == "pause" || parts[2] == "resume": []
         case ("GET", 1, "status"): []
         default: nil
         }

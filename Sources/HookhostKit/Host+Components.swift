@@ -63,7 +63,7 @@ extension Host {
         if config.functionUser != nil || g.identities != nil { Host.letOthersTraverse([fetchConfig.resultsRoot]) }
         let fetcher = CurlFetcher(policy: policy, credentials: FetchCredentials(apiKey: config.geminiAPIKey, gcsTokenFile: config.gcsTokenFile))
         return Dispatcher(spool: spool, table: g.table, launcher: launcher, config: dispatcherConfig, logger: logger, metrics: metrics,
-                          fetcher: fetcher, policy: policy, fetchConfig: fetchConfig)
+                          fetcher: fetcher, policy: policy, fetchConfig: fetchConfig, pauses: g.pauses)
     }
 
     /// The public listener's server, the admin listener's and the control socket's, all made
@@ -96,7 +96,7 @@ extension Host {
             let cfd = try ControlSocketPath.withShortPath(g.dataDir) { try Listener.open(.unix(path: $0)).fd }
             chmod(controlPath, 0o600)
             controlServer = try HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
-                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table), status: status),
+                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table, pauses: g.pauses), status: status),
                                            logger: logger)
         } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)",

@@ -67,6 +67,7 @@ public final class Host: Sendable {
         let port: UInt16
         let adminFD: Int32?
         let tls: TLSCertificates?
+        let pauses: FunctionPauses
     }
 
     /// Checks the settings against the machine and opens the data directory and the listeners.
@@ -114,6 +115,7 @@ public final class Host: Sendable {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "cannot create \(config.data): \(String(cString: strerror(errno)))")
         }
         let lock = try DataLock.acquire(dataDir)
+        let pauses = try loadPauses(dataDir)
         let (listenFD, port): (Int32, UInt16)
         do { (listenFD, port) = try Listener.open(config.listen) } catch {
             throw ConfigError(setting: "HOOKHOST_LISTEN (--listen)", message: "cannot listen on \(config.listen): \(error)")
@@ -129,7 +131,22 @@ public final class Host: Sendable {
             }
         }
         return Ground(table: table, identities: identities, secrets: secrets, dataDir: dataDir, lock: lock,
-                      listenFD: listenFD, port: port, adminFD: adminFD, tls: tls)
+                      listenFD: listenFD, port: port, adminFD: adminFD, tls: tls, pauses: pauses)
+    }
+
+    /// The paused functions of the data directory. A pause file that cannot be read refuses the
+    /// start: guessing would run functions an operator stopped, or hold back all of them.
+    private func loadPauses(_ dataDir: String) throws(ConfigError) -> FunctionPauses {
+        let pauses: FunctionPauses
+        do { pauses = try FunctionPauses.load(directory: dataDir) } catch {
+            throw ConfigError(setting: "HOOKHOST_DATA (--data)", message: "\(error); fix it, or delete it to resume every function")
+        }
+        let paused = pauses.list.names
+        if !paused.isEmpty {
+            logger.warn("functions paused: their deliveries are stored but none runs until `hookhost functions resume NAME`",
+                        ["functions": .string(paused.joined(separator: ","))])
+        }
+        return pauses
     }
 
     /// What runs once the host is up, for the signal loop and the drain.

@@ -11,30 +11,52 @@ import HookDispatch
 public struct SpoolAdmin: Sendable {
     public let spool: any DeliveryStorage
     public let functions: FunctionTable
+    /// The paused functions (the running host's, or the data directory's file with it stopped).
+    public let pauses: FunctionPauses
 
-    public init(spool: any DeliveryStorage, functions: FunctionTable) {
+    public init(spool: any DeliveryStorage, functions: FunctionTable, pauses: FunctionPauses = FunctionPauses()) {
         self.spool = spool
         self.functions = functions
+        self.pauses = pauses
     }
 
-    /// `{"deliveries":[…]}` filtered by state, type (and its family), arrival time (`since`,
-    /// seconds since the epoch, inclusive), oldest first; `limit` keeps the newest `limit` of them.
-    /// `root`: only that delivery's pipeline (itself and what was emitted below it), by depth.
-    public func list(state: DeliveryState?, type: String?, since: Double? = nil, limit: Int? = nil, root: String? = nil) -> [UInt8] {
-        var items = root.map { spool.chain(root: $0) } ?? spool.list(state: state, type: type)
-        if root != nil {
-            items.removeAll { (state != nil && $0.state != state) || (type != nil && !EventType.type($0.type, matches: type!)) }
-        }
-        if let since { items.removeAll { $0.receivedAt < since } }
+    /// `{"deliveries":[…]}` selected by `filter` (state, type and its family, function, arrival
+    /// time), oldest first; `limit` keeps the newest `limit` of them. `root`: only that delivery's
+    /// pipeline (itself and what was emitted below it), by depth.
+    public func list(_ filter: DeliveryFilter, limit: Int? = nil, root: String? = nil) -> [UInt8] {
+        var items = root.map { spool.chain(root: $0).filter(filter.matches) } ?? spool.list(filter)
         if let limit, items.count > limit { items.removeFirst(items.count - limit) }
+        let waiting = WaitingReasons(functions: functions, paused: pauses.list)
         var w = JSONWriter()
         w.beginObject()
         w.key("deliveries")
         w.beginArray()
-        for d in items { SpoolAdmin.writeSummary(d, into: &w) }
+        for d in items { SpoolAdmin.writeSummary(d, waiting: waiting.reason(d), into: &w) }
         w.endArray()
         w.endObject()
         return w.bytes
+    }
+
+    /// Queues the finished deliveries `filter` selects again, in one durable write:
+    /// `{"replayed": n}`. The filter must name a finished state (done, dead, skipped).
+    public func replay(_ filter: DeliveryFilter) -> Result<[UInt8], AdminError> {
+        guard filter.state.map({ !$0.isUnfinished }) == true else {
+            return .failure(.invalid("replay takes state=dead, done or skipped (unfinished deliveries run anyway)"))
+        }
+        do { return .success(SpoolAdmin.count("replayed", try spool.replay(spool.list(filter).map(\.id)))) } catch {
+            return .failure(.unavailable("spool cannot persist: \(error)"))
+        }
+    }
+
+    /// Deletes the finished deliveries `filter` selects for good, in one durable write:
+    /// `{"purged": n}`. Never an unfinished one: the filter must name a finished state.
+    public func purge(_ filter: DeliveryFilter) -> Result<[UInt8], AdminError> {
+        guard filter.state.map({ !$0.isUnfinished }) == true else {
+            return .failure(.invalid("purge takes state=dead, done or skipped (unfinished deliveries cannot be purged)"))
+        }
+        do { return .success(SpoolAdmin.count("purged", try spool.forget(spool.list(filter).map(\.id)))) } catch {
+            return .failure(.unavailable("spool cannot persist: \(error)"))
+        }
     }
 
     /// The full record: summary, the stdin the function got (for the last attempt), outputs. Nil if unknown.
@@ -134,8 +156,8 @@ public struct SpoolAdmin: Sendable {
         return r
     }
 
-    public func retryDead(type: String?) -> [UInt8] { SpoolAdmin.count("replayed", spool.retryDead(type: type)) }
-    public func purgeDead(type: String?) -> [UInt8] { SpoolAdmin.count("purged", spool.purgeDead(type: type)) }
+    public func retryDead(type: String?) -> Result<[UInt8], AdminError> { replay(DeliveryFilter(state: .dead, type: type)) }
+    public func purgeDead(type: String?) -> Result<[UInt8], AdminError> { purge(DeliveryFilter(state: .dead, type: type)) }
 
     static func count(_ key: String, _ n: Int) -> [UInt8] {
         var w = JSONWriter()
@@ -143,7 +165,8 @@ public struct SpoolAdmin: Sendable {
         return w.bytes
     }
 
-    static func writeSummary(_ d: DeliveryInfo, into w: inout JSONWriter) {
+    /// `waiting`: why it waits now without running, if it does ("paused").
+    static func writeSummary(_ d: DeliveryInfo, waiting: String? = nil, into w: inout JSONWriter) {
         w.beginObject()
         w.field("id", d.id)
         w.field("type", d.type)
@@ -155,6 +178,7 @@ public struct SpoolAdmin: Sendable {
         w.field("function", optional: d.function)
         w.field("error", optional: d.lastError)
         w.field("verified_by", d.verifiedBy.rawValue)
+        w.field("waiting", optional: waiting)
         if let c = d.head?.chain {
             w.field("parent", c.parent); w.field("root", c.root); w.field("depth", c.depth)
         }
@@ -164,6 +188,13 @@ public struct SpoolAdmin: Sendable {
 
 /// Why an operator action failed.
 public enum AdminError: Error, Equatable {
+    /// No delivery with this id.
     case notFound(String)
+    /// No function of this name (the message says where it was looked for).
+    case noFunction(String)
     case conflict(String)
+    /// The request asks for something the action does not do.
+    case invalid(String)
+    /// It could not be made durable; nothing changed.
+    case unavailable(String)
 }

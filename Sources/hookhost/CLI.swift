@@ -22,10 +22,12 @@ enum CLI {
       hookhost serve [--listen ADDR] [--secrets S] [--data DIR] [--functions DIR] [...]
       hookhost send URL --type T [--data JSON | --body FILE] [--secret whsec_… | --jwt-key PEM --kid K [--aud A]] [--id ID]
       hookhost keys new DIR              (an RSA-2048 key pair and JWKS for testing JWT deliveries)
-      hookhost functions [--functions DIR] [--json]
+      hookhost functions [--functions DIR] [--data DIR] [--json]
       hookhost functions route --type T [--metadata JSON]   (which function a delivery would run, and why)
-      hookhost deliveries list [--state S] [--type T] [--json] [--data DIR]
+      hookhost functions pause NAME | resume NAME [--data DIR]   (hold a function's runs back; its deliveries wait)
+      hookhost deliveries list [--state S] [--type T] [--function F] [--since T] [--until T] [--json] [--data DIR]
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
+      hookhost deliveries replay|purge --state S [--function F] [--type T] [--since T] [--until T] [--dry-run]
       hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)
       hookhost help COMMAND              (or COMMAND --help / -h)
       hookhost help settings             (every setting: flag, default, range, meaning)

@@ -12,34 +12,49 @@ import HookDispatch
 /// socket when there is one, else directly (holding the data-directory lock).
 enum DeliveriesCommand {
     static let help = """
-    hookhost deliveries list [--state S] [--type T] [--since WHEN] [--limit N] [--root ID] [--json]
+    hookhost deliveries list [--state S] [--type T] [--function F] [--since WHEN] [--until WHEN]
+                             [--limit N] [--root ID] [--json]
     hookhost deliveries show [--json] [--] ID
-    hookhost deliveries replay [--json] [--] ID
+    hookhost deliveries replay [--json] [--] ID      (or --id ID)
+    hookhost deliveries replay --state S [--function F] [--type T] [--since WHEN] [--until WHEN]
+                               [--dry-run] [--json]
     hookhost deliveries retry-dead [--type T] [--json]
-    hookhost deliveries purge --dead [--type T] [--dry-run] [--json]
+    hookhost deliveries purge --dead | --state S [--function F] [--type T] [--since WHEN]
+                              [--until WHEN] [--dry-run] [--json]
 
-      --data DIR     the data directory (HOOKHOST_DATA, default ./data)
-      --type T       the type T and its family: `batch` matches batch and batch.*
-      --since WHEN   received at or after WHEN: a duration back from now (90s, 15m, 2h, 7d)
-                     or a UTC time (2026-05-01, 2026-05-01T10:00:00Z)
-      --limit N      only the newest N (still printed oldest first)
-      --root ID      a whole pipeline: ID and every event emitted below it, each step indented
-                     under the one that emitted it (by depth)
-      --dry-run      purge: list what would be purged, and how many; purge nothing
-                     (with --json: the dead letters as `list --json` prints them)
-      --json         the control API's JSON instead of text (show: summary, stdin, last, attempts)
+      --data DIR      the data directory (HOOKHOST_DATA, default ./data)
+      --state S       received, fetching, fetched, running, retry_scheduled, done, dead, skipped;
+                      replay and purge take only finished ones: dead, done, skipped
+      --type T        the type T and its family: `batch` matches batch and batch.*
+      --function F    the function the delivery's last attempt ran (or was to run)
+      --since WHEN    received at or after WHEN: a duration back from now (90s, 15m, 2h, 7d)
+                      or a UTC time (2026-05-01, 2026-05-01T10:00:00Z)
+      --until WHEN    received before WHEN (same forms)
+      --limit N       only the newest N (still printed oldest first)
+      --root ID       a whole pipeline: ID and every event emitted below it, each step indented
+                      under the one that emitted it (by depth)
+      --dry-run       replay, purge: list what would be acted on, and how many; change nothing
+                      (with --json: the deliveries as `list --json` prints them)
+      --json          the control API's JSON instead of text (show: summary, stdin, last, attempts)
     show prints the summary, every attempt kept (the latest 20: start, duration, outcome, exit
     code, error, stderr tail), the last output and the stdin document. Replaying a delivery
-    that is still queued or running says so and exits 0: it runs anyway.
-    States: received, fetching, fetched, running, retry_scheduled, done, dead, skipped. Unknown ID: exit 1.
+    that is still queued or running says so and exits 0: it runs anyway. Replay by filter
+    queues every finished delivery the filters select again, each with a fresh attempt budget,
+    in one durable write, and prints how many; they run as the function's limits allow. purge
+    --dead is purge --state dead. list marks deliveries waiting for a paused function
+    (WAITING paused; hookhost functions resume F). Unknown ID: exit 1; a bad filter: exit 2.
     In the ID's place anything but one of these options is the ID (show -h shows the delivery
     "-h"); `--` ends the options, so show -- --data takes "--data" as the ID.
     Works while `hookhost serve` runs (through DATA/control.sock) and while it is stopped.
     """
 
+    /// The filters replay and purge take (and list, besides --limit and --root).
+    static let filterOptions = ["--state", "--type", "--function", "--since", "--until"]
+
     static func run(_ args: [String]) throws -> Int32 {
         // After `show`/`replay` comes an id, and `-h` or `--x` are valid ones.
-        let a = try Arguments(args, valued: ["--state", "--type", "--data", "--since", "--limit", "--root"], switches: ["--json", "--dead", "--dry-run"],
+        let a = try Arguments(args, valued: ["--state", "--type", "--function", "--data", "--since", "--until", "--limit", "--root", "--id"],
+                              switches: ["--json", "--dead", "--dry-run"],
                               takesAnyText: { $0.count == 1 && ($0[0] == "show" || $0[0] == "replay") })
         let sub = a.positional.first ?? "list"
         let dataSetting = a.options["--data"] ?? environment()["HOOKHOST_DATA"] ?? "./data"
@@ -48,18 +63,14 @@ enum DeliveriesCommand {
         let data = FileSystem.absolute(dataSetting)
         let type = a.options["--type"]
         let json = a.flags.contains("--json")
+        let dryRun = a.flags.contains("--dry-run")
         let now = SystemClock().now()
         try checkOptions(a, for: sub)
         let request: (method: String, path: String)
+        var noun = "deliveries"
         switch sub {
         case "list":
-            if let s = a.options["--state"], DeliveryState(rawValue: s) == nil {
-                throw UsageError("--state must be one of \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            var q: [String] = []
-            if let s = a.options["--state"] { q.append("state=" + ControlEndpoint.percentEncode(s)) }
-            if let type { q.append("type=" + ControlEndpoint.percentEncode(type)) }
-            if let since = a.options["--since"] { q.append("since=" + String(try TimeArgument.since(since, now: now))) }
+            var q = try filterQuery(a, now: now)
             if let root = a.options["--root"] {
                 guard !root.isEmpty else { throw UsageError("--root takes a delivery id (the first of a pipeline)") }
                 q.append("root=" + ControlEndpoint.percentEncode(root))
@@ -69,66 +80,142 @@ enum DeliveriesCommand {
                 q.append("limit=\(n)")
             }
             request = ("GET", "/deliveries" + (q.isEmpty ? "" : "?" + q.joined(separator: "&")))
-        case "show", "replay":
-            guard a.positional.count >= 2 else { throw UsageError("deliveries \(sub) needs an ID") }
-            let id = ControlEndpoint.percentEncode(a.positional[1])
-            request = sub == "show" ? ("GET", "/deliveries/\(id)") : ("POST", "/deliveries/\(id)/replay")
+        case "show":
+            guard a.positional.count >= 2 else { throw UsageError("deliveries show needs an ID") }
+            request = ("GET", "/deliveries/\(ControlEndpoint.percentEncode(a.positional[1]))")
+        case "replay":
+            request = try replayRequest(a, now: now)
+            if a.options["--state"] == "dead" { noun = "dead letters" }
         case "retry-dead":
             request = ("POST", "/dead/retry" + (type.map { "?type=" + ControlEndpoint.percentEncode($0) } ?? ""))
         case "purge":
-            guard a.flags.contains("--dead") else { throw UsageError("purge needs --dead (only dead letters can be purged)") }
-            // A dry run only reads: it lists the dead letters the purge would take.
-            request = a.flags.contains("--dry-run")
-                ? ("GET", "/deliveries?state=dead" + (type.map { "&type=" + ControlEndpoint.percentEncode($0) } ?? ""))
-                : ("POST", "/dead/purge" + (type.map { "?type=" + ControlEndpoint.percentEncode($0) } ?? ""))
+            let state = a.options["--state"]
+            if a.flags.contains("--dead") && state != nil && state != "dead" {
+                throw UsageError("--dead means --state dead; give one of them")
+            }
+            guard a.flags.contains("--dead") || state != nil else {
+                throw UsageError("purge needs --dead or --state S (dead, done or skipped): only finished deliveries can be purged")
+            }
+            try requireFinished(state ?? "dead", for: "purge", unfinished: "unfinished deliveries cannot be purged")
+            var q = try filterQuery(a, now: now)
+            if state == nil { q.insert("state=dead", at: 0) }
+            if (state ?? "dead") == "dead" { noun = "dead letters" }
+            // A dry run only reads: it lists what the purge would take, with the same filters.
+            request = dryRun ? ("GET", "/deliveries?" + q.joined(separator: "&")) : ("POST", "/deliveries/purge?" + q.joined(separator: "&"))
         default:
             throw UsageError("unknown deliveries command \"\(sub)\" (list, show, replay, retry-dead, purge)")
         }
         try a.expectPositional(atMost: sub == "show" || sub == "replay" ? 2 : 1, "deliveries \(sub)")
         try checkDataDirectory(data)
-        let (status, body) = try perform(request.method, request.path, data: data)
-        if status == 404 && (sub == "show" || sub == "replay") { throw RuntimeError("no delivery \(a.positional[1])") }
+        let functions = FunctionTable(directory: FileSystem.absolute(environment()["HOOKHOST_FUNCTIONS"].flatMap { $0.isEmpty ? nil : $0 } ?? "./Functions/bin"))
+        let (status, body) = try perform(request.method, request.path, data: data, functions: functions)
+        let named = a.options["--id"] ?? (a.positional.count >= 2 ? a.positional[1] : nil)
+        if status == 404 && (sub == "show" || sub == "replay"), let named { throw RuntimeError("no delivery \(named)") }
         guard (200..<300).contains(status) else {
             let msg = (try? JSONParser.parse(body))?["error"]?.stringValue ?? String(decoding: body, as: UTF8.self)
+            // The server refused the filters as the CLI should have: a usage error either way.
+            if status == 400 { throw UsageError(msg) }
             throw RuntimeError(msg)
         }
         if json {
             print(String(decoding: body, as: UTF8.self))
         } else {
-            print(text(sub, body, dryRun: a.flags.contains("--dry-run"), now: now), terminator: "")
+            print(text(sub, body, dryRun: dryRun, noun: noun, byFilter: named == nil, now: now), terminator: "")
         }
         return 0
     }
 
+    /// `replay ID` (or `--id ID`), or `replay --state S [filters]`: the one or the other.
+    static func replayRequest(_ a: Arguments, now: Double) throws -> (method: String, path: String) {
+        let filtered = filterOptions.contains { a.options[$0] != nil }
+        if a.options["--id"] != nil && a.positional.count >= 2 { throw UsageError("replay: give the ID once (ID or --id ID)") }
+        if let id = a.options["--id"] ?? (a.positional.count >= 2 ? a.positional[1] : nil) {
+            guard !id.isEmpty else { throw UsageError("--id takes a delivery id") }
+            if filtered || a.flags.contains("--dry-run") {
+                throw UsageError("replay takes an ID or filters (--state S …, --dry-run), not both")
+            }
+            return ("POST", "/deliveries/\(ControlEndpoint.percentEncode(id))/replay")
+        }
+        guard let state = a.options["--state"] else {
+            throw UsageError(filtered || a.flags.contains("--dry-run")
+                ? "replay by filter needs --state (dead, done or skipped)"
+                : "deliveries replay needs an ID, or --state S with filters")
+        }
+        try requireFinished(state, for: "replay", unfinished: "unfinished deliveries run anyway")
+        let q = try filterQuery(a, now: now).joined(separator: "&")
+        // A dry run only reads: it lists what the replay would take, with the same filters.
+        return a.flags.contains("--dry-run") ? ("GET", "/deliveries?" + q) : ("POST", "/deliveries/replay?" + q)
+    }
+
+    /// Replay and purge act on finished deliveries only.
+    static func requireFinished(_ state: String, for action: String, unfinished: String) throws(UsageError) {
+        let finished: [DeliveryState] = [.dead, .done, .skipped]
+        guard let s = DeliveryState(rawValue: state), finished.contains(s) else {
+            throw UsageError("\(action) --state takes dead, done or skipped, not \"\(state)\" (\(unfinished))")
+        }
+    }
+
+    /// The filter options as query parameters; a value the host would not understand is refused
+    /// here, naming the option.
+    static func filterQuery(_ a: Arguments, now: Double) throws(UsageError) -> [String] {
+        var q: [String] = []
+        if let s = a.options["--state"] {
+            guard DeliveryState(rawValue: s) != nil else {
+                throw UsageError("--state must be one of \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            q.append("state=" + ControlEndpoint.percentEncode(s))
+        }
+        for (option, name) in [("--type", "type"), ("--function", "function")] {
+            guard let v = a.options[option] else { continue }
+            guard !v.isEmpty else { throw UsageError("\(option) is empty") }
+            q.append(name + "=" + ControlEndpoint.percentEncode(v))
+        }
+        let since = try a.options["--since"].map { text throws(UsageError) in try TimeArgument.parse(text, option: "--since", now: now) }
+        let until = try a.options["--until"].map { text throws(UsageError) in try TimeArgument.parse(text, option: "--until", now: now) }
+        if let since, let until, until <= since { throw UsageError("--until must be later than --since") }
+        if let since { q.append("since=" + String(since)) }
+        if let until { q.append("until=" + String(until)) }
+        return q
+    }
+
     /// Options that only some subcommands take are refused elsewhere, not ignored.
     static func checkOptions(_ a: Arguments, for sub: String) throws(UsageError) {
-        let only: [(String, Set<String>)] = [("--state", ["list"]), ("--since", ["list"]), ("--limit", ["list"]), ("--root", ["list"]),
-                                             ("--type", ["list", "retry-dead", "purge"]), ("--dry-run", ["purge"]), ("--dead", ["purge"])]
+        let filtering: Set<String> = ["list", "replay", "purge"]
+        let only: [(String, Set<String>)] = [("--state", filtering), ("--function", filtering), ("--since", filtering), ("--until", filtering),
+                                             ("--limit", ["list"]), ("--root", ["list"]), ("--id", ["replay"]),
+                                             ("--type", filtering.union(["retry-dead"])), ("--dry-run", ["purge", "replay"]), ("--dead", ["purge"])]
         for (option, subs) in only where (a.options[option] != nil || a.flags.contains(option)) && !subs.contains(sub) {
             throw UsageError("\(option) is not an option of deliveries \(sub)")
         }
     }
 
-    /// The answer for people.
-    static func text(_ sub: String, _ body: [UInt8], dryRun: Bool, now: Double) -> String {
+    /// The answer for people. `noun`: what a count counts ("dead letters" when only they are selected).
+    static func text(_ sub: String, _ body: [UInt8], dryRun: Bool, noun: String = "deliveries", byFilter: Bool = false, now: Double) -> String {
         let doc = try? JSONParser.parse(body)
+        let counted = { (n: Int) in "\(n) " + (n == 1 ? (noun == "dead letters" ? "dead letter" : "delivery") : noun) }
         switch sub {
         case "list": return DeliveriesOutput.list(body, now: now)
         case "show": return DeliveriesOutput.show(body, now: now)
+        case "replay" where dryRun, "purge" where dryRun:
+            var items: [JSON] = []
+            if case .array(let a)? = doc?["deliveries"] { items = a }
+            let lines = items.map { d in
+                "  " + [d["id"]?.stringValue ?? "?", d["type"]?.stringValue ?? "", d["state"]?.stringValue ?? "", d["function"]?.stringValue ?? "-"]
+                    .joined(separator: "  ") + "\n"
+            }.joined()
+            let verb = sub == "replay" ? "replay" : "purge"
+            return lines + "would \(verb) \(counted(items.count)) (dry run: nothing \(verb)d)\n"
         case "replay":
             if let m = doc?["message"]?.stringValue { return m + "\n" }
-            return "replayed; it is queued with a fresh attempt budget\n"
+            guard byFilter else { return "replayed; it is queued with a fresh attempt budget\n" }
+            let n = doc?["replayed"]?.intValue ?? 0
+            return "replayed \(counted(n)); queued with a fresh attempt budget, they run as the function's limits allow\n"
         case "retry-dead":
             let n = doc?["replayed"]?.intValue ?? 0
             return "replayed \(n) dead \(n == 1 ? "letter" : "letters")\n"
-        case "purge" where dryRun:
-            var items: [JSON] = []
-            if case .array(let a)? = doc?["deliveries"] { items = a }
-            let lines = items.map { "  " + ($0["id"]?.stringValue ?? "?") + "  " + ($0["type"]?.stringValue ?? "") + "\n" }.joined()
-            return lines + "would purge \(items.count) dead \(items.count == 1 ? "letter" : "letters") (dry run: nothing purged)\n"
         case "purge":
             let n = doc?["purged"]?.intValue ?? 0
-            return "purged \(n) dead \(n == 1 ? "letter" : "letters")\n"
+            return "purged \(counted(n))\n"
         default: return String(decoding: body, as: UTF8.self) + "\n"
         }
     }
@@ -174,14 +261,26 @@ enum DeliveriesCommand {
 
     static func direct(_ method: String, _ path: String, data: String, readOnly: Bool,
                        functions: FunctionTable = FunctionTable(directory: "/nonexistent")) throws -> (Int, [UInt8]) {
-        if readOnly && access(data + "/spool.log", F_OK) != 0 && errno == ENOENT {
+        // Pausing writes DATA/paused.json and must not act on an unreadable one; the others only
+        // mark what waits for a paused function, and a list must not fail for that.
+        let changesPauses = path.hasPrefix("/functions/")
+        let pauses: FunctionPauses
+        do { pauses = try FunctionPauses.load(directory: data) } catch {
+            if changesPauses { throw RuntimeError("\(error); fix it, or delete it to resume every function") }
+            pauses = FunctionPauses()
+        }
+        let noSpool = access(data + "/spool.log", F_OK) != 0 && errno == ENOENT
+        if (readOnly || changesPauses) && noSpool {
             // No server ever stored anything here; opening the spool would create its log.
-            if path == "/status" {
-                let r = ControlEndpoint(admin: SpoolAdmin(spool: MemoryDeliveryStore(), functions: functions)).answer(HTTPRequest(method: method, target: path))
+            if path == "/status" || changesPauses {
+                let admin = SpoolAdmin(spool: MemoryDeliveryStore(), functions: functions, pauses: pauses)
+                let r = ControlEndpoint(admin: admin).answer(HTTPRequest(method: method, target: path))
                 return (r.status, r.body)
             }
             return emptySpoolAnswer(path)
         }
+        // A pause writes only its own file: the spool is read (how many deliveries wait), not written.
+        let readOnly = readOnly || changesPauses
         let logger = Logger(level: .warn)
         var config = SpoolConfig(directory: data)
         config.readOnly = readOnly  // a GET only reads: it works on a read-only mount and writes nothing
@@ -192,7 +291,7 @@ enum DeliveriesCommand {
         // Reads need no writer thread; actions do (their records are appended through it).
         if !readOnly { spool.startWriter() }
         defer { if !readOnly { spool.stopWriter() } }  // returns once the writer flushed and exited
-        let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: functions))
+        let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: functions, pauses: pauses))
         let r = endpoint.answer(HTTPRequest(method: method, target: path))
         return (r.status, r.body)
     }

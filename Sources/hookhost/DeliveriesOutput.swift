@@ -110,7 +110,7 @@ enum DeliveriesOutput {
     /// `list`: one row per delivery, columns as wide as their longest value.
     static func list(_ body: [UInt8], now: Double) -> String {
         guard case .array(let items)? = (try? JSONParser.parse(body))?["deliveries"] else { return String(decoding: body, as: UTF8.self) }
-        let header = ["ID", "TYPE", "STATE", "ATT", "RECEIVED", "NEXT RETRY", "ERROR"]
+        let header = ["ID", "TYPE", "STATE", "ATT", "RECEIVED", "NEXT RETRY", "WAITING", "ERROR"]
         var rows = [header]
         for d in items {
             let s = { (k: String) in d[k]?.stringValue ?? "" }
@@ -119,7 +119,9 @@ enum DeliveriesOutput {
             let error = String(s("error").split(separator: "\n").first ?? "").prefix(60)
             // A pipeline (`--root`) shows each step under the one that emitted it.
             let indent = String(repeating: "  ", count: d["depth"]?.intValue ?? 0)
-            rows.append([indent + s("id"), s("type"), s("state"), String(d["attempt"]?.intValue ?? 0), s("received_at"), next, String(error)])
+            // Why it waits without running, if it does: "paused" (its function is paused).
+            let waiting = d["waiting"]?.stringValue ?? "-"
+            rows.append([indent + s("id"), s("type"), s("state"), String(d["attempt"]?.intValue ?? 0), s("received_at"), next, waiting, String(error)])
         }
         let widths = (0..<header.count - 1).map { c in rows.map { $0[c].count }.max() ?? 0 }
         var out = ""
@@ -134,16 +136,17 @@ enum DeliveriesOutput {
     }
 }
 
-/// `--since`: a duration back from now (`90s`, `15m`, `2h`, `7d`, bare seconds) or a UTC
+/// `--since`/`--until`: a duration back from now (`90s`, `15m`, `2h`, `7d`, bare seconds) or a UTC
 /// timestamp (`2026-05-01`, `2026-05-01T10:00:00Z`, with optional fraction).
 enum TimeArgument {
-    static func since(_ text: String, now: Double) throws(UsageError) -> Double {
+    /// `--since`/`--until` (named in the error as `option`): seconds since the epoch.
+    static func parse(_ text: String, option: String, now: Double) throws(UsageError) -> Double {
         if let t = timestamp(text) { return t }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var number = Substring(text), unit = 1.0
         if let u = text.last, let f = units[u] { number = text.dropLast(); unit = f }
         guard let v = Double(number), v.isFinite, v >= 0 else {
-            throw UsageError("--since takes a duration (90s, 15m, 2h, 7d) or a UTC time (2026-05-01T10:00:00Z), not \"\(text)\"")
+            throw UsageError("\(option) takes a duration (90s, 15m, 2h, 7d) or a UTC time (2026-05-01T10:00:00Z), not \"\(text)\"")
         }
         return now - v * unit
     }

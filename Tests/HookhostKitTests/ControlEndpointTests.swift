@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test(arguments: ["POST /dead/purge?typ=x", "POST /dead/purge?Type=x", "POST /dead/retry?id=x", "GET /deliveries?status=dead",
-                      "GET /deliveries/x?type=a", "POST /deliveries/x/replay?force=1"])
+                      "GET /deliveries/x?type=a", "POST /deliveries/x/replay?force=1", "POST /deliveries/replay?state=dead&fuction=a",
+                      "POST /deliveries/purge?state=dead&untill=1", "POST /functions/a/pause?now=1", "POST /dead/purge?function=a"])
     func unknownQueryParametersAreRefused(_ line: String) {
         let p = line.split(separator: " ").map(String.init)
         let r = endpoint.answer(HTTPRequest(method: p[0], target: p[1]))
@@ -30,7 +31,9 @@ import Testing
         #expect(String(decoding: r.body, as: UTF8.self).contains(name))
     }
 
-    @Test(arguments: ["POST /dead/purge?type=x", "POST /dead/retry?type=x", "GET /deliveries?state=dead&type=x", "GET /deliveries"])
+    @Test(arguments: ["POST /dead/purge?type=x", "POST /dead/retry?type=x", "GET /deliveries?state=dead&type=x", "GET /deliveries",
+                      "GET /deliveries?function=f&since=1&until=2", "POST /deliveries/replay?state=dead&type=x&function=f&since=1&until=2",
+                      "POST /deliveries/purge?state=done&function=f"])
     func knownQueryParametersAreAccepted(_ line: String) {
         let p = line.split(separator: " ").map(String.init)
         #expect(endpoint.answer(HTTPRequest(method: p[0], target: p[1])).status == 200)
@@ -59,6 +62,56 @@ import Testing
         let r = e.answer(HTTPRequest(method: "GET", target: "/status"))
         #expect(try #require(StatusReport(json: r.body)).version == "9.9.9")
         #expect(e.answer(HTTPRequest(method: "POST", target: "/status")).status == 404)
+    }
+
+    /// Replay and purge by filter act on finished deliveries only, and a filter value that is not
+    /// understood is refused rather than dropped (which would widen the action).
+    @Test(arguments: ["POST /deliveries/replay", "POST /deliveries/replay?type=x", "POST /deliveries/replay?state=received",
+                      "POST /deliveries/purge?state=running", "POST /deliveries/purge?state=dead&since=soon",
+                      "POST /deliveries/replay?state=dead&since=5&until=5", "GET /deliveries?until=x", "POST /deliveries/purge?state=dead&function=",
+                      "GET /deliveries?state=bogus"])
+    func badFiltersAre400(_ line: String) {
+        let p = line.split(separator: " ").map(String.init)
+        #expect(endpoint.answer(HTTPRequest(method: p[0], target: p[1])).status == 400, "\(line)")
+    }
+
+    @Test func replayAndPurgeByFilterTakeWhatTheListShows() throws {
+        let store = MemoryDeliveryStore()
+        for (id, type) in [("a1", "alpha.one"), ("a2", "alpha.two"), ("b1", "beta")] {
+            #expect(admitSync(store, id, type: type, body: #"{"type":"\#(type)"}"#) == .accepted)
+            let started = try #require(store.start(id))
+            var dead = StateChange(id: id, state: .dead, attempt: started.info.attempt, at: 1, error: "no")
+            dead.function = type.hasPrefix("alpha") ? "alpha" : "beta"
+            store.finish(dead)
+        }
+        let e = ControlEndpoint(admin: SpoolAdmin(spool: store, functions: FunctionTable(directory: "/nonexistent")))
+        let listed = e.answer(HTTPRequest(method: "GET", target: "/deliveries?state=dead&function=alpha"))
+        guard case .array(let items)? = try JSONParser.parse(listed.body)["deliveries"] else { Issue.record("no list"); return }
+        #expect(items.count == 2)
+        let r = e.answer(HTTPRequest(method: "POST", target: "/deliveries/replay?state=dead&function=alpha"))
+        let replayed = try JSONParser.parse(r.body)["replayed"]?.intValue
+        #expect(r.status == 200 && replayed == 2)
+        #expect(store.list(state: .received).map(\.id) == ["a1", "a2"])
+        let p = e.answer(HTTPRequest(method: "POST", target: "/deliveries/purge?state=dead&type=beta"))
+        let purged = try JSONParser.parse(p.body)["purged"]?.intValue
+        #expect(purged == 1)
+        #expect(store.info("b1") == nil && store.info("a1") != nil)
+    }
+
+    @Test func pauseNamesAFunctionOfTheDirectoryAndSaysWhetherItChanged() throws {
+        let dir = makeTempDir("ctlpause")
+        defer { FileSystem.removeTree(dir) }
+        writeNoopFunction(dir, "job")
+        let pauses = FunctionPauses()
+        let e = ControlEndpoint(admin: SpoolAdmin(spool: MemoryDeliveryStore(), functions: FunctionTable(directory: dir), pauses: pauses))
+        let unknown = e.answer(HTTPRequest(method: "POST", target: "/functions/nope/pause"))
+        #expect(unknown.status == 404 && String(decoding: unknown.body, as: UTF8.self).contains("no function nope in \(dir)"))
+        let first = try JSONParser.parse(e.answer(HTTPRequest(method: "POST", target: "/functions/job/pause")).body)
+        #expect(first["paused"]?.boolValue == true && first["changed"]?.boolValue == true && pauses.isPaused("job"))
+        let again = try JSONParser.parse(e.answer(HTTPRequest(method: "POST", target: "/functions/job/pause")).body)
+        #expect(again["changed"]?.boolValue == false && again["since"]?.stringValue == first["since"]?.stringValue)
+        #expect(e.answer(HTTPRequest(method: "POST", target: "/functions/job/resume")).status == 200 && !pauses.isPaused("job"))
+        #expect(e.answer(HTTPRequest(method: "GET", target: "/functions/job/pause")).status == 404)
     }
 
     @Test func anUnknownRequestIsStill404() {

@@ -633,3 +633,194 @@ final class UserRecordingLauncher: ProcessLauncher {
         #expect(Dispatcher.cutShortByShutdown(.timedOut))
     }
 }
+
+/// Issue 21: a paused function's deliveries are stored but none of its runs (or downloads)
+/// starts until it is resumed; they wait without a worker and without spending an attempt.
+@Suite struct DispatcherPauseTests {
+    func dispatcher(_ dir: String, _ memory: MemoryDeliveryStore, launcher: any ProcessLauncher, pauses: FunctionPauses,
+                    metrics: Metrics = Metrics(), workers: Int = 2, store: (any DeliveryStorage)? = nil) -> Dispatcher {
+        Dispatcher(spool: store ?? memory, table: FunctionTable(directory: dir + "/fn"), launcher: launcher,
+                   config: testDispatcherConfig(root: dir, workers: workers), logger: quietLogger, metrics: metrics, pauses: pauses)
+    }
+
+    @Test func aPausedFunctionsDeliveriesWaitWithoutAnAttemptAndRunOnceResumed() throws {
+        let dir = makeTempDir("pause")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "job")
+        writeNoopFunction(dir + "/fn", "other")
+        let store = MemoryDeliveryStore()
+        let pauses = FunctionPauses()
+        try pauses.pause("job", at: 1)
+        let launcher = TimedLauncher(seconds: [:])
+        let metrics = Metrics()
+        let d = dispatcher(dir, store, launcher: launcher, pauses: pauses, metrics: metrics)
+        for i in 0..<3 { #expect(admitSync(store, "j\(i)", type: "job") == .accepted) }
+        #expect(admitSync(store, "o1", type: "other") == .accepted)
+        d.start()
+        #expect(eventually { store.info("o1")?.state == .done })
+        #expect(eventually { d.queue.parkedCount(under: Dispatcher.pauseKey("job")) == 3 })
+        for i in 0..<3 { #expect(store.info("j\(i)")?.state == .received && store.info("j\(i)")?.attempt == 0) }
+        #expect(launcher.finished == ["other"])
+        let text = metrics.render()
+        #expect(text.contains(#"hookhost_function_paused{function="job"} 1"#) && text.contains(#"hookhost_function_paused{function="other"} 0"#))
+        #expect(text.contains(#"hookhost_waiting{function="job",reason="paused"} 3"#))
+
+        try pauses.resume("job")
+        #expect(eventually { store.list(state: .done).count == 4 })
+        d.drain(grace: 2)
+        #expect(store.list().allSatisfy { $0.attempt == 1 })
+        #expect(metrics.render().contains(#"hookhost_waiting{function="job",reason="paused"} 0"#))
+    }
+
+    /// A run under way when the pause comes finishes; once `pause` returned nothing of the function
+    /// starts, even a delivery a worker had already taken and looked at.
+    @Test func aRunUnderWayFinishesAndNothingStartsAfterThePauseReturns() throws {
+        let dir = makeTempDir("pause")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "job")
+        let store = MemoryDeliveryStore()
+        let pauses = FunctionPauses()
+        let launcher = GateLauncher(first: "j1")
+        let d = dispatcher(dir, store, launcher: launcher, pauses: pauses)
+        #expect(admitSync(store, "j1", type: "job") == .accepted)
+        d.start()
+        #expect(eventually { launcher.started == ["j1"] })
+        try pauses.pause("job", at: 1)
+        for i in 2...4 { #expect(admitSync(store, "j\(i)", type: "job") == .accepted) }
+        #expect(eventually { d.queue.parkedCount(under: Dispatcher.pauseKey("job")) == 3 })
+        launcher.letGo()
+        #expect(eventually { store.info("j1")?.state == .done })
+        #expect(launcher.started == ["j1"])
+        try pauses.resume("job")
+        #expect(eventually { store.list(state: .done).count == 4 })
+        d.drain(grace: 2)
+    }
+
+    /// A pause that comes while a worker is starting a run (past its look at the pauses) waits
+    /// for that start: once `pause` returned, the run is under way and nothing else starts.
+    @Test func aPauseWaitsForAStartUnderWay() throws {
+        let dir = makeTempDir("pause")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "job")
+        let store = StartHoldingStore(holding: "j1")
+        let pauses = FunctionPauses()
+        let d = dispatcher(dir, store.inner, launcher: TimedLauncher(seconds: [:]), pauses: pauses, store: store)
+        #expect(admitSync(store, "j1", type: "job") == .accepted)
+        d.start()
+        #expect(eventually { store.entered })
+        let returned = Atomic<Bool>(false)
+        let pausing = startThread(name: "pausing") { _ = try? pauses.pause("job", at: 1); returned.store(true, ordering: .relaxed) }
+        #expect(eventually { pauses.isPaused("job") })
+        // The start is held: the pause cannot have returned (it would have, at once, without the gate).
+        for _ in 0..<20 {
+            usleep(10_000)
+            let done = returned.load(ordering: .relaxed)
+            #expect(!done)
+        }
+        store.release()
+        pausing.join()
+        #expect(store.inner.info("j1")?.state == .running || store.inner.info("j1")?.state == .done)
+        #expect(admitSync(store, "j2", type: "job") == .accepted)
+        #expect(eventually { d.queue.parkedCount(under: Dispatcher.pauseKey("job")) == 1 })
+        #expect(eventually { store.inner.info("j1")?.state == .done } && store.inner.info("j2")?.attempt == 0)
+        d.drain(grace: 2)
+    }
+
+    /// Pausing and resuming while starts go on: after each `pause` returned, no delivery turns running.
+    @Test func aPauseRacingStartsNeverLetsOneThroughAfterItReturned() throws {
+        let dir = makeTempDir("pause")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "job")
+        let store = MemoryDeliveryStore()
+        let pauses = FunctionPauses()
+        let launcher = TimedLauncher(seconds: [:])
+        let d = dispatcher(dir, store, launcher: launcher, pauses: pauses, workers: 4)
+        d.start()
+        var total = 0
+        for round in 0..<20 {
+            for i in 0..<20 { #expect(admitSync(store, "r\(round)-\(i)", type: "job") == .accepted) }
+            total += 20
+            try pauses.pause("job", at: 1)
+            // Every delivery is marked running when its run starts: none may turn running now.
+            let running = store.list().filter { $0.state == .running || $0.state == .done }.count
+            #expect(eventually { store.list(state: .running).isEmpty })
+            #expect(store.list().filter { $0.state == .running || $0.state == .done }.count == running)
+            try pauses.resume("job")
+        }
+        #expect(eventually { store.list(state: .done).count == total })
+        d.drain(grace: 2)
+        #expect(store.list().allSatisfy { $0.attempt == 1 })
+    }
+
+    @Test func aPausedFunctionsResultIsNotDownloadedUntilResumed() throws {
+        let dir = makeTempDir("pausefetch")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "batch.succeeded")
+        let store = MemoryDeliveryStore()
+        let pauses = FunctionPauses()
+        try pauses.pause("batch.succeeded", at: 1)
+        let fetcher = MemoryFetcher()
+        fetcher.script("files/out1", [.bytes(Array("{}\n".utf8), contentType: nil)])
+        let policy = try FetchPolicy(apiBase: "http://127.0.0.1:9", gcsBase: "http://127.0.0.1:9", fetchHosts: [])
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: RecordingLauncher(),
+                           config: testDispatcherConfig(root: dir, workers: 2), logger: quietLogger, metrics: Metrics(),
+                           fetcher: fetcher, policy: policy, fetchConfig: FetchStageConfig(resultsRoot: dir + "/results"), pauses: pauses)
+        let body = #"{"type":"batch.succeeded","data":{"id":"batches/b","output_file_uri":"files/out1"}}"#
+        #expect(admitSync(store, "m1", type: "batch.succeeded", body: body) == .accepted)
+        d.start()
+        #expect(eventually { d.queue.parkedCount(under: Dispatcher.pauseKey("batch.succeeded")) == 1 })
+        #expect(fetcher.calls.isEmpty && store.info("m1")?.attempt == 0)
+        try pauses.resume("batch.succeeded")
+        #expect(eventually { store.info("m1")?.state == .done })
+        d.drain(grace: 2)
+        #expect(fetcher.calls == ["files/out1"] && store.info("m1")?.attempt == 1)
+    }
+}
+
+/// A memory store whose `start` of one delivery waits until `release()`: a worker held in the
+/// middle of starting a run.
+final class StartHoldingStore: DeliveryStore, DeliveryQueries {
+    let inner = MemoryDeliveryStore()
+    private let held: String
+    private let state = Mutex<(entered: Bool, released: Bool)>((false, false))
+
+    init(holding id: String) { held = id }
+
+    var entered: Bool { state.withLock { $0.entered } }
+    func release() { state.withLock { $0.released = true } }
+
+    func start(_ id: String, forRun: Bool) -> StartedDelivery? {
+        if id == held {
+            state.withLock { $0.entered = true }
+            for _ in 0..<1000 where !state.withLock({ $0.released }) { usleep(5_000) }
+        }
+        return inner.start(id, forRun: forRun)
+    }
+
+    func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, head: DeliveryHead, body: [UInt8],
+               completion: @escaping @Sendable (AdmitResult) -> Void) {
+        inner.admit(id: id, type: type, verifiedBy: verifiedBy, jwt: jwt, head: head, body: body, completion: completion)
+    }
+    func remembers(_ id: String) -> Bool { inner.remembers(id) }
+    func feed(into feed: any DueFeed) { inner.feed(into: feed) }
+    func watchDeadLetters(_ watch: any DeadLetterWatch) { inner.watchDeadLetters(watch) }
+    func startFetch(_ id: String) -> StartedDelivery? { inner.startFetch(id) }
+    func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool { inner.finish(change, mode, emitting: children) }
+    func replay(_ ids: [String]) throws(SpoolError) -> Int { try inner.replay(ids) }
+    func forget(_ ids: [String]) throws(SpoolError) -> Int { try inner.forget(ids) }
+    func info(_ id: String) -> DeliveryInfo? { inner.info(id) }
+    var clock: any WallClock { inner.clock }
+    var queueDepth: Int { inner.queueDepth }
+    var deadCount: Int { inner.deadCount }
+    var isWritable: Bool { inner.isWritable }
+    func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { inner.list(state: state, type: type) }
+    func unfinishedSummary() -> UnfinishedSummary { inner.unfinishedSummary() }
+    func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? { inner.show(id) }
+    func attempts(_ id: String) -> [StateChange] { inner.attempts(id) }
+    func chain(root: String) -> [DeliveryInfo] { inner.chain(root: root) }
+}

@@ -36,6 +36,17 @@ import Testing
         #expect(text.contains("d_seconds_count{f=\"x\"} 1\n"))
     }
 
+    /// Two samplers adding to one gauge family (the app's gauges and a component's): one HELP and
+    /// TYPE, and the family's samples together, as the text format requires.
+    @Test func sampledGaugesOfOneFamilyStayTogether() {
+        let m = Metrics(gauges: { [("g_waiting{function=\"a\"}", 1), ("g_other", 5)] })
+        m.describe("g_waiting", "Waiting.")
+        m.sampledGauges { [("g_waiting{function=\"b\"}", 2)] }
+        let text = m.render()
+        #expect(text.contains("# HELP g_waiting Waiting.\n# TYPE g_waiting gauge\ng_waiting{function=\"a\"} 1\ng_waiting{function=\"b\"} 2\n# TYPE g_other gauge\ng_other 5\n"), "\(text)")
+        #expect(text.components(separatedBy: "# TYPE g_waiting").count == 2)
+    }
+
     @Test func labelValuesAreEscaped() {
         #expect(Metrics.render([("k", "a\"b\\c\nd")]) == "{k=\"a\\\"b\\\\c\\nd\"}")
     }
