@@ -55,7 +55,10 @@ public struct ControlEndpoint: HTTPResponder {
             let since = query["since"].flatMap { Double($0) }
             if query["since"] != nil && !(since?.isFinite ?? false) { return .error(400, "since must be seconds since the epoch, not \(query["since"]!)") }
             if let root = query["root"], root.isEmpty { return .error(400, "root must name a delivery id") }
-            return .json(200, admin.list(state: state, type: query["type"], since: since, limit: limit, root: query["root"]))
+            guard let body = admin.list(state: state, type: query["type"], since: since, limit: limit, root: query["root"]) else {
+                return .error(404, "no delivery \(query["root"] ?? "")")
+            }
+            return .json(200, body)
         case ("GET", 2, "deliveries"):
             if let body = admin.show(parts[1]) { return .json(200, body) }
             return .error(404, "no delivery \(parts[1])")

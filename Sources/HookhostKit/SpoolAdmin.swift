@@ -19,9 +19,12 @@ public struct SpoolAdmin: Sendable {
 
     /// `{"deliveries":[…]}` filtered by state, type (and its family), arrival time (`since`,
     /// seconds since the epoch, inclusive), oldest first; `limit` keeps the newest `limit` of them.
-    /// `root`: only that delivery's pipeline (itself and what was emitted below it), by depth.
-    public func list(state: DeliveryState?, type: String?, since: Double? = nil, limit: Int? = nil, root: String? = nil) -> [UInt8] {
+    /// `root`: only that delivery's pipeline (itself and what was emitted below it), by depth;
+    /// nil when no delivery has that id and none was emitted below one that had (a typo must not
+    /// look like a pipeline with nothing in it).
+    public func list(state: DeliveryState?, type: String?, since: Double? = nil, limit: Int? = nil, root: String? = nil) -> [UInt8]? {
         var items = root.map { spool.chain(root: $0) } ?? spool.list(state: state, type: type)
+        if root != nil && items.isEmpty { return nil }
         if root != nil {
             items.removeAll { (state != nil && $0.state != state) || (type != nil && !EventType.type($0.type, matches: type!)) }
         }
@@ -84,7 +87,10 @@ public struct SpoolAdmin: Sendable {
         w.field("parent", optional: d.head?.chain?.parent)
         w.key("children")
         w.beginArray()
-        for c in spool.chain(root: d.head?.chain?.root ?? id) where c.head?.chain?.parent == id { SpoolAdmin.writeSummary(c, into: &w) }
+        // By bytes, as ids are compared everywhere: `é`'s children are not `e\u{301}`'s.
+        for c in spool.chain(root: id) where c.head?.chain.map({ ExactKey($0.parent) == ExactKey(id) }) ?? false {
+            SpoolAdmin.writeSummary(c, into: &w)
+        }
         w.endArray()
         w.endObject()
         return w.bytes

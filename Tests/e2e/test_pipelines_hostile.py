@@ -76,3 +76,41 @@ def test_a_key_twice_or_an_overlong_line_is_refused_naming_it(make_host, fns, li
     s, _ = show(host, "k")
     assert s["delivery"]["state"] == "dead" and why in s["delivery"]["error"], s["delivery"]
     assert children_of(host, "k") == []
+
+
+def test_list_root_of_an_emitted_event_shows_the_steps_below_it_and_an_unknown_id_is_an_error(host, fns):
+    """`--root` of an emitted event showed that event alone, hiding what it emitted; an id that
+    names nothing printed "0 deliveries" and exit 0, like a pipeline that happens to be empty."""
+    fns.add("ping", extra=emitter("\n".join(json.dumps({"type": "app.x", "data": {"i": i}}) for i in range(2))), sidecar=NO_FETCH)
+    fns.add("app.x", extra=emitter(json.dumps({"type": "app.y"})))
+    fns.add("app.y")
+    host.send(event_body("ping"), msg_id="t")
+    wait_until(lambda: all(state_of(host, i) == "done" for i in ("t~e1~e1", "t~e2~e1")), 20, what="pipeline done")
+    doc = deliveries_json(host, "list", "--root", "t~e1", "--json")["deliveries"]
+    assert [d["id"] for d in doc] == ["t~e1", "t~e1~e1"]
+    text = deliveries(host, "list", "--root", "t~e1").stdout.decode()
+    assert "t~e1~e1" in text and "t~e2" not in text and "2 deliveries" in text
+    p = deliveries(host, "list", "--root", "nope", check=False)
+    assert p.returncode == 1 and "no delivery nope" in p.stderr.decode(), (p.stdout, p.stderr)
+    raw = control_request(host, raw_request("GET", "/deliveries?root=nope"))
+    assert raw.startswith(b"HTTP/1.1 404"), raw[:200]
+    # the same answers from the spool itself, with the host stopped
+    host.stop()
+    assert [d["id"] for d in deliveries_json(host, "list", "--root", "t~e1", "--json")["deliveries"]] == ["t~e1", "t~e1~e1"]
+    assert deliveries(host, "list", "--root", "nope", check=False).returncode == 1
+
+
+def test_pipelines_of_ids_that_differ_only_in_unicode_composition_stay_apart(host, fns):
+    """Ids are bytes: `é` and `e` + U+0301 are two deliveries (the spool agrees), but the chain
+    queries compared them as Swift strings, so each showed the other's children as its own."""
+    fns.add("ping", extra=emitter(json.dumps({"type": "app.x"})), sidecar=NO_FETCH)
+    fns.add("app.x")
+    composed, decomposed = "\u00e9", "e\u0301"
+    for i in (composed, decomposed):
+        assert post_utf8(host, i, event_body("ping")).status == 202
+    wait_until(lambda: state_of(host, composed + "~e1") == "done" and state_of(host, decomposed + "~e1") == "done", 20,
+               what="both children done")
+    doc = deliveries_json(host, "list", "--root", composed, "--json")["deliveries"]
+    assert [d["id"].encode() for d in doc] == [composed.encode(), (composed + "~e1").encode()]
+    s, _ = show(host, decomposed)
+    assert [c["id"].encode() for c in s["children"]] == [(decomposed + "~e1").encode()]
