@@ -31,10 +31,10 @@ public struct ChildDelivery: Sendable, Equatable {
     public static let maxCommitBytes = SpoolRecord.maxPayload - (4 << 20)
 
     /// The bytes its record takes in that frame (at most: the arrival time is not known yet and
-    /// is counted at its longest). The user_metadata is in it twice, in the body and the head.
+    /// is counted at its longest). The body carries the user_metadata, inherited or not.
     public var recordBytes: Int {
-        let meta = SpoolRecord.delivery(id: id, type: type, receivedAt: 0, verifiedBy: .parent, body: [], head: head).encoded()
-        return meta.count + ChildDelivery.longestTime + body.count
+        SpoolRecord.delivery(id: id, type: type, receivedAt: 0, verifiedBy: .parent, body: body, head: head).encoded().count
+            + ChildDelivery.longestTime
     }
 
     /// Room for an arrival time written as a double (`String(Double)`: at most 24 characters).

@@ -102,7 +102,7 @@ public enum SpoolRecord: Sendable, Equatable {
                 // metadata stays shallow, plain ASCII JSON that recovery always parses.
                 meta.field("kid", jwt.keyID); meta.field("cl", Base64.encode(jwt.claims, urlSafe: true))
             }
-            head?.write(into: &meta)
+            head?.write(into: &meta, body: b)
             body = b
         case .state(let s):
             s.write(into: &meta)
@@ -151,8 +151,11 @@ public enum SpoolRecord: Sendable, Equatable {
         if meta.starts(with: #"{"k":"b","#.utf8) {
             return decodeBatch(meta: meta, body: payload[(metaStart + metaLen)...], bodies: bodies)
         }
-        let body = bodies ? Array(payload[(metaStart + metaLen)...]) : []
-        return decodeCommon(meta: meta, body: body, bodies: bodies) ?? decodeParsed(meta: Array(meta), body: body, bodies: bodies)
+        // The body's bytes are read even without `bodies`: a head's user_metadata lies in them.
+        let stored = payload[(metaStart + metaLen)...]
+        let body = bodies ? Array(stored) : []
+        return decodeCommon(meta: meta, body: body, bodies: bodies, stored: stored)
+            ?? decodeParsed(meta: Array(meta), body: body, bodies: bodies, stored: stored)
     }
 
     /// The inner frames of a batch (each checked like any frame); nil if any is damaged or a
@@ -175,7 +178,8 @@ public enum SpoolRecord: Sendable, Equatable {
     }
 
     /// Any record, through the JSON parser (what `decodeCommon` must always agree with).
-    static func decodeParsed(meta bytes: [UInt8], body: [UInt8], bodies: Bool) -> SpoolRecord? {
+    /// `stored`: the record's body as written (`body` is empty without `bodies`); nil: `body`.
+    static func decodeParsed(meta bytes: [UInt8], body: [UInt8], bodies: Bool, stored: ArraySlice<UInt8>? = nil) -> SpoolRecord? {
         guard let meta = try? JSONParser.parse(bytes) else { return nil }
         switch meta["k"]?.stringValue {
         case "d":
@@ -186,7 +190,7 @@ public enum SpoolRecord: Sendable, Equatable {
             if bodies, let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
                 jwt = JWTIdentity(keyID: kid, claims: claims)
             }
-            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt, head: DeliveryHead(meta: meta))
+            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt, head: DeliveryHead(meta: meta, body: stored ?? body[...]))
         case "s":
             return StateChange(meta: meta).map { .state($0) }
         case "seen":

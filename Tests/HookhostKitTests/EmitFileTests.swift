@@ -92,8 +92,8 @@ import Testing
         }
     }
 
-    /// Every child carries its user_metadata (inherited ones too) twice in the spool: 10 000
-    /// children of a parent with a few KiB of it made a record larger than a frame may be, which
+    /// Every child carries its user_metadata (inherited ones too) in its body: 10 000 children
+    /// of a parent with a few KiB of it made a record larger than a frame may be, which
     /// was written, run, and at the next start read as damage (every child lost, the parent run
     /// again). Refused at the line that goes past the budget; what is accepted fits one frame.
     @Test func eventsThatWouldNotFitOneSpoolRecordAreRefused() throws {

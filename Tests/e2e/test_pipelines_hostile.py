@@ -38,7 +38,7 @@ def test_events_too_large_for_one_spool_record_fail_the_run_and_survive_a_restar
     done — and at the next start the frame was read as damage: every child gone, the parent run
     again. Now the run fails naming the line past the budget, and nothing is emitted."""
     host = make_host(env={"HOOKHOST_MAX_ATTEMPTS": "1"})
-    meta = {"job_group": "nightly", "blob": "x" * 8000}
+    meta = {"job_group": "nightly", "blob": "x" * 16000}
     loop = 'i=0; while [ $i -lt 5000 ]; do echo \'{"type":"app.x"}\'; i=$((i+1)); done > "$HOOKHOST_EMIT"'
     fns.add("ping", extra=loop, sidecar=NO_FETCH)
     fns.add("app.x")
@@ -53,6 +53,23 @@ def test_events_too_large_for_one_spool_record_fail_the_run_and_survive_a_restar
     s, _ = show(host, "big")
     assert s["delivery"]["state"] == "dead" and s["delivery"]["attempt"] == 1  # not run again
     assert "spool: skipped damaged or torn bytes" not in host.log_text()
+
+
+def test_a_delivery_whose_user_metadata_is_most_of_a_32_mib_body_survives_a_restart(make_host, fns):
+    """The head stored user_metadata a second time (base64, so 4/3 of it) next to the body: with
+    HOOKHOST_MAX_BODY at its 32 MiB maximum, a body that is mostly user_metadata made a record
+    over the 64 MiB a spool frame holds. It was answered 202, and at the next start read as
+    damage: an acknowledged delivery lost. The head now says where the user_metadata lies."""
+    host = make_host(env={"HOOKHOST_MAX_BODY": str(32 << 20)})
+    fns.add("ping", code=75, sidecar=NO_FETCH)  # not ready: stays unfinished across the restart
+    meta = {"job_group": "nightly", "blob": "y" * (28 << 20)}
+    assert host.send(event_body("ping", {"id": "x", "user_metadata": meta}), msg_id="huge", timeout=120).status == 202
+    fns.wait_run("huge", timeout=60)
+    host.kill9()
+    host.start()
+    assert "spool: skipped damaged or torn bytes" not in host.log_text()
+    run = fns.wait_run("huge", attempt=2, timeout=60)
+    assert run.stdin_json()["user_metadata"] == meta
 
 
 LONG_LINE = '{"type":"app.a","data":{"k":"' + "x" * (1 << 20) + '"}}'
