@@ -135,7 +135,9 @@ public enum EmitFile {
         guard EventType.isValid(type), EventType.canonical(type) == type else {
             throw EmitError(line: line, message: "type is not a plain dotted name of at most \(EventType.maxLength) bytes")
         }
-        let family = String(type.prefix { $0 != "." })
+        // Whatever its case: `Batch.succeeded` is no name Gemini sends, yet a functions directory
+        // on a case-insensitive filesystem (a macOS bind mount) finds `batch.succeeded` for it.
+        let family = String(type.prefix { $0 != "." }).lowercased()
         guard !EmitLimits.reservedFamilies.contains(family) else {
             throw EmitError(line: line, message: "type \(type) is in the \(family) family, which only \(family == "hookhost" ? "the host" : "Gemini") sends")
         }

@@ -31,6 +31,10 @@ import Testing
     @Test func refusesWhatIsNotAnEventNamingTheLine() {
         let cases: [(String, String)] = [
             ("{\"type\":\"video.generated\"}", "line 1: type video.generated is in the video family"),
+            // the families in any case: a case-insensitive functions directory finds batch.succeeded
+            ("{\"type\":\"Batch.succeeded\"}", "line 1: type Batch.succeeded is in the batch family"),
+            ("{\"type\":\"INTERACTION.requires_action\"}", "line 1: type INTERACTION.requires_action is in the interaction family"),
+            ("{\"type\":\"HookHost\"}", "line 1: type HookHost is in the hookhost family"),
             ("{}\n", "line 1: no \"type\""),
             ("{\"type\":1}", "line 1: \"type\" must be a string"),
             ("{\"type\":\"batch.completed\"}", "line 1: type is not a plain dotted name"),  // not canonical

@@ -79,11 +79,14 @@ LONG_LINE = '{"type":"app.a","data":{"k":"' + "x" * (1 << 20) + '"}}'
     ('{"type":"app.a","type":"app.b"}', 'key "type" appears twice'),
     ('{"type":"app.a","user_metadata":{"job_group":"a","job_group":"b"}}', 'user_metadata holds the key "job_group" twice'),
     (LONG_LINE, f"the line is {len(LONG_LINE)} bytes; an event may have at most 1048576"),
-], ids=["type-twice", "metadata-key-twice", "overlong-line"])
+    ('{"type":"Batch.succeeded","data":{"id":"batches/forged"}}', "type Batch.succeeded is in the batch family"),
+], ids=["type-twice", "metadata-key-twice", "overlong-line", "gemini-family-in-another-case"])
 def test_a_key_twice_or_an_overlong_line_is_refused_naming_it(make_host, fns, line, why):
     """Which `type` of two wins was the last one, silently; routes read the first of two
     user_metadata keys, most JSON readers the last. Both are refused now. A line longer than an
-    event may be is refused before it is parsed (a 32 MiB line used to be a ~1 GB tree first)."""
+    event may be is refused before it is parsed (a 32 MiB line used to be a ~1 GB tree first).
+    Gemini's families are reserved in any case: `Batch.succeeded` was taken, and a functions
+    directory on a case-insensitive filesystem runs `batch.succeeded` for it."""
     host = make_host(env={"HOOKHOST_MAX_ATTEMPTS": "1"})
     fns.add("ping", extra=emitter(line), sidecar=NO_FETCH)
     fns.add("app.a")
