@@ -162,6 +162,24 @@ def test_an_emit_file_that_is_not_the_functions_own_regular_file_is_refused(make
     assert children_of(host, "f") == []
 
 
+@pytest.mark.parametrize("make_file, why", [
+    ("head -c 33554433 /dev/zero | tr '\\0' '\\n' > \"$HOOKHOST_EMIT\"", "the file is larger than 32 MiB"),
+    ("i=0; while [ $i -lt 10001 ]; do echo '{\"type\":\"app.x\"}'; i=$((i+1)); done > \"$HOOKHOST_EMIT\"",
+     "line 10001: more than 10000 events (HOOKHOST_MAX_EMIT)"),
+    ("printf '\\357\\273\\277{\"type\":\"app.x\"}\\n' > \"$HOOKHOST_EMIT\"", "line 1: not JSON"),  # a byte-order mark
+    ("printf '{\"type\":\"app.x\",\"data\":{\"s\":\"\\377\"}}\\n' > \"$HOOKHOST_EMIT\"", "line 1: not JSON"),  # not UTF-8
+    ("printf '{\"type\":\"app.x\"}\\000\\n' > \"$HOOKHOST_EMIT\"", "line 1: not JSON"),  # a NUL
+], ids=["32MiB+1", "10001-lines", "bom", "invalid-utf8", "nul"])
+def test_an_emit_file_over_its_limits_or_with_bytes_json_forbids_is_refused(make_host, fns, make_file, why):
+    host = make_host(env={"HOOKHOST_MAX_ATTEMPTS": "1"})
+    fns.add("ping", extra=make_file, sidecar=NO_FETCH)
+    host.send(event_body("ping"), msg_id="z")
+    wait_until(lambda: state_of(host, "z") in ("dead", "done"), 60, what="parent finished")
+    s, _ = show(host, "z")
+    assert s["delivery"]["state"] == "dead" and why in s["delivery"]["error"], s["delivery"]
+    assert children_of(host, "z") == []
+
+
 def test_ids_of_256_bytes_eight_generations_deep_can_be_shown_listed_and_replayed(make_host, fns):
     """The longest outside id (256 bytes, every byte percent-encoded on the control socket) with
     line numbers of five digits for eight generations: 312 bytes. Every query works on it."""
