@@ -33,7 +33,7 @@ public struct ChildDelivery: Sendable, Equatable {
     /// The bytes its record takes in that frame (at most: the arrival time is not known yet and
     /// is counted at its longest). The body carries the user_metadata, inherited or not.
     public var recordBytes: Int {
-        SpoolRecord.delivery(id: id, type: type, receivedAt: 0, verifiedBy: .parent, body: body, head: head).encoded().count
+        SpoolRecord.delivery(id: id, type: type, receivedAt: 0, verifiedBy: .parent, body: body, head: head).encodedCount
             + ChildDelivery.longestTime
     }
 

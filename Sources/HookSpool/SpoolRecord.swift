@@ -90,6 +90,21 @@ public enum SpoolRecord: Sendable, Equatable {
             for n in inner { body += n.record.encoded(magic: SpoolRecord.nestedMagic) }
             return SpoolRecord.frame(meta: SpoolRecord.batchMeta(count: inner.count), body: body)
         }
+        let (meta, body) = parts()
+        return SpoolRecord.frame(meta: meta, body: body)
+    }
+
+    /// The bytes `encoded()` makes, counted without making them (no copy of the body, no CRC).
+    public var encodedCount: Int {
+        if case .batch(let inner) = self {
+            return SpoolRecord.headerSize + 4 + SpoolRecord.batchMeta(count: inner.count).count + inner.reduce(0) { $0 + $1.record.encodedCount }
+        }
+        let (meta, body) = parts()
+        return SpoolRecord.headerSize + 4 + meta.count + body.count
+    }
+
+    /// The metadata and the body of a record that is not a batch.
+    private func parts() -> (meta: [UInt8], body: [UInt8]) {
         var meta = JSONWriter(reserve: 128)
         var body: [UInt8] = []
         meta.beginObject()
@@ -119,7 +134,7 @@ public enum SpoolRecord: Sendable, Equatable {
             break  // framed above
         }
         meta.endObject()
-        return SpoolRecord.frame(meta: meta.bytes, body: body)
+        return (meta.bytes, body)
     }
 
     /// `magic | length | crc | metaLength | meta | body`.
