@@ -136,6 +136,17 @@ def test_pipelines_of_ids_that_differ_only_in_unicode_composition_stay_apart(hos
     assert [c["id"].encode() for c in s["children"]] == [(decomposed + "~e1").encode()]
 
 
+def test_hookhost_run_refuses_an_id_the_host_would_refuse_as_an_emitted_events(fns):
+    """`hookhost run` refuses the ids the host answers 400 to (too long, control characters),
+    "so a function is never tested with one" — but took `x~e1`, the form the host keeps for
+    emitted events, and ran the function as an outside delivery under it."""
+    fns.add("ping", sidecar=NO_FETCH)
+    p = run_cli("run", "ping", "--functions", str(fns.dir), "--id", "x~e1", "--data", "{}")
+    assert p.returncode == 2 and b"ends in ~e<number>" in p.stderr, (p.stdout, p.stderr)
+    assert not fns.ran("x~e1")
+    assert run_cli("run", "ping", "--functions", str(fns.dir), "--id", "x~E1", "--data", "{}").returncode == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Attacks that held (kept as regression tests)
 
