@@ -7,6 +7,7 @@ import os
 import random
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -351,3 +352,44 @@ def test_a_damaged_batch_record_gives_up_none_of_its_records(make_host, fns):
     fns.wait_run("torn", attempt=2)
     wait_until(lambda: state_of(host, "torn") == "retry_scheduled", 20, what="parent not ready")
     assert children_of(host, "torn") == []
+
+
+CRC32C_TABLE = []
+for _n in range(256):
+    _c = _n
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    CRC32C_TABLE.append(_c)
+
+
+def crc32c(data: bytes) -> int:
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC32C_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def frame(meta: dict, body: bytes) -> bytes:
+    """One spool record as README "On-disk format" describes it (written here, not by hookhost)."""
+    m = json.dumps(meta, separators=(",", ":")).encode()
+    payload = struct.pack("<I", len(m)) + m + body
+    length = struct.pack("<I", len(payload))
+    return b"HHK1" + length + struct.pack("<I", crc32c(length + payload)) + payload
+
+
+def test_a_delivery_recorded_before_heads_existed_is_routed_by_its_user_metadata(make_host, fns):
+    """A spool written by hand as a build from before heads wrote it: no head in the record and
+    the legacy type `batch.completed`. Recovery reads the head from the body once, so the route
+    on user_metadata applies and the function sees the canonical type."""
+    fns.add("batch.succeeded", sidecar=NO_FETCH)
+    fns.add("nightly", sidecar={"on": ["batch.succeeded"], "match": {"job_group": "nightly"}, "fetch": False})
+    host = make_host(start=False)
+    body = json.dumps({"type": "batch.completed", "data": {"id": "batches/old", "user_metadata": {"job_group": "nightly"}}},
+                      separators=(",", ":")).encode()
+    (host.data / "spool.log").write_bytes(frame({"k": "d", "id": "old1", "type": "batch.completed", "at": time.time(), "vb": "hmac"}, body))
+    host.start()
+    run = fns.wait_run("old1")
+    assert run.function == "nightly"
+    doc = run.stdin_json()
+    assert doc["type"] == "batch.succeeded" and doc["user_metadata"] == {"job_group": "nightly"}
+
