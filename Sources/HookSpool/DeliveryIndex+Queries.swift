@@ -66,6 +66,7 @@ extension DeliveryIndex {
         return out
     }
 
+    /// `type` is `filter` or in the family `filter.*`.
     static func type(_ type: String, matches given: String) -> Bool { EventType.type(type, matches: given) }
 
     /// Bytes of the log still needed: every delivery's frame, last state and attempt history,
