@@ -28,12 +28,18 @@ extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *, co
 extern int pthread_setname_np(pthread_t, const char *);
 extern int pthread_getname_np(pthread_t, char *, size_t);
 extern int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *);
+extern void *memmem(const void *, size_t, const void *, size_t);
 
 // Glibc's Swift overlay hides these or imports them awkwardly; thin wrappers keep pointers here.
 static inline int hh_accept4(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 static inline int hh_pipe2(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 static inline int hh_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 static inline int hh_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+/* Where `needle` first occurs in `hay` (linear time, glibc's two-way search), or -1. */
+static inline long hh_memmem(const void *hay, size_t hay_len, const void *needle, size_t needle_len) {
+    const char *at = memmem(hay, hay_len, needle, needle_len);
+    return at ? (long)(at - (const char *)hay) : -1;
+}
 /* CRC-32C with the SSE4.2 instruction (8 bytes per step); hh_has_sse42 says whether the CPU
    has it. `crc` is the running value, already inverted by the caller. */
 #include <cpuid.h>

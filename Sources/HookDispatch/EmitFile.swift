@@ -45,6 +45,7 @@ public enum EmitFile {
         let depth = (parentHead.chain?.depth ?? 0) + 1
         let root = parentHead.chain?.root ?? parentID
         var children: [ChildDelivery] = []
+        var committed = 0  // spool bytes of the children so far (see `ChildDelivery.maxCommitBytes`)
         var line = 0
         var start = 0
         while start < bytes.count {
@@ -60,8 +61,21 @@ public enum EmitFile {
             if depth > limits.maxDepth {
                 throw EmitError(line: line, message: "the chain would be \(depth) deep; HOOKHOST_MAX_DEPTH is \(limits.maxDepth)")
             }
-            children.append(try child(Array(text), line: line, parentID: parentID, parentHead: parentHead,
-                                      chain: .init(parent: parentID, root: root, depth: depth), limits: limits))
+            // Before parsing: one line of 32 MiB of `1,` is a tree of about a gigabyte in memory,
+            // only to be refused for its size afterwards.
+            guard text.count <= limits.maxEventBytes else {
+                throw EmitError(line: line, message: "the line is \(text.count) bytes; an event may have at most \(limits.maxEventBytes) (HOOKHOST_MAX_BODY)")
+            }
+            let c = try child(Array(text), line: line, parentID: parentID, parentHead: parentHead,
+                              chain: .init(parent: parentID, root: root, depth: depth), limits: limits)
+            // Inherited user_metadata is not in the file: 10 000 copies of a large one would
+            // not fit in one spool record (and would fill memory first).
+            committed += c.recordBytes
+            guard committed <= ChildDelivery.maxCommitBytes else {
+                throw EmitError(line: line, message: "the events up to this line take \(committed >> 20) MiB in the spool (user_metadata included, "
+                                    + "inherited or not); at most \(ChildDelivery.maxCommitBytes >> 20) MiB are stored with a run's outcome")
+            }
+            children.append(c)
         }
         return children
     }
@@ -96,7 +110,11 @@ public enum EmitFile {
         var type: String?
         var data: ArraySlice<UInt8>?
         var metadata: [UInt8]?? = .none  // absent: the parent's
+        var seen = Set<String>()
         for m in members {
+            // A key twice would be read one way here and another by the function (most JSON
+            // readers keep the last, routes the first): refused rather than picked.
+            guard seen.insert(m.key).inserted else { throw EmitError(line: line, message: "key \"\(m.key.prefix(64))\" appears twice") }
             switch m.key {
             case "type":
                 guard let t = m.value.stringValue else { throw EmitError(line: line, message: "\"type\" must be a string") }
@@ -107,7 +125,11 @@ public enum EmitFile {
             case "user_metadata":
                 switch m.value {
                 case .null: metadata = .some(nil)
-                case .object: metadata = .some(Array(text[m.valueRange]))
+                case .object:
+                    if let key = repeatedKey(in: m.value) {
+                        throw EmitError(line: line, message: "user_metadata holds the key \"\(key.prefix(64))\" twice in one object")
+                    }
+                    metadata = .some(Array(text[m.valueRange]))
                 default: throw EmitError(line: line, message: "\"user_metadata\" must be an object or null")
                 }
             default:
@@ -118,7 +140,9 @@ public enum EmitFile {
         guard EventType.isValid(type), EventType.canonical(type) == type else {
             throw EmitError(line: line, message: "type is not a plain dotted name of at most \(EventType.maxLength) bytes")
         }
-        let family = String(type.prefix { $0 != "." })
+        // Whatever its case: `Batch.succeeded` is no name Gemini sends, yet a functions directory
+        // on a case-insensitive filesystem (a macOS bind mount) finds `batch.succeeded` for it.
+        let family = String(type.prefix { $0 != "." }).lowercased()
         guard !EmitLimits.reservedFamilies.contains(family) else {
             throw EmitError(line: line, message: "type \(type) is in the \(family) family, which only \(family == "hookhost" ? "the host" : "Gemini") sends")
         }
@@ -134,5 +158,24 @@ public enum EmitFile {
         }
         let head = DeliveryHead(userMetadata: userMetadata, job: nil, result: nil, chain: chain)
         return ChildDelivery(id: childID(parent: parentID, line: line), type: type, body: w.bytes, head: head)
+    }
+
+    /// A key some object inside `json` holds twice (as Swift compares strings, as routes look
+    /// keys up), if any.
+    static func repeatedKey(in json: JSON) -> String? {
+        switch json {
+        case .object(let members):
+            var seen = Set<String>()
+            for m in members {
+                if !seen.insert(m.key).inserted { return m.key }
+                if let k = repeatedKey(in: m.value) { return k }
+            }
+            return nil
+        case .array(let items):
+            for item in items { if let k = repeatedKey(in: item) { return k } }
+            return nil
+        default:
+            return nil
+        }
     }
 }

@@ -85,7 +85,9 @@ public final class Emitter: Sendable {
             }
         }
         guard valid else { throw .invalidType(type) }
-        guard !reservedFamilies.contains(String(segments[0])) else { throw .reservedType(type) }
+        // In any case, as the host refuses them (a case-insensitive functions directory would
+        // run `batch.succeeded` for `Batch.succeeded`).
+        guard !reservedFamilies.contains(segments[0].lowercased()) else { throw .reservedType(type) }
     }
 
     /// One write per line, so with O_APPEND the line lands whole after everything written before.

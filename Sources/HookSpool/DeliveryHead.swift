@@ -1,3 +1,4 @@
+import CSys
 import HookSupport
 import HookNet
 import HookHTTP
@@ -61,21 +62,50 @@ public struct DeliveryHead: Sendable, Equatable {
         return (type, derive(type: type, event: event, body: body))
     }
 
-    /// Written into the delivery record's metadata after its fixed fields: flat strings and one
-    /// number, so the fast decoder reads it (user_metadata as base64url: any nesting or bytes).
-    func write(into w: inout JSONWriter) {
+    /// Written into the delivery record's metadata after its fixed fields: flat strings and
+    /// numbers, so the fast decoder reads it. The user_metadata is where it lies in `body` (its
+    /// offset and length: always so for a delivery, whose head was read from its body, and for
+    /// an emitted event, whose body carries it); else base64url (any nesting or bytes). Once,
+    /// not twice: a 28 MiB user_metadata in a 32 MiB body, copied into the metadata too, made a
+    /// record over the 64 MiB a frame holds, acknowledged and then lost at the next start.
+    func write(into w: inout JSONWriter, body: [UInt8]) {
         w.field("h", 1)
-        if let um = userMetadata { w.field("um", Base64.encode(um, urlSafe: true)) }
+        if let um = userMetadata {
+            if let at = DeliveryHead.offset(of: um, in: body) {
+                w.field("umo", at); w.field("uml", um.count)
+            } else {
+                w.field("um", Base64.encode(um, urlSafe: true))
+            }
+        }
         if let job { w.field("job", job) }
         if let result { w.field("res", result) }
         if let c = chain { w.field("par", c.parent); w.field("root", c.root); w.field("dep", c.depth) }
     }
 
-    /// Reads what `write` wrote from parsed metadata; nil when the record has no head (older).
-    init?(meta: JSON) {
+    /// Where `um` first occurs in `body` (any occurrence holds the same bytes), if it does.
+    static func offset(of um: [UInt8], in body: [UInt8]) -> Int? {
+        guard !um.isEmpty, um.count <= body.count else { return nil }
+        let at = body.withUnsafeBytes { b in um.withUnsafeBytes { n in hh_memmem(b.baseAddress, b.count, n.baseAddress, n.count) } }
+        return at >= 0 ? at : nil
+    }
+
+    /// The user_metadata at `offset`/`length` in a record's body; nil when that is outside it.
+    static func userMetadata(at offset: Double, length: Double, in body: ArraySlice<UInt8>) -> [UInt8]? {
+        guard offset >= 0, length >= 0, offset == offset.rounded(), length == length.rounded(),
+              offset + length <= Double(body.count) else { return nil }
+        let from = body.startIndex + Int(offset)
+        return Array(body[from..<(from + Int(length))])
+    }
+
+    /// Reads what `write` wrote from parsed metadata and the record's body; nil when the record
+    /// has no head (older).
+    init?(meta: JSON, body: ArraySlice<UInt8>) {
         guard meta["h"] != nil else { return nil }
         self.init()
         if let um = meta["um"]?.stringValue { userMetadata = Base64.decode(um) }
+        if let at = meta["umo"]?.doubleValue, let n = meta["uml"]?.doubleValue {
+            userMetadata = DeliveryHead.userMetadata(at: at, length: n, in: body)
+        }
         job = meta["job"]?.stringValue
         result = meta["res"]?.stringValue
         if let p = meta["par"]?.stringValue, let r = meta["root"]?.stringValue, let d = meta["dep"]?.intValue {

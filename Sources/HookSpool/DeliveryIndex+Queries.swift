@@ -34,19 +34,39 @@ extension DeliveryIndex {
         }
     }
 
-    /// `type` is `filter` or in the family `filter.*`.
-    /// `root` and the deliveries whose chain began with it (emitted ones are always whole), by
-    /// depth, then arrival.
+    /// `root` and what was emitted below it (emitted ones are always whole), by depth, then
+    /// arrival: a whole pipeline for the delivery it began with, the steps below it for one of
+    /// its events. Ids compare by their bytes (`ExactKey`), as everywhere: `é` and `e\u{301}`
+    /// are two deliveries, so two pipelines.
     func chain(root: String) -> [DeliveryInfo] {
-        var out = active.values.filter { $0.head?.chain?.root == root }
+        let top = self[root]
+        let key = ExactKey(root)
+        let pipeline = ExactKey(top?.head?.chain?.root ?? root)
+        var out = active.values.filter { d in d.head?.chain.map { ExactKey($0.root) == pipeline } ?? false }
+        if key != pipeline {
+            // An emitted event: keep what descends from it. Parents are in the same pipeline
+            // and one generation up, so each walk ends within the pipeline's depth.
+            let parents = Dictionary(out.map { (ExactKey($0.id), $0.head?.chain?.parent) }, uniquingKeysWith: { a, _ in a })
+            let steps = out.count
+            out.removeAll { d in
+                var up = d.head?.chain?.parent
+                for _ in 0...steps {
+                    guard let p = up else { return true }
+                    if ExactKey(p) == key { return false }
+                    up = parents[ExactKey(p)] ?? nil
+                }
+                return true
+            }
+        }
         out.sort { a, b in
             let (da, db) = (a.head?.chain?.depth ?? 0, b.head?.chain?.depth ?? 0)
             return da != db ? da < db : DeliveryIndex.arrivalOrder(a, b)
         }
-        if let r = self[root] { out.insert(r, at: 0) }
+        if let top { out.insert(top, at: 0) }
         return out
     }
 
+    /// `type` is `filter` or in the family `filter.*`.
     static func type(_ type: String, matches given: String) -> Bool { EventType.type(type, matches: given) }
 
     /// Bytes of the log still needed: every delivery's frame, last state and attempt history,

@@ -25,6 +25,22 @@ public struct ChildDelivery: Sendable, Equatable {
     public init(id: String, type: String, body: [UInt8], head: DeliveryHead, verifiedBy: VerifiedBy = .parent) {
         self.id = id; self.type = type; self.body = body; self.head = head; self.verifiedBy = verifiedBy
     }
+
+    /// What the events of one run may take in the record that commits them with the parent's
+    /// outcome: a frame holds `SpoolRecord.maxPayload`, and the parent's own state record (its
+    /// stdout, at most 1 MiB, and stderr tail) needs room beside them. A larger frame would be
+    /// written, but recovery would take it for damage: every child lost, the parent run again.
+    public static let maxCommitBytes = SpoolRecord.maxPayload - (4 << 20)
+
+    /// The bytes its record takes in that frame (at most: the arrival time is not known yet and
+    /// is counted at its longest). The body carries the user_metadata, inherited or not.
+    public var recordBytes: Int {
+        SpoolRecord.delivery(id: id, type: type, receivedAt: 0, verifiedBy: .parent, body: body, head: head).encodedCount
+            + ChildDelivery.longestTime
+    }
+
+    /// Room for an arrival time written as a double (`String(Double)`: at most 24 characters).
+    private static let longestTime = 32
 }
 
 /// Counts of the unfinished deliveries, for the operator gauges.

@@ -8,7 +8,8 @@ extension SpoolRecord {
     /// decodes a million of them. Any byte out of that layout (an escape in a string, another
     /// field order) gives nil and the caller parses the metadata in full, so this only ever
     /// agrees with the parser.
-    static func decodeCommon(meta: ArraySlice<UInt8>, body: [UInt8], bodies: Bool) -> SpoolRecord? {
+    /// `stored`: the record's body as written (`body` is empty without `bodies`); nil: `body`.
+    static func decodeCommon(meta: ArraySlice<UInt8>, body: [UInt8], bodies: Bool, stored: ArraySlice<UInt8>? = nil) -> SpoolRecord? {
         var c = MetaCursor(meta)
         if c.take(#"{"k":"seen","id":"#) {
             guard let id = c.string(), c.take(#","at":"#), let at = c.number(), c.take("}"), c.atEnd else { return nil }
@@ -33,7 +34,11 @@ extension SpoolRecord {
         var head: DeliveryHead?
         if c.take(#","h":1"#) {
             var h = DeliveryHead()
-            if c.take(#","um":"#) {
+            if c.take(#","umo":"#) {
+                guard let at = c.number(), c.take(#","uml":"#), let n = c.number(),
+                      let um = DeliveryHead.userMetadata(at: at, length: n, in: stored ?? body[...]) else { return nil }
+                h.userMetadata = um
+            } else if c.take(#","um":"#) {
                 guard let um = c.string().flatMap({ Base64.decode($0) }) else { return nil }
                 h.userMetadata = um
             }

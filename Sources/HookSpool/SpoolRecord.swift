@@ -90,6 +90,21 @@ public enum SpoolRecord: Sendable, Equatable {
             for n in inner { body += n.record.encoded(magic: SpoolRecord.nestedMagic) }
             return SpoolRecord.frame(meta: SpoolRecord.batchMeta(count: inner.count), body: body)
         }
+        let (meta, body) = parts()
+        return SpoolRecord.frame(meta: meta, body: body)
+    }
+
+    /// The bytes `encoded()` makes, counted without making them (no copy of the body, no CRC).
+    public var encodedCount: Int {
+        if case .batch(let inner) = self {
+            return SpoolRecord.headerSize + 4 + SpoolRecord.batchMeta(count: inner.count).count + inner.reduce(0) { $0 + $1.record.encodedCount }
+        }
+        let (meta, body) = parts()
+        return SpoolRecord.headerSize + 4 + meta.count + body.count
+    }
+
+    /// The metadata and the body of a record that is not a batch.
+    private func parts() -> (meta: [UInt8], body: [UInt8]) {
         var meta = JSONWriter(reserve: 128)
         var body: [UInt8] = []
         meta.beginObject()
@@ -102,7 +117,7 @@ public enum SpoolRecord: Sendable, Equatable {
                 // metadata stays shallow, plain ASCII JSON that recovery always parses.
                 meta.field("kid", jwt.keyID); meta.field("cl", Base64.encode(jwt.claims, urlSafe: true))
             }
-            head?.write(into: &meta)
+            head?.write(into: &meta, body: b)
             body = b
         case .state(let s):
             s.write(into: &meta)
@@ -119,7 +134,7 @@ public enum SpoolRecord: Sendable, Equatable {
             break  // framed above
         }
         meta.endObject()
-        return SpoolRecord.frame(meta: meta.bytes, body: body)
+        return (meta.bytes, body)
     }
 
     /// `magic | length | crc | metaLength | meta | body`.
@@ -151,8 +166,11 @@ public enum SpoolRecord: Sendable, Equatable {
         if meta.starts(with: #"{"k":"b","#.utf8) {
             return decodeBatch(meta: meta, body: payload[(metaStart + metaLen)...], bodies: bodies)
         }
-        let body = bodies ? Array(payload[(metaStart + metaLen)...]) : []
-        return decodeCommon(meta: meta, body: body, bodies: bodies) ?? decodeParsed(meta: Array(meta), body: body, bodies: bodies)
+        // The body's bytes are read even without `bodies`: a head's user_metadata lies in them.
+        let stored = payload[(metaStart + metaLen)...]
+        let body = bodies ? Array(stored) : []
+        return decodeCommon(meta: meta, body: body, bodies: bodies, stored: stored)
+            ?? decodeParsed(meta: Array(meta), body: body, bodies: bodies, stored: stored)
     }
 
     /// The inner frames of a batch (each checked like any frame); nil if any is damaged or a
@@ -175,7 +193,8 @@ public enum SpoolRecord: Sendable, Equatable {
     }
 
     /// Any record, through the JSON parser (what `decodeCommon` must always agree with).
-    static func decodeParsed(meta bytes: [UInt8], body: [UInt8], bodies: Bool) -> SpoolRecord? {
+    /// `stored`: the record's body as written (`body` is empty without `bodies`); nil: `body`.
+    static func decodeParsed(meta bytes: [UInt8], body: [UInt8], bodies: Bool, stored: ArraySlice<UInt8>? = nil) -> SpoolRecord? {
         guard let meta = try? JSONParser.parse(bytes) else { return nil }
         switch meta["k"]?.stringValue {
         case "d":
@@ -186,7 +205,7 @@ public enum SpoolRecord: Sendable, Equatable {
             if bodies, let kid = meta["kid"]?.stringValue, let cl = meta["cl"]?.stringValue, let claims = Base64.decode(cl) {
                 jwt = JWTIdentity(keyID: kid, claims: claims)
             }
-            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt, head: DeliveryHead(meta: meta))
+            return .delivery(id: id, type: type, receivedAt: at, verifiedBy: vb, body: body, jwt: jwt, head: DeliveryHead(meta: meta, body: stored ?? body[...]))
         case "s":
             return StateChange(meta: meta).map { .state($0) }
         case "seen":

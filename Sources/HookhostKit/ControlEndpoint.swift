@@ -56,7 +56,10 @@ public struct ControlEndpoint: HTTPResponder {
             let limit = query["limit"].flatMap { Int($0) }
             if query["limit"] != nil && (limit ?? -1) < 0 { return .error(400, "limit must be a whole number ≥ 0, not \(query["limit"]!)") }
             if let root = query["root"], root.isEmpty { return .error(400, "root must name a delivery id") }
-            return .json(200, admin.list(filter, limit: limit, root: query["root"]))
+            guard let body = admin.list(filter, limit: limit, root: query["root"]) else {
+                return .error(404, "no delivery \(query["root"] ?? "")")
+            }
+            return .json(200, body)
         case ("GET", 2, "deliveries"):
             if let body = admin.show(parts[1]) { return .json(200, body) }
             return .error(404, "no delivery \(parts[1])")

@@ -22,9 +22,12 @@ public struct SpoolAdmin: Sendable {
 
     /// `{"deliveries":[…]}` selected by `filter` (state, type and its family, function, arrival
     /// time), oldest first; `limit` keeps the newest `limit` of them. `root`: only that delivery's
-    /// pipeline (itself and what was emitted below it), by depth.
-    public func list(_ filter: DeliveryFilter, limit: Int? = nil, root: String? = nil) -> [UInt8] {
-        var items = root.map { spool.chain(root: $0).filter(filter.matches) } ?? spool.list(filter)
+    /// pipeline (itself and what was emitted below it), by depth; nil when no delivery has that id
+    /// and none was emitted below one that had (a typo must not look like an empty pipeline).
+    public func list(_ filter: DeliveryFilter, limit: Int? = nil, root: String? = nil) -> [UInt8]? {
+        let chain = root.map { spool.chain(root: $0) }
+        if chain?.isEmpty == true { return nil }
+        var items = chain?.filter(filter.matches) ?? spool.list(filter)
         if let limit, items.count > limit { items.removeFirst(items.count - limit) }
         let waiting = WaitingReasons(functions: functions, paused: pauses.list)
         var w = JSONWriter()
@@ -106,7 +109,10 @@ public struct SpoolAdmin: Sendable {
         w.field("parent", optional: d.head?.chain?.parent)
         w.key("children")
         w.beginArray()
-        for c in spool.chain(root: d.head?.chain?.root ?? id) where c.head?.chain?.parent == id { SpoolAdmin.writeSummary(c, into: &w) }
+        // By bytes, as ids are compared everywhere: `é`'s children are not `e\u{301}`'s.
+        for c in spool.chain(root: id) where c.head?.chain.map({ ExactKey($0.parent) == ExactKey(id) }) ?? false {
+            SpoolAdmin.writeSummary(c, into: &w)
+        }
         w.endArray()
         w.endObject()
         return w.bytes

@@ -41,7 +41,7 @@ enum RunCommand {
                         the exact type, then its family, then _default, as the host picks
       --function PATH   run this executable instead (its sidecar: PATH.json)
       --id ID           delivery.id (default: a fresh local_… id; at most 256 bytes, no control
-                        characters, as the host admits a webhook-id)
+                        characters, not ending in ~e<number>, as the host admits a webhook-id)
       --attempt N       delivery.attempt (default 1)
 
     Prints the function chosen and why, the outcome, exit code, duration, stdout (indented when
@@ -65,6 +65,11 @@ enum RunCommand {
         }
         guard id.utf8.allSatisfy({ ($0 >= 0x20 || $0 == 0x09) && $0 != 0x7F }) else {
             throw UsageError("--id contains a control character; the host never receives such a webhook-id")
+        }
+        // An emitted event's id: the host refuses it from outside, and this run cannot be one
+        // (no parent, so no delivery.parent, root or depth on stdin).
+        guard !EmitFile.isChildID(id) else {
+            throw UsageError("--id \(id) ends in ~e<number>, the form of an emitted event's id; the host answers 400 to such a webhook-id")
         }
         var attempt = 1
         if let text = a.options["--attempt"] {

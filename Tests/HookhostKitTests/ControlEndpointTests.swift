@@ -114,6 +114,31 @@ import Testing
         #expect(e.answer(HTTPRequest(method: "GET", target: "/functions/job/pause")).status == 404)
     }
 
+    /// `root=` naming no delivery is 404 (it was an empty pipeline, as if the id existed), and a
+    /// delivery's children are its own, by the bytes of the id: `é` is not `e` + U+0301.
+    @Test func unknownRootIs404AndChildrenAreTheDeliverysOwnByBytes() throws {
+        let store = MemoryDeliveryStore()
+        let e = ControlEndpoint(admin: SpoolAdmin(spool: store, functions: FunctionTable(directory: "/nonexistent")))
+        for id in ["\u{e9}", "e\u{301}"] {
+            store.admit(id: id, type: "ping", verifiedBy: .hmac, jwt: nil, head: DeliveryHead(), body: bytes("{}")) { _ in }
+            let started = try #require(store.start(id, forRun: true))
+            let child = ChildDelivery(id: id + "~e1", type: "app.x", body: bytes(#"{"type":"app.x","data":{}}"#),
+                                      head: DeliveryHead(chain: .init(parent: id, root: id, depth: 1)))
+            store.finish(StateChange(id: id, state: .done, attempt: started.info.attempt, at: 1), .durable, emitting: [child])
+        }
+        let unknown = e.answer(HTTPRequest(method: "GET", target: "/deliveries?root=nope"))
+        #expect(unknown.status == 404 && String(decoding: unknown.body, as: UTF8.self).contains("no delivery nope"))
+        let listed = e.answer(HTTPRequest(method: "GET", target: "/deliveries?root=" + ControlEndpoint.percentEncode("\u{e9}")))
+        #expect(listed.status == 200)
+        guard case .array(let items)? = try JSONParser.parse(listed.body)["deliveries"] else { Issue.record("no deliveries"); return }
+        let ids = items.compactMap { $0["id"]?.stringValue }
+        #expect(ids.map { Array($0.utf8) } == [Array("\u{e9}".utf8), Array("\u{e9}~e1".utf8)])
+        let shown = e.answer(HTTPRequest(method: "GET", target: "/deliveries/" + ControlEndpoint.percentEncode("e\u{301}")))
+        guard case .array(let kids)? = try JSONParser.parse(shown.body)["children"] else { Issue.record("no children"); return }
+        let children = kids.compactMap { $0["id"]?.stringValue }
+        #expect(children.map { Array($0.utf8) } == [Array("e\u{301}~e1".utf8)])
+    }
+
     @Test func anUnknownRequestIsStill404() {
         #expect(endpoint.answer(HTTPRequest(method: "GET", target: "/nothing?x=1")).status == 404)
     }

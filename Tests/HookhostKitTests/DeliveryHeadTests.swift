@@ -77,6 +77,37 @@ import Glibc
         #expect(s.list(state: nil, type: "batch.completed").count == 1)  // the legacy name still filters
     }
 
+    /// The user_metadata is stored once, where it lies in the body: copied into the head as
+    /// base64 too, a 28 MiB one in a 32 MiB body (HOOKHOST_MAX_BODY allows it) made a record over
+    /// the 64 MiB a frame holds — acknowledged, then read as damage at the next start and lost.
+    @Test func userMetadataIsStoredOnceWhereItLiesInTheBody() throws {
+        let um = "{\"blob\":\"" + String(repeating: "x", count: 200_000) + "\"}"
+        let body = bytes(#"{"type":"batch.succeeded","data":{"id":"b","user_metadata":"# + um + "}}")
+        let head = try #require(DeliveryHead.derive(body: body)).head
+        #expect(head.userMetadata == bytes(um))
+        let rec = SpoolRecord.delivery(id: "a", type: "batch.succeeded", receivedAt: 1, verifiedBy: .hmac, body: body, head: head)
+        let frame = rec.encoded()
+        #expect(frame.count < body.count + 512)
+        // Both decoders, with bodies (show, runs) and without (recovery), read it back.
+        let (meta, stored) = SpoolRecordTests.metaAndBody(rec)
+        #expect(SpoolRecord.decodeParsed(meta: Array(meta), body: stored, bodies: true) == rec)
+        #expect(SpoolRecord.decodeCommon(meta: meta, body: stored, bodies: true) == rec)
+        let payload = frame[SpoolRecord.headerSize...]
+        guard case .delivery(_, _, _, _, let none, _, let h)? = SpoolRecord.decode(payload: payload, bodies: false) else {
+            Issue.record("not decoded"); return
+        }
+        #expect(none.isEmpty && h == head)
+        // Through a restart of the spool itself.
+        let dir = makeTempDir("head-once")
+        defer { FileSystem.removeTree(dir) }
+        var s = try openSpool(dir)
+        #expect(admitSync(s, "big", type: "batch.succeeded", body: String(decoding: body, as: UTF8.self)) == .accepted)
+        s.stopTaking(); s.stopWriter()
+        s = try openSpool(dir)
+        defer { s.stopTaking(); s.stopWriter() }
+        #expect(try #require(take(s)).head.userMetadata == bytes(um))
+    }
+
     /// A finished delivery is kept compact without its head; replaying it reads the head back.
     @Test func aReplayedCompactDeliveryGetsItsHeadBack() throws {
         let dir = makeTempDir("head-replay")

@@ -38,6 +38,35 @@ import Testing
 @Suite struct DeliveryIndexTests {
     static func ref(_ o: Int64) -> SpoolRef { SpoolRef(offset: o, length: 10) }
 
+    /// `--root` of an emitted event is the steps below it (it showed the event alone), and ids
+    /// compare by bytes: `é` (composed) and `e` + U+0301 are two pipelines, not one.
+    @Test func chainOfAnEmittedEventIsWhatDescendsFromItAndIdsCompareByBytes() {
+        var ix = DeliveryIndex()
+        var at = 0.0
+        func add(_ id: String, _ parent: String?, root: String, depth: Int) {
+            at += 1
+            ix.accept(id: id, type: "t", at: at, verifiedBy: parent == nil ? .hmac : .parent,
+                      head: DeliveryHead(chain: parent.map { .init(parent: $0, root: root, depth: depth) }), body: Self.ref(Int64(at * 10)))
+        }
+        add("p", nil, root: "p", depth: 0)
+        add("p~e1", "p", root: "p", depth: 1)
+        add("p~e2", "p", root: "p", depth: 1)
+        add("p~e1~e1", "p~e1", root: "p", depth: 2)
+        add("p~e2~e1", "p~e2", root: "p", depth: 2)
+        add("p~e1~e1~e1", "p~e1~e1", root: "p", depth: 3)
+        #expect(ix.chain(root: "p").map(\.id) == ["p", "p~e1", "p~e2", "p~e1~e1", "p~e2~e1", "p~e1~e1~e1"])
+        #expect(ix.chain(root: "p~e1").map(\.id) == ["p~e1", "p~e1~e1", "p~e1~e1~e1"])
+        #expect(ix.chain(root: "p~e2~e1").map(\.id) == ["p~e2~e1"])
+        #expect(ix.chain(root: "nope").isEmpty)
+        let composed = "\u{e9}", decomposed = "e\u{301}"
+        add(composed, nil, root: composed, depth: 0)
+        add(composed + "~e1", composed, root: composed, depth: 1)
+        add(decomposed, nil, root: decomposed, depth: 0)
+        add(decomposed + "~e1", decomposed, root: decomposed, depth: 1)
+        #expect(ix.chain(root: composed).map { Array($0.id.utf8) } == [Array(composed.utf8), Array((composed + "~e1").utf8)])
+        #expect(ix.chain(root: decomposed + "~e1").map { Array($0.id.utf8) } == [Array((decomposed + "~e1").utf8)])
+    }
+
     @Test func unfinishedSummaryCountsInPlace() {
         var ix = DeliveryIndex()
         for (i, id) in ["r1", "r2", "run", "retry", "done", "dead"].enumerated() {

@@ -31,6 +31,10 @@ import Testing
     @Test func refusesWhatIsNotAnEventNamingTheLine() {
         let cases: [(String, String)] = [
             ("{\"type\":\"video.generated\"}", "line 1: type video.generated is in the video family"),
+            // the families in any case: a case-insensitive functions directory finds batch.succeeded
+            ("{\"type\":\"Batch.succeeded\"}", "line 1: type Batch.succeeded is in the batch family"),
+            ("{\"type\":\"INTERACTION.requires_action\"}", "line 1: type INTERACTION.requires_action is in the interaction family"),
+            ("{\"type\":\"HookHost\"}", "line 1: type HookHost is in the hookhost family"),
             ("{}\n", "line 1: no \"type\""),
             ("{\"type\":1}", "line 1: \"type\" must be a string"),
             ("{\"type\":\"batch.completed\"}", "line 1: type is not a plain dotted name"),  // not canonical
@@ -57,6 +61,67 @@ import Testing
         l = EmitLimits()
         l.maxEventBytes = 40
         #expect(throws: EmitError.self) { try Self.parse("{\"type\":\"a\",\"data\":{\"k\":\"\(String(repeating: "x", count: 50))\"}}", limits: l) }
+    }
+
+    /// A key twice is read one way by the host and another by the function (most JSON readers
+    /// keep the last, routes the first): refused, naming it, not silently picked.
+    @Test func aKeyTwiceIsRefusedAtTheTopAndInUserMetadata() {
+        let cases: [(String, String)] = [
+            (#"{"type":"app.a","type":"app.b"}"#, #"line 1: key "type" appears twice"#),
+            (#"{"type":"app.a","data":{},"data":{"x":1}}"#, #"line 1: key "data" appears twice"#),
+            (#"{"type":"app.a","user_metadata":{"g":"a","g":"b"}}"#, #"line 1: user_metadata holds the key "g" twice"#),
+            (#"{"type":"app.a","user_metadata":{"t":{"r":"eu","r":"us"}}}"#, #"line 1: user_metadata holds the key "r" twice"#),
+            // one key as routes compare keys: the same text, composed or not
+            ("{\"type\":\"app.a\",\"user_metadata\":{\"caf\u{e9}\":1,\"cafe\u{301}\":2}}", "line 1: user_metadata holds the key"),
+        ]
+        for (text, why) in cases {
+            do { _ = try Self.parse(text); Issue.record("accepted: \(text)") } catch { #expect(error.description.contains(why), "\(error) vs \(why)") }
+        }
+        // the same key in different objects is no repetition; nor is one in data (the function's alone)
+        #expect((try? Self.parse(#"{"type":"app.a","data":{"k":1,"k":2},"user_metadata":{"g":{"g":1},"h":[{"g":1},{"g":2}]}}"#))?.count == 1)
+    }
+
+    /// A line longer than an event may be is refused before it is parsed: 32 MiB of `1,` in one
+    /// line made a tree of about a gigabyte first.
+    @Test func aLineLongerThanAnEventIsRefusedUnparsed() {
+        var l = EmitLimits()
+        l.maxEventBytes = 1000
+        let long = "{\"type\":\"app.a\",\"data\":{\"a\":[" + String(repeating: "1,", count: 600) + "1]}}"
+        #expect(throws: EmitError(line: 2, message: "the line is \(long.utf8.count) bytes; an event may have at most 1000 (HOOKHOST_MAX_BODY)")) {
+            try Self.parse("{\"type\":\"app.a\"}\n" + long, limits: l)
+        }
+        // named for its length even when it is not JSON at all: it was never parsed
+        #expect(throws: EmitError(line: 1, message: "the line is 1001 bytes; an event may have at most 1000 (HOOKHOST_MAX_BODY)")) {
+            try Self.parse(String(repeating: "[", count: 1001), limits: l)
+        }
+    }
+
+    /// Every child carries its user_metadata (inherited ones too) in its body: 10 000 children
+    /// of a parent with a few KiB of it made a record larger than a frame may be, which
+    /// was written, run, and at the next start read as damage (every child lost, the parent run
+    /// again). Refused at the line that goes past the budget; what is accepted fits one frame.
+    @Test func eventsThatWouldNotFitOneSpoolRecordAreRefused() throws {
+        let meta = "{\"blob\":\"" + String(repeating: "x", count: 30_000) + "\"}"
+        let head = DeliveryHead(userMetadata: bytes(meta))
+        let lines = Array(repeating: #"{"type":"app.a"}"#, count: 10_000)
+        var failedAt: Int?
+        do { _ = try Self.parse(lines.joined(separator: "\n"), head: head) } catch {
+            failedAt = error.line
+            #expect(error.message.contains("MiB in the spool"), "\(error)")
+        }
+        let last = try #require(failedAt)
+        #expect(last > 100 && last < 10_000)
+        // All lines before it are accepted, and with the parent's largest outcome they fit one frame.
+        let children = try Self.parse(lines.prefix(last - 1).joined(separator: "\n"), head: head)
+        var done = StateChange(id: "p", state: .done, attempt: 1, at: 1_800_000_000.123456)
+        done.output = bytes("{\"o\":\"" + String(repeating: "y", count: (1 << 20) - 16) + "\"}")
+        done.stderrTail = String(repeating: "e", count: 8 << 10)
+        let records = children.map { c in
+            SpoolRecord.delivery(id: c.id, type: c.type, receivedAt: 1_800_000_000.123456, verifiedBy: .parent, body: c.body, head: c.head)
+        } + [.state(done)]
+        let frame = SpoolRecord.batch(of: records).encoded()
+        #expect(frame.count - SpoolRecord.headerSize <= SpoolRecord.maxPayload)
+        #expect(SpoolScanner.scan(frame).records.count == 1)  // read back whole, not taken for damage
     }
 
     @Test func childIDsAreRecognised() {

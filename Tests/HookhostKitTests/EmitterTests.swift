@@ -44,7 +44,7 @@ import Testing
     @Test func refusesTypesOfGeminiAndHookhostAndNonNames() throws {
         let path = makeTempDir("emit") + "/e"
         let emitter = try Emitter(path: path)
-        for reserved in ["batch.succeeded", "batch", "video.generated", "interaction.requires_action", "hookhost.x"] {
+        for reserved in ["batch.succeeded", "batch", "video.generated", "interaction.requires_action", "hookhost.x", "Batch.succeeded", "VIDEO.generated", "HookHost.x"] {
             #expect(throws: EmitError.reservedType(reserved)) { try emitter.emit(type: reserved, data: [:]) }
         }
         for bad in ["", "app..retry", ".app", "app.", "app/x", "app retry", "ключ", String(repeating: "a", count: 129)] {

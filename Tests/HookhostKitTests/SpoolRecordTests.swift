@@ -56,6 +56,20 @@ import Testing
         }
     }
 
+    /// What the emit budget counts is what is written.
+    @Test func encodedCountIsTheEncodedSize() {
+        let head = DeliveryHead(userMetadata: bytes(#"{"g":1}"#), chain: .init(parent: "p", root: "p", depth: 1))
+        let records: [SpoolRecord] = [
+            .seen(id: "a", at: 1733100000.123456), .noop, .forget(id: "quo\"te"),
+            .delivery(id: "d", type: "app.x", receivedAt: 2.5, verifiedBy: .parent, body: bytes(#"{"type":"app.x","user_metadata":{"g":1}}"#), head: head),
+            .delivery(id: "d", type: "app.x", receivedAt: 2.5, verifiedBy: .parent, body: bytes("{}"), head: head),
+            .state(StateChange(id: "a", state: .done, attempt: 1, at: 3)),
+        ]
+        for r in records { #expect(r.encodedCount == r.encoded().count) }
+        let batch = SpoolRecord.batch(of: records.filter { if case .delivery = $0 { return true }; return false })
+        #expect(batch.encodedCount == batch.encoded().count)
+    }
+
     @Test func metaNumbersFollowJSONGrammar() {
         for (text, want) in [("0", 0.0), ("-0", -0.0), ("12.5", 12.5), ("1e3", 1000), ("1E+2", 100), ("2.5e-1", 0.25)] as [(String, Double)] {
             var c = MetaCursor(ArraySlice(Array(text.utf8)))
