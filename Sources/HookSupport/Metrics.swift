@@ -12,6 +12,8 @@ public final class Metrics: Sendable {
         var indexed: [(name: String, label: String, values: [String], counts: [Double])] = []
         /// Counters kept elsewhere (a component's own atomic), read at scrape time.
         var sampled: [(name: String, read: @Sendable () -> Double)] = []
+        /// Gauge families kept by their owners, sampled at scrape time after `gauges`.
+        var sampledGauges: [@Sendable () -> [(String, Double)]] = []
         /// Run before each render, outside the lock: owners add series that must exist by then
         /// (e.g. a function added to the directory since the last scrape, at zero).
         var preparers: [@Sendable () -> Void] = []
@@ -52,6 +54,13 @@ public final class Metrics: Sendable {
     /// A counter kept by its owner (e.g. an atomic in a lower layer), read at scrape time.
     public func sampledCounter(_ name: String, _ read: @escaping @Sendable () -> Double) {
         state.withLock { $0.sampled.append((name, read)) }
+    }
+
+    /// Gauges a component keeps itself (its own counts, read under its own lock), sampled at
+    /// scrape time after the registry's `gauges`. Each call's samples should be whole families:
+    /// a family's series must be rendered together.
+    public func sampledGauges(_ read: @escaping @Sendable () -> [(String, Double)]) {
+        state.withLock { $0.sampledGauges.append(read) }
     }
 
     /// Makes a histogram series exist with no observations (every bucket 0), so a rate over it
@@ -116,7 +125,7 @@ public final class Metrics: Sendable {
         }
         // A gauge's name may carry labels (`name{k="v"}`): one HELP/TYPE per family, before its first sample.
         var seen: Set<String> = []
-        for (name, v) in gauges() {
+        for (name, v) in gauges() + state.withLock({ $0.sampledGauges }).flatMap({ $0() }) {
             let family = String(name.prefix { $0 != "{" })
             if seen.insert(family).inserted { out += Metrics.header(family, "gauge", help) }
             out += "\(name) \(Metrics.number(v))\n"
