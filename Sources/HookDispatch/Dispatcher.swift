@@ -22,8 +22,8 @@ public final class Dispatcher: Sendable {
     let metrics: Metrics
     let clock: any WallClock
     let random: @Sendable () -> Double
-    /// Concurrency slots, and the deliveries waiting for one.
-    private let slots = Mutex(SlotTable())
+    /// Concurrency slots, rate windows, and the deliveries waiting for them (`Dispatcher+Flow`).
+    let flow = FlowControl()
     let activeRuns = ActiveRuns()
     private let busyWorkers = Atomic<Int>(0)
     private let liveWorkers = Atomic<Int>(0)
@@ -36,9 +36,13 @@ public final class Dispatcher: Sendable {
     let shortageStreak = Atomic<Int>(0)
     /// Result downloads; nil when fetching is off (no fetcher configured).
     let fetch: FetchStage?
-    /// Looks every second whether a function deliveries wait for was removed or allowed more
-    /// runs at once (`unblockWaiting`); stopped by the drain.
-    let slotWatch = Mutex<BackgroundLoop?>(nil)
+    /// Fires the rate timers, and looks every second whether a function deliveries wait for was
+    /// removed or its limits changed (`unblockWaiting`); stopped by the drain.
+    let flowWatch = Mutex<BackgroundLoop?>(nil)
+    /// When `unblockWaiting` last ran (wall clock, as the flow table's times).
+    let lastUnblock = Mutex<Double>(0)
+    /// Every function in the directory, for series that exist at zero.
+    let series: FunctionSeries
     /// Event types counted in `hookhost_emitted_total` so far (bounded: see `countEmitted`).
     let emittedTypes = Mutex<Set<String>>([])
     static let maxEmittedTypeSeries = 200
@@ -51,15 +55,9 @@ public final class Dispatcher: Sendable {
         /// Routes tie (`functions`, sorted): the attempt fails saying `why`.
         case conflict(functions: [String], why: String)
         case invalid
-        /// The function is at its concurrency limit: the delivery waits in the slot table, and a
-        /// slot given back is handed over with it.
+        /// A concurrency or rate limit holds it back: it waits in the flow table, and a slot
+        /// granted to it brings it back.
         case waiting
-    }
-
-    /// A waiting delivery handed over together with the slot of `function` it now holds.
-    struct HandOver: Sendable {
-        let id: String
-        let function: String
     }
 
     /// `fetcher`/`policy`/`fetchConfig`: result downloads (CONTRACT §5); without them functions
@@ -88,8 +86,10 @@ public final class Dispatcher: Sendable {
         let series = FunctionSeries(table: table, metrics: metrics)
         series.refresh()
         metrics.beforeRender { series.refresh() }
+        self.series = series
         self.clock = clock
         self.random = random
+        registerWaitingGauge()
         spool.feed(into: queue)
     }
 
@@ -98,23 +98,20 @@ public final class Dispatcher: Sendable {
         if let fetch {
             fetch.start()
         }
-        let watch = BackgroundLoop(name: "slot-watch", every: { 1 }) { [self] _ in unblockWaiting() }
-        slotWatch.withLock { $0 = watch }
-        watch.start()
+        startFlowWatch()
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
                 queue.joinWorkers()
-                // Waiting deliveries handed to this worker with the slot its runs gave back: this
-                // worker is free for them now, and a slot that travelled through the due queue
-                // could be lost with a delivery purged there.
-                var handedOver: [HandOver] = []
-                while let (due, held) = next(&handedOver) {
+                // Waiting deliveries granted the slot this worker's run gave back: this worker is
+                // free for them now (others granted a slot go through the due queue).
+                var handedOver: [String] = []
+                while let due = next(&handedOver) {
                     if handOffToFetch(due) {
-                        if let held { handedOver += giveBack(held) }
+                        handedOver += cancelGrant(due.id)
                         continue
                     }
-                    let claim = claim(due, holding: held, handedOver: &handedOver)
+                    let claim = claim(due, handedOver: &handedOver)
                     if case .waiting = claim { continue }
                     // A delivery that will only be skipped needs no `running` record and no body,
                     // and takes so little time that nothing else waits for another worker.
@@ -126,7 +123,7 @@ public final class Dispatcher: Sendable {
                         // Nil: purged meanwhile, or its body is unreadable (dead-lettered).
                         if let started = spool.start(due.id, forRun: true) { process(Job(started), claim) }
                     }
-                    handedOver += release(claim)
+                    handedOver += giveBack(due.id)
                 }
                 liveWorkers.subtract(1, ordering: .relaxed)
             }
@@ -160,48 +157,30 @@ public final class Dispatcher: Sendable {
     /// Functions running right now.
     public var running: Int { busyWorkers.load(ordering: .relaxed) }
 
-    /// Deliveries waiting for a slot of `function`.
-    func waitingForSlot(_ function: String) -> Int { slots.withLock { $0.waitingCount(function) } }
+    /// Deliveries waiting for `function` (a slot, their key, the rate).
+    func waitingForSlot(_ function: String) -> Int { flow.withLock { $0.waitingCount(function) } }
 
-    /// The next delivery for this worker, and the slot it already holds: one handed over first,
-    /// then the due queue. Nil once the drain began.
-    private func next(_ handedOver: inout [HandOver]) -> (DeliveryInfo, held: String?)? {
-        while !handedOver.isEmpty {
-            let h = handedOver.removeFirst()
-            // Draining: it stays unstarted on disk (the next start runs it); slots no longer matter.
-            guard taking.load(ordering: .relaxed) else { handedOver = []; break }
-            // Purged, replayed or run by another worker since it began waiting: the slot moves on.
-            guard let d = spool.info(h.id), d.isDue(now: clock.now()) else {
-                handedOver += giveBack(h.function)
-                continue
+    /// The next delivery for this worker: one granted a slot this worker gave back first, then
+    /// the due queue. Nil once the drain began.
+    private func next(_ handedOver: inout [String]) -> DeliveryInfo? {
+        while true {
+            while !handedOver.isEmpty {
+                let id = handedOver.removeFirst()
+                // Draining: it stays unstarted on disk (the next start runs it); slots no longer matter.
+                guard taking.load(ordering: .relaxed) else { handedOver = []; break }
+                // Purged, replayed or run by another worker since it began waiting: the slot moves on.
+                guard let d = spool.info(id), d.isDue(now: clock.now()) else {
+                    handedOver += cancelGrant(id)
+                    continue
+                }
+                return d
             }
-            return (d, h.function)
+            // Entries may be stale (purged, replayed, rescheduled meanwhile): the store decides.
+            guard let id = queue.next() else { return nil }
+            if let d = spool.info(id), d.isDue(now: clock.now()) { return d }
+            // A slot granted to a delivery no longer due passes on (one claimed or running stays).
+            handedOver += cancelGrant(id)
         }
-        // Entries may be stale (purged, replayed, rescheduled meanwhile): the store decides.
-        while let id = queue.next() {
-            if let d = spool.info(id), d.isDue(now: clock.now()) { return (d, nil) }
-        }
-        return nil
-    }
-
-    /// Resolves the function and takes a concurrency slot — or keeps `held`, a slot of that
-    /// function handed over with the delivery — or queues it for the next slot given back
-    /// (`.waiting`). A held slot the delivery does not use (its function changed, or it is
-    /// skipped) is given back, and what that hands over joins `handedOver`.
-    func claim(_ d: DeliveryInfo, holding held: String?, handedOver: inout [HandOver]) -> Claim {
-        let type = d.type
-        let r = EventType.isValid(type) ? functions.route(type: type, userMetadata: routingMetadata(d)) : nil
-        if let held, r?.function?.name != held { handedOver += giveBack(held) }
-        let f: ResolvedFunction
-        switch r {
-        case nil: return .invalid
-        case .noFunction(let notExecutable): return .skip(notExecutable: notExecutable)
-        case .conflict(let names, let why): return .conflict(functions: names, why: why)
-        case .run(let g, _): f = g
-        }
-        if held == f.name { return .run(f) }
-        let limit = f.settings.maxConcurrency ?? Int.max
-        return slots.withLock { $0.claim(f.name, limit: limit, for: d.id) } ? .run(f) : .waiting
     }
 
     private func process(_ job: Job, _ claim: Claim) {
@@ -226,32 +205,6 @@ public final class Dispatcher: Sendable {
         case .run(let f):
             run(job, type: type, function: f)
         }
-    }
-
-    /// Waiting deliveries whose function was removed or had its `max_concurrency` raised since
-    /// they began waiting are made due again (see `SlotTable.unblock`). A sidecar edit or a
-    /// removed file otherwise took effect for them only when a running delivery of the old
-    /// function ended — with a long run, minutes or hours later.
-    func unblockWaiting() {
-        for name in slots.withLock({ $0.waitedFor }) {
-            guard taking.load(ordering: .relaxed) else { return }
-            let limit: Int? = functions.function(named: name).map { $0.settings.maxConcurrency ?? Int.max }
-            for id in slots.withLock({ $0.unblock(name, limit: limit) }) { queue.requeue(id) }
-        }
-    }
-
-    /// Gives back a claim's concurrency slot; returns the waiting delivery it went to, if any.
-    private func release(_ claim: Claim) -> [HandOver] {
-        guard case .run(let f) = claim else { return [] }
-        return giveBack(f.name)
-    }
-
-    /// Gives back a slot of `function`: to the delivery that waited longest (returned, for the
-    /// calling worker to run), and if the limit was raised, more waiting ones become due again.
-    private func giveBack(_ function: String) -> [HandOver] {
-        let (handOver, due) = slots.withLock { $0.release(function) }
-        for id in due { queue.requeue(id) }
-        return handOver.map { [HandOver(id: $0, function: function)] } ?? []
     }
 }
 
