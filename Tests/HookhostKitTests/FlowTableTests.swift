@@ -244,7 +244,7 @@ extension FlowTableTests {
             r.release("d\(i)")
         }
         #expect(r.t.size.keys == n)
-        r.tick(10)
+        r.tick(RateWindow.hold(10))
         #expect(r.t.size == (0, 0, 0, 0))
     }
 }
@@ -259,12 +259,12 @@ extension FlowTableTests {
         #expect(d.t.waiting["f"] == [.concurrency: 0, .key: 0, .rate: 7])
         #expect(d.t.nextWake == nil)  // granted, not started: their start sets the window's time
         for (i, id) in runs.enumerated() { d.t.started(id, at: 0.1 * Double(i)) }
-        #expect(d.t.nextWake == 1.0)  // r0 leaves the window first
+        #expect(d.t.nextWake == RateWindow.hold(1))  // r0 leaves the window first
         for id in runs { d.release(id) }
         #expect(d.granted.isEmpty)  // ended runs free no place in the window
-        d.tick(0.99)
-        #expect(d.granted.isEmpty)
-        d.tick(1.2)
+        d.tick(1.0)
+        #expect(d.granted.isEmpty)  // a start counts for `per` and one slice more
+        d.tick(0.2 + RateWindow.hold(1))
         #expect(d.granted == ["r3", "r4", "r5"])
     }
 
@@ -338,7 +338,7 @@ extension FlowTableTests {
         d.now = 3
         d.release("b")  // the launcher gave no start time: it counts from its end
         #expect(d.claim("c") == .waiting)
-        #expect(d.t.nextWake == 13)
+        #expect(d.t.nextWake == 3 + RateWindow.hold(10))
     }
 
     @Test func aRatePerKeyHoldsOnlyThatKey() {
@@ -350,8 +350,8 @@ extension FlowTableTests {
         #expect(d.claim("a3", "A") == .waiting)
         #expect(d.claim("b1", "B") == .run)
         #expect(d.t.waiting["f"] == [.concurrency: 0, .key: 0, .rate: 1])
-        #expect(d.t.nextWake == 1)
-        d.tick(1)
+        #expect(d.t.nextWake == RateWindow.hold(1))
+        d.tick(RateWindow.hold(1))
         #expect(d.granted == ["a3"])
     }
 
@@ -365,9 +365,10 @@ extension FlowTableTests {
         #expect(d.t.waiting["f"] == [.concurrency: 0, .key: 0, .rate: 3])
         var order: [String] = []
         for s in 1...3 {
-            d.tick(Double(s))
+            let at = Double(s) * 1.1  // each after the previous start's `hold`
+            d.tick(at)
             let id = d.takeGrant({ String($0.prefix(1)).uppercased() })!
-            d.t.started(id, at: Double(s))
+            d.t.started(id, at: at)
             d.release(id)
             order.append(id)
         }

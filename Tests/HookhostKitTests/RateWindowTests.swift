@@ -14,9 +14,10 @@ import Testing
         w.abandon()
         #expect(room(&w, now: 0, limit: 2, per: 1))
         w.started(at: 0.5, per: 1)
-        #expect(w.nextExpiry(per: 1) == 1.5)
-        #expect(room(&w, now: 1.49, limit: 1, per: 1) == false)
-        #expect(room(&w, now: 1.5, limit: 1, per: 1))
+        #expect(RateWindow.hold(1) == 1 + 1.0 / 64)  // `per` and one slice
+        #expect(w.nextExpiry(per: 1) == 0.5 + RateWindow.hold(1))
+        #expect(room(&w, now: 1.5, limit: 1, per: 1) == false)
+        #expect(room(&w, now: 0.5 + RateWindow.hold(1), limit: 1, per: 1))
         #expect(w.isEmpty)
     }
 
@@ -31,10 +32,11 @@ import Testing
         }
         #expect(w.sliceCount <= RateWindow.slices + 1)
         #expect(w.counted == 1_000_000)
-        // The first start (at 0) has not left at 10: its slice counts it from the slice's latest.
-        #expect(!room(&w, now: per, limit: 1_000_000, per: per))
-        #expect(room(&w, now: per + per / Double(RateWindow.slices), limit: 1_000_000, per: per))
-        w.expire(now: 2 * per, per: per)
+        // The first start (at 0) has not left at `hold`: its slice counts it from the slice's latest.
+        let slice = per / Double(RateWindow.slices)
+        #expect(!room(&w, now: RateWindow.hold(per), limit: 1_000_000, per: per))
+        #expect(room(&w, now: RateWindow.hold(per) + slice, limit: 1_000_000, per: per))
+        w.expire(now: 2 * RateWindow.hold(per), per: per)
         #expect(w.isEmpty && w.sliceCount == 0)
     }
 
@@ -43,9 +45,9 @@ import Testing
         w.take(); w.started(at: 5, per: 1)
         w.take(); w.started(at: 7, per: 1)  // a new slice
         w.take(); w.started(at: 6, per: 1)  // reported late: joins the latest slice
-        #expect(w.nextExpiry(per: 1) == 6)
-        w.expire(now: 6, per: 1)
+        #expect(w.nextExpiry(per: 1) == 5 + RateWindow.hold(1))
+        w.expire(now: 5 + RateWindow.hold(1), per: 1)
         #expect(w.counted == 2)
-        #expect(w.emptyAt(per: 1) == 8)
+        #expect(w.emptyAt(per: 1) == 7 + RateWindow.hold(1))
     }
 }

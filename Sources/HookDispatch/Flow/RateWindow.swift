@@ -3,8 +3,12 @@
 ///
 /// Memory stays small whatever the limit: starts less than `per / slices` apart share a slice
 /// that counts them all as starting at its latest one. That only ever counts a start later than
-/// it happened — it leaves the window later, never earlier — so the bound holds exactly; the cost
-/// is at most `per / slices` of waiting that a log of every start would not have.
+/// it happened — it leaves the window later, never earlier — so the bound holds exactly.
+///
+/// A start counts for `per` and one slice more (`hold`): the host sees a process start, the
+/// function's first own act (its clock reading, its API call) comes a little later, and by a
+/// different little for each run. The extra slice (1/64 of the period: 16 ms of a second)
+/// keeps the starts the functions see, not only the ones the host made, within the limit.
 ///
 /// A run counts from the moment it is granted (`take`, pending) — before its process exists, so
 /// two grants never share a place — until `per` after it started (`started`). One that never
@@ -18,6 +22,9 @@ struct RateWindow {
 
     static let slices = 64
 
+    /// How long a start counts: `per` and one slice.
+    static func hold(_ per: Double) -> Double { per + per / Double(slices) }
+
     private var items: [Slice] = []
     private var head = 0
     /// Starts inside the window (the slices' counts).
@@ -25,9 +32,9 @@ struct RateWindow {
     /// Granted, not started yet.
     private(set) var pending = 0
 
-    /// Drops the slices whose starts are all `per` or more ago.
+    /// Drops the slices whose starts are all `hold(per)` or more ago.
     mutating func expire(now: Double, per: Double) {
-        while head < items.count, items[head].latest + per <= now {
+        while head < items.count, items[head].latest + RateWindow.hold(per) <= now {
             counted -= items[head].count
             head += 1
         }
@@ -49,7 +56,7 @@ struct RateWindow {
     /// A run granted: it holds a place until it starts (or is abandoned).
     mutating func take() { pending += 1 }
 
-    /// The granted run started at `at`; it counts until `at + per`.
+    /// The granted run started at `at`; it counts until `at + hold(per)` at least.
     mutating func started(at: Double, per: Double) {
         pending = max(0, pending - 1)
         counted += 1
@@ -69,12 +76,12 @@ struct RateWindow {
     /// When the oldest start leaves the window (a place frees then); nil when none is counted —
     /// then only pending runs fill it, and their start or abandonment is what changes anything.
     func nextExpiry(per: Double) -> Double? {
-        head < items.count ? items[head].latest + per : nil
+        head < items.count ? items[head].latest + RateWindow.hold(per) : nil
     }
 
     /// When every start counted now has left the window.
     func emptyAt(per: Double) -> Double? {
-        head < items.count ? items[items.count - 1].latest + per : nil
+        head < items.count ? items[items.count - 1].latest + RateWindow.hold(per) : nil
     }
 
     /// Nothing pending and nothing counted (as of the last `expire`).
