@@ -27,11 +27,7 @@ extension Dispatcher {
         let limits = FlowLimits(f.settings)
         let key = limits.key(type: type, userMetadata: routingMetadata(d))
         let now = clock.now()
-        let (claimed, outcome, earlier) = flow.withLock { t in
-            let (c, o) = t.claim(d.id, function: f.name, key: key, limits: limits, now: now)
-            return (c, o, t.takeArmedEarlier())
-        }
-        if earlier { pokeFlowWatch() }
+        let (claimed, outcome) = flow.withLock { $0.claim(d.id, function: f.name, key: key, limits: limits, now: now) }
         makeDue(outcome)
         return claimed == .run ? .run(f) : .waiting
     }
@@ -40,21 +36,20 @@ extension Dispatcher {
     /// the calling worker to run (it is free now).
     func giveBack(_ id: String) -> [String] {
         let now = clock.now()
-        return handOver(flow.withLock { t in (t.release(id, now: now), t.takeArmedEarlier()) })
+        return handOver(flow.withLock { $0.release(id, now: now) })
     }
 
     /// Gives back a slot granted to `id` that it will not use (nothing when it holds none, or a
     /// worker claimed it).
     func cancelGrant(_ id: String) -> [String] {
         let now = clock.now()
-        return handOver(flow.withLock { t in (t.cancel(id, now: now), t.takeArmedEarlier()) })
+        return handOver(flow.withLock { $0.cancel(id, now: now) })
     }
 
     /// The first delivery granted goes to the calling worker; any others are made due for the
     /// other workers.
-    private func handOver(_ result: (FlowTable.Outcome, earlier: Bool)) -> [String] {
-        if result.earlier { pokeFlowWatch() }
-        var o = result.0
+    private func handOver(_ outcome: FlowTable.Outcome) -> [String] {
+        var o = outcome
         guard !o.granted.isEmpty else { makeDue(o); return [] }
         let first = o.granted.removeFirst()
         makeDue(o)
@@ -77,14 +72,14 @@ extension Dispatcher {
     /// `id`'s process exists: its rate window counts it from now.
     func flowStarted(_ id: String) {
         let now = clock.now()
-        if flow.withLock({ t in t.started(id, at: now); return t.takeArmedEarlier() }) { pokeFlowWatch() }
+        flow.withLock { $0.started(id, at: now) }
     }
 
     // MARK: - The watch
 
     func startFlowWatch() {
         let watch = BackgroundLoop(name: "flow-watch", every: { [self] in flowWatchInterval() }) { [self] _ in flowWatchTick() }
-        flowWatch.withLock { $0 = watch }
+        flow.watch.withLock { $0 = watch }
         watch.start()
     }
 
@@ -106,10 +101,6 @@ extension Dispatcher {
             return true
         }
         if due { unblockWaiting() }
-    }
-
-    private func pokeFlowWatch() {
-        flowWatch.withLock { $0 }?.poke()
     }
 
     /// Waiting deliveries whose function was removed, or whose limits changed (a sidecar edit),

@@ -23,7 +23,7 @@ public final class Dispatcher: Sendable {
     let clock: any WallClock
     let random: @Sendable () -> Double
     /// Concurrency slots, rate windows, and the deliveries waiting for them (`Dispatcher+Flow`).
-    let flow = FlowControl()
+    let flow: FlowControl
     let activeRuns = ActiveRuns()
     private let busyWorkers = Atomic<Int>(0)
     private let liveWorkers = Atomic<Int>(0)
@@ -36,9 +36,6 @@ public final class Dispatcher: Sendable {
     let shortageStreak = Atomic<Int>(0)
     /// Result downloads; nil when fetching is off (no fetcher configured).
     let fetch: FetchStage?
-    /// Fires the rate timers, and looks every second whether a function deliveries wait for was
-    /// removed or its limits changed (`unblockWaiting`); stopped by the drain.
-    let flowWatch = Mutex<BackgroundLoop?>(nil)
     /// When `unblockWaiting` last ran (wall clock, as the flow table's times).
     let lastUnblock = Mutex<Double>(0)
     /// Every function in the directory, for series that exist at zero.
@@ -68,10 +65,16 @@ public final class Dispatcher: Sendable {
                 fetcher: (any Fetcher)? = nil, policy: FetchPolicy? = nil, fetchConfig: FetchStageConfig? = nil) {
         let queue = WorkQueue(clock: clock)
         self.queue = queue
+        let flow = FlowControl()
+        self.flow = flow
         if let fetcher, let policy, let fetchConfig {
+            // A download holds its delivery's flow slot: a failed one gives it back.
+            let ended: @Sendable (String, Bool) -> Void = { id, fetched in
+                for next in flow.withLock({ $0.fetchEnded(id, fetched: fetched, now: clock.now()) }).granted { queue.requeue(next) }
+            }
             fetch = FetchStage(store: spool, queue: queue, fetcher: fetcher, policy: policy, config: fetchConfig, retry: config.retry,
                                shortageRetryDelay: config.shortageRetryDelay,
-                               logger: logger, metrics: metrics, clock: clock, random: random)
+                               logger: logger, metrics: metrics, clock: clock, random: random, ended: ended)
         } else {
             fetch = nil
         }
@@ -107,12 +110,10 @@ public final class Dispatcher: Sendable {
                 // free for them now (others granted a slot go through the due queue).
                 var handedOver: [String] = []
                 while let due = next(&handedOver) {
-                    if handOffToFetch(due) {
-                        handedOver += cancelGrant(due.id)
-                        continue
-                    }
                     let claim = claim(due, handedOver: &handedOver)
                     if case .waiting = claim { continue }
+                    // The download is the first step of the run: it takes the slot just claimed.
+                    if case .run(let f) = claim, handOffToFetch(due, function: f, handedOver: &handedOver) { continue }
                     // A delivery that will only be skipped needs no `running` record and no body,
                     // and takes so little time that nothing else waits for another worker.
                     guard claim.runs else {
@@ -131,23 +132,22 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// A due delivery whose result must be downloaded first goes to the fetch stage (or is
-    /// parked until a downloader frees); true when it was taken care of that way.
-    private func handOffToFetch(_ d: DeliveryInfo) -> Bool {
-        // Most types carry no result: decide that before resolving the function (stat calls and
-        // a sidecar read), which `claim` does again for every delivery that is not handed off.
-        guard let fetch, d.state != .fetched, d.head?.result != nil else { return false }
-        let type = d.type
-        guard EventType.isValid(type), let f = functions.route(type: type, userMetadata: routingMetadata(d)).function,
-              fetch.needsFetch(d, function: f) else { return false }
+    /// A delivery that claimed its slot and must download its result first goes to the fetch
+    /// stage with the slot (or is parked, the slot kept for it, until a downloader frees); true
+    /// when it was taken care of that way.
+    private func handOffToFetch(_ d: DeliveryInfo, function f: ResolvedFunction, handedOver: inout [String]) -> Bool {
+        guard let fetch, fetch.needsFetch(d, function: f) else { return false }
         guard fetch.tryReserve() else {
+            flow.withLock { $0.hold(d.id) }
             // A download may end (and release) between `tryReserve` and this park.
             queue.park(d.id, under: FetchStage.parkKey, unlessFreed: { fetch.hasFreeDownloader })
             return true
         }
+        flow.withLock { $0.fetching(d.id) }
         // Waits for the fetching record to be durable: long enough that others should not wait.
         guard let started = queue.busy({ spool.startFetch(d.id) }) else {
             fetch.unreserve()  // purged meanwhile, or its body is unreadable (dead-lettered)
+            handedOver += giveBack(d.id)
             return true
         }
         fetch.submit(Job(started), function: f)

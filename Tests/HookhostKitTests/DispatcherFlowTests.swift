@@ -4,6 +4,7 @@ import Testing
 @testable import HookhostKit
 @testable import HookSupport
 @testable import HookSpool
+@testable import HookFetch
 @testable import HookDispatch
 
 /// Records when each run began (the launcher's view of a function's start) and ends it at once.
@@ -94,5 +95,40 @@ final class StartLog: ProcessLauncher {
         #expect(eventually { store.list(state: .done).count == 51 })
         d.drain(grace: 2)
         #expect(launcher.started.filter { $0.hasPrefix("a") } == (0..<50).map { "a\($0)" })
+    }
+
+    /// The download is the first step of a run: a delivery downloads its result only once it
+    /// holds its slot, so a group's backlog of results is not fetched ahead of another group's,
+    /// and a download that fails gives the slot to the next in turn.
+    @Test func aResultIsDownloadedOnlyWhenItsDeliveryMayRun() throws {
+        let dir = makeTempDir("flowfetch")
+        defer { FileSystem.removeTree(dir) }
+        _ = FileSystem.makeDirectories(dir + "/fn")
+        writeNoopFunction(dir + "/fn", "batch.succeeded", sidecar: #"{"concurrency": {"key": "user_metadata.job_group", "limit": 1}}"#)
+        let store = MemoryDeliveryStore()
+        let fetcher = MemoryFetcher()
+        for id in ["a0", "a2", "a3", "b0"] { fetcher.script("files/\(id)", [.bytes([1], contentType: nil)]) }  // a1's is gone: 404
+        let launcher = GateLauncher(first: "a0")
+        let policy = try FetchPolicy(apiBase: "http://127.0.0.1:9", gcsBase: "http://127.0.0.1:9", fetchHosts: [])
+        let d = Dispatcher(spool: store, table: FunctionTable(directory: dir + "/fn"), launcher: launcher,
+                           config: testDispatcherConfig(root: dir, workers: 2), logger: quietLogger, metrics: Metrics(),
+                           fetcher: fetcher, policy: policy, fetchConfig: FetchStageConfig(resultsRoot: dir + "/results"))
+        func body(_ id: String, _ group: String) -> String {
+            #"{"type":"batch.succeeded","data":{"id":"batches/\#(id)","output_file_uri":"files/\#(id)","user_metadata":{"job_group":"\#(group)"}}}"#
+        }
+        #expect(admitSync(store, "a0", body: body("a0", "A")) == .accepted)
+        d.start()
+        #expect(eventually { launcher.started == ["a0"] })
+        for id in ["a1", "a2", "a3"] { #expect(admitSync(store, id, body: body(id, "A")) == .accepted) }
+        #expect(admitSync(store, "b0", body: body("b0", "B")) == .accepted)
+        #expect(eventually { launcher.started == ["a0", "b0"] && d.waitingForSlot("batch.succeeded") == 3 })
+        #expect(fetcher.calls == ["files/a0", "files/b0"])  // A's waiting results not fetched yet
+        #expect(["a1", "a2", "a3"].allSatisfy { store.info($0)?.state == .received && store.info($0)?.attempt == 0 })
+        launcher.letGo()
+        #expect(eventually { store.info("a3")?.state == .done })
+        d.drain(grace: 2)
+        #expect(store.info("a1")?.state == .dead)  // its 404 gave the group's slot to a2
+        #expect(launcher.started == ["a0", "b0", "a2", "a3"])
+        #expect(fetcher.calls.sorted() == ["files/a0", "files/a1", "files/a2", "files/a3", "files/b0"])
     }
 }

@@ -1,10 +1,16 @@
 import Synchronization
+import HookSupport
 
-/// The flow table under its lock: shared by the workers, the flow watch and the metrics.
+/// The flow table under its lock, shared by the workers, the download threads, the flow watch
+/// and the metrics; and the watch, poked when a rate timer earlier than all before is armed.
 final class FlowControl: Sendable {
     private let table = Mutex(FlowTable())
+    /// Fires the rate timers (`Dispatcher.startFlowWatch`); nil before the start and after the drain.
+    let watch = Mutex<BackgroundLoop?>(nil)
 
     func withLock<R: Sendable>(_ body: (inout FlowTable) -> R) -> R {
-        table.withLock { body(&$0) }
+        let (r, earlier) = table.withLock { t in (body(&t), t.takeArmedEarlier()) }
+        if earlier { watch.withLock { $0 }?.poke() }
+        return r
     }
 }

@@ -38,6 +38,8 @@ struct FlowTable {
     enum State {
         /// Granted; no worker has it yet.
         case granted
+        /// Its result is being downloaded (the first step of its run); claimed once it is there.
+        case fetching
         /// A worker runs it; its process is not started.
         case claimed
         /// A worker is starting its process.
@@ -66,7 +68,7 @@ struct FlowTable {
     mutating func claim(_ id: String, function: String, key: FlowKey, limits: FlowLimits, now: Double) -> (Claimed, Outcome) {
         var out = relimit(function, limits, now: now)
         if let t = tickets[id] {
-            guard t.state == .granted else { return (.taken, out) }
+            guard t.state == .granted || t.state == .fetching else { return (.taken, out) }
             if t.function == function && t.key == key {
                 tickets[id]!.state = .claimed
                 return (.run, out)
@@ -99,7 +101,7 @@ struct FlowTable {
         let end: FunctionFlow.RunEnd = switch t.state {
         case .started: .started
         case .spawning: .spawned
-        case .granted, .claimed: .notStarted
+        case .granted, .fetching, .claimed: .notStarted
         }
         return Outcome(granted: change(t.function, now: now) { fn, e in fn.release(key: t.key, rate: t.rate, end, now: now, &e) })
     }
@@ -109,6 +111,27 @@ struct FlowTable {
     mutating func cancel(_ id: String, now: Double) -> Outcome {
         guard tickets[id]?.state == .granted else { return Outcome() }
         return release(id, now: now)
+    }
+
+    /// The worker hands `id` to the download threads: its slot stays held through the download,
+    /// the first step of its run, and is claimed again once the result is there.
+    mutating func fetching(_ id: String) {
+        if tickets[id]?.state == .claimed { tickets[id]!.state = .fetching }
+    }
+
+    /// The worker parks `id` until a downloader is free: the slot waits for it, as a grant.
+    mutating func hold(_ id: String) {
+        if tickets[id]?.state == .claimed { tickets[id]!.state = .granted }
+    }
+
+    /// `id`'s download ended: with the result it holds its slot as a grant does (a worker
+    /// claims it); without (a retry scheduled, a dead letter, put off for lack of disk) the slot
+    /// goes to the next in turn.
+    mutating func fetchEnded(_ id: String, fetched: Bool, now: Double) -> Outcome {
+        guard tickets[id]?.state == .fetching else { return Outcome() }
+        guard fetched else { return release(id, now: now) }
+        tickets[id]!.state = .granted
+        return Outcome()
     }
 
     /// The worker is about to start `id`'s process.
