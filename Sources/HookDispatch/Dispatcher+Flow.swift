@@ -2,7 +2,8 @@ import HookSupport
 import HookSpool
 
 /// Flow control: the claim of a slot (concurrency per function and per key, rate windows) before
-/// a run, its release after, the watch that fires rate timers, and `hookhost_waiting`.
+/// a run, its release after, the watch that fires rate timers, and `hookhost_waiting`. The flow
+/// table's times are `monotonicNow()`: a wall clock set back must not hold a rate window shut.
 extension Dispatcher {
     /// Resolves the function and claims a slot in the flow table — one granted to the delivery
     /// already, or one free now — or leaves it waiting there (`.waiting`: no start record, no
@@ -26,7 +27,7 @@ extension Dispatcher {
         }
         let limits = FlowLimits(f.settings)
         let key = limits.key(type: type, userMetadata: routingMetadata(d))
-        let now = clock.now()
+        let now = monotonicNow()
         let (claimed, outcome) = flow.withLock { $0.claim(d.id, function: f.name, key: key, limits: limits, now: now) }
         makeDue(outcome)
         return claimed == .run ? .run(f) : .waiting
@@ -35,14 +36,14 @@ extension Dispatcher {
     /// Gives back the slot of a run that ended: the delivery granted it next is returned, for
     /// the calling worker to run (it is free now).
     func giveBack(_ id: String) -> [String] {
-        let now = clock.now()
+        let now = monotonicNow()
         return handOver(flow.withLock { $0.release(id, now: now) })
     }
 
     /// Gives back a slot granted to `id` that it will not use (nothing when it holds none, or a
     /// worker claimed it).
     func cancelGrant(_ id: String) -> [String] {
-        let now = clock.now()
+        let now = monotonicNow()
         return handOver(flow.withLock { $0.cancel(id, now: now) })
     }
 
@@ -71,7 +72,7 @@ extension Dispatcher {
 
     /// `id`'s process exists: its rate window counts it from now.
     func flowStarted(_ id: String) {
-        let now = clock.now()
+        let now = monotonicNow()
         flow.withLock { $0.started(id, at: now) }
     }
 
@@ -85,7 +86,7 @@ extension Dispatcher {
 
     /// Until the earliest rate timer, at most a second (the look at changed limits).
     private func flowWatchInterval() -> Double {
-        let now = clock.now()
+        let now = monotonicNow()
         let unblockDue = lastUnblock.withLock { $0 } + 1 - now
         let wake = flow.withLock { $0.nextWake }.map { $0 - now } ?? 1
         return max(0.0005, min(1, unblockDue, wake))
@@ -93,10 +94,10 @@ extension Dispatcher {
 
     private func flowWatchTick() {
         guard taking.load(ordering: .relaxed) else { return }
-        let now = clock.now()
+        let now = monotonicNow()
         makeDue(flow.withLock { $0.tick(now: now) })
         let due = lastUnblock.withLock { last in
-            guard now - last >= 1 || now < last else { return false }
+            guard now - last >= 1 else { return false }
             last = now
             return true
         }
@@ -108,7 +109,7 @@ extension Dispatcher {
     /// them slots. Otherwise such an edit took effect for them only when a running delivery of
     /// the function ended — with a long run, minutes or hours later.
     func unblockWaiting() {
-        let now = clock.now()
+        let now = monotonicNow()
         for name in flow.withLock({ $0.waitedFor }) {
             guard taking.load(ordering: .relaxed) else { return }
             if let f = functions.function(named: name) {

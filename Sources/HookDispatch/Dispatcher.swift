@@ -36,7 +36,7 @@ public final class Dispatcher: Sendable {
     let shortageStreak = Atomic<Int>(0)
     /// Result downloads; nil when fetching is off (no fetcher configured).
     let fetch: FetchStage?
-    /// When `unblockWaiting` last ran (wall clock, as the flow table's times).
+    /// When `unblockWaiting` last ran (`monotonicNow()`, as the flow table's times).
     let lastUnblock = Mutex<Double>(0)
     /// Every function in the directory, for series that exist at zero.
     let series: FunctionSeries
@@ -70,7 +70,7 @@ public final class Dispatcher: Sendable {
         if let fetcher, let policy, let fetchConfig {
             // A download holds its delivery's flow slot: a failed one gives it back.
             let ended: @Sendable (String, Bool) -> Void = { id, fetched in
-                for next in flow.withLock({ $0.fetchEnded(id, fetched: fetched, now: clock.now()) }).granted { queue.requeue(next) }
+                for next in flow.withLock({ $0.fetchEnded(id, fetched: fetched, now: monotonicNow()) }).granted { queue.requeue(next) }
             }
             fetch = FetchStage(store: spool, queue: queue, fetcher: fetcher, policy: policy, config: fetchConfig, retry: config.retry,
                                shortageRetryDelay: config.shortageRetryDelay,

@@ -1,6 +1,7 @@
 /// Why deliveries of a function wait without a worker and without a start record: the label
 /// `reason` of `hookhost_waiting{function,reason}`. Every case is rendered for every function
-/// (at zero when none waits), so a new reason is a new case and a count in `Dispatcher.waiting`.
+/// (at zero when none waits), so a new reason is a new case and its count in
+/// `Dispatcher.registerWaitingGauge`.
 public enum WaitReason: String, CaseIterable, Sendable {
     /// All of the function's `max_concurrency` slots are taken.
     case concurrency
