@@ -4,13 +4,17 @@
 # concurrency), in one invocation, printed side by side with the ratio. A second reference, the
 # contract floor, adds to each run of the same loop what hookhost's promises cost whatever the
 # implementation: a durable record before the spawn, a scratch directory, an outcome record. Also
-# the ack latency of deliveries sent while the functions run. See bench/README.md ("Functions per second").
+# the ack latency of deliveries sent while the functions run. Then, on a fresh host, the same number
+# of runs under flow control: BENCH_KEYS job groups (bursts of one group after another) with one
+# run per group at a time (`concurrency`), printed next to the plain rate. See bench/README.md
+# ("Functions per second").
 #
 # Settings (environment):
 #   BENCH_RUNS (20000)      deliveries sent to hookhost, and runs of the spawn floor
 #   BENCH_WORKERS (nproc)   HOOKHOST_WORKERS, and the floor's concurrency
 #   BENCH_PROBE_RATE (100)  acks timed per second while the functions run
 #   BENCH_SENDERS (4)       connections the deliveries are sent over
+#   BENCH_KEYS (1000)       job groups of the flow-control run (0 skips it)
 #   HOOKHOST_BIN (.build/release/hookhost; built with `swift build -c release` when the default is missing)
 #   BENCH_LOG (host log level: info — the default — or debug: finished runs are counted from its lines)   BENCH_KEEP=1 keeps the temp dir   BENCH_HOST_ONLY=1 skips the floor
 set -euo pipefail
@@ -21,6 +25,7 @@ RUNS=${BENCH_RUNS:-20000}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
 PROBE_RATE=${BENCH_PROBE_RATE:-100}
 SENDERS=${BENCH_SENDERS:-4}
+KEYS=${BENCH_KEYS:-1000}
 source "$ROOT/bench/lib.sh"
 BIN=$(host_binary) || exit 2
 
@@ -51,6 +56,8 @@ SECRET=whsec_$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(2
 echo "generating $RUNS signed deliveries (+ probes)…"
 python3 "$ROOT/bench/gen_deliveries.py" "$RUNS" "$SECRET" "$TMP/deliveries.tsv" bench.ping
 python3 "$ROOT/bench/gen_deliveries.py" $(( RUNS / 10 + 1000 )) "$SECRET" "$TMP/probes.tsv" probe.ping
+[ "$KEYS" -le 0 ] || python3 "$ROOT/bench/gen_deliveries.py" "$RUNS" "$SECRET" "$TMP/keyed.tsv" bench.keyed "$KEYS"
+
 # The floor feeds a document of the size hookhost hands the function for these deliveries.
 python3 - "$TMP/stdin.json" <<'PY'
 import json, sys
@@ -77,19 +84,50 @@ fi
 # --- hookhost: the handler installed for bench.ping ------------------------------------------
 mkdir -p "$TMP/functions" "$TMP/data"
 cp "$TMP/handler" "$TMP/functions/bench.ping"
-PORT=$(free_port) ADMIN_PORT=$(free_port)
-# /metrics on its own address (read twice), so rendering it never holds up a timed ack's loop.
-HOOKHOST_SECRETS=$SECRET "$BIN" serve --listen "127.0.0.1:$PORT" --path /webhooks --data "$TMP/data" \
-  --functions "$TMP/functions" --workers "$WORKERS" --log "${BENCH_LOG:-info}" --admin-listen "127.0.0.1:$ADMIN_PORT" \
-  2>"$TMP/hookhost.log" &
-HOST_PID=$!
-for _ in $(seq 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$ADMIN_PORT/readyz" && break; sleep 0.05; done
+# The same handler under flow control: one run per job group at a time.
+cp "$TMP/handler" "$TMP/functions/bench.keyed"
+echo '{"concurrency": {"key": "user_metadata.job_group", "limit": 1}}' >"$TMP/functions/bench.keyed.json"
+# Starts a host on a fresh data directory ($1), logging to $TMP/hookhost.log.
+start_host() {
+  mkdir -p "$1"
+  PORT=$(free_port) ADMIN_PORT=$(free_port)
+  # /metrics on its own address (read twice), so rendering it never holds up a timed ack's loop.
+  HOOKHOST_SECRETS=$SECRET "$BIN" serve --listen "127.0.0.1:$PORT" --path /webhooks --data "$1" \
+    --functions "$TMP/functions" --workers "$WORKERS" --log "${BENCH_LOG:-info}" --admin-listen "127.0.0.1:$ADMIN_PORT" \
+    2>"$TMP/hookhost.log" &
+  HOST_PID=$!
+  for _ in $(seq 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$ADMIN_PORT/readyz" && break; sleep 0.05; done
+}
+# The host's CPU time so far, in µs per delivery of the run ($1 deliveries): ingest and run,
+# steadier than functions/s on a machine others share.
+host_cpu_us() {
+  awk -v tck="$(getconf CLK_TCK)" -v n="$1" '{ printf "%.0f", ($14 + $15) / tck * 1e6 / n }' "/proc/$HOST_PID/stat"
+}
+stop_host() {
+  kill "$HOST_PID" 2>/dev/null || true
+  wait "$HOST_PID" 2>/dev/null || true
+  HOST_PID=
+}
+start_host "$TMP/data"
 echo "=== hookhost: $RUNS deliveries of bench.ping over $SENDERS connections, $WORKERS workers; acks timed at $PROBE_RATE/s meanwhile"
 python3 "$ROOT/bench/functions/drive_host.py" "http://127.0.0.1:$PORT" "http://127.0.0.1:$ADMIN_PORT" "$TMP/hookhost.log" /webhooks bench.ping "$RUNS" \
   "$TMP/deliveries.tsv" "$TMP/probes.tsv" "$PROBE_RATE" "$SENDERS" $(( 60 + RUNS / 50 )) | tee "$TMP/host.out" || {
   echo "hookhost run incomplete; log tail:" >&2; tail -n 20 "$TMP/hookhost.log" >&2; exit 1; }
+PLAIN_CPU=$(host_cpu_us "$RUNS")
+if [ "$KEYS" -gt 0 ]; then
+  # A fresh host and spool: both runs start from the same state.
+  stop_host
+  start_host "$TMP/data-keyed"
+  echo "=== hookhost, flow control: $RUNS deliveries of bench.keyed, $KEYS job groups in bursts, concurrency limit 1 per group"
+  python3 "$ROOT/bench/functions/drive_host.py" "http://127.0.0.1:$PORT" "http://127.0.0.1:$ADMIN_PORT" "$TMP/hookhost.log" /webhooks bench.keyed "$RUNS" \
+    "$TMP/keyed.tsv" "$TMP/probes.tsv" "$PROBE_RATE" "$SENDERS" $(( 60 + RUNS / 50 )) | tee "$TMP/keyed.out" || {
+    echo "hookhost flow-control run incomplete; log tail:" >&2; tail -n 20 "$TMP/hookhost.log" >&2; exit 1; }
+  KEYED_CPU=$(host_cpu_us "$RUNS")
+else
+  echo "HOST rps=0" >"$TMP/keyed.out"
+fi
 
-F=$TMP/floor.out C=$TMP/contract.out H=$TMP/host.out
+F=$TMP/floor.out C=$TMP/contract.out H=$TMP/host.out K=$TMP/keyed.out
 echo
 printf '%-30s %12s %12s %10s\n' "" "spawn floor" hookhost ratio
 printf '%-30s %12s %12s %10s\n' "functions/s ($WORKERS at once)" "$(field "$F" rps)" "$(field "$H" rps)" "$(ratio "$(field "$F" rps)" "$(field "$H" rps)")"
@@ -98,5 +136,14 @@ printf '%-30s %12s %12s\n' "  incl. the ingest" "" "$(field "$H" total_rps)"
 printf '%-30s %12s %12s\n' "ack p50 while functions run" "" "$(ms "$(field "$H" ack_p50_us)")"
 printf '%-30s %12s %12s\n' "ack p99 while functions run" "" "$(ms "$(field "$H" ack_p99_us)")"
 printf '%-30s %12s %12s\n' "acks timed" "" "$(field "$H" probes)"
+if [ "$KEYS" -gt 0 ]; then
+  echo
+  printf '%-30s %12s %12s %10s\n' "" plain "$KEYS keys" ratio
+  printf '%-30s %12s %12s %10s\n' "hookhost functions/s" "$(field "$H" rps)" "$(field "$K" rps)" "$(ratio "$(field "$H" rps)" "$(field "$K" rps)")"
+  printf '%-30s %12s %12s\n' "ack p99 while functions run" "$(ms "$(field "$H" ack_p99_us)")" "$(ms "$(field "$K" ack_p99_us)")"
+  printf '%-30s %12s %12s %10s\n' "host CPU µs per delivery" "$PLAIN_CPU" "$KEYED_CPU" "$(ratio "$PLAIN_CPU" "$KEYED_CPU")"
+  echo "(flow control: the same handler, concurrency {key: user_metadata.job_group, limit: 1}, deliveries in bursts of one group, a fresh host;"
+  echo " the machine's load moves either figure by ±20 %: compare several runs)"
+fi
 echo "(hookhost's rate is over the window after the ingest, queue never empty; the floor is posix_spawn + stdin pipe + waitpid, same handler;"
 echo " the contract floor adds, per run, a fdatasync'd record before the spawn, mkdir/rmdir of a scratch dir, an unsynced outcome record)"

@@ -57,7 +57,10 @@ extension Dispatcher {
         var spec = ProcessSpec(executable: inv.executable, environment: inv.environment, workingDirectory: inv.workDir,
                                stdin: inv.stdin, timeout: inv.timeout)
         let runs = activeRuns
-        spec.onStart = { pid in runs.add(pid, job.id) }
+        spec.onStart = { [self] pid in
+            runs.add(pid, job.id)
+            flowStarted(job.id)
+        }
         spec.onExit = { pid in runs.remove(pid) }
         spec.delivery = job.id
         spec.user = user
@@ -69,6 +72,7 @@ extension Dispatcher {
         // Everything above overlapped the disk sync of the start record; the function itself
         // starts only once that record is durable ("attempt + 1 after a crash").
         job.recorded?.wait()
+        flowSpawning(job.id)
         do {
             let r = try launcher.run(spec)
             shortageStreak.store(0, ordering: .relaxed)

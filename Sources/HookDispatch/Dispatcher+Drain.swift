@@ -18,7 +18,7 @@ extension Dispatcher {
     /// The drain with its steps as data (tests use short waits).
     func drain(_ steps: [TeardownStep]) {
         taking.store(false, ordering: .relaxed)
-        slotWatch.withLock { $0 }?.stop()
+        flow.watch.withLock { $0 }?.stop()
         queue.stop()
         // Downloads stop being handed out at once; one under way finishes or is left `fetching`.
         fetch?.stop(until: monotonicNow())

@@ -18,7 +18,6 @@ extension Dispatcher {
         let gate = startGate, queue = queue, pauses = pauses, table = table
         pauses.observe(paused: { _ in gate.writing {} }, resumed: { name in queue.release(Dispatcher.pauseKey(name)) })
         metrics.describe("hookhost_function_paused", "1 while the function is paused (hookhost functions pause), else 0.")
-        metrics.describe("hookhost_waiting", "Deliveries waiting without a worker, by function and reason (paused: the function is paused).")
         metrics.sampledGauges { Dispatcher.pauseGauges(pauses: pauses, table: table, queue: queue) }
     }
 

@@ -23,10 +23,12 @@ public struct FetchStageConfig: Sendable {
 }
 
 /// Downloads results before functions run (CONTRACT §5), on threads of its own, so a slow
-/// download never holds a function slot and a function never waits behind another event's
-/// download. A download is the first step of an attempt: it counts as one when it fails
-/// transiently, and a final failure (404, a host not allowed) dead-letters with the reason. A
-/// full disk is the host's shortage, not the delivery's: re-queued with backoff, no attempt spent.
+/// download never holds a worker and a function never waits behind another event's download.
+/// A download is the first step of an attempt: it counts as one when it fails transiently, and
+/// a final failure (404, a host not allowed) dead-letters with the reason. A full disk is the
+/// host's shortage, not the delivery's: re-queued with backoff, no attempt spent. It is also the
+/// first step of the run for flow control: a delivery downloads once it holds its slot
+/// (`max_concurrency`, concurrency key, rate), and keeps the slot through the download.
 final class FetchStage: Sendable {
     /// Deliveries waiting for a free downloader are parked under this key.
     static let parkKey = "\u{0}fetch"
@@ -56,11 +58,14 @@ final class FetchStage: Sendable {
     private let threads = Mutex<[ThreadHandle]>([])
     /// Deletes kept results once their time is up (only when results are kept).
     private let janitor = Mutex<BackgroundLoop?>(nil)
+    /// Told how each download ended (with the result or not): the delivery's flow slot waits for it.
+    private let ended: @Sendable (_ id: String, _ fetched: Bool) -> Void
 
     init(store: any DeliveryStorage, queue: WorkQueue, fetcher: any Fetcher, policy: FetchPolicy, config: FetchStageConfig, retry: RetryPolicy,
          shortageRetryDelay: Double = 1, logger: Logger, metrics: Metrics, clock: any WallClock,
-         random: @escaping @Sendable () -> Double) {
+         random: @escaping @Sendable () -> Double, ended: @escaping @Sendable (String, Bool) -> Void = { _, _ in }) {
         self.store = store
+        self.ended = ended
         self.workQueue = queue
         self.fetcher = fetcher
         self.policy = policy
@@ -266,6 +271,7 @@ final class FetchStage: Sendable {
         change.attemptBase = job.attemptBase
         change.retryLaterSince = job.retryLaterSince
         store.finish(change)
+        ended(job.id, change.state == .fetched)
     }
 
     /// Deletes the result directory of a delivery that is finished, unless results are kept.

@@ -16,6 +16,10 @@ public struct FunctionSettings: Sendable, Equatable {
     public var passEnv: [String] = []
     /// `on` and `match`: which deliveries the function takes besides (or instead of) its name.
     public var route = RouteSpec()
+    /// `concurrency`: runs at once per key value (the function's `max_concurrency` still caps them all).
+    public var concurrency: ConcurrencyKeySpec?
+    /// `rate`: runs started per period, for the function or per key value.
+    public var rate: RateSpec?
     /// Keys the host does not know; reported (log, `hookhost functions`), not fatal, so a sidecar
     /// written for a newer host still runs.
     public var unknownKeys: [String] = []
@@ -28,12 +32,15 @@ public struct FunctionSettings: Sendable, Equatable {
         "max_concurrency": .count(1, 1024),
         "max_attempts": .count(1, 1000),
         "retry_later_for": .seconds(max: 365 * 86_400),
+        "concurrency.limit": ConcurrencyKeySpec.limitRange,
+        "rate.limit": RateSpec.limitRange,
+        "rate.per": RateSpec.perRange,
     ]
 
     public static func == (a: FunctionSettings, b: FunctionSettings) -> Bool {
         a.timeout == b.timeout && a.maxConcurrency == b.maxConcurrency && a.maxAttempts == b.maxAttempts
             && a.retryLaterFor == b.retryLaterFor && a.fetch == b.fetch && a.passEnv == b.passEnv && a.unknownKeys == b.unknownKeys
-            && a.route == b.route
+            && a.route == b.route && a.concurrency == b.concurrency && a.rate == b.rate
             && a.env.map { "\($0.0)=\($0.1)" } == b.env.map { "\($0.0)=\($0.1)" }
     }
 
@@ -60,6 +67,8 @@ public struct FunctionSettings: Sendable, Equatable {
                     s.env.append((v.key, str))
                 }
             case "on", "match": break  // parsed above
+            case "concurrency": s.concurrency = try ConcurrencyKeySpec.parse(m.value)
+            case "rate": s.rate = try RateSpec.parse(m.value)
             case "pass_env":
                 guard case .array(let items) = m.value else { throw ConfigError(setting: "sidecar pass_env", message: "must be an array of variable names") }
                 for item in items {
@@ -71,6 +80,10 @@ public struct FunctionSettings: Sendable, Equatable {
             default:
                 s.unknownKeys.append(m.key)
             }
+        }
+        // One key groups a delivery for both (one queue per key value, served in turn).
+        if let c = s.concurrency, let r = s.rate, let rk = r.key, rk != c.key {
+            throw ConfigError(setting: "sidecar rate.key", message: "is \(rk) but concurrency.key is \(c.key); when both are given they must be the same")
         }
         return s
     }

@@ -59,6 +59,9 @@ final class FunctionSeries: Sendable {
         self.metrics = metrics
     }
 
+    /// The functions declared so far (every executable seen in the directory since start).
+    var names: [String] { declared.withLock { Array($0) } }
+
     /// Declares the executables not declared yet. A removed function keeps its series: counters
     /// do not go back, and its past runs stay visible.
     func refresh() {

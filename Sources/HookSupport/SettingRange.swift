@@ -12,6 +12,11 @@ public struct SettingRange: Sendable, Equatable {
         SettingRange(lower: 0, upper: upper, lowerInclusive: allowZero, integer: false)
     }
 
+    /// Seconds from `lower` to `upper`, both inclusive (a period that may be short, never zero).
+    public static func seconds(from lower: Double, max upper: Double) -> SettingRange {
+        SettingRange(lower: lower, upper: upper, lowerInclusive: true, integer: false)
+    }
+
     /// An integer count from `lower` to `upper` inclusive.
     public static func count(_ lower: Int, _ upper: Int) -> SettingRange {
         SettingRange(lower: Double(lower), upper: Double(upper), lowerInclusive: true, integer: true)

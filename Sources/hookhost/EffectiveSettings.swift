@@ -31,6 +31,8 @@ struct EffectiveSettings {
         if s.maxAttempts != nil { from.append("max_attempts") }
         if s.retryLaterFor != nil { from.append("retry_later_for") }
         if s.fetch != nil { from.append("fetch") }
+        if s.concurrency != nil { from.append("concurrency") }
+        if s.rate != nil { from.append("rate") }
         fromSidecar = from
     }
 }

@@ -15,11 +15,11 @@ enum FunctionsCommand {
     hookhost functions pause NAME | resume NAME [--data DIR] [--functions DIR] [--json]
 
     Lists the handler executables in the functions directory (HOOKHOST_FUNCTIONS, default
-    ./Functions/bin) with their sidecar settings and routes (on, match), and how common Gemini
-    event types resolve. Also names files that will never run: a program without execute
-    permission (NOT EXECUTABLE), one whose name kept an extension, e.g. video.generated.py
-    (MISNAMED: did you mean video.generated?), and routes that can tie for a delivery, which
-    then fails naming both (ROUTE CONFLICT).
+    ./Functions/bin) with their sidecar settings, flow control (concurrency, rate) and routes
+    (on, match), and how common Gemini event types resolve. Also names files that will never
+    run: a program without execute permission (NOT EXECUTABLE), one whose name kept an
+    extension, e.g. video.generated.py (MISNAMED: did you mean video.generated?), and routes
+    that can tie for a delivery, which then fails naming both (ROUTE CONFLICT).
 
     route: which function a delivery of type T with user_metadata JSON (an object) would run,
     and why; or the conflict, or "skipped: no function". Exit 0 when a function runs, 1 when
@@ -107,6 +107,8 @@ enum FunctionsCommand {
             let e = EffectiveSettings(f.settings, host: host)
             var s = "  \(f.name.padded(28)) timeout=\(SettingRange.format(e.timeout))s max_concurrency=\(e.maxConcurrency)"
             s += " max_attempts=\(e.maxAttempts) retry_later_for=\(SettingRange.format(e.retryLaterFor))s fetch=\(e.fetch)"
+            if let c = f.settings.concurrency { s += " concurrency=\(c.summary)" }
+            if let r = f.settings.rate { s += " rate=\(r.summary)" }
             if !e.fromSidecar.isEmpty { s += " (sidecar: \(e.fromSidecar.joined(separator: ",")))" }
             if !f.settings.env.isEmpty { s += " env=" + f.settings.env.map(\.0).joined(separator: ",") }
             if !f.settings.passEnv.isEmpty { s += " pass_env=" + f.settings.passEnv.joined(separator: ",") }
@@ -162,6 +164,14 @@ enum FunctionsCommand {
         w.key("retry_later_for"); if let v = f.settings.retryLaterFor { w.double(v) } else { w.null() }
         w.key("pass_env"); w.beginArray(); for k in f.settings.passEnv { w.string(k) }; w.endArray()
         w.key("unknown_keys"); w.beginArray(); for k in f.settings.unknownKeys { w.string(k) }; w.endArray()
+        w.key("concurrency")
+        if let c = f.settings.concurrency {
+            w.beginObject(); w.field("key", c.key.text); w.field("limit", c.limit); w.endObject()
+        } else { w.null() }
+        w.key("rate")
+        if let r = f.settings.rate {
+            w.beginObject(); w.field("limit", r.limit); w.key("per"); w.double(r.per); w.field("key", optional: r.key?.text); w.endObject()
+        } else { w.null() }
         w.field("sidecar_error", optional: f.sidecarError)
         writeRoute(f.settings.route, into: &w)
         w.key("route_conflicts"); w.beginArray()

@@ -153,3 +153,64 @@ import Testing
         #expect(log.shouldLog(now: 105.1) == nil)
     }
 }
+
+/// `concurrency` and `rate` (issue 21): parsed like the other fields, refused naming the field.
+extension FunctionSettingsTests {
+    @Test func concurrencyAndRateAreRead() throws {
+        let s = try parse(#"{"max_concurrency": 8, "concurrency": {"key": "user_metadata.job_group", "limit": 2}, "rate": {"limit": 60, "per": 60}}"#)
+        #expect(s.concurrency?.key.text == "user_metadata.job_group" && s.concurrency?.limit == 2)
+        #expect(s.concurrency?.key.root == .userMetadata(["job_group"]))
+        #expect(s.rate == RateSpec(limit: 60, per: 60))
+        #expect(s.unknownKeys.isEmpty)
+        let keyed = try parse(#"{"rate": {"limit": 1000000, "per": 0.001, "key": "type"}}"#)
+        #expect(keyed.rate?.limit == 1_000_000 && keyed.rate?.per == 0.001 && keyed.rate?.key?.root == .type)
+        let both = try parse(#"{"concurrency": {"key": "user_metadata.t.id", "limit": 1024}, "rate": {"limit": 1, "per": 86400, "key": "user_metadata.t.id"}}"#)
+        #expect(both.concurrency?.key == both.rate?.key)
+        #expect(FlowLimits(both) == FlowLimits(total: .max, perKey: 1024, rate: .init(limit: 1, per: 86_400, perKey: true), keyPath: both.rate?.key))
+    }
+
+    /// Each bad value, with the field its error must name and words it must say.
+    static let badFlow: [(String, String, String)] = [
+        (#"{"concurrency": 2}"#, "sidecar concurrency", "must be an object"),
+        (#"{"concurrency": [1]}"#, "sidecar concurrency", "must be an object"),
+        (#"{"concurrency": {"key": "user_metadata.g"}}"#, "sidecar concurrency.limit", "required"),
+        (#"{"concurrency": {"limit": 2}}"#, "sidecar concurrency.key", "required"),
+        (#"{"concurrency": {"key": "user_metadata.g", "limit": 2, "scope": "x"}}"#, "sidecar concurrency", "unknown key \"scope\""),
+        (#"{"concurrency": {"key": "user_metadata.g", "limit": 0}}"#, "sidecar concurrency.limit", "an integer from 1 to 1024"),
+        (#"{"concurrency": {"key": "user_metadata.g", "limit": 1025}}"#, "sidecar concurrency.limit", "an integer from 1 to 1024"),
+        (#"{"concurrency": {"key": "user_metadata.g", "limit": 1e999}}"#, "sidecar concurrency.limit", "got 1e999"),
+        (#"{"concurrency": {"key": "user_metadata.g", "limit": -1}}"#, "sidecar concurrency.limit", "got -1"),
+        (#"{"concurrency": {"key": "user_metadata.g", "limit": 1.5}}"#, "sidecar concurrency.limit", "an integer"),
+        (#"{"concurrency": {"key": "user_metadata.g", "limit": "2"}}"#, "sidecar concurrency.limit", "got \"2\""),
+        (#"{"concurrency": {"key": "data.id", "limit": 2}}"#, "sidecar concurrency.key", "type or user_metadata."),
+        (#"{"concurrency": {"key": "user_metadata", "limit": 2}}"#, "sidecar concurrency.key", "type or user_metadata."),
+        (#"{"concurrency": {"key": "user_metadata.a..b", "limit": 2}}"#, "sidecar concurrency.key", "empty segment"),
+        (#"{"concurrency": {"key": 5, "limit": 2}}"#, "sidecar concurrency.key", "must be a string"),
+        (#"{"rate": 60}"#, "sidecar rate", "must be an object"),
+        (#"{"rate": {"limit": 60}}"#, "sidecar rate.per", "required"),
+        (#"{"rate": {"per": 60}}"#, "sidecar rate.limit", "required"),
+        (#"{"rate": {"limit": 60, "per": 60, "burst": 5}}"#, "sidecar rate", "unknown key \"burst\""),
+        (#"{"rate": {"limit": 0, "per": 60}}"#, "sidecar rate.limit", "an integer from 1 to 1000000"),
+        (#"{"rate": {"limit": 1000001, "per": 60}}"#, "sidecar rate.limit", "an integer from 1 to 1000000"),
+        (#"{"rate": {"limit": 10, "per": 0}}"#, "sidecar rate.per", "from 0.001 up to 86400"),
+        (#"{"rate": {"limit": 10, "per": 0.0009}}"#, "sidecar rate.per", "from 0.001 up to 86400"),
+        (#"{"rate": {"limit": 10, "per": 86401}}"#, "sidecar rate.per", "from 0.001 up to 86400"),
+        (#"{"rate": {"limit": 10, "per": 1e999}}"#, "sidecar rate.per", "got 1e999"),
+        (#"{"rate": {"limit": 10, "per": -1}}"#, "sidecar rate.per", "got -1"),
+        (#"{"rate": {"limit": 10, "per": 1, "key": "user_metadata."}}"#, "sidecar rate.key", "empty segment"),
+        (#"{"concurrency": {"key": "user_metadata.a", "limit": 1}, "rate": {"limit": 1, "per": 1, "key": "user_metadata.b"}}"#,
+         "sidecar rate.key", "must be the same"),
+    ]
+
+    @Test func badFlowFieldsAreRefusedNamingTheField() {
+        for (text, setting, words) in Self.badFlow {
+            do {
+                _ = try parse(text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.setting == setting, "\(text)")
+                #expect(error.message.contains(words), "\(text): \(error.message)")
+            }
+        }
+    }
+}

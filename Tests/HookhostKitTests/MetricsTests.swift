@@ -56,6 +56,16 @@ import Testing
         m.describe("g", "A gauge.")
         #expect(m.render() == "# HELP g A gauge.\n# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 2\n")
     }
+
+    @Test func sampledGaugesFollowTheRegistrysOwnAndAreReadAtEachScrape() {
+        let m = Metrics(gauges: { [("g", 1)] })
+        let n = Mutex(0.0)
+        m.sampledGauges { [("w{r=\"a\"}", n.withLock { $0 }), ("w{r=\"b\"}", 0)] }
+        m.describe("w", "Waiting.")
+        #expect(m.render() == "# TYPE g gauge\ng 1\n# HELP w Waiting.\n# TYPE w gauge\nw{r=\"a\"} 0\nw{r=\"b\"} 0\n")
+        n.withLock { $0 = 3 }
+        #expect(m.render().contains("w{r=\"a\"} 3\n"))
+    }
 }
 
 @Suite struct MetricsZeroSeriesTests {
