@@ -34,35 +34,28 @@ extension DeliveryIndex {
         }
     }
 
-    /// `root` and what was emitted below it (emitted ones are always whole), by depth, then
-    /// arrival: a whole pipeline for the delivery it began with, the steps below it for one of
+    /// `root` and what was emitted below it (emitted ones are always whole), depth first, each
+    /// step's children in arrival order: a whole pipeline for the delivery it began with, the steps below it for one of
     /// its events. Ids compare by their bytes (`ExactKey`), as everywhere: `é` and `e\u{301}`
     /// are two deliveries, so two pipelines.
     func chain(root: String) -> [DeliveryInfo] {
         let top = self[root]
-        let key = ExactKey(root)
         let pipeline = ExactKey(top?.head?.chain?.root ?? root)
-        var out = active.values.filter { d in d.head?.chain.map { ExactKey($0.root) == pipeline } ?? false }
-        if key != pipeline {
-            // An emitted event: keep what descends from it. Parents are in the same pipeline
-            // and one generation up, so each walk ends within the pipeline's depth.
-            let parents = Dictionary(out.map { (ExactKey($0.id), $0.head?.chain?.parent) }, uniquingKeysWith: { a, _ in a })
-            let steps = out.count
-            out.removeAll { d in
-                var up = d.head?.chain?.parent
-                for _ in 0...steps {
-                    guard let p = up else { return true }
-                    if ExactKey(p) == key { return false }
-                    up = parents[ExactKey(p)] ?? nil
-                }
-                return true
-            }
+        // Every step of the pipeline, under the one that emitted it, in arrival order.
+        var children: [ExactKey: [DeliveryInfo]] = [:]
+        for d in active.values {
+            guard let c = d.head?.chain, ExactKey(c.root) == pipeline else { continue }
+            children[ExactKey(c.parent), default: []].append(d)
         }
-        out.sort { a, b in
-            let (da, db) = (a.head?.chain?.depth ?? 0, b.head?.chain?.depth ?? 0)
-            return da != db ? da < db : DeliveryIndex.arrivalOrder(a, b)
+        for k in children.keys { children[k]!.sort(by: DeliveryIndex.arrivalOrder) }
+        // Depth first from `root`, so each step is followed by what it emitted (a tree when
+        // indented by depth). Each delivery is listed once: ids are unique, parents one level up.
+        var out: [DeliveryInfo] = top.map { [$0] } ?? []
+        var stack: [DeliveryInfo] = (children[ExactKey(root)] ?? []).reversed()
+        while let d = stack.popLast() {
+            out.append(d)
+            stack += (children.removeValue(forKey: ExactKey(d.id)) ?? []).reversed()
         }
-        if let top { out.insert(top, at: 0) }
         return out
     }
 

@@ -54,6 +54,18 @@ private struct Driver {
 }
 
 @Suite struct FlowTableTests {
+    /// Ids are bytes, as in the spool: `é` and `e` + U+0301 are two deliveries, each with its own
+    /// slot. Keyed as Swift strings, the second was taken for the first and waited for ever.
+    @Test func idsThatDifferOnlyInUnicodeCompositionAreTwoDeliveries() {
+        var d = Driver(limits())
+        #expect(d.claim("\u{e9}") == .run)
+        #expect(d.claim("e\u{301}") == .run)
+        #expect(d.t.size.tickets == 2)
+        d.release("\u{e9}")
+        d.release("e\u{301}")
+        #expect(d.t.size.tickets == 0)
+    }
+
     @Test func slotsUpToTheLimitThenDeliveriesWait() {
         var d = Driver(limits(total: 2))
         #expect(["a", "b", "c", "d"].map { d.claim($0) } == [.run, .run, .waiting, .waiting])

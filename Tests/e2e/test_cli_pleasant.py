@@ -202,7 +202,13 @@ def test_demo_listens_where_asked(tmp_path):
     assert f"host on 127.0.0.1:{port}" in out, out[:400]
     # Every example ends done, with output — the batch and video ones with the results the host
     # downloaded from the demo's stand-in API (issue 9: a demo that ends in dead letters is a defect).
-    report = out.split("waiting for the functions", 1)[1]
+    report, pipeline = out.split("waiting for the functions", 1)[1].split("\nthe pipeline the first batch started", 1)
     rows = [ln for ln in report.splitlines() if ln.startswith("  ") and not ln.startswith("      ")]
-    assert len(rows) == 11 and all(" done " in ln and " output {" in ln for ln in rows), report
+    # one per event type, the batch routed by job_group to nightly-eval, and two JWT ones
+    assert len(rows) == 12 and all(" done " in ln and " output {" in ln for ln in rows), report
+    assert any("nightly-eval" in ln for ln in rows), report
+    # the pipeline: the first batch, its retry steps, the re-submitted batches back through the host
+    steps = [ln for ln in pipeline.splitlines() if ln.startswith("  ")]
+    assert sum("app.batch.retry" in ln for ln in steps) == 4 and sum("standin_" in ln for ln in steps) == 12, pipeline
+    assert all(ln.rstrip().endswith(" done") for ln in steps), pipeline
     assert '"succeeded":36' in report and '"bytes":200024' in report, report

@@ -99,4 +99,5 @@ def test_exactly_one_event_across_a_kill_at_the_moment_of_dying(make_host, fns):
     for m, e in events.items():
         assert by_id.get(e), (m, e, "never ran")
         assert len(by_id[e]) == len(set(by_id[e])), (e, by_id[e])  # one run per attempt
-        assert ids[e]["state"] == "done" and ids[e]["attempt"] == len(by_id[e])
+        # a run the kill cut short before it logged still counts as an attempt: runs ≤ attempts
+        assert ids[e]["state"] == "done" and len(by_id[e]) <= ids[e]["attempt"]

@@ -60,8 +60,9 @@ struct FlowTable {
     }
 
     private var functions: [String: FunctionFlow] = [:]
-    private var tickets: [String: Ticket] = [:]
-    private var waitingIds: Set<String> = []
+    /// By the id's bytes (`ExactKey`), as the spool keys deliveries: `é` and `e\u{301}` are two.
+    private var tickets: [ExactKey: Ticket] = [:]
+    private var waitingIds: Set<ExactKey> = []
     private var wakes = WakeHeap<TimerRef>()
     private var sweeps = WakeHeap<TimerRef>()
     /// A timer earlier than every one before was armed (the dispatcher's timer must wake sooner).
@@ -73,17 +74,17 @@ struct FlowTable {
     /// a slot granted earlier, or when its turn comes at once; else it waits here.
     mutating func claim(_ id: String, function: String, key: FlowKey, limits: FlowLimits, now: Double) -> (Claimed, Outcome) {
         var out = relimit(function, limits, now: now)
-        if let t = tickets[id] {
+        if let t = tickets[ExactKey(id)] {
             guard t.state == .granted || t.state == .fetching else { return (.taken, out) }
             if t.function == function && t.key == key {
-                tickets[id]!.state = .claimed
+                tickets[ExactKey(id)]!.state = .claimed
                 return (.run, out)
             }
             // Granted for another function or key (a sidecar or the routes changed): claimed anew.
             out.granted += release(id, now: now).granted
         }
-        if waitingIds.contains(id) { return (.waiting, out) }
-        waitingIds.insert(id)
+        if waitingIds.contains(ExactKey(id)) { return (.waiting, out) }
+        waitingIds.insert(ExactKey(id))
         let granted = change(function, limits: limits, now: now) { fn, e in
             fn.enqueue(id, key: key, now: now, &e)
             fn.serve(now: now, &e)
@@ -91,7 +92,7 @@ struct FlowTable {
         var claimed = Claimed.waiting
         for g in granted {
             if g == id {
-                tickets[id]!.state = .claimed
+                tickets[ExactKey(id)]!.state = .claimed
                 claimed = .run
             } else {
                 out.granted.append(g)
@@ -103,7 +104,7 @@ struct FlowTable {
     /// The slot `id` holds is given back: its run ended, or a grant was not used. The next
     /// delivery in turn is granted it.
     mutating func release(_ id: String, now: Double) -> Outcome {
-        guard let t = tickets.removeValue(forKey: id) else { return Outcome() }
+        guard let t = tickets.removeValue(forKey: ExactKey(id)) else { return Outcome() }
         let end: FunctionFlow.RunEnd = switch t.state {
         case .started: .started
         case .spawning: .spawned
@@ -115,40 +116,40 @@ struct FlowTable {
     /// Gives back the slot granted to `id` if no worker claimed it (a delivery purged, replayed
     /// or run meanwhile); a slot claimed or running is left alone.
     mutating func cancel(_ id: String, now: Double) -> Outcome {
-        guard tickets[id]?.state == .granted else { return Outcome() }
+        guard tickets[ExactKey(id)]?.state == .granted else { return Outcome() }
         return release(id, now: now)
     }
 
     /// The worker hands `id` to the download threads: its slot stays held through the download,
     /// the first step of its run, and is claimed again once the result is there.
     mutating func fetching(_ id: String) {
-        if tickets[id]?.state == .claimed { tickets[id]!.state = .fetching }
+        if tickets[ExactKey(id)]?.state == .claimed { tickets[ExactKey(id)]!.state = .fetching }
     }
 
     /// The worker parks `id` until a downloader is free: the slot waits for it, as a grant.
     mutating func hold(_ id: String) {
-        if tickets[id]?.state == .claimed { tickets[id]!.state = .granted }
+        if tickets[ExactKey(id)]?.state == .claimed { tickets[ExactKey(id)]!.state = .granted }
     }
 
     /// `id`'s download ended: with the result it holds its slot as a grant does (a worker
     /// claims it); without (a retry scheduled, a dead letter, put off for lack of disk) the slot
     /// goes to the next in turn.
     mutating func fetchEnded(_ id: String, fetched: Bool, now: Double) -> Outcome {
-        guard tickets[id]?.state == .fetching else { return Outcome() }
+        guard tickets[ExactKey(id)]?.state == .fetching else { return Outcome() }
         guard fetched else { return release(id, now: now) }
-        tickets[id]!.state = .granted
+        tickets[ExactKey(id)]!.state = .granted
         return Outcome()
     }
 
     /// The worker is about to start `id`'s process.
     mutating func spawning(_ id: String) {
-        if tickets[id]?.state == .claimed { tickets[id]!.state = .spawning }
+        if tickets[ExactKey(id)]?.state == .claimed { tickets[ExactKey(id)]!.state = .spawning }
     }
 
     /// `id`'s process started at `at`: its rate window counts it from then.
     mutating func started(_ id: String, at: Double) {
-        guard let t = tickets[id], t.state == .claimed || t.state == .spawning else { return }
-        tickets[id]!.state = .started
+        guard let t = tickets[ExactKey(id)], t.state == .claimed || t.state == .spawning else { return }
+        tickets[ExactKey(id)]!.state = .started
         _ = change(t.function, now: at) { fn, e in fn.started(key: t.key, rate: t.rate, at: at, &e) }
     }
 
@@ -173,7 +174,7 @@ struct FlowTable {
         guard let fn = functions[function], fn.limits != limits else { return Outcome() }
         var evicted: [String] = []
         let granted = change(function, now: now) { fn, e in evicted = fn.relimit(limits, now: now, &e) }
-        for id in evicted { waitingIds.remove(id) }
+        for id in evicted { waitingIds.remove(ExactKey(id)) }
         return Outcome(granted: granted, evicted: evicted)
     }
 
@@ -181,7 +182,7 @@ struct FlowTable {
     mutating func evict(_ function: String, now: Double) -> [String] {
         var evicted: [String] = []
         _ = change(function, now: now) { fn, e in evicted = fn.evictAll(now: now, &e) }
-        for id in evicted { waitingIds.remove(id) }
+        for id in evicted { waitingIds.remove(ExactKey(id)) }
         return evicted
     }
 
@@ -235,8 +236,8 @@ struct FlowTable {
         if !idle { functions[function] = fn }
         var granted: [String] = []
         for g in e.grants {
-            waitingIds.remove(g.id)
-            tickets[g.id] = Ticket(function: function, key: g.key, rate: g.rate, state: .granted)
+            waitingIds.remove(ExactKey(g.id))
+            tickets[ExactKey(g.id)] = Ticket(function: function, key: g.key, rate: g.rate, state: .granted)
             granted.append(g.id)
         }
         for t in e.wakes {
