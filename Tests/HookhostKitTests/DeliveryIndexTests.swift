@@ -54,7 +54,8 @@ import Testing
         add("p~e1~e1", "p~e1", root: "p", depth: 2)
         add("p~e2~e1", "p~e2", root: "p", depth: 2)
         add("p~e1~e1~e1", "p~e1~e1", root: "p", depth: 3)
-        #expect(ix.chain(root: "p").map(\.id) == ["p", "p~e1", "p~e2", "p~e1~e1", "p~e2~e1", "p~e1~e1~e1"])
+        // Depth first: each step followed by what it emitted, children in arrival order.
+        #expect(ix.chain(root: "p").map(\.id) == ["p", "p~e1", "p~e1~e1", "p~e1~e1~e1", "p~e2", "p~e2~e1"])
         #expect(ix.chain(root: "p~e1").map(\.id) == ["p~e1", "p~e1~e1", "p~e1~e1~e1"])
         #expect(ix.chain(root: "p~e2~e1").map(\.id) == ["p~e2~e1"])
         #expect(ix.chain(root: "nope").isEmpty)
