@@ -16,8 +16,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from durability_lib import deliveries, deliveries_json, listed, wait_state
 from hostlib import Host, control_request, event_body, raw_request, wait_until
 
@@ -373,9 +371,6 @@ def test_a_pause_resume_storm_loses_nothing_and_runs_each_once(make_host, fns):
     assert metric(host, 'hookhost_waiting{function="job",reason="paused"}') == 0
 
 
-@pytest.mark.xfail(strict=True, reason="defect left open: after a restart (or a replay) the whole backlog is due at once, and "
-                   "the flow table only learns a key when a worker claims its first delivery; a worker walking 1 000 of A's "
-                   "grants a freed slot to A again before it has seen B (B's first run came after A's 31st)")
 def test_keys_still_take_turns_after_a_kill9(make_host, fns):
     """1 000 deliveries of job group A, then 10 of B, one run at a time and limit 1 per key, the
     host killed while A's first runs: after the restart B's first run still starts before A's 20th."""
