@@ -112,6 +112,7 @@ public final class Dispatcher: Sendable {
             fetch.start()
         }
         startFlowWatch()
+        offerBacklog()
         for i in 0..<max(1, config.workers) {
             liveWorkers.add(1, ordering: .relaxed)
             let thread = startThread(name: "worker-\(i)", nice: config.nice) { [self] in
@@ -143,6 +144,28 @@ public final class Dispatcher: Sendable {
             }
             workerThreads.withLock { $0.append(thread) }
         }
+    }
+
+    /// Before any worker runs, every delivery due at the start (the backlog found after a
+    /// restart) is offered to the flow table, so its keys take turns from the first grant on.
+    /// Claimed one by one by running workers instead, a worker walking 1 000 deliveries of one
+    /// key gave each slot freed meanwhile to that key again, before it had seen another key's
+    /// first. Those that may run at once keep their slot as a grant and are due again; the rest
+    /// wait in the table (or under a pause). Bounded by what was due when it began.
+    func offerBacklog() {
+        var ready: [String] = []
+        for _ in 0..<queue.dueCount {
+            guard let id = queue.takeDue() else { break }
+            guard let d = spool.info(id), d.isDue(now: clock.now()) else { continue }
+            var handedOver: [String] = []
+            switch claim(d, handedOver: &handedOver) {
+            case .waiting: break
+            case .run: flow.withLock { $0.hold(id) }; ready.append(id)
+            default: ready.append(id)
+            }
+            ready += handedOver
+        }
+        for id in ready { queue.requeue(id) }
     }
 
     /// A delivery that claimed its slot and must download its result first goes to the fetch

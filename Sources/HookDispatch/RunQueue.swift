@@ -27,6 +27,8 @@ struct RunQueue {
 
     /// Whether an id is due now without waiting for a timer.
     var hasReady: Bool { !ready.isEmpty }
+    /// Ids due now, without the timers.
+    var readyCount: Int { ready.count }
 
     /// When the earliest scheduled retry falls due.
     var nextTimer: Double? { timers.next }

@@ -78,6 +78,18 @@ public final class WorkQueue: DueFeed, @unchecked Sendable {  // safe: every mut
         }
     }
 
+    /// An id due now, without waiting for one; nil when none is, or once stopped.
+    func takeDue() -> String? {
+        monitor.locked {
+            guard !stopped, let id = queue.pop(now: clock.now()) else { return nil }
+            handedOut += 1
+            return id
+        }
+    }
+
+    /// Ids due now, in line for a worker.
+    var dueCount: Int { monitor.locked { queue.readyCount } }
+
     /// Counts the calling worker as one more (free) consumer of `next`.
     func joinWorkers() { monitor.locked { free += 1 } }
 

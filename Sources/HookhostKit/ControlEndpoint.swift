@@ -106,7 +106,9 @@ public struct ControlEndpoint: HTTPResponder {
         }
         for (name, value) in [("since", query["since"]), ("until", query["until"])] {
             guard let value else { continue }
-            guard let t = Double(value), t.isFinite else {
+            // Decimal notation only: Double(_:) also reads hex (`0x10`), which no client sends
+            // for a time and which must not quietly become one.
+            guard value.utf8.allSatisfy({ ControlEndpoint.decimalCharacters.contains($0) }), let t = Double(value), t.isFinite else {
                 return .failure(ControlRequestError(message: "\(name) must be seconds since the epoch, not \(value)"))
             }
             if name == "since" { f.since = t } else { f.until = t }
@@ -154,14 +156,27 @@ public struct ControlEndpoint: HTTPResponder {
         let b = Array(s.utf8)
         var i = 0
         while i < b.count {
-            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
-                out.append(v); i += 3
+            // Two hex digits exactly: UInt8(_:radix:) alone also reads a sign, so `%+a` was 0x0A.
+            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let hi = hexDigit(b[i + 1]), let lo = hexDigit(b[i + 2]) {
+                out.append(hi << 4 | lo); i += 3
             } else {
                 out.append(b[i]); i += 1
             }
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    private static func hexDigit(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x41...0x46: c - 0x41 + 10
+        case 0x61...0x66: c - 0x61 + 10
+        default: nil
+        }
+    }
+
+    /// What a time in seconds may be written with (`1777896000.5`, `-1e+20` as Swift prints it).
+    static let decimalCharacters: Set<UInt8> = Set("0123456789.eE+-".utf8)
 
     /// Escapes everything but letters, digits, `-`, `_` and `~`. `.` is escaped too although it
     /// is unreserved: an id `.` or `..` would otherwise be a dot segment, which URL clients

@@ -145,10 +145,18 @@ enum TimeArgument {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var number = Substring(text), unit = 1.0
         if let u = text.last, let f = units[u] { number = text.dropLast(); unit = f }
-        guard let v = Double(number), v.isFinite, v >= 0 else {
+        // Digits and one point only: Double(_:) also reads `0x10`, `1e308` and `+5`, which no one
+        // means as a duration (and `1e308d` back from now is minus infinity).
+        guard isDecimal(number), let v = Double(number), (now - v * unit).isFinite else {
             throw UsageError("\(option) takes a duration (90s, 15m, 2h, 7d) or a UTC time (2026-05-01T10:00:00Z), not \"\(text)\"")
         }
         return now - v * unit
+    }
+
+    /// `12`, `1.5`: digits with at most one point between them.
+    private static func isDecimal(_ s: Substring) -> Bool {
+        let parts = s.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        return parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
     }
 
     /// Seconds since the epoch for `YYYY-MM-DD[THH:MM:SS[.fff]Z]` (UTC); nil if not that shape.
@@ -170,13 +178,21 @@ enum TimeArgument {
         var frac = 0.0
         if b.count > 10 {
             guard b.count >= 20, b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b.last == UInt8(ascii: "Z"),
-                  let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2), h < 24, mi < 60, s < 61 else { return nil }
+                  let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2) else { return nil }
             tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = s
             if b.count > 20 {
-                guard b[19] == UInt8(ascii: "."), let f = Double("0" + String(decoding: b[19..<(b.count - 1)], as: UTF8.self)) else { return nil }
+                // A point and digits: `.5e3` is not a fraction of a second.
+                guard b[19] == UInt8(ascii: "."), b.count > 21, b[20..<(b.count - 1)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                      let f = Double("0" + String(decoding: b[19..<(b.count - 1)], as: UTF8.self)) else { return nil }
                 frac = f
             }
         }
-        return Double(timegm(&tm)) + frac
+        let asked = tm
+        let t = timegm(&tm)
+        // timegm normalises what it is given (2026-02-30 becomes 2 March): a time that does not
+        // come back as written names no moment, and is refused rather than moved.
+        guard tm.tm_year == asked.tm_year, tm.tm_mon == asked.tm_mon, tm.tm_mday == asked.tm_mday,
+              tm.tm_hour == asked.tm_hour, tm.tm_min == asked.tm_min, tm.tm_sec == asked.tm_sec else { return nil }
+        return Double(t) + frac
     }
 }

@@ -139,6 +139,25 @@ import Testing
         #expect(children.map { Array($0.utf8) } == [Array("e\u{301}~e1".utf8)])
     }
 
+    /// `since`/`until` are decimal seconds: hex (which Double(_:) reads), infinities and NaN are
+    /// refused, not turned into a time.
+    @Test(arguments: ["since=0x10", "until=0x1p40", "since=0X1A", "since=1e999", "since=nan", "since=-inf", "since=", "since=1.5e9x"])
+    func timesThatAreNotDecimalSecondsAre400(_ q: String) {
+        let r = endpoint.answer(HTTPRequest(method: "POST", target: "/deliveries/replay?state=dead&" + q))
+        #expect(r.status == 400, "\(q): \(r.status)")
+        #expect(endpoint.answer(HTTPRequest(method: "POST", target: "/deliveries/replay?state=dead&since=-1e+20&until=1777896000.5")).status == 200)
+    }
+
+    /// An escape is `%` and two hex digits: `%+a` is not byte 0x0A (UInt8(_:radix:) reads a sign).
+    @Test func anEscapeIsPercentAndTwoHexDigitsExactly() {
+        #expect(ControlEndpoint.percentDecode("%+a") == "%+a")
+        #expect(ControlEndpoint.percentDecode("a%-0b") == "a%-0b")
+        #expect(ControlEndpoint.percentDecode("%4") == "%4" && ControlEndpoint.percentDecode("%") == "%")
+        #expect(ControlEndpoint.percentDecode("%41%6a%2e") == "Aj.")
+        let r = endpoint.answer(HTTPRequest(method: "POST", target: "/functions/%+a/pause"))
+        #expect(r.status == 404 && String(decoding: r.body, as: UTF8.self).contains("%+a"))
+    }
+
     @Test func anUnknownRequestIsStill404() {
         #expect(endpoint.answer(HTTPRequest(method: "GET", target: "/nothing?x=1")).status == 404)
     }
