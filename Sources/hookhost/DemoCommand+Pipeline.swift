@@ -34,7 +34,8 @@ extension DemoCommand {
             chain = listed(sock, "?root=" + ControlEndpoint.percentEncode(root))
             // Batches that arrived from the stand-in API, not sent by the demo itself.
             followUps = listed(sock, "?type=batch.succeeded").filter { !known.contains($0["id"]?.stringValue ?? "") }
-            let retries = chain.filter { $0["type"]?.stringValue == "app.batch.retry" }.count
+            // Every retry step of this demo's batches re-submits one batch, which comes back.
+            let retries = listed(sock, "?type=app.batch.retry").count
             let settled = chain.allSatisfy(isFinished) && followUps.count >= retries && followUps.allSatisfy(isFinished)
             if settled || monotonicNow() > deadline { break }
             guard host.pause(0.2) else { throw RuntimeError("the host exited while the pipeline ran") }
