@@ -94,7 +94,9 @@ extension Host {
         do {
             // Bound through a short alias of the data directory when its path is too long for sun_path.
             let cfd = try ControlSocketPath.withShortPath(g.dataDir) { try Listener.open(.unix(path: $0)).fd }
-            chmod(controlPath, 0o600)
+            // A socket has no descriptor to fchmod its file through: AT_SYMLINK_NOFOLLOW changes
+            // the node itself (glibc opens it O_PATH), never a symlink's target swapped in.
+            fchmodat(AT_FDCWD, controlPath, 0o600, AT_SYMLINK_NOFOLLOW)
             controlServer = try HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
                                            responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table, pauses: g.pauses), status: status),
                                            logger: logger)

@@ -11,10 +11,14 @@ import HookDispatch
 extension Host {
     /// The function user reaches its scratch dir (DATA/work/<run>, owned by it) by path: it needs
     /// search (x) permission on the parents, never read — the spool and lock files stay 0600.
+    /// By descriptor, never following a link: a directory swapped for a symlink between a look
+    /// and the change is refused, not the link's target opened up.
     static func letOthersTraverse(_ dirs: [String]) {
         for d in dirs {
+            let dir = FD(open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
             var st = stat()
-            if stat(d, &st) == 0 { chmod(d, (st.st_mode & 0o7777) | S_IXOTH) }
+            guard dir.isOpen, fstat(dir.raw, &st) == 0 else { continue }
+            fchmod(dir.raw, (st.st_mode & 0o7777) | S_IXOTH)
         }
     }
 

@@ -484,3 +484,11 @@ def test_short_connections_dealt_across_loops_leak_no_descriptors(make_host):
                 assert data.startswith(b"HTTP/1.1 200"), data[:80]
             # odd ones: connect and hang up without a request
     wait_until(lambda: fd_count(host.pid) <= base, 10, what=f"descriptors back to {base} (now {fd_count(host.pid)})")
+
+
+def test_the_control_socket_is_the_owners_alone(host):
+    """Set by AT_SYMLINK_NOFOLLOW on the node itself (a socket has no descriptor for fchmod)."""
+    import stat as st_
+    sock = host.data / "control.sock"
+    mode = os.lstat(sock).st_mode
+    assert st_.S_ISSOCK(mode) and st_.S_IMODE(mode) == 0o600, oct(mode)
