@@ -9,3 +9,12 @@ import HookVerify
 public protocol DeadLetterWatch: AnyObject, Sendable {
     func deadEvent(for delivery: DeliveryInfo, change: StateChange) -> ChildDelivery?
 }
+
+extension DeadLetterWatch {
+    /// The event to commit with `change` for `delivery`: one when the change makes it a dead
+    /// letter (not when it is dead already), none otherwise. Both stores ask through this.
+    func events(for delivery: DeliveryInfo, change: StateChange) -> [ChildDelivery] {
+        guard change.state == .dead, delivery.state != .dead, let e = deadEvent(for: delivery, change: change) else { return [] }
+        return [e]
+    }
+}

@@ -66,8 +66,7 @@ public final class MemoryDeliveryStore: DeliveryStore, DeliveryQueries {
     @discardableResult
     public func finish(_ change: StateChange, _ mode: FinishMode, emitting children: [ChildDelivery]) -> Bool {
         guard let d = board.info(change.id) else { return false }
-        var children = children
-        if change.state == .dead, d.state != .dead, let e = deadLetterWatch.withLock({ $0 })?.deadEvent(for: d, change: change) { children.append(e) }
+        let children = children + (deadLetterWatch.withLock { $0 }?.events(for: d, change: change) ?? [])
         for c in children {
             admit(id: c.id, type: c.type, verifiedBy: c.verifiedBy, jwt: nil, head: c.head, body: c.body) { _ in }
         }

@@ -132,9 +132,8 @@ public final class Spool: DeliveryStore, DeliveryQueries {
 
     /// The event reporting `change` if it makes a dead letter (see `DeadLetterWatch`).
     func deadEvent(_ change: StateChange) -> [ChildDelivery] {
-        guard change.state == .dead, let watch = deadLetterWatch.withLock({ $0 }), let d = board.info(change.id), d.state != .dead,
-              let e = watch.deadEvent(for: d, change: change) else { return [] }
-        return [e]
+        guard change.state == .dead, let watch = deadLetterWatch.withLock({ $0 }), let d = board.info(change.id) else { return [] }
+        return watch.events(for: d, change: change)
     }
 
     public func start(_ id: String, forRun: Bool) -> StartedDelivery? {
