@@ -196,7 +196,8 @@ public final class Host: Sendable {
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         let tls = g.tls
-        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls,
+        let reporting = ReconcileAdmission.Reporting(metrics: metrics.registry, logger: logger)
+        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls, reporting: reporting,
                                       status: { [self] in statusReport(parts) })
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
@@ -227,6 +228,7 @@ public final class Host: Sendable {
                         ["flags": .string(config.secretFlagsUsed.joined(separator: ","))])
         }
         if config.secretsFile != nil { services.start("secrets watch", SecretsWatch(secrets: secrets)) }
+        startReconcileTimer(spool: spool, reporting: reporting, into: &services)
         return Running(spool: spool, jwks: jwks, secrets: secrets, dispatcher: dispatcher,
                        endpoints: [endpoint] + (adminEndpoint.map { [$0] } ?? []), tls: tls)
     }
