@@ -23,6 +23,10 @@ public struct ReconcileEvent: Sendable, Equatable {
 
     public static let idPrefix = "reconcile_"
 
+    public init(job: String, state: String, type: String? = nil, finishedAt: Double? = nil, finishedText: String? = nil) {
+        self.job = job; self.state = state; self.type = type; self.finishedAt = finishedAt; self.finishedText = finishedText
+    }
+
     public static func == (a: ReconcileEvent, b: ReconcileEvent) -> Bool {
         a.job == b.job && a.state == b.state && a.type == b.type && a.finishedAt == b.finishedAt && a.finishedText == b.finishedText
             && a.data.map(\.0) == b.data.map(\.0) && a.data.map(\.1) == b.data.map(\.1) && a.userMetadata == b.userMetadata

@@ -29,6 +29,8 @@ enum CLI {
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
       hookhost deliveries replay|purge --state S [--function F] [--type T] [--since T] [--until T] [--dry-run]
       hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)
+      hookhost reconcile [--since 48h] [--apply] [--operation NAME] [--interaction ID] [--json] [--data DIR]
+                                         (jobs finished whose event never came; --apply admits it)
       hookhost help COMMAND              (or COMMAND --help / -h)
       hookhost help settings             (every setting: flag, default, range, meaning)
 
@@ -50,6 +52,7 @@ enum CLI {
             case "keys": return try KeysCommand.run(rest)
             case "run": return try RunCommand.run(rest)
             case "new": return try NewCommand.run(rest)
+            case "reconcile": return try ReconcileCommand.run(rest)
             case "help", "--help", "-h":
                 if rest.count > 1 { throw UsageError("help: unexpected argument \"\(rest[1])\"") }
                 return help(rest.first ?? "")
@@ -87,6 +90,7 @@ enum CLI {
         case "keys": print(KeysCommand.help)
         case "run": print(RunCommand.help)
         case "new": print(NewCommand.help)
+        case "reconcile": print(ReconcileCommand.help)
         // The settings table of docs/reference.md, generated from the code (a test compares them).
         case "settings": print(HostConfig.referenceTable)
         default: print(usage)
