@@ -153,7 +153,7 @@ enum ReconcileCommand {
     }
 
     static func span(_ seconds: Double) -> String {
-        if seconds.truncatingRemainder(dividingBy: 86400) == 0 && seconds >= 172_800 { return "\(Int(seconds / 86400))d" }
+        if seconds.truncatingRemainder(dividingBy: 86400) == 0 && seconds > 172_800 { return "\(Int(seconds / 86400))d" }
         if seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
         if seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
         return "\(SettingRange.format(seconds))s"
