@@ -243,7 +243,7 @@ def test_named_operation_and_interaction(world):
     p = reconcile(host, env, "--operation", "models/veo-3.0-generate-001/operations/op1", "--interaction", "int1")
     assert p.returncode == 0, out_of(p)
     out = p.stdout.decode()
-    assert "operations/op1" in out and "int1" in out and out.count("no delivery received") == 2, out
+    assert "operations/op1" in out and "int1" in out and out.count("  no delivery received") == 2, out
     p = reconcile(host, env, "--apply", "--operation", "models/veo-3.0-generate-001/operations/op1,operations/running1",
                   "--interaction", "int1")
     assert p.returncode == 0 and "2 recovered" in p.stdout.decode() and "no event due" in p.stdout.decode(), out_of(p)
