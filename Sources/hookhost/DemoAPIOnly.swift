@@ -24,6 +24,9 @@ enum DemoAPIOnly {
                     the first time its key is seen) and a batch.succeeded signed with the first
                     of HOOKHOST_SECRETS goes to its webhookConfig.uris, else to --webhook
       GET  /v1/batches/<id>, /download/v1beta/files/batch-<id>:download   the batch, its output
+      GET  /v1/batches?pageSize=&pageToken=   every created batch (client.batches.list)
+      GET  /v1/operations/<id>   a done Veo operation (video files/video-<id>; ids running…/failed… differ)
+      POST /standin/lose-webhooks?count=N   the next N batches send no webhook (for reconcile)
       GET  /v1/interactions/<id>    requires_action with one pending function call (add)
       POST /v1/interactions         previous_interaction_id + a function_result answers it
     Prints the base URL first (HOOKHOST_API_BASE=http://…), then one line per request. --listen
