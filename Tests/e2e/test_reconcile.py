@@ -163,6 +163,9 @@ def test_reconcile_finds_the_two_lost_batches_and_apply_runs_each_once(world):
     wait_until(lambda: host.functions.ran(again.msg_id), 20, what="the re-sent real delivery runs")
     assert len([r for r in host.functions.runs() if r[0].startswith("reconcile_")]) == 2
     assert not host.functions.ran(late.msg_id)
+    # A sender may not take a synthesized event's id (it would keep that job from being recovered).
+    forged = host.send(event_body("batch.succeeded", {"id": "batches/other"}), msg_id="reconcile_other_succeeded_000000000000")
+    assert forged.status == 400 and b"reserved" in forged.body, (forged.status, forged.body)
 
     # After a restart (the job index rebuilt from the spool) nothing is recovered twice either.
     host.restart(env=env)
