@@ -10,9 +10,6 @@ import HookDispatch
 /// The settings table of `hookhost serve`: one entry per setting.
 extension HostConfig {
     /// Every setting, in documentation order: name, where it goes, range, default, meaning, secret.
-    /// 30 s … a day: more often only repeats the same listing calls against the API's quota.
-    static let reconcileEveryRange = SettingRange.seconds(from: 30, max: 86_400)
-
     public static let table = SettingsTable<HostConfig>([
         Setting("HOOKHOST_LISTEN", meaning: "address to listen on: host:port, [v6]:port or unix:/path",
                 show: { $0.listen.description }) { c, v throws(ConfigError) in
@@ -117,10 +114,12 @@ extension HostConfig {
             c.functionUIDs = v.isEmpty ? nil : try FunctionUIDRange.parse(v).get() },
         .path("HOOKHOST_TLS_CERT", \.tlsCert, "PEM certificate chain; with HOOKHOST_TLS_KEY the listener speaks HTTPS (re-read on SIGHUP)"),
         .path("HOOKHOST_TLS_KEY", \.tlsKey, "PEM private key for HOOKHOST_TLS_CERT"),
-        Setting("HOOKHOST_RECONCILE_EVERY", meaning: "seconds between reconcile runs inside the host (lists the API's finished batches, admits the events that never came; needs GEMINI_API_KEY); 0: off",
-                range: HostConfig.reconcileEveryRange, default: "0 (off)") { c, v throws(ConfigError) in
-            let t = v.trimmingSpaces
-            c.reconcileEvery = t.isEmpty || t == "0" ? 0 : try HostConfig.reconcileEveryRange.parseOrThrow("HOOKHOST_RECONCILE_EVERY", v) },
+        Setting("HOOKHOST_RECONCILE_EVERY", meaning: "seconds between reconcile runs inside the host, 30 … 86400 (lists the API's finished batches, admits the events that never came; needs GEMINI_API_KEY); 0: off",
+                range: .seconds(max: 86_400, allowZero: true), default: "0") { c, v throws(ConfigError) in
+            let t = try SettingRange.seconds(max: 86_400, allowZero: true).parseOrThrow("HOOKHOST_RECONCILE_EVERY", v)
+            // Below 30 s a run would only repeat the same listing calls against the API's quota.
+            guard t == 0 || t >= 30 else { throw bad("HOOKHOST_RECONCILE_EVERY", "expected 0 (off) or 30 … 86400 seconds, got \(v)") }
+            c.reconcileEvery = t },
         Setting("HOOKHOST_RECONCILE_WINDOW", meaning: "how far back those runs look: 30m, 48h, 2d (at most 365d)", default: "48h") { c, v throws(ConfigError) in
             switch ReconcileWindow.parse(v.trimmingSpaces) {
             case .success(let s): c.reconcileWindow = s
