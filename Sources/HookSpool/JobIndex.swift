@@ -43,6 +43,11 @@ public struct JobIndex: Sendable, Equatable {
     private(set) var real: [UInt64: Double] = [:]
     /// Each synthesized event's key → its id and arrival.
     private(set) var recovered: [JobKey: Recovered] = [:]
+    /// No entry was seen before this: a prune with an earlier cutoff has nothing to do (most
+    /// housekeeping passes), so it does not walk the index.
+    private var oldest = Double.infinity
+
+    public static func == (a: JobIndex, b: JobIndex) -> Bool { a.real == b.real && a.recovered == b.recovered }
 
     public struct Recovered: Sendable, Equatable {
         public var id: String
@@ -58,6 +63,7 @@ public struct JobIndex: Sendable, Equatable {
         if reconcile {
             if let known = recovered[key], known.at >= at { return }
             recovered[key] = Recovered(id: id, at: at)
+            oldest = min(oldest, at)
         } else {
             noteReal(key.digest, at: at)
         }
@@ -65,6 +71,7 @@ public struct JobIndex: Sendable, Equatable {
 
     mutating func noteReal(_ digest: UInt64, at: Double) {
         real[digest] = max(real[digest] ?? at, at)
+        oldest = min(oldest, at)
     }
 
     /// The synthesized event a delivery of `key` would repeat, if there is one.
@@ -76,9 +83,12 @@ public struct JobIndex: Sendable, Equatable {
     /// Drops what was seen before `cutoff` (the dedup TTL, as for ids); returns how many went.
     @discardableResult
     public mutating func prune(before cutoff: Double) -> Int {
+        guard cutoff > oldest else { return 0 }
         let n = count
-        real = real.filter { $0.value >= cutoff }
-        recovered = recovered.filter { $0.value.at >= cutoff }
+        // In place: a filtered copy would allocate the whole index again on every pass.
+        for (k, at) in real where at < cutoff { real[k] = nil }
+        for (k, r) in recovered where r.at < cutoff { recovered[k] = nil }
+        oldest = min(real.values.min() ?? .infinity, recovered.values.map(\.at).min() ?? .infinity)
         return n - count
     }
 
