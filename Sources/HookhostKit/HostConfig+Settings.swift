@@ -94,6 +94,10 @@ extension HostConfig {
         Setting("HOOKHOST_API_BASE", meaning: "where files/… and batches/… are downloaded", show: { HostConfig.showBase($0.apiBase) }) { c, v throws(ConfigError) in
             guard let u = FetchPolicy.base(v) else { throw bad("HOOKHOST_API_BASE", "expected an http(s) URL without query, got \"\(URLRedaction.withoutQuery(v))\"") }
             c.apiBase = u },
+        Setting("HOOKHOST_API_VERSION", meaning: "API version for hookhost webhooks/reconcile calls: v1, v1beta, v1alpha or v<digits>[alpha|beta<digits>]",
+                show: { $0.apiVersion }) { c, v throws(ConfigError) in
+            guard GeminiAPI.isValidVersion(v) else { throw bad("HOOKHOST_API_VERSION", "expected v1, v1beta, v1alpha or v<digits>[alpha|beta<digits>], got \"\(v.prefix(40))\"") }
+            c.apiVersion = v },
         Setting("HOOKHOST_GCS_BASE", meaning: "where gs:// results are downloaded", show: { HostConfig.showBase($0.gcsBase) }) { c, v throws(ConfigError) in
             guard let u = FetchPolicy.base(v) else { throw bad("HOOKHOST_GCS_BASE", "expected an http(s) URL without query, got \"\(URLRedaction.withoutQuery(v))\"") }
             c.gcsBase = u },

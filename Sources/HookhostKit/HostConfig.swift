@@ -40,6 +40,8 @@ public struct HostConfig: Sendable {
     public var fetchHosts: [HostPattern] = []
     public var geminiAPIKey: String?
     public var apiBase = FetchPolicy.gemini.apiBase
+    /// `HOOKHOST_API_VERSION`: the path prefix of Gemini API calls (webhooks, reconcile).
+    public var apiVersion = "v1"
     public var gcsBase = FetchPolicy.gemini.gcsBase
     public var gcsTokenFile: String?
     public var logLevel = LogLevel.info
