@@ -7,6 +7,10 @@ import HookVerify
 public struct SecretsFileError: Error, CustomStringConvertible {
     public let path: String
     public let message: String
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
     public var description: String { "\(path): \(message)" }
 }
 
@@ -38,17 +42,19 @@ public enum SecretsFileWriter {
         guard retryingEINTR({ flock(lockFD, LOCK_EX) }) == 0 else { throw fail("cannot lock .\(name).lock: \(String(cString: strerror(errno)))") }
 
         let current = try read(dirFD, name, fail: fail)
-        let (text, result) = try edit(current)
-        try write(dirFD, name, Array(text.utf8), fail: fail)
+        let (text, result) = try edit(current ?? "")
+        // Unchanged: not rewritten (a check before asking Gemini for a secret only reads, or
+        // creates the file empty, which proves the directory is writable).
+        if text != current { try write(dirFD, name, Array(text.utf8), fail: fail) }
         return result
     }
 
-    /// The file's text, after the ownership and mode checks; "" when it does not exist.
-    static func read(_ dirFD: Int32, _ name: String, fail: (String) -> SecretsFileError) throws(SecretsFileError) -> String {
+    /// The file's text, after the ownership and mode checks; nil when it does not exist.
+    static func read(_ dirFD: Int32, _ name: String, fail: (String) -> SecretsFileError) throws(SecretsFileError) -> String? {
         var fd = FD(hh_openat3(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0))
         guard fd.isOpen else {
             switch errno {
-            case ENOENT: return ""
+            case ENOENT: return nil
             case ELOOP: throw fail("is a symbolic link; hookhost writes only a plain file it owns (point HOOKHOST_SECRETS_FILE at one, or add the secret where the link points yourself)")
             default: throw fail("cannot open: \(String(cString: strerror(errno)))")
             }
