@@ -161,8 +161,10 @@ final class StandInWebhooks: Sendable {
             return StandInJobs.failure(400, "INVALID_ARGUMENT", "subscribed_events: at least one event is required")
         }
         let newState = doc["state"]?.stringValue
-        if mask.contains("state"), newState != "enabled" && newState != "disabled" {
-            return StandInJobs.failure(400, "INVALID_ARGUMENT", "state: enabled or disabled")
+        // The SDK's update type allows the third state too; tests use it to show what Gemini's
+        // own switch-off looks like.
+        if mask.contains("state"), !["enabled", "disabled", "disabled_due_to_failed_deliveries"].contains(newState ?? "") {
+            return StandInJobs.failure(400, "INVALID_ARGUMENT", "state: enabled, disabled or disabled_due_to_failed_deliveries")
         }
         let now = clock.now()
         let updated = state.withLock { s -> StandInWebhook? in

@@ -111,8 +111,10 @@ enum WebhooksCommand {
             case "get": return try show(try s.api.request("GET", GeminiAPI.path("webhooks", id)), json: json)
             case "update": return try update(a, s, id: id, json: json)
             case "delete":
+                // Fetched first, so what is gone can be named.
+                let hook = try s.api.request("GET", GeminiAPI.path("webhooks", id))
                 _ = try s.api.request("DELETE", GeminiAPI.path("webhooks", id))
-                print("deleted webhook \(id)")
+                print("deleted webhook \(id): \(hook["uri"]?.stringValue ?? "?") for \(WebhooksOutput.events(hook))")
                 if let file = s.secretsFile { print("its secrets stay in \(file) until you delete the lines marked webhook=\(id)") }
                 return 0
             case "rotate": return try rotate(a, s, id: id)

@@ -104,7 +104,8 @@ def test_the_sdk_lists_batches_from_the_stand_in(stand_in):
     except urllib.error.HTTPError as e:
         if e.code == 404:
             pytest.skip("the stand-in has no GET /v1/batches listing on this branch (it comes with branch reconcile)")
-    batches = list(sdk_client(stand_in).batches.list(config={"page_size": 2}))
+    client = sdk_client(stand_in)
+    batches = list(client.batches.list(config={"page_size": 2}))
     assert all(b.name.startswith("batches/") for b in batches)
 
 
@@ -168,3 +169,18 @@ def test_create_without_a_secrets_file_is_refused_before_gemini_is_asked(stand_i
     code, out, err = cli(stand_in, "create", "--uri", "http://127.0.0.1:9/h", "--events", "batch.succeeded")
     assert code == 2 and "HOOKHOST_SECRETS_FILE" in err and "--secrets-file" in err
     assert stand_in.requests(mark) == []
+
+
+def test_a_webhook_gemini_disabled_is_shown_loudly(stand_in, tmp_path):
+    code, out, err = cli(stand_in, "create", "--uri", "http://127.0.0.1:9/h", "--events", "batch.succeeded", secrets_file=tmp_path / "s")
+    hook_id = re.search(r"created webhook (\S+):", out).group(1)
+    client = sdk_client(stand_in)  # kept: a client that is collected closes its connection pool
+    client.webhooks.update(hook_id, state="disabled_due_to_failed_deliveries", update_mask="state")
+    for args in (["list"], ["get", hook_id]):
+        code, out, err = cli(stand_in, *args)
+        assert code == 0, err
+        assert "DISABLED BY GEMINI (failed deliveries)" in out
+        assert f"WARNING: Gemini disabled webhook {hook_id}" in out and f"hookhost webhooks update {hook_id} --state enabled" in out
+    code, out, err = cli(stand_in, "delete", hook_id)
+    assert code == 0 and out.startswith(f"deleted webhook {hook_id}: http://127.0.0.1:9/h for batch.succeeded")
+
