@@ -33,4 +33,21 @@ import Testing
         #expect { try append(dir + "/link", "y") } throws: { ($0 as? SecretsFileError)?.message.contains("symbolic link") == true }
         #expect(String(decoding: try SmallFile.read(dir + "/target", limit: 100), as: UTF8.self) == "x\n")
     }
+
+    @Test func concurrentWritersLoseNoLine() throws {
+        let dir = makeTempDir("sfw")
+        defer { FileSystem.removeTree(dir) }
+        let path = dir + "/secrets"
+        // Each writer reads, appends and renames under the lock: without it, one would rename a
+        // copy that misses the other's line.
+        let threads = (0..<4).map { t in
+            startThread(name: "writer-\(t)") {
+                for i in 0..<25 { try? SecretsFileWriter.update(path) { text throws(SecretsFileError) in (text + "w\(t)-\(i)\n", ()) } }
+            }
+        }
+        for t in threads { t.join() }
+        let lines = String(decoding: try SmallFile.read(path, limit: 1 << 20), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 100)
+        #expect(Set(lines).count == 100)
+    }
 }
