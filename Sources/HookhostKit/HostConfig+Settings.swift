@@ -23,7 +23,7 @@ extension HostConfig {
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
         Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",
                 secret: true) { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") },
-        .path("HOOKHOST_SECRETS_FILE", \.secretsFile, "file with one secret per line (# comments); re-read on change and on SIGHUP"),
+        .path("HOOKHOST_SECRETS_FILE", \.secretsFile, "file with one secret per line (# comments; expires=TIME and webhook=ID after a secret); re-read on change and on SIGHUP"),
         Setting("HOOKHOST_JWKS_URL", meaning: "keys for dynamic (RS256 JWT) deliveries; http:// or https://",
                 show: { $0.jwksURL }) { c, v throws(ConfigError) in
             // The strict grammar of result URLs: a URL libcurl would read differently, or that only
@@ -89,7 +89,7 @@ extension HostConfig {
         .seconds("HOOKHOST_KEEP_RESULTS", \.fetch.keepResults, .seconds(max: 365 * 86_400, allowZero: true),
                  "seconds a downloaded result is kept after its delivery is done"),
         .count("HOOKHOST_FETCHERS", \.fetch.fetchers, .count(1, 64), "result downloads at once (threads of their own, separate from the workers)"),
-        Setting("GEMINI_API_KEY", meaning: "sent as x-goog-api-key when downloading results from the API origin", secret: true) { c, v in
+        Setting("GEMINI_API_KEY", meaning: "sent as x-goog-api-key when downloading results from the API origin, and by hookhost webhooks", secret: true) { c, v in
             c.geminiAPIKey = v.isEmpty ? nil : v },
         Setting("HOOKHOST_API_BASE", meaning: "where files/… and batches/… are downloaded", show: { HostConfig.showBase($0.apiBase) }) { c, v throws(ConfigError) in
             guard let u = FetchPolicy.base(v) else { throw bad("HOOKHOST_API_BASE", "expected an http(s) URL without query, got \"\(URLRedaction.withoutQuery(v))\"") }

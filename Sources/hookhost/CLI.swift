@@ -31,6 +31,7 @@ enum CLI {
       hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)
       hookhost reconcile [--since 48h] [--apply] [--operation NAME] [--interaction ID] [--json] [--data DIR]
                                          (jobs finished whose event never came; --apply admits it)
+      hookhost webhooks create|list|get|update|delete|rotate|ping …   (the Gemini project's webhooks)
       hookhost help COMMAND              (or COMMAND --help / -h)
       hookhost help settings             (every setting: flag, default, range, meaning)
 
@@ -48,6 +49,7 @@ enum CLI {
             case "functions": return try FunctionsCommand.run(rest)
             case "deliveries": return try DeliveriesCommand.run(rest)
             case "status": return try StatusCommand.run(rest)
+            case "webhooks": return try WebhooksCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
             case "keys": return try KeysCommand.run(rest)
             case "run": return try RunCommand.run(rest)
@@ -86,6 +88,7 @@ enum CLI {
         case "functions": print(FunctionsCommand.help)
         case "deliveries": print(DeliveriesCommand.help)
         case "status": print(StatusCommand.help)
+        case "webhooks": print(WebhooksCommand.help)
         case "demo": print(DemoCommand.help)
         case "keys": print(KeysCommand.help)
         case "run": print(RunCommand.help)

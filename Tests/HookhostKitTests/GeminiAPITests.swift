@@ -1,5 +1,9 @@
+import Glibc
+import Synchronization
 import Testing
 @testable import HookSupport
+@testable import HookNet
+@testable import HookHTTP
 @testable import HookFetch
 @testable import HookhostKit
 
@@ -83,5 +87,52 @@ import Testing
         #expect(try HostConfig.load(environment: [:], arguments: []).apiVersion == "v1")
         #expect(try HostConfig.load(environment: ["HOOKHOST_API_VERSION": "v1beta"], arguments: []).apiVersion == "v1beta")
         #expect(throws: ConfigError.self) { try HostConfig.load(environment: ["HOOKHOST_API_VERSION": "v1/../x"], arguments: []) }
+    }
+
+    /// Pages by either spelling of the token, as a server answers them; records what it was asked.
+    final class Pages: HTTPResponder {
+        let seen = Mutex<[String]>([])
+        let camel: Bool
+        let loop: Bool
+        init(camel: Bool, loop: Bool = false) { self.camel = camel; self.loop = loop }
+        func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+            seen.withLock { $0.append(request.target + " key=" + (request.header("x-goog-api-key") ?? "-")) }
+            let next = loop ? "again" : request.target.contains("oken=p2") ? "" : request.target.contains("oken=p1") ? "p2" : "p1"
+            let tokenName = camel ? "nextPageToken" : "next_page_token"
+            respond(.json(200, Array(#"{"items":[{"n":"\#(request.target)"}],"\#(tokenName)":"\#(next)"}"#.utf8)))
+        }
+    }
+
+    func withServer(_ responder: Pages, _ body: (FetchURL) throws -> Void) throws {
+        let (listener, port) = try Listener.open(.inet(host: "127.0.0.1", port: 0))
+        defer { close(listener) }
+        let server = try HTTPServer(listeners: [listener], loops: 1, config: HTTPServerConfig(), responder: responder, logger: quietLogger)
+        server.start()
+        defer { server.stop(); server.join() }
+        try body(FetchURL("http://127.0.0.1:\(port)")!)
+    }
+
+    @Test func thePagerFollowsBothSpellingsToTheEnd() throws {
+        for camel in [false, true] {
+            let pages = Pages(camel: camel)
+            try withServer(pages) { base in
+                let api = try GeminiAPI(base: base, version: "v1", apiKey: "the-key")
+                let items = try api.list(camel ? "batches" : "webhooks", items: "items", style: camel ? .camel : .snake, pageSize: 2)
+                #expect(items.count == 3)
+                let asked = pages.seen.withLock { $0 }
+                #expect(asked == (camel
+                    ? ["/v1/batches?pageSize=2 key=the-key", "/v1/batches?pageSize=2&pageToken=p1 key=the-key", "/v1/batches?pageSize=2&pageToken=p2 key=the-key"]
+                    : ["/v1/webhooks?page_size=2 key=the-key", "/v1/webhooks?page_size=2&page_token=p1 key=the-key", "/v1/webhooks?page_size=2&page_token=p2 key=the-key"]))
+            }
+        }
+    }
+
+    @Test func aServerThatRepeatsATokenStopsThePager() throws {
+        try withServer(Pages(camel: false, loop: true)) { base in
+            let api = try GeminiAPI(base: base, version: "v1", apiKey: "k")
+            #expect(throws: GeminiAPIError.paging(path: "/v1/webhooks", reason: "the server repeated page token \"again\"")) {
+                try api.pages("webhooks", style: .snake)
+            }
+        }
     }
 }
