@@ -34,6 +34,7 @@ extension Host {
         r.listen = p.listen
         r.data = p.dataDir
         r.secrets = p.secrets.fingerprints
+        r.secretExpiry = p.secrets.expiries
         r.addJWKS(p.jwks.status)
         r.fetch = StatusReport.FetchSources(apiBase: HostConfig.showBase(config.apiBase), gcsBase: HostConfig.showBase(config.gcsBase),
                                             extraHosts: config.fetchHosts.map(\.description))
@@ -52,7 +53,7 @@ extension Host {
 
     /// `verification sources`: the HMAC secrets by fingerprint and where the JWKS comes from.
     func logVerificationSources(secrets: SecretsStore, jwks: JWKSCache) {
-        logger.info("verification sources", ["hmac_secrets": .int(secrets.count), "fingerprints": .string(secrets.fingerprints.joined(separator: ",")),
+        logger.info("verification sources", ["hmac_secrets": .int(secrets.count), "fingerprints": .string(secrets.shownFingerprints.joined(separator: ",")),
                                              "secrets_file": .string(config.secretsFile ?? ""),
                                              "jwks": .string(jwks.source.location), "jwks_from": .string(config.jwksFile == nil ? "url" : "file")])
     }

@@ -50,11 +50,22 @@ public final class SecretsStore: Sendable {
 
     public var count: Int { state.withLock { $0.verifier.secrets.count } }
 
-    /// The current secrets' fingerprints (never the secrets): for the start-up log and `hookhost status`.
-    /// A secret with an expiry shows it (`ab12cd34 (until 2026-12-08T17:40:00Z)`).
-    public var fingerprints: [String] {
+    /// The current secrets' fingerprints (never the secrets): for `hookhost status`.
+    public var fingerprints: [String] { state.withLock { $0.verifier.secrets.map(\.fingerprint) } }
+
+    /// The fingerprints for log lines: a secret with an expiry shows it (`ab12cd34 (until 2026-12-08T17:40:00Z)`).
+    public var shownFingerprints: [String] {
         let now = clock.now()
         return state.withLock { $0.verifier.secrets.map { $0.shown(at: now) } }
+    }
+
+    /// When secrets kept through a rotation stop verifying, by fingerprint (seconds since the epoch).
+    public var expiries: [String: Double] {
+        state.withLock { v in
+            var out: [String: Double] = [:]
+            for s in v.verifier.secrets { if let e = s.expiresAt { out[s.fingerprint] = e } }
+            return out
+        }
     }
 
     /// Re-reads the file if it changed (or always, when `force`). A bad file keeps the old secrets.

@@ -26,6 +26,10 @@ extension StatusReport {
         w.beginObject()
         w.key("secrets")
         if let secrets { w.beginArray(); for s in secrets { w.string(s) }; w.endArray() } else { w.null() }
+        w.key("secret_expiry")
+        w.beginObject()
+        for (fp, t) in secretExpiry.sorted(by: { $0.key < $1.key }) { w.field(fp, formatTimestamp(t)) }
+        w.endObject()
         w.key("jwks")
         if let j = jwks {
             w.beginObject()
@@ -98,6 +102,9 @@ extension StatusReport {
         at = doc["at"]?.stringValue.flatMap(StatusReport.timestamp) ?? 0
         if let v = doc["verification"] {
             if case .array? = v["secrets"] { secrets = StatusReport.strings(v["secrets"]) }
+            if case .object(let pairs)? = v["secret_expiry"] {
+                for m in pairs { if let at = m.value.stringValue.flatMap(StatusReport.timestamp) { secretExpiry[m.key] = at } }
+            }
             if let j = v["jwks"], j.isObject {
                 jwks = JWKS(source: j["source"]?.stringValue ?? "", state: j["state"]?.stringValue ?? "", keys: j["keys"]?.intValue ?? 0,
                             ageSeconds: j["age_s"]?.intValue, error: j["error"]?.stringValue)

@@ -30,7 +30,10 @@ extension StatusReport {
             out += "\nverification\n"
             var rows: [(String, String)] = []
             let fps = secrets ?? []
-            rows.append(("HMAC secrets", fps.isEmpty ? "none" : "\(fps.count) (fingerprints \(fps.joined(separator: ", ")))"))
+            let shown = fps.map { fp in
+                secretExpiry[fp].map { "\(fp) (\($0 <= at ? "expired" : "until") \(RFC3339.format($0)))" } ?? fp
+            }
+            rows.append(("HMAC secrets", fps.isEmpty ? "none" : "\(fps.count) (fingerprints \(shown.joined(separator: ", ")))"))
             if let j = jwks {
                 var s = "\(j.source): \(j.state.replacingAll("_", " ")), \(j.keys) \(j.keys == 1 ? "key" : "keys")"
                 if let a = j.ageSeconds { s += ", fetched \(StatusReport.age(Double(a))) ago" }

@@ -24,6 +24,8 @@ public struct StatusReport: Sendable, Equatable {
     public var data: String?
     /// Fingerprints of the HMAC secrets (nil: not known, the host is not running).
     public var secrets: [String]?
+    /// When a secret kept through a rotation stops verifying, by fingerprint (seconds since the epoch).
+    public var secretExpiry: [String: Double] = [:]
     public var jwks: JWKS?
     public var fetch: FetchSources?
     public var functions: Functions?
