@@ -50,6 +50,8 @@ static inline CURLcode hh_curl_setopt_off(CURL *c, CURLoption o, curl_off_t v) {
 typedef size_t (*hh_curl_write_cb)(char *, size_t, size_t, void *);
 static inline CURLcode hh_curl_setopt_writefn(CURL *c, hh_curl_write_cb f) { return hh_curl()->easy_setopt(c, CURLOPT_WRITEFUNCTION, f); }
 static inline CURLcode hh_curl_setopt_headerfn(CURL *c, hh_curl_write_cb f) { return hh_curl()->easy_setopt(c, CURLOPT_HEADERFUNCTION, f); }
+typedef int (*hh_curl_xferinfo_cb)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
+static inline CURLcode hh_curl_setopt_xferinfofn(CURL *c, hh_curl_xferinfo_cb f) { return hh_curl()->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, f); }
 static inline CURLcode hh_curl_getinfo_long(CURL *c, CURLINFO i, long *v) { return hh_curl()->easy_getinfo(c, i, v); }
 static inline CURLcode hh_curl_getinfo_str(CURL *c, CURLINFO i, char **v) { return hh_curl()->easy_getinfo(c, i, v); }
 #endif

@@ -13,6 +13,11 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
     private let apiKey: String
     /// Seconds for one whole request.
     public var timeout: Double = 30
+    /// Largest answer read; a larger one is an error, not a longer wait.
+    public var maxResponseBytes = 16 << 20
+    /// Checked before each request and during it: true stops the call with `.cancelled` (a host
+    /// shutting down does not wait for a slow listing to end).
+    public var isCancelled: (@Sendable () -> Bool)?
 
     /// Refuses a missing or empty key (`GEMINI_API_KEY`) and a version `isValidVersion` rejects.
     public init(base: FetchURL, version: String, apiKey: String?) throws(GeminiAPIError) {
@@ -96,11 +101,19 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
     /// `jsonBody` is sent as `application/json`; `nil` sends no body (GET, DELETE).
     public func request(_ method: String, _ path: String, query: [(String, String)] = [],
                         jsonBody: [UInt8]? = nil) throws(GeminiAPIError) -> JSON {
+        try send(method, path, query: query, jsonBody: jsonBody).json
+    }
+
+    /// `request`, also giving the answer's size (the pager's budget counts it).
+    func send(_ method: String, _ path: String, query: [(String, String)] = [],
+              jsonBody: [UInt8]? = nil) throws(GeminiAPIError) -> (json: JSON, bytes: Int) {
         let call = GeminiAPIError.Call(method: method, path: "/" + version + "/" + path)
+        if isCancelled?() == true { throw .cancelled(call) }
         var req = ClientRequest(method: method, url: url(path, query: query))
         req.timeout = timeout
         req.connectTimeout = min(timeout, 10)
-        req.maxResponseBytes = 16 << 20
+        req.maxResponseBytes = maxResponseBytes
+        req.isCancelled = isCancelled
         req.headers = [("x-goog-api-key", apiKey), ("Accept", "application/json")]
         if let jsonBody {
             req.headers.append(("Content-Type", "application/json"))
@@ -108,13 +121,35 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
         }
         let response: ClientResponse
         do { response = try HTTPClient.perform(req) } catch {
+            if error.cancelled { throw .cancelled(call) }
             throw .connection(call, reason: redacted(error.message))
         }
-        do {
-            return try GeminiAPI.interpret(status: response.status, body: response.body, call: call)
-        } catch {
-            throw error.redacting(apiKey)
+        // Before anything is cut to a snippet: a server echoing the header could otherwise show
+        // the key's first characters in an error message cut in the middle of it.
+        let body = GeminiAPI.redacting(apiKey, in: response.body)
+        return (try GeminiAPI.interpret(status: response.status, body: body, call: call), response.body.count)
+    }
+
+    /// `body` with every copy of `key` replaced by `[GEMINI_API_KEY]`.
+    static func redacting(_ key: String, in body: [UInt8]) -> [UInt8] {
+        let k = Array(key.utf8)
+        guard let first = k.first, body.count >= k.count else { return body }
+        var out: [UInt8] = []
+        var i = 0, copied = 0
+        while i <= body.count - k.count {
+            if body[i] == first && body[i..<(i + k.count)].elementsEqual(k) {
+                if out.isEmpty { out.reserveCapacity(body.count) }
+                out += body[copied..<i]
+                out += Array("[GEMINI_API_KEY]".utf8)
+                i += k.count
+                copied = i
+            } else {
+                i += 1
+            }
         }
+        guard copied > 0 else { return body }
+        out += body[copied...]
+        return out
     }
 
     /// Pure: a 2xx body parsed (`{}` when empty), anything else the API's error.
@@ -138,54 +173,6 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
 
     private func redacted(_ text: String) -> String {
         text.replacingAll(apiKey, with: "[GEMINI_API_KEY]")
-    }
-
-    // MARK: Paging
-
-    /// How a list call spells its paging fields: WebhookService uses snake_case (`page_size`,
-    /// `page_token`), batches camelCase (`pageSize`, `pageToken`), as google-genai sends them.
-    public enum PageStyle: Sendable {
-        case snake, camel
-        var sizeName: String { self == .snake ? "page_size" : "pageSize" }
-        var tokenName: String { self == .snake ? "page_token" : "pageToken" }
-    }
-
-    /// The next page's token from either spelling; nil (or empty) ends the listing.
-    public static func nextPageToken(_ page: JSON) -> String? {
-        let token = page["next_page_token"]?.stringValue ?? page["nextPageToken"]?.stringValue
-        return token?.isEmpty == false ? token : nil
-    }
-
-    /// Every page of a list call, in order. Stops with `.paging` when a server repeats a token or
-    /// returns more than `maxPages` pages, so a broken server cannot keep the caller forever.
-    public func pages(_ path: String, query: [(String, String)] = [], style: PageStyle, pageSize: Int? = nil,
-                      maxPages: Int = 1000) throws(GeminiAPIError) -> [JSON] {
-        var pages: [JSON] = []
-        var seen: Set<String> = []
-        var token: String?
-        repeat {
-            var q = query
-            if let pageSize { q.append((style.sizeName, String(pageSize))) }
-            if let token { q.append((style.tokenName, token)) }
-            let page = try request("GET", path, query: q)
-            pages.append(page)
-            token = GeminiAPI.nextPageToken(page)
-            if let t = token {
-                guard seen.insert(t).inserted else { throw .paging(path: "/" + version + "/" + path, reason: "the server repeated page token \"\(GeminiAPI.snippet(Array(t.utf8)))\"") }
-                guard pages.count < maxPages else { throw .paging(path: "/" + version + "/" + path, reason: "more than \(maxPages) pages") }
-            }
-        } while token != nil
-        return pages
-    }
-
-    /// The members named `key` (`webhooks`, `operations`) of every page, concatenated.
-    public func list(_ path: String, items key: String, query: [(String, String)] = [], style: PageStyle,
-                     pageSize: Int? = nil, maxPages: Int = 1000) throws(GeminiAPIError) -> [JSON] {
-        var items: [JSON] = []
-        for page in try pages(path, query: query, style: style, pageSize: pageSize, maxPages: maxPages) {
-            if case .array(let a)? = page[key] { items += a }
-        }
-        return items
     }
 }
 

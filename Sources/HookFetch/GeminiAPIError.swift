@@ -24,6 +24,8 @@ public enum GeminiAPIError: Error, Equatable, CustomStringConvertible {
     case notJSON(Call, status: Int, snippet: String)
     /// A list call whose pages did not end.
     case paging(path: String, reason: String)
+    /// Stopped by `GeminiAPI.isCancelled` (the host shutting down), before or during the call.
+    case cancelled(Call)
 
     /// The HTTP status the API answered, if it answered.
     public var httpStatus: Int? {
@@ -47,6 +49,8 @@ public enum GeminiAPIError: Error, Equatable, CustomStringConvertible {
             "\(call): HTTP \(status) but the answer is not JSON: \(snippet.isEmpty ? "(empty)" : snippet)"
         case .paging(let path, let reason):
             "GET \(path): listing stopped: \(reason)"
+        case .cancelled(let call):
+            "\(call): cancelled (shutting down)"
         }
     }
 

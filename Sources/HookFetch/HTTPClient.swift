@@ -18,6 +18,9 @@ public struct ClientRequest: Sendable {
     public var connectTimeout: Double = 0
     /// Largest body kept in memory.
     public var maxResponseBytes = 64 << 20
+    /// Asked about once a second during the transfer (and at its start); true aborts it, so a
+    /// caller that is shutting down need not wait out `timeout` for a server that hangs.
+    public var isCancelled: (@Sendable () -> Bool)?
 
     public init(method: String = "GET", url: String) {
         self.method = method
@@ -43,6 +46,13 @@ public struct ClientResponse: Sendable {
 public struct ClientError: Error, CustomStringConvertible {
     public let url: String
     public let message: String
+    /// The transfer was stopped by `ClientRequest.isCancelled`, not by the server or the network.
+    public var cancelled = false
+    public init(url: String, message: String, cancelled: Bool = false) {
+        self.url = url
+        self.message = message
+        self.cancelled = cancelled
+    }
     public var description: String { "\(URLRedaction.withoutQuery(url)): \(message)" }
 }
 
@@ -52,14 +62,20 @@ public enum HTTPClient {
         var body: [UInt8] = []
         var headers: [(String, String)] = []
         let limit: Int
-        init(limit: Int) { self.limit = limit }
+        /// The body went over `limit`: the abort that follows is ours, not the network's.
+        var overflowed = false
+        let isCancelled: (@Sendable () -> Bool)?
+        init(limit: Int, isCancelled: (@Sendable () -> Bool)?) {
+            self.limit = limit
+            self.isCancelled = isCancelled
+        }
     }
 
     /// Performs the request; HTTP error statuses are returned, not thrown.
     public static func perform(_ req: ClientRequest) throws(ClientError) -> ClientResponse {
         guard let curl = hh_curl_easy_init() else { throw ClientError(url: req.url, message: CurlTransfer.unavailableReason) }
         defer { hh_curl_easy_cleanup(curl) }
-        let sink = Sink(limit: req.maxResponseBytes)
+        let sink = Sink(limit: req.maxResponseBytes, isCancelled: req.isCancelled)
         let ctx = Unmanaged.passUnretained(sink).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { hh_curl_slist_free_all(headerList) }
@@ -79,7 +95,7 @@ public enum HTTPClient {
         _ = hh_curl_setopt_writefn(curl) { ptr, size, n, ud in
             let sink = Unmanaged<Sink>.fromOpaque(ud!).takeUnretainedValue()
             let count = size * n
-            guard sink.body.count + count <= sink.limit else { return 0 }  // aborts the transfer
+            guard sink.body.count + count <= sink.limit else { sink.overflowed = true; return 0 }  // aborts the transfer
             sink.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: count))
             return count
         }
@@ -93,6 +109,13 @@ public enum HTTPClient {
             }
             return size * n
         }
+        if req.isCancelled != nil {
+            _ = hh_curl_setopt_long(curl, CURLOPT_NOPROGRESS, 0)
+            _ = hh_curl_setopt_ptr(curl, CURLOPT_XFERINFODATA, ctx)
+            _ = hh_curl_setopt_xferinfofn(curl) { ud, _, _, _, _ in
+                Unmanaged<Sink>.fromOpaque(ud!).takeUnretainedValue().isCancelled?() == true ? 1 : 0
+            }
+        }
         let code: CURLcode = req.body.withUnsafeBufferPointer { buf in
             if req.method != "GET" && req.method != "HEAD" {
                 _ = hh_curl_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(buf.count))
@@ -100,7 +123,11 @@ public enum HTTPClient {
             }
             return hh_curl_easy_perform(curl)
         }
-        guard code == CURLE_OK else { throw ClientError(url: req.url, message: String(cString: hh_curl_easy_strerror(code))) }
+        guard code == CURLE_OK else {
+            if sink.overflowed { throw ClientError(url: req.url, message: "the answer is larger than \(req.maxResponseBytes) bytes; reading stopped there") }
+            if code == CURLE_ABORTED_BY_CALLBACK { throw ClientError(url: req.url, message: "cancelled", cancelled: true) }
+            throw ClientError(url: req.url, message: String(cString: hh_curl_easy_strerror(code)))
+        }
         var status = 0
         _ = hh_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
         return ClientResponse(status: status, body: sink.body, headers: sink.headers)
