@@ -11,16 +11,30 @@ public struct Reconciler: Sendable {
 
     public init(api: GeminiAPI) { self.api = api }
 
+    /// A listing's bounds: 10 000 pages of 100 is a million batches, far more than a project
+    /// keeps; 512 MiB of answers is some ten times what that many take. Pages are not kept, so
+    /// memory holds one page and the events due, whatever the API answers.
+    public static let listingLimits = GeminiAPI.PagingLimits(maxPages: 10_000, maxTotalBytes: 512 << 20)
+
     /// Every batch the API lists (all pages) and, of them, those due an event that finished
     /// within `window` before `now`. The API filters nothing: the window is applied here, on `endTime`.
+    /// A batch listed again on a later page (a listing that shifted while it was read) counts once,
+    /// as first seen: two events for one job would be two runs of its function.
     public func batches(now: Double, window: Double) throws(GeminiAPIError) -> (listed: Int, due: [ReconcileEvent]) {
-        var items: [JSON] = []
-        for page in try api.pages("batches", style: .camel, pageSize: Reconciler.pageSize) {
+        var names: Set<String> = []
+        var listed = 0
+        var due: [ReconcileEvent] = []
+        try api.forEachPage("batches", style: .camel, pageSize: Reconciler.pageSize, limits: Reconciler.listingLimits) { page in
             // `operations` is what the API and google-genai use; `batches` is accepted too.
-            if case .array(let a)? = page["operations"] ?? page["batches"] { items += a }
+            guard case .array(let items)? = page["operations"] ?? page["batches"] else { return }
+            for item in items {
+                guard let name = item["name"]?.stringValue else { listed += 1; continue }
+                guard names.insert(name).inserted else { continue }
+                listed += 1
+                if let e = ReconcileEvent.batch(item) { due += ReconcileEvent.inWindow([e], now: now, window: window) }
+            }
         }
-        let events = items.compactMap(ReconcileEvent.batch)
-        return (items.count, ReconcileEvent.inWindow(events, now: now, window: window))
+        return (listed, due)
     }
 
     /// `GET /{v}/operations/…`: a Veo job by its name (`models/…/operations/…`, `operations/…`, or a bare id).
