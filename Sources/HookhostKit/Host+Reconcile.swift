@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import HookSupport
 import HookSpool
 import HookFetch
@@ -11,7 +12,14 @@ extension Host {
     func startReconcileTimer(spool: Spool, reporting: ReconcileAdmission.Reporting, into services: inout ServiceGroup) {
         guard config.reconcileEvery > 0 else { return }
         let reconciler: Reconciler
-        do { reconciler = Reconciler(api: try config.geminiAPI()) } catch {
+        let stopping = ReconcileStop()
+        do {
+            var api = try config.geminiAPI()
+            // A run under way when the host stops ends at once, even inside a request: a slow or
+            // hung API would otherwise hold the shutdown for every remaining page's timeout.
+            api.isCancelled = { stopping.isSet }
+            reconciler = Reconciler(api: api)
+        } catch {
             return logger.error("reconcile: HOOKHOST_RECONCILE_EVERY is set but no run can list jobs; it stays off", ["error": .string(error.description)])
         }
         reporting.metrics?.describe("hookhost_reconcile_runs_total", "In-host reconcile runs by outcome (ok: the listing succeeded, failed: the API call failed).")
@@ -27,6 +35,7 @@ extension Host {
                 let level: LogLevel = r.admitted > 0 || r.failed > 0 ? .info : .debug
                 logger.log(level, "reconcile: run done", ["listed": .int(r.listed), "recovered": .int(r.admitted), "failed": .int(r.failed)])
             } catch {
+                if case .cancelled = error { return logger.info("reconcile: run stopped by the shutdown; the next start runs again") }
                 runs?.add("failed")
                 logger.warn("reconcile: listing jobs failed; the next run tries again", ["error": .string(error.description)])
             }
@@ -34,7 +43,15 @@ extension Host {
         timer.resume()
         logger.info("reconcile: running every \(SettingRange.format(config.reconcileEvery)) s over the last \(SettingRange.format(window)) s",
                     ["api": .string(reconciler.api.description)])
-        // A run under way finishes first (its admissions are durable or refused), then no other starts.
-        services.started("reconcile timer") { timer.cancel(); queue.sync {} }
+        // A listing under way is cancelled; admissions under way finish first (each durable or
+        // refused, within the spool's group commit), then no other run starts.
+        services.started("reconcile timer") { stopping.set(); timer.cancel(); queue.sync {} }
     }
+}
+
+/// Set once when the host stops; read by the reconcile run's API calls from its own queue.
+final class ReconcileStop: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
 }
