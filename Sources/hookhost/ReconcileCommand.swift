@@ -69,21 +69,12 @@ enum ReconcileCommand {
         } catch {
             throw RuntimeError(error.description)
         }
-        // 2. What the spool has: one request, answered for every event at once.
+        // 2. What the spool has: answered for every event at once (in parts a control request can carry).
         let due = jobs.filter { $0.type != nil }
         let events = due.compactMap(SynthesizedEvent.init)
-        var request = JSONWriter()
-        request.beginObject(); request.key("events"); request.beginArray()
-        for e in events {
-            request.beginObject(); request.field("id", e.id); request.field("body", String(decoding: e.body, as: UTF8.self)); request.endObject()
-        }
-        request.endArray(); request.endObject()
         let apply = a.flags.contains("--apply")
-        let (status, answer) = try DeliveriesCommand.perform("POST", "/deliveries/admit" + (apply ? "" : "?dry_run=1"), data: data, body: request.bytes)
-        guard (200..<300).contains(status), let doc = try? JSONParser.parse(answer) else {
-            let msg = (try? JSONParser.parse(answer))?["error"]?.stringValue ?? String(decoding: answer, as: UTF8.self)
-            throw RuntimeError("the spool refused the events: \(msg)")
-        }
+        let answer = try admit(events, apply: apply, data: data)
+        guard let doc = try? JSONParser.parse(answer) else { throw RuntimeError("the spool's answer is not JSON") }
         if a.flags.contains("--json") {
             print(String(decoding: answer, as: UTF8.self))
         } else {
