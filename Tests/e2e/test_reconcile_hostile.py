@@ -1,0 +1,134 @@
+"""Issue 24, hostile review: `hookhost reconcile` and HOOKHOST_RECONCILE_EVERY against an API that
+lists a job twice, answers 10 GB, echoes the key, lists thousands of missing jobs, or is slow or
+silent while the host shuts down. Real binary, a scripted API on 127.0.0.1 (hostile_api.py)."""
+import signal
+import time
+
+import pytest
+
+from hostile_api import Answer, HostileAPI, finished_batch
+from hostlib import Host, wait_until
+
+KEY = "AIzaHostileKey-Zq81vX0c4Lw7pT2m9R5sK3dF6"
+
+
+@pytest.fixture
+def api_server():
+    servers = []
+
+    def make(answer):
+        s = HostileAPI(answer)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.stop()
+
+
+def env_for(api: HostileAPI) -> dict:
+    return {"HOOKHOST_API_BASE": api.base, "GEMINI_API_KEY": KEY}
+
+
+def out_of(p) -> str:
+    return f"rc={p.returncode}\n--- stdout\n{p.stdout.decode(errors='replace')}\n--- stderr\n{p.stderr.decode(errors='replace')}"
+
+
+def reconcile(host: Host, api: HostileAPI, *args: str):
+    p = host.cli("reconcile", "--data", str(host.data), *args, env=env_for(api), timeout=120)
+    assert KEY[:10] not in out_of(p), "no part of the API key may be printed:\n" + out_of(p)
+    return p
+
+
+def no_key_in_logs(host: Host):
+    assert KEY[:10] not in host.all_logs()
+
+
+def test_a_job_listed_again_on_a_later_page_is_reported_and_recovered_once(tmp_path, api_server):
+    now = time.time()
+    first = {"operations": [finished_batch("batches/twice", now - 60)], "nextPageToken": "p2"}
+    second = {"operations": [finished_batch("batches/twice", now - 60), finished_batch("batches/once", now - 60)]}
+    api = api_server(lambda r: Answer(body=second if r.query.get("pageToken") == "p2" else first))
+    host = Host(tmp_path)
+    host.start(env=env_for(api))
+    try:
+        p = reconcile(host, api)
+        out = p.stdout.decode()
+        assert p.returncode == 0 and out.count("batches/twice") == 1, out_of(p)
+        assert "2 batches listed, 2 finished in the last 48h; 2 with no delivery received" in out, out
+        p = reconcile(host, api, "--apply")
+        out = p.stdout.decode()
+        assert p.returncode == 0 and out.count("recovered as reconcile_twice_") == 1 and "recovered as reconcile_once_" in out, out_of(p)
+        assert "; 2 recovered" in out, out
+        no_key_in_logs(host)
+    finally:
+        host.stop()
+
+
+def test_a_ten_gigabyte_answer_is_cut_at_16_mib_and_said_so(tmp_path, api_server):
+    api = api_server(lambda r: Answer(body=b" " * (1 << 20), chunks=10 << 10))
+    host = Host(tmp_path)
+    p = reconcile(host, api)
+    assert p.returncode == 1 and "larger than 16777216 bytes" in p.stderr.decode(), out_of(p)
+
+
+def test_an_error_page_quoting_the_key_shows_no_part_of_it(tmp_path, api_server):
+    # 185 characters before the key: the error's 200-character snippet ends inside it.
+    api = api_server(lambda r: Answer(403, ("<html>" + "x" * 185 + r.headers["x-goog-api-key"] + "</html>").encode(), content_type="text/html"))
+    host = Host(tmp_path)
+    p = reconcile(host, api)
+    assert p.returncode == 1 and "403" in p.stderr.decode(), out_of(p)
+    assert KEY[:4] not in p.stderr.decode().split("x" * 185)[-1], out_of(p)
+
+
+def test_thousands_of_missing_jobs_through_the_running_hosts_control_socket(tmp_path, api_server):
+    now = time.time()
+    total = 5000  # some 1.1 MB of events: more than one control request takes
+
+    def page(r):
+        start = int(r.query.get("pageToken", "0"))
+        body = {"operations": [finished_batch(f"batches/m{i}", now - 120) for i in range(start, min(start + 100, total))]}
+        if start + 100 < total:
+            body["nextPageToken"] = str(start + 100)
+        return Answer(body=body)
+    api = api_server(page)
+    host = Host(tmp_path)
+    host.start(env=env_for(api))
+    try:
+        p = reconcile(host, api)
+        assert p.returncode == 0 and f"{total} batches listed, {total} finished in the last 48h; {total} with no delivery received" in p.stdout.decode(), out_of(p)
+        p = reconcile(host, api, "--apply")
+        assert p.returncode == 0 and f"; {total} recovered" in p.stdout.decode(), out_of(p)
+        p = reconcile(host, api, "--apply", "--json")
+        assert p.returncode == 0 and p.stdout.decode().count('"seen_as"') == total, out_of(p)[:2000]
+    finally:
+        host.stop()
+
+
+def test_the_host_stops_at_once_while_the_reconcile_listing_is_slow(tmp_path, api_server):
+    # Every page is answered after a pause and names a new next page: the listing would take
+    # 1000 pauses. A shutdown must not wait for it (nor ask for another page).
+    def slow(r):
+        time.sleep(0.5)
+        return Answer(body={"operations": [], "nextPageToken": f"t{time.monotonic_ns()}"})
+    api = api_server(slow)
+    host = Host(tmp_path)
+    host.start(env={**env_for(api), "HOOKHOST_RECONCILE_EVERY": "30"})
+    wait_until(lambda: api.count() >= 3, 30, what="the listing under way")
+    host.proc.send_signal(signal.SIGTERM)
+    asked = api.count()
+    host.stop(timeout=15)
+    assert api.count() <= asked + 1, f"{api.count() - asked} pages asked for after SIGTERM"
+    assert any("stopped by the shutdown" in r.get("msg", "") for r in host.log_records()), host.log_tail()
+    no_key_in_logs(host)
+
+
+def test_the_host_stops_at_once_while_the_api_does_not_answer(tmp_path, api_server):
+    api = api_server(lambda r: None)
+    host = Host(tmp_path)
+    host.start(env={**env_for(api), "HOOKHOST_RECONCILE_EVERY": "30"})
+    wait_until(lambda: api.count() >= 1, 30, what="the first listing request")
+    assert host.request("GET", "/healthz").status == 200  # the hung call holds no event loop
+    host.stop(timeout=15)
+    records = host.log_records()
+    assert any("stopped by the shutdown" in r.get("msg", "") for r in records), host.log_tail()
+    assert not any("listing jobs failed" in r.get("msg", "") for r in records), host.log_tail()
