@@ -25,28 +25,7 @@ public enum SecretsFileWriter {
     /// Refused: a symlink (a Kubernetes secret volume is not ours to write), a file owned by
     /// another user, or one group/world-readable (it holds secrets; chmod 600 fixes it).
     public static func update<T>(_ path: String, _ edit: (String) throws(SecretsFileError) -> (String, T)) throws(SecretsFileError) -> T {
-        let fail = { (m: String) in SecretsFileError(path: path, message: m) }
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !name.isEmpty, name != ".", name != ".." else { throw fail("not a file name") }
-        let dirFD = hh_open3(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-        guard dirFD >= 0 else { throw fail("cannot open its directory \(directory): \(String(cString: strerror(errno)))") }
-        defer { close(dirFD) }
-
-        // The lock is a file of its own: the secrets file is replaced by rename, so a lock on it
-        // would be on an inode the next writer no longer opens.
-        let lockFD = hh_openat3(dirFD, "." + name + ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard lockFD >= 0 else { throw fail("cannot create the lock file .\(name).lock: \(String(cString: strerror(errno)))") }
-        defer { close(lockFD) }
-        guard retryingEINTR({ flock(lockFD, LOCK_EX) }) == 0 else { throw fail("cannot lock .\(name).lock: \(String(cString: strerror(errno)))") }
-
-        let current = try read(dirFD, name, fail: fail)
-        let (text, result) = try edit(current ?? "")
-        // Unchanged: not rewritten (a check before asking Gemini for a secret only reads, or
-        // creates the file empty, which proves the directory is writable).
-        if text != current { try write(dirFD, name, Array(text.utf8), fail: fail) }
-        return result
+        try SecretsFileLock(path).update(edit)
     }
 
     /// The file's text, after the ownership and mode checks; nil when it does not exist.
@@ -79,7 +58,8 @@ public enum SecretsFileWriter {
         return String(decoding: bytes[..<min(count, bytes.count)], as: UTF8.self)
     }
 
-    static func write(_ dirFD: Int32, _ name: String, _ bytes: [UInt8], fail: (String) -> SecretsFileError) throws(SecretsFileError) {
+    static func write(_ dirFD: Int32, _ name: String, _ bytes: [UInt8], fail: (String) -> SecretsFileError,
+                      probeOnly: Bool = false) throws(SecretsFileError) {
         let temp = "." + name + "." + hexString(Crypto.randomBytes(6)) + ".tmp"
         do throws(SecretsFileError) {
             var fd = FD(hh_openat3(dirFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600))
@@ -89,11 +69,72 @@ public enum SecretsFileWriter {
             do { try fd.writeAll(bytes) } catch { throw fail("write \(temp): \(error)") }
             guard fsync(fd.raw) == 0 else { throw fail("fsync \(temp): \(String(cString: strerror(errno)))") }
             do { try fd.closeReportingErrors() } catch { throw fail("close \(temp): \(error)") }
+            if probeOnly { unlinkat(dirFD, temp, 0); return }
             guard renameat(dirFD, temp, dirFD, name) == 0 else { throw fail("rename \(temp) over it: \(String(cString: strerror(errno)))") }
         } catch {
             unlinkat(dirFD, temp, 0)
             throw error
         }
         guard fsync(dirFD) == 0 else { throw fail("fsync of its directory: \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// The secrets file's lock, held from before Gemini is asked for a secret until the secret is in
+/// the file: two `rotate`s at once then reach Gemini one after the other and store their secrets
+/// in that order, so the file ends with the secret Gemini signs with (released by deinit).
+public final class SecretsFileLock {
+    public let path: String
+    let name: String
+    let dirFD: Int32
+    let lockFD: Int32
+
+    /// Opens the file's directory and takes `.NAME.lock` there (waiting for another holder).
+    public init(_ path: String) throws(SecretsFileError) {
+        let fail = { (m: String) in SecretsFileError(path: path, message: m) }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty, name != ".", name != ".." else { throw fail("not a file name") }
+        let dirFD = hh_open3(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        guard dirFD >= 0 else { throw fail("cannot open its directory \(directory): \(String(cString: strerror(errno)))") }
+        // The lock is a file of its own: the secrets file is replaced by rename, so a lock on it
+        // would be on an inode the next writer no longer opens.
+        let lockFD = hh_openat3(dirFD, "." + name + ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else {
+            let e = errno
+            close(dirFD)
+            throw fail("cannot create the lock file .\(name).lock: \(String(cString: strerror(e)))")
+        }
+        guard retryingEINTR({ flock(lockFD, LOCK_EX) }) == 0 else {
+            let e = errno
+            close(lockFD); close(dirFD)
+            throw fail("cannot lock .\(name).lock: \(String(cString: strerror(e)))")
+        }
+        self.path = path; self.name = name; self.dirFD = dirFD; self.lockFD = lockFD
+    }
+
+    deinit {
+        close(lockFD)
+        close(dirFD)
+    }
+
+    private func fail(_ m: String) -> SecretsFileError { SecretsFileError(path: path, message: m) }
+
+    /// `SecretsFileWriter.update` under this lock.
+    public func update<T>(_ edit: (String) throws(SecretsFileError) -> (String, T)) throws(SecretsFileError) -> T {
+        let current = try SecretsFileWriter.read(dirFD, name, fail: fail)
+        let (text, result) = try edit(current ?? "")
+        if text != current { try SecretsFileWriter.write(dirFD, name, Array(text.utf8), fail: fail) }
+        return result
+    }
+
+    /// Proves, before a secret exists that could be lost, that the file can be rewritten with
+    /// `extra` bytes more: a file that reads fine in a directory this user cannot write, or on a
+    /// disk too full for the new copy, fails here rather than after Gemini made the secret.
+    /// Returns the current text (empty when there is no file yet).
+    public func checkWritable(extra: Int) throws(SecretsFileError) -> String {
+        let current = try SecretsFileWriter.read(dirFD, name, fail: fail) ?? ""
+        try SecretsFileWriter.write(dirFD, name, Array(current.utf8) + Array(repeating: UInt8(ascii: "#"), count: extra), fail: fail, probeOnly: true)
+        return current
     }
 }
