@@ -70,7 +70,12 @@ public struct ControlEndpoint: HTTPResponder {
         case ("POST", 2, "deliveries") where parts[1] == "purge":
             return ControlEndpoint.answer(admin.purge(filter))
         case ("POST", 2, "deliveries") where parts[1] == "admit":
-            return ControlEndpoint.answer(admin.admitSynthesized(request.body, dryRun: query["dry_run"] == "1"))
+            // Anything but 1 or 0 is refused: `dry_run=true` admitting for real would be an
+            // action wider than the one asked for.
+            guard let dryRun = ["1": true, "0": false][query["dry_run"] ?? "0"] else {
+                return .error(400, "dry_run takes 1 or 0, not \(query["dry_run"] ?? "")")
+            }
+            return ControlEndpoint.answer(admin.admitSynthesized(request.body, dryRun: dryRun))
         case ("POST", 2, "dead") where parts[1] == "retry":
             return ControlEndpoint.answer(admin.retryDead(type: query["type"]))
         case ("POST", 2, "dead") where parts[1] == "purge":

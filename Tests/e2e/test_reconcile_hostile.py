@@ -1,13 +1,14 @@
 """Issue 24, hostile review: `hookhost reconcile` and HOOKHOST_RECONCILE_EVERY against an API that
 lists a job twice, answers 10 GB, echoes the key, lists thousands of missing jobs, or is slow or
 silent while the host shuts down. Real binary, a scripted API on 127.0.0.1 (hostile_api.py)."""
+import json
 import signal
 import time
 
 import pytest
 
 from hostile_api import Answer, HostileAPI, finished_batch
-from hostlib import Host, wait_until
+from hostlib import Host, control_request, raw_request, wait_until
 
 KEY = "AIzaHostileKey-Zq81vX0c4Lw7pT2m9R5sK3dF6"
 
@@ -132,3 +133,23 @@ def test_the_host_stops_at_once_while_the_api_does_not_answer(tmp_path, api_serv
     records = host.log_records()
     assert any("stopped by the shutdown" in r.get("msg", "") for r in records), host.log_tail()
     assert not any("listing jobs failed" in r.get("msg", "") for r in records), host.log_tail()
+
+
+def test_admit_takes_dry_run_1_or_0_and_refuses_any_other_word(tmp_path):
+    host = Host(tmp_path)
+    host.start()
+    try:
+        event = json.dumps({"type": "batch.succeeded", "version": "v1", "timestamp": "2026-01-01T00:00:00Z", "data": {"id": "batches/dr"}})
+        probe = json.dumps({"events": [{"id": "x", "body": event}]}).encode()
+        answer = control_request(host, raw_request("POST", "/deliveries/admit?dry_run=1", probe, {"Content-Type": "application/json"}))
+        rid = json.loads(answer.partition(b"\r\n\r\n")[2])["error"].split("(")[-1].rstrip(")")  # the id derived for that job
+        body = json.dumps({"events": [{"id": rid, "body": event}]}).encode()
+        for word in ("true", "yes", "2", ""):
+            answer = control_request(host, raw_request("POST", f"/deliveries/admit?dry_run={word}", body, {"Content-Type": "application/json"}))
+            assert b" 400 " in answer.split(b"\r\n")[0] and b"dry_run takes 1 or 0" in answer, answer
+        listed = json.loads(control_request(host, raw_request("GET", "/deliveries")).partition(b"\r\n\r\n")[2])
+        assert listed["deliveries"] == [], listed  # a preview asked for in other words admitted nothing
+        answer = control_request(host, raw_request("POST", "/deliveries/admit?dry_run=0", body, {"Content-Type": "application/json"}))
+        assert json.loads(answer.partition(b"\r\n\r\n")[2])["admitted"][0]["id"] == rid, answer
+    finally:
+        host.stop()
