@@ -29,6 +29,11 @@ extension WebhooksCommand {
             throw RuntimeError("no hookhost serve is running with data directory \(s.data) (its control socket DATA/control.sock): start the host, or give its --data / HOOKHOST_DATA")
         }
         let host = HostWatch(data: s.data)
+        // Its control socket next: a host that holds the lock but cannot answer (socket removed,
+        // process stopped) could not show the ping, so Gemini is not asked for one.
+        do { _ = try host.control("/status", timeout: 5) } catch {
+            throw RuntimeError("\((error as? RuntimeError)?.message ?? "\(error)"); Gemini was not asked to ping (restart the host, or see why it does not answer)")
+        }
         let unauthorizedBefore = host.unauthorizedCount()
         // Whole seconds, rounded down: the spool's `since` compares with the delivery's received_at.
         let since = (SystemClock().now() - 1).rounded(.down)
@@ -69,9 +74,9 @@ struct HostWatch {
         let receivedAt: String
     }
 
-    func control(_ path: String) throws -> JSON {
+    func control(_ path: String, timeout: Double = 10) throws -> JSON {
         var req = ClientRequest(method: "GET", url: "http://hookhost" + path)
-        req.timeout = 10
+        req.timeout = timeout
         let r: ClientResponse
         do {
             r = try ControlSocketPath.withShortPath(data) { sock in

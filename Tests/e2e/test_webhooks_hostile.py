@@ -3,6 +3,7 @@ race, the disk is full or the directory is not writable, and listing from an API
 huge and never end. Real binary, a scripted API on 127.0.0.1 (hostile_api.py)."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -142,3 +143,21 @@ def test_a_listing_of_endless_huge_pages_stops_within_its_byte_budget(tmp_path, 
                        capture_output=True, timeout=300)
     assert p.returncode == 1 and "MiB of answers" in p.stderr.decode(), out_of(p)[-2000:]
     assert api.count() <= 9, api.count()
+
+
+@pytest.mark.parametrize("how", ["socket removed", "host stopped (SIGSTOP)"])
+def test_ping_wait_with_a_control_socket_that_does_not_answer_asks_gemini_for_nothing(make_host, api_server, how):
+    api = api_server(lambda r: Answer(body={}))
+    host = make_host()
+    if how == "socket removed":
+        (host.data / "control.sock").unlink()
+    else:
+        os.kill(host.pid, signal.SIGSTOP)
+    try:
+        p = run(api, None, "ping", "wh1", "--wait", "1", "--data", str(host.data))
+    finally:
+        if how != "socket removed":
+            os.kill(host.pid, signal.SIGCONT)
+    assert p.returncode == 1 and "control socket does not answer" in p.stderr.decode(), out_of(p)
+    assert "not asked to ping" in p.stderr.decode(), out_of(p)
+    assert api.count() == 0, "Gemini was asked for a ping nobody could see arrive"
