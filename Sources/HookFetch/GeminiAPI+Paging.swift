@@ -48,10 +48,11 @@ extension GeminiAPI {
             token = GeminiAPI.nextPageToken(page)
             try body(page)
             if let t = token {
-                guard seen.insert(t).inserted else { throw .paging(path: fullPath, reason: "the server repeated page token \"\(GeminiAPI.snippet(Array(t.utf8)))\"") }
+                guard seen.insert(t).inserted else { throw .paging(path: fullPath, reason: "the server repeated page token \"\(GeminiAPI.snippet(Array(redacted(t).utf8)))\"") }
                 guard pages < limits.maxPages else { throw .paging(path: fullPath, reason: "more than \(limits.maxPages) pages") }
                 guard bytes < limits.maxTotalBytes else {
-                    throw .paging(path: fullPath, reason: "more than \(limits.maxTotalBytes >> 20) MiB of answers in \(pages) pages")
+                    let budget = limits.maxTotalBytes % (1 << 20) == 0 ? "\(limits.maxTotalBytes >> 20) MiB" : "\(limits.maxTotalBytes) bytes"
+                    throw .paging(path: fullPath, reason: "more than \(budget) of answers in \(pages) pages")
                 }
             }
         } while token != nil

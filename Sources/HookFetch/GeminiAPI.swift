@@ -124,10 +124,7 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
             if error.cancelled { throw .cancelled(call) }
             throw .connection(call, reason: redacted(error.message))
         }
-        // Before anything is cut to a snippet: a server echoing the header could otherwise show
-        // the key's first characters in an error message cut in the middle of it.
-        let body = GeminiAPI.redacting(apiKey, in: response.body)
-        return (try GeminiAPI.interpret(status: response.status, body: body, call: call), response.body.count)
+        return (try GeminiAPI.interpret(status: response.status, body: response.body, call: call, key: apiKey), response.body.count)
     }
 
     /// `body` with every copy of `key` replaced by `[GEMINI_API_KEY]`.
@@ -152,16 +149,22 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
         return out
     }
 
-    /// Pure: a 2xx body parsed (`{}` when empty), anything else the API's error.
-    public static func interpret(status: Int, body: [UInt8], call: GeminiAPIError.Call) throws(GeminiAPIError) -> JSON {
-        let parsed = body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 } ? JSON.object([]) : try? JSONParser.parse(body)
+    /// Pure: a 2xx body parsed (`{}` when empty), anything else the API's error. An error's text
+    /// has every copy of `key` replaced before it is cut to a snippet: a server echoing the header
+    /// could otherwise show the key's first characters in a message cut in the middle of it. (A
+    /// 2xx body is data, kept as it is.)
+    public static func interpret(status: Int, body: [UInt8], call: GeminiAPIError.Call, key: String? = nil) throws(GeminiAPIError) -> JSON {
+        let blank = body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        if (200..<300).contains(status), let parsed = blank ? JSON.object([]) : try? JSONParser.parse(body) { return parsed }
+        let text = key.map { redacting($0, in: body) } ?? body
+        let parsed = blank ? JSON.object([]) : try? JSONParser.parse(text)
         guard (200..<300).contains(status) else {
             let err = parsed?["error"]
-            throw .api(call, status: status, message: err?["message"]?.stringValue ?? (parsed == nil ? snippet(body) : nil),
-                       apiStatus: err?["status"]?.stringValue)
+            let error = GeminiAPIError.api(call, status: status, message: err?["message"]?.stringValue ?? (parsed == nil ? snippet(text) : nil),
+                                           apiStatus: err?["status"]?.stringValue)
+            throw key.map { error.redacting($0) } ?? error
         }
-        guard let parsed else { throw .notJSON(call, status: status, snippet: snippet(body)) }
-        return parsed
+        throw .notJSON(call, status: status, snippet: snippet(text))
     }
 
     /// At most 200 printable characters of a body, for an error message.
@@ -171,7 +174,7 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
         return clean.count > 200 ? String(clean.prefix(200)) + "…" : clean
     }
 
-    private func redacted(_ text: String) -> String {
+    func redacted(_ text: String) -> String {
         text.replacingAll(apiKey, with: "[GEMINI_API_KEY]")
     }
 }

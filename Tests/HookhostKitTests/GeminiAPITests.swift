@@ -64,6 +64,21 @@ import Testing
         #expect(!e.description.contains("sekrit-123"))
     }
 
+    @Test func anErrorPageQuotingTheKeyIsRedactedBeforeItIsCut() {
+        let key = "AIzaSecretKey0123456789"
+        let call = GeminiAPIError.Call(method: "GET", path: "/v1/batches")
+        // 195 characters before the key: a 200-character snippet would end inside it.
+        let body = Array(("<html>" + String(repeating: "x", count: 189) + key + "</html>").utf8)
+        do {
+            _ = try GeminiAPI.interpret(status: 403, body: body, call: call, key: key)
+            Issue.record("expected an error")
+        } catch {
+            #expect(!error.description.contains("AIza"), "\(error.description)")
+        }
+        // A 2xx body is data: kept byte for byte, even where it holds the key's text.
+        #expect((try? GeminiAPI.interpret(status: 200, body: Array(#"{"a":"\#(key)"}"#.utf8), call: call, key: key))?["a"]?.stringValue == key)
+    }
+
     @Test func bothSpellingsOfTheNextPageTokenAreRead() throws {
         #expect(GeminiAPI.nextPageToken(try JSONParser.parse(#"{"next_page_token":"t1"}"#)) == "t1")
         #expect(GeminiAPI.nextPageToken(try JSONParser.parse(#"{"nextPageToken":"t2"}"#)) == "t2")
