@@ -88,8 +88,9 @@ public final class SecretsFileLock {
     let dirFD: Int32
     let lockFD: Int32
 
-    /// Opens the file's directory and takes `.NAME.lock` there (waiting for another holder).
-    public init(_ path: String) throws(SecretsFileError) {
+    /// Opens the file's directory and takes `.NAME.lock` there, waiting for another holder
+    /// (`waiting` is called first then, so a person knows why nothing happens).
+    public init(_ path: String, waiting: (() -> Void)? = nil) throws(SecretsFileError) {
         let fail = { (m: String) in SecretsFileError(path: path, message: m) }
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
@@ -105,6 +106,7 @@ public final class SecretsFileLock {
             close(dirFD)
             throw fail("cannot create the lock file .\(name).lock: \(String(cString: strerror(e)))")
         }
+        if let waiting, flock(lockFD, LOCK_EX | LOCK_NB) != 0, errno == EWOULDBLOCK { waiting() }
         guard retryingEINTR({ flock(lockFD, LOCK_EX) }) == 0 else {
             let e = errno
             close(lockFD); close(dirFD)

@@ -16,7 +16,9 @@ extension WebhooksCommand {
                               message: "not set; webhooks \(command) writes the new signing secret there. Set it (or --secrets-file) to the file your host reads, e.g. HOOKHOST_SECRETS_FILE=/etc/hookhost/secrets")
         }
         do {
-            let lock = try SecretsFileLock(file)
+            let lock = try SecretsFileLock(file) {
+                _ = LogSink.writeAll(2, Array("hookhost: waiting for another run that is changing \(file) (it holds its lock)\n".utf8))
+            }
             // Room for the new line (a secret, its webhook id, an expiry and the note) and for an
             // expires= on each retired line.
             let text = try lock.checkWritable(extra: 4096)

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Testing
 @testable import HookSupport
 @testable import HookhostKit
@@ -49,5 +50,37 @@ import Testing
         let lines = String(decoding: try SmallFile.read(path, limit: 1 << 20), as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 100)
         #expect(Set(lines).count == 100)
+    }
+
+    @Test func theWritableCheckLeavesTheFileAsItWasAndNothingBeside() throws {
+        let dir = makeTempDir("sfw")
+        defer { FileSystem.removeTree(dir) }
+        writeFile(dir + "/secrets", "# mine\n", mode: 0o600)
+        let lock = try SecretsFileLock(dir + "/secrets")
+        #expect(try lock.checkWritable(extra: 4096) == "# mine\n")
+        #expect(String(decoding: try SmallFile.read(dir + "/secrets", limit: 100), as: UTF8.self) == "# mine\n")
+        #expect(try DirectoryEntries.names(dir).sorted() == [".secrets.lock", "secrets"])
+        // No file yet: checked, and still none (the first secret creates it).
+        #expect(try SecretsFileLock(dir + "/new").checkWritable(extra: 10) == "")
+        #expect(access(dir + "/new", F_OK) != 0)
+    }
+
+    @Test func aSecondHolderWaitsAndIsToldSo() throws {
+        let dir = makeTempDir("sfw")
+        defer { FileSystem.removeTree(dir) }
+        var first: SecretsFileLock? = try SecretsFileLock(dir + "/secrets")
+        let told = Monitor()
+        let waited = Mutex(false)
+        let second = startThread(name: "second") {
+            let lock = try? SecretsFileLock(dir + "/secrets") { told.locked { waited.withLock { $0 = true }; told.signal() } }
+            _ = try? lock?.update { text throws(SecretsFileError) in (text + "second\n", ()) }
+        }
+        // The first holder lets go only once the second has said it waits.
+        told.locked { for _ in 0..<30 where !waited.withLock({ $0 }) { told.wait(seconds: 1) } }
+        #expect(waited.withLock { $0 })
+        _ = try first?.update { text throws(SecretsFileError) in (text + "first\n", ()) }
+        first = nil
+        second.join()
+        #expect(String(decoding: try SmallFile.read(dir + "/secrets", limit: 100), as: UTF8.self) == "first\nsecond\n")
     }
 }

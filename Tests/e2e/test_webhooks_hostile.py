@@ -80,10 +80,13 @@ def test_two_rotations_at_once_leave_the_secret_gemini_signs_with(tmp_path, api_
     except subprocess.TimeoutExpired:
         pass
     api.release()
+    errs = []
     for p in (one, two):
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, (out, err)
         assert KEY[:10] not in (out + err).decode()
+        errs.append(err.decode())
+    assert "waiting for another run that is changing" in errs[1], errs  # why the second sat still
     text = secrets.read_text()
     assert len(arrived) == 2
     assert second in text and first not in text and old not in text, text
