@@ -160,8 +160,10 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
         let parsed = blank ? JSON.object([]) : try? JSONParser.parse(text)
         guard (200..<300).contains(status) else {
             let err = parsed?["error"]
-            let error = GeminiAPIError.api(call, status: status, message: err?["message"]?.stringValue ?? (parsed == nil ? snippet(text) : nil),
-                                           apiStatus: err?["status"]?.stringValue)
+            // The API's own words, on one line and without control characters (they go to a
+            // terminal and to log lines), at most 1000 characters.
+            let message = err?["message"]?.stringValue.map { printable($0, limit: 1000) } ?? (parsed == nil ? snippet(text) : nil)
+            let error = GeminiAPIError.api(call, status: status, message: message, apiStatus: err?["status"]?.stringValue.map { printable($0, limit: 100) })
             throw key.map { error.redacting($0) } ?? error
         }
         throw .notJSON(call, status: status, snippet: snippet(text))
@@ -169,9 +171,13 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
 
     /// At most 200 printable characters of a body, for an error message.
     static func snippet(_ body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(400), as: UTF8.self)
-        let clean = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) }).trimmingSpaces
-        return clean.count > 200 ? String(clean.prefix(200)) + "…" : clean
+        printable(String(decoding: body.prefix(400), as: UTF8.self), limit: 200)
+    }
+
+    /// `text` with control characters (C0, DEL, C1) as spaces, trimmed, cut at `limit` characters.
+    static func printable(_ text: String, limit: Int) -> String {
+        let clean = String(text.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? " " : Character($0) }).trimmingSpaces
+        return clean.count > limit ? String(clean.prefix(limit)) + "…" : clean
     }
 
     func redacted(_ text: String) -> String {

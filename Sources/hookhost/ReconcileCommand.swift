@@ -115,15 +115,15 @@ enum ReconcileCommand {
         for job in jobs {
             let finished = job.finishedAt.map(formatTimestamp) ?? "-"
             guard let type = job.type, let id = job.id else {
-                if window == nil { rows.append([job.job, job.state, finished, "no event due (\(job.state))"]) }
+                if window == nil { rows.append([job.job.terminalSafe, job.state.terminalSafe, finished, "no event due (\(job.state.terminalSafe))"]) }
                 continue
             }
             guard let what = outcome[id], what != "delivered" else {
-                if window == nil { rows.append([job.job, job.state, finished, "delivered (\(type))"]) }
+                if window == nil { rows.append([job.job.terminalSafe, job.state.terminalSafe, finished, "delivered (\(type))"]) }
                 continue
             }
             missing += 1
-            rows.append([job.job, job.state, finished, what])
+            rows.append([job.job.terminalSafe, job.state.terminalSafe, finished, what.terminalSafe])
         }
         var out = ""
         if !rows.isEmpty {

@@ -114,7 +114,7 @@ enum WebhooksCommand {
                 // Fetched first, so what is gone can be named.
                 let hook = try s.api.request("GET", GeminiAPI.path("webhooks", id))
                 _ = try s.api.request("DELETE", GeminiAPI.path("webhooks", id))
-                print("deleted webhook \(id): \(hook["uri"]?.stringValue ?? "?") for \(WebhooksOutput.events(hook))")
+                print("deleted webhook \(id.terminalSafe): \((hook["uri"]?.stringValue ?? "?").terminalSafe) for \(WebhooksOutput.events(hook).terminalSafe)")
                 if let file = s.secretsFile { print("its secrets stay in \(file) until you delete the lines marked webhook=\(id)") }
                 return 0
             case "rotate": return try rotate(a, s, id: id)

@@ -32,7 +32,7 @@ enum WebhooksOutput {
         var rows = [["ID", "NAME", "STATE", "EVENTS", "URI", "SECRETS"]]
         for h in hooks {
             rows.append([h["id"]?.stringValue ?? "?", h["name"]?.stringValue ?? "-", state(h), events(h),
-                         h["uri"]?.stringValue ?? "?", secrets(h).joined(separator: ", ")])
+                         h["uri"]?.stringValue ?? "?", secrets(h).joined(separator: ", ")].map(\.terminalSafe))
         }
         var widths = Array(repeating: 0, count: rows[0].count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
@@ -46,7 +46,7 @@ enum WebhooksOutput {
 
     static func warnings(_ hooks: [JSON]) -> [String] {
         hooks.filter { $0["state"]?.stringValue == "disabled_due_to_failed_deliveries" }.map {
-            let id = $0["id"]?.stringValue ?? "?"
+            let id = ($0["id"]?.stringValue ?? "?").terminalSafe
             return "WARNING: Gemini disabled webhook \(id) after failed deliveries; events are not sent to it. "
                 + "Fix the endpoint (hookhost webhooks ping \(id) --wait 30), then: hookhost webhooks update \(id) --state enabled"
         }
@@ -60,7 +60,7 @@ enum WebhooksOutput {
         rows.append(("secrets", secrets.isEmpty ? "none shown" : secrets.joined(separator: ", ")))
         for key in ["create_time", "update_time"] { if let t = hook[key]?.stringValue { rows.append((String(key.map { $0 == "_" ? " " : $0 }), t)) } }
         let width = rows.map(\.0.count).max() ?? 0
-        return (rows.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 1) + $0.1 } + warnings([hook])).joined(separator: "\n")
+        return (rows.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 1) + $0.1.terminalSafe } + warnings([hook])).joined(separator: "\n")
     }
 
     /// The resource without `new_signing_secret` (printed only with --show-secret).

@@ -153,3 +153,13 @@ def test_admit_takes_dry_run_1_or_0_and_refuses_any_other_word(tmp_path):
         assert json.loads(answer.partition(b"\r\n\r\n")[2])["admitted"][0]["id"] == rid, answer
     finally:
         host.stop()
+
+
+def test_control_characters_in_job_names_never_reach_the_terminal(tmp_path, api_server):
+    now = time.time()
+    api = api_server(lambda r: Answer(body={"operations": [finished_batch("batches/\x1b]0;owned\x07x\r", now - 60)]}))
+    host = Host(tmp_path)
+    p = reconcile(host, api)
+    assert p.returncode == 0, out_of(p)
+    assert b"\x1b" not in p.stdout and b"\x07" not in p.stdout and b"\r" not in p.stdout, p.stdout
+    assert b"batches/\\x1b]0;owned\\x07x\\x0d" in p.stdout, p.stdout

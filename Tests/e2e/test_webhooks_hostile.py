@@ -164,3 +164,19 @@ def test_ping_wait_with_a_control_socket_that_does_not_answer_asks_gemini_for_no
     assert p.returncode == 1 and "control socket does not answer" in p.stderr.decode(), out_of(p)
     assert "not asked to ping" in p.stderr.decode(), out_of(p)
     assert api.count() == 0, "Gemini was asked for a ping nobody could see arrive"
+
+
+def test_control_characters_from_the_api_never_reach_the_terminal(api_server):
+    # A webhook's name is set by anyone holding the project's key; ESC sequences in it would
+    # recolour or retitle the operator's terminal, a CR overwrite the line.
+    hook = {"id": "wh1", "name": "\x1b]0;owned\x07\x1b[2Jname", "uri": "https://x.example/h\r\nfake: line",
+            "state": "enabled", "subscribed_events": ["batch.succeeded\x1b[31m"]}
+    api = api_server(lambda r: Answer(body={"webhooks": [hook]} if r.path.endswith("/webhooks") else hook))
+    for args in (["list"], ["get", "wh1"]):
+        p = run(api, None, *args)
+        assert p.returncode == 0, out_of(p)
+        assert b"\x1b" not in p.stdout and b"\r" not in p.stdout and b"\x07" not in p.stdout, p.stdout
+        assert b"\\x1b]0;owned" in p.stdout, p.stdout
+    bad = api_server(lambda r: Answer(400, {"error": {"code": 400, "message": "no\x1b[2J\rsuch", "status": "INVALID\x1b[0m"}}))
+    p = run(bad, None, "get", "wh1")
+    assert p.returncode == 1 and b"\x1b" not in p.stderr and b"\r" not in p.stderr and b"HTTP 400" in p.stderr and b"such" in p.stderr, out_of(p)
