@@ -28,7 +28,10 @@ public struct GeminiAPI: Sendable, CustomStringConvertible {
         self.apiKey = apiKey
     }
 
-    public var description: String { "\(base.redacted)/\(version) (key from GEMINI_API_KEY)" }
+    public var description: String {
+        let b = base.redacted
+        return "\(b.hasSuffix("/") ? String(b.dropLast()) : b)/\(version) (key from GEMINI_API_KEY)"
+    }
 
     /// `v1`, `v1beta`, `v1alpha`, `v2beta3`: `v<digits>` then optionally `alpha`/`beta` and digits.
     /// Anything else would put an arbitrary path segment (`..`, `%2F`) before every request.
