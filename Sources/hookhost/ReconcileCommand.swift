@@ -42,6 +42,11 @@ enum ReconcileCommand {
         case .failure(let e): throw UsageError("--since: \(e.message)")
         }
         let operations = list(a.options["--operation"]), interactions = list(a.options["--interaction"])
+        // `--operation "$NAME"` with NAME unset must not become "every batch": narrowing asked for
+        // and not understood is an error, never a wider action.
+        for (flag, names) in [("--operation", operations), ("--interaction", interactions)] where a.options[flag] != nil && names.isEmpty {
+            throw UsageError("\(flag) names no job (\"\(a.options[flag] ?? "")\"); give NAME[,NAME…], or leave it out to list the batches")
+        }
         if a.options["--since"] != nil && !(operations.isEmpty && interactions.isEmpty) {
             throw UsageError("--since is for listed batches; --operation and --interaction name their jobs")
         }

@@ -163,3 +163,14 @@ def test_control_characters_in_job_names_never_reach_the_terminal(tmp_path, api_
     assert p.returncode == 0, out_of(p)
     assert b"\x1b" not in p.stdout and b"\x07" not in p.stdout and b"\r" not in p.stdout, p.stdout
     assert b"batches/\\x1b]0;owned\\x07x\\x0d" in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("flag", ["--operation", "--interaction"])
+@pytest.mark.parametrize("value", ["", ",", " , "])
+def test_an_empty_job_name_is_refused_not_widened_to_every_batch(tmp_path, api_server, flag, value):
+    now = time.time()
+    api = api_server(lambda r: Answer(body={"operations": [finished_batch("batches/any", now - 60)]}))
+    host = Host(tmp_path)
+    p = reconcile(host, api, "--apply", flag, value)
+    assert p.returncode == 2 and "names no job" in p.stderr.decode(), out_of(p)
+    assert api.count() == 0, "nothing may be asked (let alone admitted) for a job named by nothing"
