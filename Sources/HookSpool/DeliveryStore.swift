@@ -162,6 +162,8 @@ public protocol DeliveryQueries: AnyObject, Sendable {
     func attempts(_ id: String) -> [StateChange]
     /// A pipeline: `root` (if known) and every event emitted below it, by depth, then arrival.
     func chain(root: String) -> [DeliveryInfo]
+    /// A page of what `filter` selects, newest first, below `before` (see `DeliveryCursor`).
+    func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage
 }
 
 /// Both sides: what the host's components are handed (each uses the part it needs).

@@ -196,8 +196,10 @@ public final class Host: Sendable {
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         let tls = g.tls
-        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls,
-                                      status: { [self] in statusReport(parts) })
+        let status: @Sendable () -> StatusReport = { [self] in statusReport(parts) }
+        let mount = startConsole(g, spool: spool, metrics: metrics.registry, status: status, into: &services)
+        let servers = try makeServers(g, spool: spool, endpoint: mount(endpoint, .main), adminEndpoint: adminEndpoint.map { mount($0, .admin) },
+                                      tls: tls, status: status)
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
         // little instead so the writer still gets a CPU as soon as its fsync returns.
