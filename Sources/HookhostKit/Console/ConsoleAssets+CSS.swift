@@ -6,7 +6,7 @@ extension ConsoleAssets {
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: var(--bg); color: var(--fg); }
 a { color: var(--accent); }
-:focus-visible { outline: 3px solid #f0a000; outline-offset: 2px; }
+:focus-visible, input:focus, select:focus, input:focus-within { outline: 3px solid #f0a000; outline-offset: 2px; }
 .skip { position: absolute; left: -9999px; }
 .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px 8px; z-index: 10; }
 .top { display: flex; gap: 16px; align-items: center; padding: 8px 16px; background: #20242b; color: #fff; flex-wrap: wrap; }
