@@ -19,7 +19,9 @@ public struct DeliveryCursor: Sendable, Equatable, Comparable {
     /// The cursor of `d`: the page after it starts below it.
     public init(after d: DeliveryInfo) { self.init(receivedAt: d.receivedAt, offset: d.body.offset) }
 
-    public static func < (a: DeliveryCursor, b: DeliveryCursor) -> Bool { (a.receivedAt, a.offset) < (b.receivedAt, b.offset) }
+    public static func < (a: DeliveryCursor, b: DeliveryCursor) -> Bool {
+        a.receivedAt < b.receivedAt || (a.receivedAt == b.receivedAt && a.offset < b.offset)
+    }
 
     /// `1765120000.25_4096`: the time as Swift prints a Double (it reads back exactly) and the
     /// log position.
@@ -71,19 +73,40 @@ extension DeliveryIndex {
         }
         // Compact records are done or skipped: another state rules them all out at once.
         if filter.state == nil || filter.state == .done || filter.state == .skipped {
-            let wanted: UInt8? = filter.state.map { $0 == .done ? 0 : 1 }
+            // Everything the loop asks, decided once before it: this is the loop a page of a
+            // large spool costs, walked through buffer pointers (not a closure per record) so it
+            // stays cheap in a debug build too.
+            let wanted: Int = filter.state.map { $0 == .done ? 0 : 1 } ?? -1
             let typeOK = names.map { n in filter.type.map { DeliveryIndex.type(n, matches: $0) } ?? true }
-            // Index + 1 of the wanted function in `names` (0: no function), as compact records hold it.
-            let function: UInt32?? = filter.function.map { f in names.firstIndex(of: f).map { UInt32($0) + 1 } }
-            ids.forEachFinished { p, f in
-                if let wanted, f.state != wanted { return }
-                guard typeOK[Int(f.type)] else { return }
-                if let function { guard let function, f.function == function else { return } }
-                if let since = filter.since, f.receivedAt < since { return }
-                if let until = filter.until, f.receivedAt >= until { return }
-                matched += 1
-                let c = DeliveryCursor(receivedAt: f.receivedAt, offset: f.bodyOffset)
-                if before.map({ c < $0 }) ?? true { best.offer(c, .compact(p)) }
+            // Index + 1 of the wanted function in `names` (0: no function) as compact records
+            // hold it; -1: any; -2: a name no compact record has.
+            let function: Int64 = filter.function.map { f in names.firstIndex(of: f).map { Int64($0) + 1 } ?? -2 } ?? -1
+            let since = filter.since ?? -.infinity, until = filter.until ?? .infinity
+            let ceiling = before ?? DeliveryCursor(receivedAt: .infinity, offset: .max)
+            typeOK.withUnsafeBufferPointer { typeOK in
+                for s in 0..<ids.shardCount {
+                    let shard = ids.shards[s]
+                    if shard.finished.isEmpty { continue }
+                    shard.entries.withUnsafeBufferPointer { es in
+                        shard.finished.withUnsafeBufferPointer { fs in
+                            guard let e0 = es.baseAddress, let f0 = fs.baseAddress else { return }
+                            var i = 0
+                            while i < es.count {
+                                defer { i += 1 }
+                                let e = e0[i]
+                                guard e.flags & IdTable.Entry.occupied != 0, e.slot != 0 else { continue }
+                                let f = f0[Int(e.slot) - 1]
+                                guard wanted < 0 || Int(f.state) == wanted, typeOK[Int(f.type)],
+                                      function == -1 || Int64(f.function) == function,
+                                      f.receivedAt >= since, f.receivedAt < until else { continue }
+                                matched += 1
+                                let c = DeliveryCursor(receivedAt: f.receivedAt, offset: f.bodyOffset)
+                                guard c < ceiling, best.wants(c) else { continue }
+                                best.offer(c, .compact(IdTable.Position(shard: s, index: i)))
+                            }
+                        }
+                    }
+                }
             }
         }
         let chosen = best.newestFirst
@@ -103,15 +126,26 @@ struct NewestFirst {
     enum Candidate { case whole(DeliveryInfo), compact(IdTable.Position) }
     let limit: Int
     private var kept: [(DeliveryCursor, Candidate)] = []
+    /// The oldest kept (valid once `kept` is full).
+    private var floor = DeliveryCursor(receivedAt: -.infinity, offset: 0)
     /// Whether more candidates than `limit` were offered (so there is a next page).
     private(set) var overflowed = false
 
     init(limit: Int) { self.limit = max(0, limit) }
 
+    /// Whether `c` would be kept: the set is not full, or `c` is newer than its oldest. A refusal
+    /// still counts as more than `limit` offered.
+    mutating func wants(_ c: DeliveryCursor) -> Bool {
+        guard kept.count == limit else { return true }
+        if limit == 0 { overflowed = true; return false }
+        overflowed = true
+        return floor < c
+    }
+
     mutating func offer(_ c: DeliveryCursor, _ candidate: Candidate) {
         if kept.count == limit {
             overflowed = true
-            guard let oldest = kept.first, oldest.0 < c else { return }
+            guard limit > 0, floor < c else { return }
             kept.removeFirst()
         }
         // Binary search for the place that keeps `kept` ascending.
@@ -121,6 +155,7 @@ struct NewestFirst {
             if kept[mid].0 < c { lo = mid + 1 } else { hi = mid }
         }
         kept.insert((c, candidate), at: lo)
+        floor = kept[0].0
     }
 
     var newestFirst: [(DeliveryCursor, Candidate)] { kept.reversed() }
