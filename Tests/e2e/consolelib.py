@@ -142,7 +142,7 @@ def screenshot(driver, name):
         return
     d = Path(where) if Path(where).is_absolute() else REPO_ROOT / where
     d.mkdir(parents=True, exist_ok=True)
-    height = driver.execute_script("return Math.min(2400, document.documentElement.scrollHeight)")
+    height = driver.execute_script("return Math.min(1300, document.documentElement.scrollHeight)")
     driver.set_window_size(1280, max(800, height + 140))
     driver.save_screenshot(str(d / f"{name}.png"))
     driver.set_window_size(1280, 1000)

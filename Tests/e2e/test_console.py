@@ -56,9 +56,10 @@ def driver(browser):
 
 def feed_samples(host, seconds):
     """Traffic for the overview's charts (screenshots only: samples come every 10 s)."""
-    end = time.monotonic() + seconds
+    end, i = time.monotonic() + seconds, 0
     while time.monotonic() < end:
-        for _ in range(5):
+        i += 1
+        for _ in range(1 + (i * 7) % 12):  # uneven, so the charts have a shape
             host.send(event_body("ping"))
         time.sleep(0.5)
 
@@ -67,7 +68,7 @@ def test_a_delivery_shows_in_the_list_within_2s_and_its_page_shows_the_attempt_a
     fns.add_script("ping", PING)
     host = console_host(make_host)
     if os.environ.get("HOOKHOST_SCREENSHOTS"):
-        feed_samples(host, 25)
+        feed_samples(host, 45)
     open_console(driver, host, "overview")
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline")) >= 6, 10, "the charts")
     assert "Queue depth" in driver.find_element(By.TAG_NAME, "main").text

@@ -125,15 +125,15 @@ extension ConsoleAssets {
       last = r.text;
       const g = r.body.groups;
       if (!g.length) return swap(body, el("p", { text: "No dead letters." }));
-      swap(body, el("p", { text: num(r.body.total, 0) + " dead letters in " + g.length + " groups." }),
+      swap(body, el("p", { text: num(r.body.total, 0) + " dead letter" + (r.body.total === 1 ? "" : "s") + " in " + g.length + " group" + (g.length === 1 ? "" : "s") + "." }),
         el("table", { id: "dead-groups" }, head("function", "reason", "count", "died", "types", "newest", ""),
           el("tbody", {}, g.map((x, i) => el("tr", {},
             cell(x.function || "—"), cell(x.reason), el("td", { class: "num", text: x.count }),
             cell(when(x.oldest), " … ", when(x.newest)), cell(x.types.join(", ")),
             cell(x.ids.map((id) => [deliveryLink(id), " "]),
-              el("a", { href: "#/deliveries?state=dead" + (x.function ? "&function=" + enc(x.function) : ""), "data-key": "all:" + i, text: "all" })),
+              el("a", { href: "#/deliveries?state=dead" + (x.function ? "&function=" + enc(x.function) : ""), "data-key": "all:" + i, text: "list all" })),
             cell(el("button", { type: "button", class: "primary", "data-key": "replay:" + i, "data-group": i,
-              text: "Replay " + x.count,
+              text: "Replay " + x.count, "aria-label": "Replay the " + x.count + " dead letters of " + (x.function || "no function") + ": " + x.reason,
               onclick: () => act("Replay the " + x.count + " dead letters of " + (x.function || "no function") + " that died with “" + x.reason + "”?",
                 "Replay " + x.count, "dead/replay", { function: x.function, reason: x.reason }) })))))));
     } };
@@ -160,8 +160,8 @@ extension ConsoleAssets {
         const runs = f.runs_since_start || {};
         const hour = f.last_hour || {};
         const toggle = f.paused
-          ? el("button", { type: "button", "data-key": "resume:" + f.name, text: "Resume", onclick: () => act("Resume " + f.name + "? Its waiting deliveries run now.", "Resume", "functions/" + enc(f.name) + "/resume", {}) })
-          : el("button", { type: "button", "data-key": "pause:" + f.name, text: "Pause", onclick: () => act("Pause " + f.name + "? Its deliveries are still accepted and stored, but none runs until it is resumed.", "Pause", "functions/" + enc(f.name) + "/pause", {}) });
+          ? el("button", { type: "button", "data-key": "resume:" + f.name, text: "Resume", "aria-label": "Resume " + f.name, onclick: () => act("Resume " + f.name + "? Its waiting deliveries run now.", "Resume", "functions/" + enc(f.name) + "/resume", {}) })
+          : el("button", { type: "button", "data-key": "pause:" + f.name, text: "Pause", "aria-label": "Pause " + f.name, onclick: () => act("Pause " + f.name + "? Its deliveries are still accepted and stored, but none runs until it is resumed.", "Pause", "functions/" + enc(f.name) + "/pause", {}) });
         return el("tr", { "data-function": f.name },
           cell(el("strong", { text: f.name }), f.paused ? [" ", badge("paused", "paused since " + when(f.since))] : null),
           cell("timeout " + num(e.timeout) + " s · max_concurrency " + e.max_concurrency + " · max_attempts " + e.max_attempts +

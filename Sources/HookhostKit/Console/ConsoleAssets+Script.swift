@@ -192,26 +192,30 @@ extension ConsoleAssets {
     return 10 * e;
   }
 
-  /** A line chart of the last hour: one polyline per series, the newest value in the caption. */
+  /** A line chart of the last hour (of less on a host younger than that): one polyline per
+      series, the newest value in the caption. */
   function chart(title, series, format, now) {
-    const W = 600, H = 140, P = 6, t0 = now - 3600;
+    const W = 600, H = 140, P = 6;
+    let first = now;
+    for (const s of series) for (const [t] of s.points) if (t < first) first = t;
+    const t0 = Math.max(now - 3600, first), span = Math.max(1, now - t0);
     let max = 0;
     for (const s of series) for (const [, v] of s.points) if (v !== null && v > max) max = v;
-    const top = niceMax(max);
+    const top = niceMax(max * 1.15);  // headroom: a line at the top would hide under its label
     const parts = [];
     for (const f of [0, 0.5, 1]) {
       const y = P + (H - 2 * P) * (1 - f);
       parts.push(svg("line", { class: "grid", x1: 0, x2: W, y1: y, y2: y }));
     }
     parts.push(svg("text", { class: "axis", x: 4, y: 16, text: format(top) }));
-    parts.push(svg("text", { class: "axis", x: 4, y: H - 8, text: "−60 min" }));
+    parts.push(svg("text", { class: "axis", x: 4, y: H - 8, text: "−" + age(span) }));
     parts.push(svg("text", { class: "axis", x: W - 4, y: H - 8, "text-anchor": "end", text: "now" }));
     const latest = [];
     for (const s of series) {
       const pts = s.points.filter(([, v]) => v !== null && v !== undefined);
       latest.push(pts.length ? pts[pts.length - 1][1] : null);
       const coords = pts.map(([t, v]) => {
-        const x = Math.max(0, Math.min(W, ((t - t0) / 3600) * W));
+        const x = Math.max(0, Math.min(W, ((t - t0) / span) * W));
         const y = P + (H - 2 * P) * (1 - v / top);
         return x.toFixed(1) + "," + y.toFixed(1);
       });
