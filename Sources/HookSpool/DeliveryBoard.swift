@@ -171,6 +171,9 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     }
     func chain(root: String) -> [DeliveryInfo] { monitor.locked { index.chain(root: root) } }
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { monitor.locked { index.list(state: state, type: type) } }
+    func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage {
+        monitor.locked { index.page(filter, before: before, limit: limit) }
+    }
     var unfinished: Int { monitor.locked { index.unfinished } }
     func unfinishedSummary() -> UnfinishedSummary { monitor.locked { index.unfinishedSummary() } }
     var dead: Int { monitor.locked { index.dead } }

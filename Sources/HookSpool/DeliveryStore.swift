@@ -166,6 +166,8 @@ public protocol DeliveryQueries: AnyObject, Sendable {
     /// the other path: nil when not; else the id of the synthesized (`reconcile`) event it
     /// repeats, or "" for a synthesized one a real delivery came before. `admit` stays the authority.
     func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String?
+    /// A page of what `filter` selects, newest first, below `before` (see `DeliveryCursor`).
+    func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage
 }
 
 /// Both sides: what the host's components are handed (each uses the part it needs).

@@ -69,7 +69,7 @@ extension Host {
     /// The public listener's server, the admin listener's and the control socket's, all made
     /// before any is started: a host whose /readyz, /metrics or `hookhost deliveries` would
     /// answer nowhere does not start.
-    func makeServers(_ g: Ground, spool: Spool, endpoint: DeliveryEndpoint, adminEndpoint: DeliveryEndpoint?,
+    func makeServers(_ g: Ground, spool: Spool, endpoint: any HTTPResponder, adminEndpoint: (any HTTPResponder)?,
                              tls: TLSCertificates?, reporting: ReconcileAdmission.Reporting,
                              status: @escaping @Sendable () -> StatusReport) throws(ConfigError) -> (main: HTTPServer, admin: HTTPServer?, control: HTTPServer, maxConnections: Int) {
         let fileLimit = FileBudget.currentLimit()

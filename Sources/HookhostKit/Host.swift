@@ -197,8 +197,10 @@ public final class Host: Sendable {
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         let tls = g.tls
         let reporting = ReconcileAdmission.Reporting(metrics: metrics.registry, logger: logger)
-        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls, reporting: reporting,
-                                      status: { [self] in statusReport(parts) })
+        let status: @Sendable () -> StatusReport = { [self] in statusReport(parts) }
+        let mount = startConsole(g, spool: spool, metrics: metrics.registry, status: status, into: &services)
+        let servers = try makeServers(g, spool: spool, endpoint: mount(endpoint, .main), adminEndpoint: adminEndpoint.map { mount($0, .admin) },
+                                      tls: tls, reporting: reporting, status: status)
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
         // little instead so the writer still gets a CPU as soon as its fsync returns.

@@ -19,6 +19,23 @@ extension HostConfig {
             if v.isEmpty { c.adminListen = nil; return }
             guard let a = SocketAddress(parsing: try Setting<HostConfig>.withoutControlCharacters("HOOKHOST_ADMIN_LISTEN", v)) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.adminListen = a },
+        Setting("HOOKHOST_CONSOLE", meaning: "where the operator console (/console/) is served: admin (on HOOKHOST_ADMIN_LISTEN; off without one), main (on HOOKHOST_LISTEN) or off",
+                show: { $0.console.rawValue }) { c, v throws(ConfigError) in
+            guard let m = ConsoleMode(rawValue: v.trimmingSpaces.lowercased()) else { throw bad("HOOKHOST_CONSOLE", "expected admin, main or off, got \"\(v.prefix(40))\"") }
+            c.console = m },
+        Setting("HOOKHOST_ADMIN_TOKEN", meaning: "bearer token (at least \(ConsoleMode.minTokenLength) characters) the console needs for every action, and for reading on a listener that is not loopback",
+                secret: true) { c, v throws(ConfigError) in
+            if v.isEmpty { c.adminToken = nil; return }
+            // Spaces around it (a file's newline) would make a token no one can type.
+            guard v.trimmingSpaces == v, v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw bad("HOOKHOST_ADMIN_TOKEN", "must be visible ASCII without spaces or line breaks (it travels in an HTTP header)")
+            }
+            guard v.utf8.count >= ConsoleMode.minTokenLength else {
+                throw bad("HOOKHOST_ADMIN_TOKEN", "is \(v.utf8.count) characters; use at least \(ConsoleMode.minTokenLength) (e.g. openssl rand -hex 24)")
+            }
+            c.adminToken = v },
+        .boolean("HOOKHOST_CONSOLE_TRUST_LOOPBACK", \.consoleTrustLoopback,
+                 "on a loopback listener the console may be read without the token; false: reads need it there too (a proxy on the same machine)"),
         Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; visible ASCII without ? or #",
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
         Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",

@@ -13,6 +13,12 @@ public struct HostConfig: Sendable {
     public var listen = SocketAddress.inet(host: "0.0.0.0", port: 8080)
     /// A separate address for /metrics, /readyz and /healthz (nil: the main listener serves them).
     public var adminListen: SocketAddress?
+    /// Where the operator console is served (`HOOKHOST_CONSOLE`).
+    public var console = ConsoleMode.admin
+    /// Reads on a listener that is not loopback, and every console action, need it (`HOOKHOST_ADMIN_TOKEN`).
+    public var adminToken: String?
+    /// False: a loopback listener's console needs the token for reads too (`HOOKHOST_CONSOLE_TRUST_LOOPBACK`).
+    public var consoleTrustLoopback = true
     public var path = "/webhooks"
     public var secrets: [WebhookSecret] = []
     public var secretsFile: String?
@@ -87,6 +93,9 @@ public struct HostConfig: Sendable {
             // Which one would win is not obvious, and guessing wrong shares a uid between functions.
             throw ConfigError(setting: "HOOKHOST_FUNCTION_UIDS (--function-uids)",
                               message: "set either HOOKHOST_FUNCTION_USER (one user for all functions) or HOOKHOST_FUNCTION_UIDS (a uid per function), not both; an empty value unsets one")
+        }
+        if c.console == .main && ConsoleRoute.owns(c.path) {
+            throw ConfigError(setting: "HOOKHOST_PATH (--path)", message: "\(c.path) is the console's with HOOKHOST_CONSOLE=main; deliver to another path")
         }
         return c
     }
