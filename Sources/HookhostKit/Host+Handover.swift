@@ -35,7 +35,7 @@ extension Host {
     /// This replica's name for the history note on the peer: the host name (a pod's name).
     static func replicaName() -> String {
         var buf = [UInt8](repeating: 0, count: 256)
-        guard buf.withUnsafeMutableBufferPointer({ b in b.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress, 255) } }) == 0
+        guard buf.withUnsafeMutableBufferPointer({ b in b.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress!, 255) } }) == 0
         else { return "unknown" }
         let name = String(decoding: buf.prefix { $0 != 0 }, as: UTF8.self)
         return name.isEmpty ? "unknown" : name
