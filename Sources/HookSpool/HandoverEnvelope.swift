@@ -101,11 +101,11 @@ public struct HandoverEnvelope: Sendable, Equatable {
         return w.bytes
     }
 
-    /// The history line the peer records: who handed it over and when, and what it must do again.
-    public func note(at now: Double) -> String {
+    /// The history line the peer records (its entry carries the time): who handed it over, and
+    /// what must be done again.
+    public var note: String {
         var s = "handed over from \(from.name)"
         if !from.address.isEmpty { s += " (\(from.address))" }
-        s += " at \(Int(now))"
         if let r = result { s += "; its result \(r.uri) was downloaded there and is downloaded again here" }
         return s
     }

@@ -43,7 +43,7 @@ extension Spool {
         // The result's file is on the other replica: nothing here may point at it.
         var changes = e.history.map { c -> StateChange in var c = c; c.result = nil; return c }
         var note = StateChange(id: e.id, state: .retryScheduled, attempt: e.attempt, at: now,
-                               nextAt: e.state == .retryScheduled ? (e.nextAt ?? now) : now, error: e.note(at: now), function: e.function)
+                               nextAt: e.state == .retryScheduled ? (e.nextAt ?? now) : now, error: e.note, function: e.function)
         note.attemptBase = e.attemptBase
         note.retryLaterSince = e.retryLaterSince
         changes.append(note)
