@@ -51,6 +51,7 @@ import Testing
         #expect(!leaver.markHandedOver("wh_1", note: "again"))
         #expect(leaver.info("wh_1")?.state == .handedOver && leaver.queueDepth == 0)
         #expect(leaver.handoverEnvelope("wh_1", from: Self.origin) == nil)
+        #expect(!leaver.replay("wh_1"), "the peer owns it: a replay here would run it twice")
         leaver.stopTaking(); leaver.stopWriter()
         let again = try openSpool(a, clock: clock)
         clock.advance(3_600)
