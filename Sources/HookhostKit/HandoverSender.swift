@@ -159,7 +159,8 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
                 }
                 return .handedOver(duplicate: response.status == 200)
             case 401, 403:
-                return .refused("the peer answered \(response.status): \(why) (check HOOKHOST_PEER_SECRET on both replicas)")
+                let hint = why.contains("HOOKHOST_PEER_SECRET") ? "" : " (check HOOKHOST_PEER_SECRET on both replicas)"
+                return .refused("the peer answered \(response.status): \(why)\(hint)")
             case 404:
                 return .refused("the peer answered 404: \(why) (is it a hookhost with HOOKHOST_PEER_SECRET set?)")
             case 400, 413:

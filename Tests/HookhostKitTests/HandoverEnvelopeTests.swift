@@ -55,10 +55,10 @@ import Testing
     struct RawJSON { let bytes: [UInt8]; init(_ b: [UInt8]) { bytes = b }; init(_ s: String) { bytes = Array(s.utf8) } }
 
     static let malformed: [(String, [UInt8], String)] = [
-        ("not JSON", Array("{".utf8), "not a JSON hand-over"),
+        ("not JSON", Array("{".utf8), "body is not a hand-over"),
         ("an array", Array("[]".utf8), "not a JSON object"),
-        ("deep nesting", Array((String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)).utf8), "levels deep"),
-        ("nested too deep in a field", edited { $0["head"] = RawJSON(#"{"job":{"a":{"b":{"c":1}}}}"#) }, "levels deep"),
+        ("deep nesting", Array((String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)).utf8), "deeper than 4 levels"),
+        ("nested too deep in a field", edited { $0["head"] = RawJSON(#"{"job":{"a":{"b":{"c":1}}}}"#) }, "deeper than 4 levels"),
         ("another version", edited { $0["v"] = RawJSON("2") }, "v must be 1"),
         ("no id", edited { $0["id"] = nil }, "id must be a string"),
         ("empty id", edited { $0["id"] = RawJSON(#""""#) }, "id is empty"),
