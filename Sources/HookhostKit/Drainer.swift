@@ -49,6 +49,9 @@ public final class Drainer: Sendable {
         self.spool = spool; self.dispatcher = dispatcher; self.secret = secret; self.origin = origin; self.defaultWait = defaultWait
         self.logger = logger; self.metrics = metrics; self.startDraining = startDraining
         metrics.describe("hookhost_handover_total", "Deliveries handed over between replicas by direction (sent, received) and outcome.")
+        for outcome in ["accepted", "duplicate", "refused", "failed"] {
+            metrics.add("hookhost_handover_total", labels: [("direction", "sent"), ("outcome", outcome)], 0)
+        }
     }
 
     /// Where hand-overs go: the URL as given, or with `/hookhost/handover` when it names no path.
