@@ -28,9 +28,13 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
     private var busy = 0
     private var closing = false
     private var threads: [ThreadHandle] = []
-    /// Why the peer refused, once it did.
+    /// Why the hand-over stopped early (the peer refused, failed too often, the time ran out).
     var refusal: String? { monitor.locked { refusalValue } }
     private var refusalValue: String?
+    /// Deliveries failed in a row: a peer that fails this many is not coming back soon, and
+    /// trying every delivery four times would keep the drain going for hours.
+    private var failedInARow = 0
+    static let maxFailedInARow = 64
     private var handedOver = 0
     private var failed = 0
     private var lastFailure: String?
@@ -71,10 +75,18 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
         monitor.locked { (queue.count - next + busy, handedOver, failed, lastFailure) }
     }
 
-    /// Waits until everything queued was sent (or the peer refused), then stops the threads.
-    func finish() {
+    /// Waits until everything queued was sent (or the peer refused, or `deadline` —
+    /// `monotonicNow()` — passed: then what is not sent stays), then stops the threads.
+    func finish(by deadline: Double? = nil) {
         monitor.locked {
-            while (next < queue.count && refusalValue == nil) || busy > 0 { monitor.wait(seconds: 1) }
+            while (next < queue.count && refusalValue == nil) || busy > 0 {
+                if let deadline, monotonicNow() >= deadline {
+                    if refusalValue == nil { refusalValue = "the time ran out (HOOKHOST_SHUTDOWN_GRACE)" }
+                    monitor.broadcast()
+                    if busy == 0 { break }
+                }
+                monitor.wait(seconds: deadline.map { max(0.1, min(1, $0 - monotonicNow())) } ?? 1)
+            }
             closing = true
             monitor.broadcast()
         }
@@ -102,13 +114,19 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
             monitor.locked {
                 busy -= 1
                 switch outcome {
-                case .handedOver: handedOver += 1
+                case .handedOver:
+                    handedOver += 1
+                    failedInARow = 0
                 case .refused(let why):
                     if refusalValue == nil { refusalValue = why }
                     failed += 1
                 case .failed(let why):
                     failed += 1
                     lastFailure = why
+                    failedInARow += 1
+                    if failedInARow >= HandoverSender.maxFailedInARow && refusalValue == nil {
+                        refusalValue = "\(failedInARow) deliveries in a row could not be handed over (last: \(why)); stopped"
+                    }
                 case .gone: break
                 }
                 monitor.broadcast()
