@@ -210,6 +210,51 @@ def test_ten_thousand_with_the_leaver_killed_half_way_arrive_exactly_once(tmp_pa
           f"{on_peer_after_kill - marked} in flight at the kill, refused as duplicates after the restart")
 
 
+GATE = 'i=0; while [ ! -e "$OUT/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done'
+
+
+def test_runs_under_way_finish_here_and_what_was_not_started_in_time_is_handed_over(tmp_path, hosts):
+    # Two workers, three deliveries of a function that waits for a file: two run, one is due.
+    fa = Functions(tmp_path / "fa")
+    fa.add("gate", extra=GATE)
+    leaver = hosts("leaver", fa)
+    peer = hosts("peer", functions(tmp_path / "fb", gate=0))
+    ids = [leaver.send(type_="gate").msg_id for _ in range(3)]
+    wait_until(lambda: sorted(d["state"] for d in deliveries(leaver).values()) == ["received", "running", "running"], 10,
+               what="two running, one due")
+    r = drain(leaver, "--handover", f"http://127.0.0.1:{peer.port}", "--wait", "1")
+    text = r.stdout.decode()
+    assert r.returncode == 1 and "the wait ran out with 2 still running" in text, (text, r.stderr)
+    due = next(i for i, d in deliveries(leaver).items() if d["state"] == "handed_over")
+    assert list(deliveries(peer)) == [due]
+    (fa.out / "release").touch()
+    wait_until(lambda: sorted(d["state"] for d in deliveries(leaver).values()) == ["done", "done", "handed_over"], 30,
+               what="the runs under way to finish here")
+    peer.functions.wait_run(due)
+    assert not fa.ran(due), "the handed-over one never ran here"
+    r = drain(leaver, "--handover", f"http://127.0.0.1:{peer.port}")
+    assert r.returncode == 0 and "handed over 0" in r.stdout.decode(), r.stdout
+
+
+def test_due_deliveries_finish_here_within_the_wait(tmp_path, hosts):
+    fa = Functions(tmp_path / "fa")
+    fa.add("gate", extra=GATE)
+    leaver = hosts("leaver", fa)
+    peer = hosts("peer", functions(tmp_path / "fb", gate=0))
+    ids = [leaver.send(type_="gate").msg_id for _ in range(3)]
+    wait_until(lambda: sorted(d["state"] for d in deliveries(leaver).values()) == ["received", "running", "running"], 10,
+               what="two running, one due")
+    proc = subprocess.Popen([str(hookhost_bin()), "drain", "--data", str(leaver.data), "--handover", f"http://127.0.0.1:{peer.port}",
+                             "--wait", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": os.environ.get("PATH", "")})
+    wait_until(lambda: http_request(leaver.port, "GET", "/readyz").status == 503, 10, what="draining")
+    (fa.out / "release").touch()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (out, err)
+    assert "handed over 0" in out.decode() and "0 unfinished left here" in out.decode()
+    assert {d["state"] for d in deliveries(leaver).values()} == {"done"}
+    assert all(fa.ran(i) for i in ids) and deliveries(peer) == {}
+
+
 def test_a_wrong_or_missing_peer_secret_is_refused_and_nothing_is_removed(tmp_path, hosts):
     leaver = hosts("leaver", functions(tmp_path / "fa", held=0))
     other = hosts("other", functions(tmp_path / "fb", held=0),
