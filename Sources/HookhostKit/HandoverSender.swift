@@ -109,8 +109,10 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
     }
 
     private func work() {
+        // One connection per sender, kept alive across its deliveries.
+        let session = HTTPSession()
         while let id = take() {
-            let outcome = send(id)
+            let outcome = send(id, session: session)
             monitor.locked {
                 busy -= 1
                 switch outcome {
@@ -151,7 +153,7 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
     }
 
     /// One delivery: read, sign, post, retry while it may help, mark.
-    func send(_ id: String) -> Outcome {
+    func send(_ id: String, session: HTTPSession?) -> Outcome {
         guard let envelope = spool.handoverEnvelope(id, from: origin) else { return .gone }
         let body = envelope.encoded()
         var last = "not sent"
@@ -165,7 +167,7 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
             req.connectTimeout = 5
             req.maxResponseBytes = 64 << 10
             let response: ClientResponse
-            do { response = try HTTPClient.perform(req) } catch {
+            do { response = try session.map { s throws(ClientError) in try s.perform(req) } ?? HTTPClient.perform(req) } catch {
                 last = "\(error)"
                 continue
             }
