@@ -54,8 +54,8 @@ public struct SpoolAdmin: Sendable {
     /// Deletes the finished deliveries `filter` selects for good, in one durable write:
     /// `{"purged": n}`. Never an unfinished one: the filter must name a finished state.
     public func purge(_ filter: DeliveryFilter) -> Result<[UInt8], AdminError> {
-        guard filter.state.map({ !$0.isUnfinished && $0 != .handedOver }) == true else {
-            return .failure(.invalid("purge takes state=dead, done or skipped (unfinished deliveries cannot be purged)"))
+        guard filter.state.map({ !$0.isUnfinished }) == true else {
+            return .failure(.invalid("purge takes state=dead, done, skipped or handed_over (unfinished deliveries cannot be purged)"))
         }
         do { return .success(SpoolAdmin.count("purged", try spool.forget(spool.list(filter).map(\.id)))) } catch {
             return .failure(.unavailable("spool cannot persist: \(error)"))

@@ -165,6 +165,12 @@ def test_mixed_unfinished_deliveries_move_with_their_attempts_and_history(tmp_pa
     assert not any(leaver.functions.ran(i, 2) for i in moving), "the leaver never ran them again"
     assert metric(peer, "hookhost_handover_total", direction="received", outcome="accepted") == 6
     assert metric(leaver, "hookhost_handover_total", direction="sent", outcome="accepted") == 6
+    # Handed over is final here: not replayed (the peer runs it), but purged like done.
+    r = leaver.cli("deliveries", "replay", "--data", str(leaver.data), "--", moving[0])
+    assert r.returncode == 1 and "handed over" in r.stderr.decode(), r.stderr
+    r = leaver.cli("deliveries", "purge", "--state", "handed_over", "--data", str(leaver.data))
+    assert r.returncode == 0 and "6" in r.stdout.decode(), (r.stdout, r.stderr)
+    assert set(deliveries(leaver)) == set(ids["fine"])
 
 
 def test_ten_thousand_with_the_leaver_killed_half_way_arrive_exactly_once(tmp_path, hosts):
