@@ -38,7 +38,7 @@ import Testing
         let peer = try openSpool(b, clock: clock)
         #expect(adoptSync(peer, try HandoverEnvelope.decode(e.encoded())) == .accepted)
         #expect(adoptSync(peer, e) == .duplicate)
-        for s in [peer, try { peer.stopTaking(); peer.stopWriter(); return try openSpool(b, clock: clock) }()] {
+        func check(_ s: Spool) throws {
             let d = try #require(s.info("wh_1"))
             #expect(d.state == .retryScheduled && d.attempt == 1 && d.nextAt == clock.now() + 600 && d.retryLaterSince == clock.now())
             #expect(d.verifiedBy == .hmac && d.receivedAt == e.receivedAt && d.result == nil)
@@ -46,6 +46,16 @@ import Testing
             #expect(history.map(\.error) == ["exited with status 75", "handed over from pod-0 (127.0.0.1:1)"])
             #expect(s.show("wh_1")?.body == bytes(#"{"type":"batch.succeeded","data":{"id":"batches/1"}}"#))
         }
+        // As stored, after a restart, and after compaction rewrote the log (the batch's frames moved one by one).
+        try check(peer)
+        peer.stopTaking(); peer.stopWriter()
+        let restarted = try openSpool(b, clock: clock)
+        try check(restarted)
+        restarted.compact()
+        restarted.stopTaking(); restarted.stopWriter()
+        let compacted = try openSpool(b, clock: clock)
+        try check(compacted)
+        compacted.stopTaking(); compacted.stopWriter()
 
         #expect(leaver.markHandedOver("wh_1", note: "handed over to peer"))
         #expect(!leaver.markHandedOver("wh_1", note: "again"))
