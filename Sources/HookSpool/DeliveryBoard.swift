@@ -11,6 +11,9 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     private var index = DeliveryIndex()
     /// Ids whose first copy is being written, with the copies that arrived meanwhile.
     private var pending: [ExactKey: [@Sendable (AdmitResult) -> Void]] = [:]
+    /// The job completions among them (`JobIndex`): a synthesized event and a real delivery of
+    /// one completion arriving together must not both be written.
+    private var pendingJobs: [JobKey: (id: String, reconcile: Bool)] = [:]
     /// The scheduler due ids go to; until one is attached they wait in `backlog`, in order.
     private var feed: (any DueFeed)?
     private var backlog: [(id: String, at: Double?)] = []
@@ -54,7 +57,10 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
 
     /// Decides what happens to a new delivery: a duplicate, a copy of one being written (its
     /// `completion` then runs when the first copy lands), refused, or to be written.
-    func beginAdmit(_ id: String, queueMax: Int, completion: @escaping @Sendable (AdmitResult) -> Void) -> Intake {
+    /// A delivery that repeats a job completion known through the other kind (synthesized or
+    /// real: see `DeliveryIndex.jobDuplicate`) is a duplicate too.
+    func beginAdmit(_ id: String, type: String = "", job: String? = nil, verifiedBy: VerifiedBy = .parent, queueMax: Int,
+                    completion: @escaping @Sendable (AdmitResult) -> Void) -> Intake {
         monitor.locked {
             let key = ExactKey(id)
             if pending[key] != nil {
@@ -62,10 +68,18 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
                 return .waitingForFirstCopy
             }
             if index.remembers(id) { return .answered(.duplicate) }
+            let jobKey = DeliveryIndex.takesPartByJob(verifiedBy) ? JobKey(type: type, job: job) : nil
+            if let jobKey {
+                if index.jobDuplicate(type: type, job: job, verifiedBy: verifiedBy) != nil { return .answered(.duplicate) }
+                // One being written: a synthesized event waits for nothing it would repeat, a
+                // real delivery only for a synthesized one.
+                if let p = pendingJobs[jobKey], verifiedBy == .reconcile || p.reconcile { return .answered(.duplicate) }
+            }
             if index.unfinished + pending.count >= queueMax {
                 return .answered(.unavailable("queue full (\(queueMax) unfinished deliveries)"))
             }
             pending[key] = []
+            if let jobKey { pendingJobs[jobKey] = (id, verifiedBy == .reconcile) }
             return .write
         }
     }
@@ -81,7 +95,10 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// The write of `id` ended with `outcome`: answers the first copy and those waiting for it
     /// (outside the lock: the answers go back to the HTTP loops).
     func endAdmit(_ id: String, _ outcome: AdmitResult, completion: @Sendable (AdmitResult) -> Void) {
-        let waiters = monitor.locked { pending.removeValue(forKey: ExactKey(id)) ?? [] }
+        let waiters = monitor.locked {
+            if !pendingJobs.isEmpty, let k = pendingJobs.first(where: { ExactKey($0.value.id) == ExactKey(id) })?.key { pendingJobs[k] = nil }
+            return pending.removeValue(forKey: ExactKey(id)) ?? []
+        }
         completion(outcome)
         for w in waiters { w(outcome) }
     }
@@ -134,7 +151,9 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// Prunes expired entries; returns how many went.
     func prune(retention: Double, dedupTTL: Double) -> Int {
         let now = clock.now()
-        var (n, shards) = monitor.locked { (index.pruneWhole(now: now, retention: retention), index.ids.shardCount) }
+        var (n, shards) = monitor.locked {
+            (index.pruneWhole(now: now, retention: retention) + index.jobs.prune(before: now - dedupTTL), index.ids.shardCount)
+        }
         // One shard of the id table per lock hold: a shard that lost entries is rebuilt, and
         // admissions wait for at most one shard's rebuild, not all of them.
         for s in 0..<shards {
@@ -147,6 +166,9 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
 
     func info(_ id: String) -> DeliveryInfo? { monitor.locked { index[id] } }
     func remembers(_ id: String) -> Bool { monitor.locked { index.remembers(id) } }
+    func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String? {
+        monitor.locked { index.jobDuplicate(type: type, job: job, verifiedBy: verifiedBy) }
+    }
     func chain(root: String) -> [DeliveryInfo] { monitor.locked { index.chain(root: root) } }
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { monitor.locked { index.list(state: state, type: type) } }
     var unfinished: Int { monitor.locked { index.unfinished } }

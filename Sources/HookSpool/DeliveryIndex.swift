@@ -25,6 +25,8 @@ struct DeliveryIndex {
     /// hold a million copies; compact records hold their index.
     private(set) var names: [String] = []
     private var nameIndex: [ExactKey: UInt32] = [:]
+    /// The job completions admitted (see `JobIndex`, `DeliveryIndex+Jobs`).
+    var jobs = JobIndex()
 
     subscript(id: String) -> DeliveryInfo? {
         guard let p = ids.lookup(id) else { return nil }
@@ -77,7 +79,8 @@ struct DeliveryIndex {
     /// room for (then it stays whole: exactness beats a few bytes for a rare case).
     private mutating func compact(_ d: DeliveryInfo) -> FinishedDelivery? {
         // A pipeline's steps stay whole: their chain is what `deliveries list --root` shows.
-        guard d.state == .done || d.state == .skipped, d.lastError == nil, d.result == nil, d.nextAt == nil, d.head?.chain == nil,
+        // A synthesized event stays whole: a compact record knows only HMAC from JWT.
+        guard d.state == .done || d.state == .skipped, d.verifiedBy != .reconcile, d.lastError == nil, d.result == nil, d.nextAt == nil, d.head?.chain == nil,
               d.retryLaterSince == nil, d.earlierAttempts.isEmpty,
               let attempt = Int32(exactly: d.attempt), let base = Int32(exactly: d.attemptBase),
               let bodyLength = UInt32(exactly: d.body.length), let lastLength = UInt32(exactly: d.lastState?.length ?? 0)
@@ -117,6 +120,7 @@ struct DeliveryIndex {
             ids.remember(id, at: at)
             store(DeliveryInfo(id: id, type: shared(head == nil ? EventType.canonical(type) : type), receivedAt: at, verifiedBy: vb,
                                updatedAt: at, body: ref, head: head))
+            noteJob(id: id, type: type, verifiedBy: vb, head: head, at: at)
         case .state(let change):
             guard var d = self[change.id] else { return }
             d.apply(change)
@@ -126,6 +130,8 @@ struct DeliveryIndex {
             ids.remember(id, at: at)
         case .forget(let id):
             _ = remove(id)
+        case .job(let mark):
+            jobs.load(mark)
         case .noop, .token:  // tokens go to the replay memory, not the index
             break
         case .batch(let inner):
@@ -159,6 +165,7 @@ struct DeliveryIndex {
     mutating func accept(id: String, type: String, at: Double, verifiedBy: VerifiedBy, head: DeliveryHead? = nil, body: SpoolRef) {
         ids.remember(id, at: at)
         store(DeliveryInfo(id: id, type: shared(type), receivedAt: at, verifiedBy: verifiedBy, updatedAt: at, body: body, head: head))
+        noteJob(id: id, type: type, verifiedBy: verifiedBy, head: head, at: at)
         unfinished += 1
     }
 
@@ -242,7 +249,7 @@ struct DeliveryIndex {
     /// entries went.
     @discardableResult
     mutating func prune(now: Double, retention: Double, dedupTTL: Double) -> Int {
-        var n = pruneWhole(now: now, retention: retention)
+        var n = pruneWhole(now: now, retention: retention) + jobs.prune(before: now - dedupTTL)
         for s in 0..<ids.shardCount { n += prune(shard: s, now: now, retention: retention, dedupTTL: dedupTTL) }
         return n
     }

@@ -162,6 +162,10 @@ public protocol DeliveryQueries: AnyObject, Sendable {
     func attempts(_ id: String) -> [StateChange]
     /// A pipeline: `root` (if known) and every event emitted below it, by depth, then arrival.
     func chain(root: String) -> [DeliveryInfo]
+    /// Whether a delivery of this job completion (`JobKey`) would repeat one admitted through
+    /// the other path: nil when not; else the id of the synthesized (`reconcile`) event it
+    /// repeats, or "" for a synthesized one a real delivery came before. `admit` stays the authority.
+    func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String?
 }
 
 /// Both sides: what the host's components are handed (each uses the part it needs).
@@ -209,6 +213,8 @@ extension DeliveryStore {
 }
 
 extension DeliveryQueries {
+    public func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String? { nil }
+
     /// Every delivery, oldest first.
     public func list() -> [DeliveryInfo] { list(state: nil, type: nil) }
 

@@ -31,7 +31,7 @@ extension HandoverEnvelope {
         }
         guard let b64 = doc["body"]?.stringValue, let body = Base64.decode(b64) else { throw HandoverEnvelopeError("body must be base64 text") }
         guard let vb = VerifiedBy(rawValue: doc["verified_by"]?.stringValue ?? "") else {
-            throw HandoverEnvelopeError("verified_by must be hmac, jwt, parent or host")
+            throw HandoverEnvelopeError("verified_by must be hmac, jwt, parent, host or reconcile")
         }
         guard let state = DeliveryState(rawValue: doc["state"]?.stringValue ?? ""), handedStates.contains(state) else {
             throw HandoverEnvelopeError("state must be received, retry_scheduled or fetched")

@@ -60,6 +60,8 @@ extension Spool {
             }
             // Ids remembered only for dedup: written from the snapshot's id table, one at a time.
             try index.forEachRememberedOnly { (id, at) throws(SpoolError) in _ = try out.append(SpoolRecord.seen(id: id, at: at).encoded()) }
+            // The job completions seen, for as long as their ids are: most deliveries' own records are gone.
+            for mark in index.jobs.records() { _ = try out.append(mark.encoded()) }
             // JWTs still bound to their delivery. Taken after `cut`: a binding whose record lies
             // before it was made before its record was queued, so it is in this list.
             for use in replayMemory.live() { _ = try out.append(SpoolRecord.token(use).encoded()) }

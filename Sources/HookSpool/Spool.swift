@@ -103,7 +103,7 @@ public final class Spool: DeliveryStore, DeliveryQueries {
 
     public func admit(id: String, type: String, verifiedBy: VerifiedBy, jwt: JWTIdentity?, head: DeliveryHead, body: [UInt8],
                       completion: @escaping @Sendable (AdmitResult) -> Void) {
-        switch board.beginAdmit(id, queueMax: config.queueMax, completion: completion) {
+        switch board.beginAdmit(id, type: type, job: head.job, verifiedBy: verifiedBy, queueMax: config.queueMax, completion: completion) {
         case .answered(let r): return completion(r)
         case .waitingForFirstCopy: return
         case .write: break
@@ -127,6 +127,9 @@ public final class Spool: DeliveryStore, DeliveryQueries {
     // MARK: - Running
 
     public func remembers(_ id: String) -> Bool { board.remembers(id) }
+    public func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String? {
+        board.jobDuplicate(type: type, job: job, verifiedBy: verifiedBy)
+    }
     public func feed(into feed: any DueFeed) { board.attach(feed) }
     public func watchDeadLetters(_ watch: any DeadLetterWatch) { deadLetterWatch.withLock { $0 = watch } }
 

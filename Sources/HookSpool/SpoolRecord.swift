@@ -19,6 +19,9 @@ public enum SpoolRecord: Sendable, Equatable {
     case seen(id: String, at: Double)
     /// The delivery was purged by an operator.
     case forget(id: String)
+    /// A job completion admitted within the dedup TTL (`JobIndex`), kept by compaction after
+    /// its delivery's own record went.
+    case job(JobMark)
     /// A JWT bound to the delivery it first came with (the replay memory), until it expires.
     case token(TokenUse)
     /// Written by the disk probe; carries nothing.
@@ -125,6 +128,8 @@ public enum SpoolRecord: Sendable, Equatable {
             meta.field("k", "seen"); meta.field("id", id); meta.key("at"); meta.double(at)
         case .forget(let id):
             meta.field("k", "forget"); meta.field("id", id)
+        case .job(let mark):
+            mark.write(into: &meta)
         case .token(let u):
             meta.field("k", "tok"); meta.field("h", Base64.encode(u.digest.bytes, urlSafe: true)); meta.field("id", u.id)
             meta.key("until"); meta.double(u.until)
@@ -219,6 +224,8 @@ public enum SpoolRecord: Sendable, Equatable {
             return .token(TokenUse(digest: TokenDigest(h), id: id, until: until))
         case "noop":
             return .noop
+        case "job":
+            return JobMark(meta: meta).map { .job($0) }
         default:
             return nil
         }

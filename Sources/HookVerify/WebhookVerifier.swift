@@ -11,6 +11,8 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
     case noMatchingSignature
     case noSecretsConfigured
     case dynamicWebhooksNotConfigured
+    /// The signature is right for a secret whose `expires=` has passed (a rotation's old secret).
+    case expiredSecret
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
         case .noMatchingSignature: return "no matching signature in webhook-signature"
         case .noSecretsConfigured: return "no HMAC secrets configured for static webhooks"
         case .dynamicWebhooksNotConfigured: return "webhook-signature is a JWT but dynamic webhooks not configured"
+        case .expiredSecret: return "signed with a secret whose expiry has passed (rotated out)"
         }
     }
 }
@@ -76,16 +79,21 @@ public struct WebhookVerifier: Sendable {
         guard !expected.isEmpty else { throw .noSignatureEntries }
         guard !secrets.isEmpty else { throw .noSecretsConfigured }
         let content = WebhookSigner.signedContent(id: id, timestamp: timestamp, body: body)
-        var matched = false
+        // Expiry is checked here, at each delivery, against the clock: a rotated-out secret stops
+        // verifying at its time with no reload or restart.
+        let now = clock.now()
+        var matched = false, matchedExpired = false
         for secret in secrets {
             // Compare the canonical encoding, as the reference libraries do: a variant spelling
             // (unused low bits set, no padding, URL-safe alphabet) decodes to the same bytes but
             // is not the signature, and every other receiver would refuse it.
             let mac = Array(WebhookSigner.encodedMAC(key: secret.key, content: content).utf8)
             // Every entry is compared even after a match, so timing does not reveal which one matched.
-            for entry in expected where Crypto.constantTimeEqual(mac, entry) { matched = true }
+            for entry in expected where Crypto.constantTimeEqual(mac, entry) {
+                if secret.isExpired(at: now) { matchedExpired = true } else { matched = true }
+            }
         }
-        guard matched else { throw .noMatchingSignature }
+        guard matched else { throw matchedExpired ? .expiredSecret : .noMatchingSignature }
     }
 
     /// The base64 text of each `v1,` entry of a space-separated header; other versions are ignored.

@@ -72,6 +72,8 @@ public struct ControlEndpoint: HTTPResponder {
             return ControlEndpoint.answer(admin.replay(filter))
         case ("POST", 2, "deliveries") where parts[1] == "purge":
             return ControlEndpoint.answer(admin.purge(filter))
+        case ("POST", 2, "deliveries") where parts[1] == "admit":
+            return ControlEndpoint.answer(admin.admitSynthesized(request.body, dryRun: query["dry_run"] == "1"))
         case ("POST", 2, "dead") where parts[1] == "retry":
             return ControlEndpoint.answer(admin.retryDead(type: query["type"]))
         case ("POST", 2, "dead") where parts[1] == "purge":
@@ -134,6 +136,7 @@ public struct ControlEndpoint: HTTPResponder {
         case ("GET", 2, "deliveries"): []
         case ("POST", 3, "deliveries") where parts[2] == "replay": []
         case ("POST", 2, "deliveries") where parts[1] == "replay" || parts[1] == "purge": filters
+        case ("POST", 2, "deliveries") where parts[1] == "admit": ["dry_run"]
         case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]
         case ("POST", 3, "functions") where parts[2] == "pause" || parts[2] == "resume": []
         case ("GET", 1, "status"): []

@@ -152,6 +152,10 @@ public final class DeliveryEndpoint: HTTPResponder {
         guard !EmitFile.isChildID(id_) else {
             return invalid(respond, id_, "webhook-id ending in ~e<number> or ~d<number> is reserved for events emitted by functions and the host")
         }
+        // A sender using one would keep `hookhost reconcile` from recovering that job's event.
+        guard !id_.hasPrefix(ReconcileEvent.idPrefix) else {
+            return invalid(respond, id_, "webhook-id starting with \(ReconcileEvent.idPrefix) is reserved for events hookhost reconcile synthesizes")
+        }
         // A redelivery of a remembered id needs no parsing: the answer is the same whatever it carries.
         if spool.remembers(id_) { return duplicate(respond, id_, type: nil) }
         let event: JSON
@@ -177,12 +181,13 @@ public final class DeliveryEndpoint: HTTPResponder {
         spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, head: head, body: body) { [self] result in
             // Usually called on the spool's writer, between two fdatasyncs: it only hands the
             // outcome to the connection's loop, which answers, counts and logs it.
-            reply.onLoop { [self] in admitted(result, delivery, type: type, bytes: body.count, respond) }
+            reply.onLoop { [self] in admitted(result, delivery, type: type, job: head.job, bytes: body.count, respond) }
         }
     }
 
     /// On the connection's loop: answers the outcome of an admission, counts and logs it.
-    private func admitted(_ result: AdmitResult, _ delivery: VerifiedDelivery, type: String, bytes: Int, _ respond: @Sendable (HTTPResponse) -> Void) {
+    private func admitted(_ result: AdmitResult, _ delivery: VerifiedDelivery, type: String, job: String?, bytes: Int,
+                          _ respond: @Sendable (HTTPResponse) -> Void) {
         let id = delivery.id
         switch result {
         case .accepted:
@@ -192,6 +197,13 @@ public final class DeliveryEndpoint: HTTPResponder {
             logger.info("received", ["id": .string(id), "type": .string(type), "bytes": .int(bytes),
                                       "verified_by": .string(delivery.verifiedBy.rawValue)])
         case .duplicate:
+            if let recovered = spool.jobDuplicate(type: type, job: job, verifiedBy: delivery.verifiedBy), !recovered.isEmpty {
+                // Answered like any duplicate: Gemini stops retrying, and the function does not run twice.
+                outcomes.add("duplicate")
+                logger.info("duplicate: already recovered by reconcile as \(recovered)", ["id": .string(id), "type": .string(type),
+                                                                                         "job": .string(job ?? ""), "recovered_as": .string(recovered)])
+                return respond(.json(200, DeliveryEndpoint.status("duplicate", id)))
+            }
             duplicate(respond, id, type: type)
         case .unavailable(let why):
             outcomes.add("unavailable")

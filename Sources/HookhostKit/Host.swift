@@ -193,7 +193,8 @@ public final class Host: Sendable {
             for e in endpoints { e.startDraining() }
             jwks.startDraining("draining; retry later")
         }
-        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls, drainer: drainer,
+        let reporting = ReconcileAdmission.Reporting(metrics: metrics.registry, logger: logger)
+        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls, drainer: drainer, reporting: reporting,
                                       status: { [self] in statusReport(parts) })
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
@@ -227,6 +228,7 @@ public final class Host: Sendable {
                         ["flags": .string(config.secretFlagsUsed.joined(separator: ","))])
         }
         if config.secretsFile != nil { services.start("secrets watch", SecretsWatch(secrets: secrets)) }
+        startReconcileTimer(spool: spool, reporting: reporting, into: &services)
         return Running(spool: spool, jwks: jwks, secrets: secrets, dispatcher: dispatcher, endpoints: endpoints, tls: tls,
                        drainer: drainer, graceLeft: graceLeft)
     }

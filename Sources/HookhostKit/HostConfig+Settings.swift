@@ -23,7 +23,7 @@ extension HostConfig {
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
         Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",
                 secret: true) { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") },
-        .path("HOOKHOST_SECRETS_FILE", \.secretsFile, "file with one secret per line (# comments); re-read on change and on SIGHUP"),
+        .path("HOOKHOST_SECRETS_FILE", \.secretsFile, "file with one secret per line (# comments; expires=TIME and webhook=ID after a secret); re-read on change and on SIGHUP"),
         Setting("HOOKHOST_JWKS_URL", meaning: "keys for dynamic (RS256 JWT) deliveries; http:// or https://",
                 show: { $0.jwksURL }) { c, v throws(ConfigError) in
             // The strict grammar of result URLs: a URL libcurl would read differently, or that only
@@ -100,11 +100,15 @@ extension HostConfig {
         .seconds("HOOKHOST_KEEP_RESULTS", \.fetch.keepResults, .seconds(max: 365 * 86_400, allowZero: true),
                  "seconds a downloaded result is kept after its delivery is done"),
         .count("HOOKHOST_FETCHERS", \.fetch.fetchers, .count(1, 64), "result downloads at once (threads of their own, separate from the workers)"),
-        Setting("GEMINI_API_KEY", meaning: "sent as x-goog-api-key when downloading results from the API origin", secret: true) { c, v in
+        Setting("GEMINI_API_KEY", meaning: "sent as x-goog-api-key when downloading results from the API origin, and by hookhost webhooks", secret: true) { c, v in
             c.geminiAPIKey = v.isEmpty ? nil : v },
         Setting("HOOKHOST_API_BASE", meaning: "where files/… and batches/… are downloaded", show: { HostConfig.showBase($0.apiBase) }) { c, v throws(ConfigError) in
             guard let u = FetchPolicy.base(v) else { throw bad("HOOKHOST_API_BASE", "expected an http(s) URL without query, got \"\(URLRedaction.withoutQuery(v))\"") }
             c.apiBase = u },
+        Setting("HOOKHOST_API_VERSION", meaning: "API version for hookhost webhooks/reconcile calls: v1, v1beta, v1alpha or v<digits>[alpha|beta<digits>]",
+                show: { $0.apiVersion }) { c, v throws(ConfigError) in
+            guard GeminiAPI.isValidVersion(v) else { throw bad("HOOKHOST_API_VERSION", "expected v1, v1beta, v1alpha or v<digits>[alpha|beta<digits>], got \"\(v.prefix(40))\"") }
+            c.apiVersion = v },
         Setting("HOOKHOST_GCS_BASE", meaning: "where gs:// results are downloaded", show: { HostConfig.showBase($0.gcsBase) }) { c, v throws(ConfigError) in
             guard let u = FetchPolicy.base(v) else { throw bad("HOOKHOST_GCS_BASE", "expected an http(s) URL without query, got \"\(URLRedaction.withoutQuery(v))\"") }
             c.gcsBase = u },
@@ -121,5 +125,16 @@ extension HostConfig {
             c.functionUIDs = v.isEmpty ? nil : try FunctionUIDRange.parse(v).get() },
         .path("HOOKHOST_TLS_CERT", \.tlsCert, "PEM certificate chain; with HOOKHOST_TLS_KEY the listener speaks HTTPS (re-read on SIGHUP)"),
         .path("HOOKHOST_TLS_KEY", \.tlsKey, "PEM private key for HOOKHOST_TLS_CERT"),
+        Setting("HOOKHOST_RECONCILE_EVERY", meaning: "seconds between reconcile runs inside the host, 30 … 86400 (lists the API's finished batches, admits the events that never came; needs GEMINI_API_KEY); 0: off",
+                range: .seconds(max: 86_400, allowZero: true), default: "0") { c, v throws(ConfigError) in
+            let t = try SettingRange.seconds(max: 86_400, allowZero: true).parseOrThrow("HOOKHOST_RECONCILE_EVERY", v)
+            // Below 30 s a run would only repeat the same listing calls against the API's quota.
+            guard t == 0 || t >= 30 else { throw bad("HOOKHOST_RECONCILE_EVERY", "expected 0 (off) or 30 … 86400 seconds, got \(v)") }
+            c.reconcileEvery = t },
+        Setting("HOOKHOST_RECONCILE_WINDOW", meaning: "how far back those runs look: 30m, 48h, 2d (at most 365d)", default: "48h") { c, v throws(ConfigError) in
+            switch ReconcileWindow.parse(v.trimmingSpaces) {
+            case .success(let s): c.reconcileWindow = s
+            case .failure(let e): throw bad("HOOKHOST_RECONCILE_WINDOW", e.message)
+            } },
     ])
 }

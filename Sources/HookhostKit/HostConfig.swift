@@ -44,7 +44,13 @@ public struct HostConfig: Sendable {
     public var fetchHosts: [HostPattern] = []
     public var geminiAPIKey: String?
     public var apiBase = FetchPolicy.gemini.apiBase
+    /// `HOOKHOST_API_VERSION`: the path prefix of Gemini API calls (webhooks, reconcile).
+    public var apiVersion = "v1"
     public var gcsBase = FetchPolicy.gemini.gcsBase
+    /// `HOOKHOST_RECONCILE_EVERY`: seconds between in-host reconcile runs; 0: none.
+    public var reconcileEvery: Double = 0
+    /// `HOOKHOST_RECONCILE_WINDOW`: how far back those runs look.
+    public var reconcileWindow = ReconcileWindow.defaultSeconds
     public var gcsTokenFile: String?
     public var logLevel = LogLevel.info
     /// Bytes of log lines kept while stderr is not read; beyond, lines are dropped and counted.

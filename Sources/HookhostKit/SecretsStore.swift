@@ -51,7 +51,11 @@ public final class SecretsStore: Sendable {
     public var count: Int { state.withLock { $0.verifier.secrets.count } }
 
     /// The current secrets' fingerprints (never the secrets): for the start-up log and `hookhost status`.
-    public var fingerprints: [String] { state.withLock { $0.verifier.secrets.map(\.fingerprint) } }
+    /// A secret with an expiry shows it (`ab12cd34 (until 2026-12-08T17:40:00Z)`).
+    public var fingerprints: [String] {
+        let now = clock.now()
+        return state.withLock { $0.verifier.secrets.map { $0.shown(at: now) } }
+    }
 
     /// Re-reads the file if it changed (or always, when `force`). A bad file keeps the old secrets.
     public func reload(force: Bool = false) {
@@ -77,7 +81,7 @@ public final class SecretsStore: Sendable {
             }
             let v = WebhookVerifier(secrets: fixed + secrets, tolerance: tolerance, clock: clock)
             state.withLock { $0 = (v, digest) }
-            logger.info("secrets reloaded", ["count": .int(v.secrets.count), "fingerprints": .string(v.secrets.map(\.fingerprint).joined(separator: ","))])
+            logger.info("secrets reloaded", ["count": .int(v.secrets.count), "fingerprints": .string(v.secrets.map { $0.shown(at: clock.now()) }.joined(separator: ","))])
         } catch {
             logger.error("secrets file invalid; keeping the previous secrets", ["file": .string(file), "error": .string(error.description)])
             state.withLock { $0.digest = digest }  // said once, not on every poll

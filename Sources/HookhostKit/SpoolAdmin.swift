@@ -13,6 +13,8 @@ public struct SpoolAdmin: Sendable {
     public let functions: FunctionTable
     /// The paused functions (the running host's, or the data directory's file with it stopped).
     public let pauses: FunctionPauses
+    /// Where events admitted by `POST /deliveries/admit` are counted and logged.
+    public var reconcileReporting = ReconcileAdmission.Reporting()
 
     public init(spool: any DeliveryStorage, functions: FunctionTable, pauses: FunctionPauses = FunctionPauses()) {
         self.spool = spool

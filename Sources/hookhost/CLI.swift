@@ -30,6 +30,9 @@ enum CLI {
       hookhost deliveries replay|purge --state S [--function F] [--type T] [--since T] [--until T] [--dry-run]
       hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)
       hookhost drain [--handover URL] [--wait SECONDS] [--data DIR]   (stop taking deliveries; hand the unfinished to a peer)
+      hookhost reconcile [--since 48h] [--apply] [--operation NAME] [--interaction ID] [--json] [--data DIR]
+                                         (jobs finished whose event never came; --apply admits it)
+      hookhost webhooks create|list|get|update|delete|rotate|ping …   (the Gemini project's webhooks)
       hookhost help COMMAND              (or COMMAND --help / -h)
       hookhost help settings             (every setting: flag, default, range, meaning)
 
@@ -48,10 +51,12 @@ enum CLI {
             case "deliveries": return try DeliveriesCommand.run(rest)
             case "status": return try StatusCommand.run(rest)
             case "drain": return try DrainCommand.run(rest)
+            case "webhooks": return try WebhooksCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
             case "keys": return try KeysCommand.run(rest)
             case "run": return try RunCommand.run(rest)
             case "new": return try NewCommand.run(rest)
+            case "reconcile": return try ReconcileCommand.run(rest)
             case "help", "--help", "-h":
                 if rest.count > 1 { throw UsageError("help: unexpected argument \"\(rest[1])\"") }
                 return help(rest.first ?? "")
@@ -86,10 +91,12 @@ enum CLI {
         case "deliveries": print(DeliveriesCommand.help)
         case "status": print(StatusCommand.help)
         case "drain": print(DrainCommand.help)
+        case "webhooks": print(WebhooksCommand.help)
         case "demo": print(DemoCommand.help)
         case "keys": print(KeysCommand.help)
         case "run": print(RunCommand.help)
         case "new": print(NewCommand.help)
+        case "reconcile": print(ReconcileCommand.help)
         // The settings table of docs/reference.md, generated from the code (a test compares them).
         case "settings": print(HostConfig.referenceTable)
         default: print(usage)

@@ -170,12 +170,12 @@ enum DeliveriesCommand {
     /// creates nothing: no lock file, no spool log.
     /// `functions`: the table the stopped-host path reports on (`hookhost status`).
     static func perform(_ method: String, _ path: String, data: String,
-                        functions: FunctionTable = FunctionTable(directory: "/nonexistent")) throws -> (Int, [UInt8]) {
+                        functions: FunctionTable = FunctionTable(directory: "/nonexistent"), body: [UInt8] = []) throws -> (Int, [UInt8]) {
         let readOnly = method == "GET"
         switch ServerProbe.check(data, create: !readOnly) {
         case .stopped(let lockFD):
             defer { if lockFD >= 0 { close(lockFD) } }
-            return try direct(method, path, data: data, readOnly: readOnly, functions: functions)
+            return try direct(method, path, data: data, readOnly: readOnly, functions: functions, body: body)
         case .unusable(let reason):
             throw RuntimeError(reason)
         case .running:
@@ -183,6 +183,7 @@ enum DeliveriesCommand {
         }
         var req = ClientRequest(method: method, url: "http://hookhost" + path)
         req.timeout = 60
+        if !body.isEmpty { req.body = body; req.headers.append(("Content-Type", "application/json")) }
         do {
             // Connected through a short alias of the directory when DATA/control.sock is too long for sun_path.
             let r = try ControlSocketPath.withShortPath(data) { sock in
@@ -196,7 +197,7 @@ enum DeliveriesCommand {
     }
 
     static func direct(_ method: String, _ path: String, data: String, readOnly: Bool,
-                       functions: FunctionTable = FunctionTable(directory: "/nonexistent")) throws -> (Int, [UInt8]) {
+                       functions: FunctionTable = FunctionTable(directory: "/nonexistent"), body: [UInt8] = []) throws -> (Int, [UInt8]) {
         // Pausing writes DATA/paused.json and must not act on an unreadable one; the others only
         // mark what waits for a paused function, and a list must not fail for that.
         let changesPauses = path.hasPrefix("/functions/")
@@ -228,7 +229,7 @@ enum DeliveriesCommand {
         if !readOnly { spool.startWriter() }
         defer { if !readOnly { spool.stopWriter() } }  // returns once the writer flushed and exited
         let endpoint = ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: functions, pauses: pauses))
-        let r = endpoint.answer(HTTPRequest(method: method, target: path))
+        let r = endpoint.answer(HTTPRequest(method: method, target: path, body: body))
         return (r.status, r.body)
     }
 

@@ -17,6 +17,8 @@ struct DemoAPI: HTTPResponder {
 
     /// Created batches and interactions.
     let jobs: StandInJobs
+    /// Project webhooks (WebhookService), for `hookhost webhooks` pointed at the demo.
+    let webhooks = StandInWebhooks()
 
     /// `secret` signs the `batch.succeeded` of created batches, sent to `webhook` (the demo host)
     /// unless the batch names its own URIs.
@@ -30,6 +32,7 @@ struct DemoAPI: HTTPResponder {
         guard request.header("x-goog-api-key") == DemoAPI.apiKey else {
             return respond(.json(401, Array(#"{"error":{"code":401,"message":"API key not valid"}}"#.utf8)))
         }
+        if let answer = webhooks.answer(request) { return respond(answer) }
         if let answer = jobs.answer(request) { return respond(answer) }
         let path = request.path
         if path.hasPrefix("/download/v1beta/files/"), let name = path.split(separator: "/").last?.split(separator: ":").first {

@@ -24,12 +24,19 @@ enum DemoAPIOnly {
                     the first time its key is seen) and a batch.succeeded signed with the first
                     of HOOKHOST_SECRETS goes to its webhookConfig.uris, else to --webhook
       GET  /v1/batches/<id>, /download/v1beta/files/batch-<id>:download   the batch, its output
+      GET  /v1/batches?pageSize=&pageToken=   every created batch (client.batches.list)
+      GET  /v1/operations/<id>   a done Veo operation (video files/video-<id>; ids running…/failed… differ)
+      POST /standin/lose-webhooks?count=N   the next N batches send no webhook (for reconcile)
       GET  /v1/interactions/<id>    requires_action with one pending function call (add)
       POST /v1/interactions         previous_interaction_id + a function_result answers it
+    and for Gemini's WebhookService (project webhooks, in memory; what hookhost webhooks calls):
+      POST|GET /v1/webhooks, GET|PATCH|DELETE /v1/webhooks/<id>, POST /v1/webhooks/<id>:ping
+                    (a signed webhook.ping to its uri), POST /v1/webhooks/<id>:rotateSigningSecret
     Prints the base URL first (HOOKHOST_API_BASE=http://…), then one line per request. --listen
     defaults to a free 127.0.0.1 port. With --api-key, a request without that x-goog-api-key is
     answered 401 as the real API would (give the host the same GEMINI_API_KEY); without it any key
-    or none is accepted. Files are read whole into memory per request (at most 256 MiB).
+    or none is accepted; a key starting with "denied" is answered 403 PERMISSION_DENIED (for
+    tests). Files are read whole into memory per request (at most 256 MiB).
     """
 
     static func run(_ a: Arguments) throws -> Int32 {
@@ -105,6 +112,8 @@ struct StandInAPI: HTTPResponder {
     let apiKey: String?
     /// Created batches and interactions; input files are read from `root` like downloads.
     let jobs: StandInJobs
+    /// Project webhooks (WebhookService).
+    let webhooks = StandInWebhooks(log: { DemoAPIOnly.say($0) })
 
     init(root: String, apiKey: String?, secret: WebhookSecret?, webhook: String?) {
         self.root = root
@@ -134,7 +143,16 @@ struct StandInAPI: HTTPResponder {
     }
 
     func answer(_ request: HTTPRequest) -> Answer {
+        // A test switch (documented with the stand-in): a key starting with "denied" stands for a
+        // valid key without permission on the project, which Gemini answers 403.
+        if request.header("x-goog-api-key")?.hasPrefix("denied") == true {
+            return Answer(response: StandInJobs.failure(403, "PERMISSION_DENIED", "The caller does not have permission"), note: "PERMISSION_DENIED")
+        }
         if let apiKey, request.header("x-goog-api-key") != apiKey { return failure(401, "API key not valid") }
+        if let response = webhooks.answer(request) {
+            // The request's shape, for tests that compare hookhost's requests with google-genai's.
+            return Answer(response: response, note: "fields=" + StandInWebhooks.fields(request.body).joined(separator: ","))
+        }
         if let response = jobs.answer(request) { return Answer(response: response, note: nil) }
         guard request.method == "GET" || request.method == "HEAD" else { return failure(405, "method not allowed") }
         let path = request.path

@@ -20,7 +20,9 @@ enum DemoCommand {
     functions in DIR (default ./Functions/bin, built by Functions/build.sh), sends a signed
     delivery of every event type (plus a duplicate and a forged one), then JWT-signed dynamic
     deliveries checked against a local JWKS (plus one with an unknown kid), waits for the
-    functions and prints what each did. --keep leaves the data directory and log in place.
+    functions and prints what each did; last, a batch whose webhook the stand-in drops is found
+    and recovered by reconcile (as hookhost reconcile --apply). --keep leaves the data directory
+    and log in place.
 
     \(DemoAPIOnly.help)
     """
@@ -57,7 +59,8 @@ enum DemoCommand {
         let url = base + "/webhooks"
         // The stand-in for the Gemini API the results are downloaded from (in this process).
         let (apiFD, apiPort) = try Listener.open(.inet(host: "127.0.0.1", port: 0))
-        let api = try HTTPServer(listeners: [apiFD], loops: 1, config: HTTPServerConfig(), responder: DemoAPI(secret: secret, webhook: url), logger: Logger(level: .error))
+        let demoAPI = DemoAPI(secret: secret, webhook: url)
+        let api = try HTTPServer(listeners: [apiFD], loops: 1, config: HTTPServerConfig(), responder: demoAPI, logger: Logger(level: .error))
         api.start()
         defer { api.stop(); api.join() }
         print("stand-in Gemini API (batch output, videos) on 127.0.0.1:\(apiPort)")
@@ -133,6 +136,7 @@ enum DemoCommand {
             if let se = last?["stderr"]?.stringValue, !se.isEmpty { print("      stderr: " + se.trimmingNewlines.replacingAll("\n", "\n              ")) }
         }
         try printPipeline(sock, root: ids[0], known: Set(ids), host: host)
+        try showReconcile(demoAPI.jobs, apiPort: apiPort, sock: sock, host: host)
         print("\nmetrics: " + metricsSummary(base))
         return 0
     }

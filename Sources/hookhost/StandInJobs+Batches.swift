@@ -83,6 +83,7 @@ extension StandInJobs {
                               inputConfig: input, inline: inline, webhookURIs: uris, userMetadata: metadata,
                               createTime: Self.now(), endTime: nil, entries: entries, failed: failed)
             s.batches[id] = batch
+            s.order.append(id)
             return batch
         }
         guard let created else { return Self.failure(429, "RESOURCE_EXHAUSTED", "the stand-in holds \(Self.maxJobs) batches already") }
@@ -115,6 +116,7 @@ extension StandInJobs {
             return s.batches[id]
         }) else { return }
         let targets = batch.webhookURIs.isEmpty ? (projectWebhook.map { [$0] } ?? []) : batch.webhookURIs
+        if takeLoss() { return log("batch \(batch.name) succeeded; its webhook is lost on purpose (POST /standin/lose-webhooks)") }
         guard let secret else {
             return log("batch \(batch.name) succeeded; no webhook sent (no signing secret: set HOOKHOST_SECRETS)")
         }

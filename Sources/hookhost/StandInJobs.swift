@@ -41,6 +41,10 @@ final class StandInJobs: Sendable {
         var failedKeys: Set<String> = []
         var interactions: [String: StandInInteraction] = [:]
         var serial = 0
+        /// Batch ids in creation order (the listing's order).
+        var order: [String] = []
+        /// Batches still to finish without their webhook (`loseWebhooks`).
+        var loseNext = 0
     }
 
     init(secret: WebhookSecret?, projectWebhook: String?, delay: Double = 0.3, failedBefore: [String] = [],
@@ -62,6 +66,7 @@ final class StandInJobs: Sendable {
                   let id = path.split(separator: "/").last.map({ String($0.dropLast(":download".count)) }) else { return nil }
             return batchOutput(fileID: id)
         }
+        if path == "/standin/lose-webhooks", request.method == "POST" { return loseWebhooks(query: Self.query(request.target)) }
         let parts = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, parts[0].isEmpty, parts[1] == "v1" || parts[1] == "v1beta" else { return nil }
         let rest = parts[2]
@@ -69,6 +74,10 @@ final class StandInJobs: Sendable {
         case "POST" where rest.hasPrefix("models/") || rest.hasPrefix("tunedModels/"):
             guard rest.hasSuffix(":batchGenerateContent") else { return nil }
             return createBatch(model: String(rest.dropLast(":batchGenerateContent".count)), body: request.body)
+        case "GET" where rest == "batches":
+            return listBatches(query: Self.query(request.target))
+        case "GET" where rest.hasPrefix("operations/") || (rest.hasPrefix("models/") && rest.contains("/operations/")):
+            return operation(name: rest, host: request.header("host"))
         case "GET" where rest.hasPrefix("batches/"):
             return batch(id: String(rest.dropFirst("batches/".count)))
         case "GET" where rest.hasPrefix("interactions/"):

@@ -112,9 +112,20 @@ import Testing
                        "HOOKHOST_FUNCTION_TIMEOUT", "HOOKHOST_MAX_BODY", "HOOKHOST_READ_TIMEOUT", "HOOKHOST_IDLE_TIMEOUT",
                        "HOOKHOST_RETRY_BASE", "HOOKHOST_RETRY_CAP", "HOOKHOST_DEDUP_TTL", "HOOKHOST_RETENTION",
                        "HOOKHOST_QUEUE_MAX", "HOOKHOST_SHUTDOWN_GRACE", "HOOKHOST_RETRY_LATER_FOR", "HOOKHOST_KEEP_RESULTS", "HOOKHOST_HTTP_THREADS", "HOOKHOST_FETCHERS",
-                       "HOOKHOST_JWT_MAX_LIFETIME", "HOOKHOST_LOG_BUFFER", "HOOKHOST_MAX_EMIT", "HOOKHOST_MAX_DEPTH"]
+                       "HOOKHOST_JWT_MAX_LIFETIME", "HOOKHOST_LOG_BUFFER", "HOOKHOST_MAX_EMIT", "HOOKHOST_MAX_DEPTH", "HOOKHOST_RECONCILE_EVERY"]
         #expect(Set(numeric) == Set(HostConfig.ranges.keys))
         #expect(numeric.allSatisfy { HostConfig.settingNames.contains($0) })
+    }
+
+    @Test func reconcileSettings() throws {
+        #expect(try HostConfig.load(environment: [:], arguments: []).reconcileEvery == 0)
+        #expect(try HostConfig.load(environment: ["HOOKHOST_RECONCILE_EVERY": "300"], arguments: []).reconcileEvery == 300)
+        #expect(try HostConfig.load(environment: ["HOOKHOST_RECONCILE_EVERY": "0"], arguments: []).reconcileEvery == 0)
+        #expect(throws: ConfigError.self) { try HostConfig.load(environment: ["HOOKHOST_RECONCILE_EVERY": "5"], arguments: []) }
+        #expect(try HostConfig.load(environment: ["HOOKHOST_RECONCILE_WINDOW": "2d"], arguments: []).reconcileWindow == 172_800)
+        for bad in ["1e999", "0", "", "366d", "48x"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try HostConfig.load(environment: ["HOOKHOST_RECONCILE_WINDOW": bad], arguments: []) }
+        }
     }
 
     @Test func rangeEdges() throws {

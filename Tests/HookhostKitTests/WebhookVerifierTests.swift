@@ -128,4 +128,24 @@ import Testing
             #expect(!WebhookVerifier.isTimestampSyntax(bad), "\(bad)")
         }
     }
+
+    @Test func aSecretStopsVerifyingAtItsExpiryWithoutAReload() throws {
+        // Both secrets sign during the grace period of a rotation; the old one expires.
+        let clock = ManualClock(1_800_000_000)
+        let old = try WebhookSecret(geminiSecret).expiring(at: 1_800_000_100)
+        let new = try WebhookSecret(rotatedSecret)
+        let v = WebhookVerifier(secrets: [old, new], tolerance: 1e9, clock: clock)
+        let body = Array(geminiBody.utf8)
+        let byOld = WebhookSigner.signature(secret: old, id: "m", timestamp: "1800000000", body: body)
+        let byNew = WebhookSigner.signature(secret: new, id: "m", timestamp: "1800000000", body: body)
+        try v.verify(id: "m", timestamp: "1800000000", signature: byOld, body: body)
+        try v.verify(id: "m", timestamp: "1800000000", signature: byNew, body: body)
+        clock.advance(100)
+        #expect(throws: VerificationError.expiredSecret) { try v.verify(id: "m", timestamp: "1800000000", signature: byOld, body: body) }
+        try v.verify(id: "m", timestamp: "1800000000", signature: byNew, body: body)
+        // Signed with both (as Gemini does during the grace period): the unexpired one carries it.
+        try v.verify(id: "m", timestamp: "1800000000", signature: byOld + " " + byNew, body: body)
+        #expect(old.shown(at: 1_800_000_000).hasSuffix("(until 2027-01-15T08:01:40Z)"))
+        #expect(old.shown(at: 1_800_000_200).contains("expired 2027-01-15T08:01:40Z"))
+    }
 }

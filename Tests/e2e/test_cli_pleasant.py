@@ -203,6 +203,10 @@ def test_demo_listens_where_asked(tmp_path):
     # Every example ends done, with output — the batch and video ones with the results the host
     # downloaded from the demo's stand-in API (issue 9: a demo that ends in dead letters is a defect).
     report, pipeline = out.split("waiting for the functions", 1)[1].split("\nthe pipeline the first batch started", 1)
+    pipeline, recovered = pipeline.split("\na batch whose webhook never arrives", 1)
+    # last, a batch whose webhook the stand-in dropped, found and run through reconcile (issue 24)
+    assert "1 with no delivery received" in recovered and "(batch.succeeded) as reconcile_" in recovered, recovered
+    assert "batch.succeeded done (verified_by reconcile)" in recovered, recovered
     rows = [ln for ln in report.splitlines() if ln.startswith("  ") and not ln.startswith("      ")]
     # one per event type, the batch routed by job_group to nightly-eval, and two JWT ones
     assert len(rows) == 12 and all(" done " in ln and " output {" in ln for ln in rows), report

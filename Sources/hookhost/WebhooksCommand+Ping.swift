@@ -1,0 +1,129 @@
+import Glibc
+import HookhostKit
+import HookSupport
+import HookHTTP
+import HookFetch
+
+/// `webhooks ping ID --wait S`: "is my endpoint reachable and is my secret right?" answered end
+/// to end — Gemini sends, the running host verifies and stores, the CLI sees it in the spool.
+extension WebhooksCommand {
+    static let defaultPingType = "webhook.ping"
+
+    static func ping(_ a: Arguments, _ s: Settings, id: String) throws -> Int32 {
+        var wait: Double?
+        if let text = a.options["--wait"] {
+            guard let n = Double(text), n.isFinite, n > 0, n <= 3600, text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) else {
+                throw UsageError("--wait takes seconds, 1 … 3600, not \"\(text)\"")
+            }
+            wait = n
+        }
+        let type = a.options["--type"] ?? defaultPingType
+        guard !type.isEmpty, type.utf8.count <= 200 else { throw UsageError("--type takes an event type") }
+        guard let wait else {
+            _ = try s.api.request("POST", GeminiAPI.path("webhooks", id, method: "ping"))
+            print("asked Gemini to ping webhook \(id); add --wait 30 to see it arrive at the host")
+            return 0
+        }
+        // The host first: with none running there is nothing to watch, and Gemini is not asked.
+        guard case .running = ServerProbe.check(s.data, create: false) else {
+            throw RuntimeError("no hookhost serve is running with data directory \(s.data) (its control socket DATA/control.sock): start the host, or give its --data / HOOKHOST_DATA")
+        }
+        let host = HostWatch(data: s.data)
+        let unauthorizedBefore = host.unauthorizedCount()
+        // Whole seconds, rounded down: the spool's `since` compares with the delivery's received_at.
+        let since = (SystemClock().now() - 1).rounded(.down)
+        _ = try s.api.request("POST", GeminiAPI.path("webhooks", id, method: "ping"))
+        print("asked Gemini to ping webhook \(id); waiting up to \(formatSeconds(wait)) s for it at the host")
+        let deadline = monotonicNow() + wait
+        let pause = Monitor()
+        while true {
+            if let delivery = try host.delivery(type: type, since: since) {
+                print("ping arrived and verified: delivery \(delivery.id) (\(type)) received at \(delivery.receivedAt) — the endpoint is reachable and the secret is right")
+                return 0
+            }
+            if monotonicNow() >= deadline { break }
+            // A bounded pause between polls (a condition wait: nothing signals it).
+            pause.locked { pause.wait(seconds: min(0.2, max(0, deadline - monotonicNow()))) }
+        }
+        let unauthorizedAfter = host.unauthorizedCount()
+        if let before = unauthorizedBefore, let after = unauthorizedAfter, after > before {
+            throw RuntimeError("the ping reached the host but its signature was rejected (\(after - before) unauthorized since the ping): the host's secrets do not include webhook \(id)'s current secret; rotate it (hookhost webhooks rotate \(id)) so the new one is written to the secrets file")
+        }
+        if unauthorizedBefore != nil && unauthorizedAfter != nil {
+            throw RuntimeError("no ping arrived within \(formatSeconds(wait)) s and the host refused nothing meanwhile: Gemini could not reach the webhook's uri (is it public, is TLS valid, does it route to this host's listener and path?)")
+        }
+        throw RuntimeError("no verified ping arrived within \(formatSeconds(wait)) s: either Gemini could not reach the webhook's uri, or the host rejected its signature (see the host's log for \"unauthorized\")")
+    }
+
+    static func formatSeconds(_ s: Double) -> String {
+        s == s.rounded() ? String(Int(s)) : String(s)
+    }
+}
+
+/// The running host, seen through its control socket (deliveries, status) and metrics.
+struct HostWatch {
+    let data: String
+
+    struct Delivery {
+        let id: String
+        let receivedAt: String
+    }
+
+    func control(_ path: String) throws -> JSON {
+        var req = ClientRequest(method: "GET", url: "http://hookhost" + path)
+        req.timeout = 10
+        let r: ClientResponse
+        do {
+            r = try ControlSocketPath.withShortPath(data) { sock in
+                req.unixSocket = sock
+                return try HTTPClient.perform(req)
+            }
+        } catch {
+            throw RuntimeError("the host holds \(data) but its control socket does not answer: \(error)")
+        }
+        guard r.status == 200, let doc = try? JSONParser.parse(r.body) else {
+            throw RuntimeError("the host's control socket answered HTTP \(r.status) to GET \(path)")
+        }
+        return doc
+    }
+
+    /// The first delivery of `type` received at or after `since` (the control API's filters).
+    func delivery(type: String, since: Double) throws -> Delivery? {
+        let doc = try control("/deliveries?type=\(ControlEndpoint.percentEncode(type))&since=\(Int(since))")
+        guard let first = doc["deliveries"]?.arrayValue?.first(where: { $0["type"]?.stringValue == type }) else { return nil }
+        return Delivery(id: first["id"]?.stringValue ?? "?", receivedAt: first["received_at"]?.stringValue ?? "?")
+    }
+
+    /// `hookhost_deliveries_total{outcome="unauthorized"}` from the host's /metrics (found through
+    /// its status: the admin listener if set, else the main one); nil when it cannot be read.
+    func unauthorizedCount() -> Int? {
+        guard let status = try? control("/status"), let listen = status["listen"]?.stringValue else { return nil }
+        let env = environment()
+        let address = env["HOOKHOST_ADMIN_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? listen
+        guard let base = Self.metricsBase(address, tls: env["HOOKHOST_TLS_CERT"].map { !$0.isEmpty } ?? false) else { return nil }
+        var req = ClientRequest(method: "GET", url: base + "/metrics")
+        req.timeout = 5
+        if base.hasPrefix("unix:") { req = ClientRequest(method: "GET", url: "http://hookhost/metrics"); req.unixSocket = String(base.dropFirst(5)); req.timeout = 5 }
+        guard let r = try? HTTPClient.perform(req), r.status == 200 else { return nil }
+        return Self.counter(r.bodyText, name: "hookhost_deliveries_total", label: "outcome=\"unauthorized\"")
+    }
+
+    /// `http://127.0.0.1:PORT` for a listen address (any-address becomes loopback); `unix:/path` kept.
+    static func metricsBase(_ listen: String, tls: Bool) -> String? {
+        if listen.hasPrefix("unix:") { return listen }
+        guard let colon = listen.lastIndex(of: ":") else { return nil }
+        var host = String(listen[..<colon])
+        let port = listen[listen.index(after: colon)...]
+        if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
+        if host == "[::]" { host = "[::1]" }
+        return (tls ? "https://" : "http://") + host + ":" + port
+    }
+
+    /// The value of one labelled counter in Prometheus text; nil when absent.
+    static func counter(_ text: String, name: String, label: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains(label) {
+            if let value = line.split(separator: " ").last, let n = Double(value) { return Int(n) }
+        }
+        return nil
+    }
+}
