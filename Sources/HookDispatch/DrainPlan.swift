@@ -41,13 +41,8 @@ public enum DrainPlan {
         return out
     }
 
-    /// Whether the wait is over early: nothing runs, and nothing allowed to finish here could
-    /// still start (each of `allowed` is finished, handed over, not due, or held by a pause).
-    public static func nothingLeftToFinish(running: Int, allowed: [DeliveryInfo?], now: Double, heldByPause: (DeliveryInfo) -> Bool) -> Bool {
-        running == 0 && stillDue(allowed, now: now, heldByPause: heldByPause) == 0
-    }
-
-    /// How many of `allowed` (looked up again; nil: gone) are due and may start.
+    /// How many of `allowed` (looked up again; nil: gone) are due and may start: with nothing
+    /// running, none left means the wait is over early.
     public static func stillDue(_ allowed: [DeliveryInfo?], now: Double, heldByPause: (DeliveryInfo) -> Bool) -> Int {
         allowed.reduce(0) { n, d in
             guard let d, d.state.isUnfinished, d.isDue(now: now), !heldByPause(d) else { return n }

@@ -30,7 +30,6 @@ public final class DrainStartGate: Sendable {
 
     func restrict(to ids: Set<String>) { mode.withLock { $0 = .only(ids) } }
     func close() { mode.withLock { $0 = .closed } }
-    var isOpen: Bool { mode.withLock { $0 == .open } }
 }
 
 extension Dispatcher {
