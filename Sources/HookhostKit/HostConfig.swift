@@ -43,6 +43,10 @@ public struct HostConfig: Sendable {
     /// Result downloads; their directory is set at start.
     public var fetch = FetchStageConfig(resultsRoot: "")
     public var shutdownGrace: Double = 30
+    /// The secret replicas sign hand-overs with (`HOOKHOST_PEER_SECRET`); nil: hand-over is off.
+    public var peerSecret: PeerSecret?
+    /// Where SIGTERM hands unfinished deliveries over (`HOOKHOST_HANDOVER`); nil: they stay.
+    public var handover: String?
     public var fetchHosts: [HostPattern] = []
     public var geminiAPIKey: String?
     public var apiBase = FetchPolicy.gemini.apiBase
@@ -96,6 +100,10 @@ public struct HostConfig: Sendable {
         }
         if c.console == .main && ConsoleRoute.owns(c.path) {
             throw ConfigError(setting: "HOOKHOST_PATH (--path)", message: "\(c.path) is the console's with HOOKHOST_CONSOLE=main; deliver to another path")
+        }
+        if c.handover != nil && c.peerSecret == nil {
+            throw ConfigError(setting: "HOOKHOST_HANDOVER (--handover)",
+                              message: "a hand-over is signed with HOOKHOST_PEER_SECRET, which is not set; set the same secret on every replica")
         }
         return c
     }
