@@ -48,9 +48,9 @@ def nginx_conf(ports: list[int], listen_port: int) -> str:
 class Nginx:
     name = "nginx"
 
-    def __init__(self, root: Path, ports: list[int]):
+    def __init__(self, root: Path, ports: list[int], port: int | None = None):
         self.root = root
-        self.port = free_port()
+        self.port = port or free_port()
         (root / "logs").mkdir(parents=True, exist_ok=True)
         self.conf = root / "nginx.conf"
         self.conf.write_text(nginx_conf(ports, self.port))
@@ -105,11 +105,11 @@ def haproxy_conf(ports: list[int], listen_port: int, sock: Path) -> str:
 class HAProxy:
     name = "haproxy"
 
-    def __init__(self, root: Path, ports: list[int], nofile: int | None = None):
+    def __init__(self, root: Path, ports: list[int], nofile: int | None = None, port: int | None = None):
         assert HAPROXY, "haproxy is not installed"
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
-        self.port = free_port()
+        self.port = port or free_port()
         self.sock = root / "haproxy.sock"
         self.cfg = root / "haproxy.cfg"
         self.cfg.write_text(haproxy_conf(ports, self.port, self.sock))
