@@ -161,6 +161,11 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         return sum
     }
 
+    /// Runs `body` on the index under the lock, with `fall(id, at)` to make ids due (nil: now).
+    func withIndexAndFeed(_ body: (inout DeliveryIndex, (String, Double?) -> Void) -> Void) {
+        monitor.locked { body(&index) { id, at in fall(id, at: at) } }
+    }
+
     /// Runs `body` on the index under the lock (compaction: snapshot, remap).
     func withIndex<T>(_ body: (inout DeliveryIndex) -> T) -> T { monitor.locked { body(&index) } }
 }

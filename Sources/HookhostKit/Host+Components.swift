@@ -70,7 +70,7 @@ extension Host {
     /// before any is started: a host whose /readyz, /metrics or `hookhost deliveries` would
     /// answer nowhere does not start.
     func makeServers(_ g: Ground, spool: Spool, endpoint: DeliveryEndpoint, adminEndpoint: DeliveryEndpoint?,
-                             tls: TLSCertificates?, status: @escaping @Sendable () -> StatusReport) throws(ConfigError) -> (main: HTTPServer, admin: HTTPServer?, control: HTTPServer, maxConnections: Int) {
+                             tls: TLSCertificates?, drainer: Drainer? = nil, status: @escaping @Sendable () -> StatusReport) throws(ConfigError) -> (main: HTTPServer, admin: HTTPServer?, control: HTTPServer, maxConnections: Int) {
         let fileLimit = FileBudget.currentLimit()
         let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.dispatch.workers,
                                                     fetchers: config.fetch.fetchers)
@@ -98,7 +98,8 @@ extension Host {
             // the node itself (glibc opens it O_PATH), never a symlink's target swapped in.
             fchmodat(AT_FDCWD, controlPath, 0o600, AT_SYMLINK_NOFOLLOW)
             controlServer = try HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
-                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table, pauses: g.pauses), status: status),
+                                           responder: ControlEndpoint(admin: SpoolAdmin(spool: spool, functions: g.table, pauses: g.pauses), status: status,
+                                                                      drain: drainer),
                                            logger: logger)
         } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)",

@@ -73,6 +73,17 @@ extension HostConfig {
         .count("HOOKHOST_QUEUE_MAX", \.spool.queueMax, .count(1, 100_000_000), "unfinished deliveries before new ones get 503"),
         .seconds("HOOKHOST_SHUTDOWN_GRACE", \.shutdownGrace, .seconds(max: 3600, allowZero: true),
                  "seconds between SIGTERM and SIGKILL for functions running at shutdown"),
+        Setting("HOOKHOST_PEER_SECRET", meaning: "secret replicas sign hand-overs with (whsec_ + base64 of ≥ 24 bytes, or ≥ 32 bytes of text); the same on every replica; unset: POST /hookhost/handover answers 404",
+                secret: true) { c, v throws(ConfigError) in
+            if v.isEmpty { c.peerSecret = nil; return }
+            do { c.peerSecret = try PeerSecret(v) } catch { throw bad("HOOKHOST_PEER_SECRET", "\(error)") } },
+        Setting("HOOKHOST_HANDOVER", meaning: "on SIGTERM/SIGINT, hand unfinished deliveries to this URL (a peer or the load balancer) within HOOKHOST_SHUTDOWN_GRACE; needs HOOKHOST_PEER_SECRET",
+                show: { $0.handover }) { c, v throws(ConfigError) in
+            if v.isEmpty { c.handover = nil; return }
+            guard case .success = Drainer.target(v) else {
+                throw bad("HOOKHOST_HANDOVER", "expected an http:// or https:// URL with a host (no user-info, spaces or non-ASCII), got \"\(URLRedaction.withoutQuery(String(v.prefix(200))))\"")
+            }
+            c.handover = v },
         .count("HOOKHOST_MAX_EMIT", \.dispatch.emit.maxEvents, .count(1, 100_000),
                "events one run may emit (HOOKHOST_EMIT); more fails the run and emits none"),
         .count("HOOKHOST_MAX_DEPTH", \.dispatch.emit.maxDepth, .count(1, 64),

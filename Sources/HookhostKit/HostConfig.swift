@@ -37,6 +37,10 @@ public struct HostConfig: Sendable {
     /// Result downloads; their directory is set at start.
     public var fetch = FetchStageConfig(resultsRoot: "")
     public var shutdownGrace: Double = 30
+    /// The secret replicas sign hand-overs with (`HOOKHOST_PEER_SECRET`); nil: hand-over is off.
+    public var peerSecret: PeerSecret?
+    /// Where SIGTERM hands unfinished deliveries over (`HOOKHOST_HANDOVER`); nil: they stay.
+    public var handover: String?
     public var fetchHosts: [HostPattern] = []
     public var geminiAPIKey: String?
     public var apiBase = FetchPolicy.gemini.apiBase
@@ -81,6 +85,10 @@ public struct HostConfig: Sendable {
             // Which one would win is not obvious, and guessing wrong shares a uid between functions.
             throw ConfigError(setting: "HOOKHOST_FUNCTION_UIDS (--function-uids)",
                               message: "set either HOOKHOST_FUNCTION_USER (one user for all functions) or HOOKHOST_FUNCTION_UIDS (a uid per function), not both; an empty value unsets one")
+        }
+        if c.handover != nil && c.peerSecret == nil {
+            throw ConfigError(setting: "HOOKHOST_HANDOVER (--handover)",
+                              message: "a hand-over is signed with HOOKHOST_PEER_SECRET, which is not set; set the same secret on every replica")
         }
         return c
     }

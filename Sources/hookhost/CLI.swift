@@ -29,6 +29,7 @@ enum CLI {
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
       hookhost deliveries replay|purge --state S [--function F] [--type T] [--since T] [--until T] [--dry-run]
       hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)
+      hookhost drain [--handover URL] [--wait SECONDS] [--data DIR]   (stop taking deliveries; hand the unfinished to a peer)
       hookhost help COMMAND              (or COMMAND --help / -h)
       hookhost help settings             (every setting: flag, default, range, meaning)
 
@@ -46,6 +47,7 @@ enum CLI {
             case "functions": return try FunctionsCommand.run(rest)
             case "deliveries": return try DeliveriesCommand.run(rest)
             case "status": return try StatusCommand.run(rest)
+            case "drain": return try DrainCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
             case "keys": return try KeysCommand.run(rest)
             case "run": return try RunCommand.run(rest)
@@ -83,6 +85,7 @@ enum CLI {
         case "functions": print(FunctionsCommand.help)
         case "deliveries": print(DeliveriesCommand.help)
         case "status": print(StatusCommand.help)
+        case "drain": print(DrainCommand.help)
         case "demo": print(DemoCommand.help)
         case "keys": print(KeysCommand.help)
         case "run": print(RunCommand.help)
