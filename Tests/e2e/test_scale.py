@@ -265,3 +265,43 @@ def test_scale_in_out_and_rolling_restart_under_load_lose_nothing_and_show_no_5x
           f"after a connection error; {retried_elsewhere} answered exit 75 first; {len(moved)} ran "
           f"their attempts on two replicas (handed over)")
     assert moved, "some deliveries waiting for a retry were handed over and finished elsewhere"
+
+
+def test_a_delivery_handed_back_to_the_replica_it_came_from_runs(tmp_path):
+    """A rolling restart hands over in both directions: A leaves and hands X to B; A comes back; B
+    leaves and, X's id hashing to A again, hands X back to A. A knows X only as `handed_over` (it
+    gave it away): it must take X again (202) and run it — answering "duplicate" would let B mark X
+    handed over too, and X, acknowledged to its sender, would never run anywhere."""
+    peer_secret = "peer-" + uuid.uuid4().hex + uuid.uuid4().hex
+    env = {"HOOKHOST_PEER_SECRET": peer_secret}
+    secret = new_secret()
+    a = Host(tmp_path / "a", secrets=[secret])
+    b = Host(tmp_path / "b", secrets=[secret])
+    for h in (a, b):
+        h.functions.add(FN)
+    # X waits on A (paused there), then on B (paused there too), so it is unfinished at each drain.
+    for h in (a, b):
+        p = h.cli("functions", "pause", FN, "--data", str(h.data), "--functions", str(h.functions.dir))
+        assert p.returncode == 0, p.stderr.decode()
+    try:
+        a.start(env=env)
+        b.start(env=env)
+        r = a.send(type_=FN)
+        assert r.status == 202
+        x = r.msg_id
+        p = a.cli("drain", "--handover", f"http://127.0.0.1:{b.port}/hookhost/handover", "--wait", "0",
+                  "--data", str(a.data), timeout=60)
+        assert p.returncode == 0, (p.stdout.decode(), p.stderr.decode())
+        assert a.stop() == 0
+        p = a.cli("functions", "resume", FN, "--data", str(a.data), "--functions", str(a.functions.dir))
+        assert p.returncode == 0, p.stderr.decode()
+        a.start(env=env)  # back, on its data: X is `handed_over` here
+        p = b.cli("drain", "--handover", f"http://127.0.0.1:{a.port}/hookhost/handover", "--wait", "0",
+                  "--data", str(b.data), timeout=60)
+        assert p.returncode == 0, (p.stdout.decode(), p.stderr.decode())
+        assert [d["state"] for d in deliveries(b) if d["id"] == x] == ["handed_over"]
+        a.functions.wait_run(x, timeout=20)
+    finally:
+        for h in (a, b):
+            if h.running:
+                h.stop()
