@@ -200,7 +200,8 @@ extension DeliveryStore {
     /// The state change that queues a finished delivery again: attempts so far become the base
     /// its fresh budget counts from. Nil for one still unfinished (it runs anyway).
     func replayChange(_ d: DeliveryInfo, at now: Double) -> StateChange? {
-        guard !d.state.isUnfinished else { return nil }
+        // Handed over: another replica owns it now; running it here too would run it twice.
+        guard !d.state.isUnfinished, d.state != .handedOver else { return nil }
         var change = StateChange(id: d.id, state: .received, attempt: d.attempt, at: now, error: nil)
         change.attemptBase = d.attempt
         return change

@@ -19,7 +19,7 @@ extension HandoverEnvelope {
     public static func decode(_ bytes: [UInt8]) throws(HandoverEnvelopeError) -> HandoverEnvelope {
         let doc: JSON
         do { doc = try JSONParser.parse(bytes, maxDepth: maxDepth) } catch {
-            throw HandoverEnvelopeError("body is not a JSON hand-over (at most \(maxDepth) levels deep): \(error)")
+            throw HandoverEnvelopeError("body is not a hand-over: not JSON, or nested deeper than \(maxDepth) levels (\(error))")
         }
         guard doc.isObject else { throw HandoverEnvelopeError("body is not a JSON object") }
         guard doc["v"]?.intValue == version else { throw HandoverEnvelopeError("v must be \(version) (the hand-over format this host reads)") }

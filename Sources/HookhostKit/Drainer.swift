@@ -49,6 +49,9 @@ public final class Drainer: Sendable {
         self.spool = spool; self.dispatcher = dispatcher; self.secret = secret; self.origin = origin; self.defaultWait = defaultWait
         self.logger = logger; self.metrics = metrics; self.startDraining = startDraining
         metrics.describe("hookhost_handover_total", "Deliveries handed over between replicas by direction (sent, received) and outcome.")
+        for outcome in ["accepted", "duplicate", "refused", "failed"] {
+            metrics.add("hookhost_handover_total", labels: [("direction", "sent"), ("outcome", outcome)], 0)
+        }
     }
 
     /// Where hand-overs go: the URL as given, or with `/hookhost/handover` when it names no path.
@@ -60,7 +63,8 @@ public final class Drainer: Sendable {
     }
 
     /// Checks the request and starts the drain on a thread of its own; the progress at once.
-    public func start(handover: String?, wait: Double?) -> Result<DrainProgress, DrainError> {
+    /// `bounded`: the hand-over must end within `wait` too (at shutdown).
+    public func start(handover: String?, wait: Double?, bounded: Bool = false) -> Result<DrainProgress, DrainError> {
         var url: FetchURL?
         if let handover {
             guard secret != nil else { return .failure(.noPeerSecret) }
@@ -71,24 +75,26 @@ public final class Drainer: Sendable {
         }
         let seconds = wait ?? defaultWait
         guard seconds.isFinite, seconds >= 0, seconds <= 86_400 else { return .failure(.badWait("\(seconds)")) }
-        guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
-            return .failure(.alreadyDraining)
+        // Under the thread's lock: once the flag is taken, `join` finds the drain's thread.
+        let started = thread.withLock { slot -> Bool in
+            guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return false }
+            slot.take()?.join()  // the last drain's thread, past its end
+            begin(url)
+            slot = startThread(name: "drain") { [self, url] in drain(url, wait: seconds, bounded: bounded) }
+            return true
         }
-        begin(url)
-        let previous = thread.withLock { $0.take() }
-        previous?.join()
-        let t = startThread(name: "drain") { [self, url] in drain(url, wait: seconds) }
-        thread.withLock { $0 = t }
-        return .success(progress)
+        return started ? .success(progress) : .failure(.alreadyDraining)
     }
 
-    /// Drains to the end on the calling thread (SIGTERM), after a drain under way.
+    /// Drains to the end (SIGTERM), the hand-over included within `wait`, after a drain under way.
     public func run(handover: String, wait: Double) {
-        thread.withLock { $0.take() }?.join()
-        guard case .success(let url) = Drainer.target(handover), secret != nil else { return }
-        running.store(true, ordering: .releasing)
-        begin(url)
-        drain(url, wait: wait)
+        for _ in 0..<10 {
+            switch start(handover: handover, wait: wait, bounded: true) {
+            case .success: return join()
+            case .failure(.alreadyDraining): join()
+            case .failure(let e): return logger.error("no hand-over at shutdown", ["reason": .string(e.description)])
+            }
+        }
     }
 
     /// Joins a drain thread still running (at shutdown).
@@ -117,7 +123,7 @@ public final class Drainer: Sendable {
         [DeliveryState.received, .retryScheduled, .fetched, .running, .fetching].flatMap { spool.list(state: $0) }
     }
 
-    private func drain(_ url: FetchURL?, wait: Double) {
+    private func drain(_ url: FetchURL?, wait: Double, bounded: Bool) {
         defer { running.store(false, ordering: .releasing) }
         let deadline = monotonicNow() + wait
         let held: (DeliveryInfo) -> Bool = { [dispatcher] in dispatcher.isHeldByPause($0) }
@@ -144,7 +150,7 @@ public final class Drainer: Sendable {
         dispatcher.closeStarts()
         if let s {
             s.enqueue(unfinished().filter { DrainPlan.fateAtClose($0) == .handOver }.map(\.id))
-            s.finish()
+            s.finish(by: bounded ? deadline : nil)
         }
         finish(url: url, sender: s, waitRanOut: waitRanOut)
     }
@@ -162,7 +168,7 @@ public final class Drainer: Sendable {
         p.failed = c?.failed ?? 0
         p.left = left.count
         if let refusal {
-            p.reason = "the peer refused the hand-over: \(refusal); \(left.count) unfinished deliveries stay here"
+            p.reason = "the hand-over stopped: \(refusal); \(left.count) unfinished deliveries stay here"
         } else if let c, c.failed > 0 {
             p.reason = "\(c.failed) hand-overs failed (last: \(c.lastFailure ?? "?")); \(left.count) unfinished deliveries stay here"
         } else if running > 0 {

@@ -28,6 +28,9 @@ public final class HandoverReceiver: Sendable {
         self.metrics = metrics
         self.logger = logger
         metrics.describe("hookhost_handover_total", "Deliveries handed over between replicas by direction (sent, received) and outcome.")
+        for outcome in ["accepted", "duplicate", "unauthorized", "invalid", "unavailable"] {
+            metrics.add("hookhost_handover_total", labels: [("direction", "received"), ("outcome", outcome)], 0)
+        }
     }
 
     /// Answers one hand-over; `draining`: this host is draining itself (503, the sender retries

@@ -28,9 +28,13 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
     private var busy = 0
     private var closing = false
     private var threads: [ThreadHandle] = []
-    /// Why the peer refused, once it did.
+    /// Why the hand-over stopped early (the peer refused, failed too often, the time ran out).
     var refusal: String? { monitor.locked { refusalValue } }
     private var refusalValue: String?
+    /// Deliveries failed in a row: a peer that fails this many is not coming back soon, and
+    /// trying every delivery four times would keep the drain going for hours.
+    private var failedInARow = 0
+    static let maxFailedInARow = 64
     private var handedOver = 0
     private var failed = 0
     private var lastFailure: String?
@@ -71,10 +75,18 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
         monitor.locked { (queue.count - next + busy, handedOver, failed, lastFailure) }
     }
 
-    /// Waits until everything queued was sent (or the peer refused), then stops the threads.
-    func finish() {
+    /// Waits until everything queued was sent (or the peer refused, or `deadline` —
+    /// `monotonicNow()` — passed: then what is not sent stays), then stops the threads.
+    func finish(by deadline: Double? = nil) {
         monitor.locked {
-            while (next < queue.count && refusalValue == nil) || busy > 0 { monitor.wait(seconds: 1) }
+            while (next < queue.count && refusalValue == nil) || busy > 0 {
+                if let deadline, monotonicNow() >= deadline {
+                    if refusalValue == nil { refusalValue = "the time ran out (HOOKHOST_SHUTDOWN_GRACE)" }
+                    monitor.broadcast()
+                    if busy == 0 { break }
+                }
+                monitor.wait(seconds: deadline.map { max(0.1, min(1, $0 - monotonicNow())) } ?? 1)
+            }
             closing = true
             monitor.broadcast()
         }
@@ -97,18 +109,26 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
     }
 
     private func work() {
+        // One connection per sender, kept alive across its deliveries.
+        let session = HTTPSession()
         while let id = take() {
-            let outcome = send(id)
+            let outcome = send(id, session: session)
             monitor.locked {
                 busy -= 1
                 switch outcome {
-                case .handedOver: handedOver += 1
+                case .handedOver:
+                    handedOver += 1
+                    failedInARow = 0
                 case .refused(let why):
                     if refusalValue == nil { refusalValue = why }
                     failed += 1
                 case .failed(let why):
                     failed += 1
                     lastFailure = why
+                    failedInARow += 1
+                    if failedInARow >= HandoverSender.maxFailedInARow && refusalValue == nil {
+                        refusalValue = "\(failedInARow) deliveries in a row could not be handed over (last: \(why)); stopped"
+                    }
                 case .gone: break
                 }
                 monitor.broadcast()
@@ -133,7 +153,7 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
     }
 
     /// One delivery: read, sign, post, retry while it may help, mark.
-    func send(_ id: String) -> Outcome {
+    func send(_ id: String, session: HTTPSession?) -> Outcome {
         guard let envelope = spool.handoverEnvelope(id, from: origin) else { return .gone }
         let body = envelope.encoded()
         var last = "not sent"
@@ -147,7 +167,7 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
             req.connectTimeout = 5
             req.maxResponseBytes = 64 << 10
             let response: ClientResponse
-            do { response = try HTTPClient.perform(req) } catch {
+            do { response = try session.map { s throws(ClientError) in try s.perform(req) } ?? HTTPClient.perform(req) } catch {
                 last = "\(error)"
                 continue
             }
@@ -159,7 +179,8 @@ final class HandoverSender: @unchecked Sendable {  // safe: every `var` is only 
                 }
                 return .handedOver(duplicate: response.status == 200)
             case 401, 403:
-                return .refused("the peer answered \(response.status): \(why) (check HOOKHOST_PEER_SECRET on both replicas)")
+                let hint = why.contains("HOOKHOST_PEER_SECRET") ? "" : " (check HOOKHOST_PEER_SECRET on both replicas)"
+                return .refused("the peer answered \(response.status): \(why)\(hint)")
             case 404:
                 return .refused("the peer answered 404: \(why) (is it a hookhost with HOOKHOST_PEER_SECRET set?)")
             case 400, 413:
