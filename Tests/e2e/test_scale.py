@@ -254,8 +254,14 @@ def test_scale_in_out_and_rolling_restart_under_load_lose_nothing_and_show_no_5x
             if rc == 0:
                 done.setdefault(msg_id, []).append(replica)
         return done
-    wait_until(lambda: acked <= set(completed()), 120, interval=0.2,
-               what=f"all {len(acked)} acknowledged deliveries to complete")
+    try:
+        wait_until(lambda: acked <= set(completed()), 60, interval=0.2,
+                   what=f"all {len(acked)} acknowledged deliveries to complete")
+    except TimeoutError:
+        missing = sorted(acked - set(completed()))
+        where = {i: [(h.index, d["state"], d.get("error")) for h in f.all for d in deliveries(h) if d["id"] == i]
+                 for i in missing[:10]}
+        raise AssertionError(f"{len(missing)} acknowledged deliveries never completed; where they are: {where}") from None
     done = completed()
     twice = {i: r for i, r in done.items() if len(r) > 1 and i not in sender.resent}
     assert twice == {}, f"ran to completion more than once: {list(twice.items())[:10]}"
