@@ -15,6 +15,9 @@ if [ "${WITH_TESTS:-1}" = 1 ]; then
   # The end-to-end suite: Python (a venv with pytest and independent signers from PyPI), curl,
   # fuse (the power-cut tests' lazyfs), nginx and haproxy (the load-balancer tests), openssl (TLS test certificates).
   pkgs+=(python3 python3-venv curl fuse libfuse2 nginx haproxy openssl)
+  # The operator console's tests drive a real browser: headless Chromium through its WebDriver
+  # (Selenium from Tests/e2e/requirements.txt talks to it).
+  pkgs+=(chromium chromium-driver)
   # The container test (podman builds and runs the image; debootstrap makes its base once, cached
   # in .build/container/). On by default; WITH_CONTAINERS=0 skips these and the test says why.
   [ "${WITH_CONTAINERS:-1}" = 1 ] && pkgs+=(podman runc debootstrap uidmap slirp4netns libcap2-bin)

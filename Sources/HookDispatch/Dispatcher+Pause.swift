@@ -34,6 +34,8 @@ extension Dispatcher {
     /// start gate, so `pause` returns only once every start that missed it is done.
     func startUnlessPaused(_ id: String, function: String, _ start: () -> StartedDelivery?) -> StartedDelivery? {
         startGate.reading {
+            // A drain hands it to a peer (or leaves it): it stays unstarted in the store.
+            guard drainGate.mayStart(id) else { return nil }
             if pauses.isPaused(function) {
                 parkWhilePaused(id, function: function)
                 return nil

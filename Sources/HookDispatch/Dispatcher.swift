@@ -49,6 +49,8 @@ public final class Dispatcher: Sendable {
     /// Held shared from the last look at `pauses` to the start of a run or download, and once
     /// exclusively by `pause`: when `pause` returns, no run of the function is about to start.
     let startGate = ReadWriteLock()
+    /// Which deliveries may start while a drain hands the others over (`DrainStartGate.swift`).
+    let drainGate = DrainStartGate()
 
     /// What a worker does with a due delivery.
     enum Claim: Sendable {
@@ -128,7 +130,9 @@ public final class Dispatcher: Sendable {
                     // A delivery that will only be skipped needs no `running` record and no body,
                     // and takes so little time that nothing else waits for another worker.
                     guard claim.runs else {
-                        if let started = spool.start(due.id, forRun: false) { process(Job(started), claim) }
+                        if let started = startGate.reading({ drainGate.mayStart(due.id) ? spool.start(due.id, forRun: false) : nil }) {
+                            process(Job(started), claim)
+                        }
                         continue
                     }
                     queue.busy {

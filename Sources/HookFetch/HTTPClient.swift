@@ -75,6 +75,12 @@ public enum HTTPClient {
     public static func perform(_ req: ClientRequest) throws(ClientError) -> ClientResponse {
         guard let curl = hh_curl_easy_init() else { throw ClientError(url: req.url, message: CurlTransfer.unavailableReason) }
         defer { hh_curl_easy_cleanup(curl) }
+        return try perform(req, on: curl)
+    }
+
+    /// One request on `curl`. Every option a request uses is set each time, so a handle reused
+    /// (`HTTPSession`) carries nothing of the last request but its open connection.
+    static func perform(_ req: ClientRequest, on curl: UnsafeMutableRawPointer) throws(ClientError) -> ClientResponse {
         let sink = Sink(limit: req.maxResponseBytes, isCancelled: req.isCancelled)
         let ctx = Unmanaged.passUnretained(sink).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -87,8 +93,10 @@ public enum HTTPClient {
         _ = hh_curl_setopt_str(curl, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = hh_curl_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(req.timeout * 1000))
         if req.connectTimeout > 0 { _ = hh_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(req.connectTimeout * 1000)) }
+        // A reused handle keeps the last request's body: GET and HEAD drop it.
+        if req.method == "GET" || req.method == "HEAD" { _ = hh_curl_setopt_long(curl, CURLOPT_HTTPGET, 1) }
         _ = hh_curl_setopt_str(curl, CURLOPT_CUSTOMREQUEST, req.method)
-        if req.method == "HEAD" { _ = hh_curl_setopt_long(curl, CURLOPT_NOBODY, 1) }
+        _ = hh_curl_setopt_long(curl, CURLOPT_NOBODY, req.method == "HEAD" ? 1 : 0)
         if let sock = req.unixSocket { _ = hh_curl_setopt_str(curl, CURLOPT_UNIX_SOCKET_PATH, sock) }
         _ = hh_curl_setopt_slist(curl, CURLOPT_HTTPHEADER, headerList)
         _ = hh_curl_setopt_ptr(curl, CURLOPT_WRITEDATA, ctx)
@@ -109,12 +117,12 @@ public enum HTTPClient {
             }
             return size * n
         }
-        if req.isCancelled != nil {
-            _ = hh_curl_setopt_long(curl, CURLOPT_NOPROGRESS, 0)
-            _ = hh_curl_setopt_ptr(curl, CURLOPT_XFERINFODATA, ctx)
-            _ = hh_curl_setopt_xferinfofn(curl) { ud, _, _, _, _ in
-                Unmanaged<Sink>.fromOpaque(ud!).takeUnretainedValue().isCancelled?() == true ? 1 : 0
-            }
+        // Set (or switched off) every time: a reused handle must not call back into the sink of a
+        // request that has ended.
+        _ = hh_curl_setopt_long(curl, CURLOPT_NOPROGRESS, req.isCancelled == nil ? 1 : 0)
+        _ = hh_curl_setopt_ptr(curl, CURLOPT_XFERINFODATA, ctx)
+        _ = hh_curl_setopt_xferinfofn(curl) { ud, _, _, _, _ in
+            Unmanaged<Sink>.fromOpaque(ud!).takeUnretainedValue().isCancelled?() == true ? 1 : 0
         }
         let code: CURLcode = req.body.withUnsafeBufferPointer { buf in
             if req.method != "GET" && req.method != "HEAD" {
@@ -131,5 +139,24 @@ public enum HTTPClient {
         var status = 0
         _ = hh_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
         return ClientResponse(status: status, body: sink.body, headers: sink.headers)
+    }
+}
+
+/// A libcurl handle kept for many requests from one thread, so they share a kept-alive
+/// connection (the hand-over's senders: thousands of small POSTs to one peer).
+public final class HTTPSession {
+    private let curl: UnsafeMutableRawPointer
+
+    public init?() {
+        guard let c = hh_curl_easy_init() else { return nil }
+        curl = c
+    }
+
+    deinit { hh_curl_easy_cleanup(curl) }
+
+    /// Like `HTTPClient.perform`, on this session's connection. Requests without a unix socket only.
+    public func perform(_ req: ClientRequest) throws(ClientError) -> ClientResponse {
+        precondition(req.unixSocket == nil, "a session does not switch to a unix socket and back")
+        return try HTTPClient.perform(req, on: curl)
     }
 }

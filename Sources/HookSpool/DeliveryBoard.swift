@@ -171,6 +171,9 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     }
     func chain(root: String) -> [DeliveryInfo] { monitor.locked { index.chain(root: root) } }
     func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { monitor.locked { index.list(state: state, type: type) } }
+    func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage {
+        monitor.locked { index.page(filter, before: before, limit: limit) }
+    }
     var unfinished: Int { monitor.locked { index.unfinished } }
     func unfinishedSummary() -> UnfinishedSummary { monitor.locked { index.unfinishedSummary() } }
     var dead: Int { monitor.locked { index.dead } }
@@ -181,6 +184,11 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
         var sum = monitor.locked { index.liveBytesOfIdsOnly }
         for c in 0..<chunks { sum += monitor.locked { c < index.liveChunks ? index.liveBytes(chunk: c) : 0 } }
         return sum
+    }
+
+    /// Runs `body` on the index under the lock, with `fall(id, at)` to make ids due (nil: now).
+    func withIndexAndFeed(_ body: (inout DeliveryIndex, (String, Double?) -> Void) -> Void) {
+        monitor.locked { body(&index) { id, at in fall(id, at: at) } }
     }
 
     /// Runs `body` on the index under the lock (compaction: snapshot, remap).

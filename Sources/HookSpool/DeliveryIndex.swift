@@ -258,7 +258,7 @@ struct DeliveryIndex {
     mutating func pruneWhole(now: Double, retention: Double) -> Int {
         var gone: [String] = []
         active.removeAll { id, d in
-            let expired = (d.state == .done || d.state == .skipped) && d.updatedAt < now - retention
+            let expired = (d.state == .done || d.state == .skipped || d.state == .handedOver) && d.updatedAt < now - retention
             if expired { gone.append(id) }
             return expired
         }

@@ -9,6 +9,9 @@ public enum DeliveryState: String, Sendable, CaseIterable {
     case fetching
     /// Its result is on disk; the function runs next, in the same attempt.
     case fetched
+    /// Given to another replica by a drain (`hookhost drain --handover`), which stored it
+    /// durably: finished here, never run here again.
+    case handedOver = "handed_over"
 
     /// Still owed a run (counts toward the queue depth).
     public var isUnfinished: Bool {

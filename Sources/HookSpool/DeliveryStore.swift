@@ -166,6 +166,8 @@ public protocol DeliveryQueries: AnyObject, Sendable {
     /// the other path: nil when not; else the id of the synthesized (`reconcile`) event it
     /// repeats, or "" for a synthesized one a real delivery came before. `admit` stays the authority.
     func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String?
+    /// A page of what `filter` selects, newest first, below `before` (see `DeliveryCursor`).
+    func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage
 }
 
 /// Both sides: what the host's components are handed (each uses the part it needs).
@@ -204,7 +206,8 @@ extension DeliveryStore {
     /// The state change that queues a finished delivery again: attempts so far become the base
     /// its fresh budget counts from. Nil for one still unfinished (it runs anyway).
     func replayChange(_ d: DeliveryInfo, at now: Double) -> StateChange? {
-        guard !d.state.isUnfinished else { return nil }
+        // Handed over: another replica owns it now; running it here too would run it twice.
+        guard !d.state.isUnfinished, d.state != .handedOver else { return nil }
         var change = StateChange(id: d.id, state: .received, attempt: d.attempt, at: now, error: nil)
         change.attemptBase = d.attempt
         return change

@@ -14,6 +14,9 @@ extension Spool {
     public func list(state: DeliveryState?, type: String?) -> [DeliveryInfo] { board.list(state: state, type: type) }
     public func unfinishedSummary() -> UnfinishedSummary { board.unfinishedSummary() }
     public func chain(root: String) -> [DeliveryInfo] { board.chain(root: root) }
+    public func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage {
+        board.page(filter, before: before, limit: limit)
+    }
 
     public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }

@@ -141,6 +141,20 @@ public final class Metrics: Sendable {
         return out
     }
 
+    /// Every series of a counter family now (rendered labels, `{k="v"}` or "", → value), as
+    /// `render` would print them: for readers inside the process (the console's samples), which
+    /// must not parse the exposition text.
+    public func counterValues(_ name: String) -> [String: Double] {
+        state.withLock { s in
+            var out = s.counters[name] ?? [:]
+            for f in s.indexed where f.name == name {
+                for (v, n) in zip(f.values, f.counts) { out[Metrics.render([(f.label, v)]), default: 0] += n }
+            }
+            for f in s.sampled where f.name == name { out[""] = f.read() }
+            return out
+        }
+    }
+
     /// `# HELP` and `# TYPE` lines for one metric family.
     private static func header(_ name: String, _ type: String, _ help: [String: String]) -> String {
         (help[name].map { "# HELP \(name) \($0)\n" } ?? "") + "# TYPE \(name) \(type)\n"

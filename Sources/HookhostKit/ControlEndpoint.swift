@@ -17,10 +17,13 @@ public struct ControlEndpoint: HTTPResponder {
     /// The running host's status report; nil with the host stopped (the CLI's direct path), when
     /// `/status` reports what the spool and the functions directory show.
     public let status: (@Sendable () -> StatusReport)?
+    /// The running host's drain; nil with the host stopped (nothing to drain).
+    public let drain: Drainer?
 
-    public init(admin: SpoolAdmin, status: (@Sendable () -> StatusReport)? = nil) {
+    public init(admin: SpoolAdmin, status: (@Sendable () -> StatusReport)? = nil, drain: Drainer? = nil) {
         self.admin = admin
         self.status = status
+        self.drain = drain
     }
 
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
@@ -86,6 +89,8 @@ public struct ControlEndpoint: HTTPResponder {
             return ControlEndpoint.answer(admin.resume(parts[1]))
         case ("GET", 1, "status"):
             return .json(200, (status?() ?? admin.offlineStatus()).json)
+        case (_, 1, "drain"):
+            return ControlEndpoint.drain(drain, method: request.method, query: query)
         default:
             return .error(404, "unknown control request \(request.method) \(request.path)")
         }
@@ -140,6 +145,8 @@ public struct ControlEndpoint: HTTPResponder {
         case ("POST", 2, "dead") where parts[1] == "retry" || parts[1] == "purge": ["type"]
         case ("POST", 3, "functions") where parts[2] == "pause" || parts[2] == "resume": []
         case ("GET", 1, "status"): []
+        case ("POST", 1, "drain"): ["handover", "wait"]
+        case ("GET", 1, "drain"): []
         default: nil
         }
     }

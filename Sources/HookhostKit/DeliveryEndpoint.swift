@@ -26,13 +26,16 @@ public final class DeliveryEndpoint: HTTPResponder {
     /// answers deliveries only and the admin one the probes and metrics only (others get 404).
     public enum Surface: Sendable { case all, deliveriesOnly, probesOnly }
     private let surface: Surface
+    /// `POST /hookhost/handover`: deliveries a draining replica hands over (nil: 404).
+    private let handover: HandoverReceiver?
 
     public static let maxIDLength = 256
 
     public init(path: String, authenticator: any Authenticator, spool: any DeliveryStorage, metrics: Metrics, logger: Logger,
                 functionsReady: @escaping @Sendable () -> Bool, jwksStatus: @escaping @Sendable () -> JWKSStatus? = { nil },
-                verificationProblem: @escaping @Sendable () -> String? = { nil }, surface: Surface = .all) {
+                verificationProblem: @escaping @Sendable () -> String? = { nil }, surface: Surface = .all, handover: HandoverReceiver? = nil) {
         self.surface = surface
+        self.handover = handover
         self.path = path
         self.authenticator = authenticator
         self.spool = spool
@@ -68,6 +71,8 @@ public final class DeliveryEndpoint: HTTPResponder {
                 return respond(.error(405, "use POST to deliver webhooks", headers: [("Allow", "POST")]))
             }
             receive(request, reply)
+        case HandoverReceiver.path where handover != nil:
+            handover?.respond(to: request, reply: reply, draining: draining.load(ordering: .relaxed))
         case "/healthz":
             respond(.json(200, Array(#"{"status":"ok"}"#.utf8)))
         case "/readyz":

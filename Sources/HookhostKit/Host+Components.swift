@@ -69,8 +69,8 @@ extension Host {
     /// The public listener's server, the admin listener's and the control socket's, all made
     /// before any is started: a host whose /readyz, /metrics or `hookhost deliveries` would
     /// answer nowhere does not start.
-    func makeServers(_ g: Ground, spool: Spool, endpoint: DeliveryEndpoint, adminEndpoint: DeliveryEndpoint?,
-                             tls: TLSCertificates?, reporting: ReconcileAdmission.Reporting,
+    func makeServers(_ g: Ground, spool: Spool, endpoint: any HTTPResponder, adminEndpoint: (any HTTPResponder)?,
+                             tls: TLSCertificates?, drainer: Drainer? = nil, reporting: ReconcileAdmission.Reporting,
                              status: @escaping @Sendable () -> StatusReport) throws(ConfigError) -> (main: HTTPServer, admin: HTTPServer?, control: HTTPServer, maxConnections: Int) {
         let fileLimit = FileBudget.currentLimit()
         let maxConnections = FileBudget.connections(limit: fileLimit, inUse: FileBudget.openCount() + 8, workers: config.dispatch.workers,
@@ -101,7 +101,7 @@ extension Host {
             // the node itself (glibc opens it O_PATH), never a symlink's target swapped in.
             fchmodat(AT_FDCWD, controlPath, 0o600, AT_SYMLINK_NOFOLLOW)
             controlServer = try HTTPServer(listeners: [cfd], loops: 1, config: HTTPServerConfig(),
-                                           responder: ControlEndpoint(admin: admin, status: status),
+                                           responder: ControlEndpoint(admin: admin, status: status, drain: drainer),
                                            logger: logger)
         } catch {
             throw ConfigError(setting: "HOOKHOST_DATA (--data)",

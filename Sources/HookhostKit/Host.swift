@@ -37,23 +37,11 @@ public final class Host: Sendable {
         // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
         for endpoint in running.endpoints { endpoint.startDraining() }
         running.jwks.startDraining("draining for shutdown; retry later")
+        running.graceLeft.set(drainWithHandover(running))
         services.shutdown()
         logger.info("stopped", ["unfinished": .int(running.spool.queueDepth)])
         withExtendedLifetime(ground.lock) {}  // held until the end: another host on this data directory must not start
         return 0
-    }
-
-    /// Signals are taken synchronously by the main thread (`waitForSignals`). Blocked before any
-    /// thread exists: threads inherit the mask (and `startThread` blocks them again), and an
-    /// unblocked thread would otherwise receive a second SIGTERM and die by its default action.
-    /// Functions get a clean mask.
-    private static func takeSignals() -> sigset_t {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        signal(SIGPIPE, SIG_IGN)  // a function closing stdin early must not kill the host
-        return set
     }
 
     /// What start-up checks and opens before any thread runs: nothing here needs stopping.
@@ -157,6 +145,9 @@ public final class Host: Sendable {
         let dispatcher: Dispatcher
         let endpoints: [DeliveryEndpoint]
         let tls: TLSCertificates?
+        let drainer: Drainer
+        /// Seconds running functions get at shutdown (less after a hand-over took part of the grace).
+        let graceLeft: Late<Double>
     }
 
     /// Starts every service in dependency order, each registered in `services` as soon as it
@@ -181,11 +172,12 @@ public final class Host: Sendable {
                                                                   replay: config.jwtAllowReuse ? nil : spool.replayMemory, logger: logger))
         warnAboutJWTChecks()
         let config = self.config, logger = self.logger, table = g.table
+        let receiver = makeHandoverReceiver(spool: spool, metrics: metrics.registry)
         func makeEndpoint(serving surface: DeliveryEndpoint.Surface) -> DeliveryEndpoint {
             DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics.registry, logger: logger,
                              functionsReady: { table.exists }, jwksStatus: { jwks.status },
                              verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
-                             surface: surface)
+                             surface: surface, handover: receiver)
         }
         let endpoint = makeEndpoint(serving: g.adminFD == nil ? .all : .deliveriesOnly)
         let adminEndpoint = g.adminFD.map { _ in makeEndpoint(serving: .probesOnly) }
@@ -196,9 +188,16 @@ public final class Host: Sendable {
         // first JWT delivery, so /readyz can say whether anything verifies at all.
         if secrets.count == 0 && config.jwksFile == nil { jwks.reload() }
         let tls = g.tls
+        let endpoints = [endpoint] + (adminEndpoint.map { [$0] } ?? [])
+        let drainer = makeDrainer(spool: spool, dispatcher: dispatcher, metrics: metrics.registry, listen: config.listen.description(boundPort: g.port)) {
+            for e in endpoints { e.startDraining() }
+            jwks.startDraining("draining; retry later")
+        }
         let reporting = ReconcileAdmission.Reporting(metrics: metrics.registry, logger: logger)
-        let servers = try makeServers(g, spool: spool, endpoint: endpoint, adminEndpoint: adminEndpoint, tls: tls, reporting: reporting,
-                                      status: { [self] in statusReport(parts) })
+        let status: @Sendable () -> StatusReport = { [self] in statusReport(parts) }
+        let mount = startConsole(g, spool: spool, metrics: metrics.registry, status: status, into: &services)
+        let servers = try makeServers(g, spool: spool, endpoint: mount(endpoint, .main), adminEndpoint: adminEndpoint.map { mount($0, .admin) },
+                                      tls: tls, drainer: drainer, reporting: reporting, status: status)
 
         // Without the privilege to raise the spool writer's priority, lower the HTTP loops' a
         // little instead so the writer still gets a CPU as soon as its fsync returns.
@@ -215,7 +214,10 @@ public final class Host: Sendable {
         // After the servers, so it is drained before they stop: deliveries and /readyz keep their
         // 503 answers while running functions finish.
         dispatcher.start()
-        services.started("dispatcher") { dispatcher.drain(grace: config.shutdownGrace) }
+        let graceLeft = Late<Double>()
+        services.started("dispatcher") { dispatcher.drain(grace: graceLeft.get() ?? config.shutdownGrace) }
+        // Before the dispatcher stops: a drain under way finishes its hand-over first.
+        services.started("drain") { drainer.join() }
         // Once nothing can fail any more: a start refused for its configuration logs only why.
         logFunctions(table)
         logVerificationSources(secrets: secrets, jwks: jwks)
@@ -229,29 +231,7 @@ public final class Host: Sendable {
         }
         if config.secretsFile != nil { services.start("secrets watch", SecretsWatch(secrets: secrets)) }
         startReconcileTimer(spool: spool, reporting: reporting, into: &services)
-        return Running(spool: spool, jwks: jwks, secrets: secrets, dispatcher: dispatcher,
-                       endpoints: [endpoint] + (adminEndpoint.map { [$0] } ?? []), tls: tls)
+        return Running(spool: spool, jwks: jwks, secrets: secrets, dispatcher: dispatcher, endpoints: endpoints, tls: tls,
+                       drainer: drainer, graceLeft: graceLeft)
     }
-
-    /// SIGHUP reloads the secrets, the JWKS and the TLS files; SIGTERM or SIGINT returns.
-    private func waitForSignals(_ signals: sigset_t, _ running: Running) {
-        var set = signals
-        while true {
-            var sig: Int32 = 0
-            sigwait(&set, &sig)
-            guard sig == SIGHUP else { return }
-            logger.info("SIGHUP: reloading secrets and the JWKS")
-            running.secrets.reload(force: true)
-            running.jwks.reload()
-            reloadTLS(running.tls)
-        }
-    }
-}
-
-/// A value set once after the closures that read it were made (the metrics' gauges read the JWKS
-/// cache, which is made with those metrics).
-final class Late<T: Sendable>: Sendable {
-    private let value = Mutex<T?>(nil)
-    func set(_ v: T) { value.withLock { $0 = v } }
-    func get() -> T? { value.withLock { $0 } }
 }

@@ -19,6 +19,23 @@ extension HostConfig {
             if v.isEmpty { c.adminListen = nil; return }
             guard let a = SocketAddress(parsing: try Setting<HostConfig>.withoutControlCharacters("HOOKHOST_ADMIN_LISTEN", v)) else { throw bad("HOOKHOST_ADMIN_LISTEN", "expected host:port, [v6]:port or unix:/path, got \"\(v)\"") }
             c.adminListen = a },
+        Setting("HOOKHOST_CONSOLE", meaning: "where the operator console (/console/) is served: admin (on HOOKHOST_ADMIN_LISTEN; off without one), main (on HOOKHOST_LISTEN) or off",
+                show: { $0.console.rawValue }) { c, v throws(ConfigError) in
+            guard let m = ConsoleMode(rawValue: v.trimmingSpaces.lowercased()) else { throw bad("HOOKHOST_CONSOLE", "expected admin, main or off, got \"\(v.prefix(40))\"") }
+            c.console = m },
+        Setting("HOOKHOST_ADMIN_TOKEN", meaning: "bearer token (at least \(ConsoleMode.minTokenLength) characters) the console needs for every action, and for reading on a listener that is not loopback",
+                secret: true) { c, v throws(ConfigError) in
+            if v.isEmpty { c.adminToken = nil; return }
+            // Spaces around it (a file's newline) would make a token no one can type.
+            guard v.trimmingSpaces == v, v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw bad("HOOKHOST_ADMIN_TOKEN", "must be visible ASCII without spaces or line breaks (it travels in an HTTP header)")
+            }
+            guard v.utf8.count >= ConsoleMode.minTokenLength else {
+                throw bad("HOOKHOST_ADMIN_TOKEN", "is \(v.utf8.count) characters; use at least \(ConsoleMode.minTokenLength) (e.g. openssl rand -hex 24)")
+            }
+            c.adminToken = v },
+        .boolean("HOOKHOST_CONSOLE_TRUST_LOOPBACK", \.consoleTrustLoopback,
+                 "on a loopback listener the console may be read without the token; false: reads need it there too (a proxy on the same machine)"),
         Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; visible ASCII without ? or #",
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
         Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",
@@ -73,6 +90,17 @@ extension HostConfig {
         .count("HOOKHOST_QUEUE_MAX", \.spool.queueMax, .count(1, 100_000_000), "unfinished deliveries before new ones get 503"),
         .seconds("HOOKHOST_SHUTDOWN_GRACE", \.shutdownGrace, .seconds(max: 3600, allowZero: true),
                  "seconds between SIGTERM and SIGKILL for functions running at shutdown"),
+        Setting("HOOKHOST_PEER_SECRET", meaning: "secret replicas sign hand-overs with (whsec_ + base64 of ≥ 24 bytes, or ≥ 32 bytes of text); the same on every replica; unset: POST /hookhost/handover answers 404",
+                secret: true) { c, v throws(ConfigError) in
+            if v.isEmpty { c.peerSecret = nil; return }
+            do { c.peerSecret = try PeerSecret(v) } catch { throw bad("HOOKHOST_PEER_SECRET", "\(error)") } },
+        Setting("HOOKHOST_HANDOVER", meaning: "on SIGTERM/SIGINT, hand unfinished deliveries to this URL (a peer or the load balancer) within HOOKHOST_SHUTDOWN_GRACE; needs HOOKHOST_PEER_SECRET",
+                show: { $0.handover }) { c, v throws(ConfigError) in
+            if v.isEmpty { c.handover = nil; return }
+            guard case .success = Drainer.target(v) else {
+                throw bad("HOOKHOST_HANDOVER", "expected an http:// or https:// URL with a host (no user-info, spaces or non-ASCII), got \"\(URLRedaction.withoutQuery(String(v.prefix(200))))\"")
+            }
+            c.handover = v },
         .count("HOOKHOST_MAX_EMIT", \.dispatch.emit.maxEvents, .count(1, 100_000),
                "events one run may emit (HOOKHOST_EMIT); more fails the run and emits none"),
         .count("HOOKHOST_MAX_DEPTH", \.dispatch.emit.maxDepth, .count(1, 64),

@@ -13,6 +13,12 @@ public struct HostConfig: Sendable {
     public var listen = SocketAddress.inet(host: "0.0.0.0", port: 8080)
     /// A separate address for /metrics, /readyz and /healthz (nil: the main listener serves them).
     public var adminListen: SocketAddress?
+    /// Where the operator console is served (`HOOKHOST_CONSOLE`).
+    public var console = ConsoleMode.admin
+    /// Reads on a listener that is not loopback, and every console action, need it (`HOOKHOST_ADMIN_TOKEN`).
+    public var adminToken: String?
+    /// False: a loopback listener's console needs the token for reads too (`HOOKHOST_CONSOLE_TRUST_LOOPBACK`).
+    public var consoleTrustLoopback = true
     public var path = "/webhooks"
     public var secrets: [WebhookSecret] = []
     public var secretsFile: String?
@@ -37,6 +43,10 @@ public struct HostConfig: Sendable {
     /// Result downloads; their directory is set at start.
     public var fetch = FetchStageConfig(resultsRoot: "")
     public var shutdownGrace: Double = 30
+    /// The secret replicas sign hand-overs with (`HOOKHOST_PEER_SECRET`); nil: hand-over is off.
+    public var peerSecret: PeerSecret?
+    /// Where SIGTERM hands unfinished deliveries over (`HOOKHOST_HANDOVER`); nil: they stay.
+    public var handover: String?
     public var fetchHosts: [HostPattern] = []
     public var geminiAPIKey: String?
     public var apiBase = FetchPolicy.gemini.apiBase
@@ -87,6 +97,13 @@ public struct HostConfig: Sendable {
             // Which one would win is not obvious, and guessing wrong shares a uid between functions.
             throw ConfigError(setting: "HOOKHOST_FUNCTION_UIDS (--function-uids)",
                               message: "set either HOOKHOST_FUNCTION_USER (one user for all functions) or HOOKHOST_FUNCTION_UIDS (a uid per function), not both; an empty value unsets one")
+        }
+        if c.console == .main && ConsoleRoute.owns(c.path) {
+            throw ConfigError(setting: "HOOKHOST_PATH (--path)", message: "\(c.path) is the console's with HOOKHOST_CONSOLE=main; deliver to another path")
+        }
+        if c.handover != nil && c.peerSecret == nil {
+            throw ConfigError(setting: "HOOKHOST_HANDOVER (--handover)",
+                              message: "a hand-over is signed with HOOKHOST_PEER_SECRET, which is not set; set the same secret on every replica")
         }
         return c
     }

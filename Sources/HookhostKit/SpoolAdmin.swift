@@ -45,8 +45,8 @@ public struct SpoolAdmin: Sendable {
     /// Queues the finished deliveries `filter` selects again, in one durable write:
     /// `{"replayed": n}`. The filter must name a finished state (done, dead, skipped).
     public func replay(_ filter: DeliveryFilter) -> Result<[UInt8], AdminError> {
-        guard filter.state.map({ !$0.isUnfinished }) == true else {
-            return .failure(.invalid("replay takes state=dead, done or skipped (unfinished deliveries run anyway)"))
+        guard filter.state.map({ !$0.isUnfinished && $0 != .handedOver }) == true else {
+            return .failure(.invalid("replay takes state=dead, done or skipped (unfinished deliveries run anyway; handed_over ones belong to the replica that took them)"))
         }
         do { return .success(SpoolAdmin.count("replayed", try spool.replay(spool.list(filter).map(\.id)))) } catch {
             return .failure(.unavailable("spool cannot persist: \(error)"))
@@ -57,7 +57,7 @@ public struct SpoolAdmin: Sendable {
     /// `{"purged": n}`. Never an unfinished one: the filter must name a finished state.
     public func purge(_ filter: DeliveryFilter) -> Result<[UInt8], AdminError> {
         guard filter.state.map({ !$0.isUnfinished }) == true else {
-            return .failure(.invalid("purge takes state=dead, done or skipped (unfinished deliveries cannot be purged)"))
+            return .failure(.invalid("purge takes state=dead, done, skipped or handed_over (unfinished deliveries cannot be purged)"))
         }
         do { return .success(SpoolAdmin.count("purged", try spool.forget(spool.list(filter).map(\.id)))) } catch {
             return .failure(.unavailable("spool cannot persist: \(error)"))
@@ -149,6 +149,9 @@ public struct SpoolAdmin: Sendable {
             w.field("message", "\(id) is \(running ? "running" : "queued") (\(d.state.rawValue)); it will run anyway")
             w.endObject()
             return .success(w.bytes)
+        }
+        if d.state == .handedOver {
+            return .failure(.conflict("\(id) was handed over to another replica (\(d.lastError ?? "")); replay it there"))
         }
         guard spool.replay(id) else { return .failure(.conflict("\(id) could not be queued")) }
         return .success(SpoolAdmin.count("replayed", 1))

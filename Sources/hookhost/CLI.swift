@@ -29,6 +29,7 @@ enum CLI {
       hookhost deliveries show ID | replay ID | retry-dead [--type T] | purge --dead [--type T]
       hookhost deliveries replay|purge --state S [--function F] [--type T] [--since T] [--until T] [--dry-run]
       hookhost status [--data DIR] [--json]  (ready or not and why, sources, functions, queue, dead letters, errors)
+      hookhost drain [--handover URL] [--wait SECONDS] [--data DIR]   (stop taking deliveries; hand the unfinished to a peer)
       hookhost reconcile [--since 48h] [--apply] [--operation NAME] [--interaction ID] [--json] [--data DIR]
                                          (jobs finished whose event never came; --apply admits it)
       hookhost webhooks create|list|get|update|delete|rotate|ping …   (the Gemini project's webhooks)
@@ -49,6 +50,7 @@ enum CLI {
             case "functions": return try FunctionsCommand.run(rest)
             case "deliveries": return try DeliveriesCommand.run(rest)
             case "status": return try StatusCommand.run(rest)
+            case "drain": return try DrainCommand.run(rest)
             case "webhooks": return try WebhooksCommand.run(rest)
             case "demo": return try DemoCommand.run(rest)
             case "keys": return try KeysCommand.run(rest)
@@ -88,6 +90,7 @@ enum CLI {
         case "functions": print(FunctionsCommand.help)
         case "deliveries": print(DeliveriesCommand.help)
         case "status": print(StatusCommand.help)
+        case "drain": print(DrainCommand.help)
         case "webhooks": print(WebhooksCommand.help)
         case "demo": print(DemoCommand.help)
         case "keys": print(KeysCommand.help)

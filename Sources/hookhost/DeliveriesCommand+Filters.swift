@@ -32,10 +32,13 @@ extension DeliveriesCommand {
     }
 
     /// Replay and purge act on finished deliveries only.
+    /// A purge also takes handed_over (gone to another replica); a replay never does (it would
+    /// run here what the other replica runs).
     static func requireFinished(_ state: String, for action: String, unfinished: String) throws(UsageError) {
-        let finished: [DeliveryState] = [.dead, .done, .skipped]
+        let finished: [DeliveryState] = action == "purge" ? [.dead, .done, .skipped, .handedOver] : [.dead, .done, .skipped]
         guard let s = DeliveryState(rawValue: state), finished.contains(s) else {
-            throw UsageError("\(action) --state takes dead, done or skipped, not \"\(state)\" (\(unfinished))")
+            let names = finished.map(\.rawValue)
+            throw UsageError("\(action) --state takes \(names.dropLast().joined(separator: ", ")) or \(names.last!), not \"\(state)\" (\(unfinished))")
         }
     }
 

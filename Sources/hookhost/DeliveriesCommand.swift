@@ -23,8 +23,8 @@ enum DeliveriesCommand {
                               [--until WHEN] [--dry-run] [--json]
 
       --data DIR      the data directory (HOOKHOST_DATA, default ./data)
-      --state S       received, fetching, fetched, running, retry_scheduled, done, dead, skipped;
-                      replay and purge take only finished ones: dead, done, skipped
+      --state S       received, fetching, fetched, running, retry_scheduled, done, dead, skipped,
+                      handed_over; replay takes only dead, done, skipped; purge those and handed_over
       --type T        the type T and its family: `batch` matches batch and batch.*
       --function F    the function the delivery's last attempt ran (or was to run)
       --since WHEN    received at or after WHEN: a duration back from now (90s, 15m, 2h, 7d)

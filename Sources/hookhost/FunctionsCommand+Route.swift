@@ -86,27 +86,4 @@ extension FunctionsCommand {
         if !spec.match.isEmpty { s += " match=[" + spec.match.map(\.description).joined(separator: " ") + "]" }
         return s
     }
-
-    static func writeRoute(_ spec: RouteSpec, into w: inout JSONWriter) {
-        w.key("on")
-        if let on = spec.on { w.beginArray(); for t in on { w.string(t) }; w.endArray() } else { w.null() }
-        w.key("match")
-        if spec.match.isEmpty { w.null() } else {
-            w.beginObject()
-            for c in spec.match {
-                w.key(c.path)
-                w.beginArray(); for v in c.values { v.write(into: &w) }; w.endArray()
-            }
-            w.endObject()
-        }
-    }
-
-    static func writeConflict(_ c: RouteConflict, into w: inout JSONWriter) {
-        w.beginObject()
-        w.key("functions"); w.beginArray(); for n in c.functions { w.string(n) }; w.endArray()
-        w.field("type", c.type)
-        w.field("keys", c.keys)
-        w.field("problem", c.problem)
-        w.endObject()
-    }
 }

@@ -78,7 +78,7 @@ enum FunctionsCommand {
             w.field("directory", table.directory)
             w.key("functions"); w.beginArray()
             let host = hostDefaults()
-            for f in all { write(f, host: host, conflicts: conflicts, paused: paused, into: &w) }
+            for f in all { FunctionReport.write(f, host: host, conflicts: conflicts, paused: paused, into: &w) }
             w.endArray()
             w.key("paused"); w.beginArray()
             for name in paused.names {
@@ -86,7 +86,7 @@ enum FunctionsCommand {
             }
             w.endArray()
             w.field("pause_file_error", optional: pauseProblem)
-            w.key("route_conflicts"); w.beginArray(); for c in conflicts { writeConflict(c, into: &w) }; w.endArray()
+            w.key("route_conflicts"); w.beginArray(); for c in conflicts { FunctionReport.writeConflict(c, into: &w) }; w.endArray()
             w.key("not_executable"); w.beginArray(); for n in table.notExecutable() { w.string(n) }; w.endArray()
             w.key("misnamed"); w.beginArray()
             for m in misnamed {
@@ -149,42 +149,5 @@ enum FunctionsCommand {
             CLI.fail("note: \(error.setting): \(error.message); showing built-in defaults")
             return HostConfig()
         }
-    }
-
-    static func write(_ f: ResolvedFunction, host: HostConfig, conflicts: [RouteConflict], paused: PauseList = PauseList(), into w: inout JSONWriter) {
-        w.beginObject()
-        w.field("name", f.name)
-        w.field("path", f.path)
-        w.field("paused", paused.contains(f.name))
-        w.key("timeout"); if let t = f.settings.timeout { w.double(t) } else { w.null() }
-        w.key("max_concurrency"); if let v = f.settings.maxConcurrency { w.int(v) } else { w.null() }
-        w.key("max_attempts"); if let v = f.settings.maxAttempts { w.int(v) } else { w.null() }
-        w.key("fetch"); if let v = f.settings.fetch { w.bool(v) } else { w.null() }
-        w.key("env"); w.beginArray(); for (k, _) in f.settings.env { w.string(k) }; w.endArray()
-        w.key("retry_later_for"); if let v = f.settings.retryLaterFor { w.double(v) } else { w.null() }
-        w.key("pass_env"); w.beginArray(); for k in f.settings.passEnv { w.string(k) }; w.endArray()
-        w.key("unknown_keys"); w.beginArray(); for k in f.settings.unknownKeys { w.string(k) }; w.endArray()
-        w.key("concurrency")
-        if let c = f.settings.concurrency {
-            w.beginObject(); w.field("key", c.key.text); w.field("limit", c.limit); w.endObject()
-        } else { w.null() }
-        w.key("rate")
-        if let r = f.settings.rate {
-            w.beginObject(); w.field("limit", r.limit); w.key("per"); w.double(r.per); w.field("key", optional: r.key?.text); w.endObject()
-        } else { w.null() }
-        w.field("sidecar_error", optional: f.sidecarError)
-        writeRoute(f.settings.route, into: &w)
-        w.key("route_conflicts"); w.beginArray()
-        for c in conflicts where c.functions.contains(f.name) { w.string(c.problem) }
-        w.endArray()
-        let e = EffectiveSettings(f.settings, host: host)
-        w.key("effective"); w.beginObject()
-        w.key("timeout"); w.double(e.timeout)
-        w.field("max_concurrency", e.maxConcurrency)
-        w.field("max_attempts", e.maxAttempts)
-        w.key("retry_later_for"); w.double(e.retryLaterFor)
-        w.key("fetch"); w.bool(e.fetch)
-        w.endObject()
-        w.endObject()
     }
 }

@@ -186,7 +186,7 @@ import Testing
         let names = HostConfig.settingNames
         #expect(Set(names).count == names.count)
         #expect(Set(HostConfig.table.settings.map(\.flag)).count == names.count)
-        #expect(HostConfig.secretSettings == ["HOOKHOST_SECRETS", "GEMINI_API_KEY"])
+        #expect(HostConfig.secretSettings == ["HOOKHOST_SECRETS", "GEMINI_API_KEY", "HOOKHOST_ADMIN_TOKEN", "HOOKHOST_PEER_SECRET"])
     }
 }
 

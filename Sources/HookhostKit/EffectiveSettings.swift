@@ -1,4 +1,3 @@
-import HookhostKit
 import HookSupport
 import HookNet
 import HookHTTP
@@ -9,17 +8,17 @@ import HookDispatch
 
 /// What a function actually runs with: its sidecar's values, else the host's settings. Shown by
 /// `hookhost functions` so an operator never has to look up what "default" means.
-struct EffectiveSettings {
-    let timeout: Double
+public struct EffectiveSettings: Sendable {
+    public let timeout: Double
     /// The sidecar's limit, else the worker count (no function can run more at once).
-    let maxConcurrency: Int
-    let maxAttempts: Int
-    let retryLaterFor: Double
-    let fetch: Bool
+    public let maxConcurrency: Int
+    public let maxAttempts: Int
+    public let retryLaterFor: Double
+    public let fetch: Bool
     /// The sidecar keys that set a value here.
-    let fromSidecar: [String]
+    public let fromSidecar: [String]
 
-    init(_ s: FunctionSettings, host: HostConfig) {
+    public init(_ s: FunctionSettings, host: HostConfig) {
         timeout = s.timeout ?? host.dispatch.functionTimeout
         maxConcurrency = min(s.maxConcurrency ?? host.dispatch.workers, host.dispatch.workers)
         maxAttempts = s.maxAttempts ?? host.dispatch.retry.maxAttempts
