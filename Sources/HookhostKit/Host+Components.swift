@@ -93,6 +93,7 @@ extension Host {
         let controlPath = ControlSocketPath.full(g.dataDir)
         var admin = SpoolAdmin(spool: spool, functions: g.table, pauses: g.pauses)
         admin.reconcileReporting = reporting
+        if let drainer { admin.draining = { drainer.progress.draining } }
         let controlServer: HTTPServer
         do {
             // Bound through a short alias of the data directory when its path is too long for sun_path.

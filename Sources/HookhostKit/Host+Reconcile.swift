@@ -9,7 +9,8 @@ extension Host {
     /// on a queue of its own: the listing calls can take seconds and never hold the event loops
     /// or the workers. Without an API key it says so once and stays off (the host still serves
     /// webhooks).
-    func startReconcileTimer(spool: Spool, reporting: ReconcileAdmission.Reporting, into services: inout ServiceGroup) {
+    func startReconcileTimer(spool: Spool, reporting: ReconcileAdmission.Reporting, draining: @escaping @Sendable () -> Bool,
+                             into services: inout ServiceGroup) {
         guard config.reconcileEvery > 0 else { return }
         let reconciler: Reconciler
         let stopping = ReconcileStop()
@@ -29,6 +30,8 @@ extension Host {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now(), repeating: config.reconcileEvery, leeway: .seconds(1))
         timer.setEventHandler {
+            // Draining: nothing admitted here would run (see `SpoolAdmin.admitSynthesized`).
+            if draining() { return logger.debug("reconcile: no run while the host is draining") }
             do throws(GeminiAPIError) {
                 let r = try reconciler.run(into: spool, now: clock.now(), window: window, reporting: reporting)
                 runs?.add("ok")

@@ -230,7 +230,7 @@ public final class Host: Sendable {
                         ["flags": .string(config.secretFlagsUsed.joined(separator: ","))])
         }
         if config.secretsFile != nil { services.start("secrets watch", SecretsWatch(secrets: secrets)) }
-        startReconcileTimer(spool: spool, reporting: reporting, into: &services)
+        startReconcileTimer(spool: spool, reporting: reporting, draining: { drainer.progress.draining }, into: &services)
         return Running(spool: spool, jwks: jwks, secrets: secrets, dispatcher: dispatcher, endpoints: endpoints, tls: tls,
                        drainer: drainer, graceLeft: graceLeft)
     }

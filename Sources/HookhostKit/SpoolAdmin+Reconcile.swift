@@ -22,6 +22,11 @@ extension SpoolAdmin {
             }
         }
         guard spool.isWritable || dryRun else { return .failure(.unavailable("the spool is not writable")) }
+        // A draining replica runs nothing new and has handed its work over (or will): an event
+        // admitted now would wait for a restart that may never come. A report is still answered.
+        if !dryRun, draining?() == true {
+            return .failure(.unavailable("the host is draining: it takes no deliveries and would not run these; run hookhost reconcile --apply against a replica that takes deliveries"))
+        }
         let outcomes = dryRun ? ReconcileAdmission.preview(events, in: spool)
                               : ReconcileAdmission.admit(events, into: spool, reporting: reconcileReporting)
         return .success(SpoolAdmin.admissionAnswer(events, outcomes))

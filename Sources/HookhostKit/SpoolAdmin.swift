@@ -15,6 +15,9 @@ public struct SpoolAdmin: Sendable {
     public let pauses: FunctionPauses
     /// Where events admitted by `POST /deliveries/admit` are counted and logged.
     public var reconcileReporting = ReconcileAdmission.Reporting()
+    /// Whether the running host is draining (`hookhost drain`): it then admits no synthesized
+    /// event, as it takes no delivery (nil: never, the CLI's direct path).
+    public var draining: (@Sendable () -> Bool)?
 
     public init(spool: any DeliveryStorage, functions: FunctionTable, pauses: FunctionPauses = FunctionPauses()) {
         self.spool = spool

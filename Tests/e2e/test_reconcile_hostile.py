@@ -174,3 +174,23 @@ def test_an_empty_job_name_is_refused_not_widened_to_every_batch(tmp_path, api_s
     p = reconcile(host, api, "--apply", flag, value)
     assert p.returncode == 2 and "names no job" in p.stderr.decode(), out_of(p)
     assert api.count() == 0, "nothing may be asked (let alone admitted) for a job named by nothing"
+
+
+def test_a_draining_host_admits_no_synthesized_event(tmp_path, api_server):
+    # After `hookhost drain` nothing new starts here and the rest was handed over (or left for a
+    # restart that a scaled-down replica never gets): a recovered event would sit here unrun.
+    now = time.time()
+    api = api_server(lambda r: Answer(body={"operations": [finished_batch("batches/late", now - 60)]}))
+    host = Host(tmp_path)
+    host.start(env=env_for(api))
+    try:
+        d = host.cli("drain", "--wait", "0", "--data", str(host.data), timeout=60)
+        assert d.returncode in (0, 1), out_of(d)
+        p = reconcile(host, api)
+        assert p.returncode == 0 and "1 with no delivery received" in p.stdout.decode(), out_of(p)  # a report still works
+        p = reconcile(host, api, "--apply")
+        assert p.returncode == 1 and "draining" in p.stderr.decode(), out_of(p)
+        listed = json.loads(control_request(host, raw_request("GET", "/deliveries")).partition(b"\r\n\r\n")[2])
+        assert listed["deliveries"] == [], listed
+    finally:
+        host.stop()
