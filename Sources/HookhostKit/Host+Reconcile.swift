@@ -33,7 +33,8 @@ extension Host {
             // Draining: nothing admitted here would run (see `SpoolAdmin.admitSynthesized`).
             if draining() { return logger.debug("reconcile: no run while the host is draining") }
             do throws(GeminiAPIError) {
-                let r = try reconciler.run(into: spool, now: clock.now(), window: window, reporting: reporting)
+                // Asked again after the listing: a drain may have begun meanwhile.
+                let r = try reconciler.run(into: spool, now: clock.now(), window: window, reporting: reporting, mayAdmit: { !draining() })
                 runs?.add("ok")
                 let level: LogLevel = r.admitted > 0 || r.failed > 0 ? .info : .debug
                 logger.log(level, "reconcile: run done", ["listed": .int(r.listed), "recovered": .int(r.admitted), "failed": .int(r.failed)])

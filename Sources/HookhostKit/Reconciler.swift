@@ -51,9 +51,11 @@ public struct Reconciler: Sendable {
 
     /// One run inside the host: lists, and admits an event for each finished batch the store has
     /// no completion of. Returns how many were listed and admitted; throws what the API said.
-    public func run(into store: any DeliveryStorage, now: Double, window: Double,
-                    reporting: ReconcileAdmission.Reporting) throws(GeminiAPIError) -> (listed: Int, admitted: Int, failed: Int) {
+    /// `mayAdmit` is asked once the listing is done (it can take minutes): false admits nothing.
+    public func run(into store: any DeliveryStorage, now: Double, window: Double, reporting: ReconcileAdmission.Reporting,
+                    mayAdmit: () -> Bool = { true }) throws(GeminiAPIError) -> (listed: Int, admitted: Int, failed: Int) {
         let (listed, due) = try batches(now: now, window: window)
+        guard mayAdmit() else { return (listed, 0, 0) }
         let events = due.compactMap(SynthesizedEvent.init)
         // A look first: most runs find nothing missing and need no write at all.
         let missing = zip(events, ReconcileAdmission.preview(events, in: store)).filter { $0.1 == .admitted }.map(\.0)
