@@ -63,7 +63,7 @@ public final class DeliveryEndpoint: HTTPResponder {
     }
 
     /// Why deliveries are refused now; nil while they are taken.
-    private var stopping: Stop? {
+    var stopping: Stop? {
         let v = draining.load(ordering: .relaxed)
         return v == 0 ? nil : v & Stop.shutdown.rawValue != 0 ? .shutdown : .drain
     }

@@ -191,7 +191,8 @@ public final class Host: Sendable {
         let endpoints = [endpoint] + (adminEndpoint.map { [$0] } ?? [])
         let drainer = makeDrainer(spool: spool, dispatcher: dispatcher, metrics: metrics.registry, listen: config.listen.description(boundPort: g.port)) {
             for e in endpoints { e.startDraining(.drain) }
-            jwks.startDraining("draining; retry later")
+            // A SIGTERM's drain (HOOKHOST_HANDOVER) keeps saying "shutting down".
+            jwks.startDraining("\(endpoint.stopping?.reason ?? "draining"); retry later")
         }
         let reporting = ReconcileAdmission.Reporting(metrics: metrics.registry, logger: logger)
         let status: @Sendable () -> StatusReport = { [self] in statusReport(parts) }
