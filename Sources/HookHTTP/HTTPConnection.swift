@@ -88,7 +88,7 @@ struct HTTPConnection {
 
     /// Bytes larger than any acceptable request: with this much buffered while an answer is
     /// pending, input stops being read until the answer is out.
-    var bufferCap: Int { settings.parser.limits.maxHeaderBytes + settings.parser.limits.maxBodyBytes + 8 }
+    var bufferCap: Int { settings.parser.limits.maxHeaderBytes + settings.parser.limits.largestBody + 8 }
 
     /// Whether the reactor should read from the transport now.
     var wantsInput: Bool {

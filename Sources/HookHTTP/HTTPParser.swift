@@ -5,11 +5,24 @@ public struct HTTPLimits: Sendable {
     public var maxHeaderBytes: Int = 16 * 1024
     public var maxHeaderCount: Int = 100
     public var maxBodyBytes: Int = 1 << 20
+    /// Paths (without a query) whose requests may carry more than `maxBodyBytes`: a hand-over
+    /// wraps a maximal delivery in base64 and its history. Decided from the head, like any 413.
+    public var largerBodies: [String: Int] = [:]
     public init(maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100, maxBodyBytes: Int = 1 << 20) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
         self.maxBodyBytes = maxBodyBytes
     }
+
+    /// The body limit of a request to `target`.
+    func maxBodyBytes(for target: String) -> Int {
+        guard !largerBodies.isEmpty else { return maxBodyBytes }
+        let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[..<$0]) } ?? target
+        return largerBodies[path].map { max($0, maxBodyBytes) } ?? maxBodyBytes
+    }
+
+    /// The largest body any request may carry (what a connection may have to buffer).
+    public var largestBody: Int { largerBodies.values.reduce(maxBodyBytes, max) }
 }
 
 /// Why a request cannot be served; maps to exactly one status, after which the connection closes.
@@ -148,11 +161,12 @@ public struct HTTPParser: Sendable {
             throw HTTPParseError(status: 411, message: "chunked request bodies are not supported; send Content-Length")
         }
         let length = contentLength ?? 0
-        if length > limits.maxBodyBytes {
-            throw HTTPParseError(status: 413, message: "body of \(length) bytes exceeds the \(limits.maxBodyBytes)-byte limit")
+        let target = String(decoding: targetBytes, as: UTF8.self)
+        let limit = limits.maxBodyBytes(for: target)
+        if length > limit {
+            throw HTTPParseError(status: 413, message: "body of \(length) bytes exceeds the \(limit)-byte limit")
         }
         let method = String(decoding: methodBytes, as: UTF8.self)
-        let target = String(decoding: targetBytes, as: UTF8.self)
         return (HTTPRequest(method: method, target: target, versionMinor: minor, headers: headers), length)
     }
 

@@ -59,15 +59,21 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// `completion` then runs when the first copy lands), refused, or to be written.
     /// A delivery that repeats a job completion known through the other kind (synthesized or
     /// real: see `DeliveryIndex.jobDuplicate`) is a duplicate too.
+    /// `takesBack`: a hand-over, which may bring back a delivery this host gave away
+    /// (`handed_over` here): that one is written again rather than answered as a duplicate.
     func beginAdmit(_ id: String, type: String = "", job: String? = nil, verifiedBy: VerifiedBy = .parent, queueMax: Int,
-                    completion: @escaping @Sendable (AdmitResult) -> Void) -> Intake {
+                    takesBack: Bool = false, completion: @escaping @Sendable (AdmitResult) -> Void) -> Intake {
         monitor.locked {
             let key = ExactKey(id)
             if pending[key] != nil {
                 pending[key]!.append { r in completion(r == .accepted ? .duplicate : r) }
                 return .waitingForFirstCopy
             }
-            if index.remembers(id) { return .answered(.duplicate) }
+            // A sender's own delivery whose id is `handed_over` here is a duplicate too: the sender
+            // re-sends only what was not acknowledged, and this one was (its 202 came from here),
+            // so a copy is a late retry and the peer that took it over runs it. Only a peer
+            // handing it back makes it this host's again.
+            if index.remembers(id) && !(takesBack && index[id]?.state == .handedOver) { return .answered(.duplicate) }
             let jobKey = DeliveryIndex.takesPartByJob(verifiedBy) ? JobKey(type: type, job: job) : nil
             if let jobKey {
                 if index.jobDuplicate(type: type, job: job, verifiedBy: verifiedBy) != nil { return .answered(.duplicate) }

@@ -103,8 +103,11 @@ public struct HandoverEnvelope: Sendable, Equatable {
 
     /// The history line the peer records (its entry carries the time): who handed it over, and
     /// what must be done again.
-    public var note: String {
-        var s = "handed over from \(from.name)"
+    public var note: String { note(back: false) }
+
+    /// The note when it comes back to the replica that handed it over earlier (`back`).
+    public func note(back: Bool) -> String {
+        var s = "\(back ? "handed back" : "handed over") from \(from.name)"
         if !from.address.isEmpty { s += " (\(from.address))" }
         if let r = result { s += "; its result \(r.uri) was downloaded there and is downloaded again here" }
         return s

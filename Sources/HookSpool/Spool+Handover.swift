@@ -33,17 +33,27 @@ extension Spool {
     /// all in one record. It is then due as it was there: now, at its retry time, or when its
     /// function is resumed. A downloaded result is not taken over (its file is on the other
     /// replica): it is downloaded again.
+    ///
+    /// A delivery this host handed over earlier (`handed_over` here) is taken back the same way
+    /// — in a rolling restart the peer that took it may drain towards this host in turn, and a
+    /// "duplicate" would leave it handed over on both and run nowhere. Its new record replaces the
+    /// old one (recovery and compaction keep the latest record of an id); the envelope's history
+    /// already holds what happened here before, so nothing is lost and nothing grows: the history
+    /// stays capped at the latest attempts. Any other known id is a duplicate.
     public func adopt(_ e: HandoverEnvelope, completion: @escaping @Sendable (AdmitResult) -> Void) {
-        switch board.beginAdmit(e.id, queueMax: config.queueMax, completion: completion) {
+        switch board.beginAdmit(e.id, queueMax: config.queueMax, takesBack: true, completion: completion) {
         case .answered(let r): return completion(r)
         case .waitingForFirstCopy: return
         case .write: break
         }
+        // Read after `beginAdmit` claimed the id: no other adoption of it can run meanwhile.
+        let back = board.info(e.id)?.state == .handedOver
+        if back { logger.info("spool: taking back a delivery handed over earlier", ["id": .string(e.id), "from": .string(e.from.name)]) }
         let now = clock.now()
         // The result's file is on the other replica: nothing here may point at it.
         var changes = e.history.map { c -> StateChange in var c = c; c.result = nil; return c }
         var note = StateChange(id: e.id, state: .retryScheduled, attempt: e.attempt, at: now,
-                               nextAt: e.state == .retryScheduled ? (e.nextAt ?? now) : now, error: e.note, function: e.function)
+                               nextAt: e.state == .retryScheduled ? (e.nextAt ?? now) : now, error: e.note(back: back), function: e.function)
         note.attemptBase = e.attemptBase
         note.retryLaterSince = e.retryLaterSince
         changes.append(note)

@@ -21,7 +21,8 @@ public final class DeliveryEndpoint: HTTPResponder {
     private let jwksStatus: @Sendable () -> JWKSStatus?
     /// Why no delivery can verify (no secrets, no keys), if so: readiness fails with it.
     private let verificationProblem: @Sendable () -> String?
-    private let draining = Atomic<Bool>(false)
+    /// Why deliveries are refused, if they are (`Stop`'s raw value; 0: taking them).
+    private let draining = Atomic<UInt8>(0)
     /// Which surface this listener serves: with `HOOKHOST_ADMIN_LISTEN` the public listener
     /// answers deliveries only and the admin one the probes and metrics only (others get 404).
     public enum Surface: Sendable { case all, deliveriesOnly, probesOnly }
@@ -49,8 +50,23 @@ public final class DeliveryEndpoint: HTTPResponder {
         self.verificationProblem = verificationProblem
     }
 
-    /// From now on deliveries get 503 and readiness fails (shutdown).
-    public func startDraining() { draining.store(true, ordering: .relaxed) }
+    /// Why a host stops taking deliveries: a drain (`hookhost drain`) leaves it running; a
+    /// SIGTERM (possibly after a drain) ends it. The 503s and `/readyz` say which.
+    public enum Stop: UInt8, Sendable {
+        case drain = 1, shutdown = 2
+        var reason: String { self == .drain ? "draining" : "shutting down" }
+    }
+
+    /// From now on deliveries get 503 and readiness fails; a shutdown outranks a drain.
+    public func startDraining(_ stop: Stop = .shutdown) {
+        _ = draining.bitwiseOr(stop.rawValue, ordering: .relaxed)
+    }
+
+    /// Why deliveries are refused now; nil while they are taken.
+    var stopping: Stop? {
+        let v = draining.load(ordering: .relaxed)
+        return v == 0 ? nil : v & Stop.shutdown.rawValue != 0 ? .shutdown : .drain
+    }
 
     public func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         self.respond(to: request, reply: HTTPReply(send: respond))
@@ -72,7 +88,7 @@ public final class DeliveryEndpoint: HTTPResponder {
             }
             receive(request, reply)
         case HandoverReceiver.path where handover != nil:
-            handover?.respond(to: request, reply: reply, draining: draining.load(ordering: .relaxed))
+            handover?.respond(to: request, reply: reply, draining: stopping != nil)
         case "/healthz":
             respond(.json(200, Array(#"{"status":"ok"}"#.utf8)))
         case "/readyz":
@@ -113,7 +129,7 @@ public final class DeliveryEndpoint: HTTPResponder {
     /// Why the host is not ready (`/readyz` 503, `hookhost status`); empty when it is.
     public func readinessProblems() -> [String] {
         var p: [String] = []
-        if draining.load(ordering: .relaxed) { p.append("draining for shutdown") }
+        if let stopping { p.append(stopping.reason) }
         if !spool.isWritable { p.append("spool is not writable") }
         if !functionsReady() { p.append("functions directory missing") }
         if let v = verificationProblem() { p.append(v) }
@@ -174,9 +190,9 @@ public final class DeliveryEndpoint: HTTPResponder {
             return invalid(respond, id_, "event type \(type) is the host's own (hookhost.*); no sender may use it")
         }
         let head = DeliveryHead.derive(type: type, event: event, body: body)
-        if draining.load(ordering: .relaxed) {
+        if let stopping {
             outcomes.add("unavailable")
-            return respond(.error(503, "draining for shutdown; retry later", headers: [("Retry-After", "5")]))
+            return respond(.error(503, "\(stopping.reason); retry later", headers: [("Retry-After", "5")]))
         }
         spool.admit(id: id_, type: type, verifiedBy: delivery.verifiedBy, jwt: delivery.jwt, head: head, body: body) { [self] result in
             // Usually called on the spool's writer, between two fdatasyncs: it only hands the

@@ -12,16 +12,25 @@ import HookDispatch
 /// id answered 200 duplicate — keeping `verified_by` as it was. Off (404) without a peer secret.
 public final class HandoverReceiver: Sendable {
     public static let path = "/hookhost/handover"
+    /// The largest envelope of a delivery of up to `maxBody` bytes: its body in base64 (a third
+    /// more) and room for the rest — its history (up to 20 attempts with their error texts,
+    /// stderr tails and outputs), head and JWT claims. A delivery whose history is larger than
+    /// that (large outputs of exit-75 runs) is refused with 413 and stays on the leaver.
+    public static func maxEnvelopeBytes(maxBody: Int) -> Int { (maxBody + 2) / 3 * 4 + (1 << 20) }
     private let secret: PeerSecret?
+    /// This host's `HOOKHOST_MAX_BODY`: a delivery larger than it would not be taken from a sender either.
+    private let maxBodyBytes: Int
     private let tolerance: Double
     private let clock: any WallClock
     private let adopt: @Sendable (HandoverEnvelope, @escaping @Sendable (AdmitResult) -> Void) -> Void
     private let metrics: Metrics
     private let logger: Logger
 
-    public init(secret: PeerSecret?, tolerance: Double = 300, clock: any WallClock = SystemClock(), metrics: Metrics, logger: Logger,
+    public init(secret: PeerSecret?, tolerance: Double = 300, clock: any WallClock = SystemClock(), maxBodyBytes: Int = .max,
+                metrics: Metrics, logger: Logger,
                 adopt: @escaping @Sendable (HandoverEnvelope, @escaping @Sendable (AdmitResult) -> Void) -> Void) {
         self.secret = secret
+        self.maxBodyBytes = maxBodyBytes
         self.tolerance = tolerance
         self.clock = clock
         self.adopt = adopt
@@ -61,6 +70,9 @@ public final class HandoverReceiver: Sendable {
             return invalid(respond, id, error.message)
         }
         guard envelope.id == id else { return invalid(respond, id, "webhook-id differs from the envelope's id") }
+        guard envelope.body.count <= maxBodyBytes else {
+            return invalid(respond, id, "the delivery's body of \(envelope.body.count) bytes exceeds this host's HOOKHOST_MAX_BODY (\(maxBodyBytes))", status: 413)
+        }
         let from = envelope.from.name
         adopt(envelope) { [self] result in
             // Usually on the spool's writer between two fdatasyncs: only hand the answer over.
@@ -96,10 +108,10 @@ public final class HandoverReceiver: Sendable {
         respond(.error(401, why))
     }
 
-    private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String) {
+    private func invalid(_ respond: @Sendable (HTTPResponse) -> Void, _ id: String?, _ why: String, status: Int = 400) {
         count("invalid")
         logger.warn("hand-over invalid", ["id": .string(String((id ?? "").prefix(80))), "reason": .string(why)])
-        respond(.error(400, why))
+        respond(.error(status, why))
     }
 
     static func status(_ fields: KeyValuePairs<String, String>, _ id: String, duplicate: Bool = false) -> [UInt8] {

@@ -10,7 +10,8 @@ import HookDispatch
 /// The hand-over's parts: the endpoint peers hand deliveries to, and this host's drain.
 extension Host {
     func makeHandoverReceiver(spool: Spool, metrics: Metrics) -> HandoverReceiver {
-        HandoverReceiver(secret: config.peerSecret, tolerance: config.tolerance, clock: spool.clock, metrics: metrics, logger: logger) { envelope, done in
+        HandoverReceiver(secret: config.peerSecret, tolerance: config.tolerance, clock: spool.clock, maxBodyBytes: config.http.limits.maxBodyBytes,
+                         metrics: metrics, logger: logger) { envelope, done in
             spool.adopt(envelope, completion: done)
         }
     }

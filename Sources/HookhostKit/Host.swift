@@ -35,8 +35,8 @@ public final class Host: Sendable {
         // Stop accepting first (503 + Retry-After, /readyz 503), then stop the rest in reverse start
         // order: secrets watch, dispatcher (workers joined; runs that finish in time record their
         // state), control socket, HTTP server, reaper (final sweep), spool writer (flushed, joined).
-        for endpoint in running.endpoints { endpoint.startDraining() }
-        running.jwks.startDraining("draining for shutdown; retry later")
+        for endpoint in running.endpoints { endpoint.startDraining(.shutdown) }
+        running.jwks.startDraining("shutting down; retry later")
         running.graceLeft.set(drainWithHandover(running))
         services.shutdown()
         logger.info("stopped", ["unfinished": .int(running.spool.queueDepth)])
@@ -190,8 +190,9 @@ public final class Host: Sendable {
         let tls = g.tls
         let endpoints = [endpoint] + (adminEndpoint.map { [$0] } ?? [])
         let drainer = makeDrainer(spool: spool, dispatcher: dispatcher, metrics: metrics.registry, listen: config.listen.description(boundPort: g.port)) {
-            for e in endpoints { e.startDraining() }
-            jwks.startDraining("draining; retry later")
+            for e in endpoints { e.startDraining(.drain) }
+            // A SIGTERM's drain (HOOKHOST_HANDOVER) keeps saying "shutting down".
+            jwks.startDraining("\(endpoint.stopping?.reason ?? "draining"); retry later")
         }
         let reporting = ReconcileAdmission.Reporting(metrics: metrics.registry, logger: logger)
         let status: @Sendable () -> StatusReport = { [self] in statusReport(parts) }

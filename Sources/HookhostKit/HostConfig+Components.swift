@@ -73,9 +73,12 @@ extension HostConfig {
     public func httpServerConfig(maxConnections: Int) -> HTTPServerConfig {
         var c = http
         let maxBody = http.limits.maxBodyBytes
+        // A hand-over carries a maximal delivery in base64 with its history: its own limit.
+        if peerSecret != nil { c.limits.largerBodies[HandoverReceiver.path] = HandoverReceiver.maxEnvelopeBytes(maxBody: maxBody) }
         c.maxConnectionsPerLoop = max(1, (maxConnections + httpThreads - 1) / httpThreads)
-        // Room for a few maximal deliveries per loop at once, and never less than 64 MiB in all.
-        c.maxBufferedBytesPerLoop = max(64 << 20, 4 * maxBody) / httpThreads + maxBody
+        // Room for a few maximal deliveries per loop at once (and one maximal request of any
+        // kind), and never less than 64 MiB in all.
+        c.maxBufferedBytesPerLoop = max(64 << 20, 4 * maxBody) / httpThreads + c.limits.largestBody
         return c
     }
 }

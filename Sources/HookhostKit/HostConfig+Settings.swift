@@ -36,7 +36,7 @@ extension HostConfig {
             c.adminToken = v },
         .boolean("HOOKHOST_CONSOLE_TRUST_LOOPBACK", \.consoleTrustLoopback,
                  "on a loopback listener the console may be read without the token; false: reads need it there too (a proxy on the same machine)"),
-        Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics; visible ASCII without ? or #",
+        Setting("HOOKHOST_PATH", meaning: "the delivery path (POST); not /healthz, /readyz, /metrics, /hookhost/handover; visible ASCII without ? or #",
                 show: { $0.path }) { c, v throws(ConfigError) in c.path = try deliveryPath(v) },
         Setting("HOOKHOST_SECRETS", meaning: "whsec_… secrets separated by spaces or commas (none: only JWT deliveries verify)",
                 secret: true) { c, v throws(ConfigError) in c.secrets = try SecretsStore.parse(v, setting: "HOOKHOST_SECRETS") },

@@ -176,6 +176,11 @@ public struct HostConfig: Sendable {
         guard !reservedPaths.contains(v) else {
             throw bad("HOOKHOST_PATH", "\(v) is reserved for the host's own probes (\(reservedPaths.sorted().joined(separator: ", ")))")
         }
+        // Deliveries are matched first: peers' hand-overs would arrive as deliveries and fail
+        // their verification, so a drain could never hand anything to this host.
+        guard v != HandoverReceiver.path else {
+            throw bad("HOOKHOST_PATH", "\(v) is where replicas hand deliveries over to each other (hookhost drain --handover); deliver to another path")
+        }
         return v
     }
 }

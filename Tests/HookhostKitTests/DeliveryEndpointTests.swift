@@ -46,6 +46,27 @@ import Testing
         #expect(store.list().isEmpty)
     }
 
+    /// `hookhost drain` leaves the host running: its 503s and readiness say "draining", and only
+    /// a SIGTERM (even one after a drain) says "shutting down".
+    @Test func aDrainSaysDrainingAndAShutdownSaysShuttingDown() {
+        let store = MemoryDeliveryStore()
+        let e = endpoint(AcceptingAuthenticator(), store)
+        #expect(e.readinessProblems().isEmpty)
+        func refusal() -> String {
+            let r = post(e, body: #"{"type":"ping"}"#, headers: [("webhook-id", "d-1")])
+            #expect(r.status == 503 && r.headers.contains { $0.0 == "Retry-After" })
+            return String(decoding: r.body, as: UTF8.self)
+        }
+        e.startDraining(.drain)
+        #expect(e.readinessProblems() == ["draining"])
+        #expect(refusal().contains("draining; retry later"))
+        e.startDraining(.shutdown)
+        e.startDraining(.drain)
+        #expect(e.readinessProblems() == ["shutting down"])
+        #expect(refusal().contains("shutting down; retry later"))
+        #expect(store.list().isEmpty)
+    }
+
     /// The spool's writer learns that a delivery is durable; it must only hand that over. The
     /// answer, the count and the log line are made on the connection's own event loop: on the
     /// writer, a slow one of them delayed every later commit.

@@ -81,6 +81,25 @@ import Testing
         #expect(bare.headers.isEmpty && bare.path == "/p" && bare.versionMinor == 0)
     }
 
+    /// A hand-over wraps a maximal delivery in base64: its path has its own limit, decided from the
+    /// head (query ignored), and every other path keeps the delivery limit.
+    @Test func aPathWithALargerBodyLimitTakesMoreAndOnlyIt() throws {
+        var limits = HTTPLimits(maxHeaderBytes: 1024, maxHeaderCount: 10, maxBodyBytes: 100)
+        limits.largerBodies["/hookhost/handover"] = 200
+        let p = HTTPParser(limits: limits)
+        #expect(limits.largestBody == 200)
+        func status(_ target: String, _ n: Int) -> Int {
+            do {
+                guard case .complete = try p.parse(Array("POST \(target) HTTP/1.1\r\nContent-Length: \(n)\r\n\r\n".utf8) + [UInt8](repeating: 0x61, count: n)) else { return 0 }
+                return 200
+            } catch { return error.status }
+        }
+        #expect(status("/hookhost/handover", 200) == 200 && status("/hookhost/handover?a=1", 200) == 200)
+        #expect(status("/hookhost/handover", 201) == 413)
+        #expect(status("/webhooks", 100) == 200 && status("/webhooks", 101) == 413)
+        #expect(status("/hookhost/handover/x", 101) == 413 && status("/hookhost", 101) == 413)
+    }
+
     @Test func headerBlockTooLarge() {
         do { _ = try parse("GET / HTTP/1.1\r\nA: " + String(repeating: "x", count: 2000)); Issue.record("no error") } catch { #expect(error.status == 431) }
     }

@@ -88,12 +88,12 @@ func keySync(_ c: JWKSCache, _ kid: String) -> Result<RSAPublicKey, Authenticati
         cache.key(for: "unknown-kid") { r in answers.withLock { $0.append(r) }; sem.signal() }
         #expect(eventually { source.fetches.load(ordering: .relaxed) == 1 })  // the fetch is under way
         let t0 = monotonicNow()
-        cache.startDraining("draining for shutdown; retry later")
+        cache.startDraining("shutting down; retry later")
         #expect(sem.wait(timeout: .now() + 0.5) == .success)
         #expect(monotonicNow() - t0 < 0.5)
         guard case .failure(let e)? = answers.withLock({ $0.first }) else { Issue.record("no refusal"); return }
         #expect(e.status == 503)
-        #expect(e.description.contains("draining"))
+        #expect(e.description.contains("shutting down"))
         // While draining, a kid that would need a fetch is refused at once; a known one still answers.
         guard case .failure(let later) = keySync(cache, "another-unknown-kid") else { Issue.record("should be refused"); return }
         #expect(later.status == 503)

@@ -562,7 +562,7 @@ def test_shutdown_answers_a_delivery_waiting_for_a_hanging_jwks_fetch_at_once(ma
     assert not t.is_alive()
     r = results["unknown"]
     assert r.status == 503, r
-    assert "draining" in r.json()["error"] and r.headers.get("retry-after"), r
+    assert "shutting down" in r.json()["error"] and r.headers.get("retry-after"), r
     assert results["at"] - signalled < 2.5, f"answered {results['at'] - signalled:.1f}s after SIGTERM"
     assert host.stop() == 0
 
