@@ -176,7 +176,8 @@ public final class Host: Sendable {
         func makeEndpoint(serving surface: DeliveryEndpoint.Surface) -> DeliveryEndpoint {
             DeliveryEndpoint(path: config.path, authenticator: authenticator, spool: spool, metrics: metrics.registry, logger: logger,
                              functionsReady: { table.exists }, jwksStatus: { jwks.status },
-                             verificationProblem: { VerificationReadiness.problem(hmacSecrets: secrets.count, jwks: jwks.status) },
+                             verificationProblem: { let usable = secrets.usableCount
+                                                    return VerificationReadiness.problem(hmacSecrets: usable, expiredSecrets: secrets.count - usable, jwks: jwks.status) },
                              surface: surface, handover: receiver)
         }
         let endpoint = makeEndpoint(serving: g.adminFD == nil ? .all : .deliveriesOnly)

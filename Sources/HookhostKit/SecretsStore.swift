@@ -50,6 +50,12 @@ public final class SecretsStore: Sendable {
 
     public var count: Int { state.withLock { $0.verifier.secrets.count } }
 
+    /// Secrets not past their expiry: what can still verify a delivery (readiness counts these).
+    public var usableCount: Int {
+        let now = clock.now()
+        return state.withLock { $0.verifier.secrets.filter { !$0.isExpired(at: now) }.count }
+    }
+
     /// The current secrets' fingerprints (never the secrets): for `hookhost status`.
     public var fingerprints: [String] { state.withLock { $0.verifier.secrets.map(\.fingerprint) } }
 

@@ -10,14 +10,17 @@ import HookDispatch
 /// operator finds out from `/readyz` instead of from Gemini's retry exhaustion a day later.
 public enum VerificationReadiness {
     /// Why nothing can verify, or nil when something can. Pure.
-    public static func problem(hmacSecrets: Int, jwks: JWKSStatus?) -> String? {
+    /// `expiredSecrets`: secrets past their `expires=`, which verify nothing any more.
+    public static func problem(hmacSecrets: Int, expiredSecrets: Int = 0, jwks: JWKSStatus?) -> String? {
         guard hmacSecrets == 0 else { return nil }
+        let none = expiredSecrets > 0
+            ? "no usable HMAC secret (\(expiredSecrets) expired; add the current one to HOOKHOST_SECRETS_FILE)"
+            : "no HMAC secrets (HOOKHOST_SECRETS, HOOKHOST_SECRETS_FILE)"
         guard let j = jwks else {
-            return "no verification method configured: no HMAC secrets (HOOKHOST_SECRETS, HOOKHOST_SECRETS_FILE) and no JWKS"
+            return "no verification method configured: \(none) and no JWKS"
         }
         guard j.keys == 0 else { return nil }
         let why = j.age == nil && !j.failing ? "not fetched yet" : (j.lastError ?? "no usable key")
-        return "no verification method configured: no HMAC secrets (HOOKHOST_SECRETS, HOOKHOST_SECRETS_FILE)"
-            + " and no JWKS keys from \(j.location) (\(why))"
+        return "no verification method configured: \(none) and no JWKS keys from \(j.location) (\(why))"
     }
 }

@@ -18,5 +18,8 @@ import Testing
         #expect(VerificationReadiness.problem(hmacSecrets: 0, jwks: never)?.contains("Couldn't connect") == true)
         #expect(VerificationReadiness.problem(hmacSecrets: 0, jwks: notYet)?.contains("not fetched yet") == true)
         #expect(VerificationReadiness.problem(hmacSecrets: 0, jwks: nil)?.contains("no verification method") == true)
+        // Secrets kept past their expiry verify nothing: not ready, and the answer says why.
+        #expect(VerificationReadiness.problem(hmacSecrets: 0, expiredSecrets: 2, jwks: nil)?.contains("2 expired") == true)
+        #expect(VerificationReadiness.problem(hmacSecrets: 0, expiredSecrets: 1, jwks: ok) == nil)
     }
 }

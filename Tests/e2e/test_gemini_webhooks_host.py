@@ -94,3 +94,17 @@ def test_ping_wait_when_the_api_answers_403(stand_in, make_host, tmp_path):
     hook_id, _ = create(stand_in, host, secrets)
     code, out, err = cli(stand_in, "ping", hook_id, "--wait", "5", key="denied-key", data=host.data)
     assert code == 1 and "HTTP 403 PERMISSION_DENIED" in err
+
+
+def test_a_host_whose_every_secret_has_expired_is_not_ready(make_host, tmp_path):
+    # Every signed delivery would be refused: a load balancer must see that in /readyz.
+    from hostlib import new_secret
+    old, fresh = new_secret(), new_secret()
+    host, secrets = start_host_with_file(make_host, tmp_path, first_line=f"{old} expires=1970-01-01T00:00:00Z\n")
+    wait_until(lambda: host.request("GET", "/readyz").status == 503, 10, what="/readyz to say not ready")
+    answer = host.request("GET", "/readyz").body.decode()
+    assert "1 expired" in answer, answer
+    assert not accepted(host, old)
+    secrets.write_text(f"{old} expires=1970-01-01T00:00:00Z\n{fresh}\n")
+    wait_until(lambda: host.request("GET", "/readyz").status == 200, 15, interval=0.3, what="/readyz to turn ready with a usable secret")
+    assert accepted(host, fresh)
