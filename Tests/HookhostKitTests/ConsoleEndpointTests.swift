@@ -155,3 +155,30 @@ import Testing
         #expect(f.ask("GET", "/console/api/deliveries", [("Authorization", "Bearer \(Self.token)")]).status == 200)
     }
 }
+
+@Suite struct ConsoleEndpointPollingTests {
+    typealias T = ConsoleEndpointTests
+
+    static func ids(_ r: HTTPResponse) -> [String] {
+        guard case .array(let items)? = T.json(r)["deliveries"] else { return [] }
+        return items.compactMap { $0["id"]?.stringValue }
+    }
+
+    /// Many consoles polling one view within half a second cost one scan of the spool (the scan
+    /// holds the lock deliveries are admitted under); an action's effect shows at once.
+    @Test func oneViewPolledManyTimesIsOneScanPerHalfSecondAndAnActionShowsAtOnce() {
+        let f = T.Fixture()
+        f.store.admit(id: "d1", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d1"])
+        f.store.admit(id: "d2", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        for _ in 0..<5 { #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d1"]) }
+        #expect(ConsoleEndpointTests.header(f.ask("GET", "/console/api/deliveries"), "Content-Security-Policy") != nil)
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries?limit=50")) == ["d2", "d1"])  // another view: its own scan
+        f.clock.advance(0.5)
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d2", "d1"])
+
+        f.store.admit(id: "d3", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        #expect(f.ask("POST", "/console/api/dead/replay", T.action, body: #"{"function":null,"reason":"none"}"#).status == 200)
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d3", "d2", "d1"])
+    }
+}
