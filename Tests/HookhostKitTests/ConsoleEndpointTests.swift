@@ -182,3 +182,23 @@ import Testing
         #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d3", "d2", "d1"])
     }
 }
+
+@Suite struct ConsoleEndpointActionBodyTests {
+    typealias T = ConsoleEndpointTests
+
+    /// A dead-letter group's replay names its group exactly: a function that is not a string or
+    /// null, or a misspelt key, is refused, never read as "no function" (another group replayed).
+    @Test(arguments: [#"{"function":5,"reason":"boom"}"#, #"{"function":["fn"],"reason":"boom"}"#, #"{"function":false,"reason":"boom"}"#,
+                      #"{"fn":"fn","reason":"boom"}"#, #"{"reason":"x","reason":"boom"}"#, #"{"function":"fn","reason":"boom","ids":["h1"]}"#, #"{"function":null,"reason":7}"#])
+    func aDeadGroupBodyThatNamesNoGroupExactlyIsRefused(_ body: String) {
+        let f = T.Fixture()
+        f.store.admit(id: "n1", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        _ = f.store.start("n1")
+        f.store.finish(StateChange(id: "n1", state: .dead, attempt: 1, at: f.clock.now(), error: "boom"))
+        let r = f.ask("POST", "/console/api/dead/replay", T.action, body: body)
+        #expect(r.status == 400, "\(body): \(String(decoding: r.body, as: UTF8.self))")
+        #expect(f.store.info("n1")?.state == .dead)
+        #expect(f.ask("POST", "/console/api/dead/replay", T.action, body: #"{"function":null,"reason":"boom"}"#).status == 200)
+        #expect(f.store.info("n1")?.state == .received)
+    }
+}

@@ -43,11 +43,28 @@ struct ConsoleAPI: Sendable {
         case .pause(let name): return control.answer(rewritten(request, "/functions/\(ControlEndpoint.percentEncode(name))/pause"))
         case .resume(let name): return control.answer(rewritten(request, "/functions/\(ControlEndpoint.percentEncode(name))/resume"))
         case .replayDeadGroup:
-            guard let body = try? JSONParser.parse(request.body), body.isObject, let reason = body["reason"]?.stringValue else {
-                return .error(400, "body must be {\"function\": NAME or null, \"reason\": REASON} as GET /console/api/dead lists them")
+            switch ConsoleAPI.deadGroup(request.body) {
+            case .success(let g): return ControlEndpoint.answer(admin.replayDeadGroup(function: g.function, reason: g.reason))
+            case .failure(let e): return .error(400, e.message)
             }
-            let function = body["function"]?.stringValue
-            return ControlEndpoint.answer(admin.replayDeadGroup(function: function, reason: reason))
+        }
+    }
+
+    /// The group a dead-letter replay names: `{"function": NAME or null, "reason": REASON}` and
+    /// nothing else. A function that is neither, or a misspelt key, is an error: read as "no
+    /// function" it would replay another group.
+    static func deadGroup(_ body: [UInt8]) -> Result<(function: String?, reason: String), ControlRequestError> {
+        let usage = "body must be {\"function\": NAME or null, \"reason\": REASON} as GET /console/api/dead lists them"
+        guard let doc = try? JSONParser.parse(body), case .object(let members) = doc else { return .failure(ControlRequestError(message: usage)) }
+        if let other = members.first(where: { $0.key != "function" && $0.key != "reason" }) {
+            return .failure(ControlRequestError(message: "unknown key \(other.key.prefix(40)) in the body; \(usage)"))
+        }
+        guard Set(members.map(\.key)).count == members.count else { return .failure(ControlRequestError(message: "a key given twice; \(usage)")) }
+        guard let reason = doc["reason"]?.stringValue else { return .failure(ControlRequestError(message: usage)) }
+        switch doc["function"] {
+        case nil, .null?: return .success((nil, reason))
+        case .string(let f)?: return .success((f, reason))
+        default: return .failure(ControlRequestError(message: "function must be a name or null; \(usage)"))
         }
     }
 
