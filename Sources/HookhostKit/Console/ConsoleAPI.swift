@@ -129,6 +129,7 @@ struct ConsoleAPI: Sendable {
         let paused = admin.pauses.list
         let now = sampler.current()
         let hourAgo = sampler.samples.first { $0.at >= now.at - 3600 }
+        let lastRuns = admin.spool.newestByFunction(limit: 5)
         var w = JSONWriter(reserve: 4096)
         w.beginObject()
         w.field("directory", table.directory)
@@ -149,7 +150,7 @@ struct ConsoleAPI: Sendable {
             w.endObject()
             // Newest first: the deliveries its last attempts were for.
             w.key("last_runs"); w.beginArray()
-            for d in admin.spool.page(DeliveryFilter(function: f.name), before: nil, limit: 5).deliveries { SpoolAdmin.writeSummary(d, into: &w) }
+            for d in lastRuns[f.name] ?? [] { SpoolAdmin.writeSummary(d, into: &w) }
             w.endArray()
             w.endObject()
         }
