@@ -52,6 +52,7 @@ public struct HTTPResponse: Sendable {
         case 202: return "Accepted"
         case 204: return "No Content"
         case 301: return "Moved Permanently"
+        case 304: return "Not Modified"
         case 400: return "Bad Request"
         case 401: return "Unauthorized"
         case 403: return "Forbidden"

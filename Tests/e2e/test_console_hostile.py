@@ -4,7 +4,7 @@ HTTP against the real binary."""
 from __future__ import annotations
 
 from consolelib import ACTION, console_host
-from hostlib import event_body, http_request
+from hostlib import event_body, http_request, wait_until
 
 
 def test_loopback_reads_are_open_only_through_a_loopback_name(make_host, fns):
@@ -27,3 +27,37 @@ def test_loopback_reads_are_open_only_through_a_loopback_name(make_host, fns):
     # With the token the name does not matter (a proxy in front, an operator's own name for it).
     r = http_request(p, "GET", "/console/api/deliveries", headers={"Host": f"evil.example:{p}", **ACTION})
     assert r.status == 200, r
+
+
+DIES = """#!/bin/sh
+cat > /dev/null
+echo "upstream answered 503" >&2
+exit 1
+"""
+
+
+def test_an_unchanged_delivery_is_not_sent_again(make_host, fns):
+    """The delivery page polls its delivery (every 5 s once finished, every second before); the
+    answer carries the whole stdin, up to 32 MB. Tagged, an unchanged one is a 304 without it."""
+    fns.add_script("ping", DIES, sidecar={"max_attempts": 1})
+    host = console_host(make_host, env={"HOOKHOST_MAX_BODY": str(8 << 20)})
+    sent = host.send(event_body("ping", data={"id": "batches/big", "blob": "b" * (4 << 20)}), timeout=30)
+    assert sent.status == 202, sent
+    path = "/console/api/deliveries/" + sent.msg_id
+
+    def state():
+        return http_request(host.port, "GET", path).json()["delivery"]["state"]
+    wait_until(lambda: state() == "dead", 20, what="the delivery dead")
+    first = http_request(host.port, "GET", path)
+    tag = first.headers.get("etag", "")
+    assert first.status == 200 and len(first.body) > 4 << 20 and tag.startswith('"'), (first.status, first.headers)
+    again = http_request(host.port, "GET", path, headers={"If-None-Match": tag})
+    assert again.status == 304 and again.body == b"" and again.headers.get("etag") == tag, again
+    assert "content-security-policy" in again.headers
+    assert http_request(host.port, "GET", path, headers={"If-None-Match": '"other"'}).status == 200
+
+    # A change (a replay, its attempt ending) is a new tag and the whole answer.
+    assert http_request(host.port, "POST", path + "/replay", b"{}", ACTION).status == 200
+    changed = http_request(host.port, "GET", path, headers={"If-None-Match": tag})
+    assert changed.status == 200 and changed.headers.get("etag") not in ("", tag), changed.headers
+    assert changed.json()["delivery"]["state"] != "dead" or changed.json()["delivery"]["attempt"] == 2

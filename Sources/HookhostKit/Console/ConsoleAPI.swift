@@ -24,7 +24,14 @@ struct ConsoleAPI: Sendable {
         case .status: return control.answer(rewritten(request, "/status"))
         case .samples: return .json(200, sampler.json())
         case .deliveries: return deliveries(request)
-        case .delivery(let id): return control.answer(rewritten(request, "/deliveries/" + ControlEndpoint.percentEncode(id)))
+        case .delivery(let id):
+            // Tagged, so the page's poll of an unchanged delivery is a 304 without the body
+            // (which may be 32 MB); the tag is taken first, so it is never newer than the answer.
+            let tag = admin.showTag(id)
+            if let tag, request.header("if-none-match") == tag { return HTTPResponse(status: 304, headers: [("ETag", tag)]) }
+            var answer = control.answer(rewritten(request, "/deliveries/" + ControlEndpoint.percentEncode(id)))
+            if let tag, answer.status == 200 { answer.headers.append(("ETag", tag)) }
+            return answer
         case .output(let id):
             guard let out = admin.output(id) else { return .error(404, "no output kept for \(id.prefix(200))") }
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"),
