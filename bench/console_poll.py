@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Acknowledgements per second with and without open consoles: a host over a spool of N deliveries
 (written by hookhost-bench-spool), wrk sending signed deliveries for 8 s, then again while POLLERS
-threads each ask what one open console page asks once a second. Prints both rates and how the
+threads each ask what one open console page asks once a second ("filtered": each console its own filter, so no two share an answer). Prints both rates and how the
 polls were answered (200 / 503).
 
-usage: bench/console_poll.py HOOKHOST_BIN [N=200000] [deliveries|overview|functions|dead] [POLLERS=50]
+usage: bench/console_poll.py HOOKHOST_BIN [N=200000] [deliveries|filtered|overview|functions|dead] [POLLERS=50]
 (needs wrk; the hookhost-bench-spool binary next to HOOKHOST_BIN, which `swift build` makes)"""
 import os, subprocess, sys, tempfile, threading, time, http.client, re, json, base64
 BIN = sys.argv[1]; N = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
@@ -37,7 +37,7 @@ def wrk(f):
 base, bl = wrk(files[0]); print("baseline acks/s", base, bl, flush=True)
 stop = threading.Event(); stats = {"ok": 0, "503": 0, "other": 0, "max": 0.0, "lat": []}
 lock = threading.Lock()
-paths = {"deliveries": ["/console/api/deliveries?limit=50"], "overview": ["/console/api/status", "/console/api/samples"],
+paths = {"deliveries": ["/console/api/deliveries?limit=50"], "filtered": ["/console/api/deliveries?limit=50&since={i}"], "overview": ["/console/api/status", "/console/api/samples"],
          "functions": ["/console/api/functions"], "dead": ["/console/api/dead"]}[MODE]
 def poller(i):
     time.sleep(i * 1.0 / POLLERS)
@@ -45,7 +45,7 @@ def poller(i):
         t0 = time.monotonic()
         for path in paths:
             try:
-                st, _ = get(path)
+                st, _ = get(path.replace("{i}", str(i)))
             except Exception as e:
                 st = -1
             dt = time.monotonic() - t0

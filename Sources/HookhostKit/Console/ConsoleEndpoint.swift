@@ -91,7 +91,15 @@ public final class ConsoleEndpoint: HTTPResponder {
             return send(ConsoleHeaders.secured(.error(503, "the console is busy; retry shortly", headers: [("Retry-After", "1")])))
         }
         ConsoleEndpoint.queue.async { [self] in
+            let started = monotonicNow()
             let answer = body()
+            // The queue rests before its next work (a timer resumes it; nothing sleeps), so
+            // scans back to back cannot keep deliveries from the spool's lock.
+            let rest = ConsolePacing.rest(after: monotonicNow() - started)
+            if rest > 0 {
+                ConsoleEndpoint.queue.suspend()
+                DispatchQueue.global().asyncAfter(deadline: .now() + rest) { ConsoleEndpoint.queue.resume() }
+            }
             waiting.subtract(1, ordering: .relaxed)
             send(ConsoleHeaders.secured(answer))
         }
