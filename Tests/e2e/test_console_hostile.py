@@ -4,7 +4,7 @@ HTTP against the real binary."""
 from __future__ import annotations
 
 from consolelib import ACTION, console_host
-from hostlib import event_body, http_request, wait_until
+from hostlib import RawConn, event_body, http_request, wait_until
 
 
 def test_loopback_reads_are_open_only_through_a_loopback_name(make_host, fns):
@@ -61,3 +61,19 @@ def test_an_unchanged_delivery_is_not_sent_again(make_host, fns):
     changed = http_request(host.port, "GET", path, headers={"If-None-Match": tag})
     assert changed.status == 200 and changed.headers.get("etag") not in ("", tag), changed.headers
     assert changed.json()["delivery"]["state"] != "dead" or changed.json()["delivery"]["attempt"] == 2
+
+
+def test_answers_the_http_layer_gives_before_the_console_sees_a_request_are_locked_down_too(make_host, fns):
+    fns.add("ping")
+    host = console_host(make_host, env={"HOOKHOST_MAX_BODY": "1000"})
+    for raw, status in [(b"GET /console/api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431),
+                        (b"POST /console/api/dead/replay HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 5000\r\n\r\n" + b"{" * 5000, 413),
+                        (b"GET /console/\x00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
+                        (b"POST /console/api/dead/replay HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411)]:
+        with RawConn(host.port) as c:
+            c.send(raw)
+            r = c.read_response(timeout=10)
+        assert r.status == status, (raw[:40], r)
+        assert r.headers.get("x-content-type-options") == "nosniff", (status, r.headers)
+        assert "default-src 'none'" in r.headers.get("content-security-policy", ""), (status, r.headers)
