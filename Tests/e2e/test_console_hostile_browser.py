@@ -105,3 +105,16 @@ def test_a_big_unchanged_delivery_is_not_fetched_again_by_its_page(make_host, fn
     assert seen[0]["status"] == 200 and seen[0]["body"] > 2 << 20, seen
     assert all(f["status"] == 304 and f["body"] == 0 for f in seen[1:]), seen
     assert r.msg_id in text(driver, "#stdin")
+
+
+def test_a_link_naming_an_objects_own_property_is_no_such_page(make_host, fns, driver):
+    """`#/__proto__`, `#/constructor`: names every JavaScript object has must not be taken for
+    pages (the page threw and stayed blank)."""
+    fns.add("ping")
+    host = console_host(make_host)
+    for route in ["__proto__", "constructor", "toString", "hasOwnProperty"]:
+        open_console(driver, host, route)
+        wait(driver, lambda d: "No such page" in text(d, "main h1"), 5, f"#/{route} answered as no such page")
+        assert injected(driver) == {"pwned": None, "elements": 0}
+    go(driver, "overview")
+    wait(driver, lambda d: "Overview" in text(d, "main h1"), 5, "the overview again")

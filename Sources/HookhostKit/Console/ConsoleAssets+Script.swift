@@ -241,7 +241,8 @@ extension ConsoleAssets {
 
   function render() {
     const route = parseHash();
-    const page = pages[route.name] || pages.missing;
+    // Own pages only: `#/__proto__` or `#/constructor` name what every object has.
+    const page = Object.hasOwn(pages, route.name) ? pages[route.name] : pages.missing;
     for (const a of document.querySelectorAll("[data-nav]")) {
       if (a.dataset.nav === page.nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     }
