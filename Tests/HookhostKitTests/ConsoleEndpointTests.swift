@@ -202,3 +202,28 @@ import Testing
         #expect(f.store.info("n1")?.state == .received)
     }
 }
+
+@Suite struct ConsoleEndpointQueryTests {
+    typealias T = ConsoleEndpointTests
+
+    /// Only the deliveries list and the replay or purge by filter take a query; anywhere else one
+    /// is refused, not ignored (`dead?function=f` answered every group as if filtered).
+    @Test func aQueryWhereNoneIsTakenIsRefusedNotIgnored() {
+        let f = T.Fixture()
+        f.store.admit(id: "q1", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        _ = f.store.start("q1")
+        f.store.finish(StateChange(id: "q1", state: .dead, attempt: 1, at: f.clock.now(), error: "boom"))
+        for target in ["/console/api/dead?function=f", "/console/api/functions?limit=1e999", "/console/api/status?x", "/console/api/samples?limit=-1",
+                       "/console/api/deliveries/q1?attempt=1", "/console/api/deliveries/q1/output?a=1&a=2"] {
+            let r = f.ask("GET", target)
+            #expect(r.status == 400, "\(target): \(String(decoding: r.body, as: UTF8.self))")
+            #expect(T.header(r, "Content-Security-Policy") != nil)
+        }
+        #expect(f.ask("POST", "/console/api/deliveries/q1/purge?state=done", T.action).status == 400)
+        #expect(f.ask("POST", "/console/api/deliveries/q1/replay?x=1", T.action).status == 400)
+        #expect(f.store.info("q1")?.state == .dead)
+        #expect(f.ask("GET", "/console/api/dead?").status == 200)  // an empty query is none
+        #expect(f.ask("POST", "/console/api/deliveries/replay?state=dead", T.action).status == 200)
+        #expect(f.store.info("q1")?.state == .received)
+    }
+}

@@ -20,6 +20,7 @@ struct ConsoleAPI: Sendable {
     static let maxLimit = 500
 
     func answer(_ read: ConsoleRoute.Read, _ request: HTTPRequest) -> HTTPResponse {
+        if case .deliveries = read {} else if let refused = ConsoleAPI.refuseQuery(request) { return refused }
         switch read {
         case .status: return control.answer(rewritten(request, "/status"))
         case .samples: return .json(200, sampler.json())
@@ -42,6 +43,10 @@ struct ConsoleAPI: Sendable {
     }
 
     func answer(_ action: ConsoleRoute.Action, _ request: HTTPRequest) -> HTTPResponse {
+        switch action {
+        case .replayFiltered, .purgeFiltered: break
+        default: if let refused = ConsoleAPI.refuseQuery(request) { return refused }
+        }
         switch action {
         case .replay(let id): return control.answer(rewritten(request, "/deliveries/\(ControlEndpoint.percentEncode(id))/replay"))
         case .purge(let id): return ControlEndpoint.answer(admin.purge(id))
@@ -72,6 +77,17 @@ struct ConsoleAPI: Sendable {
         case nil, .null?: return .success((nil, reason))
         case .string(let f)?: return .success((f, reason))
         default: return .failure(ControlRequestError(message: "function must be a name or null; \(usage)"))
+        }
+    }
+
+    /// 400 for a query on a request that takes none: `dead?function=f` answered with every
+    /// group, or `…/purge?state=dead` acting on the one id alone, would not be what was asked.
+    static func refuseQuery(_ request: HTTPRequest) -> HTTPResponse? {
+        switch ControlEndpoint.query(request.target) {
+        case .failure(let e): return .error(400, e.message)
+        case .success(let q):
+            guard let name = q.keys.sorted().first else { return nil }
+            return .error(400, "unknown query parameter \(name.prefix(40)) for \(request.method) \(request.path.prefix(200)) (it takes none)")
         }
     }
 
