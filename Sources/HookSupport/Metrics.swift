@@ -166,8 +166,8 @@ public final class Metrics: Sendable {
         let parts = labels.map { k, v -> String in
             if !v.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) { return "\(k)=\"\(v)\"" }
             // By scalars: String matching is by Characters, and a quote or backslash followed by
-            // a combining mark (a function's file name may hold one) is another Character, left
-            // unescaped, which ended the value early.
+            // a combining mark is another Character, left unescaped, which ended the value early.
+            // (Function names and types are plain dotted names today; a label value need not be.)
             var esc = String.UnicodeScalarView()
             for c in v.unicodeScalars {
                 switch c {

@@ -11,8 +11,8 @@ import Testing
         #expect(ConsoleSample.labels(#"{outcome="accepted"}"#) == ["outcome": "accepted"])
     }
 
-    /// A function's name is its file's: any bytes, a leading combining mark (which joins the
-    /// opening quote into one Character) and a quote before `,outcome=` included.
+    /// Any label value reads back: a leading combining mark (which joins the opening quote into
+    /// one Character) and a quote before `,outcome=` included.
     @Test(arguments: ["\u{301}x", "\u{301}", "x\"\u{301}", "a\",outcome=\"dead", "\\\u{301}", "\u{200D}\u{1F600}"])
     func oddFunctionNamesAreReadBackExactly(_ name: String) {
         let got = ConsoleSample.labels(Metrics.render([("function", name), ("outcome", "ok")]))

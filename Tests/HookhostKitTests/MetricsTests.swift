@@ -89,9 +89,9 @@ import Testing
 }
 
 @Suite struct MetricsLabelEscapingTests {
-    /// A function's name is its file's: a quote or backslash followed by a combining mark is one
-    /// Character with it, and was left unescaped (the value ended there; /metrics was not
-    /// Prometheus text and the console's per-function runs went to another name).
+    /// A quote or backslash followed by a combining mark is one Character with it, and was left
+    /// unescaped (the value ended there: not Prometheus text). Function names and types are
+    /// plain dotted names today; label values in general need not be.
     @Test(arguments: [("x\"\u{301}", #"{function="x\"\#u{301}"}"#), ("\\\u{301}", #"{function="\\\#u{301}"}"#),
                       ("a\"b\\c\nd", #"{function="a\"b\\c\nd"}"#), ("plain", #"{function="plain"}"#)])
     func quotesBackslashesAndNewlinesAreEscapedScalarByScalar(_ name: String, _ rendered: String) {

@@ -118,3 +118,4 @@ def test_a_link_naming_an_objects_own_property_is_no_such_page(make_host, fns, d
         assert injected(driver) == {"pwned": None, "elements": 0}
     go(driver, "overview")
     wait(driver, lambda d: "Overview" in text(d, "main h1"), 5, "the overview again")
+

@@ -31,8 +31,8 @@ public struct ConsoleSample: Sendable, Equatable {
     /// `{function="a",outcome="ok"}` → ["function": "a", "outcome": "ok"] (Prometheus escaping
     /// undone); the inverse of `Metrics.render`.
     public static func labels(_ rendered: String) -> [String: String] {
-        // By scalars, not Characters: a value starting with a combining mark (a function's file
-        // name may) would join the opening quote into one Character and lose its first scalar.
+        // By scalars, not Characters: a value starting with a combining mark would join the
+        // opening quote into one Character and lose its first scalar.
         let c = Array(rendered.unicodeScalars)
         var out: [String: String] = [:]
         var i = c.first == "{" ? 1 : 0
