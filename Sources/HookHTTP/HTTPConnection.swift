@@ -164,7 +164,7 @@ struct HTTPConnection {
         } catch {
             buffer = []
             phase = .awaiting(keepAlive: false, head: false)
-            return [.refused(error)] + respond(.error(error.status, error.message, close: true), now)
+            return [.refused(error)] + respond(.error(error.status, error.message, headers: HTTPResponse.unrouted, close: true), now)
         }
         guard case .complete(let request, let consumed) = result else {
             // What is left after a half-close can never become a complete request.
@@ -227,7 +227,7 @@ struct HTTPConnection {
             buffer = []
             phase = .awaiting(keepAlive: false, head: false)
             return [.timedOut(receivedBytes: received)]
-                + respond(.error(408, "request not received within \(Int(settings.readTimeout)) s", close: true), now)
+                + respond(.error(408, "request not received within \(Int(settings.readTimeout)) s", headers: HTTPResponse.unrouted, close: true), now)
         case .reading(nil, _):
             // A new connection must start its first request within the read timeout, not the
             // (much longer) keep-alive idle timeout.

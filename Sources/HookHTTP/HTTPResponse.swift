@@ -29,6 +29,12 @@ public struct HTTPResponse: Sendable {
         return json(status, w.bytes, headers: headers, close: close)
     }
 
+    /// What an answer given before any responder saw the request (a malformed or oversized one,
+    /// a timeout) carries: whatever path it was for — the operator console's included — it is
+    /// never sniffed into a page, nor run, nor framed.
+    public static let unrouted: [(String, String)] = [("X-Content-Type-Options", "nosniff"),
+                                                      ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")]
+
     public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
     }
@@ -52,6 +58,7 @@ public struct HTTPResponse: Sendable {
         case 202: return "Accepted"
         case 204: return "No Content"
         case 301: return "Moved Permanently"
+        case 304: return "Not Modified"
         case 400: return "Bad Request"
         case 401: return "Unauthorized"
         case 403: return "Forbidden"

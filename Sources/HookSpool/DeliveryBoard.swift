@@ -180,6 +180,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage {
         monitor.locked { index.page(filter, before: before, limit: limit) }
     }
+    func newestByFunction(limit: Int) -> [String: [DeliveryInfo]] { monitor.locked { index.newestByFunction(limit: limit) } }
     var unfinished: Int { monitor.locked { index.unfinished } }
     func unfinishedSummary() -> UnfinishedSummary { monitor.locked { index.unfinishedSummary() } }
     var dead: Int { monitor.locked { index.dead } }

@@ -168,6 +168,8 @@ public protocol DeliveryQueries: AnyObject, Sendable {
     func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String?
     /// A page of what `filter` selects, newest first, below `before` (see `DeliveryCursor`).
     func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage
+    /// For every function, its newest `limit` deliveries, newest first (one pass, not a page each).
+    func newestByFunction(limit: Int) -> [String: [DeliveryInfo]]
 }
 
 /// Both sides: what the host's components are handed (each uses the part it needs).

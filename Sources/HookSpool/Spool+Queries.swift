@@ -17,6 +17,7 @@ extension Spool {
     public func page(_ filter: DeliveryFilter, before: DeliveryCursor?, limit: Int) -> DeliveryPage {
         board.page(filter, before: before, limit: limit)
     }
+    public func newestByFunction(limit: Int) -> [String: [DeliveryInfo]] { board.newestByFunction(limit: limit) }
 
     public func show(_ id: String) -> (info: DeliveryInfo, body: [UInt8], jwt: JWTIdentity?, last: StateChange?)? {
         guard let d = info(id) else { return nil }

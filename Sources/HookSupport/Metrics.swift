@@ -165,8 +165,19 @@ public final class Metrics: Sendable {
         guard !labels.isEmpty else { return "" }
         let parts = labels.map { k, v -> String in
             if !v.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) { return "\(k)=\"\(v)\"" }
-            let esc = v.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
-            return "\(k)=\"\(esc)\""
+            // By scalars: String matching is by Characters, and a quote or backslash followed by
+            // a combining mark is another Character, left unescaped, which ended the value early.
+            // (Function names and types are plain dotted names today; a label value need not be.)
+            var esc = String.UnicodeScalarView()
+            for c in v.unicodeScalars {
+                switch c {
+                case "\\": esc.append(contentsOf: "\\\\".unicodeScalars)
+                case "\"": esc.append(contentsOf: "\\\"".unicodeScalars)
+                case "\n": esc.append(contentsOf: "\\n".unicodeScalars)
+                default: esc.append(c)
+                }
+            }
+            return "\(k)=\"\(String(esc))\""
         }
         return "{" + parts.joined(separator: ",") + "}"
     }

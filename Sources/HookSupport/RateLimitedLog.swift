@@ -10,7 +10,9 @@ public struct RateLimitedLog: Sendable {
 
     /// Nil: stay quiet. Otherwise log, with the returned number of lines suppressed since the last.
     public mutating func shouldLog(now: Double) -> Int? {
-        guard now - lastAt >= interval else {
+        // A clock set back (the console's wrong-token line reads the wall clock) must not keep
+        // it quiet until the clock catches up again: a day back was a day of silence.
+        guard now - lastAt >= interval || now < lastAt else {
             suppressed += 1
             return nil
         }

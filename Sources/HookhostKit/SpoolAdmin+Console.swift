@@ -1,6 +1,7 @@
 import HookSupport
 import HookSpool
 import HookDispatch
+import HookVerify
 
 /// The operator views the console adds to the control socket's: pages of a large spool, one
 /// delivery's purge, a function's output in full, dead letters by cause.
@@ -32,6 +33,22 @@ extension SpoolAdmin {
         do { return .success(SpoolAdmin.count("purged", try spool.forget([id]))) } catch {
             return .failure(.unavailable("spool cannot persist: \(error)"))
         }
+    }
+
+    /// A tag (an HTTP entity tag, quoted) that changes whenever `show(id)` would: the delivery's
+    /// summary and result, and the summaries of the events below it — all from the index, not
+    /// the body on disk, so a console polling a 32 MB delivery is told "not modified" without
+    /// the 32 MB being read and sent again. Nil when the delivery is unknown.
+    public func showTag(_ id: String) -> String? {
+        guard let d = spool.info(id) else { return nil }
+        var w = JSONWriter(reserve: 512)
+        w.beginArray()
+        SpoolAdmin.writeSummary(d, into: &w)
+        w.int(d.attemptBase)
+        if let r = d.result { w.string(r.uri); w.string(r.sha256); w.int(r.bytes); w.int(r.fetchMs ?? -1) } else { w.null() }
+        for c in spool.chain(root: id) where c.id != id { SpoolAdmin.writeSummary(c, into: &w) }
+        w.endArray()
+        return "\"" + hexString(Array(Crypto.sha256(w.bytes).prefix(16))) + "\""
     }
 
     /// The JSON object the last run of `id` printed, whole (the delivery's page shows its start);

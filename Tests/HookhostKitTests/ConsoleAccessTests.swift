@@ -80,3 +80,30 @@ import Testing
         #expect(!ConsoleAccess.isLoopback(.inet6(host: "::", port: 1)))
     }
 }
+
+@Suite struct ConsoleAccessHostTests {
+    @Test(arguments: ["127.0.0.1:9090", "127.0.0.1", "127.9.8.7:1", "localhost:9090", "LocalHost", "localhost.", "console.localhost:80",
+                      "[::1]:9090", "[::1]", "[0:0:0:0:0:0:0:1]:1"])
+    func aLoopbackNameKeepsReadsOpen(_ host: String) {
+        #expect(ConsoleAccess.namesLoopback(host))
+        let a = ConsoleAccess(token: ConsoleAccessTests.token, openReads: true)
+        #expect(a.checkRead(ConsoleAccessTests.request("GET", [("Host", host)])) == .allowed)
+    }
+
+    /// A page elsewhere whose name resolves to 127.0.0.1 (DNS rebinding) sends its own name.
+    @Test(arguments: ["evil.example", "evil.example:9090", "127.0.0.1.evil.example", "localhost.evil.example:1", "10.0.0.1:9090",
+                      "127.0.0.256", "127.0.0", "0177.0.0.1", "[::2]:1", "[::1]x", "[::1", ".localhost", "localhost:http", ""])
+    func anyOtherNameNeedsTheToken(_ host: String) {
+        #expect(!ConsoleAccess.namesLoopback(host))
+        let a = ConsoleAccess(token: ConsoleAccessTests.token, openReads: true)
+        guard case .refused(401, let m, false) = a.checkRead(ConsoleAccessTests.request("GET", [("Host", host)])) else {
+            Issue.record("read through \(host) allowed without the token"); return
+        }
+        #expect(m.contains("Authorization: Bearer"))
+        #expect(a.checkRead(ConsoleAccessTests.request("GET", [("Host", host), ConsoleAccessTests.bearer])) == .allowed)
+        guard case .refused(401, let unset, false) = ConsoleAccess(token: nil, openReads: true).checkRead(ConsoleAccessTests.request("GET", [("Host", host)])) else {
+            Issue.record("read through \(host) allowed without a token set"); return
+        }
+        #expect(unset.contains("HOOKHOST_ADMIN_TOKEN"))
+    }
+}

@@ -155,3 +155,75 @@ import Testing
         #expect(f.ask("GET", "/console/api/deliveries", [("Authorization", "Bearer \(Self.token)")]).status == 200)
     }
 }
+
+@Suite struct ConsoleEndpointPollingTests {
+    typealias T = ConsoleEndpointTests
+
+    static func ids(_ r: HTTPResponse) -> [String] {
+        guard case .array(let items)? = T.json(r)["deliveries"] else { return [] }
+        return items.compactMap { $0["id"]?.stringValue }
+    }
+
+    /// Many consoles polling one view within half a second cost one scan of the spool (the scan
+    /// holds the lock deliveries are admitted under); an action's effect shows at once.
+    @Test func oneViewPolledManyTimesIsOneScanPerHalfSecondAndAnActionShowsAtOnce() {
+        let f = T.Fixture()
+        f.store.admit(id: "d1", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d1"])
+        f.store.admit(id: "d2", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        for _ in 0..<5 { #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d1"]) }
+        #expect(ConsoleEndpointTests.header(f.ask("GET", "/console/api/deliveries"), "Content-Security-Policy") != nil)
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries?limit=50")) == ["d2", "d1"])  // another view: its own scan
+        f.clock.advance(0.5)
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d2", "d1"])
+
+        f.store.admit(id: "d3", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        #expect(f.ask("POST", "/console/api/dead/replay", T.action, body: #"{"function":null,"reason":"none"}"#).status == 200)
+        #expect(Self.ids(f.ask("GET", "/console/api/deliveries")) == ["d3", "d2", "d1"])
+    }
+}
+
+@Suite struct ConsoleEndpointActionBodyTests {
+    typealias T = ConsoleEndpointTests
+
+    /// A dead-letter group's replay names its group exactly: a function that is not a string or
+    /// null, or a misspelt key, is refused, never read as "no function" (another group replayed).
+    @Test(arguments: [#"{"function":5,"reason":"boom"}"#, #"{"function":["fn"],"reason":"boom"}"#, #"{"function":false,"reason":"boom"}"#,
+                      #"{"fn":"fn","reason":"boom"}"#, #"{"reason":"x","reason":"boom"}"#, #"{"function":"fn","reason":"boom","ids":["h1"]}"#, #"{"function":null,"reason":7}"#])
+    func aDeadGroupBodyThatNamesNoGroupExactlyIsRefused(_ body: String) {
+        let f = T.Fixture()
+        f.store.admit(id: "n1", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        _ = f.store.start("n1")
+        f.store.finish(StateChange(id: "n1", state: .dead, attempt: 1, at: f.clock.now(), error: "boom"))
+        let r = f.ask("POST", "/console/api/dead/replay", T.action, body: body)
+        #expect(r.status == 400, "\(body): \(String(decoding: r.body, as: UTF8.self))")
+        #expect(f.store.info("n1")?.state == .dead)
+        #expect(f.ask("POST", "/console/api/dead/replay", T.action, body: #"{"function":null,"reason":"boom"}"#).status == 200)
+        #expect(f.store.info("n1")?.state == .received)
+    }
+}
+
+@Suite struct ConsoleEndpointQueryTests {
+    typealias T = ConsoleEndpointTests
+
+    /// Only the deliveries list and the replay or purge by filter take a query; anywhere else one
+    /// is refused, not ignored (`dead?function=f` answered every group as if filtered).
+    @Test func aQueryWhereNoneIsTakenIsRefusedNotIgnored() {
+        let f = T.Fixture()
+        f.store.admit(id: "q1", type: "ping", verifiedBy: .hmac, body: bytes(#"{"type":"ping"}"#)) { _ in }
+        _ = f.store.start("q1")
+        f.store.finish(StateChange(id: "q1", state: .dead, attempt: 1, at: f.clock.now(), error: "boom"))
+        for target in ["/console/api/dead?function=f", "/console/api/functions?limit=1e999", "/console/api/status?x", "/console/api/samples?limit=-1",
+                       "/console/api/deliveries/q1?attempt=1", "/console/api/deliveries/q1/output?a=1&a=2"] {
+            let r = f.ask("GET", target)
+            #expect(r.status == 400, "\(target): \(String(decoding: r.body, as: UTF8.self))")
+            #expect(T.header(r, "Content-Security-Policy") != nil)
+        }
+        #expect(f.ask("POST", "/console/api/deliveries/q1/purge?state=done", T.action).status == 400)
+        #expect(f.ask("POST", "/console/api/deliveries/q1/replay?x=1", T.action).status == 400)
+        #expect(f.store.info("q1")?.state == .dead)
+        #expect(f.ask("GET", "/console/api/dead?").status == 200)  // an empty query is none
+        #expect(f.ask("POST", "/console/api/deliveries/replay?state=dead", T.action).status == 200)
+        #expect(f.store.info("q1")?.state == .received)
+    }
+}

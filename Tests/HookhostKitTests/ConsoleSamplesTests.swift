@@ -11,6 +11,15 @@ import Testing
         #expect(ConsoleSample.labels(#"{outcome="accepted"}"#) == ["outcome": "accepted"])
     }
 
+    /// Any label value reads back: a leading combining mark (which joins the opening quote into
+    /// one Character) and a quote before `,outcome=` included.
+    @Test(arguments: ["\u{301}x", "\u{301}", "x\"\u{301}", "a\",outcome=\"dead", "\\\u{301}", "\u{200D}\u{1F600}"])
+    func oddFunctionNamesAreReadBackExactly(_ name: String) {
+        let got = ConsoleSample.labels(Metrics.render([("function", name), ("outcome", "ok")]))
+        #expect(got["function"].map { Array($0.unicodeScalars) } == Array(name.unicodeScalars))
+        #expect(got["outcome"] == "ok")
+    }
+
     @Test func theRingKeepsTheNewestInOrder() {
         var r = SampleRing(capacity: 3)
         for t in 1...5 { r.append(ConsoleSample(at: Double(t))) }

@@ -83,3 +83,26 @@ import Testing
         #expect(p.deliveries.first?.id == "m29")
     }
 }
+
+/// Every function's newest deliveries in one pass (the console's functions view), against a
+/// page per function (what it asked before: one scan each).
+@Suite struct DeliveryIndexNewestByFunctionTests {
+    @Test(arguments: [1, 5, 1000])
+    func onePassGivesWhatAPagePerFunctionGives(_ limit: Int) {
+        var ix = DeliveryPageTests.index(400)
+        // One unfinished with a function too (whole, not compact): a retry waiting.
+        ix.accept(id: "r1", type: "ping", at: 5_000, verifiedBy: .hmac, body: SpoolRef(offset: 500_000, length: 10))
+        _ = ix.markRunning("r1", now: 5_000)
+        var c = StateChange(id: "r1", state: .retryScheduled, attempt: 1, at: 5_001, error: "exited with status 75", function: "f2")
+        c.nextAt = 6_000
+        _ = ix.apply(&c)
+        let got = ix.newestByFunction(limit: limit)
+        #expect(Set(got.keys) == ["f1", "f2"])
+        for f in ["f1", "f2"] {
+            let want = ix.page(DeliveryFilter(function: f), before: nil, limit: limit).deliveries.map(\.id)
+            #expect(got[f]?.map(\.id) == want, "\(f) limit \(limit)")
+            #expect(!want.isEmpty)
+        }
+        #expect(got["f2"]?.first?.id == "r1")
+    }
+}

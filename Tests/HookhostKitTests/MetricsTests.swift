@@ -87,3 +87,14 @@ import Testing
         #expect(m.render().contains("late_total{k=\"v2\"} 0\n"))
     }
 }
+
+@Suite struct MetricsLabelEscapingTests {
+    /// A quote or backslash followed by a combining mark is one Character with it, and was left
+    /// unescaped (the value ended there: not Prometheus text). Function names and types are
+    /// plain dotted names today; label values in general need not be.
+    @Test(arguments: [("x\"\u{301}", #"{function="x\"\#u{301}"}"#), ("\\\u{301}", #"{function="\\\#u{301}"}"#),
+                      ("a\"b\\c\nd", #"{function="a\"b\\c\nd"}"#), ("plain", #"{function="plain"}"#)])
+    func quotesBackslashesAndNewlinesAreEscapedScalarByScalar(_ name: String, _ rendered: String) {
+        #expect(Array(Metrics.render([("function", name)]).unicodeScalars) == Array(rendered.unicodeScalars))
+    }
+}

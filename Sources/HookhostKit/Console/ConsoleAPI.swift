@@ -20,11 +20,19 @@ struct ConsoleAPI: Sendable {
     static let maxLimit = 500
 
     func answer(_ read: ConsoleRoute.Read, _ request: HTTPRequest) -> HTTPResponse {
+        if case .deliveries = read {} else if let refused = ConsoleAPI.refuseQuery(request) { return refused }
         switch read {
         case .status: return control.answer(rewritten(request, "/status"))
         case .samples: return .json(200, sampler.json())
         case .deliveries: return deliveries(request)
-        case .delivery(let id): return control.answer(rewritten(request, "/deliveries/" + ControlEndpoint.percentEncode(id)))
+        case .delivery(let id):
+            // Tagged, so the page's poll of an unchanged delivery is a 304 without the body
+            // (which may be 32 MB); the tag is taken first, so it is never newer than the answer.
+            let tag = admin.showTag(id)
+            if let tag, request.header("if-none-match") == tag { return HTTPResponse(status: 304, headers: [("ETag", tag)]) }
+            var answer = control.answer(rewritten(request, "/deliveries/" + ControlEndpoint.percentEncode(id)))
+            if let tag, answer.status == 200 { answer.headers.append(("ETag", tag)) }
+            return answer
         case .output(let id):
             guard let out = admin.output(id) else { return .error(404, "no output kept for \(id.prefix(200))") }
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"),
@@ -36,6 +44,10 @@ struct ConsoleAPI: Sendable {
 
     func answer(_ action: ConsoleRoute.Action, _ request: HTTPRequest) -> HTTPResponse {
         switch action {
+        case .replayFiltered, .purgeFiltered: break
+        default: if let refused = ConsoleAPI.refuseQuery(request) { return refused }
+        }
+        switch action {
         case .replay(let id): return control.answer(rewritten(request, "/deliveries/\(ControlEndpoint.percentEncode(id))/replay"))
         case .purge(let id): return ControlEndpoint.answer(admin.purge(id))
         case .replayFiltered: return control.answer(rewritten(request, "/deliveries/replay", keepQuery: true))
@@ -43,11 +55,39 @@ struct ConsoleAPI: Sendable {
         case .pause(let name): return control.answer(rewritten(request, "/functions/\(ControlEndpoint.percentEncode(name))/pause"))
         case .resume(let name): return control.answer(rewritten(request, "/functions/\(ControlEndpoint.percentEncode(name))/resume"))
         case .replayDeadGroup:
-            guard let body = try? JSONParser.parse(request.body), body.isObject, let reason = body["reason"]?.stringValue else {
-                return .error(400, "body must be {\"function\": NAME or null, \"reason\": REASON} as GET /console/api/dead lists them")
+            switch ConsoleAPI.deadGroup(request.body) {
+            case .success(let g): return ControlEndpoint.answer(admin.replayDeadGroup(function: g.function, reason: g.reason))
+            case .failure(let e): return .error(400, e.message)
             }
-            let function = body["function"]?.stringValue
-            return ControlEndpoint.answer(admin.replayDeadGroup(function: function, reason: reason))
+        }
+    }
+
+    /// The group a dead-letter replay names: `{"function": NAME or null, "reason": REASON}` and
+    /// nothing else. A function that is neither, or a misspelt key, is an error: read as "no
+    /// function" it would replay another group.
+    static func deadGroup(_ body: [UInt8]) -> Result<(function: String?, reason: String), ControlRequestError> {
+        let usage = "body must be {\"function\": NAME or null, \"reason\": REASON} as GET /console/api/dead lists them"
+        guard let doc = try? JSONParser.parse(body), case .object(let members) = doc else { return .failure(ControlRequestError(message: usage)) }
+        if let other = members.first(where: { $0.key != "function" && $0.key != "reason" }) {
+            return .failure(ControlRequestError(message: "unknown key \(other.key.prefix(40)) in the body; \(usage)"))
+        }
+        guard Set(members.map(\.key)).count == members.count else { return .failure(ControlRequestError(message: "a key given twice; \(usage)")) }
+        guard let reason = doc["reason"]?.stringValue else { return .failure(ControlRequestError(message: usage)) }
+        switch doc["function"] {
+        case nil, .null?: return .success((nil, reason))
+        case .string(let f)?: return .success((f, reason))
+        default: return .failure(ControlRequestError(message: "function must be a name or null; \(usage)"))
+        }
+    }
+
+    /// 400 for a query on a request that takes none: `dead?function=f` answered with every
+    /// group, or `…/purge?state=dead` acting on the one id alone, would not be what was asked.
+    static func refuseQuery(_ request: HTTPRequest) -> HTTPResponse? {
+        switch ControlEndpoint.query(request.target) {
+        case .failure(let e): return .error(400, e.message)
+        case .success(let q):
+            guard let name = q.keys.sorted().first else { return nil }
+            return .error(400, "unknown query parameter \(name.prefix(40)) for \(request.method) \(request.path.prefix(200)) (it takes none)")
         }
     }
 
@@ -112,6 +152,7 @@ struct ConsoleAPI: Sendable {
         let paused = admin.pauses.list
         let now = sampler.current()
         let hourAgo = sampler.samples.first { $0.at >= now.at - 3600 }
+        let lastRuns = admin.spool.newestByFunction(limit: 5)
         var w = JSONWriter(reserve: 4096)
         w.beginObject()
         w.field("directory", table.directory)
@@ -132,7 +173,7 @@ struct ConsoleAPI: Sendable {
             w.endObject()
             // Newest first: the deliveries its last attempts were for.
             w.key("last_runs"); w.beginArray()
-            for d in admin.spool.page(DeliveryFilter(function: f.name), before: nil, limit: 5).deliveries { SpoolAdmin.writeSummary(d, into: &w) }
+            for d in lastRuns[f.name] ?? [] { SpoolAdmin.writeSummary(d, into: &w) }
             w.endArray()
             w.endObject()
         }

@@ -41,11 +41,47 @@ public struct ConsoleAccess: Sendable {
     }
 
     /// A read (`GET` of the console's data).
+    ///
+    /// Open reads hold only for a request that names the listener as loopback (`Host:
+    /// localhost`, `127.x.x.x`, `[::1]`): a page on `evil.example` whose name is made to resolve
+    /// to 127.0.0.1 (DNS rebinding) is the console's own origin to the browser, which then sends
+    /// `Host: evil.example`; answered, that page would read every delivery. A request without a
+    /// `Host` is no browser's.
     public func checkRead(_ request: HTTPRequest) -> Verdict {
         let sent = ConsoleAccess.bearer(request)
-        if openReads && sent == nil { return .allowed }
+        if openReads && sent == nil {
+            guard let host = request.header("host"), !ConsoleAccess.namesLoopback(host) else { return .allowed }
+            return checkToken(nil, missing: "reading the console through the name \(host.prefix(100)) needs the admin token (Authorization: Bearer …); without it, only through localhost, 127.0.0.1 or [::1]",
+                              unset: "reading the console through the name \(host.prefix(100)) needs HOOKHOST_ADMIN_TOKEN set on the host and sent (Authorization: Bearer …); without it, only through localhost, 127.0.0.1 or [::1]")
+        }
         return checkToken(sent, missing: "reading the console on a listener that is not loopback needs the admin token (Authorization: Bearer …)",
                           unset: "reading the console on a listener that is not loopback needs HOOKHOST_ADMIN_TOKEN set on the host")
+    }
+
+    /// Whether a `Host` header names the loopback: `localhost` (and `*.localhost`, which
+    /// browsers resolve to loopback themselves, never through DNS), an IPv4 literal in
+    /// `127.0.0.0/8`, or `[::1]`; with or without a port. Pure.
+    static func namesLoopback(_ host: String) -> Bool {
+        func isDigit(_ c: Character) -> Bool { c.isASCII && c.isNumber }
+        var name = Substring(host.lowercased())
+        if name.hasPrefix("[") {
+            guard let close = name.firstIndex(of: "]") else { return false }
+            let rest = name[name.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(isDigit)) else { return false }
+            let v6 = name[name.index(after: name.startIndex)..<close]
+            return v6 == "::1" || v6 == "0:0:0:0:0:0:0:1"
+        }
+        if let colon = name.lastIndex(of: ":") {
+            guard name[name.index(after: colon)...].allSatisfy(isDigit) else { return false }
+            name = name[..<colon]
+        }
+        if name.hasSuffix(".") { name = name.dropLast() }
+        if name == "localhost" || name.hasSuffix(".localhost") { return !name.hasPrefix(".") }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets.allSatisfy({ o in !o.isEmpty && o.count <= 3 && o.allSatisfy(isDigit) && (Int(o) ?? 256) <= 255 }) else {
+            return false
+        }
+        return octets[0] == "127"
     }
 
     /// An action (replay, purge, pause, resume): always the token, never from a foreign origin.

@@ -14,7 +14,7 @@ extension ConsoleAssets {
   pages.delivery = { nav: "deliveries", title: (r) => "Delivery " + r.arg, mount(root, route) {
     const id = route.arg;
     const path = "deliveries/" + enc(id);
-    let last = "", finished = false;
+    let last = "", etag = null, finished = false;
     const replay = el("button", { type: "button", class: "primary", id: "replay", text: "Replay",
       onclick: () => act("Replay " + id + "? It runs again with a fresh attempt budget.", "Replay", path + "/replay", {}, () => { finished = false; }) });
     const purge = el("button", { type: "button", class: "danger", id: "purge", text: "Purge",
@@ -26,7 +26,10 @@ extension ConsoleAssets {
     return { async refresh(force) {
       // A finished delivery changes only by an action: looked at every 5 s, not every second.
       if (finished && !force && state.ticks % 5 !== 0) return;
-      const r = await get(path);
+      // Asked with the last answer's tag: an unchanged delivery is a 304, not its whole stdin again.
+      const r = await request(path, { etag });
+      if (r.notModified) return;
+      etag = r.etag;
       if (r.text === last) return;
       last = r.text;
       const x = r.body, d = x.delivery;

@@ -54,6 +54,7 @@ extension ConsoleAssets {
     const opts = options || {};
     const headers = { "Accept": "application/json" };
     if (state.token) headers["Authorization"] = "Bearer " + state.token;
+    if (opts.etag) headers["If-None-Match"] = opts.etag;
     const init = { method: "GET", headers, cache: "no-store", credentials: "same-origin" };
     if (opts.post) {
       init.method = "POST";
@@ -61,6 +62,7 @@ extension ConsoleAssets {
       init.body = JSON.stringify(opts.body || {});
     }
     const r = await fetch("api/" + path, init);
+    if (r.status === 304) return { notModified: true };
     if (opts.blob && r.ok) return r.blob();
     const text = await r.text();
     let body = null;
@@ -70,7 +72,7 @@ extension ConsoleAssets {
       if (r.status === 401 && !opts.post) state.authNeeded = message;
       throw new HttpError(r.status, message);
     }
-    return { body, text };
+    return { body, text, etag: r.headers.get("ETag") };
   }
   const get = (path) => request(path);
   const post = (path, body) => request(path, { post: true, body });
@@ -239,7 +241,8 @@ extension ConsoleAssets {
 
   function render() {
     const route = parseHash();
-    const page = pages[route.name] || pages.missing;
+    // Own pages only: `#/__proto__` or `#/constructor` name what every object has.
+    const page = Object.hasOwn(pages, route.name) ? pages[route.name] : pages.missing;
     for (const a of document.querySelectorAll("[data-nav]")) {
       if (a.dataset.nav === page.nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     }

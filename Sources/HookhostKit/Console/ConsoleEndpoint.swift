@@ -15,6 +15,7 @@ public final class ConsoleEndpoint: HTTPResponder {
     private let clock: any WallClock
     private let wrongTokenLog = Mutex(RateLimitedLog(interval: 10))
     private let waiting = Atomic<Int>(0)
+    private let cache = Mutex(ConsoleReadCache())
     /// Console requests being answered or queued at once; more get 503 with Retry-After.
     static let maxWaiting = 32
     /// One queue for every listener's console: reads of a 200 000-delivery spool are one scan
@@ -47,11 +48,21 @@ public final class ConsoleEndpoint: HTTPResponder {
             send(ConsoleHeaders.secured(.error(405, "use \(allow)", headers: [("Allow", allow)])))
         case .read(let read):
             guard admitted(access.checkRead(request), request, send) else { return }
-            work(send) { [api] in api.answer(read, request) }
+            let key = ConsoleReadCache.key(read, request)
+            // A kept answer is sent from here, without queueing: many consoles polling one view
+            // neither wait behind each other nor fill the queue up to 503s.
+            if let key, let kept = cache.withLock({ $0.answer(key, now: clock.now()) }) { return send(ConsoleHeaders.secured(kept)) }
+            work(send) { [self] in
+                if let key, let kept = cache.withLock({ $0.answer(key, now: clock.now()) }) { return kept }
+                let answer = api.answer(read, request)
+                if let key { cache.withLock { $0.keep(key, answer, now: clock.now()) } }
+                return answer
+            }
         case .action(let action):
             guard admitted(access.checkAction(request), request, send) else { return }
-            work(send) { [api, logger] in
+            work(send) { [self] in
                 let answer = api.answer(action, request)
+                cache.withLock { $0.clear() }
                 logger.info("console action", ["action": .string(ConsoleAPI.describe(action)), "status": .int(answer.status),
                                                "peer": .string(request.peer ?? "unknown")])
                 return answer
@@ -80,7 +91,15 @@ public final class ConsoleEndpoint: HTTPResponder {
             return send(ConsoleHeaders.secured(.error(503, "the console is busy; retry shortly", headers: [("Retry-After", "1")])))
         }
         ConsoleEndpoint.queue.async { [self] in
+            let started = monotonicNow()
             let answer = body()
+            // The queue rests before its next work (a timer resumes it; nothing sleeps), so
+            // scans back to back cannot keep deliveries from the spool's lock.
+            let rest = ConsolePacing.rest(after: monotonicNow() - started)
+            if rest > 0 {
+                ConsoleEndpoint.queue.suspend()
+                DispatchQueue.global().asyncAfter(deadline: .now() + rest) { ConsoleEndpoint.queue.resume() }
+            }
             waiting.subtract(1, ordering: .relaxed)
             send(ConsoleHeaders.secured(answer))
         }

@@ -31,14 +31,16 @@ public struct ConsoleSample: Sendable, Equatable {
     /// `{function="a",outcome="ok"}` → ["function": "a", "outcome": "ok"] (Prometheus escaping
     /// undone); the inverse of `Metrics.render`.
     public static func labels(_ rendered: String) -> [String: String] {
-        let c = Array(rendered)
+        // By scalars, not Characters: a value starting with a combining mark would join the
+        // opening quote into one Character and lose its first scalar.
+        let c = Array(rendered.unicodeScalars)
         var out: [String: String] = [:]
         var i = c.first == "{" ? 1 : 0
         while i < c.count, c[i] != "}" {
-            var name = ""
+            var name = String.UnicodeScalarView()
             while i < c.count, c[i] != "=" { name.append(c[i]); i += 1 }
             i += 2  // `="`
-            var value = ""
+            var value = String.UnicodeScalarView()
             while i < c.count, c[i] != "\"" {
                 if c[i] == "\\", i + 1 < c.count {
                     i += 1
@@ -48,7 +50,7 @@ public struct ConsoleSample: Sendable, Equatable {
                 }
                 i += 1
             }
-            out[name] = value
+            out[String(name)] = String(value)
             i += 1  // the closing quote
             if i < c.count, c[i] == "," { i += 1 }
         }
