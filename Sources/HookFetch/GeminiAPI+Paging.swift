@@ -70,8 +70,16 @@ extension GeminiAPI {
     public func list(_ path: String, items key: String, query: [(String, String)] = [], style: PageStyle,
                      pageSize: Int? = nil, limits: PagingLimits = PagingLimits()) throws(GeminiAPIError) -> [JSON] {
         var items: [JSON] = []
-        try forEachPage(path, query: query, style: style, pageSize: pageSize, limits: limits) { page in
-            if case .array(let a)? = page[key] { items += a }
+        let fullPath = "/" + version + "/" + path
+        try forEachPage(path, query: query, style: style, pageSize: pageSize, limits: limits) { (page: JSON) throws(GeminiAPIError) in
+            // An empty page may leave the member out; anything else in its place is not a listing,
+            // and "no webhooks" would be a wrong answer.
+            guard case .object = page else { throw .paging(path: fullPath, reason: "a page is not a JSON object") }
+            switch page[key] {
+            case .array(let a)?: items += a
+            case nil, .null?: break
+            default: throw .paging(path: fullPath, reason: "\"\(key)\" in a page is not a list")
+            }
         }
         return items
     }

@@ -126,6 +126,7 @@ public struct HTTPParser: Sendable {
         headers.reserveCapacity(8)
         var contentLength: Int?
         var hasTransferEncoding = false
+        var hasHost = false
         while let line = try lines.next() {
             guard headers.count < limits.maxHeaderCount else {
                 throw HTTPParseError(status: 431, message: "more than \(limits.maxHeaderCount) header fields")
@@ -152,6 +153,11 @@ public struct HTTPParser: Sendable {
                 contentLength = n
             case "transfer-encoding":
                 hasTransferEncoding = true
+            case "host":
+                // RFC 9112 §3.2: two Host lines are a 400. Which one a proxy and this host each
+                // believed would decide who is "loopback" to the console.
+                if hasHost { throw .bad("more than one Host header") }
+                hasHost = true
             default: break
             }
             headers.append((name, value))

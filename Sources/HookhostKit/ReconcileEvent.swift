@@ -150,40 +150,7 @@ public struct ReconcileEvent: Sendable, Equatable {
     // MARK: - Times
 
     /// RFC 3339 as Google writes it: `2026-05-04T12:00:00Z`, any fraction, `Z` or `±hh:mm`.
-    public static func parseTime(_ text: String) -> Double? {
-        let b = Array(text.utf8)
-        func num(_ from: Int, _ count: Int) -> Int32? {
-            guard from + count <= b.count else { return nil }
-            var v: Int32 = 0
-            for c in b[from..<(from + count)] {
-                guard c >= 0x30 && c <= 0x39 else { return nil }
-                v = v * 10 + Int32(c - 0x30)
-            }
-            return v
-        }
-        guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3A, b[16] == 0x3A,
-              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
-        var i = 19, frac = 0.0
-        if b[i] == 0x2E {
-            var scale = 0.1
-            i += 1
-            let start = i
-            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { frac += Double(b[i] - 0x30) * scale; scale /= 10; i += 1 }
-            guard i > start else { return nil }
-        }
-        guard i < b.count else { return nil }
-        var offset = 0
-        if b[i] == 0x5A || b[i] == 0x7A {
-            guard i == b.count - 1 else { return nil }
-        } else {
-            guard b[i] == 0x2B || b[i] == 0x2D, b.count == i + 6, b[i + 3] == 0x3A, let oh = num(i + 1, 2), let om = num(i + 4, 2) else { return nil }
-            offset = (b[i] == 0x2B ? 1 : -1) * Int(oh * 3600 + om * 60)
-        }
-        var tm = Glibc.tm()
-        tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d; tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = s
-        return Double(timegm(&tm) - offset) + frac
-    }
+    public static func parseTime(_ text: String) -> Double? { RFC3339.parseAnswer(text) }
 }
 
 extension JSON {

@@ -12,8 +12,8 @@ extension WebhooksCommand {
     static func ping(_ a: Arguments, _ s: Settings, id: String) throws -> Int32 {
         var wait: Double?
         if let text = a.options["--wait"] {
-            guard let n = Double(text), n.isFinite, n > 0, n <= 3600, text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) else {
-                throw UsageError("--wait takes seconds, 1 … 3600, not \"\(text)\"")
+            guard text.utf8.count <= 4, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Double(text), n >= 1, n <= 3600 else {
+                throw UsageError("--wait takes whole seconds, 1 … 3600, not \"\(text)\"")
             }
             wait = n
         }

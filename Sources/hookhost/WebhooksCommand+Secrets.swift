@@ -62,7 +62,10 @@ extension WebhooksCommand {
         w.endObject()
         let hook = try s.api.request("POST", GeminiAPI.path("webhooks"), jsonBody: w.bytes)
         guard let id = hook["id"]?.stringValue, SecretsText.isWebhookID(id) else {
-            throw RuntimeError("Gemini created a webhook but its answer has no usable id: \(WebhooksOutput.compact(WebhooksOutput.withoutSecret(hook)).prefix(300))")
+            // The secret is shown once: with no id to file it under, printing it is the only way not to lose it.
+            let shown = hook["new_signing_secret"]?.stringValue.flatMap { try? WebhookSecret($0) }
+                .map { "; its signing secret, not stored (add it to \(file) yourself): \($0.encoded)" } ?? ""
+            throw RuntimeError("Gemini created a webhook but its answer has no usable id: \(WebhooksOutput.compact(WebhooksOutput.withoutSecret(hook)).prefix(300))\(shown)")
         }
         guard let text = hook["new_signing_secret"]?.stringValue, let secret = try? WebhookSecret(text) else {
             throw RuntimeError("webhook \(id) was created but the answer carries no whsec_ new_signing_secret; rotate it (hookhost webhooks rotate \(id) --revoke now) to get one")

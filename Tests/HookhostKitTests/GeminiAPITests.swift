@@ -118,7 +118,16 @@ import Testing
         }
     }
 
-    func withServer(_ responder: Pages, _ body: (FetchURL) throws -> Void) throws {
+    /// One answer for every request.
+    final class Fixed: HTTPResponder {
+        let body: String
+        init(_ body: String) { self.body = body }
+        func respond(to request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+            respond(.json(200, Array(body.utf8)))
+        }
+    }
+
+    func withServer(_ responder: any HTTPResponder, _ body: (FetchURL) throws -> Void) throws {
         let (listener, port) = try Listener.open(.inet(host: "127.0.0.1", port: 0))
         defer { close(listener) }
         let server = try HTTPServer(listeners: [listener], loops: 1, config: HTTPServerConfig(), responder: responder, logger: quietLogger)
@@ -148,6 +157,21 @@ import Testing
             #expect(throws: GeminiAPIError.paging(path: "/v1/webhooks", reason: "the server repeated page token \"again\"")) {
                 try api.pages("webhooks", style: .snake)
             }
+        }
+    }
+
+    @Test func aPageThatIsNotAListingIsAnErrorNotAnEmptyList() throws {
+        for (answer, reason) in [("[1,2]", "a page is not a JSON object"), (#"{"webhooks":"none"}"#, "\"webhooks\" in a page is not a list")] {
+            try withServer(Fixed(answer)) { base in
+                let api = try GeminiAPI(base: base, version: "v1", apiKey: "k")
+                #expect(throws: GeminiAPIError.paging(path: "/v1/webhooks", reason: reason)) {
+                    try api.list("webhooks", items: "webhooks", style: .snake)
+                }
+            }
+        }
+        try withServer(Fixed("{}")) { base in
+            let none = try GeminiAPI(base: base, version: "v1", apiKey: "k").list("webhooks", items: "webhooks", style: .snake)
+            #expect(none.isEmpty)
         }
     }
 }

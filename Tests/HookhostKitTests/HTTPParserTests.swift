@@ -66,6 +66,7 @@ import Testing
         Bad(name: "bare LF in a later header", raw: "GET / HTTP/1.1\r\nA: b\r\nC: d\nE: f\r\n\r\n", status: 400),
         Bad(name: "too many headers", raw: "GET / HTTP/1.1\r\n" + (0..<11).map { "h\($0): x\r\n" }.joined() + "\r\n", status: 431),
         Bad(name: "control char in value", raw: "GET / HTTP/1.1\r\nA: b\u{01}\r\n\r\n", status: 400),
+        Bad(name: "two Host lines", raw: "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nhost: evil.example\r\n\r\n", status: 400),
     ]
 
     @Test(arguments: bad)

@@ -184,3 +184,9 @@ def test_a_webhook_gemini_disabled_is_shown_loudly(stand_in, tmp_path):
     code, out, err = cli(stand_in, "delete", hook_id)
     assert code == 0 and out.startswith(f"deleted webhook {hook_id}: http://127.0.0.1:9/h for batch.succeeded")
 
+
+
+def test_ping_wait_takes_whole_seconds_within_its_range(stand_in):
+    for bad in ("0.5", "1e999", "0", "3601", "-1", "", "nan"):
+        code, out, err = cli(stand_in, "ping", "hook1", "--wait", bad)
+        assert code == 2 and "--wait takes whole seconds, 1 … 3600" in err, (bad, code, out, err)
