@@ -79,7 +79,13 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
                 if index.jobDuplicate(type: type, job: job, verifiedBy: verifiedBy) != nil { return .answered(.duplicate) }
                 // One being written: a synthesized event waits for nothing it would repeat, a
                 // real delivery only for a synthesized one.
-                if let p = pendingJobs[jobKey], verifiedBy == .reconcile || p.reconcile { return .answered(.duplicate) }
+                // Answered once that one is durable, as a copy of an id is: "duplicate" before then
+                // would acknowledge a completion that a failed write or a crash loses (the sender
+                // stops retrying); if it fails, this one is refused too and sent again.
+                if let p = pendingJobs[jobKey], verifiedBy == .reconcile || p.reconcile, pending[ExactKey(p.id)] != nil {
+                    pending[ExactKey(p.id)]!.append { r in completion(r == .accepted ? .duplicate : r) }
+                    return .waitingForFirstCopy
+                }
             }
             if index.unfinished + pending.count >= queueMax {
                 return .answered(.unavailable("queue full (\(queueMax) unfinished deliveries)"))
