@@ -164,7 +164,7 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     func prune(retention: Double, dedupTTL: Double) -> Int {
         let now = clock.now()
         var (n, shards) = monitor.locked {
-            (index.pruneWhole(now: now, retention: retention) + index.jobs.prune(before: now - dedupTTL), index.ids.shardCount)
+            (index.pruneWhole(now: now, retention: retention) + index.pruneJobs(before: now - dedupTTL), index.ids.shardCount)
         }
         // One shard of the id table per lock hold: a shard that lost entries is rebuilt, and
         // admissions wait for at most one shard's rebuild, not all of them.

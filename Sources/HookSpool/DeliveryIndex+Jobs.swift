@@ -23,3 +23,18 @@ extension DeliveryIndex {
 
     static func takesPartByJob(_ v: VerifiedBy) -> Bool { v == .hmac || v == .jwt || v == .reconcile }
 }
+
+extension DeliveryIndex {
+    /// Drops the job completions seen before `cutoff` (the dedup TTL), except those of deliveries
+    /// kept whole — unfinished, dead, or finished with a history: their ids stay remembered past
+    /// the TTL (`prune(shard:)`), and a completion must be known as long as its delivery is, or a
+    /// synthesized event still waiting to run (a paused function) and a late real delivery of
+    /// the same completion would both run. Returns how many entries went.
+    mutating func pruneJobs(before cutoff: Double) -> Int {
+        let before = jobs.count
+        guard jobs.prune(before: cutoff) > 0 else { return 0 }
+        // Only when something went (most passes prune nothing); `pruneWhole` walks these too.
+        for d in active.values where d.receivedAt < cutoff && d.head?.job != nil { noteJob(id: d.id, type: d.type, verifiedBy: d.verifiedBy, head: d.head, at: d.receivedAt) }
+        return max(0, before - jobs.count)
+    }
+}

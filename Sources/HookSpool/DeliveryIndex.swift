@@ -249,7 +249,7 @@ struct DeliveryIndex {
     /// entries went.
     @discardableResult
     mutating func prune(now: Double, retention: Double, dedupTTL: Double) -> Int {
-        var n = pruneWhole(now: now, retention: retention) + jobs.prune(before: now - dedupTTL)
+        var n = pruneWhole(now: now, retention: retention) + pruneJobs(before: now - dedupTTL)
         for s in 0..<ids.shardCount { n += prune(shard: s, now: now, retention: retention, dedupTTL: dedupTTL) }
         return n
     }

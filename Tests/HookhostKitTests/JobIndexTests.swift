@@ -97,3 +97,35 @@ import Testing
         }
     }
 }
+
+extension JobIndexTests {
+    /// Past the dedup TTL a completion is forgotten only with its delivery: a synthesized event
+    /// still waiting (its function paused for days) or a real delivery still unfinished keeps its
+    /// id remembered, and its job must stay known too, or the other kind of the same completion
+    /// is admitted and both run. A finished one past retention and TTL goes, id and job.
+    @Test func aJobStaysKnownAsLongAsItsDeliveryIsKeptPastTheDedupTTL() {
+        var index = DeliveryIndex()
+        func accept(_ id: String, _ job: String, by: VerifiedBy, at offset: Int64) {
+            index.accept(id: id, type: "batch.succeeded", at: 1000, verifiedBy: by, head: DeliveryHead(job: "batches/" + job),
+                         body: SpoolRef(offset: offset, length: 1))
+        }
+        accept("reconcile_a", "a", by: .reconcile, at: 0)
+        accept("wh_b", "b", by: .hmac, at: 1)
+        accept("wh_c", "c", by: .jwt, at: 2)
+        var done = StateChange(id: "wh_c", state: .done, attempt: 1, at: 1001, error: nil)
+        _ = index.apply(&done)
+        index.prune(now: 2000, retention: 100, dedupTTL: 100)
+        #expect(index.remembers("reconcile_a") && index.remembers("wh_b") && !index.remembers("wh_c"))
+        #expect(index.jobDuplicate(type: "batch.succeeded", job: "a", verifiedBy: .hmac) == "reconcile_a")
+        #expect(index.jobDuplicate(type: "batch.succeeded", job: "b", verifiedBy: .reconcile) == "")
+        #expect(index.jobDuplicate(type: "batch.succeeded", job: "c", verifiedBy: .reconcile) == nil)
+        // The board's own pass (one shard per lock hold) keeps them the same way.
+        let clock = ManualClock(1000)
+        let board = DeliveryBoard(clock: clock)
+        board.accepted(id: "reconcile_d", type: "batch.succeeded", at: 1000, verifiedBy: .reconcile, head: DeliveryHead(job: "d"),
+                       body: SpoolRef(offset: 0, length: 1))
+        clock.advance(1000)
+        _ = board.prune(retention: 100, dedupTTL: 100)
+        #expect(board.jobDuplicate(type: "batch.succeeded", job: "d", verifiedBy: .hmac) == "reconcile_d")
+    }
+}
