@@ -61,6 +61,9 @@ final class DeliveryBoard: @unchecked Sendable {  // safe: every mutable field i
     /// real: see `DeliveryIndex.jobDuplicate`) is a duplicate too.
     /// `takesBack`: a hand-over, which may bring back a delivery this host gave away
     /// (`handed_over` here): that one is written again rather than answered as a duplicate.
+    /// Deliveries being written now (answered once their record is durable).
+    var admissionsInFlight: Int { monitor.locked { pending.count } }
+
     func beginAdmit(_ id: String, type: String = "", job: String? = nil, verifiedBy: VerifiedBy = .parent, queueMax: Int,
                     takesBack: Bool = false, completion: @escaping @Sendable (AdmitResult) -> Void) -> Intake {
         monitor.locked {

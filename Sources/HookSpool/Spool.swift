@@ -127,6 +127,8 @@ public final class Spool: DeliveryStore, DeliveryQueries {
     // MARK: - Running
 
     public func remembers(_ id: String) -> Bool { board.remembers(id) }
+    /// Deliveries accepted for writing whose record is not durable yet (a drain waits for them).
+    public var admissionsInFlight: Int { board.admissionsInFlight }
     public func jobDuplicate(type: String, job: String?, verifiedBy: VerifiedBy) -> String? {
         board.jobDuplicate(type: type, job: job, verifiedBy: verifiedBy)
     }

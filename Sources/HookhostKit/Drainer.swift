@@ -148,6 +148,10 @@ public final class Drainer: Sendable {
         }
         // From here nothing starts: what is not under way now can be handed over safely.
         dispatcher.closeStarts()
+        // A delivery that passed the draining check just before it closed is still being written:
+        // it joins the list only once stored, and left out it would stay here unreported.
+        let writes = monotonicNow() + 2
+        while spool.admissionsInFlight > 0 && monotonicNow() < writes { wake.locked { wake.wait(seconds: 0.005) } }
         if let s {
             s.enqueue(unfinished().filter { DrainPlan.fateAtClose($0) == .handOver }.map(\.id))
             s.finish(by: bounded ? deadline : nil)
