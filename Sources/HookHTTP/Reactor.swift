@@ -10,29 +10,30 @@ import HookNet
 /// from other threads through `mailbox` + an eventfd. Its connection table is only touched on
 /// its own thread.
 final class Reactor: @unchecked Sendable {  // safe: mutable state is confined to the loop thread (see above); `mailbox` and `stopping` are synchronised
-    private var epoll: Epoll
+    // Fields without `private` are read by Reactor+Accept.swift, on the loop thread too.
+    var epoll: Epoll
     private let listeners: [Int32]
-    private let config: HTTPServerConfig
-    private let settings: HTTPConnection.Settings
-    private let transports: any TransportFactory
+    let config: HTTPServerConfig
+    let settings: HTTPConnection.Settings
+    let transports: any TransportFactory
     private let responder: any HTTPResponder
-    private let logger: Logger
+    let logger: Logger
     private let mailbox: LoopMailbox
     /// Spreads accepted connections over the loops. Set once by `HTTPServer` before any loop
     /// thread starts, never changed after: the threads only read it.
     var dealer: ConnectionDealer?
-    private let stopping = Atomic<Bool>(false)
+    let stopping = Atomic<Bool>(false)
     private var thread = pthread_t()
-    private var connections: [UInt64: Connection] = [:]
+    var connections: [UInt64: Connection] = [:]
     /// Answers given synchronously on the loop thread, handled once the current event is done
     /// (never recursively: a long pipeline of instant answers must not grow the stack).
     private var localAnswers: [(UInt64, HTTPResponse)] = []
-    private var nextID: UInt64
+    var nextID: UInt64
     private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
     private var lastSweep = monotonicNow()
-    private var acceptor = Acceptor()
-    private var emfileLog = RateLimitedLog(interval: 5)
-    private var refusals = RateLimitedLog(interval: 5)
+    var acceptor = Acceptor()
+    var emfileLog = RateLimitedLog(interval: 5)
+    var refusals = RateLimitedLog(interval: 5)
     private var budgetLog = RateLimitedLog(interval: 5)
     /// Bytes in all connection buffers of this loop (see `maxBufferedBytesPerLoop`).
     private var buffered = 0
@@ -126,7 +127,7 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
     }
 
     /// Takes over a connection another loop accepted (from any thread).
-    fileprivate func adopt(_ fd: Int32) { mailbox.post(.adopt(fd)) }
+    func adopt(_ fd: Int32) { mailbox.post(.adopt(fd)) }
 
     private func drainMailbox() {
         for mail in mailbox.take() {
@@ -150,60 +151,6 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
         guard let c = connections[id] else { return }  // the client went away meanwhile
         run(c, .response(response))
         readBuffered(c)
-    }
-
-    // MARK: accepting
-
-    private func acceptAll(_ listener: Int32) {
-        while true {
-            switch acceptor.accept(listener) {
-            case .drained:
-                return
-            case .failed(let e):
-                logger.warn("accept failed", ["errno": .int(Int(e)), "error": .string(String(cString: strerror(e)))])
-                return
-            case .exhausted(let more):
-                if let suppressed = emfileLog.shouldLog(now: monotonicNow()) {
-                    logger.error("out of file descriptors: refusing connections",
-                                 ["open": .int(connections.count), "refused_since_last_line": .int(suppressed)])
-                }
-                if !more { return }
-            case .accepted(let fd):
-                // Whichever loop epoll woke accepts everything pending; dealing the connections
-                // out keeps one loop from serving a burst of clients alone while the others idle.
-                if let other = dealer?.pick(), other !== self { other.adopt(fd) } else { register(fd) }
-            }
-        }
-    }
-
-    /// Serves an accepted connection on this loop (unless at the cap or stopping).
-    private func register(_ fd: Int32) {
-        if stopping.load(ordering: .relaxed) { close(fd); return }
-        if connections.count >= config.maxConnectionsPerLoop && !evictIdleConnection() {
-            close(fd)
-            if let suppressed = refusals.shouldLog(now: monotonicNow()) {
-                logger.warn("connection refused: too many open connections",
-                            ["limit": .int(config.maxConnectionsPerLoop), "refused_since_last_line": .int(suppressed)])
-            }
-            return
-        }
-        guard let transport = transports.make(fd: fd) else { close(fd); return }
-        let id = nextID
-        nextID += 1
-        let c = Connection(id: id, transport: transport, http: HTTPConnection(settings: settings, now: monotonicNow()))
-        connections[id] = c
-        // The transport's descriptor, as every later modify/remove uses (the same socket for TCP and TLS).
-        epoll.add(transport.fd, c.interest, tag: id)
-    }
-
-    /// At the connection cap, a new client is worth more than the one idle the longest: keep-alive
-    /// connections that sent nothing for a while are what an exhaustion attempt is made of.
-    private func evictIdleConnection() -> Bool {
-        var oldest: Connection?
-        for c in connections.values where c.http.isIdle && (oldest == nil || c.http.lastActivity < oldest!.http.lastActivity) { oldest = c }
-        guard let victim = oldest else { return false }
-        closeConnection(victim)
-        return true
     }
 
     // MARK: I/O
@@ -334,7 +281,7 @@ final class Reactor: @unchecked Sendable {  // safe: mutable state is confined t
         }
     }
 
-    private func closeConnection(_ c: Connection) {
+    func closeConnection(_ c: Connection) {
         guard c.isOpen else { return }
         c.isOpen = false
         buffered -= c.http.buffer.count
