@@ -36,7 +36,10 @@ public struct CurlFetcher: Fetcher {
                 // Only a broken body is resumed; statuses and policy refusals are answers.
                 guard case .network = error, sink.canResume, sink.written > before, resumes < limits.maxResumes else { throw error }
                 resumes += 1
-                usleep(UInt32(200_000 * resumes))
+                // A short, growing pause before the next Range request (a server that just broke
+                // the body often needs a moment); a condition wait, so the thread holds no sleep.
+                let pause = Monitor()
+                pause.locked { pause.wait(seconds: 0.2 * Double(resumes)) }
             }
         }
         let digest = sink.finishDigest()

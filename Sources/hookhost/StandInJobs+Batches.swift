@@ -1,4 +1,5 @@
 import Glibc
+import Dispatch
 import HookSupport
 import HookHTTP
 import HookVerify
@@ -88,10 +89,8 @@ extension StandInJobs {
         }
         guard let created else { return Self.failure(429, "RESOURCE_EXHAUSTED", "the stand-in holds \(Self.maxJobs) batches already") }
         log("batch \(created.name) created: \(requests.count) request(s), \(created.failed) will fail, model \(fullModel)")
-        startThread(name: "standin-batch") { [self] in
-            usleep(useconds_t(delay * 1_000_000))
-            finish(id)
-        }
+        // A timer, not a thread asleep: the batch "runs" for `delay` seconds, then finishes.
+        StandInJobs.timers.asyncAfter(deadline: .now() + delay) { [self] in finish(id) }
         return .json(200, Self.resource(created))
     }
 
@@ -137,25 +136,31 @@ extension StandInJobs {
         }
     }
 
-    private func post(_ body: [UInt8], to uri: String, id: String, secret: WebhookSecret, batch: String) {
-        var last = ""
-        for attempt in 1...Self.webhookAttempts {
-            let timestamp = String(Int(SystemClock().now()))
-            var request = SignedDelivery.request(url: uri, secret: secret, id: id, timestamp: timestamp, body: body)
-            request.timeout = 10
-            do {
-                let response = try HTTPClient.perform(request)
-                if (200..<300).contains(response.status) {
-                    return log("batch.succeeded \(batch) → \(URLRedaction.withoutQuery(uri)): \(response.status)")
-                }
-                last = "HTTP \(response.status)"
-            } catch {
-                last = String(describing: error)
+    /// One attempt; a failed one schedules the next on the timer queue (0.5 s, 1 s, … later).
+    private func post(_ body: [UInt8], to uri: String, id: String, secret: WebhookSecret, batch: String, attempt: Int = 1) {
+        let timestamp = String(Int(SystemClock().now()))
+        var request = SignedDelivery.request(url: uri, secret: secret, id: id, timestamp: timestamp, body: body)
+        request.timeout = 10
+        let last: String
+        do {
+            let response = try HTTPClient.perform(request)
+            if (200..<300).contains(response.status) {
+                return log("batch.succeeded \(batch) → \(URLRedaction.withoutQuery(uri)): \(response.status)")
             }
-            if attempt < Self.webhookAttempts { usleep(useconds_t(500_000 * attempt)) }
+            last = "HTTP \(response.status)"
+        } catch {
+            last = String(describing: error)
         }
-        log("batch.succeeded \(batch) → \(URLRedaction.withoutQuery(uri)): gave up after \(Self.webhookAttempts) attempts (\(last))")
+        guard attempt < Self.webhookAttempts else {
+            return log("batch.succeeded \(batch) → \(URLRedaction.withoutQuery(uri)): gave up after \(Self.webhookAttempts) attempts (\(last))")
+        }
+        StandInJobs.timers.asyncAfter(deadline: .now() + 0.5 * Double(attempt)) { [self] in
+            post(body, to: uri, id: id, secret: secret, batch: batch, attempt: attempt + 1)
+        }
     }
+
+    /// Where batches finish and webhook retries wait (their delays are timers, not sleeping threads).
+    static let timers = DispatchQueue(label: "hookhost.standin.timers", attributes: .concurrent)
 
     /// The batch resource as `GET batches/{id}` answers it: a long-running operation whose
     /// `metadata` is the `GenerateContentBatch` (what the SDK's `_BatchJob_from_mldev` reads).
