@@ -50,14 +50,14 @@ extension WebhooksCommand {
             // A bounded pause between polls (a condition wait: nothing signals it).
             pause.locked { pause.wait(seconds: min(0.2, max(0, deadline - monotonicNow()))) }
         }
-        let unauthorizedAfter = host.unauthorizedCount()
-        if let before = unauthorizedBefore, let after = unauthorizedAfter, after > before {
+        switch (unauthorizedBefore, host.unauthorizedCount()) {
+        case (.success(let before), .success(let after)) where after > before:
             throw RuntimeError("the ping reached the host but its signature was rejected (\(after - before) unauthorized since the ping): the host's secrets do not include webhook \(id)'s current secret; rotate it (hookhost webhooks rotate \(id)) so the new one is written to the secrets file")
-        }
-        if unauthorizedBefore != nil && unauthorizedAfter != nil {
+        case (.success, .success):
             throw RuntimeError("no ping arrived within \(formatSeconds(wait)) s and the host refused nothing meanwhile: Gemini could not reach the webhook's uri (is it public, is TLS valid, does it route to this host's listener and path?)")
+        case (.failure(let why), _), (_, .failure(let why)):
+            throw RuntimeError("no verified ping arrived within \(formatSeconds(wait)) s: either Gemini could not reach the webhook's uri, or the host rejected its signature (see the host's log for \"unauthorized\"); which one could not be told: the host's unauthorized counter could not be read — \(why.message)")
         }
-        throw RuntimeError("no verified ping arrived within \(formatSeconds(wait)) s: either Gemini could not reach the webhook's uri, or the host rejected its signature (see the host's log for \"unauthorized\")")
     }
 
     static func formatSeconds(_ s: Double) -> String {
@@ -100,17 +100,28 @@ struct HostWatch {
     }
 
     /// `hookhost_deliveries_total{outcome="unauthorized"}` from the host's /metrics (found through
-    /// its status: the admin listener if set, else the main one); nil when it cannot be read.
-    func unauthorizedCount() -> Int? {
-        guard let status = try? control("/status"), let listen = status["listen"]?.stringValue else { return nil }
+    /// its status: the admin listener if set, else the main one), or why it could not be read.
+    func unauthorizedCount() -> Result<Int, RuntimeError> {
+        let status: JSON
+        do { status = try control("/status") } catch {
+            return .failure(RuntimeError("its status did not answer: \((error as? RuntimeError)?.message ?? "\(error)")"))
+        }
+        guard let listen = status["listen"]?.stringValue else { return .failure(RuntimeError("its status names no listen address")) }
         let env = environment()
         let address = env["HOOKHOST_ADMIN_LISTEN"].flatMap { $0.isEmpty ? nil : $0 } ?? listen
-        guard let base = Self.metricsBase(address, tls: env["HOOKHOST_TLS_CERT"].map { !$0.isEmpty } ?? false) else { return nil }
+        guard let base = Self.metricsBase(address, tls: env["HOOKHOST_TLS_CERT"].map { !$0.isEmpty } ?? false) else {
+            return .failure(RuntimeError("no metrics address in \"\(address)\" (HOOKHOST_ADMIN_LISTEN or the host's listen address)"))
+        }
         var req = ClientRequest(method: "GET", url: base + "/metrics")
+        if base.hasPrefix("unix:") { req = ClientRequest(method: "GET", url: "http://hookhost/metrics"); req.unixSocket = String(base.dropFirst(5)) }
         req.timeout = 5
-        if base.hasPrefix("unix:") { req = ClientRequest(method: "GET", url: "http://hookhost/metrics"); req.unixSocket = String(base.dropFirst(5)); req.timeout = 5 }
-        guard let r = try? HTTPClient.perform(req), r.status == 200 else { return nil }
-        return Self.counter(r.bodyText, name: "hookhost_deliveries_total", label: "outcome=\"unauthorized\"")
+        let r: ClientResponse
+        do { r = try HTTPClient.perform(req) } catch { return .failure(RuntimeError("\(base)/metrics: \(error)")) }
+        guard r.status == 200 else { return .failure(RuntimeError("\(base)/metrics answered HTTP \(r.status) (HOOKHOST_ADMIN_LISTEN)")) }
+        guard let n = Self.counter(r.bodyText, name: "hookhost_deliveries_total", label: "outcome=\"unauthorized\"") else {
+            return .failure(RuntimeError("\(base)/metrics has no hookhost_deliveries_total{outcome=\"unauthorized\"}"))
+        }
+        return .success(n)
     }
 
     /// `http://127.0.0.1:PORT` for a listen address (any-address becomes loopback); `unix:/path` kept.
