@@ -12,20 +12,37 @@ public enum AtomicFile {
     public static func replace(directory: String, name: String, with bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) {
         let dir: FD
         do { dir = try FD(opening: directory, O_RDONLY | O_DIRECTORY) } catch { throw SystemError("open", directory, code: error.code) }
-        let temp = ".\(name).tmp"
+        try replace(in: dir.raw, directory: directory, name: name, with: bytes, mode: mode)
+    }
+
+    /// The same through a directory the caller holds open (`directory` only names it in errors).
+    /// The temporary file is created `O_EXCL|O_NOFOLLOW` under a name no other writer uses, and
+    /// set to exactly `mode` with fchmod (a umask only takes bits away). `probeOnly`: everything
+    /// but the rename — proves the directory takes a new copy of this size now.
+    public static func replace(in dirFD: Int32, directory: String, name: String, with bytes: [UInt8], mode: mode_t = 0o600,
+                               probeOnly: Bool = false) throws(SystemError) {
         let path = directory + "/" + name
+        var file = FD(-1)
+        var temp = ""
+        // Another writer's temporary file (or one a crash left) is never reused or truncated.
+        for attempt in 0..<64 where !file.isOpen {
+            temp = ".\(name).\(getpid()).\(attempt).tmp"
+            file = FD(hh_openat3(dirFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, Int32(mode)))
+            if !file.isOpen && errno != EEXIST { throw SystemError("create", directory + "/" + temp) }
+        }
+        guard file.isOpen else { throw SystemError("create", directory + "/" + temp) }
         do throws(SystemError) {
-            var file = FD(hh_openat3(dir.raw, temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, Int32(mode)))
-            guard file.isOpen else { throw SystemError("create", directory + "/" + temp) }
+            guard fchmod(file.raw, mode) == 0 else { throw SystemError("fchmod", directory + "/" + temp) }
             do { try file.writeAll(bytes) } catch { throw SystemError("write", directory + "/" + temp, code: error.code) }
             guard fsync(file.raw) == 0 else { throw SystemError("fsync", directory + "/" + temp) }
             do { try file.closeReportingErrors() } catch { throw SystemError("close", directory + "/" + temp, code: error.code) }
-            guard renameat(dir.raw, temp, dir.raw, name) == 0 else { throw SystemError("rename", path) }
+            if probeOnly { unlinkat(dirFD, temp, 0); return }
+            guard renameat(dirFD, temp, dirFD, name) == 0 else { throw SystemError("rename", path) }
         } catch {
-            unlinkat(dir.raw, temp, 0)
+            unlinkat(dirFD, temp, 0)
             throw error
         }
         // The rename is in place; only its durability is in question now.
-        guard fsync(dir.raw) == 0 else { throw SystemError("fsync", directory) }
+        guard fsync(dirFD) == 0 else { throw SystemError("fsync", directory) }
     }
 }

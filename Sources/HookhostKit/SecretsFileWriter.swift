@@ -58,24 +58,12 @@ public enum SecretsFileWriter {
         return String(decoding: bytes[..<min(count, bytes.count)], as: UTF8.self)
     }
 
-    static func write(_ dirFD: Int32, _ name: String, _ bytes: [UInt8], fail: (String) -> SecretsFileError,
+    /// `AtomicFile`'s replace through the open directory, its errors as this file's.
+    static func write(_ dirFD: Int32, directory: String, _ name: String, _ bytes: [UInt8], fail: (String) -> SecretsFileError,
                       probeOnly: Bool = false) throws(SecretsFileError) {
-        let temp = "." + name + "." + hexString(Crypto.randomBytes(6)) + ".tmp"
-        do throws(SecretsFileError) {
-            var fd = FD(hh_openat3(dirFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600))
-            guard fd.isOpen else { throw fail("cannot create \(temp) beside it: \(String(cString: strerror(errno)))") }
-            // The umask may have taken bits away, never added any; fchmod makes it exactly 0600.
-            guard fchmod(fd.raw, 0o600) == 0 else { throw fail("fchmod \(temp): \(String(cString: strerror(errno)))") }
-            do { try fd.writeAll(bytes) } catch { throw fail("write \(temp): \(error)") }
-            guard fsync(fd.raw) == 0 else { throw fail("fsync \(temp): \(String(cString: strerror(errno)))") }
-            do { try fd.closeReportingErrors() } catch { throw fail("close \(temp): \(error)") }
-            if probeOnly { unlinkat(dirFD, temp, 0); return }
-            guard renameat(dirFD, temp, dirFD, name) == 0 else { throw fail("rename \(temp) over it: \(String(cString: strerror(errno)))") }
-        } catch {
-            unlinkat(dirFD, temp, 0)
-            throw error
+        do { try AtomicFile.replace(in: dirFD, directory: directory, name: name, with: bytes, mode: 0o600, probeOnly: probeOnly) } catch {
+            throw fail(error.description)
         }
-        guard fsync(dirFD) == 0 else { throw fail("fsync of its directory: \(String(cString: strerror(errno)))") }
     }
 }
 
@@ -85,6 +73,7 @@ public enum SecretsFileWriter {
 public final class SecretsFileLock {
     public let path: String
     let name: String
+    let directory: String
     let dirFD: Int32
     let lockFD: Int32
 
@@ -112,7 +101,7 @@ public final class SecretsFileLock {
             close(lockFD); close(dirFD)
             throw fail("cannot lock .\(name).lock: \(String(cString: strerror(e)))")
         }
-        self.path = path; self.name = name; self.dirFD = dirFD; self.lockFD = lockFD
+        self.path = path; self.name = name; self.directory = directory; self.dirFD = dirFD; self.lockFD = lockFD
     }
 
     deinit {
@@ -126,7 +115,7 @@ public final class SecretsFileLock {
     public func update<T>(_ edit: (String) throws(SecretsFileError) -> (String, T)) throws(SecretsFileError) -> T {
         let current = try SecretsFileWriter.read(dirFD, name, fail: fail)
         let (text, result) = try edit(current ?? "")
-        if text != current { try SecretsFileWriter.write(dirFD, name, Array(text.utf8), fail: fail) }
+        if text != current { try SecretsFileWriter.write(dirFD, directory: directory, name, Array(text.utf8), fail: fail) }
         return result
     }
 
@@ -136,7 +125,7 @@ public final class SecretsFileLock {
     /// Returns the current text (empty when there is no file yet).
     public func checkWritable(extra: Int) throws(SecretsFileError) -> String {
         let current = try SecretsFileWriter.read(dirFD, name, fail: fail) ?? ""
-        try SecretsFileWriter.write(dirFD, name, Array(current.utf8) + Array(repeating: UInt8(ascii: "#"), count: extra), fail: fail, probeOnly: true)
+        try SecretsFileWriter.write(dirFD, directory: directory, name, Array(current.utf8) + Array(repeating: UInt8(ascii: "#"), count: extra), fail: fail, probeOnly: true)
         return current
     }
 }
