@@ -16,19 +16,20 @@ public enum AtomicFile {
     }
 
     /// The same through a directory the caller holds open (`directory` only names it in errors).
-    /// The temporary file is created `O_EXCL|O_NOFOLLOW` under a name no other writer uses, and
-    /// set to exactly `mode` with fchmod (a umask only takes bits away). `probeOnly`: everything
-    /// but the rename — proves the directory takes a new copy of this size now.
+    /// The temporary file is created `O_EXCL|O_NOFOLLOW` and set to exactly `mode` with fchmod (a
+    /// umask only takes bits away). Callers serialise their writers of one name (a lock, a queue):
+    /// a temporary file already there is a leftover of a writer killed mid-way — removed, never
+    /// written through (it may be a symlink). `probeOnly`: everything but the rename — proves the
+    /// directory takes a new copy of this size now.
     public static func replace(in dirFD: Int32, directory: String, name: String, with bytes: [UInt8], mode: mode_t = 0o600,
                                probeOnly: Bool = false) throws(SystemError) {
         let path = directory + "/" + name
-        var file = FD(-1)
-        var temp = ""
-        // Another writer's temporary file (or one a crash left) is never reused or truncated.
-        for attempt in 0..<64 where !file.isOpen {
-            temp = ".\(name).\(getpid()).\(attempt).tmp"
-            file = FD(hh_openat3(dirFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, Int32(mode)))
-            if !file.isOpen && errno != EEXIST { throw SystemError("create", directory + "/" + temp) }
+        let temp = ".\(name).tmp"
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW
+        var file = FD(hh_openat3(dirFD, temp, flags, Int32(mode)))
+        if !file.isOpen && errno == EEXIST {
+            unlinkat(dirFD, temp, 0)
+            file = FD(hh_openat3(dirFD, temp, flags, Int32(mode)))
         }
         guard file.isOpen else { throw SystemError("create", directory + "/" + temp) }
         do throws(SystemError) {

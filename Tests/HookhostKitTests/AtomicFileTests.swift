@@ -38,20 +38,20 @@ import Testing
         #expect(try SmallFile.read(dir + "/f", limit: 100) == bytes("old"))
     }
 
-    @Test func aLeftoverTemporaryFileIsNeitherReusedNorTruncatedAndTheModeIsExact() throws {
+    @Test func aLeftoverTemporaryFileIsRemovedNotWrittenThroughAndTheModeIsExact() throws {
         let dir = makeTempDir("atomic")
         defer { FileSystem.removeTree(dir) }
-        // What a writer killed mid-way (or another writer now) holds under the first temporary name.
-        let leftover = dir + "/.f.\(getpid()).0.tmp"
-        let fd = open(leftover, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        #expect(fd >= 0)
-        _ = write(fd, "theirs", 6)
-        close(fd)
+        // What a writer killed mid-way left under the temporary name: here a symlink to a file
+        // elsewhere, which must not receive the new bytes.
+        let elsewhere = dir + "/elsewhere"
+        try AtomicFile.replace(directory: dir, name: "elsewhere", with: bytes("theirs"))
+        #expect(symlink(elsewhere, dir + "/.f.tmp") == 0)
         let old = umask(0o077)
         defer { umask(old) }
         try AtomicFile.replace(directory: dir, name: "f", with: bytes("ours"), mode: 0o640)
-        #expect(try SmallFile.read(leftover, limit: 100) == bytes("theirs"))
+        #expect(try SmallFile.read(elsewhere, limit: 100) == bytes("theirs"))
         #expect(try SmallFile.read(dir + "/f", limit: 100) == bytes("ours"))
+        #expect(try DirectoryEntries.names(dir).sorted() == ["elsewhere", "f"])
         var st = stat()
         #expect(stat(dir + "/f", &st) == 0 && st.st_mode & 0o777 == 0o640, "fchmod sets the mode the umask would have narrowed")
         // A probe writes and removes its copy; the file stays as it was.
@@ -59,6 +59,6 @@ import Testing
         defer { close(dfd) }
         try AtomicFile.replace(in: dfd, directory: dir, name: "f", with: bytes("probe"), probeOnly: true)
         #expect(try SmallFile.read(dir + "/f", limit: 100) == bytes("ours"))
-        #expect(try DirectoryEntries.names(dir).sorted() == [".f.\(getpid()).0.tmp", "f"])
+        #expect(try DirectoryEntries.names(dir).sorted() == ["elsewhere", "f"])
     }
 }
